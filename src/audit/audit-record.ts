@@ -1,0 +1,49 @@
+/**
+ * One audit record: one authorization decision (allow, deny, error or a 401) and, when the decision
+ * led to a change, the change itself, per version before and after. Never a token or a secret.
+ */
+import type { VersionChange } from '../registry/plan-change.ts';
+
+export type AuditDecision = 'allow' | 'deny' | 'unauthenticated';
+
+/** What happened after the decision. */
+export type AuditOutcome =
+  | 'applied' // the changes in `changes` were committed with this record
+  | 'rejected' // allowed, but a version failed its checks: nothing changed (all or nothing)
+  | 'denied' // Cedar denied: nothing was read out or changed
+  | 'not_found' // allowed, but the domain, repository or package does not exist
+  | 'unauthenticated' // no valid token
+  | 'conflict' // allowed, but the versions kept changing under the request: nothing changed
+  | 'read'; // a read that changes nothing (the audit log itself)
+
+export interface AuditPrincipal {
+  issuer: string;
+  subject: string;
+  groups: string[];
+}
+
+export interface AuditRecordInput {
+  decisionId: string;
+  time: string;
+  requestId: string;
+  sourceIp: string | null;
+  principal: AuditPrincipal | null;
+  action: string;
+  /** The resource ARN, or null when the request never got far enough to name one. */
+  resource: string | null;
+  decision: AuditDecision;
+  /** A stable reason for a 401 (jose's error code) or a deny. */
+  reason: string | null;
+  determiningPolicies: string[];
+  errors: string[];
+  policySetHash: string | null;
+  /** What was asked: versions, target and expected status. */
+  request: Record<string, unknown>;
+  changes: VersionChange[];
+  outcome: AuditOutcome;
+  httpStatus: number;
+}
+
+export interface AuditRecord extends AuditRecordInput {
+  seq: number;
+}

@@ -1,0 +1,74 @@
+/** Builds audit records from what a request carried and what was decided. */
+import { randomUUID } from 'node:crypto';
+import type { Principal } from '../auth/principal.ts';
+import type { Clock } from '../clock.ts';
+import type { AuthorizationDecision } from '../policy/engine.ts';
+import type { AuditOutcome, AuditRecordInput } from './audit-record.ts';
+
+export interface RequestMeta {
+  requestId: string;
+  sourceIp: string | null;
+}
+
+export interface DecisionRecordInput {
+  clock: Clock;
+  meta: RequestMeta;
+  principal: Principal;
+  action: string;
+  resource: string;
+  decision: AuthorizationDecision;
+  request: Record<string, unknown>;
+}
+
+/** A record of a Cedar decision; the caller sets the outcome, status and changes. */
+export function decisionRecord(i: DecisionRecordInput, outcome: AuditOutcome, httpStatus: number): AuditRecordInput {
+  return {
+    decisionId: randomUUID(),
+    time: i.clock.now().toISOString(),
+    requestId: i.meta.requestId,
+    sourceIp: i.meta.sourceIp,
+    principal: { issuer: i.principal.issuer, subject: i.principal.subject, groups: i.principal.groups },
+    action: i.action,
+    resource: i.resource,
+    decision: i.decision.decision,
+    reason: i.decision.decision === 'deny' ? (i.decision.errors.length > 0 ? 'evaluation_error' : i.decision.determiningPolicies.length > 0 ? 'forbid' : 'no_permit') : null,
+    determiningPolicies: i.decision.determiningPolicies,
+    errors: i.decision.errors,
+    policySetHash: i.decision.policySetHash,
+    request: i.request,
+    changes: [],
+    outcome,
+    httpStatus,
+  };
+}
+
+export interface UnauthenticatedRecordInput {
+  clock: Clock;
+  meta: RequestMeta;
+  action: string;
+  resource: string | null;
+  /** A stable code such as ERR_JWT_EXPIRED; never the token. */
+  code: string;
+  httpStatus: number;
+}
+
+export function unauthenticatedRecord(i: UnauthenticatedRecordInput): AuditRecordInput {
+  return {
+    decisionId: randomUUID(),
+    time: i.clock.now().toISOString(),
+    requestId: i.meta.requestId,
+    sourceIp: i.meta.sourceIp,
+    principal: null,
+    action: i.action,
+    resource: i.resource,
+    decision: 'unauthenticated',
+    reason: i.code,
+    determiningPolicies: [],
+    errors: [],
+    policySetHash: null,
+    request: {},
+    changes: [],
+    outcome: 'unauthenticated',
+    httpStatus: i.httpStatus,
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Where the public keys that sign tokens come from: a JWKS URL, a JWKS file, or the development key.
+ * Every source is wrapped so that a failure to *get* keys (network, timeout, bad key set) is told
+ * apart from a token that names no known key: the first is a 503, the second a 401.
+ */
+import { readFileSync } from 'node:fs';
+import { createLocalJWKSet, createRemoteJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import type { AuthConfig } from '../config.ts';
+import { ConfigError } from '../errors.ts';
+import type { DevKey } from './dev-key.ts';
+
+export class KeySourceUnavailable extends Error {
+  override readonly name = 'KeySourceUnavailable';
+}
+
+export interface KeySource {
+  getKey: JWTVerifyGetKey;
+  description: string;
+}
+
+export function keySourceFor(auth: AuthConfig, devKey?: DevKey): KeySource {
+  switch (auth.mode) {
+    case 'jwks-url':
+      return guarded(
+        createRemoteJWKSet(auth.url, { timeoutDuration: 5_000, cooldownDuration: 30_000, cacheMaxAge: 600_000 }),
+        `JWKS ${auth.url.href}`,
+      );
+    case 'jwks-file':
+      return guarded(createLocalJWKSet(readJwksFile(auth.file)), `JWKS file ${auth.file}`);
+    case 'dev':
+      if (!devKey) throw new Error('development mode needs the development key');
+      return guarded(createLocalJWKSet({ keys: [devKey.publicJwk] }), `development key ${devKey.path}`);
+  }
+}
+
+export function readJwksFile(file: string): JSONWebKeySet {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`VERSIONGATE_JWKS_FILE (--jwks-file): cannot read ${file} as JSON: ${(err as Error).message}`);
+  }
+  const keys = (parsed as { keys?: unknown }).keys;
+  if (!Array.isArray(keys) || keys.length === 0) {
+    throw new ConfigError(`VERSIONGATE_JWKS_FILE (--jwks-file): ${file} is not a JWK set with at least one key`);
+  }
+  for (const key of keys as Array<Record<string, unknown>>) {
+    // A verifier needs public keys only; private or shared-secret material here is a mistake to stop on.
+    if ('d' in key || key.kty === 'oct') {
+      throw new ConfigError(
+        `VERSIONGATE_JWKS_FILE (--jwks-file): ${file} holds private or symmetric key material (kid ${String(key.kid)}); give public keys only`,
+      );
+    }
+  }
+  return parsed as JSONWebKeySet;
+}
+
+function guarded(getKey: JWTVerifyGetKey, description: string): KeySource {
+  return {
+    description,
+    getKey: async (header, token) => {
+      try {
+        return await getKey(header, token);
+      } catch (err) {
+        // These say something about the token (no key with its kid/alg): the caller answers 401.
+        if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err;
+        throw new KeySourceUnavailable(`cannot get signing keys from ${description}`, { cause: err });
+      }
+    },
+  };
+}

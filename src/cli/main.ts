@@ -1,0 +1,187 @@
+/**
+ * The `versiongate` command. Exit codes: 0 success, 1 failure, 2 usage error, 3 invalid policy set
+ * (as the Cedar CLI's validate).
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadOrCreateDevKey, mintDevToken } from '../auth/dev-key.ts';
+import { systemClock } from '../clock.ts';
+import { parseConfig, SETTINGS, type Config } from '../config.ts';
+import { ApiError, ConfigError } from '../errors.ts';
+import { BLOB_DIR, DATABASE_FILE, startGateway } from '../main.ts';
+import { PolicySetError } from '../policy/load-policies.ts';
+import { checkDomainName, checkDomainOwner, checkRepositoryName } from '../resource/coordinates.ts';
+import { openBlobStore } from '../store/blob-store.ts';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import type { Store } from '../store/store.ts';
+import { parseDuration } from './duration.ts';
+import { seedDemo } from './seed-demo.ts';
+
+const USAGE = `versiongate: a policy-and-authorization gateway for package registries
+
+Usage:
+  versiongate serve [--dev] [settings]        serve the gateway (npm start = serve --dev)
+  versiongate token --sub SUB [--group G]... [--ttl 1h]
+                                              print a JWT signed by the development key
+  versiongate seed demo                       load the demo registry (my_domain, my_repo, prod)
+  versiongate domain create --domain NAME --domain-owner ACCOUNT
+  versiongate repository create --domain NAME --domain-owner ACCOUNT --repository NAME
+  versiongate help
+
+Settings (each also an environment variable):
+${Object.values(SETTINGS)
+  .map((s) => `  --${s.flag.padEnd(18)} ${s.env}${s.default ? ` (default ${s.default})` : ''}`)
+  .join('\n')}
+`;
+
+class UsageError extends Error {}
+
+const settingOptions = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]));
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`versiongate: ${err.message}\nRun 'versiongate help' for usage.\n`);
+      return 2;
+    }
+    if (err instanceof PolicySetError) {
+      process.stderr.write(`versiongate: ${err.message}\n`);
+      return 3;
+    }
+    if (err instanceof ConfigError || err instanceof ApiError) {
+      process.stderr.write(`versiongate: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; default?: string | boolean }>;
+type ParsedValues = Record<string, string | boolean | string[] | undefined>;
+
+function parse(args: string[], extra: OptionSpec = {}): { values: ParsedValues; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args, options: { ...settingOptions, ...extra }, allowPositionals: true, strict: true });
+    return { values: values as ParsedValues, positionals };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serveCommand(rest);
+    case 'token':
+      return tokenCommand(rest);
+    case 'seed':
+      return seedCommand(rest);
+    case 'domain':
+    case 'repository':
+      return adminCommand(command, rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+function config(values: ParsedValues, dev: boolean, requirePolicyDir = true): Config {
+  return parseConfig({ env: process.env, flags: values as Record<string, string>, dev, requirePolicyDir });
+}
+
+async function serveCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { dev: { type: 'boolean', default: false } });
+  if (positionals.length > 0) throw new UsageError(`serve takes no arguments, got '${positionals.join(' ')}'`);
+  const gateway = await startGateway(config(values, values.dev === true));
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) process.exit(1); // a second signal: stop now
+      stopping = true;
+      process.stderr.write(`versiongate: ${signal} received, closing\n`);
+      gateway.close().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+async function tokenCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    sub: { type: 'string' },
+    group: { type: 'string', multiple: true },
+    ttl: { type: 'string', default: '1h' },
+  });
+  if (positionals.length > 0) throw new UsageError(`token takes no arguments, got '${positionals.join(' ')}'`);
+  if (!values.sub) throw new UsageError('token needs --sub (the subject, e.g. --sub alice)');
+  const ttlSeconds = parseDuration(String(values.ttl));
+  if (!ttlSeconds || ttlSeconds > 7 * 86400) throw new UsageError(`--ttl must be a duration from 1s to 7d such as 15m or 1h, got '${values.ttl}'`);
+  const cfg = config(values, true, false);
+  if (cfg.auth.mode !== 'dev') {
+    throw new ConfigError('an identity provider is configured (VERSIONGATE_JWKS_URL or VERSIONGATE_JWKS_FILE): get tokens from it; `versiongate token` signs with the development key only');
+  }
+  const key = await loadOrCreateDevKey(cfg.dataDir);
+  if (key.created) process.stderr.write(`versiongate: created development key ${key.path}\n`);
+  const token = await mintDevToken({
+    key,
+    issuer: cfg.auth.issuer,
+    audience: cfg.auth.audience,
+    subject: String(values.sub),
+    groups: (values.group as string[] | undefined) ?? [],
+    groupsClaim: cfg.groupsClaim,
+    ttlSeconds,
+    clock: systemClock,
+  });
+  process.stdout.write(token + '\n');
+  return 0;
+}
+
+async function withStore<T>(cfg: Config, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = openSqliteStore({ file: join(cfg.dataDir, DATABASE_FILE), clock: systemClock });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function seedCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args);
+  if (positionals.length !== 1 || positionals[0] !== 'demo') throw new UsageError("seed takes one argument: 'demo'");
+  const cfg = config(values, true, false);
+  const report = await withStore(cfg, (store) => seedDemo(store, openBlobStore(join(cfg.dataDir, BLOB_DIR))));
+  for (const line of report.created) process.stdout.write(`created  ${line}\n`);
+  for (const line of report.existing) process.stdout.write(`exists   ${line}\n`);
+  return 0;
+}
+
+async function adminCommand(noun: 'domain' | 'repository', args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    domain: { type: 'string' },
+    'domain-owner': { type: 'string' },
+    repository: { type: 'string' },
+  });
+  if (positionals.length !== 1 || positionals[0] !== 'create') throw new UsageError(`${noun} takes one subcommand: 'create'`);
+  if (!values.domain || !values['domain-owner']) throw new UsageError(`${noun} create needs --domain and --domain-owner`);
+  const domain = checkDomainName(String(values.domain));
+  const owner = checkDomainOwner(String(values['domain-owner']));
+  const cfg = config(values, true, false);
+  const created = await withStore(cfg, async (store) => {
+    if (noun === 'domain') return store.createDomain(domain, owner);
+    if (!values.repository) throw new UsageError('repository create needs --repository');
+    return store.createRepository(owner, domain, checkRepositoryName(String(values.repository)));
+  });
+  process.stdout.write(JSON.stringify(created, null, 2) + '\n');
+  return 0;
+}

@@ -1,0 +1,158 @@
+/**
+ * Every setting, parsed and checked once. Nothing else reads process.env.
+ * Each setting has an environment variable and a CLI flag; the flag wins.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError } from './errors.ts';
+import type { LogLevel } from './log.ts';
+
+export const DEV_ISSUER = 'urn:versiongate:dev';
+export const DEV_AUDIENCE = 'versiongate';
+
+export type AuthConfig =
+  | { mode: 'jwks-url'; url: URL; issuer: string; audience: string }
+  | { mode: 'jwks-file'; file: string; issuer: string; audience: string }
+  | { mode: 'dev'; issuer: string; audience: string };
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  policyDir: string;
+  region: string;
+  groupsClaim: string;
+  clockToleranceSeconds: number;
+  logLevel: LogLevel;
+  auth: AuthConfig;
+}
+
+/** One row per setting: the README's settings table is this list. */
+export const SETTINGS = {
+  host: { env: 'VERSIONGATE_HOST', flag: 'host', default: '127.0.0.1' },
+  port: { env: 'VERSIONGATE_PORT', flag: 'port', default: '8080' },
+  dataDir: { env: 'VERSIONGATE_DATA_DIR', flag: 'data-dir', default: './data' },
+  policyDir: { env: 'VERSIONGATE_POLICY_DIR', flag: 'policy-dir', default: './policies' },
+  jwksUrl: { env: 'VERSIONGATE_JWKS_URL', flag: 'jwks-url', default: undefined },
+  jwksFile: { env: 'VERSIONGATE_JWKS_FILE', flag: 'jwks-file', default: undefined },
+  issuer: { env: 'VERSIONGATE_ISSUER', flag: 'issuer', default: undefined },
+  audience: { env: 'VERSIONGATE_AUDIENCE', flag: 'audience', default: undefined },
+  groupsClaim: { env: 'VERSIONGATE_GROUPS_CLAIM', flag: 'groups-claim', default: 'groups' },
+  region: { env: 'VERSIONGATE_REGION', flag: 'region', default: 'us-east-1' },
+  clockTolerance: { env: 'VERSIONGATE_CLOCK_TOLERANCE', flag: 'clock-tolerance', default: '30' },
+  logLevel: { env: 'VERSIONGATE_LOG_LEVEL', flag: 'log-level', default: 'info' },
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+export type Flags = Partial<Record<string, string | boolean | undefined>>;
+
+export interface ConfigInput {
+  env: Record<string, string | undefined>;
+  flags: Flags;
+  /** `--dev`: with no identity provider configured, sign and verify with a local development key. */
+  dev: boolean;
+  cwd?: string;
+  /** Commands that never read policies (token, seed) skip the policy folder check. */
+  requirePolicyDir?: boolean;
+}
+
+export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolicyDir = true }: ConfigInput): Config {
+  const raw = (name: SettingName): string | undefined => {
+    const s = SETTINGS[name];
+    const fromFlag = flags[s.flag];
+    if (typeof fromFlag === 'string') return fromFlag;
+    const fromEnv = env[s.env];
+    if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+    return s.default;
+  };
+  const fail = (name: SettingName, why: string): never => {
+    const s = SETTINGS[name];
+    throw new ConfigError(`${s.env} (--${s.flag}): ${why}`);
+  };
+
+  const host = raw('host')!;
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) fail('host', `not a host name or address: '${host}'`);
+
+  const portText = raw('port')!;
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 0 || port > 65535) fail('port', `must be an integer from 0 to 65535, got '${portText}'`);
+
+  const region = raw('region')!;
+  if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(region)) fail('region', `not an AWS region name such as us-east-1: '${region}'`);
+
+  const groupsClaim = raw('groupsClaim')!;
+  if (!/^[A-Za-z0-9_:./-]{1,128}$/.test(groupsClaim)) fail('groupsClaim', `not a claim name: '${groupsClaim}'`);
+
+  const toleranceText = raw('clockTolerance')!;
+  const clockToleranceSeconds = Number(toleranceText);
+  if (!/^\d+$/.test(toleranceText) || clockToleranceSeconds > 300) {
+    fail('clockTolerance', `must be a whole number of seconds from 0 to 300, got '${toleranceText}'`);
+  }
+
+  const logLevel = raw('logLevel')!;
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
+    fail('logLevel', `must be one of debug, info, warn, error, silent; got '${logLevel}'`);
+  }
+
+  const dataDir = resolve(cwd, raw('dataDir')!);
+  const policyDir = resolve(cwd, raw('policyDir')!);
+  if (requirePolicyDir && (!existsSync(policyDir) || !statSync(policyDir).isDirectory())) fail('policyDir', `no such directory: ${policyDir}`);
+
+  return {
+    host,
+    port,
+    dataDir,
+    policyDir,
+    region,
+    groupsClaim,
+    clockToleranceSeconds,
+    logLevel: logLevel as LogLevel,
+    auth: parseAuth(raw, fail, dev, cwd),
+  };
+}
+
+function parseAuth(
+  raw: (name: SettingName) => string | undefined,
+  fail: (name: SettingName, why: string) => never,
+  dev: boolean,
+  cwd: string,
+): AuthConfig {
+  const jwksUrl = raw('jwksUrl');
+  const jwksFile = raw('jwksFile');
+  const issuer = raw('issuer');
+  const audience = raw('audience');
+
+  if (jwksUrl && jwksFile) fail('jwksFile', 'set either VERSIONGATE_JWKS_URL or VERSIONGATE_JWKS_FILE, not both');
+
+  if (jwksUrl || jwksFile) {
+    // With a real identity provider, a token is only as good as the checks on who issued it and
+    // for whom: both are required rather than silently skipped.
+    if (!issuer) fail('issuer', 'required with an identity provider (the `iss` your tokens carry)');
+    if (!audience) fail('audience', 'required with an identity provider (the `aud` your tokens carry)');
+    if (jwksUrl) {
+      let url: URL;
+      try {
+        url = new URL(jwksUrl);
+      } catch {
+        return fail('jwksUrl', `not a URL: '${jwksUrl}'`);
+      }
+      const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+        fail('jwksUrl', 'must be https:// (plain http is accepted only for a loopback address)');
+      }
+      return { mode: 'jwks-url', url, issuer: issuer!, audience: audience! };
+    }
+    const file = resolve(cwd, jwksFile!);
+    if (!existsSync(file)) fail('jwksFile', `no such file: ${file}`);
+    return { mode: 'jwks-file', file, issuer: issuer!, audience: audience! };
+  }
+
+  if (!dev) {
+    throw new ConfigError(
+      'No identity provider is configured, so no token could be trusted. Set VERSIONGATE_JWKS_URL or ' +
+        'VERSIONGATE_JWKS_FILE (with VERSIONGATE_ISSUER and VERSIONGATE_AUDIENCE), or start with --dev ' +
+        '(`npm start`) to use a local development signing key.',
+    );
+  }
+  return { mode: 'dev', issuer: issuer ?? DEV_ISSUER, audience: audience ?? DEV_AUDIENCE };
+}

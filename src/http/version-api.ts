@@ -1,0 +1,118 @@
+/**
+ * CodeArtifact's version-status operations over REST-JSON, as the AWS SDK calls them:
+ * UpdatePackageVersionsStatus and DisposePackageVersions. Handlers translate; they decide nothing.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { ValidationError } from '../errors.ts';
+import { changeVersions } from '../operations/change-versions.ts';
+import type { OperationDeps } from '../operations/deps.ts';
+import { checkRevision, parseVersion } from '../resource/coordinates.ts';
+import type { PackageFormat } from '../resource/formats.ts';
+import { TARGET_STATUSES, VERSION_STATUSES, type VersionOperation } from '../registry/statuses.ts';
+import type { AppEnv } from './app-env.ts';
+import type { Authenticate } from './authenticate.ts';
+import { arnHint, coordinatesFrom, packageQuerySchema } from './package-query.ts';
+import { requestMeta } from './request-context.ts';
+
+export const MAX_VERSIONS = 100;
+
+const versionsField = z.array(z.string()).min(1).max(MAX_VERSIONS).openapi({ example: ['4.1.0', '4.1.1'] });
+const revisionsField = z.record(z.string(), z.string()).optional().openapi({ example: { '4.1.0': '25/UjBleHs1DZewk+zozoeqH/R80Rc9gL1P8vbzVMJ4=' } });
+const expectedStatusField = z.enum(VERSION_STATUSES).optional();
+
+const updateBody = z
+  .object({ versions: versionsField, versionRevisions: revisionsField, expectedStatus: expectedStatusField, targetStatus: z.enum(TARGET_STATUSES) })
+  .strict()
+  .openapi('UpdatePackageVersionsStatusRequest');
+const disposeBody = z
+  .object({ versions: versionsField, versionRevisions: revisionsField, expectedStatus: expectedStatusField })
+  .strict()
+  .openapi('DisposePackageVersionsRequest');
+
+const resultSchema = z
+  .object({
+    successfulVersions: z.record(z.string(), z.object({ revision: z.string(), status: z.enum(VERSION_STATUSES) })),
+    failedVersions: z.record(
+      z.string(),
+      z.object({ errorCode: z.enum(['ALREADY_EXISTS', 'MISMATCHED_REVISION', 'MISMATCHED_STATUS', 'NOT_ALLOWED', 'NOT_FOUND', 'SKIPPED']), errorMessage: z.string() }),
+    ),
+  })
+  .openapi('PackageVersionsResult');
+
+const errorSchema = z.object({ message: z.string() }).passthrough().openapi('Error');
+const errorResponses = {
+  400: { description: 'ValidationException', content: { 'application/json': { schema: errorSchema } } },
+  401: { description: 'Missing or invalid bearer token', content: { 'application/json': { schema: errorSchema } } },
+  403: { description: 'AccessDeniedException: Cedar denied the request', content: { 'application/json': { schema: errorSchema } } },
+  404: { description: 'ResourceNotFoundException', content: { 'application/json': { schema: errorSchema } } },
+  409: { description: 'ConflictException', content: { 'application/json': { schema: errorSchema } } },
+} as const;
+
+const route = (path: string, operationId: string, body: z.ZodType, summary: string) =>
+  createRoute({
+    method: 'post',
+    path,
+    operationId,
+    summary,
+    request: { query: packageQuerySchema, body: { required: true, content: { 'application/json': { schema: body } } } },
+    responses: { 200: { description: 'Per-version results', content: { 'application/json': { schema: resultSchema } } }, ...errorResponses },
+  });
+
+const updateRoute = route('/v1/package/versions/update_status', 'UpdatePackageVersionsStatus', updateBody, 'Set the status of package versions (Published, Unlisted, Archived).');
+const disposeRoute = route('/v1/package/versions/dispose', 'DisposePackageVersions', disposeBody, "Dispose package versions: their assets are deleted for good.");
+
+interface BodyFields {
+  versions: string[];
+  versionRevisions?: Record<string, string> | undefined;
+  expectedStatus?: (typeof VERSION_STATUSES)[number] | undefined;
+}
+
+/** Versions normalised for the format, each once; revisions only for listed versions. */
+function checkVersions(format: PackageFormat, body: BodyFields): { versions: string[]; versionRevisions: Record<string, string> } {
+  const versions: string[] = [];
+  const seen = new Set<string>();
+  for (const raw of body.versions) {
+    const v = parseVersion(format, raw);
+    if (seen.has(v)) throw new ValidationError(`version ${raw} is listed more than once`);
+    seen.add(v);
+    versions.push(v);
+  }
+  const versionRevisions: Record<string, string> = {};
+  for (const [raw, revision] of Object.entries(body.versionRevisions ?? {})) {
+    const v = parseVersion(format, raw);
+    if (!seen.has(v)) throw new ValidationError(`versionRevisions names version ${raw}, which is not in versions`);
+    versionRevisions[v] = checkRevision(revision);
+  }
+  return { versions, versionRevisions };
+}
+
+export function versionApi(deps: OperationDeps, authenticate: Authenticate, app: OpenAPIHono<AppEnv>): void {
+  const handle = async (c: Parameters<Authenticate>[0], query: z.infer<typeof packageQuerySchema>, body: BodyFields, operation: VersionOperation) => {
+    const coordinates = coordinatesFrom(query);
+    const { versions, versionRevisions } = checkVersions(coordinates.format, body);
+    const action = operation.kind === 'dispose' ? 'DisposePackageVersions' : 'UpdatePackageVersionsStatus';
+    const principal = await authenticate(c, action, arnHint(deps.region, coordinates));
+    return changeVersions(deps, {
+      principal,
+      meta: requestMeta(c),
+      coordinates,
+      versions,
+      versionRevisions,
+      expectedStatus: body.expectedStatus,
+      operation,
+      onDecision: (d) => {
+        c.set('resource', d.resource);
+        c.set('decision', d.decision);
+      },
+    });
+  };
+
+  app.openapi(updateRoute, async (c) => {
+    const body = c.req.valid('json') as z.infer<typeof updateBody>;
+    return c.json(await handle(c, c.req.valid('query'), body, { kind: 'update', targetStatus: body.targetStatus }), 200);
+  });
+  app.openapi(disposeRoute, async (c) => {
+    const body = c.req.valid('json') as z.infer<typeof disposeBody>;
+    return c.json(await handle(c, c.req.valid('query'), body, { kind: 'dispose' }), 200);
+  });
+}

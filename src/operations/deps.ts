@@ -1,0 +1,16 @@
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import type { Authorizer } from '../policy/engine.ts';
+import type { BlobStore } from '../store/blob-store.ts';
+import type { Store } from '../store/store.ts';
+
+/** What operations need, passed in by the composition root. */
+export interface OperationDeps {
+  store: Store;
+  blobs: BlobStore;
+  /** The live policy set, read per request so a reload can swap it atomically. */
+  authorizer: () => Authorizer;
+  clock: Clock;
+  region: string;
+  logger: Logger;
+}

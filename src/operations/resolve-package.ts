@@ -1,0 +1,17 @@
+/** Checked coordinates → a fully named package (the domain owner filled in) ready to become an ARN. */
+import { NotFoundError, ValidationError } from '../errors.ts';
+import type { PackageCoordinates } from '../resource/coordinates.ts';
+import type { ResolvedPackage } from '../resource/package-arn.ts';
+import type { Store } from '../store/store.ts';
+
+export async function resolvePackage(store: Store, region: string, c: PackageCoordinates): Promise<ResolvedPackage> {
+  let domainOwner = c.domainOwner;
+  if (domainOwner === undefined) {
+    // CodeArtifact lets domain-owner default; the ARN needs it, so it comes from the one domain with this name.
+    const owners = await store.domainOwners(c.domain);
+    if (owners.length === 0) throw new NotFoundError(`domain ${c.domain} does not exist`, 'domain', c.domain);
+    if (owners.length > 1) throw new ValidationError(`domain-owner is required: more than one domain is named ${c.domain}`);
+    domainOwner = owners[0]!;
+  }
+  return { region, domain: c.domain, domainOwner, repository: c.repository, format: c.format, namespace: c.namespace, name: c.name };
+}

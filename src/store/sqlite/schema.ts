@@ -1,0 +1,113 @@
+/** The SQLite schema. Migrations in drizzle/sqlite are generated from this file by drizzle-kit. */
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+export const domains = sqliteTable(
+  'domains',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    owner: text('owner').notNull(),
+    name: text('name').notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('domains_owner_name').on(t.owner, t.name), index('domains_name').on(t.name)],
+);
+
+export const repositories = sqliteTable(
+  'repositories',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    domainId: integer('domain_id')
+      .notNull()
+      .references(() => domains.id),
+    name: text('name').notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('repositories_domain_name').on(t.domainId, t.name)],
+);
+
+export const packages = sqliteTable(
+  'packages',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    repositoryId: integer('repository_id')
+      .notNull()
+      .references(() => repositories.id),
+    format: text('format').notNull(),
+    /** '' when the package has no namespace, so the unique index holds. */
+    namespace: text('namespace').notNull(),
+    name: text('name').notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('packages_coordinates').on(t.repositoryId, t.format, t.namespace, t.name)],
+);
+
+export const packageVersions = sqliteTable(
+  'package_versions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    packageId: integer('package_id')
+      .notNull()
+      .references(() => packages.id),
+    version: text('version').notNull(),
+    status: text('status').notNull(),
+    revision: text('revision').notNull(),
+    publishedAt: text('published_at').notNull(),
+    statusUpdatedAt: text('status_updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('package_versions_package_version').on(t.packageId, t.version)],
+);
+
+export const assets = sqliteTable(
+  'assets',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    versionId: integer('version_id')
+      .notNull()
+      .references(() => packageVersions.id),
+    name: text('name').notNull(),
+    size: integer('size').notNull(),
+    md5: text('md5').notNull(),
+    sha1: text('sha1').notNull(),
+    sha256: text('sha256').notNull(),
+    sha512: text('sha512').notNull(),
+    blobKey: text('blob_key').notNull(),
+  },
+  (t) => [uniqueIndex('assets_version_name').on(t.versionId, t.name)],
+);
+
+/** Bytes to remove after the commit that orphaned them; drained after each commit and at start. */
+export const blobDeletions = sqliteTable('blob_deletions', {
+  blobKey: text('blob_key').primaryKey(),
+  queuedAt: text('queued_at').notNull(),
+});
+
+export const auditLog = sqliteTable(
+  'audit_log',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    decisionId: text('decision_id').notNull(),
+    time: text('time').notNull(),
+    requestId: text('request_id').notNull(),
+    sourceIp: text('source_ip'),
+    principalIssuer: text('principal_issuer'),
+    principalSubject: text('principal_subject'),
+    principalGroups: text('principal_groups', { mode: 'json' }).$type<string[]>(),
+    action: text('action').notNull(),
+    resource: text('resource'),
+    decision: text('decision').notNull(),
+    reason: text('reason'),
+    determiningPolicies: text('determining_policies', { mode: 'json' }).$type<string[]>().notNull(),
+    errors: text('errors', { mode: 'json' }).$type<string[]>().notNull(),
+    policySetHash: text('policy_set_hash'),
+    request: text('request', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    changes: text('changes', { mode: 'json' }).$type<unknown[]>().notNull(),
+    outcome: text('outcome').notNull(),
+    httpStatus: integer('http_status').notNull(),
+  },
+  (t) => [
+    uniqueIndex('audit_log_decision_id').on(t.decisionId),
+    index('audit_log_time').on(t.time),
+    index('audit_log_resource').on(t.resource),
+    index('audit_log_principal').on(t.principalSubject),
+  ],
+);

@@ -1,0 +1,102 @@
+/**
+ * The store contract. Routes and operations reach persistence only through this async interface,
+ * so SQLite (embedded default) and PostgreSQL implementations are interchangeable.
+ *
+ * Writes are compare-and-set on version revisions: an operation reads, decides (Cedar), then commits
+ * with the revisions it read as guards. No callback ever runs inside a transaction, which keeps
+ * better-sqlite3's synchronous transactions safe and maps directly onto a PostgreSQL transaction.
+ */
+import type { AuditRecord, AuditRecordInput } from '../audit/audit-record.ts';
+import type { PackageFormat } from '../resource/formats.ts';
+import type { VersionChange, VersionState } from '../registry/plan-change.ts';
+import type { VersionStatus } from '../registry/statuses.ts';
+
+export interface DomainRecord {
+  name: string;
+  owner: string;
+  createdAt: string;
+}
+
+export interface RepositoryRecord {
+  domain: string;
+  domainOwner: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface PackageKey {
+  domainOwner: string;
+  domain: string;
+  repository: string;
+  format: PackageFormat;
+  namespace: string;
+  name: string;
+}
+
+export interface PackageSnapshot {
+  domainExists: boolean;
+  repositoryExists: boolean;
+  /** null when the package does not exist. */
+  packageId: number | null;
+  versions: Map<string, VersionState>;
+}
+
+export interface AssetInput {
+  name: string;
+  size: number;
+  md5: string;
+  sha1: string;
+  sha256: string;
+  sha512: string;
+  blobKey: string;
+}
+
+export interface NewVersion {
+  key: PackageKey;
+  version: string;
+  status: VersionStatus;
+  revision: string;
+  assets: AssetInput[];
+}
+
+export interface VersionCommit {
+  packageId: number;
+  /** Each change's `before.revision` must still be current, or nothing is written. */
+  changes: VersionChange[];
+  /** Dispose: remove the versions' asset records and queue their bytes for deletion. */
+  disposeAssets: boolean;
+  audit: AuditRecordInput;
+}
+
+export type VersionCommitResult =
+  | { ok: true; auditSeq: number; blobsToDelete: string[] }
+  | { ok: false; staleVersions: string[] };
+
+export interface AuditQuery {
+  limit: number;
+  /** Return records with seq below this (keyset pagination, newest first). */
+  beforeSeq?: number | undefined;
+}
+
+export interface Store {
+  createDomain(name: string, owner: string): Promise<DomainRecord>;
+  createRepository(domainOwner: string, domain: string, name: string): Promise<RepositoryRecord>;
+  listDomains(): Promise<DomainRecord[]>;
+  listRepositories(domainOwner: string, domain: string): Promise<RepositoryRecord[]>;
+  /** Owners of every domain with this name (the caller resolves a missing domain-owner). */
+  domainOwners(domain: string): Promise<string[]>;
+
+  readPackage(key: PackageKey, versions: readonly string[]): Promise<PackageSnapshot>;
+  /** Adds a version (creating the package if needed). Fails with ConflictError if it exists. */
+  addVersion(version: NewVersion): Promise<void>;
+  commitVersionChanges(commit: VersionCommit): Promise<VersionCommitResult>;
+
+  appendAudit(record: AuditRecordInput): Promise<number>;
+  listAudit(query: AuditQuery): Promise<AuditRecord[]>;
+
+  /** Blob keys whose records are gone but whose bytes may still be on disk. */
+  pendingBlobDeletions(): Promise<string[]>;
+  forgetBlobDeletions(keys: readonly string[]): Promise<void>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    // cedar-wasm in a tight loop of calls hit a V8 fatal error on Node 20.20.2; this flag prevents it.
+    execArgv: ['--no-turbo-inline-js-wasm-calls'],
+    // Tests must pass on a slow, busy machine: generous timeouts, nothing measured here.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
