@@ -82,7 +82,8 @@ export async function changeVersions(deps: OperationDeps, input: ChangeVersionsI
 
     const plan = planChange(snapshot.versions, { ...input }, newRevision);
     const audit = { ...decisionRecord(record, Object.keys(plan.failedVersions).length > 0 ? 'rejected' : 'applied', 200), changes: plan.changes };
-    const result = await store.commitVersionChanges({ packageId: snapshot.packageId!, changes: plan.changes, disposeAssets: input.operation.kind === 'dispose', audit });
+    const guards = [...snapshot.versions.values()].map((v) => ({ version: v.version, revision: v.revision }));
+    const result = await store.commitVersionChanges({ packageId: snapshot.packageId!, guards, changes: plan.changes, disposeAssets: input.operation.kind === 'dispose', audit });
     if (result.ok) {
       await removeBlobs(deps, result.blobsToDelete);
       return { successfulVersions: plan.successfulVersions, failedVersions: plan.failedVersions };

@@ -61,7 +61,12 @@ export interface NewVersion {
 
 export interface VersionCommit {
   packageId: number;
-  /** Each change's `before.revision` must still be current, or nothing is written. */
+  /**
+   * The revisions the decision was made on, for every version read (changed or not). If any is no
+   * longer current, nothing is written: the answer would describe a state that no longer exists.
+   */
+  guards: ReadonlyArray<{ version: string; revision: string }>;
+  /** The writes; each change's `before.revision` is also among the guards. */
   changes: VersionChange[];
   /** Dispose: remove the versions' asset records and queue their bytes for deletion. */
   disposeAssets: boolean;

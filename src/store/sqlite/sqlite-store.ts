@@ -208,8 +208,17 @@ class SqliteStore implements Store {
   private applyVersionChanges(c: VersionCommit): VersionCommitResult {
     return this.write((tx): VersionCommitResult => {
       const now = this.now();
-      const stale: string[] = [];
       const blobsToDelete: string[] = [];
+      const current = new Map(
+        tx
+          .select({ version: schema.packageVersions.version, revision: schema.packageVersions.revision })
+          .from(schema.packageVersions)
+          .where(and(eq(schema.packageVersions.packageId, c.packageId), inArray(schema.packageVersions.version, c.guards.map((g) => g.version))))
+          .all()
+          .map((r) => [r.version, r.revision]),
+      );
+      const stale = c.guards.filter((g) => current.get(g.version) !== g.revision).map((g) => g.version);
+      if (stale.length > 0) throw new StaleRead(stale);
       for (const change of c.changes) {
         const updated = tx
           .update(schema.packageVersions)
@@ -223,10 +232,7 @@ class SqliteStore implements Store {
           )
           .returning({ id: schema.packageVersions.id })
           .get();
-        if (!updated) {
-          stale.push(change.version);
-          continue;
-        }
+        if (!updated) throw new StaleRead([change.version]);
         if (c.disposeAssets) {
           const gone = tx.delete(schema.assets).where(eq(schema.assets.versionId, updated.id)).returning({ blobKey: schema.assets.blobKey }).all();
           for (const { blobKey } of gone) {
@@ -235,8 +241,7 @@ class SqliteStore implements Store {
           }
         }
       }
-      // Throwing rolls the whole transaction back: a stale read never half-applies.
-      if (stale.length > 0) throw new StaleRead(stale);
+      // StaleRead thrown above rolls the whole transaction back: a stale read never half-applies.
       const auditSeq = this.insertAudit(tx, c.audit);
       return { ok: true, auditSeq, blobsToDelete };
     });

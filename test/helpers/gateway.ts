@@ -1,0 +1,96 @@
+/**
+ * Builds the real app (createApp) on a temporary data directory: a real SQLite file, real Cedar
+ * policies (./policies unless a test gives its own), a real ES256 development key. Requests go
+ * through app.request(), the same fetch handler the server uses.
+ */
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createApp } from '../../src/app.ts';
+import { loadOrCreateDevKey, mintDevToken, type DevKey } from '../../src/auth/dev-key.ts';
+import { keySourceFor } from '../../src/auth/key-source.ts';
+import { createTokenVerifier } from '../../src/auth/verify-token.ts';
+import { systemClock, type Clock } from '../../src/clock.ts';
+import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
+import { silentLogger } from '../../src/log.ts';
+import { PolicyEngine } from '../../src/policy/engine.ts';
+import { loadPolicyDir } from '../../src/policy/load-policies.ts';
+import { openBlobStore, type BlobStore } from '../../src/store/blob-store.ts';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { seedDemo } from '../../src/cli/seed-demo.ts';
+
+export const REPO_POLICIES = resolve(import.meta.dirname, '../../policies');
+export const CHALK = 'domain=my_domain&domain-owner=111122223333&repository=my_repo&format=npm&package=chalk';
+export const PROD_CHALK = 'domain=my_domain&domain-owner=111122223333&repository=prod&format=npm&package=chalk';
+export const UPDATE = '/v1/package/versions/update_status';
+export const DISPOSE = '/v1/package/versions/dispose';
+
+export interface TestGateway {
+  app: ReturnType<typeof createApp>;
+  store: Store;
+  blobs: BlobStore;
+  dataDir: string;
+  policyDir: string;
+  devKey: DevKey;
+  /** A token signed by the development key, valid for an hour unless overridden. */
+  token(sub: string, groups?: string[], ttlSeconds?: number): Promise<string>;
+  /** POST a JSON body with an optional bearer token. */
+  post(path: string, body: unknown, token?: string, headers?: Record<string, string>): Promise<Response>;
+  get(path: string, token?: string): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  /** Extra or replacement .cedar files (name → text) on top of a copy of ./policies. */
+  policies?: Record<string, string>;
+  /** Replace the whole policy folder's .cedar files with these (the schema is kept). */
+  onlyPolicies?: Record<string, string>;
+  clock?: Clock;
+  seed?: boolean;
+}
+
+export async function testGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const clock = options.clock ?? systemClock;
+  const dataDir = mkdtempSync(join(tmpdir(), 'versiongate-test-'));
+  const policyDir = join(dataDir, 'policies');
+  mkdirSync(policyDir);
+  if (options.onlyPolicies) {
+    cpSync(join(REPO_POLICIES, 'schema.cedarschema'), join(policyDir, 'schema.cedarschema'));
+    for (const [name, text] of Object.entries(options.onlyPolicies)) writeFileSync(join(policyDir, name), text);
+  } else {
+    cpSync(REPO_POLICIES, policyDir, { recursive: true });
+    for (const [name, text] of Object.entries(options.policies ?? {})) writeFileSync(join(policyDir, name), text);
+  }
+  const engine = new PolicyEngine(loadPolicyDir(policyDir));
+  const devKey = await loadOrCreateDevKey(join(dataDir, 'data'));
+  const auth = { mode: 'dev' as const, issuer: DEV_ISSUER, audience: DEV_AUDIENCE };
+  const verifier = createTokenVerifier({ keySource: keySourceFor(auth, devKey), issuer: DEV_ISSUER, audience: DEV_AUDIENCE, groupsClaim: 'groups', clock, clockToleranceSeconds: 0 });
+  const store = openSqliteStore({ file: join(dataDir, 'data', 'versiongate.db'), clock });
+  const blobs = openBlobStore(join(dataDir, 'data', 'blobs'));
+  if (options.seed !== false) await seedDemo(store, blobs);
+  const app = createApp({ store, blobs, authorizer: () => engine, clock, region: 'us-east-1', logger: silentLogger, verifier });
+
+  const withAuth = (token?: string, headers: Record<string, string> = {}) => ({ ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) });
+  return {
+    app,
+    store,
+    blobs,
+    dataDir,
+    policyDir,
+    devKey,
+    token: (sub, groups = [], ttlSeconds = 3600) =>
+      mintDevToken({ key: devKey, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, subject: sub, groups, groupsClaim: 'groups', ttlSeconds, clock }),
+    post: async (path, body, token, headers) =>
+      app.request(path, {
+        method: 'POST',
+        headers: withAuth(token, { 'content-type': 'application/json', ...headers }),
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
+    get: async (path, token) => app.request(path, { headers: withAuth(token) }),
+    close: async () => {
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
