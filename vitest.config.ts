@@ -4,6 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
+    // The JSON report is what .ci/run counts passed and failed tests from.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.vitest-results.json' },
     // cedar-wasm in a tight loop of calls hit a V8 fatal error on Node 20.20.2; this flag prevents it.
     execArgv: ['--no-turbo-inline-js-wasm-calls'],
     // Tests must pass on a slow, busy machine: generous timeouts, nothing measured here.

@@ -1,0 +1,81 @@
+/**
+ * `npm run bench`: where a request's time goes. Prints per-operation latency (p50, p99) and rate for
+ *   - a Cedar decision on the shipped policies (PolicyEngine.authorize),
+ *   - token verification (ES256, jose),
+ *   - a whole UpdatePackageVersionsStatus request through the app (validation, token, Cedar,
+ *     SQLite read + commit with its audit record), in-process.
+ * Numbers, not assertions: compare runs on the same machine.
+ */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createApp } from '../src/app.ts';
+import { loadOrCreateDevKey, mintDevToken } from '../src/auth/dev-key.ts';
+import { keySourceFor } from '../src/auth/key-source.ts';
+import { createTokenVerifier } from '../src/auth/verify-token.ts';
+import { systemClock } from '../src/clock.ts';
+import { seedDemo } from '../src/cli/seed-demo.ts';
+import { DEV_AUDIENCE, DEV_ISSUER } from '../src/config.ts';
+import { silentLogger } from '../src/log.ts';
+import { packageResource } from '../src/policy/entities.ts';
+import { PolicyEngine } from '../src/policy/engine.ts';
+import { loadPolicyDir } from '../src/policy/load-policies.ts';
+import { openBlobStore } from '../src/store/blob-store.ts';
+import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+
+async function measure(name: string, iterations: number, fn: (i: number) => unknown): Promise<void> {
+  for (let i = 0; i < Math.min(200, iterations); i++) await fn(i); // warm up
+  const samples = new Float64Array(iterations);
+  const started = performance.now();
+  for (let i = 0; i < iterations; i++) {
+    const t = performance.now();
+    await fn(i);
+    samples[i] = performance.now() - t;
+  }
+  const total = performance.now() - started;
+  samples.sort();
+  const q = (p: number) => samples[Math.min(iterations - 1, Math.floor(p * iterations))]! * 1000;
+  console.log(`${name.padEnd(48)} p50 ${q(0.5).toFixed(1).padStart(8)} µs   p99 ${q(0.99).toFixed(1).padStart(8)} µs   ${Math.round(iterations / (total / 1000))}/s`);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'vg-bench-'));
+try {
+  const policyDir = join(dir, 'policies');
+  cpSync(resolve(import.meta.dirname, '../policies'), policyDir, { recursive: true });
+  const engine = new PolicyEngine(loadPolicyDir(policyDir));
+  const principal = { issuer: DEV_ISSUER, subject: 'alice', groups: ['release-managers', 'maintainers'] };
+  const resource = packageResource({ region: 'us-east-1', domain: 'my_domain', domainOwner: '111122223333', repository: 'my_repo', format: 'npm', namespace: '', name: 'chalk' });
+  const context = { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' };
+  console.log(`policies: ${Object.keys(engine.policySet.policies).length}, node ${process.version}`);
+  await measure('Cedar authorize (shipped policies)', 20_000, () => engine.authorize({ principal, action: 'UpdatePackageVersionsStatus', resource, context }));
+
+  const devKey = await loadOrCreateDevKey(join(dir, 'data'));
+  const verifier = createTokenVerifier({
+    keySource: keySourceFor({ mode: 'dev', issuer: DEV_ISSUER, audience: DEV_AUDIENCE }, devKey),
+    issuer: DEV_ISSUER,
+    audience: DEV_AUDIENCE,
+    groupsClaim: 'groups',
+    clock: systemClock,
+    clockToleranceSeconds: 0,
+  });
+  const token = await mintDevToken({ key: devKey, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, subject: 'alice', groups: ['release-managers'], groupsClaim: 'groups', ttlSeconds: 3600, clock: systemClock });
+  await measure('verify token (ES256)', 5_000, () => verifier.verify(token));
+
+  const store = openSqliteStore({ file: join(dir, 'data', 'versiongate.db'), clock: systemClock });
+  const blobs = openBlobStore(join(dir, 'data', 'blobs'));
+  await seedDemo(store, blobs);
+  const app = createApp({ store, blobs, authorizer: () => engine, clock: systemClock, region: 'us-east-1', logger: silentLogger, verifier });
+  const url = '/v1/package/versions/update_status?domain=my_domain&domain-owner=111122223333&repository=my_repo&format=npm&package=chalk';
+  const targets = ['Unlisted', 'Published'];
+  await measure('UpdatePackageVersionsStatus request (in-process)', 2_000, async (i) => {
+    const res = await app.request(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ versions: ['4.1.0'], targetStatus: targets[i % 2] }),
+    });
+    if (res.status !== 200) throw new Error(`unexpected ${res.status}: ${await res.text()}`);
+  });
+  await store.close();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
