@@ -10,6 +10,7 @@ import { keySourceFor } from './auth/key-source.ts';
 import { createTokenVerifier } from './auth/verify-token.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
+import { ConfigError } from './errors.ts';
 import { createLogger, type Logger } from './log.ts';
 import { removeBlobs } from './operations/change-versions.ts';
 import { PolicyEngine } from './policy/engine.ts';
@@ -44,10 +45,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const engine = new PolicyEngine(policySet);
 
   let devKey: DevKey | undefined;
-  if (config.auth.mode === 'dev') {
-    devKey = await loadOrCreateDevKey(config.dataDir);
-    announceDevelopmentMode(devKey, config);
-  }
+  if (config.auth.mode === 'dev') devKey = await loadOrCreateDevKey(config.dataDir);
   const verifier = createTokenVerifier({
     keySource: keySourceFor(config.auth, devKey),
     issuer: config.auth.issuer,
@@ -63,7 +61,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   await removeBlobs({ store, blobs, logger }, await store.pendingBlobDeletions());
 
   const app = createApp({ store, blobs, authorizer: () => engine, clock, region: config.region, logger, verifier });
-  const server = await listen(app.fetch, config.host, config.port);
+  let server: ServerType;
+  try {
+    server = await listen(app.fetch, config.host, config.port);
+  } catch (err) {
+    await store.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new ConfigError(`VERSIONGATE_HOST/VERSIONGATE_PORT (--host/--port): cannot listen on ${config.host}:${config.port}: ${why}`);
+  }
+  if (devKey) announceDevelopmentMode(devKey, config);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -174,14 +174,12 @@ async function adminCommand(noun: 'domain' | 'repository', args: string[]): Prom
   });
   if (positionals.length !== 1 || positionals[0] !== 'create') throw new UsageError(`${noun} takes one subcommand: 'create'`);
   if (!values.domain || !values['domain-owner']) throw new UsageError(`${noun} create needs --domain and --domain-owner`);
+  if (noun === 'repository' && !values.repository) throw new UsageError('repository create needs --repository');
   const domain = checkDomainName(String(values.domain));
   const owner = checkDomainOwner(String(values['domain-owner']));
+  const repository = noun === 'repository' ? checkRepositoryName(String(values.repository)) : undefined;
   const cfg = config(values, true, false);
-  const created = await withStore(cfg, async (store) => {
-    if (noun === 'domain') return store.createDomain(domain, owner);
-    if (!values.repository) throw new UsageError('repository create needs --repository');
-    return store.createRepository(owner, domain, checkRepositoryName(String(values.repository)));
-  });
+  const created = await withStore<object>(cfg, (store) => (repository ? store.createRepository(owner, domain, repository) : store.createDomain(domain, owner)));
   process.stdout.write(JSON.stringify(created, null, 2) + '\n');
   return 0;
 }
