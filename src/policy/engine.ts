@@ -76,7 +76,9 @@ export class PolicyEngine implements Authorizer {
 
     const { decision, diagnostics } = answer.response;
     const errors = diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`);
-    if (errors.length > 0) return { decision: 'deny', determiningPolicies: diagnostics.reason, errors, policySetHash: hash };
+    // No policy determined an error-deny: the permits in `reason` would have allowed it, and the
+    // erroring policies are named in `errors`.
+    if (errors.length > 0) return { decision: 'deny', determiningPolicies: [], errors, policySetHash: hash };
     return { decision, determiningPolicies: diagnostics.reason, errors: [], policySetHash: hash };
   }
 }

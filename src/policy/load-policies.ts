@@ -80,6 +80,19 @@ export function loadPolicyDir(dir: string): CompiledPolicySet {
 }
 
 export function compilePolicySet(schemaText: string, files: PolicyFileText[]): CompiledPolicySet {
+  try {
+    return compileChecked(schemaText, files);
+  } catch (err) {
+    if (err instanceof PolicySetError) throw err;
+    // A trap or stack overflow inside Cedar: the guard let something through it could not process.
+    // Refuse the set; the wasm instance may be unusable, so nothing else should be loaded in this process.
+    throw new PolicySetError([
+      { file: files[0]?.file ?? SCHEMA_FILE, line: 1, column: 1, severity: 'error', message: `Cedar could not process this policy set (${(err as Error).message}); restart before loading another set` },
+    ]);
+  }
+}
+
+function compileChecked(schemaText: string, files: PolicyFileText[]): CompiledPolicySet {
   const errors: PolicyDiagnostic[] = [];
   const at = (file: string, text: string, offset: number) => ({ file, ...lineColumn(text, offset) });
 

@@ -1,0 +1,226 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import type { CedarValueJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { describe, expect, it } from 'vitest';
+import type { Principal } from '../../src/auth/principal.ts';
+import { PolicyEngine } from '../../src/policy/engine.ts';
+import { auditLogResource, packageResource, principalEntities, userUid } from '../../src/policy/entities.ts';
+import { compilePolicySet, loadPolicyDir, SCHEMA_FILE, type CompiledPolicySet } from '../../src/policy/load-policies.ts';
+import type { ResolvedPackage } from '../../src/resource/package-arn.ts';
+import { REPO_POLICIES } from '../helpers/gateway.ts';
+
+const schemaText = readFileSync(join(REPO_POLICIES, SCHEMA_FILE), 'utf8');
+const compile = (text: string): CompiledPolicySet => compilePolicySet(schemaText, [{ file: 'test.cedar', text }]);
+
+const ISSUER = 'urn:versiongate:test';
+const alice: Principal = { issuer: ISSUER, subject: 'alice', groups: ['release-managers'] };
+const bob: Principal = { issuer: ISSUER, subject: 'bob', groups: [] };
+
+const chalk = (repository: string): ResolvedPackage => ({
+  region: 'us-east-1',
+  domain: 'my_domain',
+  domainOwner: '111122223333',
+  repository,
+  format: 'npm',
+  namespace: '',
+  name: 'chalk',
+});
+const myRepoChalk = packageResource(chalk('my_repo'));
+const prodChalk = packageResource(chalk('prod'));
+
+const archiveContext: Record<string, CedarValueJson> = { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' };
+
+const PERMIT_ALL_UPDATES = '@id("permit-all-updates")\npermit (principal, action == Action::"UpdatePackageVersionsStatus", resource);\n';
+const OVERFLOWING_FORBID = '@id("overflowing-forbid")\nforbid (principal, action, resource) when { 9223372036854775807 + 1 > 0 };\n';
+
+describe('entities', () => {
+  it('the principal is a User in its groups, with its issuer', () => {
+    expect(userUid(alice)).toEqual({ type: 'User', id: 'alice' });
+    expect(principalEntities({ issuer: ISSUER, subject: 'carol', groups: ['a', 'b'] })).toEqual([
+      { uid: { type: 'User', id: 'carol' }, attrs: { issuer: ISSUER }, parents: [{ type: 'Group', id: 'a' }, { type: 'Group', id: 'b' }] },
+    ]);
+  });
+
+  it('the package is named by its ARN, with its repository and domain as direct parents', () => {
+    const arn = 'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/my_repo/npm//chalk';
+    expect(myRepoChalk.uid).toEqual({ type: 'Package', id: arn });
+    expect(myRepoChalk.entities.find((e) => JSON.stringify(e.uid) === JSON.stringify(myRepoChalk.uid))).toEqual({
+      uid: { type: 'Package', id: arn },
+      attrs: { arn, domain: 'my_domain', domainOwner: '111122223333', repository: 'my_repo', format: 'npm', namespace: '', name: 'chalk' },
+      parents: [
+        { type: 'Repository', id: 'arn:aws:codeartifact:us-east-1:111122223333:repository/my_domain/my_repo' },
+        { type: 'Domain', id: 'arn:aws:codeartifact:us-east-1:111122223333:domain/my_domain' },
+      ],
+    });
+  });
+});
+
+describe('PolicyEngine.authorize fails closed', () => {
+  it('an erroring forbid denies, even though Cedar alone would allow', () => {
+    const set = compile(PERMIT_ALL_UPDATES + OVERFLOWING_FORBID);
+    // The overflowing forbid passes strict validation: the error only shows when it is evaluated.
+    expect(Object.keys(set.policies).sort()).toEqual(['overflowing-forbid', 'permit-all-updates']);
+    expect(set.warnings).toEqual([]);
+
+    // Cedar on its own skips the erroring forbid and allows.
+    const plain = cedar.isAuthorized({
+      principal: userUid(alice),
+      action: { type: 'Action', id: 'UpdatePackageVersionsStatus' },
+      resource: myRepoChalk.uid,
+      context: archiveContext,
+      entities: [...principalEntities(alice), ...myRepoChalk.entities],
+      policies: { staticPolicies: set.policies },
+    });
+    expect(plain.type).toBe('success');
+    if (plain.type !== 'success') return;
+    expect(plain.response.decision).toBe('allow');
+    expect(plain.response.diagnostics.errors.map((e) => e.policyId)).toEqual(['overflowing-forbid']);
+
+    const engine = new PolicyEngine(set);
+    const d = engine.authorize({ principal: alice, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context: archiveContext });
+    expect(d.decision).toBe('deny');
+    expect(d.errors).toEqual(['overflowing-forbid: integer overflow while attempting to add the values `9223372036854775807` and `1`']);
+    expect(d.policySetHash).toBe(set.hash);
+  });
+
+  it('an erroring deny does not name the permit as what determined it', () => {
+    // determiningPolicies are documented as "the permits for an allow, the forbids for a deny":
+    // the permit that Cedar would have allowed with did not determine this deny.
+    const engine = new PolicyEngine(compile(PERMIT_ALL_UPDATES + OVERFLOWING_FORBID));
+    const d = engine.authorize({ principal: alice, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context: archiveContext });
+    expect(d.decision).toBe('deny');
+    expect(d.determiningPolicies).not.toContain('permit-all-updates');
+  });
+
+  it('a context missing targetStatus fails request validation: deny with errors', () => {
+    const set = compile(PERMIT_ALL_UPDATES);
+    const engine = new PolicyEngine(set);
+    // The same request with targetStatus is allowed: only the context makes the difference.
+    expect(engine.authorize({ principal: alice, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context: archiveContext }).decision).toBe('allow');
+
+    const d = engine.authorize({
+      principal: alice,
+      action: 'UpdatePackageVersionsStatus',
+      resource: myRepoChalk,
+      context: { versions: ['4.1.0'], currentStatuses: ['Published'] },
+    });
+    expect(d).toEqual({
+      decision: 'deny',
+      determiningPolicies: [],
+      errors: ['while parsing context, expected the record to have an attribute `targetStatus`, but it does not'],
+      policySetHash: set.hash,
+    });
+  });
+
+  it('a context attribute of the wrong type fails request validation: deny with errors', () => {
+    const engine = new PolicyEngine(compile(PERMIT_ALL_UPDATES));
+    const d = engine.authorize({
+      principal: alice,
+      action: 'UpdatePackageVersionsStatus',
+      resource: myRepoChalk,
+      context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 42 },
+    });
+    expect(d.decision).toBe('deny');
+    expect(d.determiningPolicies).toEqual([]);
+    expect(d.errors).toHaveLength(1);
+    expect(d.errors[0]).toContain('targetStatus');
+  });
+
+  it('a resource of the wrong type for the action fails request validation: deny with errors', () => {
+    const engine = new PolicyEngine(compile(PERMIT_ALL_UPDATES));
+    const d = engine.authorize({ principal: alice, action: 'UpdatePackageVersionsStatus', resource: auditLogResource(), context: archiveContext });
+    expect(d.decision).toBe('deny');
+    expect(d.determiningPolicies).toEqual([]);
+    expect(d.errors).toHaveLength(1);
+  });
+});
+
+describe('PolicyEngine.authorize decisions', () => {
+  const set = compile(
+    [
+      '@id("rm-curate")',
+      'permit (principal in Group::"release-managers", action == Action::"UpdatePackageVersionsStatus", resource);',
+      '@id("rm-unlist")',
+      'permit (principal in Group::"release-managers", action == Action::"UpdatePackageVersionsStatus", resource) when { context.targetStatus == "Unlisted" };',
+      '@id("no-archive-in-prod")',
+      'forbid (principal, action == Action::"UpdatePackageVersionsStatus", resource in Repository::"arn:aws:codeartifact:us-east-1:111122223333:repository/my_domain/prod") when { context.targetStatus == "Archived" };',
+      '@id("no-archive-in-prod-domain-wide")',
+      'forbid (principal, action, resource in Domain::"arn:aws:codeartifact:us-east-1:111122223333:domain/my_domain") when { resource.repository == "prod" && context has targetStatus && context.targetStatus == "Archived" };',
+      '@id("auditors-read")',
+      'permit (principal in Group::"auditors", action == Action::"ReadAuditLog", resource);',
+      '',
+    ].join('\n'),
+  );
+  const engine = new PolicyEngine(set);
+
+  it('an allow lists the permits that allowed it', () => {
+    const archive = engine.authorize({ principal: alice, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context: archiveContext });
+    expect(archive).toEqual({ decision: 'allow', determiningPolicies: ['rm-curate'], errors: [], policySetHash: set.hash });
+
+    const unlist = engine.authorize({ principal: alice, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context: { ...archiveContext, targetStatus: 'Unlisted' } });
+    expect(unlist.decision).toBe('allow');
+    expect([...unlist.determiningPolicies].sort()).toEqual(['rm-curate', 'rm-unlist']);
+    expect(unlist.errors).toEqual([]);
+  });
+
+  it('a forbid deny lists the forbids that matched', () => {
+    const d = engine.authorize({ principal: alice, action: 'UpdatePackageVersionsStatus', resource: prodChalk, context: archiveContext });
+    expect(d.decision).toBe('deny');
+    expect([...d.determiningPolicies].sort()).toEqual(['no-archive-in-prod', 'no-archive-in-prod-domain-wide']);
+    expect(d.errors).toEqual([]);
+    expect(d.policySetHash).toBe(set.hash);
+  });
+
+  it('a deny without any permit has no determining policies', () => {
+    const d = engine.authorize({ principal: bob, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context: archiveContext });
+    expect(d).toEqual({ decision: 'deny', determiningPolicies: [], errors: [], policySetHash: set.hash });
+
+    const dispose = engine.authorize({
+      principal: alice,
+      action: 'DisposePackageVersions',
+      resource: myRepoChalk,
+      context: { versions: ['4.1.0'], currentStatuses: ['Published'] },
+    });
+    expect(dispose).toEqual({ decision: 'deny', determiningPolicies: [], errors: [], policySetHash: set.hash });
+  });
+
+  it('group membership comes from the principal', () => {
+    const auditor: Principal = { issuer: ISSUER, subject: 'dora', groups: ['auditors'] };
+    expect(engine.authorize({ principal: auditor, action: 'ReadAuditLog', resource: auditLogResource(), context: {} })).toEqual({
+      decision: 'allow',
+      determiningPolicies: ['auditors-read'],
+      errors: [],
+      policySetHash: set.hash,
+    });
+    expect(engine.authorize({ principal: alice, action: 'ReadAuditLog', resource: auditLogResource(), context: {} })).toEqual({
+      decision: 'deny',
+      determiningPolicies: [],
+      errors: [],
+      policySetHash: set.hash,
+    });
+  });
+
+  it('the engine exposes its policy set, and the hash is the compiled set\'s hash', () => {
+    expect(engine.policySet).toBe(set);
+    expect(set.hash).toMatch(/^[0-9a-f]{64}$/);
+    const real = loadPolicyDir(REPO_POLICIES);
+    const realEngine = new PolicyEngine(real);
+    const d = realEngine.authorize({ principal: alice, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context: archiveContext });
+    expect(d).toEqual({ decision: 'allow', determiningPolicies: ['release-managers-curate-my-repo'], errors: [], policySetHash: real.hash });
+    expect(real.hash).not.toBe(set.hash);
+  });
+
+  it('two engines on different sets in one process keep their own policies', () => {
+    const permitAll = compile(PERMIT_ALL_UPDATES);
+    const other = new PolicyEngine(permitAll);
+    expect(other.authorize({ principal: bob, action: 'UpdatePackageVersionsStatus', resource: prodChalk, context: archiveContext })).toEqual({
+      decision: 'allow',
+      determiningPolicies: ['permit-all-updates'],
+      errors: [],
+      policySetHash: permitAll.hash,
+    });
+    // The first engine is unaffected.
+    expect(engine.authorize({ principal: bob, action: 'UpdatePackageVersionsStatus', resource: prodChalk, context: archiveContext }).decision).toBe('deny');
+  });
+});
