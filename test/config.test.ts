@@ -1,0 +1,214 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_AUDIENCE, DEV_ISSUER, parseConfig, type Config, type ConfigInput } from '../src/config.ts';
+import { ConfigError } from '../src/errors.ts';
+
+/** A working folder holding ./policies, so the default policy folder exists. */
+let cwd: string;
+let jwksFile: string;
+
+beforeAll(() => {
+  cwd = mkdtempSync(join(tmpdir(), 'versiongate-config-'));
+  mkdirSync(join(cwd, 'policies'));
+  jwksFile = join(cwd, 'jwks.json');
+  writeFileSync(jwksFile, JSON.stringify({ keys: [] }));
+});
+
+afterAll(() => {
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+function parse(input: Partial<ConfigInput> = {}): Config {
+  return parseConfig({ env: {}, flags: {}, dev: true, cwd, ...input });
+}
+
+/** Runs parseConfig expecting a ConfigError and returns its message. */
+function configError(input: Partial<ConfigInput>): string {
+  let caught: unknown;
+  try {
+    parse(input);
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(ConfigError);
+  return (caught as ConfigError).message;
+}
+
+const IDP = { VERSIONGATE_ISSUER: 'https://idp.example.com/', VERSIONGATE_AUDIENCE: 'versiongate-api' };
+
+describe('parseConfig defaults', () => {
+  it('uses the documented defaults and resolves folders against cwd', () => {
+    const cfg = parse();
+    expect(cfg).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      dataDir: join(cwd, 'data'),
+      policyDir: join(cwd, 'policies'),
+      region: 'us-east-1',
+      groupsClaim: 'groups',
+      clockToleranceSeconds: 30,
+      logLevel: 'info',
+      auth: { mode: 'dev', issuer: 'urn:versiongate:dev', audience: 'versiongate' },
+    });
+  });
+
+  it('resolves a relative data dir from env or flag against cwd, and keeps an absolute one', () => {
+    expect(parse({ env: { VERSIONGATE_DATA_DIR: 'state' } }).dataDir).toBe(join(cwd, 'state'));
+    expect(parse({ flags: { 'data-dir': 'other/state' } }).dataDir).toBe(join(cwd, 'other', 'state'));
+    expect(parse({ env: { VERSIONGATE_DATA_DIR: '/var/lib/versiongate' } }).dataDir).toBe('/var/lib/versiongate');
+  });
+
+  it('treats an empty environment variable as unset', () => {
+    const cfg = parse({ env: { VERSIONGATE_PORT: '', VERSIONGATE_REGION: '' } });
+    expect(cfg.port).toBe(8080);
+    expect(cfg.region).toBe('us-east-1');
+  });
+});
+
+describe('parseConfig precedence', () => {
+  it('takes a setting from the environment', () => {
+    const cfg = parse({
+      env: { VERSIONGATE_PORT: '9090', VERSIONGATE_HOST: '0.0.0.0', VERSIONGATE_REGION: 'eu-west-2', VERSIONGATE_GROUPS_CLAIM: 'cognito:groups', VERSIONGATE_LOG_LEVEL: 'warn' },
+    });
+    expect(cfg.port).toBe(9090);
+    expect(cfg.host).toBe('0.0.0.0');
+    expect(cfg.region).toBe('eu-west-2');
+    expect(cfg.groupsClaim).toBe('cognito:groups');
+    expect(cfg.logLevel).toBe('warn');
+  });
+
+  it('lets the flag beat the environment variable', () => {
+    const cfg = parse({
+      env: { VERSIONGATE_PORT: '9090', VERSIONGATE_REGION: 'eu-west-2', VERSIONGATE_DATA_DIR: 'from-env' },
+      flags: { port: '7070', region: 'ap-southeast-1', 'data-dir': 'from-flag' },
+    });
+    expect(cfg.port).toBe(7070);
+    expect(cfg.region).toBe('ap-southeast-1');
+    expect(cfg.dataDir).toBe(join(cwd, 'from-flag'));
+  });
+
+  it('accepts port 0 (pick a free port) and 65535', () => {
+    expect(parse({ flags: { port: '0' } }).port).toBe(0);
+    expect(parse({ flags: { port: '65535' } }).port).toBe(65535);
+  });
+});
+
+describe('parseConfig refusals', () => {
+  it.each(['abc', '70000', '-1', '80.5', '65536'])('refuses port %j naming VERSIONGATE_PORT', (port) => {
+    const message = configError({ flags: { port } });
+    expect(message).toBe(`VERSIONGATE_PORT (--port): must be an integer from 0 to 65535, got '${port}'`);
+    expect(message.startsWith('VERSIONGATE_PORT (--port)')).toBe(true);
+  });
+
+  it('refuses a bad port from the environment too', () => {
+    expect(configError({ env: { VERSIONGATE_PORT: 'abc' } })).toBe("VERSIONGATE_PORT (--port): must be an integer from 0 to 65535, got 'abc'");
+  });
+
+  it.each(['US-EAST-1', 'moon', 'us-east', 'us_east_1'])('refuses region %j naming VERSIONGATE_REGION', (region) => {
+    expect(configError({ env: { VERSIONGATE_REGION: region } })).toBe(
+      `VERSIONGATE_REGION (--region): not an AWS region name such as us-east-1: '${region}'`,
+    );
+  });
+
+  it('refuses an unknown log level', () => {
+    expect(configError({ flags: { 'log-level': 'verbose' } })).toBe(
+      "VERSIONGATE_LOG_LEVEL (--log-level): must be one of debug, info, warn, error, silent; got 'verbose'",
+    );
+  });
+
+  it('refuses a policy folder that does not exist, naming VERSIONGATE_POLICY_DIR', () => {
+    const missing = join(cwd, 'no-such-policies');
+    expect(configError({ env: { VERSIONGATE_POLICY_DIR: missing } })).toBe(`VERSIONGATE_POLICY_DIR (--policy-dir): no such directory: ${missing}`);
+  });
+
+  it('refuses a policy "folder" that is a file', () => {
+    expect(configError({ flags: { 'policy-dir': 'jwks.json' } })).toBe(`VERSIONGATE_POLICY_DIR (--policy-dir): no such directory: ${jwksFile}`);
+  });
+
+  it('skips the policy folder check when requirePolicyDir is false', () => {
+    const cfg = parse({ env: { VERSIONGATE_POLICY_DIR: 'no-such-policies' }, requirePolicyDir: false });
+    expect(cfg.policyDir).toBe(join(cwd, 'no-such-policies'));
+  });
+});
+
+describe('parseConfig identity provider', () => {
+  it('refuses both a JWKS URL and a JWKS file, naming the setting', () => {
+    const message = configError({ env: { ...IDP, VERSIONGATE_JWKS_URL: 'https://idp.example.com/jwks', VERSIONGATE_JWKS_FILE: jwksFile } });
+    expect(message).toBe('VERSIONGATE_JWKS_FILE (--jwks-file): set either VERSIONGATE_JWKS_URL or VERSIONGATE_JWKS_FILE, not both');
+  });
+
+  it('requires VERSIONGATE_ISSUER with a JWKS URL', () => {
+    const message = configError({ env: { VERSIONGATE_JWKS_URL: 'https://idp.example.com/jwks', VERSIONGATE_AUDIENCE: 'versiongate-api' } });
+    expect(message).toBe('VERSIONGATE_ISSUER (--issuer): required with an identity provider (the `iss` your tokens carry)');
+  });
+
+  it('requires VERSIONGATE_AUDIENCE with a JWKS URL', () => {
+    const message = configError({ env: { VERSIONGATE_JWKS_URL: 'https://idp.example.com/jwks', VERSIONGATE_ISSUER: 'https://idp.example.com/' } });
+    expect(message).toBe('VERSIONGATE_AUDIENCE (--audience): required with an identity provider (the `aud` your tokens carry)');
+  });
+
+  it('requires issuer and audience with a JWKS file too, even with --dev', () => {
+    expect(configError({ env: { VERSIONGATE_JWKS_FILE: jwksFile }, dev: true })).toMatch(/^VERSIONGATE_ISSUER \(--issuer\): /);
+    expect(configError({ env: { VERSIONGATE_JWKS_FILE: jwksFile, VERSIONGATE_ISSUER: 'iss' }, dev: true })).toMatch(/^VERSIONGATE_AUDIENCE \(--audience\): /);
+  });
+
+  it('accepts an https JWKS URL', () => {
+    const cfg = parse({ env: { ...IDP, VERSIONGATE_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json' }, dev: false });
+    expect(cfg.auth.mode).toBe('jwks-url');
+    if (cfg.auth.mode !== 'jwks-url') throw new Error('unreachable');
+    expect(cfg.auth.url.href).toBe('https://idp.example.com/.well-known/jwks.json');
+    expect(cfg.auth.issuer).toBe('https://idp.example.com/');
+    expect(cfg.auth.audience).toBe('versiongate-api');
+  });
+
+  it.each(['http://idp.example.com/jwks', 'http://10.0.0.5/jwks', 'ftp://127.0.0.1/jwks'])('refuses %j (plain http to a non-loopback host, or not http at all)', (url) => {
+    expect(configError({ env: { ...IDP, VERSIONGATE_JWKS_URL: url }, dev: false })).toBe(
+      'VERSIONGATE_JWKS_URL (--jwks-url): must be https:// (plain http is accepted only for a loopback address)',
+    );
+  });
+
+  it.each(['http://127.0.0.1:9000/jwks', 'http://localhost:9000/jwks', 'http://[::1]:9000/jwks'])('accepts plain http to loopback %j', (url) => {
+    const cfg = parse({ env: { ...IDP, VERSIONGATE_JWKS_URL: url }, dev: false });
+    expect(cfg.auth.mode).toBe('jwks-url');
+    if (cfg.auth.mode !== 'jwks-url') throw new Error('unreachable');
+    expect(cfg.auth.url.href).toBe(url);
+  });
+
+  it('refuses a JWKS URL that is not a URL', () => {
+    expect(configError({ env: { ...IDP, VERSIONGATE_JWKS_URL: 'not a url' } })).toBe("VERSIONGATE_JWKS_URL (--jwks-url): not a URL: 'not a url'");
+  });
+
+  it('accepts an existing JWKS file, resolved against cwd', () => {
+    const cfg = parse({ env: IDP, flags: { 'jwks-file': 'jwks.json' }, dev: false });
+    expect(cfg.auth).toEqual({ mode: 'jwks-file', file: jwksFile, issuer: IDP.VERSIONGATE_ISSUER, audience: IDP.VERSIONGATE_AUDIENCE });
+  });
+
+  it('refuses a JWKS file that does not exist, naming VERSIONGATE_JWKS_FILE', () => {
+    expect(configError({ env: { ...IDP, VERSIONGATE_JWKS_FILE: 'missing.json' } })).toBe(
+      `VERSIONGATE_JWKS_FILE (--jwks-file): no such file: ${join(cwd, 'missing.json')}`,
+    );
+  });
+
+  it('refuses to start with no identity provider and no --dev, pointing at --dev', () => {
+    const message = configError({ dev: false });
+    expect(message).toBe(
+      'No identity provider is configured, so no token could be trusted. Set VERSIONGATE_JWKS_URL or ' +
+        'VERSIONGATE_JWKS_FILE (with VERSIONGATE_ISSUER and VERSIONGATE_AUDIENCE), or start with --dev ' +
+        '(`npm start`) to use a local development signing key.',
+    );
+    expect(message).toContain('--dev');
+  });
+
+  it('uses the development key with --dev and no identity provider', () => {
+    expect(parse({ dev: true }).auth).toEqual({ mode: 'dev', issuer: 'urn:versiongate:dev', audience: 'versiongate' });
+    expect(DEV_ISSUER).toBe('urn:versiongate:dev');
+    expect(DEV_AUDIENCE).toBe('versiongate');
+  });
+
+  it('prefers a configured identity provider over --dev', () => {
+    const cfg = parse({ env: { ...IDP, VERSIONGATE_JWKS_URL: 'https://idp.example.com/jwks' }, dev: true });
+    expect(cfg.auth.mode).toBe('jwks-url');
+  });
+});
