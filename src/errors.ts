@@ -48,7 +48,9 @@ export class UnauthenticatedError extends ApiError {
   override headers(): Record<string, string> {
     // RFC 6750 §3.1: a request without credentials gets no error code, a bad token gets invalid_token.
     if (this.code === 'ERR_TOKEN_MISSING') return { 'www-authenticate': 'Bearer realm="versiongate"' };
-    const description = this.message.replace(/["\\]/g, "'");
+    // The message can quote the token (jose names an unknown `crit` parameter): keep the header
+    // printable ASCII so an attacker-chosen byte can neither break the response nor inject a header.
+    const description = this.message.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, "'").slice(0, 200);
     return {
       'www-authenticate': `Bearer realm="versiongate", error="invalid_token", error_description="${description}"`,
     };

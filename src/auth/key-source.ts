@@ -40,15 +40,19 @@ export function readJwksFile(file: string): JSONWebKeySet {
   } catch (err) {
     throw new ConfigError(`VERSIONGATE_JWKS_FILE (--jwks-file): cannot read ${file} as JSON: ${(err as Error).message}`);
   }
-  const keys = (parsed as { keys?: unknown }).keys;
+  const keys = typeof parsed === 'object' && parsed !== null ? (parsed as { keys?: unknown }).keys : undefined;
   if (!Array.isArray(keys) || keys.length === 0) {
     throw new ConfigError(`VERSIONGATE_JWKS_FILE (--jwks-file): ${file} is not a JWK set with at least one key`);
   }
-  for (const key of keys as Array<Record<string, unknown>>) {
+  for (const key of keys as unknown[]) {
+    if (typeof key !== 'object' || key === null || Array.isArray(key)) {
+      throw new ConfigError(`VERSIONGATE_JWKS_FILE (--jwks-file): ${file} has a key that is not a JSON object`);
+    }
     // A verifier needs public keys only; private or shared-secret material here is a mistake to stop on.
-    if ('d' in key || key.kty === 'oct') {
+    const jwk = key as Record<string, unknown>;
+    if ('d' in jwk || jwk.kty === 'oct') {
       throw new ConfigError(
-        `VERSIONGATE_JWKS_FILE (--jwks-file): ${file} holds private or symmetric key material (kid ${String(key.kid)}); give public keys only`,
+        `VERSIONGATE_JWKS_FILE (--jwks-file): ${file} holds private or symmetric key material (kid ${String(jwk.kid)}); give public keys only`,
       );
     }
   }
