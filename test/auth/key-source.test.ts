@@ -23,6 +23,7 @@ import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { seedDemo } from '../../src/cli/seed-demo.ts';
 import { CHALK, REPO_POLICIES, UPDATE } from '../helpers/gateway.ts';
+import { rejectionOf } from '../helpers/rejection.ts';
 
 const ISSUER = 'https://idp.example.test/';
 const AUDIENCE = 'versiongate-api';
@@ -30,14 +31,6 @@ const NOW_ISO = '2025-03-01T12:00:00.000Z';
 const NOW = Math.floor(Date.parse(NOW_ISO) / 1000);
 const KID = 'idp-key-1';
 
-async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
-}
 
 function thrownBy(fn: () => unknown): unknown {
   try {

@@ -15,6 +15,7 @@ import { fixedClock } from '../../src/clock.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
 import { UnauthenticatedError } from '../../src/errors.ts';
 import { CHALK, testGateway, UPDATE, type TestGateway } from '../helpers/gateway.ts';
+import { rejectionOf } from '../helpers/rejection.ts';
 
 const ISSUER = 'https://idp.example.test/';
 const AUDIENCE = 'versiongate-api';
@@ -23,15 +24,6 @@ const NOW = Math.floor(Date.parse(NOW_ISO) / 1000);
 
 const b64url = (text: string): string => Buffer.from(text, 'utf8').toString('base64url');
 
-/** Awaits a promise that must reject and returns what it rejected with. */
-async function rejectionOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
-}
 
 /** Asserts a 401 with exactly this code and returns the error. */
 async function expectUnauthenticated(p: Promise<unknown>, code: string): Promise<UnauthenticatedError> {
