@@ -13,7 +13,9 @@ CREATE TABLE `assets` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `assets_version_name` ON `assets` (`version_id`,`name`);--> statement-breakpoint
 CREATE TABLE `audit_log` (
-	`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`seq` integer PRIMARY KEY NOT NULL,
+	`prev_hash` text NOT NULL,
+	`hash` text NOT NULL,
 	`decision_id` text NOT NULL,
 	`time` text NOT NULL,
 	`request_id` text NOT NULL,
@@ -31,13 +33,28 @@ CREATE TABLE `audit_log` (
 	`request` text NOT NULL,
 	`changes` text NOT NULL,
 	`outcome` text NOT NULL,
-	`http_status` integer NOT NULL
+	`http_status` integer NOT NULL,
+	`repository_arn` text,
+	`domain_arn` text,
+	`package_name` text
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `audit_log_decision_id` ON `audit_log` (`decision_id`);--> statement-breakpoint
 CREATE INDEX `audit_log_time` ON `audit_log` (`time`);--> statement-breakpoint
-CREATE INDEX `audit_log_resource` ON `audit_log` (`resource`);--> statement-breakpoint
-CREATE INDEX `audit_log_principal` ON `audit_log` (`principal_subject`);--> statement-breakpoint
+CREATE INDEX `audit_log_resource_seq` ON `audit_log` (`resource`,`seq`);--> statement-breakpoint
+CREATE INDEX `audit_log_repository_seq` ON `audit_log` (`repository_arn`,`seq`);--> statement-breakpoint
+CREATE INDEX `audit_log_domain_seq` ON `audit_log` (`domain_arn`,`seq`);--> statement-breakpoint
+CREATE INDEX `audit_log_principal_seq` ON `audit_log` (`principal_subject`,`seq`);--> statement-breakpoint
+CREATE INDEX `audit_log_action_seq` ON `audit_log` (`action`,`seq`);--> statement-breakpoint
+CREATE INDEX `audit_log_decision_seq` ON `audit_log` (`decision`,`seq`);--> statement-breakpoint
+CREATE INDEX `audit_log_package_seq` ON `audit_log` (`package_name`,`seq`);--> statement-breakpoint
+CREATE TABLE `audit_versions` (
+	`seq` integer NOT NULL,
+	`version` text NOT NULL,
+	FOREIGN KEY (`seq`) REFERENCES `audit_log`(`seq`) ON UPDATE no action ON DELETE no action
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `audit_versions_version_seq` ON `audit_versions` (`version`,`seq`);--> statement-breakpoint
 CREATE TABLE `blob_deletions` (
 	`blob_key` text PRIMARY KEY NOT NULL,
 	`queued_at` text NOT NULL

@@ -4,7 +4,8 @@
  */
 import type { VersionChange } from '../registry/plan-change.ts';
 
-export type AuditDecision = 'allow' | 'deny' | 'unauthenticated';
+/** `none` for records that are not a request's decision (a policy set being loaded). */
+export type AuditDecision = 'allow' | 'deny' | 'unauthenticated' | 'none';
 
 /** What happened after the decision. */
 export type AuditOutcome =
@@ -14,7 +15,9 @@ export type AuditOutcome =
   | 'not_found' // allowed, but the domain, repository or package does not exist
   | 'unauthenticated' // no valid token
   | 'conflict' // allowed, but the versions kept changing under the request: nothing changed
-  | 'read'; // a read that changes nothing (the audit log itself)
+  | 'read' // a read that changes nothing (the audit log itself)
+  | 'loaded' // a policy set was loaded and became the live set
+  | 'load_failed'; // a policy set was refused
 
 export interface AuditPrincipal {
   issuer: string;
@@ -44,6 +47,15 @@ export interface AuditRecordInput {
   httpStatus: number;
 }
 
+/** A stored record: its place in the chain and its hash. */
 export interface AuditRecord extends AuditRecordInput {
   seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+/** The newest record's position, to be saved elsewhere and checked later (`audit verify --head`). */
+export interface AuditHead {
+  seq: number;
+  hash: string;
 }

@@ -7,7 +7,7 @@
  */
 import type { CedarValueJson, EntityJson, EntityUidJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { Principal } from '../auth/principal.ts';
-import { arnsFor, type ResolvedPackage } from '../resource/package-arn.ts';
+import { arnsFor, domainArn, repositoryArn, type ResolvedPackage } from '../resource/package-arn.ts';
 
 export type EntityUid = { type: string; id: string };
 
@@ -48,6 +48,12 @@ export function packageResource(p: ResolvedPackage): CedarResource {
     // (domain, domainOwner, repository, …) carry everything a policy needs.
     entities: [{ uid, attrs, parents: [repository, domain] }],
   };
+}
+
+/** A repository as a resource of its own (reading its audit records), in its domain. */
+export function repositoryResource(region: string, domainOwner: string, domain: string, repository: string): CedarResource {
+  const uid = { type: 'Repository', id: repositoryArn(region, domainOwner, domain, repository) };
+  return { uid, entities: [{ uid, attrs: {}, parents: [{ type: 'Domain', id: domainArn(region, domainOwner, domain) }] }] };
 }
 
 /** The whole audit log as one resource, for reads that span every repository. */

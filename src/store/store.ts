@@ -6,7 +6,8 @@
  * with the revisions it read as guards. No callback ever runs inside a transaction, which keeps
  * better-sqlite3's synchronous transactions safe and maps directly onto a PostgreSQL transaction.
  */
-import type { AuditRecord, AuditRecordInput } from '../audit/audit-record.ts';
+import type { AuditHead, AuditRecord, AuditRecordInput } from '../audit/audit-record.ts';
+import type { DerivedAuditFields } from '../audit/derived-fields.ts';
 import type { PackageFormat } from '../resource/formats.ts';
 import type { VersionChange, VersionState } from '../registry/plan-change.ts';
 import type { VersionStatus } from '../registry/statuses.ts';
@@ -77,10 +78,37 @@ export type VersionCommitResult =
   | { ok: true; auditSeq: number; blobsToDelete: string[] }
   | { ok: false; staleVersions: string[] };
 
+export interface AuditFilter {
+  /** The principal's subject. */
+  principal?: string | undefined;
+  action?: string | undefined;
+  decision?: string | undefined;
+  /** Exact resource (a package ARN, or `AuditLog::"versiongate"`). */
+  resource?: string | undefined;
+  /** Resources starting with this text (a package ARN prefix). */
+  resourcePrefix?: string | undefined;
+  repositoryArn?: string | undefined;
+  domainArn?: string | undefined;
+  /** The package name (the last ARN segment). */
+  packageName?: string | undefined;
+  version?: string | undefined;
+  /** ISO times: since inclusive, until exclusive. */
+  since?: string | undefined;
+  until?: string | undefined;
+  /** Authorization scope: only records of these repository ARNs. Undefined: every record. */
+  repositoryScope?: readonly string[] | undefined;
+}
+
 export interface AuditQuery {
+  filter?: AuditFilter;
   limit: number;
   /** Return records with seq below this (keyset pagination, newest first). */
   beforeSeq?: number | undefined;
+}
+
+/** A record as stored, with the derived columns, for verification. */
+export interface StoredAuditRecord extends AuditRecord {
+  derived: DerivedAuditFields;
 }
 
 export interface Store {
@@ -96,8 +124,17 @@ export interface Store {
   addVersion(version: NewVersion): Promise<void>;
   commitVersionChanges(commit: VersionCommit): Promise<VersionCommitResult>;
 
+  /** Appends one record to the chain in its own transaction; returns its seq. */
   appendAudit(record: AuditRecordInput): Promise<number>;
+  /** Appends many records in one transaction (imports, benchmarks). */
+  appendAuditBatch(records: readonly AuditRecordInput[]): Promise<void>;
+  /** Newest first, filtered, a page at a time. */
   listAudit(query: AuditQuery): Promise<AuditRecord[]>;
+  /** Oldest first from afterSeq (exclusive), for verify and export. */
+  readAuditRange(afterSeq: number, limit: number, window?: { since?: string | undefined; until?: string | undefined }): Promise<StoredAuditRecord[]>;
+  auditHead(): Promise<AuditHead | null>;
+  /** Every repository of every domain (to decide which ones a principal may read the audit of). */
+  listAllRepositories(): Promise<RepositoryRecord[]>;
 
   /** Blob keys whose records are gone but whose bytes may still be on disk. */
   pendingBlobDeletions(): Promise<string[]>;

@@ -146,7 +146,7 @@ describe('PolicyEngine.authorize decisions', () => {
       '@id("no-archive-in-prod")',
       'forbid (principal, action == Action::"UpdatePackageVersionsStatus", resource in Repository::"arn:aws:codeartifact:us-east-1:111122223333:repository/my_domain/prod") when { context.targetStatus == "Archived" };',
       '@id("no-archive-in-prod-domain-wide")',
-      'forbid (principal, action, resource in Domain::"arn:aws:codeartifact:us-east-1:111122223333:domain/my_domain") when { resource.repository == "prod" && context has targetStatus && context.targetStatus == "Archived" };',
+      'forbid (principal, action, resource is Package in Domain::"arn:aws:codeartifact:us-east-1:111122223333:domain/my_domain") when { resource.repository == "prod" && context has targetStatus && context.targetStatus == "Archived" };',
       '@id("auditors-read")',
       'permit (principal in Group::"auditors", action == Action::"ReadAuditLog", resource);',
       '',

@@ -320,24 +320,33 @@ describe('the example policies', () => {
       expect(body.records[0]).toMatchObject({ action: 'ReadAuditLog', decision: 'allow', outcome: 'read', determiningPolicies: ['auditors-read-audit-log'] });
     });
 
-    it('a release manager may not read it', async () => {
-      const res = await gw.get('/v1/audit', await gw.token('rita', RELEASE_MANAGERS));
-      expect(res.status).toBe(403);
-      expect(res.headers.get('x-amzn-errortype')).toBe('AccessDeniedException');
-      expect(((await res.json()) as { message: string }).message).toBe('User: rita is not authorized to perform: ReadAuditLog');
-      const record = await newestAudit();
-      expect(record).toMatchObject({
-        decision: 'deny',
-        outcome: 'denied',
-        httpStatus: 403,
-        reason: 'no_permit',
-        action: 'ReadAuditLog',
-        resource: 'AuditLog::"versiongate"',
-        principal: { issuer: DEV_ISSUER, subject: 'rita', groups: RELEASE_MANAGERS },
-        determiningPolicies: [],
-        errors: [],
-        policySetHash,
+    it('a release manager reads only the records of my_repo (audit-readers.cedar)', async () => {
+      // Records in my_repo and in prod, and one with no repository (a 401).
+      await expectAllowed(await update('rita', RELEASE_MANAGERS, CHALK, ['4.1.0'], 'Unlisted'), { '4.1.0': 'Unlisted' });
+      expect((await update('rita', RELEASE_MANAGERS, PROD_CHALK, ['4.1.1'], 'Unlisted')).status).toBe(403);
+      expect((await gw.get('/v1/audit')).status).toBe(401);
+
+      const res = await gw.get('/v1/audit?limit=100', await gw.token('rita', RELEASE_MANAGERS));
+      expect(res.status).toBe(200);
+      const { records } = (await res.json()) as { records: Array<{ resource: string | null }> };
+      expect(records.length).toBeGreaterThan(0);
+      expect(records.every((r) => r.resource === MY_REPO_CHALK_ARN)).toBe(true);
+      expect(await newestAudit()).toMatchObject({
+        decision: 'allow',
+        outcome: 'read',
+        determiningPolicies: ['release-managers-read-my-repo-audit'],
+        request: { scope: ['arn:aws:codeartifact:us-east-1:111122223333:repository/my_domain/my_repo'] },
       });
+    });
+
+    it('the chain head is for readers of the whole log only', async () => {
+      expect((await gw.get('/v1/audit/head', await gw.token('rita', RELEASE_MANAGERS))).status).toBe(403);
+      const res = await gw.get('/v1/audit/head', await gw.token('ada', AUDITORS));
+      expect(res.status).toBe(200);
+      const head = (await res.json()) as { seq: number; hash: string; head: string };
+      expect(head.hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(head.head).toBe(`${head.seq}:${head.hash}`);
+      expect((await newestAudit()).seq).toBe(head.seq);
     });
   });
 });

@@ -15,6 +15,7 @@ const REAL_POLICY_IDS = [
   'maintainers-unlist-my-repo',
   'never-dispose-in-prod',
   'release-managers-curate-my-repo',
+  'release-managers-read-my-repo-audit',
   'restore-archived-needs-release-manager',
   'security-may-dispose',
 ];
@@ -88,7 +89,7 @@ describe('compilePolicySet: a valid set', () => {
   it('compiles the real policies folder', () => {
     const set = loadPolicyDir(REPO_POLICIES);
     expect(Object.keys(set.policies).sort()).toEqual(REAL_POLICY_IDS);
-    expect(set.files).toEqual(['auditors.cedar', 'maintainers.cedar', 'prod-guard.cedar', 'release-managers.cedar', 'security.cedar']);
+    expect(set.files).toEqual(['audit-readers.cedar', 'auditors.cedar', 'maintainers.cedar', 'prod-guard.cedar', 'release-managers.cedar', 'security.cedar']);
     expect(set.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(set.warnings).toEqual([]);
   });

@@ -81,10 +81,17 @@ export const blobDeletions = sqliteTable('blob_deletions', {
   queuedAt: text('queued_at').notNull(),
 });
 
+/**
+ * The audit log: a hash chain. Each record's hash is SHA-256 over the canonical encoding of its
+ * fields including `seq` and `prev_hash` (see src/audit/audit-hash.ts). The columns after
+ * `http_status` are derived from the hashed fields, for indexed queries; verify checks them too.
+ */
 export const auditLog = sqliteTable(
   'audit_log',
   {
-    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    seq: integer('seq').primaryKey(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
     decisionId: text('decision_id').notNull(),
     time: text('time').notNull(),
     requestId: text('request_id').notNull(),
@@ -103,11 +110,31 @@ export const auditLog = sqliteTable(
     changes: text('changes', { mode: 'json' }).$type<unknown[]>().notNull(),
     outcome: text('outcome').notNull(),
     httpStatus: integer('http_status').notNull(),
+    repositoryArn: text('repository_arn'),
+    domainArn: text('domain_arn'),
+    packageName: text('package_name'),
   },
   (t) => [
     uniqueIndex('audit_log_decision_id').on(t.decisionId),
     index('audit_log_time').on(t.time),
-    index('audit_log_resource').on(t.resource),
-    index('audit_log_principal').on(t.principalSubject),
+    index('audit_log_resource_seq').on(t.resource, t.seq),
+    index('audit_log_repository_seq').on(t.repositoryArn, t.seq),
+    index('audit_log_domain_seq').on(t.domainArn, t.seq),
+    index('audit_log_principal_seq').on(t.principalSubject, t.seq),
+    index('audit_log_action_seq').on(t.action, t.seq),
+    index('audit_log_decision_seq').on(t.decision, t.seq),
+    index('audit_log_package_seq').on(t.packageName, t.seq),
   ],
+);
+
+/** The versions each record names (request and changes), for the `version` filter. */
+export const auditVersions = sqliteTable(
+  'audit_versions',
+  {
+    seq: integer('seq')
+      .notNull()
+      .references(() => auditLog.seq),
+    version: text('version').notNull(),
+  },
+  (t) => [uniqueIndex('audit_versions_version_seq').on(t.version, t.seq)],
 );

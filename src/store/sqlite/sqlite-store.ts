@@ -9,16 +9,20 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { and, desc, eq, inArray, lt } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import type { AuditRecord, AuditRecordInput } from '../../audit/audit-record.ts';
+import { GENESIS_HASH, recordHash } from '../../audit/audit-hash.ts';
+import type { AuditHead, AuditRecord, AuditRecordInput } from '../../audit/audit-record.ts';
+import { deriveFields } from '../../audit/derived-fields.ts';
 import type { Clock } from '../../clock.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import type { VersionState } from '../../registry/plan-change.ts';
 import type { VersionStatus } from '../../registry/statuses.ts';
 import type {
+  AuditFilter,
   AuditQuery,
+  StoredAuditRecord,
   DomainRecord,
   NewVersion,
   PackageKey,
@@ -251,10 +255,26 @@ class SqliteStore implements Store {
     return this.write((tx) => this.insertAudit(tx, record));
   }
 
+  async appendAuditBatch(records: readonly AuditRecordInput[]): Promise<void> {
+    this.write((tx) => {
+      for (const r of records) this.insertAudit(tx, r);
+    });
+  }
+
+  /**
+   * Links the record to the chain's current head. Runs inside a BEGIN IMMEDIATE transaction, so no
+   * other writer can append between reading the head and inserting: the chain never forks.
+   */
   private insertAudit(tx: Db, r: AuditRecordInput): number {
-    return tx
-      .insert(schema.auditLog)
+    const last = tx.select({ seq: schema.auditLog.seq, hash: schema.auditLog.hash }).from(schema.auditLog).orderBy(desc(schema.auditLog.seq)).limit(1).get();
+    const seq = (last?.seq ?? 0) + 1;
+    const prevHash = last?.hash ?? GENESIS_HASH;
+    const derived = deriveFields(r);
+    tx.insert(schema.auditLog)
       .values({
+        seq,
+        prevHash,
+        hash: recordHash(seq, prevHash, r),
         decisionId: r.decisionId,
         time: r.time,
         requestId: r.requestId,
@@ -273,38 +293,62 @@ class SqliteStore implements Store {
         changes: r.changes,
         outcome: r.outcome,
         httpStatus: r.httpStatus,
+        repositoryArn: derived.repositoryArn,
+        domainArn: derived.domainArn,
+        packageName: derived.packageName,
       })
-      .returning({ seq: schema.auditLog.seq })
-      .get().seq;
+      .run();
+    for (const version of derived.versions) tx.insert(schema.auditVersions).values({ seq, version }).run();
+    return seq;
   }
 
   async listAudit(q: AuditQuery): Promise<AuditRecord[]> {
-    const rows = this.db
+    const conditions = auditConditions(q.filter ?? {});
+    if (q.beforeSeq !== undefined) conditions.push(lt(schema.auditLog.seq, q.beforeSeq));
+    return this.db
       .select()
       .from(schema.auditLog)
-      .where(q.beforeSeq === undefined ? undefined : lt(schema.auditLog.seq, q.beforeSeq))
+      .where(and(...conditions))
       .orderBy(desc(schema.auditLog.seq))
       .limit(q.limit)
-      .all();
-    return rows.map((r) => ({
-      seq: r.seq,
-      decisionId: r.decisionId,
-      time: r.time,
-      requestId: r.requestId,
-      sourceIp: r.sourceIp,
-      principal: r.principalSubject === null ? null : { issuer: r.principalIssuer ?? '', subject: r.principalSubject, groups: r.principalGroups ?? [] },
-      action: r.action,
-      resource: r.resource,
-      decision: r.decision as AuditRecord['decision'],
-      reason: r.reason,
-      determiningPolicies: r.determiningPolicies,
-      errors: r.errors,
-      policySetHash: r.policySetHash,
-      request: r.request,
-      changes: r.changes as AuditRecord['changes'],
-      outcome: r.outcome as AuditRecord['outcome'],
-      httpStatus: r.httpStatus,
+      .all()
+      .map(toAuditRecord);
+  }
+
+  async readAuditRange(afterSeq: number, limit: number, window: { since?: string | undefined; until?: string | undefined } = {}): Promise<StoredAuditRecord[]> {
+    const conditions = [gt(schema.auditLog.seq, afterSeq), ...auditConditions({ since: window.since, until: window.until })];
+    const rows = this.db.select().from(schema.auditLog).where(and(...conditions)).orderBy(asc(schema.auditLog.seq)).limit(limit).all();
+    if (rows.length === 0) return [];
+    const versions = new Map<number, string[]>();
+    const first = rows[0]!.seq;
+    const last = rows[rows.length - 1]!.seq;
+    for (const v of this.db
+      .select()
+      .from(schema.auditVersions)
+      .where(and(gte(schema.auditVersions.seq, first), lt(schema.auditVersions.seq, last + 1)))
+      .orderBy(asc(schema.auditVersions.seq), asc(schema.auditVersions.version))
+      .all()) {
+      const list = versions.get(v.seq) ?? [];
+      list.push(v.version);
+      versions.set(v.seq, list);
+    }
+    return rows.map((row) => ({
+      ...toAuditRecord(row),
+      derived: { repositoryArn: row.repositoryArn, domainArn: row.domainArn, packageName: row.packageName, versions: versions.get(row.seq) ?? [] },
     }));
+  }
+
+  async auditHead(): Promise<AuditHead | null> {
+    return this.db.select({ seq: schema.auditLog.seq, hash: schema.auditLog.hash }).from(schema.auditLog).orderBy(desc(schema.auditLog.seq)).limit(1).get() ?? null;
+  }
+
+  async listAllRepositories(): Promise<RepositoryRecord[]> {
+    return this.db
+      .select({ name: schema.repositories.name, createdAt: schema.repositories.createdAt, domain: schema.domains.name, domainOwner: schema.domains.owner })
+      .from(schema.repositories)
+      .innerJoin(schema.domains, eq(schema.repositories.domainId, schema.domains.id))
+      .orderBy(schema.domains.owner, schema.domains.name, schema.repositories.name)
+      .all();
   }
 
   async pendingBlobDeletions(): Promise<string[]> {
@@ -319,6 +363,54 @@ class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.sqlite.open) this.sqlite.close();
   }
+}
+
+type AuditRow = typeof schema.auditLog.$inferSelect;
+
+function toAuditRecord(r: AuditRow): AuditRecord {
+  return {
+    seq: r.seq,
+    prevHash: r.prevHash,
+    hash: r.hash,
+    decisionId: r.decisionId,
+    time: r.time,
+    requestId: r.requestId,
+    sourceIp: r.sourceIp,
+    principal: r.principalSubject === null ? null : { issuer: r.principalIssuer ?? '', subject: r.principalSubject, groups: r.principalGroups ?? [] },
+    action: r.action,
+    resource: r.resource,
+    decision: r.decision as AuditRecord['decision'],
+    reason: r.reason,
+    determiningPolicies: r.determiningPolicies,
+    errors: r.errors,
+    policySetHash: r.policySetHash,
+    request: r.request,
+    changes: r.changes as AuditRecord['changes'],
+    outcome: r.outcome as AuditRecord['outcome'],
+    httpStatus: r.httpStatus,
+  };
+}
+
+function auditConditions(f: AuditFilter): SQL[] {
+  const t = schema.auditLog;
+  const c: SQL[] = [];
+  if (f.principal !== undefined) c.push(eq(t.principalSubject, f.principal));
+  if (f.action !== undefined) c.push(eq(t.action, f.action));
+  if (f.decision !== undefined) c.push(eq(t.decision, f.decision));
+  if (f.resource !== undefined) c.push(eq(t.resource, f.resource));
+  if (f.resourcePrefix !== undefined) {
+    // A range on the indexed column rather than LIKE, which SQLite cannot serve from an index here
+    // (and which would treat _ and % in ARNs as wildcards). ARNs are ASCII, so U+FFFF bounds them.
+    c.push(gte(t.resource, f.resourcePrefix), lt(t.resource, `${f.resourcePrefix}\uffff`));
+  }
+  if (f.repositoryArn !== undefined) c.push(eq(t.repositoryArn, f.repositoryArn));
+  if (f.domainArn !== undefined) c.push(eq(t.domainArn, f.domainArn));
+  if (f.packageName !== undefined) c.push(eq(t.packageName, f.packageName));
+  if (f.version !== undefined) c.push(sql`${t.seq} IN (SELECT ${schema.auditVersions.seq} FROM ${schema.auditVersions} WHERE ${schema.auditVersions.version} = ${f.version})`);
+  if (f.since !== undefined) c.push(gte(t.time, f.since));
+  if (f.until !== undefined) c.push(lt(t.time, f.until));
+  if (f.repositoryScope !== undefined) c.push(f.repositoryScope.length === 0 ? sql`0` : inArray(t.repositoryArn, [...f.repositoryScope]));
+  return c;
 }
 
 /** Thrown inside a write transaction to roll it back; commitVersionChanges turns it into a result. */

@@ -1,0 +1,29 @@
+/**
+ * Columns derived from a record's hashed fields, stored beside it so queries can use indexes:
+ * the repository and domain ARN of a package resource, the package name, the versions named.
+ * `audit verify` recomputes them, so editing one to hide a record from a query is detected too.
+ */
+import type { AuditRecordInput } from './audit-record.ts';
+
+export interface DerivedAuditFields {
+  repositoryArn: string | null;
+  domainArn: string | null;
+  packageName: string | null;
+  versions: string[];
+}
+
+const PACKAGE_ARN = /^(arn:aws:codeartifact:[^:]+:\d{12}):package\/([^/]+)\/([^/]+)\/[^/]+\/[^/]*\/([^/]+)$/;
+
+export function deriveFields(r: Pick<AuditRecordInput, 'resource' | 'request' | 'changes'>): DerivedAuditFields {
+  const m = r.resource ? PACKAGE_ARN.exec(r.resource) : null;
+  const versions = new Set<string>();
+  const requested = (r.request as { versions?: unknown }).versions;
+  if (Array.isArray(requested)) for (const v of requested) if (typeof v === 'string') versions.add(v);
+  for (const c of r.changes) versions.add(c.version);
+  return {
+    repositoryArn: m ? `${m[1]}:repository/${m[2]}/${m[3]}` : null,
+    domainArn: m ? `${m[1]}:domain/${m[2]}` : null,
+    packageName: m ? m[4]! : null,
+    versions: [...versions].sort(),
+  };
+}

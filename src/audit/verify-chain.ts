@@ -1,0 +1,74 @@
+/**
+ * Walks the whole audit chain, oldest first, and reports the first place it breaks:
+ *   - a record whose contents no longer match its hash (a changed byte);
+ *   - a gap in seq (a deleted record) or a prev_hash that is not the previous record's hash
+ *     (a record deleted, inserted or moved);
+ *   - derived columns that no longer match the record (a record hidden from queries);
+ *   - given a head saved earlier: a log that ends before it (a truncated tail) or whose record at
+ *     that seq has another hash (a rewritten log).
+ */
+import type { Store } from '../store/store.ts';
+import { GENESIS_HASH, recordHash } from './audit-hash.ts';
+import type { AuditHead } from './audit-record.ts';
+import { deriveFields } from './derived-fields.ts';
+
+export interface ChainBreak {
+  seq: number;
+  problem: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  records: number;
+  head: AuditHead | null;
+  break?: ChainBreak;
+}
+
+export interface VerifyOptions {
+  /** A head saved earlier (from GET /v1/audit/head): the log must still contain it, unchanged. */
+  expectedHead?: AuditHead | undefined;
+  batchSize?: number;
+}
+
+export async function verifyChain(store: Store, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const batchSize = options.batchSize ?? 10_000;
+  const expected = options.expectedHead;
+  let prevSeq = 0;
+  let prevHash = GENESIS_HASH;
+  let records = 0;
+  const fail = (seq: number, problem: string): VerifyResult => ({ ok: false, records, head: records ? { seq: prevSeq, hash: prevHash } : null, break: { seq, problem } });
+
+  for (;;) {
+    const batch = await store.readAuditRange(prevSeq, batchSize);
+    if (batch.length === 0) break;
+    for (const r of batch) {
+      if (r.seq !== prevSeq + 1) return fail(prevSeq + 1, `record ${prevSeq + 1}${r.seq > prevSeq + 2 ? ` to ${r.seq - 1}` : ''} missing: the log goes from seq ${prevSeq} to seq ${r.seq}`);
+      if (r.prevHash !== prevHash) return fail(r.seq, `record ${r.seq} does not follow record ${prevSeq}: its prev_hash is not that record's hash (a record was removed, inserted or moved)`);
+      if (recordHash(r.seq, r.prevHash, r) !== r.hash) return fail(r.seq, `record ${r.seq} was changed: its contents do not match its hash`);
+      const derived = deriveFields(r);
+      if (
+        derived.repositoryArn !== r.derived.repositoryArn ||
+        derived.domainArn !== r.derived.domainArn ||
+        derived.packageName !== r.derived.packageName ||
+        derived.versions.join('\n') !== r.derived.versions.join('\n')
+      ) {
+        return fail(r.seq, `record ${r.seq}'s index columns were changed (it would be hidden from or misplaced in queries)`);
+      }
+      if (expected && r.seq === expected.seq && r.hash !== expected.hash) {
+        return fail(r.seq, `record ${r.seq} has hash ${r.hash}, but the saved head says ${expected.hash}: the log was rewritten`);
+      }
+      prevSeq = r.seq;
+      prevHash = r.hash;
+      records += 1;
+    }
+  }
+  if (expected && prevSeq < expected.seq) {
+    return fail(prevSeq + 1, `the log ends at seq ${prevSeq}, but the saved head is at seq ${expected.seq}: records were removed from the end`);
+  }
+  return { ok: true, records, head: records ? { seq: prevSeq, hash: prevHash } : null };
+}
+
+export function parseHead(text: string): AuditHead | undefined {
+  const m = /^(\d{1,15}):([0-9a-f]{64})$/.exec(text.trim());
+  return m ? { seq: Number(m[1]), hash: m[2]! } : undefined;
+}
