@@ -14,6 +14,7 @@ import { checkDomainName, checkDomainOwner, checkRepositoryName } from '../resou
 import { openBlobStore } from '../store/blob-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import type { Store } from '../store/store.ts';
+import { AuditUsageError, auditExport, auditQuery, auditVerify } from './audit-commands.ts';
 import { parseDuration } from './duration.ts';
 import { seedDemo } from './seed-demo.ts';
 
@@ -26,6 +27,10 @@ Usage:
   versiongate seed demo                       load the demo registry (my_domain, my_repo, prod)
   versiongate domain create --domain NAME --domain-owner ACCOUNT
   versiongate repository create --domain NAME --domain-owner ACCOUNT --repository NAME
+  versiongate audit query [--principal SUB] [--action A] [--decision D] [--resource ARN|PREFIX*]
+                          [--package NAME] [--version V] [--since T] [--until T] [--limit N]
+  versiongate audit export --since T [--until T]   NDJSON, oldest first, for a SIEM
+  versiongate audit verify [--head SEQ:HASH]       walk the hash chain; exit 1 where it breaks
   versiongate help
 
 Settings (each also an environment variable):
@@ -82,6 +87,8 @@ async function run(argv: string[]): Promise<number> {
     case 'domain':
     case 'repository':
       return adminCommand(command, rest);
+    case 'audit':
+      return auditCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -182,4 +189,20 @@ async function adminCommand(noun: 'domain' | 'repository', args: string[]): Prom
   const created = await withStore<object>(cfg, (store) => (repository ? store.createRepository(owner, domain, repository) : store.createDomain(domain, owner)));
   process.stdout.write(JSON.stringify(created, null, 2) + '\n');
   return 0;
+}
+
+async function auditCommand(args: string[]): Promise<number> {
+  const filterFlags = ['principal', 'action', 'decision', 'resource', 'package', 'version', 'since', 'until', 'limit', 'head'];
+  const { values, positionals } = parse(args, Object.fromEntries(filterFlags.map((f) => [f, { type: 'string' as const }])));
+  const [sub, ...extra] = positionals;
+  if (extra.length > 0 || !sub || !['query', 'export', 'verify'].includes(sub)) throw new UsageError("audit takes one subcommand: 'query', 'export' or 'verify'");
+  const cfg = config(values, true, false);
+  const out = (line: string) => process.stdout.write(line + '\n');
+  const err = (line: string) => process.stderr.write(line + '\n');
+  try {
+    return await withStore(cfg, (store) => (sub === 'query' ? auditQuery(store, values, out) : sub === 'export' ? auditExport(store, values, out) : auditVerify(store, values, out, err)));
+  } catch (e) {
+    if (e instanceof AuditUsageError) throw new UsageError(e.message);
+    throw e;
+  }
 }

@@ -1,0 +1,44 @@
+/**
+ * The filters of an audit query, validated the same way for GET /v1/audit and `versiongate audit
+ * query`: principal, action, decision, resource (ARN, repository/domain ARN, or prefix*), package,
+ * version, and a time range.
+ */
+import { z } from '@hono/zod-openapi';
+import type { AuditFilter } from '../store/store.ts';
+import { resourceFilter } from './resource-filter.ts';
+
+const printable = (max: number) => z.string().min(1).max(max).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+const isoTime = z
+  .string()
+  .refine((s) => /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(s) && !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 time such as 2026-11-21T09:00:00Z')
+  .transform((s) => new Date(s).toISOString());
+
+export const auditFilterSchema = z.object({
+  principal: z.string().min(1).max(256).optional().openapi({ description: "The principal's subject (the token's sub)." }),
+  action: z.string().regex(/^[A-Za-z]{1,64}$/, 'must be an action name such as DisposePackageVersions').optional().openapi({ example: 'DisposePackageVersions' }),
+  decision: z.enum(['allow', 'deny', 'unauthenticated', 'none']).optional(),
+  resource: printable(2048).optional().openapi({
+    description: 'A package ARN; a repository or domain ARN (every package in it); or a prefix ending in *.',
+    example: 'arn:aws:codeartifact:us-east-1:111122223333:repository/my_domain/my_repo',
+  }),
+  package: z.string().min(1).max(255).optional().openapi({ description: 'Package name (normalised, without namespace).', example: 'chalk' }),
+  version: z.string().min(1).max(255).optional().openapi({ example: '4.1.0' }),
+  since: isoTime.optional().openapi({ description: 'Inclusive.', example: '2026-11-01T00:00:00Z' }),
+  until: isoTime.optional().openapi({ description: 'Exclusive.' }),
+});
+
+export type AuditFilterParams = z.infer<typeof auditFilterSchema>;
+
+export function toAuditFilter(q: AuditFilterParams): AuditFilter {
+  const filter: AuditFilter = {
+    principal: q.principal,
+    action: q.action,
+    decision: q.decision,
+    ...(q.resource !== undefined ? resourceFilter(q.resource) : {}),
+    packageName: q.package,
+    version: q.version,
+    since: q.since,
+    until: q.until,
+  };
+  return Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined)) as AuditFilter;
+}
