@@ -1,9 +1,11 @@
 /**
- * A small structured logger: one JSON object per line on stdout (stderr for warnings and errors).
- * Callers pass fields, never tokens or Authorization headers.
+ * Structured logs: pino, one JSON object per line, info and debug on stdout, warnings and errors
+ * on stderr. Callers pass fields, never tokens or Authorization headers; as a second line of defence
+ * the fields that could hold one are redacted wherever they appear at the top two levels.
  */
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -12,24 +14,45 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(level: LogLevel = 'info'): Logger {
-  const min = rank[level];
-  const write = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {
-    if (rank[lvl] < min) return;
-    const line = JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }, errorReplacer);
-    (rank[lvl] >= rank.warn ? process.stderr : process.stdout).write(line + '\n');
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** Where every line goes (tests capture it); default: stdout below warn, stderr from warn up. */
+  destination?: DestinationStream;
+}
+
+const SECRET_FIELDS = ['authorization', 'Authorization', 'token', 'cookie', 'headers', 'password', 'secret'];
+export const REDACTED = '[redacted]';
+
+export function createLogger(levelOrOptions: LogLevel | LoggerOptions = 'info'): Logger {
+  const { level = 'info', destination } = typeof levelOrOptions === 'string' ? { level: levelOrOptions } : levelOrOptions;
+  const options = {
+    level,
+    // The process, not the host: a container's hostname says nothing an orchestrator does not know.
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+    redact: { paths: [...SECRET_FIELDS, ...SECRET_FIELDS.map((f) => `*.${f}`)], censor: REDACTED },
   };
+  const out: PinoLogger =
+    destination !== undefined
+      ? pino(options, destination)
+      : pino(
+          options,
+          // Synchronous writes: the last lines before an exit (a failed start, the shutdown) are never lost.
+          pino.multistream(
+            [
+              { level: 'debug', stream: pino.destination({ dest: 1, sync: true }) },
+              { level: 'warn', stream: pino.destination({ dest: 2, sync: true }) },
+            ],
+            { dedupe: true },
+          ),
+        );
   return {
-    debug: (m, f) => write('debug', m, f),
-    info: (m, f) => write('info', m, f),
-    warn: (m, f) => write('warn', m, f),
-    error: (m, f) => write('error', m, f),
+    debug: (msg, fields) => out.debug(fields ?? {}, msg),
+    info: (msg, fields) => out.info(fields ?? {}, msg),
+    warn: (msg, fields) => out.warn(fields ?? {}, msg),
+    error: (msg, fields) => out.error(fields ?? {}, msg),
   };
 }
 
-export const silentLogger: Logger = createLogger('silent');
-
-function errorReplacer(_key: string, value: unknown) {
-  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
-  return value;
-}
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
