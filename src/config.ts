@@ -15,6 +15,23 @@ export type AuthConfig =
   | { mode: 'jwks-file'; file: string; issuer: string; audience: string }
   | { mode: 'dev'; issuer: string; audience: string };
 
+/** Where GET /metrics is served: on the gateway's listener, nowhere, or on a listener of its own. */
+export type MetricsConfig = { mode: 'on' } | { mode: 'off' } | { mode: 'listen'; host: string; port: number };
+
+/** Limits on each connection and request (see the README's Operations section). */
+export interface LimitsConfig {
+  /** Node's maxHeaderSize: larger request headers are refused with 431. */
+  maxHeaderBytes: number;
+  /** Node's headersTimeout: the whole header block must arrive within this (408 otherwise). */
+  headersTimeoutMs: number;
+  /** Node's requestTimeout: the whole request, body included, must arrive within this (408 otherwise). */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept open. */
+  keepAliveTimeoutMs: number;
+  /** A change not committing this long after its request arrived is not made (503). */
+  requestDeadlineMs: number;
+}
+
 export interface Config {
   host: string;
   port: number;
@@ -25,6 +42,10 @@ export interface Config {
   clockToleranceSeconds: number;
   logLevel: LogLevel;
   auth: AuthConfig;
+  metrics: MetricsConfig;
+  limits: LimitsConfig;
+  /** After SIGTERM/SIGINT, how long requests in flight may take before their connections are closed. */
+  shutdownGraceMs: number;
 }
 
 /** One row per setting: the README's settings table is this list. */
@@ -41,6 +62,13 @@ export const SETTINGS = {
   region: { env: 'VERSIONGATE_REGION', flag: 'region', default: 'us-east-1' },
   clockTolerance: { env: 'VERSIONGATE_CLOCK_TOLERANCE', flag: 'clock-tolerance', default: '30' },
   logLevel: { env: 'VERSIONGATE_LOG_LEVEL', flag: 'log-level', default: 'info' },
+  metrics: { env: 'VERSIONGATE_METRICS', flag: 'metrics', default: 'on' },
+  shutdownGrace: { env: 'VERSIONGATE_SHUTDOWN_GRACE', flag: 'shutdown-grace', default: '10' },
+  requestDeadline: { env: 'VERSIONGATE_REQUEST_DEADLINE', flag: 'request-deadline', default: '30' },
+  requestTimeout: { env: 'VERSIONGATE_REQUEST_TIMEOUT', flag: 'request-timeout', default: '30' },
+  headersTimeout: { env: 'VERSIONGATE_HEADERS_TIMEOUT', flag: 'headers-timeout', default: '10' },
+  keepAliveTimeout: { env: 'VERSIONGATE_KEEP_ALIVE_TIMEOUT', flag: 'keep-alive-timeout', default: '5' },
+  maxHeaderSize: { env: 'VERSIONGATE_MAX_HEADER_SIZE', flag: 'max-header-size', default: '16384' },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -94,6 +122,30 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     fail('logLevel', `must be one of debug, info, warn, error, silent; got '${logLevel}'`);
   }
 
+  // Durations are whole seconds, like the clock tolerance.
+  const seconds = (name: SettingName, min: number, max: number): number => {
+    const text = raw(name)!;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) fail(name, `must be a whole number of seconds from ${min} to ${max}, got '${text}'`);
+    return value;
+  };
+  const shutdownGraceMs = seconds('shutdownGrace', 0, 3600) * 1000;
+  const requestDeadlineMs = seconds('requestDeadline', 1, 3600) * 1000;
+  const requestTimeoutMs = seconds('requestTimeout', 1, 3600) * 1000;
+  const headersTimeoutMs = seconds('headersTimeout', 1, 3600) * 1000;
+  const keepAliveTimeoutMs = seconds('keepAliveTimeout', 1, 3600) * 1000;
+  // Node refuses a headers timeout longer than the request timeout; say so in our terms.
+  if (headersTimeoutMs > requestTimeoutMs) {
+    fail('headersTimeout', `must not be longer than VERSIONGATE_REQUEST_TIMEOUT (${requestTimeoutMs / 1000} s), got ${headersTimeoutMs / 1000} s`);
+  }
+  const headerText = raw('maxHeaderSize')!;
+  const maxHeaderBytes = Number(headerText);
+  if (!/^\d+$/.test(headerText) || maxHeaderBytes < 1024 || maxHeaderBytes > 1048576) {
+    fail('maxHeaderSize', `must be a number of bytes from 1024 to 1048576, got '${headerText}'`);
+  }
+
+  const metrics = parseMetrics(raw('metrics')!, fail);
+
   const dataDir = resolve(cwd, raw('dataDir')!);
   const policyDir = resolve(cwd, raw('policyDir')!);
   if (requirePolicyDir && (!existsSync(policyDir) || !statSync(policyDir).isDirectory())) fail('policyDir', `no such directory: ${policyDir}`);
@@ -108,7 +160,21 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     clockToleranceSeconds,
     logLevel: logLevel as LogLevel,
     auth: parseAuth(raw, fail, dev, cwd),
+    metrics,
+    limits: { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, requestDeadlineMs },
+    shutdownGraceMs,
   };
+}
+
+/** `on`, `off`, or `HOST:PORT` (`[::1]:9464` for IPv6) for a listener that serves only /metrics. */
+function parseMetrics(text: string, fail: (name: SettingName, why: string) => never): MetricsConfig {
+  if (text === 'on' || text === 'off') return { mode: text };
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port > 65535) return fail('metrics', `must be on, off, or HOST:PORT for a separate listener (such as 127.0.0.1:9464), got '${text}'`);
+  // The bracketed IPv6 form is for the setting; the listener wants the bare address.
+  const host = match[1]!.startsWith('[') ? match[1]!.slice(1, -1) : match[1]!;
+  return { mode: 'listen', host, port };
 }
 
 function parseAuth(

@@ -51,6 +51,9 @@ describe('parseConfig defaults', () => {
       clockToleranceSeconds: 30,
       logLevel: 'info',
       auth: { mode: 'dev', issuer: 'urn:versiongate:dev', audience: 'versiongate' },
+      metrics: { mode: 'on' },
+      limits: { maxHeaderBytes: 16384, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, requestDeadlineMs: 30_000 },
+      shutdownGraceMs: 10_000,
     });
   });
 
