@@ -95,6 +95,7 @@ export function versionApi(deps: OperationDeps, authenticate: Authenticate, app:
     return changeVersions(deps, {
       principal,
       meta: requestMeta(c),
+      deadline: c.get('deadline'),
       coordinates,
       versions,
       versionRevisions,

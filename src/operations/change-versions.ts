@@ -6,6 +6,7 @@
  */
 import type { Principal } from '../auth/principal.ts';
 import { decisionRecord, type RequestMeta } from '../audit/build-record.ts';
+import type { Deadline } from '../deadline.ts';
 import { AccessDeniedError, ConflictError, NotFoundError } from '../errors.ts';
 import { packageResource } from '../policy/entities.ts';
 import type { ActionName } from '../policy/engine.ts';
@@ -28,6 +29,8 @@ export interface ChangeVersionsInput {
   versionRevisions: Record<string, string>;
   expectedStatus?: VersionStatus | undefined;
   operation: VersionOperation;
+  /** Checked immediately before committing: past it, nothing is written (503). */
+  deadline?: Deadline | undefined;
   /** Told each decision as it is made (for the request's log line). */
   onDecision?: (d: { resource: string; decision: 'allow' | 'deny' }) => void;
 }
@@ -83,6 +86,8 @@ export async function changeVersions(deps: OperationDeps, input: ChangeVersionsI
     const plan = planChange(snapshot.versions, { ...input }, newRevision);
     const audit = { ...decisionRecord(record, Object.keys(plan.failedVersions).length > 0 ? 'rejected' : 'applied', 200), changes: plan.changes };
     const guards = [...snapshot.versions.values()].map((v) => ({ version: v.version, revision: v.revision }));
+    // The last point where the client can still be told "nothing changed": once the commit starts it completes.
+    input.deadline?.check();
     const result = await store.commitVersionChanges({ packageId: snapshot.packageId!, guards, changes: plan.changes, disposeAssets: input.operation.kind === 'dispose', audit });
     if (result.ok) {
       await removeBlobs(deps, result.blobsToDelete);
