@@ -5,21 +5,42 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import type { KeySource } from './auth/key-source.ts';
 import type { TokenVerifier } from './auth/verify-token.ts';
 import { ApiError, InternalError, PayloadTooLargeError, ValidationError } from './errors.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { auditApi } from './http/audit-api.ts';
 import { createAuthenticate } from './http/authenticate.ts';
 import { codeArtifactError, fromHttpException, UnknownOperationError } from './http/error-envelope.ts';
+import { docsApi } from './http/ops-docs.ts';
+import { refuseWhileStarting } from './http/ops-gate.ts';
+import { healthApi } from './http/ops-health.ts';
+import { metricsApi } from './http/ops-metrics.ts';
 import { requestContext } from './http/request-context.ts';
 import { versionApi } from './http/version-api.ts';
+import { createLifecycle, type Lifecycle } from './lifecycle.ts';
+import { instrumentAuthorizer, instrumentVerifier } from './metrics/instrument-auth.ts';
+import { instrumentStore } from './metrics/instrument-store.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import type { OperationDeps } from './operations/deps.ts';
+import { createReadiness } from './readiness.ts';
 
 /** JSON request bodies are small (at most 100 versions and their revisions). */
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+/** A change that has not started committing this long after its request arrived is not made (503). */
+export const DEFAULT_REQUEST_DEADLINE_MS = 30_000;
 
 export interface AppDeps extends OperationDeps {
   verifier: TokenVerifier;
+  /** This app's metrics; by default a registry of its own. */
+  metrics?: Metrics | undefined;
+  /** Starting / serving / stopping, shared with the server that runs the app; by default serving. */
+  lifecycle?: Lifecycle | undefined;
+  /** The token key source, for the readiness check; without it /readyz does not report keys. */
+  keySource?: KeySource | undefined;
+  requestDeadlineMs?: number | undefined;
+  /** Serve GET /metrics on this app (default true; false when off or on a listener of its own). */
+  serveMetrics?: boolean | undefined;
 }
 
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
@@ -30,7 +51,24 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     },
   });
 
-  app.use(requestContext(deps.logger));
+  const metrics = deps.metrics ?? createMetrics({ livePolicySet: () => deps.authorizer().policySet });
+  const lifecycle = deps.lifecycle ?? createLifecycle('serving');
+  // The decorators observe the store, Cedar and the token verifier for the metrics; operations
+  // receive them in place of the originals and never know the difference.
+  const ops: OperationDeps = {
+    store: instrumentStore(deps.store, metrics),
+    blobs: deps.blobs,
+    authorizer: instrumentAuthorizer(deps.authorizer, metrics),
+    clock: deps.clock,
+    region: deps.region,
+    logger: deps.logger,
+  };
+  const verifier = instrumentVerifier(deps.verifier, metrics);
+  // Readiness asks the undecorated store, so probes do not show up as store traffic.
+  const readiness = createReadiness({ lifecycle, store: deps.store, authorizer: deps.authorizer, keySource: deps.keySource, logger: deps.logger });
+
+  app.use(requestContext({ logger: deps.logger, metrics, lifecycle, deadlineMs: deps.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS }));
+  app.use(refuseWhileStarting(lifecycle));
   app.use(
     bodyLimit({
       maxSize: MAX_JSON_BODY_BYTES,
@@ -40,10 +78,12 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     }),
   );
 
-  const authenticate = createAuthenticate({ verifier: deps.verifier, store: deps.store, clock: deps.clock });
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  versionApi(deps, authenticate, app);
-  auditApi(deps, authenticate, app);
+  const authenticate = createAuthenticate({ verifier, store: ops.store, clock: deps.clock });
+  healthApi(readiness, app);
+  if (deps.serveMetrics !== false) metricsApi(metrics, app);
+  versionApi(ops, authenticate, app);
+  auditApi(ops, authenticate, app);
+  docsApi(app); // last: the OpenAPI document describes every route mounted before it
 
   app.notFound((c) => codeArtifactError(new UnknownOperationError(`no operation at ${c.req.method} ${c.req.path}`), c.get('requestId')));
   app.onError((err, c) => {

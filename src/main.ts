@@ -1,17 +1,23 @@
 /**
- * The process entry: config → store → policies → app → serve, and a clean shutdown.
+ * The process entry: config → store → policies → app → serve, and a graceful shutdown.
  * Also used by tests to run the real server on a free port.
  */
+import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
+import { serve } from '@hono/node-server';
+import { collectDefaultMetrics } from 'prom-client';
 import { createApp } from './app.ts';
 import { loadOrCreateDevKey, type DevKey } from './auth/dev-key.ts';
 import { keySourceFor } from './auth/key-source.ts';
 import { createTokenVerifier } from './auth/verify-token.ts';
 import { systemClock, type Clock } from './clock.ts';
-import type { Config } from './config.ts';
+import type { Config, LimitsConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
+import { answerClientErrors } from './http/ops-client-errors.ts';
+import { createMetricsApp } from './http/ops-metrics.ts';
+import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './log.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { removeBlobs } from './operations/change-versions.ts';
 import { PolicyEngine } from './policy/engine.ts';
 import { loadPolicyDir } from './policy/load-policies.ts';
@@ -21,12 +27,25 @@ import type { Store } from './store/store.ts';
 
 export const DATABASE_FILE = 'versiongate.db';
 export const BLOB_DIR = 'blobs';
+/**
+ * How often Node looks for connections past headersTimeout/requestTimeout (its default is 30 s,
+ * which would let a slow client hold a connection up to 30 s past either limit).
+ */
+const CONNECTIONS_CHECK_MS = 1_000;
 
 export interface Gateway {
   url: string;
   port: number;
+  /** Set when VERSIONGATE_METRICS names a listener of its own. */
+  metricsUrl?: string;
   store: Store;
+  metrics: Metrics;
+  lifecycle: Lifecycle;
   devKey?: DevKey;
+  /**
+   * Graceful: not ready, stop accepting, let requests in flight finish within the shutdown grace,
+   * then expire every deadline and close the remaining connections, then close the database.
+   */
   close(): Promise<void>;
 }
 
@@ -38,16 +57,30 @@ export interface StartOptions {
 export async function startGateway(config: Config, options: StartOptions = {}): Promise<Gateway> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
+  const lifecycle = createLifecycle('starting');
+  let engine: PolicyEngine | undefined;
+  const metrics = createMetrics({ livePolicySet: () => engine?.policySet });
+  // Process metrics (CPU, memory, event loop lag, GC) belong to the process, so only the server has them.
+  collectDefaultMetrics({ register: metrics.registry, prefix: 'versiongate_' });
 
   // Policies first: a set that does not validate never serves a request (PolicySetError carries the diagnostics).
-  const policySet = loadPolicyDir(config.policyDir);
+  let policySet: ReturnType<typeof loadPolicyDir>;
+  try {
+    policySet = loadPolicyDir(config.policyDir);
+  } catch (err) {
+    metrics.policyLoaded('start', false);
+    throw err;
+  }
+  metrics.policyLoaded('start', true);
   for (const w of policySet.warnings) logger.warn('policy warning', { ...w });
-  const engine = new PolicyEngine(policySet);
+  const liveEngine = new PolicyEngine(policySet);
+  engine = liveEngine;
 
   let devKey: DevKey | undefined;
   if (config.auth.mode === 'dev') devKey = await loadOrCreateDevKey(config.dataDir);
+  const keySource = keySourceFor(config.auth, devKey);
   const verifier = createTokenVerifier({
-    keySource: keySourceFor(config.auth, devKey),
+    keySource,
     issuer: config.auth.issuer,
     audience: config.auth.audience,
     groupsClaim: config.groupsClaim,
@@ -57,25 +90,65 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
 
   const store = openSqliteStore({ file: join(config.dataDir, DATABASE_FILE), clock });
   const blobs = openBlobStore(join(config.dataDir, BLOB_DIR));
-  // Bytes of versions disposed just before a crash: their records are gone, so the bytes go now.
-  await removeBlobs({ store, blobs, logger }, await store.pendingBlobDeletions());
+  const app = createApp({
+    store,
+    blobs,
+    authorizer: () => liveEngine,
+    clock,
+    region: config.region,
+    logger,
+    verifier,
+    metrics,
+    lifecycle,
+    keySource,
+    requestDeadlineMs: config.limits.requestDeadlineMs,
+    serveMetrics: config.metrics.mode === 'on',
+  });
 
-  const app = createApp({ store, blobs, authorizer: () => engine, clock, region: config.region, logger, verifier });
-  let server: ServerType;
-  try {
-    server = await listen(app.fetch, config.host, config.port);
-  } catch (err) {
+  const servers: Server[] = [];
+  const abandonStart = async (err: unknown): Promise<never> => {
+    for (const s of servers) s.closeAllConnections();
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     await store.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new ConfigError(`VERSIONGATE_HOST/VERSIONGATE_PORT (--host/--port): cannot listen on ${config.host}:${config.port}: ${why}`);
+    throw err;
+  };
+  let server: Server;
+  try {
+    server = await listen(app.fetch, config.host, config.port, config.limits);
+  } catch (err) {
+    return abandonStart(listenError('VERSIONGATE_HOST/VERSIONGATE_PORT (--host/--port)', config.host, config.port, err));
   }
+  servers.push(server);
+  answerClientErrors(server, { logger, metrics, maxHeaderBytes: config.limits.maxHeaderBytes });
+
+  let metricsUrl: string | undefined;
+  if (config.metrics.mode === 'listen') {
+    const { host: mHost, port: mPort } = config.metrics;
+    let metricsServer: Server;
+    try {
+      metricsServer = await listen(createMetricsApp(metrics).fetch, mHost, mPort, config.limits);
+    } catch (err) {
+      return abandonStart(listenError('VERSIONGATE_METRICS (--metrics)', mHost, mPort, err));
+    }
+    servers.push(metricsServer);
+    answerClientErrors(metricsServer, { logger, metrics, maxHeaderBytes: config.limits.maxHeaderBytes });
+    metricsUrl = urlOf(mHost, metricsServer, mPort);
+  }
+
+  try {
+    // Bytes of versions disposed just before a crash: their records are gone, so the bytes go now.
+    // The listener is up (healthz answers, readyz says starting) but API requests wait for this.
+    await removeBlobs({ store, blobs, logger }, await store.pendingBlobDeletions());
+  } catch (err) {
+    return abandonStart(err);
+  }
+  lifecycle.serving();
+
   if (devKey) announceDevelopmentMode(devKey, config);
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = urlOf(config.host, server, config.port);
   logger.info('versiongate listening', {
-    url: `http://${host}:${port}`,
+    url,
+    ...(metricsUrl ? { metricsUrl } : {}),
     policySetHash: policySet.hash,
     policies: Object.keys(policySet.policies).length,
     keySource: config.auth.mode,
@@ -83,24 +156,73 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   });
 
   let closing: Promise<void> | undefined;
+  const close = async () => {
+    lifecycle.stopping();
+    logger.info('versiongate stopping', { graceMs: config.shutdownGraceMs });
+    // close() stops accepting and closes idle keep-alive connections; busy ones close after their
+    // response (the app sends Connection: close while stopping). It calls back when all are gone.
+    const drained = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    const all = Promise.all(drained);
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([all.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), config.shutdownGraceMs)))]);
+    clearTimeout(timer);
+    if (!inTime) {
+      // Expire every deadline first: a request that has not started committing now never will, so
+      // cutting its connection cannot hide a change from a client that saw the connection fail.
+      lifecycle.abortInFlight();
+      logger.warn('shutdown grace is over; closing the remaining connections', { graceMs: config.shutdownGraceMs });
+      for (const s of servers) s.closeAllConnections();
+      await all;
+    }
+    await store.close();
+    logger.info('versiongate stopped');
+  };
   return {
-    url: `http://${host}:${port}`,
-    port,
+    url,
+    port: portOf(server, config.port),
+    ...(metricsUrl ? { metricsUrl } : {}),
     store,
+    metrics,
+    lifecycle,
     ...(devKey ? { devKey } : {}),
-    close: () =>
-      (closing ??= (async () => {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-        await store.close();
-      })()),
+    close: () => (closing ??= close()),
   };
 }
 
-function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {
+function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number, limits: LimitsConfig): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    const server = serve(
+      {
+        fetch,
+        hostname,
+        port,
+        serverOptions: {
+          maxHeaderSize: limits.maxHeaderBytes,
+          headersTimeout: limits.headersTimeoutMs,
+          requestTimeout: limits.requestTimeoutMs,
+          keepAliveTimeout: limits.keepAliveTimeoutMs,
+          connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+        },
+      },
+      () => resolve(server as Server),
+    );
     server.once('error', reject);
   });
+}
+
+function listenError(setting: string, host: string, port: number, err: unknown): ConfigError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+  return new ConfigError(`${setting}: cannot listen on ${host}:${port}: ${why}`);
+}
+
+function portOf(server: Server, fallback: number): number {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : fallback;
+}
+
+function urlOf(host: string, server: Server, fallbackPort: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${portOf(server, fallbackPort)}`;
 }
 
 function announceDevelopmentMode(key: DevKey, config: Config): void {

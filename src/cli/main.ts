@@ -111,12 +111,20 @@ async function serveCommand(args: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
-      if (stopping) process.exit(1); // a second signal: stop now
+      // A second signal: the operator wants out now. Nothing is half-written: each commit is one
+      // synchronous SQLite transaction, and the signal handler cannot run in the middle of one.
+      if (stopping) {
+        process.stderr.write(`versiongate: ${signal} received again, exiting now\n`);
+        process.exit(1);
+      }
       stopping = true;
       process.stderr.write(`versiongate: ${signal} received, closing\n`);
       gateway.close().then(
         () => resolve(0),
-        () => resolve(1),
+        (err: unknown) => {
+          process.stderr.write(`versiongate: closing failed: ${(err as Error).message}\n`);
+          resolve(1);
+        },
       );
     };
     process.on('SIGTERM', () => stop('SIGTERM'));

@@ -1,0 +1,48 @@
+/**
+ * A Store that times every call (versiongate_store_transaction_duration_seconds) and counts the audit
+ * records written (versiongate_audit_records_total), around any Store implementation.
+ * A Proxy rather than a class: every method of the interface, including ones added later, is timed
+ * and passed through unchanged, so the decorator can never hide a method or change a result.
+ */
+import type { Store } from '../store/store.ts';
+import type { Metrics } from './metrics.ts';
+
+/** Methods that are not transactions. */
+const UNTIMED = new Set<PropertyKey>(['close']);
+
+export function instrumentStore(store: Store, metrics: Metrics): Store {
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || UNTIMED.has(property) || typeof property !== 'string') return value;
+      let fn = wrapped.get(property);
+      if (!fn) {
+        fn = timed(property, value as (...args: unknown[]) => unknown, target, metrics);
+        wrapped.set(property, fn);
+      }
+      return fn;
+    },
+  });
+}
+
+function timed(operation: string, method: (...args: unknown[]) => unknown, target: Store, metrics: Metrics) {
+  return async function instrumented(...args: unknown[]): Promise<unknown> {
+    const stop = metrics.storeDuration.startTimer({ operation });
+    try {
+      const result = await method.apply(target, args);
+      stop({ result: 'ok' });
+      countAudit(operation, result, metrics);
+      return result;
+    } catch (err) {
+      stop({ result: 'error' });
+      throw err;
+    }
+  };
+}
+
+/** An audit record is written by appendAudit, and by a version commit that went through (ok: true). */
+function countAudit(operation: string, result: unknown, metrics: Metrics): void {
+  if (operation === 'appendAudit') metrics.auditRecords.inc();
+  else if (operation === 'commitVersionChanges' && (result as { ok?: unknown } | undefined)?.ok === true) metrics.auditRecords.inc();
+}

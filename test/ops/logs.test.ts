@@ -1,0 +1,113 @@
+/**
+ * The canonical log line: one JSON line per request with request id, principal, action, resource,
+ * decision, status and duration, captured from the logger's destination; never a token.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger, REDACTED } from '../../src/log.ts';
+import { CHALK } from '../helpers/gateway.ts';
+import { CHALK_ARN, LogCapture, opsApp, post, type OpsApp } from './ops-app.ts';
+
+const UPDATE = `/v1/package/versions/update_status?${CHALK}`;
+
+describe('the canonical request log line', () => {
+  let gw: OpsApp;
+  afterEach(() => gw.close());
+
+  it('has request id, principal, action, resource, decision, status, route and duration', async () => {
+    gw = await opsApp();
+    const token = await gw.token('alice', ['release-managers']);
+    const res = await gw.request(UPDATE, post({ versions: ['4.1.0'], targetStatus: 'Archived' }, token, { 'x-request-id': 'ci-run-42.step:7' }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe('ci-run-42.step:7');
+
+    const lines = gw.log.requests();
+    expect(lines).toHaveLength(1);
+    const line = lines[0]!;
+    expect(line).toMatchObject({
+      level: 'info',
+      msg: 'request',
+      requestId: 'ci-run-42.step:7',
+      method: 'POST',
+      route: '/v1/package/versions/update_status',
+      path: '/v1/package/versions/update_status',
+      status: 200,
+      principal: 'alice',
+      action: 'UpdatePackageVersionsStatus',
+      resource: CHALK_ARN,
+      decision: 'allow',
+    });
+    expect(typeof line.durationMs).toBe('number');
+    expect(line.durationMs as number).toBeGreaterThanOrEqual(0);
+    expect(Number.isNaN(Date.parse(line.time as string))).toBe(false);
+  });
+
+  it('logs a denial and a 401 with their decisions', async () => {
+    gw = await opsApp();
+    const maintainer = await gw.token('mo', ['maintainers']);
+    expect((await gw.request(UPDATE, post({ versions: ['4.1.0'], targetStatus: 'Archived' }, maintainer))).status).toBe(403);
+    expect((await gw.request(UPDATE, post({ versions: ['4.1.0'], targetStatus: 'Archived' }))).status).toBe(401);
+    const [denied, anonymous] = gw.log.requests();
+    expect(denied).toMatchObject({ status: 403, principal: 'mo', decision: 'deny', resource: CHALK_ARN });
+    expect(anonymous).toMatchObject({ status: 401, principal: null, decision: 'unauthenticated', action: 'UpdatePackageVersionsStatus' });
+  });
+
+  it('never writes a token or an Authorization header, valid or not', async () => {
+    gw = await opsApp();
+    const valid = await gw.token('alice', ['release-managers']);
+    const expired = await gw.token('alice', ['release-managers'], -120);
+    const garbage = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJldmUifQ.not-a-signature';
+    await gw.request(UPDATE, post({ versions: ['4.1.0'], targetStatus: 'Archived' }, valid));
+    await gw.request(UPDATE, post({ versions: ['4.1.1'], targetStatus: 'Archived' }, expired));
+    await gw.request(UPDATE, post({ versions: ['4.1.1'], targetStatus: 'Archived' }, garbage));
+    await gw.request(UPDATE, post({ versions: ['4.1.1'], targetStatus: 'Archived' }, undefined, { authorization: 'Basic dXNlcjpodW50ZXIy' }));
+    await gw.request('/v1/audit', { headers: { authorization: `Bearer ${valid}` } });
+
+    expect(gw.log.requests()).toHaveLength(5);
+    const all = gw.log.raw.join('\n');
+    for (const secret of [valid, expired, garbage, 'dXNlcjpodW50ZXIy', ...valid.split('.'), ...expired.split('.').slice(1)]) {
+      expect(all).not.toContain(secret);
+    }
+    expect(all.toLowerCase()).not.toContain('authorization');
+    expect(all).not.toContain('Bearer');
+  });
+
+  it('replaces an unsafe x-request-id with a fresh one, returned on the response and carried into the audit', async () => {
+    gw = await opsApp();
+    const token = await gw.token('alice', ['release-managers']);
+    const res = await gw.request(UPDATE, post({ versions: ['4.1.0'], targetStatus: 'Archived' }, token, { 'x-request-id': 'evil id {with} spaces "and quotes"' }));
+    expect(res.status).toBe(200);
+    const id = res.headers.get('x-request-id')!;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(gw.log.requests()[0]!.requestId).toBe(id);
+    const [record] = await gw.store.listAudit({ limit: 1 });
+    expect(record!.requestId).toBe(id);
+  });
+
+  it('puts an id on every response, errors and unknown paths included', async () => {
+    gw = await opsApp();
+    for (const res of [await gw.request('/nowhere'), await gw.request(UPDATE, { method: 'POST', body: '{' }), await gw.request('/healthz')]) {
+      expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    expect(gw.log.requests().map((l) => l.route)).toEqual(['unmatched', '/v1/package/versions/update_status', '/healthz']);
+  });
+});
+
+describe('the logger', () => {
+  it('redacts fields that could carry a secret, even when a caller passes one by mistake', () => {
+    const out = new LogCapture();
+    const logger = createLogger({ level: 'debug', destination: out });
+    logger.info('oops', { authorization: 'Bearer abc.def.ghi', token: 'abc.def.ghi', nested: { headers: { authorization: 'Bearer x' }, cookie: 'sid=1' } });
+    const [line] = out.lines;
+    expect(line).toMatchObject({ msg: 'oops', authorization: REDACTED, token: REDACTED, nested: { headers: REDACTED, cookie: REDACTED } });
+    expect(out.raw.join('')).not.toContain('abc.def.ghi');
+  });
+
+  it('honours the level and serialises errors', () => {
+    const out = new LogCapture();
+    const logger = createLogger({ level: 'warn', destination: out });
+    logger.info('hidden');
+    logger.error('failed', { err: new Error('boom') });
+    expect(out.lines).toHaveLength(1);
+    expect(out.lines[0]).toMatchObject({ level: 'error', msg: 'failed', err: { type: 'Error', message: 'boom' } });
+  });
+});
