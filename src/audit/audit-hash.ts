@@ -3,9 +3,12 @@
  * it carries, its own `seq` and the previous record's hash included, so changing, deleting,
  * inserting or reordering a record breaks the chain from that point on.
  *
- * Canonical encoding: JSON with object keys sorted by UTF-16 code unit, no whitespace, absent
- * optional members as null. Strings, numbers and booleans as JSON.stringify writes them. For the
- * values audit records hold (strings, integers, arrays, plain objects) this is RFC 8785 (JCS).
+ * Canonical encoding: JSON with object keys sorted by UTF-16 code unit, no whitespace, null for
+ * absent values; strings, numbers and booleans as JSON.stringify writes them. For the values audit
+ * records hold (strings, integers, arrays, plain objects) this is RFC 8785 (JCS).
+ *
+ * The store keeps JSON-valued fields in exactly this encoding, so verification can assemble the
+ * hashed text from the stored column texts without parsing and re-encoding them.
  */
 import { createHash } from 'node:crypto';
 import type { AuditRecordInput } from './audit-record.ts';
@@ -14,42 +17,96 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 export function canonicalJson(value: unknown): string {
   if (value === null || value === undefined) return 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object') {
-    const entries = Object.keys(value as object)
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-    return `{${entries.join(',')}}`;
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw new Error('audit records hold finite numbers only');
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
   }
-  if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('audit records hold finite numbers only');
-  return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i]);
+    return out + ']';
+  }
+  const obj = value as Record<string, unknown>;
+  let out = '{';
+  let first = true;
+  for (const k of Object.keys(obj).sort()) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalJson(v);
+    first = false;
+  }
+  return out + '}';
 }
 
-/** The fields that are hashed: everything a record says, in the chain position it says it. */
-export function hashedFields(seq: number, prevHash: string, r: AuditRecordInput): Record<string, unknown> {
+/** Every hashed field, in sorted key order (the order they appear in the hashed text). */
+export const HASHED_KEYS = [
+  'action',
+  'changes',
+  'decision',
+  'decisionId',
+  'determiningPolicies',
+  'errors',
+  'httpStatus',
+  'outcome',
+  'policySetHash',
+  'prevHash',
+  'principal',
+  'reason',
+  'request',
+  'requestId',
+  'resource',
+  'seq',
+  'sourceIp',
+  'time',
+] as const;
+export type HashedKey = (typeof HASHED_KEYS)[number];
+
+/** Each hashed field's canonical JSON text. */
+export type EncodedFields = Record<HashedKey, string>;
+
+export function encodeRecord(seq: number, prevHash: string, r: AuditRecordInput): EncodedFields {
   return {
-    seq,
-    prevHash,
-    decisionId: r.decisionId,
-    time: r.time,
-    requestId: r.requestId,
-    sourceIp: r.sourceIp,
-    principal: r.principal,
-    action: r.action,
-    resource: r.resource,
-    decision: r.decision,
-    reason: r.reason,
-    determiningPolicies: r.determiningPolicies,
-    errors: r.errors,
-    policySetHash: r.policySetHash,
-    request: r.request,
-    changes: r.changes,
-    outcome: r.outcome,
-    httpStatus: r.httpStatus,
+    action: JSON.stringify(r.action),
+    changes: canonicalJson(r.changes),
+    decision: JSON.stringify(r.decision),
+    decisionId: JSON.stringify(r.decisionId),
+    determiningPolicies: canonicalJson(r.determiningPolicies),
+    errors: canonicalJson(r.errors),
+    httpStatus: canonicalJson(r.httpStatus),
+    outcome: JSON.stringify(r.outcome),
+    policySetHash: canonicalJson(r.policySetHash),
+    prevHash: JSON.stringify(prevHash),
+    principal: encodePrincipal(r.principal?.issuer ?? null, r.principal?.subject ?? null, r.principal ? canonicalJson(r.principal.groups) : null),
+    reason: canonicalJson(r.reason),
+    request: canonicalJson(r.request),
+    requestId: JSON.stringify(r.requestId),
+    resource: canonicalJson(r.resource),
+    seq: String(seq),
+    sourceIp: canonicalJson(r.sourceIp),
+    time: JSON.stringify(r.time),
   };
 }
 
+/** The principal {groups, issuer, subject} from its stored parts (groups already canonical JSON). */
+export function encodePrincipal(issuer: string | null, subject: string | null, groupsJson: string | null): string {
+  if (subject === null) return 'null';
+  return `{"groups":${groupsJson ?? '[]'},"issuer":${JSON.stringify(issuer ?? '')},"subject":${JSON.stringify(subject)}}`;
+}
+
+export function hashEncoded(e: EncodedFields): string {
+  let text = '{';
+  for (let i = 0; i < HASHED_KEYS.length; i++) {
+    const k = HASHED_KEYS[i]!;
+    text += (i ? ',"' : '"') + k + '":' + e[k];
+  }
+  return createHash('sha256').update(text + '}').digest('hex');
+}
+
 export function recordHash(seq: number, prevHash: string, record: AuditRecordInput): string {
-  return createHash('sha256').update(canonicalJson(hashedFields(seq, prevHash, record))).digest('hex');
+  return hashEncoded(encodeRecord(seq, prevHash, record));
 }

@@ -19,7 +19,7 @@ export function deriveFields(r: Pick<AuditRecordInput, 'resource' | 'request' | 
   const versions = new Set<string>();
   const requested = (r.request as { versions?: unknown }).versions;
   if (Array.isArray(requested)) for (const v of requested) if (typeof v === 'string') versions.add(v);
-  for (const c of r.changes) versions.add(c.version);
+  for (const c of r.changes as Array<{ version?: unknown }>) if (typeof c?.version === 'string') versions.add(c.version);
   return {
     repositoryArn: m ? `${m[1]}:repository/${m[2]}/${m[3]}` : null,
     domainArn: m ? `${m[1]}:domain/${m[2]}` : null,

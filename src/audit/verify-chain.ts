@@ -4,11 +4,12 @@
  *   - a gap in seq (a deleted record) or a prev_hash that is not the previous record's hash
  *     (a record deleted, inserted or moved);
  *   - derived columns that no longer match the record (a record hidden from queries);
+ *   - a time earlier than the previous record's (times never decrease along the chain);
  *   - given a head saved earlier: a log that ends before it (a truncated tail) or whose record at
  *     that seq has another hash (a rewritten log).
  */
 import type { Store } from '../store/store.ts';
-import { GENESIS_HASH, recordHash } from './audit-hash.ts';
+import { GENESIS_HASH, hashEncoded } from './audit-hash.ts';
 import type { AuditHead } from './audit-record.ts';
 import { deriveFields } from './derived-fields.ts';
 
@@ -35,17 +36,24 @@ export async function verifyChain(store: Store, options: VerifyOptions = {}): Pr
   const expected = options.expectedHead;
   let prevSeq = 0;
   let prevHash = GENESIS_HASH;
+  let prevTime = '';
   let records = 0;
   const fail = (seq: number, problem: string): VerifyResult => ({ ok: false, records, head: records ? { seq: prevSeq, hash: prevHash } : null, break: { seq, problem } });
 
   for (;;) {
-    const batch = await store.readAuditRange(prevSeq, batchSize);
+    const batch = await store.readAuditChain(prevSeq, batchSize);
     if (batch.length === 0) break;
     for (const r of batch) {
       if (r.seq !== prevSeq + 1) return fail(prevSeq + 1, `record ${prevSeq + 1}${r.seq > prevSeq + 2 ? ` to ${r.seq - 1}` : ''} missing: the log goes from seq ${prevSeq} to seq ${r.seq}`);
       if (r.prevHash !== prevHash) return fail(r.seq, `record ${r.seq} does not follow record ${prevSeq}: its prev_hash is not that record's hash (a record was removed, inserted or moved)`);
-      if (recordHash(r.seq, r.prevHash, r) !== r.hash) return fail(r.seq, `record ${r.seq} was changed: its contents do not match its hash`);
-      const derived = deriveFields(r);
+      if (hashEncoded(r.encoded) !== r.hash) return fail(r.seq, `record ${r.seq} was changed: its contents do not match its hash`);
+      if (r.time < prevTime) return fail(r.seq, `record ${r.seq} is dated ${r.time}, before record ${prevSeq} (${prevTime}): times never go back along the chain`);
+      let derived;
+      try {
+        derived = deriveFields({ resource: JSON.parse(r.encoded.resource), request: JSON.parse(r.encoded.request), changes: JSON.parse(r.encoded.changes) });
+      } catch {
+        return fail(r.seq, `record ${r.seq} was changed: a field is no longer valid JSON`);
+      }
       if (
         derived.repositoryArn !== r.derived.repositoryArn ||
         derived.domainArn !== r.derived.domainArn ||
@@ -59,6 +67,7 @@ export async function verifyChain(store: Store, options: VerifyOptions = {}): Pr
       }
       prevSeq = r.seq;
       prevHash = r.hash;
+      prevTime = r.time;
       records += 1;
     }
   }

@@ -7,6 +7,7 @@
  * better-sqlite3's synchronous transactions safe and maps directly onto a PostgreSQL transaction.
  */
 import type { AuditHead, AuditRecord, AuditRecordInput } from '../audit/audit-record.ts';
+import type { EncodedFields } from '../audit/audit-hash.ts';
 import type { DerivedAuditFields } from '../audit/derived-fields.ts';
 import type { PackageFormat } from '../resource/formats.ts';
 import type { VersionChange, VersionState } from '../registry/plan-change.ts';
@@ -106,8 +107,19 @@ export interface AuditQuery {
   beforeSeq?: number | undefined;
 }
 
-/** A record as stored, with the derived columns, for verification. */
+/** A record as stored, with the derived columns. */
 export interface StoredAuditRecord extends AuditRecord {
+  derived: DerivedAuditFields;
+}
+
+/** A record as verification needs it: its fields' stored canonical texts, unparsed. */
+export interface AuditChainEntry {
+  seq: number;
+  prevHash: string;
+  hash: string;
+  time: string;
+  encoded: EncodedFields;
+  /** The derived columns as stored, to be checked against the record. */
   derived: DerivedAuditFields;
 }
 
@@ -132,6 +144,8 @@ export interface Store {
   listAudit(query: AuditQuery): Promise<AuditRecord[]>;
   /** Oldest first from afterSeq (exclusive), for verify and export. */
   readAuditRange(afterSeq: number, limit: number, window?: { since?: string | undefined; until?: string | undefined }): Promise<StoredAuditRecord[]>;
+  /** Oldest first from afterSeq (exclusive), unparsed, for verify. */
+  readAuditChain(afterSeq: number, limit: number): Promise<AuditChainEntry[]>;
   auditHead(): Promise<AuditHead | null>;
   /** Every repository of every domain (to decide which ones a principal may read the audit of). */
   listAllRepositories(): Promise<RepositoryRecord[]>;

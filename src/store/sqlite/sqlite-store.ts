@@ -9,10 +9,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { and, asc, desc, eq, gt, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { GENESIS_HASH, recordHash } from '../../audit/audit-hash.ts';
+import { canonicalJson, encodePrincipal, encodeRecord, GENESIS_HASH, hashEncoded } from '../../audit/audit-hash.ts';
 import type { AuditHead, AuditRecord, AuditRecordInput } from '../../audit/audit-record.ts';
 import { deriveFields } from '../../audit/derived-fields.ts';
 import type { Clock } from '../../clock.ts';
@@ -20,6 +20,7 @@ import { ConflictError, NotFoundError } from '../../errors.ts';
 import type { VersionState } from '../../registry/plan-change.ts';
 import type { VersionStatus } from '../../registry/statuses.ts';
 import type {
+  AuditChainEntry,
   AuditFilter,
   AuditQuery,
   StoredAuditRecord,
@@ -57,11 +58,35 @@ export function openSqliteStore({ file, clock }: SqliteStoreOptions): Store {
 }
 
 class SqliteStore implements Store {
+  /** verify and export read every record: one statement prepared once, rows mapped by hand. */
+  private readonly auditRange: Database.Statement<[number, number, number], RawAuditRow>;
+  /** The same rows as arrays in CHAIN_COLUMNS order: verify reads every record, objects cost. */
+  private readonly auditChainRows: Database.Statement<[number, number], unknown[]>;
+  private readonly auditRangeVersions: Database.Statement<[number, number], { seq: number; version: string }>;
+  /** Every request appends a record: the statements are prepared once, not built per call. */
+  private readonly auditHeadRow: Database.Statement<[], { seq: number; hash: string; time: string }>;
+  private readonly insertAuditRow: Database.Statement<[Record<string, unknown>]>;
+  private readonly insertAuditVersion: Database.Statement<[number, string]>;
+
   constructor(
     private readonly sqlite: Database.Database,
     private readonly db: Db,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.auditRange = sqlite.prepare(`SELECT * FROM audit_log WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?`);
+    this.auditChainRows = sqlite.prepare(`SELECT ${CHAIN_COLUMNS.join(', ')} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`).raw(true) as Database.Statement<[number, number], unknown[]>;
+    this.auditRangeVersions = sqlite.prepare(`SELECT seq, version FROM audit_versions WHERE seq >= ? AND seq <= ? ORDER BY seq, version`);
+    this.auditHeadRow = sqlite.prepare(`SELECT seq, hash, time FROM audit_log ORDER BY seq DESC LIMIT 1`);
+    this.insertAuditRow = sqlite.prepare(
+      `INSERT INTO audit_log (seq, prev_hash, hash, decision_id, time, request_id, source_ip, principal_issuer, principal_subject,
+         principal_groups, action, resource, decision, reason, determining_policies, errors, policy_set_hash, request, changes,
+         outcome, http_status, repository_arn, domain_arn, package_name)
+       VALUES (@seq, @prevHash, @hash, @decisionId, @time, @requestId, @sourceIp, @principalIssuer, @principalSubject,
+         @principalGroups, @action, @resource, @decision, @reason, @determiningPolicies, @errors, @policySetHash, @request, @changes,
+         @outcome, @httpStatus, @repositoryArn, @domainArn, @packageName)`,
+    );
+    this.insertAuditVersion = sqlite.prepare(`INSERT INTO audit_versions (seq, version) VALUES (?, ?)`);
+  }
 
   private now(): string {
     return this.clock.now().toISOString();
@@ -246,64 +271,93 @@ class SqliteStore implements Store {
         }
       }
       // StaleRead thrown above rolls the whole transaction back: a stale read never half-applies.
-      const auditSeq = this.insertAudit(tx, c.audit);
+      const auditSeq = this.insertAudit(c.audit);
       return { ok: true, auditSeq, blobsToDelete };
     });
   }
 
   async appendAudit(record: AuditRecordInput): Promise<number> {
-    return this.write((tx) => this.insertAudit(tx, record));
+    return this.write(() => this.insertAudit(record));
   }
 
   async appendAuditBatch(records: readonly AuditRecordInput[]): Promise<void> {
-    this.write((tx) => {
-      for (const r of records) this.insertAudit(tx, r);
+    this.write(() => {
+      let head = this.chainHead();
+      for (const r of records) head = this.linkAudit(r, head);
     });
+  }
+
+  private chainHead(): { seq: number; hash: string; time: string } {
+    return this.auditHeadRow.get() ?? { seq: 0, hash: GENESIS_HASH, time: '' };
   }
 
   /**
    * Links the record to the chain's current head. Runs inside a BEGIN IMMEDIATE transaction, so no
    * other writer can append between reading the head and inserting: the chain never forks.
    */
-  private insertAudit(tx: Db, r: AuditRecordInput): number {
-    const last = tx.select({ seq: schema.auditLog.seq, hash: schema.auditLog.hash }).from(schema.auditLog).orderBy(desc(schema.auditLog.seq)).limit(1).get();
-    const seq = (last?.seq ?? 0) + 1;
-    const prevHash = last?.hash ?? GENESIS_HASH;
+  private insertAudit(r: AuditRecordInput): number {
+    // The raw statements run on the same connection, inside the caller's transaction.
+    return this.linkAudit(r, this.chainHead()).seq;
+  }
+
+  private linkAudit(input: AuditRecordInput, head: { seq: number; hash: string; time: string }): { seq: number; hash: string; time: string } {
+    const seq = head.seq + 1;
+    const prevHash = head.hash;
+    // Time never decreases along the chain: a clock stepping back is absorbed by taking the previous
+    // record's time. Time windows then map onto seq ranges (see seqWindow), and verify checks it.
+    const r = input.time < head.time ? { ...input, time: head.time } : input;
+    const encoded = encodeRecord(seq, prevHash, r);
+    const hash = hashEncoded(encoded);
     const derived = deriveFields(r);
-    tx.insert(schema.auditLog)
-      .values({
-        seq,
-        prevHash,
-        hash: recordHash(seq, prevHash, r),
-        decisionId: r.decisionId,
-        time: r.time,
-        requestId: r.requestId,
-        sourceIp: r.sourceIp,
-        principalIssuer: r.principal?.issuer ?? null,
-        principalSubject: r.principal?.subject ?? null,
-        principalGroups: r.principal?.groups ?? null,
-        action: r.action,
-        resource: r.resource,
-        decision: r.decision,
-        reason: r.reason,
-        determiningPolicies: r.determiningPolicies,
-        errors: r.errors,
-        policySetHash: r.policySetHash,
-        request: r.request,
-        changes: r.changes,
-        outcome: r.outcome,
-        httpStatus: r.httpStatus,
-        repositoryArn: derived.repositoryArn,
-        domainArn: derived.domainArn,
-        packageName: derived.packageName,
-      })
-      .run();
-    for (const version of derived.versions) tx.insert(schema.auditVersions).values({ seq, version }).run();
-    return seq;
+    this.insertAuditRow.run({
+      seq,
+      prevHash,
+      hash,
+      decisionId: r.decisionId,
+      time: r.time,
+      requestId: r.requestId,
+      sourceIp: r.sourceIp,
+      principalIssuer: r.principal?.issuer ?? null,
+      principalSubject: r.principal?.subject ?? null,
+      principalGroups: r.principal ? canonicalJson(r.principal.groups) : null,
+      action: r.action,
+      resource: r.resource,
+      decision: r.decision,
+      reason: r.reason,
+      determiningPolicies: encoded.determiningPolicies,
+      errors: encoded.errors,
+      policySetHash: r.policySetHash,
+      request: encoded.request,
+      changes: encoded.changes,
+      outcome: r.outcome,
+      httpStatus: r.httpStatus,
+      repositoryArn: derived.repositoryArn,
+      domainArn: derived.domainArn,
+      packageName: derived.packageName,
+    });
+    for (const version of derived.versions) this.insertAuditVersion.run(seq, version);
+    return { seq, hash, time: r.time };
+  }
+
+  /**
+   * A time window as a seq range: times never decrease along the chain, so the first record at or
+   * after a time is found with one seek on the time index, and the page query stays on the seq order.
+   */
+  private seqWindow(since: string | undefined, until: string | undefined): SQL[] {
+    const firstAtOrAfter = (time: string) =>
+      this.db.select({ seq: schema.auditLog.seq }).from(schema.auditLog).where(gte(schema.auditLog.time, time)).orderBy(asc(schema.auditLog.time), asc(schema.auditLog.seq)).limit(1).get()?.seq;
+    const c: SQL[] = [];
+    if (since !== undefined) c.push(gte(schema.auditLog.seq, firstAtOrAfter(since) ?? Number.MAX_SAFE_INTEGER));
+    if (until !== undefined) {
+      const end = firstAtOrAfter(until);
+      if (end !== undefined) c.push(lt(schema.auditLog.seq, end));
+    }
+    return c;
   }
 
   async listAudit(q: AuditQuery): Promise<AuditRecord[]> {
-    const conditions = auditConditions(q.filter ?? {});
+    const { since, until, ...filter } = q.filter ?? {};
+    const conditions = [...auditConditions(filter), ...this.seqWindow(since, until)];
     if (q.beforeSeq !== undefined) conditions.push(lt(schema.auditLog.seq, q.beforeSeq));
     return this.db
       .select()
@@ -316,26 +370,66 @@ class SqliteStore implements Store {
   }
 
   async readAuditRange(afterSeq: number, limit: number, window: { since?: string | undefined; until?: string | undefined } = {}): Promise<StoredAuditRecord[]> {
-    const conditions = [gt(schema.auditLog.seq, afterSeq), ...auditConditions({ since: window.since, until: window.until })];
-    const rows = this.db.select().from(schema.auditLog).where(and(...conditions)).orderBy(asc(schema.auditLog.seq)).limit(limit).all();
-    if (rows.length === 0) return [];
-    const versions = new Map<number, string[]>();
-    const first = rows[0]!.seq;
-    const last = rows[rows.length - 1]!.seq;
-    for (const v of this.db
-      .select()
-      .from(schema.auditVersions)
-      .where(and(gte(schema.auditVersions.seq, first), lt(schema.auditVersions.seq, last + 1)))
-      .orderBy(asc(schema.auditVersions.seq), asc(schema.auditVersions.version))
-      .all()) {
-      const list = versions.get(v.seq) ?? [];
-      list.push(v.version);
-      versions.set(v.seq, list);
+    let from = afterSeq;
+    let to = Number.MAX_SAFE_INTEGER;
+    if (window.since !== undefined || window.until !== undefined) {
+      // The window as a seq range (times never decrease along the chain).
+      const first = (time: string) => this.sqlite.prepare(`SELECT seq FROM audit_log WHERE time >= ? ORDER BY time, seq LIMIT 1`).pluck().get(time) as number | undefined;
+      if (window.since !== undefined) from = Math.max(from, (first(window.since) ?? Number.MAX_SAFE_INTEGER) - 1);
+      if (window.until !== undefined) to = first(window.until) ?? to;
     }
+    const rows = this.auditRange.all(from, to, limit);
+    if (rows.length === 0) return [];
+    const versions = this.versionsOf(rows[0]!.seq, rows[rows.length - 1]!.seq);
     return rows.map((row) => ({
-      ...toAuditRecord(row),
-      derived: { repositoryArn: row.repositoryArn, domainArn: row.domainArn, packageName: row.packageName, versions: versions.get(row.seq) ?? [] },
+      ...fromRawAuditRow(row),
+      derived: { repositoryArn: row.repository_arn, domainArn: row.domain_arn, packageName: row.package_name, versions: versions.get(row.seq) ?? [] },
     }));
+  }
+
+  async readAuditChain(afterSeq: number, limit: number): Promise<AuditChainEntry[]> {
+    const rows = this.auditChainRows.all(afterSeq, limit) as ChainRow[];
+    if (rows.length === 0) return [];
+    const versions = this.versionsOf(rows[0]![0], rows[rows.length - 1]![0]);
+    const str = (v: string | null) => (v === null ? 'null' : JSON.stringify(v));
+    return rows.map(([seq, prevHash, hash, decisionId, time, requestId, sourceIp, issuer, subject, groups, action, resource, decision, reason, determining, errors, policySetHash, request, changes, outcome, httpStatus, repositoryArn, domainArn, packageName]) => ({
+      seq,
+      prevHash,
+      hash,
+      time,
+      // Scalars re-encoded; JSON columns used as stored (they are the canonical texts).
+      encoded: {
+        action: JSON.stringify(action),
+        changes,
+        decision: JSON.stringify(decision),
+        decisionId: JSON.stringify(decisionId),
+        determiningPolicies: determining,
+        errors,
+        httpStatus: String(httpStatus),
+        outcome: JSON.stringify(outcome),
+        policySetHash: str(policySetHash),
+        prevHash: JSON.stringify(prevHash),
+        principal: encodePrincipal(issuer, subject, groups),
+        reason: str(reason),
+        request,
+        requestId: JSON.stringify(requestId),
+        resource: str(resource),
+        seq: String(seq),
+        sourceIp: str(sourceIp),
+        time: JSON.stringify(time),
+      },
+      derived: { repositoryArn, domainArn, packageName, versions: versions.get(seq) ?? [] },
+    }));
+  }
+
+  private versionsOf(firstSeq: number, lastSeq: number): Map<number, string[]> {
+    const versions = new Map<number, string[]>();
+    for (const v of this.auditRangeVersions.all(firstSeq, lastSeq)) {
+      const list = versions.get(v.seq);
+      if (list) list.push(v.version);
+      else versions.set(v.seq, [v.version]);
+    }
+    return versions;
   }
 
   async auditHead(): Promise<AuditHead | null> {
@@ -367,6 +461,71 @@ class SqliteStore implements Store {
 
 type AuditRow = typeof schema.auditLog.$inferSelect;
 
+const CHAIN_COLUMNS = [
+  'seq', 'prev_hash', 'hash', 'decision_id', 'time', 'request_id', 'source_ip', 'principal_issuer', 'principal_subject',
+  'principal_groups', 'action', 'resource', 'decision', 'reason', 'determining_policies', 'errors', 'policy_set_hash',
+  'request', 'changes', 'outcome', 'http_status', 'repository_arn', 'domain_arn', 'package_name',
+] as const;
+type N = string | null;
+type ChainRow = [number, string, string, string, string, string, N, N, N, N, string, N, string, N, string, string, N, string, string, string, number, N, N, N];
+
+/** A row as better-sqlite3 returns it: column names, JSON still as text. */
+interface RawAuditRow {
+  seq: number;
+  prev_hash: string;
+  hash: string;
+  decision_id: string;
+  time: string;
+  request_id: string;
+  source_ip: string | null;
+  principal_issuer: string | null;
+  principal_subject: string | null;
+  principal_groups: string | null;
+  action: string;
+  resource: string | null;
+  decision: string;
+  reason: string | null;
+  determining_policies: string;
+  errors: string;
+  policy_set_hash: string | null;
+  request: string;
+  changes: string;
+  outcome: string;
+  http_status: number;
+  repository_arn: string | null;
+  domain_arn: string | null;
+  package_name: string | null;
+}
+
+function fromRawAuditRow(r: RawAuditRow): AuditRecord {
+  return toAuditRecord({
+    seq: r.seq,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+    decisionId: r.decision_id,
+    time: r.time,
+    requestId: r.request_id,
+    sourceIp: r.source_ip,
+    principalIssuer: r.principal_issuer,
+    principalSubject: r.principal_subject,
+    principalGroups: r.principal_groups,
+    action: r.action,
+    resource: r.resource,
+    decision: r.decision,
+    reason: r.reason,
+    determiningPolicies: r.determining_policies,
+    errors: r.errors,
+    policySetHash: r.policy_set_hash,
+    request: r.request,
+    changes: r.changes,
+    outcome: r.outcome,
+    httpStatus: r.http_status,
+    repositoryArn: r.repository_arn,
+    domainArn: r.domain_arn,
+    packageName: r.package_name,
+  });
+}
+
 function toAuditRecord(r: AuditRow): AuditRecord {
   return {
     seq: r.seq,
@@ -376,16 +535,16 @@ function toAuditRecord(r: AuditRow): AuditRecord {
     time: r.time,
     requestId: r.requestId,
     sourceIp: r.sourceIp,
-    principal: r.principalSubject === null ? null : { issuer: r.principalIssuer ?? '', subject: r.principalSubject, groups: r.principalGroups ?? [] },
+    principal: r.principalSubject === null ? null : { issuer: r.principalIssuer ?? '', subject: r.principalSubject, groups: r.principalGroups === null ? [] : JSON.parse(r.principalGroups) },
     action: r.action,
     resource: r.resource,
     decision: r.decision as AuditRecord['decision'],
     reason: r.reason,
-    determiningPolicies: r.determiningPolicies,
-    errors: r.errors,
+    determiningPolicies: JSON.parse(r.determiningPolicies),
+    errors: JSON.parse(r.errors),
     policySetHash: r.policySetHash,
-    request: r.request,
-    changes: r.changes as AuditRecord['changes'],
+    request: JSON.parse(r.request),
+    changes: JSON.parse(r.changes),
     outcome: r.outcome as AuditRecord['outcome'],
     httpStatus: r.httpStatus,
   };
@@ -407,8 +566,6 @@ function auditConditions(f: AuditFilter): SQL[] {
   if (f.domainArn !== undefined) c.push(eq(t.domainArn, f.domainArn));
   if (f.packageName !== undefined) c.push(eq(t.packageName, f.packageName));
   if (f.version !== undefined) c.push(sql`${t.seq} IN (SELECT ${schema.auditVersions.seq} FROM ${schema.auditVersions} WHERE ${schema.auditVersions.version} = ${f.version})`);
-  if (f.since !== undefined) c.push(gte(t.time, f.since));
-  if (f.until !== undefined) c.push(lt(t.time, f.until));
   if (f.repositoryScope !== undefined) c.push(f.repositoryScope.length === 0 ? sql`0` : inArray(t.repositoryArn, [...f.repositoryScope]));
   return c;
 }
