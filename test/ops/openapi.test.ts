@@ -100,10 +100,40 @@ describe('GET /docs', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
-  it('has a script that parses', async () => {
+  it('renders every operation, its parameters, body and responses (in a minimal DOM, no browser here)', async () => {
     gw = await opsApp();
     const html = await (await gw.request('/docs')).text();
     const script = /<script>([\s\S]*)<\/script>/.exec(html)![1]!;
-    expect(() => new Function(script)).not.toThrow();
+    const doc = await (await gw.request('/openapi.json')).json();
+
+    /** Just enough of the DOM for the page: elements with text, class, id, href and children. */
+    interface Node { tag: string; textContent: string; className: string; id: string; href: string; children: Node[]; append(...n: Node[]): void }
+    const element = (tag: string): Node => {
+      const node: Node = { tag, textContent: '', className: '', id: '', href: '', children: [], append: (...n) => node.children.push(...n) };
+      return node;
+    };
+    const byId = new Map(['title', 'description', 'toc', 'operations'].map((id) => [id, element('div')]));
+    const fakeDocument = { getElementById: (id: string) => byId.get(id), createElement: element, createDocumentFragment: () => element('#fragment') };
+    const fakeFetch = async (url: string) => {
+      expect(url).toBe('openapi.json');
+      return { ok: true, status: 200, json: async () => doc };
+    };
+    // The page's script is one async IIFE; run it with the fakes in place of the globals it uses.
+    const run = new Function('document', 'fetch', `return ${script.trim().replace(/;$/, '')};`) as (d: unknown, f: unknown) => Promise<void>;
+    await run(fakeDocument, fakeFetch);
+
+    const text = (n: Node): string => n.textContent + n.children.map(text).join(' ');
+    expect(byId.get('title')!.textContent).toMatch(/^versiongate \S+ \(OpenAPI 3\.1\.0\)$/);
+    const sections = byId.get('operations')!.children;
+    expect(byId.get('toc')!.children).toHaveLength(sections.length);
+    expect(sections.length).toBeGreaterThanOrEqual(EVERY_OPERATION.length);
+    const update = sections.find((n) => text(n).includes('/v1/package/versions/update_status'))!;
+    expect(text(update)).toContain('UpdatePackageVersionsStatus');
+    expect(text(update)).toContain('Needs a bearer token.');
+    expect(text(update)).toContain('domain-owner');
+    expect(text(update)).toContain('"targetStatus"'); // the body schema, $refs expanded
+    expect(text(update)).toContain('409 ConflictException');
+    const ready = sections.find((n) => text(n).includes('/readyz'))!;
+    expect(text(ready)).toContain('No token needed.');
   });
 });
