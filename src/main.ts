@@ -19,6 +19,7 @@ import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { removeBlobs } from './operations/change-versions.ts';
+import { policyLoadRecord } from './audit/build-record.ts';
 import { PolicyEngine } from './policy/engine.ts';
 import { loadPolicyDir } from './policy/load-policies.ts';
 import { openBlobStore } from './store/blob-store.ts';
@@ -63,15 +64,23 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // Process metrics (CPU, memory, event loop lag, GC) belong to the process, so only the server has them.
   collectDefaultMetrics({ register: metrics.registry, prefix: 'versiongate_' });
 
-  // Policies first: a set that does not validate never serves a request (PolicySetError carries the diagnostics).
+  // The store opens first so that loading the policy set, refused or not, is in the audit log.
+  const store = openSqliteStore({ file: join(config.dataDir, DATABASE_FILE), clock });
+
+  // A set that does not validate never serves a request (PolicySetError carries the diagnostics).
   let policySet: ReturnType<typeof loadPolicyDir>;
   try {
     policySet = loadPolicyDir(config.policyDir);
   } catch (err) {
     metrics.policyLoaded('start', false);
+    await store.appendAudit(policyLoadRecord({ clock, source: config.policyDir, errors: [(err as Error).message] }));
+    await store.close();
     throw err;
   }
   metrics.policyLoaded('start', true);
+  await store.appendAudit(
+    policyLoadRecord({ clock, source: config.policyDir, loaded: { hash: policySet.hash, files: policySet.files, policies: Object.keys(policySet.policies).length } }),
+  );
   for (const w of policySet.warnings) logger.warn('policy warning', { ...w });
   const liveEngine = new PolicyEngine(policySet);
   engine = liveEngine;
@@ -88,7 +97,6 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     clockToleranceSeconds: config.clockToleranceSeconds,
   });
 
-  const store = openSqliteStore({ file: join(config.dataDir, DATABASE_FILE), clock });
   const blobs = openBlobStore(join(config.dataDir, BLOB_DIR));
   const app = createApp({
     store,

@@ -60,8 +60,7 @@ export function createReadiness(deps: ReadinessDeps): () => Promise<ReadinessRep
 
 async function checkStore(store: Store, logger: Logger): Promise<CheckStatus> {
   try {
-    // A real query on the domains table (there is no ping in the Store contract); it matches no row.
-    await store.domainOwners('');
+    await store.ping();
     return 'ok';
   } catch (err) {
     logger.debug('readiness: the store does not answer', { err });

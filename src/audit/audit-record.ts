@@ -15,6 +15,7 @@ export type AuditOutcome =
   | 'not_found' // allowed, but the domain, repository or package does not exist
   | 'unauthenticated' // no valid token
   | 'conflict' // allowed, but the versions kept changing under the request: nothing changed
+  | 'timeout' // allowed, but the request's deadline passed before the commit: nothing changed
   | 'read' // a read that changes nothing (the audit log itself)
   | 'loaded' // a policy set was loaded and became the live set
   | 'load_failed'; // a policy set was refused

@@ -72,3 +72,35 @@ export function unauthenticatedRecord(i: UnauthenticatedRecordInput): AuditRecor
     httpStatus: i.httpStatus,
   };
 }
+
+export interface PolicyLoadRecordInput {
+  clock: Clock;
+  /** Where the set came from (the policy folder), recorded as the request. */
+  source: string;
+  /** The set that became live, or undefined when it was refused. */
+  loaded?: { hash: string; files: string[]; policies: number } | undefined;
+  /** Why a set was refused (diagnostics as text). */
+  errors?: string[];
+}
+
+/** A policy set being loaded (or refused) is recorded like a decision, with no principal. */
+export function policyLoadRecord(i: PolicyLoadRecordInput): AuditRecordInput {
+  return {
+    decisionId: randomUUID(),
+    time: i.clock.now().toISOString(),
+    requestId: 'policy-load',
+    sourceIp: null,
+    principal: null,
+    action: 'LoadPolicySet',
+    resource: null,
+    decision: 'none',
+    reason: null,
+    determiningPolicies: [],
+    errors: i.errors ?? [],
+    policySetHash: i.loaded?.hash ?? null,
+    request: { source: i.source, ...(i.loaded ? { files: i.loaded.files, policies: i.loaded.policies } : {}) },
+    changes: [],
+    outcome: i.loaded ? 'loaded' : 'load_failed',
+    httpStatus: 0,
+  };
+}

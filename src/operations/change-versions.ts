@@ -86,8 +86,12 @@ export async function changeVersions(deps: OperationDeps, input: ChangeVersionsI
     const plan = planChange(snapshot.versions, { ...input }, newRevision);
     const audit = { ...decisionRecord(record, Object.keys(plan.failedVersions).length > 0 ? 'rejected' : 'applied', 200), changes: plan.changes };
     const guards = [...snapshot.versions.values()].map((v) => ({ version: v.version, revision: v.revision }));
-    // The last point where the client can still be told "nothing changed": once the commit starts it completes.
-    input.deadline?.check();
+    // The last point where the client can still be told "nothing changed": once the commit starts it
+    // completes. A decision that ran out of time is still a decision, so it is recorded.
+    if (input.deadline?.expired()) {
+      await store.appendAudit(decisionRecord(record, 'timeout', 503)).catch((err: unknown) => deps.logger.error('could not record a timed-out decision', { err }));
+      input.deadline.check();
+    }
     const result = await store.commitVersionChanges({ packageId: snapshot.packageId!, guards, changes: plan.changes, disposeAssets: input.operation.kind === 'dispose', audit });
     if (result.ok) {
       await removeBlobs(deps, result.blobsToDelete);

@@ -154,5 +154,8 @@ export interface Store {
   pendingBlobDeletions(): Promise<string[]>;
   forgetBlobDeletions(keys: readonly string[]): Promise<void>;
 
+  /** Resolves when the database answers a trivial query (readiness). */
+  ping(): Promise<void>;
+
   close(): Promise<void>;
 }

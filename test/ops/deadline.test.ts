@@ -51,7 +51,8 @@ describe('the per-request deadline', () => {
     expect(res.headers.get('x-request-id')).toBeTruthy();
     expect(await res.json()).toEqual({ message: 'The request did not finish within its 20 ms deadline. Nothing was changed; try again.' });
     expect(await state(gw, '4.1.0')).toEqual(before);
-    // Cedar allowed it, but nothing was committed, so no change record was written.
+    // Cedar allowed it, but nothing was committed: the decision is recorded as a timeout, with no changes.
+    expect((await gw.store.listAudit({ limit: 1 }))[0]).toMatchObject({ decision: 'allow', outcome: 'timeout', httpStatus: 503, changes: [] });
     const text = await (await gw.request('/metrics')).text();
     expect(sample(text, 'versiongate_store_transaction_duration_seconds_count', { operation: 'commitVersionChanges', result: 'ok' })).toBeUndefined();
     expect(gw.log.requests()[0]).toMatchObject({ status: 503, decision: 'allow', principal: 'alice' });

@@ -454,6 +454,10 @@ class SqliteStore implements Store {
     this.write((tx) => tx.delete(schema.blobDeletions).where(inArray(schema.blobDeletions.blobKey, [...keys])).run());
   }
 
+  async ping(): Promise<void> {
+    this.sqlite.prepare('SELECT 1').get();
+  }
+
   async close(): Promise<void> {
     if (this.sqlite.open) this.sqlite.close();
   }
