@@ -1,5 +1,5 @@
 /**
- * UpdatePackageVersionsStatus and DisposePackageVersions: read the versions, ask Cedar, plan the
+ * UpdatePackageVersionsStatus, DisposePackageVersions and DeletePackageVersions: read the versions, ask Cedar, plan the
  * change with the registry's rules, and commit the change together with its audit record.
  * The commit is guarded by the revisions that were read (and judged): if another request changed a
  * version in between, nothing is written and the whole decision is made again on fresh state.
@@ -12,7 +12,7 @@ import { packageResource } from '../policy/entities.ts';
 import type { ActionName } from '../policy/engine.ts';
 import { planChange, type ChangePlan } from '../registry/plan-change.ts';
 import { newRevision } from '../registry/revision.ts';
-import type { VersionOperation, VersionStatus } from '../registry/statuses.ts';
+import { exists, removesAssets, type VersionOperation, type VersionStatus } from '../registry/statuses.ts';
 import type { PackageCoordinates } from '../resource/coordinates.ts';
 import { displayName } from '../resource/package-arn.ts';
 import type { PackageKey } from '../store/store.ts';
@@ -37,9 +37,21 @@ export interface ChangeVersionsInput {
 
 export type ChangeVersionsResult = Pick<ChangePlan, 'successfulVersions' | 'failedVersions'>;
 
+/** The Cedar action (and CodeArtifact operation) of each kind of change. */
+export function actionOf(op: VersionOperation): ActionName {
+  switch (op.kind) {
+    case 'update':
+      return 'UpdatePackageVersionsStatus';
+    case 'dispose':
+      return 'DisposePackageVersions';
+    case 'delete':
+      return 'DeletePackageVersions';
+  }
+}
+
 export async function changeVersions(deps: OperationDeps, input: ChangeVersionsInput): Promise<ChangeVersionsResult> {
   const { store, clock } = deps;
-  const action: ActionName = input.operation.kind === 'dispose' ? 'DisposePackageVersions' : 'UpdatePackageVersionsStatus';
+  const action = actionOf(input.operation);
   const pkg = await resolvePackage(store, deps.region, input.coordinates);
   const resource = packageResource(pkg);
   const key: PackageKey = { domainOwner: pkg.domainOwner, domain: pkg.domain, repository: pkg.repository, format: pkg.format, namespace: pkg.namespace, name: pkg.name };
@@ -58,7 +70,8 @@ export async function changeVersions(deps: OperationDeps, input: ChangeVersionsI
       resource,
       context: {
         versions: input.versions,
-        currentStatuses: [...new Set([...snapshot.versions.values()].map((v) => v.status))],
+        // Deleted versions no longer exist, so they have no current status.
+        currentStatuses: [...new Set([...snapshot.versions.values()].map((v) => v.status).filter(exists))],
         ...(input.operation.kind === 'update' ? { targetStatus: input.operation.targetStatus } : {}),
         ...(input.expectedStatus ? { expectedStatus: input.expectedStatus } : {}),
       },
@@ -92,7 +105,7 @@ export async function changeVersions(deps: OperationDeps, input: ChangeVersionsI
       await store.appendAudit(decisionRecord(record, 'timeout', 503)).catch((err: unknown) => deps.logger.error('could not record a timed-out decision', { err }));
       input.deadline.check();
     }
-    const result = await store.commitVersionChanges({ packageId: snapshot.packageId!, guards, changes: plan.changes, disposeAssets: input.operation.kind === 'dispose', audit });
+    const result = await store.commitVersionChanges({ packageId: snapshot.packageId!, guards, changes: plan.changes, disposeAssets: removesAssets(input.operation), audit });
     if (result.ok) {
       await removeBlobs(deps, result.blobsToDelete);
       return { successfulVersions: plan.successfulVersions, failedVersions: plan.failedVersions };
@@ -109,7 +122,7 @@ export async function changeVersions(deps: OperationDeps, input: ChangeVersionsI
 }
 
 /**
- * Disposed assets are deleted after the commit that removed their records: a crash in between leaves
+ * Disposed and deleted assets are deleted after the commit that removed their records: a crash in between leaves
  * bytes queued in blob_deletions, which the next start removes. Never the other way round.
  */
 export async function removeBlobs(deps: Pick<OperationDeps, 'store' | 'blobs' | 'logger'>, keys: readonly string[]): Promise<void> {

@@ -9,7 +9,16 @@ import type { Principal } from '../auth/principal.ts';
 import { principalEntities, userUid, type CedarResource } from './entities.ts';
 import type { CompiledPolicySet } from './load-policies.ts';
 
-export type ActionName = 'UpdatePackageVersionsStatus' | 'DisposePackageVersions' | 'ReadAuditLog';
+export type ActionName =
+  | 'UpdatePackageVersionsStatus'
+  | 'DisposePackageVersions'
+  | 'DeletePackageVersions'
+  | 'PublishPackageVersion'
+  | 'ListPackageVersions'
+  | 'DescribePackageVersion'
+  | 'ListPackageVersionAssets'
+  | 'GetPackageVersionAsset'
+  | 'ReadAuditLog';
 
 export interface AuthorizationRequest {
   principal: Principal;

@@ -6,10 +6,22 @@ export type VersionStatus = (typeof VERSION_STATUSES)[number];
 export const TARGET_STATUSES = ['Published', 'Unlisted', 'Archived'] as const;
 export type TargetStatus = (typeof TARGET_STATUSES)[number];
 
-export type VersionOperation = { kind: 'update'; targetStatus: TargetStatus } | { kind: 'dispose' };
+export type VersionOperation = { kind: 'update'; targetStatus: TargetStatus } | { kind: 'dispose' } | { kind: 'delete' };
 
 export function targetOf(op: VersionOperation): VersionStatus {
-  return op.kind === 'dispose' ? 'Disposed' : op.targetStatus;
+  switch (op.kind) {
+    case 'update':
+      return op.targetStatus;
+    case 'dispose':
+      return 'Disposed';
+    case 'delete':
+      return 'Deleted';
+  }
+}
+
+/** Dispose and delete remove the versions' assets (their bytes are deleted after the commit). */
+export function removesAssets(op: VersionOperation): boolean {
+  return op.kind !== 'update';
 }
 
 /**
@@ -19,6 +31,8 @@ export function targetOf(op: VersionOperation): VersionStatus {
 export function transitionProblem(from: VersionStatus, op: VersionOperation): string | undefined {
   const to = targetOf(op);
   if (from === to) return undefined;
+  // Deleting is the way out of every status: the version's record goes, and its number is free again.
+  if (op.kind === 'delete') return from === 'Deleted' ? `version is already deleted` : undefined;
   switch (from) {
     case 'Published':
     case 'Unlisted':
@@ -33,4 +47,43 @@ export function transitionProblem(from: VersionStatus, op: VersionOperation): st
     case 'Deleted':
       return `cannot change status from Deleted to ${to}`;
   }
+}
+
+/**
+ * Deleted versions no longer exist: they are kept as records only so that their last revision guards
+ * a re-publish. Every read treats them as absent.
+ */
+export function exists(status: VersionStatus): boolean {
+  return status !== 'Deleted';
+}
+
+/**
+ * Why a version's assets cannot be downloaded in this status, or undefined when they can.
+ * Published and Unlisted versions download (Unlisted only hides a version from listings).
+ */
+export function downloadProblem(status: VersionStatus): string | undefined {
+  switch (status) {
+    case 'Published':
+    case 'Unlisted':
+      return undefined;
+    case 'Unfinished':
+      return 'it is Unfinished: its assets can be downloaded once it is published';
+    case 'Archived':
+      return 'it is Archived: an archived version cannot be downloaded until it is published again';
+    case 'Disposed':
+      return 'it is Disposed: its assets were deleted for good';
+    case 'Deleted':
+      return 'it was deleted';
+  }
+}
+
+/**
+ * The statuses a listing returns. Without a status filter: every version that exists except Unlisted
+ * ones, which a registry's users see only when they ask for them. With a filter: exactly that status
+ * (Deleted versions do not exist, so asking for them lists nothing).
+ */
+export function listedStatuses(filter: VersionStatus | undefined): VersionStatus[] {
+  if (filter === 'Deleted') return [];
+  if (filter !== undefined) return [filter];
+  return VERSION_STATUSES.filter((s) => s !== 'Unlisted' && s !== 'Deleted');
 }

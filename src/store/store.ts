@@ -43,6 +43,7 @@ export interface PackageSnapshot {
   versions: Map<string, VersionState>;
 }
 
+/** An asset's record: its name, size and hashes (hex), and the key of its bytes in the blob store. */
 export interface AssetInput {
   name: string;
   size: number;
@@ -62,17 +63,66 @@ export interface NewVersion {
 }
 
 export interface VersionCommit {
-  packageId: number;
+  /** The package; null only for a publish that creates it (named by `publish.key`). */
+  packageId: number | null;
   /**
    * The revisions the decision was made on, for every version read (changed or not). If any is no
    * longer current, nothing is written: the answer would describe a state that no longer exists.
+   * A null revision guards a version that did not exist: it must still not exist.
    */
-  guards: ReadonlyArray<{ version: string; revision: string }>;
-  /** The writes; each change's `before.revision` is also among the guards. */
+  guards: ReadonlyArray<{ version: string; revision: string | null }>;
+  /** The status writes; each change's `before.revision` is also among the guards. */
   changes: VersionChange[];
-  /** Dispose: remove the versions' asset records and queue their bytes for deletion. */
+  /** Dispose and delete: remove the versions' asset records and queue their bytes for deletion. */
   disposeAssets: boolean;
+  /** A publish: the version written (created, revived or updated) and the asset it gains. */
+  publish?: PublishWrite | undefined;
   audit: AuditRecordInput;
+}
+
+export interface PublishWrite {
+  key: PackageKey;
+  version: string;
+  status: VersionStatus;
+  revision: string;
+  /** Created or revived from Deleted: the version gets a new published time. */
+  fresh: boolean;
+  /** The asset added, whose bytes are already in the blob store under a reserved key. */
+  asset?: AssetInput | undefined;
+}
+
+/** A version as the read operations see it. */
+export interface VersionRecord extends VersionState {
+  id: number;
+  /** When the version was (last) created, ISO 8601. */
+  publishedAt: string;
+}
+
+export interface VersionDetail extends VersionRecord {
+  assetCount: number;
+}
+
+/** One version of one package, and optionally one of its assets, read together. */
+export interface VersionSnapshot {
+  domainExists: boolean;
+  repositoryExists: boolean;
+  packageId: number | null;
+  /** null when the version never existed; Deleted versions are returned with their status. */
+  version: VersionDetail | null;
+  /** The asset asked for, when it exists. */
+  asset: AssetInput | null;
+}
+
+/** Where a page of versions starts: after this version, in the listing's order. */
+export type VersionCursor = { order: 'version'; version: string } | { order: 'published'; publishedAt: string; id: number };
+
+export interface VersionListQuery {
+  packageId: number;
+  statuses: readonly VersionStatus[];
+  /** By version string, or newest published first. */
+  order: 'version' | 'published';
+  after?: VersionCursor | undefined;
+  limit: number;
 }
 
 export type VersionCommitResult =
@@ -135,6 +185,22 @@ export interface Store {
   /** Adds a version (creating the package if needed). Fails with ConflictError if it exists. */
   addVersion(version: NewVersion): Promise<void>;
   commitVersionChanges(commit: VersionCommit): Promise<VersionCommitResult>;
+
+  /** One version (Deleted included) with its asset count, and the named asset, in one consistent read. */
+  readVersion(key: PackageKey, version: string, assetName?: string): Promise<VersionSnapshot>;
+  /** A page of a package's versions with one of the given statuses, in the query's order. */
+  listVersions(query: VersionListQuery): Promise<VersionRecord[]>;
+  /** The most recently published version whose status is Published, if any. */
+  latestPublishedVersion(packageId: number): Promise<string | null>;
+  /** A page of a version's assets by name, starting after `afterName`. */
+  listAssets(versionId: number, afterName: string | undefined, limit: number): Promise<AssetInput[]>;
+  /**
+   * Reserves a blob key before an upload writes its bytes: until a commit claims the key with its
+   * asset record, the bytes count as orphaned and the next start removes them.
+   */
+  reserveBlob(blobKey: string): Promise<void>;
+  /** The secret stored under this name; stores `candidate` first if there is none yet. */
+  ensureSecret(name: string, candidate: Uint8Array): Promise<Uint8Array>;
 
   /** Appends one record to the chain in its own transaction; returns its seq. */
   appendAudit(record: AuditRecordInput): Promise<number>;

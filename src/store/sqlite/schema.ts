@@ -1,5 +1,5 @@
 /** The SQLite schema. Migrations in drizzle/sqlite are generated from this file by drizzle-kit. */
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 export const domains = sqliteTable(
   'domains',
@@ -54,7 +54,11 @@ export const packageVersions = sqliteTable(
     publishedAt: text('published_at').notNull(),
     statusUpdatedAt: text('status_updated_at').notNull(),
   },
-  (t) => [uniqueIndex('package_versions_package_version').on(t.packageId, t.version)],
+  (t) => [
+    uniqueIndex('package_versions_package_version').on(t.packageId, t.version),
+    // ListPackageVersions sorted by PUBLISHED_TIME pages through this (the rowid breaks ties).
+    index('package_versions_package_published').on(t.packageId, t.publishedAt),
+  ],
 );
 
 export const assets = sqliteTable(
@@ -75,10 +79,24 @@ export const assets = sqliteTable(
   (t) => [uniqueIndex('assets_version_name').on(t.versionId, t.name)],
 );
 
-/** Bytes to remove after the commit that orphaned them; drained after each commit and at start. */
+/**
+ * Bytes that no record claims: those of disposed or deleted assets, removed after the commit that
+ * orphaned them, and those of an upload in progress, reserved before the first byte is written and
+ * claimed by the commit that adds the asset. Whatever a crash leaves here is removed at the next start.
+ */
 export const blobDeletions = sqliteTable('blob_deletions', {
   blobKey: text('blob_key').primaryKey(),
   queuedAt: text('queued_at').notNull(),
+});
+
+/**
+ * Secrets the gateway generates for itself on first use, such as the key that signs pagination tokens.
+ * Kept in the database so that every instance sharing it agrees, and a restart keeps tokens valid.
+ */
+export const secrets = sqliteTable('secrets', {
+  name: text('name').primaryKey(),
+  value: blob('value', { mode: 'buffer' }).notNull(),
+  createdAt: text('created_at').notNull(),
 });
 
 /**

@@ -20,6 +20,7 @@ import { ConflictError, NotFoundError } from '../../errors.ts';
 import type { VersionState } from '../../registry/plan-change.ts';
 import type { VersionStatus } from '../../registry/statuses.ts';
 import type {
+  AssetInput,
   AuditChainEntry,
   AuditFilter,
   AuditQuery,
@@ -28,10 +29,14 @@ import type {
   NewVersion,
   PackageKey,
   PackageSnapshot,
+  PublishWrite,
   RepositoryRecord,
   Store,
   VersionCommit,
   VersionCommitResult,
+  VersionListQuery,
+  VersionRecord,
+  VersionSnapshot,
 } from '../store.ts';
 import * as schema from './schema.ts';
 
@@ -67,6 +72,16 @@ class SqliteStore implements Store {
   private readonly auditHeadRow: Database.Statement<[], { seq: number; hash: string; time: string }>;
   private readonly insertAuditRow: Database.Statement<[Record<string, unknown>]>;
   private readonly insertAuditVersion: Database.Statement<[number, string]>;
+  /** The read operations (list, describe, download) run these on every request. */
+  private readonly packageIdOf: Database.Statement<[string, string, string, string, string, string], number>;
+  private readonly versionRow: Database.Statement<[number, string], VersionRow & { asset_count: number }>;
+  private readonly assetRow: Database.Statement<[number, string], AssetRow>;
+  private readonly versionsByName: Database.Statement<[number, string, string, number], VersionRow>;
+  private readonly versionsByPublished: Database.Statement<[number, string, string, string, number, number], VersionRow>;
+  private readonly latestPublished: Database.Statement<[number], string>;
+  private readonly assetsByName: Database.Statement<[number, string, number], AssetRow>;
+  /** A version and its asset are read in one transaction, so they always belong together. */
+  private readonly readVersionTx: (key: PackageKey, version: string, assetName: string | null) => VersionSnapshot;
 
   constructor(
     private readonly sqlite: Database.Database,
@@ -86,6 +101,33 @@ class SqliteStore implements Store {
          @outcome, @httpStatus, @repositoryArn, @domainArn, @packageName)`,
     );
     this.insertAuditVersion = sqlite.prepare(`INSERT INTO audit_versions (seq, version) VALUES (?, ?)`);
+    this.packageIdOf = sqlite
+      .prepare(
+        `SELECT p.id FROM packages p JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
+         WHERE d.owner = ? AND d.name = ? AND r.name = ? AND p.format = ? AND p.namespace = ? AND p.name = ?`,
+      )
+      .pluck() as Database.Statement<[string, string, string, string, string, string], number>;
+    this.versionRow = sqlite.prepare(
+      `SELECT ${VERSION_COLUMNS}, (SELECT count(*) FROM assets a WHERE a.version_id = v.id) AS asset_count
+       FROM package_versions v WHERE v.package_id = ? AND v.version = ?`,
+    );
+    this.assetRow = sqlite.prepare(`SELECT ${ASSET_COLUMNS} FROM assets WHERE version_id = ? AND name = ?`);
+    // Statuses come as a JSON array, so one prepared statement serves every status filter.
+    this.versionsByName = sqlite.prepare(
+      `SELECT ${VERSION_COLUMNS} FROM package_versions v
+       WHERE v.package_id = ? AND v.status IN (SELECT value FROM json_each(?)) AND v.version > ?
+       ORDER BY v.version LIMIT ?`,
+    );
+    this.versionsByPublished = sqlite.prepare(
+      `SELECT ${VERSION_COLUMNS} FROM package_versions v
+       WHERE v.package_id = ? AND v.status IN (SELECT value FROM json_each(?)) AND (v.published_at < ? OR (v.published_at = ? AND v.id < ?))
+       ORDER BY v.published_at DESC, v.id DESC LIMIT ?`,
+    );
+    this.latestPublished = sqlite
+      .prepare(`SELECT version FROM package_versions WHERE package_id = ? AND status = 'Published' ORDER BY published_at DESC, id DESC LIMIT 1`)
+      .pluck() as Database.Statement<[number], string>;
+    this.assetsByName = sqlite.prepare(`SELECT ${ASSET_COLUMNS} FROM assets WHERE version_id = ? AND name > ? ORDER BY name LIMIT ?`);
+    this.readVersionTx = sqlite.transaction((key: PackageKey, version: string, assetName: string | null) => this.readVersionNow(key, version, assetName));
   }
 
   private now(): string {
@@ -199,17 +241,8 @@ class SqliteStore implements Store {
 
   async addVersion(v: NewVersion): Promise<void> {
     this.write((tx) => {
-      const repositoryId = this.repositoryId(tx, v.key.domainOwner, v.key.domain, v.key.repository);
-      if (repositoryId === undefined) throw new NotFoundError(`repository ${v.key.repository} does not exist in domain ${v.key.domain}`, 'repository', v.key.repository);
       const now = this.now();
-      let packageId = this.packageId(tx, repositoryId, v.key);
-      if (packageId === undefined) {
-        packageId = tx
-          .insert(schema.packages)
-          .values({ repositoryId, format: v.key.format, namespace: v.key.namespace, name: v.key.name, createdAt: now })
-          .returning({ id: schema.packages.id })
-          .get().id;
-      }
+      const packageId = this.ensurePackage(tx, v.key, now);
       const existing = tx
         .select({ id: schema.packageVersions.id })
         .from(schema.packageVersions)
@@ -225,6 +258,19 @@ class SqliteStore implements Store {
     });
   }
 
+  /** The package's id, creating the package in its repository if needed (inside a write transaction). */
+  private ensurePackage(tx: Db, key: PackageKey, now: string): number {
+    const repositoryId = this.repositoryId(tx, key.domainOwner, key.domain, key.repository);
+    if (repositoryId === undefined) throw new NotFoundError(`repository ${key.repository} does not exist in domain ${key.domain}`, 'repository', key.repository);
+    const existing = this.packageId(tx, repositoryId, key);
+    if (existing !== undefined) return existing;
+    return tx
+      .insert(schema.packages)
+      .values({ repositoryId, format: key.format, namespace: key.namespace, name: key.name, createdAt: now })
+      .returning({ id: schema.packages.id })
+      .get().id;
+  }
+
   async commitVersionChanges(c: VersionCommit): Promise<VersionCommitResult> {
     try {
       return this.applyVersionChanges(c);
@@ -238,23 +284,27 @@ class SqliteStore implements Store {
     return this.write((tx): VersionCommitResult => {
       const now = this.now();
       const blobsToDelete: string[] = [];
+      if (c.packageId === null && !c.publish) throw new Error('commitVersionChanges: a package id is required unless a publish creates the package');
+      const packageId = c.packageId ?? this.ensurePackage(tx, c.publish!.key, now);
       const current = new Map(
         tx
           .select({ version: schema.packageVersions.version, revision: schema.packageVersions.revision })
           .from(schema.packageVersions)
-          .where(and(eq(schema.packageVersions.packageId, c.packageId), inArray(schema.packageVersions.version, c.guards.map((g) => g.version))))
+          .where(and(eq(schema.packageVersions.packageId, packageId), inArray(schema.packageVersions.version, c.guards.map((g) => g.version))))
           .all()
           .map((r) => [r.version, r.revision]),
       );
-      const stale = c.guards.filter((g) => current.get(g.version) !== g.revision).map((g) => g.version);
+      // A null guard is a version that did not exist when the decision was made: it still must not.
+      const stale = c.guards.filter((g) => (current.get(g.version) ?? null) !== g.revision).map((g) => g.version);
       if (stale.length > 0) throw new StaleRead(stale);
+      if (c.publish) this.writePublish(tx, packageId, c.publish, c.guards, now);
       for (const change of c.changes) {
         const updated = tx
           .update(schema.packageVersions)
           .set({ status: change.after.status, revision: change.after.revision, statusUpdatedAt: now })
           .where(
             and(
-              eq(schema.packageVersions.packageId, c.packageId),
+              eq(schema.packageVersions.packageId, packageId),
               eq(schema.packageVersions.version, change.version),
               eq(schema.packageVersions.revision, change.before.revision),
             ),
@@ -273,6 +323,94 @@ class SqliteStore implements Store {
       // StaleRead thrown above rolls the whole transaction back: a stale read never half-applies.
       const auditSeq = this.insertAudit(c.audit);
       return { ok: true, auditSeq, blobsToDelete };
+    });
+  }
+
+  /**
+   * The version row of a publish (inserted, or updated under its guard) and its new asset. The asset's
+   * blob key was reserved before the upload; claiming it here is what keeps the next start from
+   * removing the bytes. A reservation that is gone means the bytes may be gone too: nothing is written.
+   */
+  private writePublish(tx: Db, packageId: number, p: PublishWrite, guards: VersionCommit['guards'], now: string): void {
+    const guard = guards.find((g) => g.version === p.version);
+    if (!guard) throw new Error(`commitVersionChanges: the published version ${p.version} has no guard`);
+    let versionId: number;
+    if (guard.revision === null) {
+      versionId = tx
+        .insert(schema.packageVersions)
+        .values({ packageId, version: p.version, status: p.status, revision: p.revision, publishedAt: now, statusUpdatedAt: now })
+        .returning({ id: schema.packageVersions.id })
+        .get().id;
+    } else {
+      const updated = tx
+        .update(schema.packageVersions)
+        .set({ status: p.status, revision: p.revision, statusUpdatedAt: now, ...(p.fresh ? { publishedAt: now } : {}) })
+        .where(and(eq(schema.packageVersions.packageId, packageId), eq(schema.packageVersions.version, p.version), eq(schema.packageVersions.revision, guard.revision)))
+        .returning({ id: schema.packageVersions.id })
+        .get();
+      if (!updated) throw new StaleRead([p.version]);
+      versionId = updated.id;
+    }
+    if (p.asset) {
+      tx.insert(schema.assets).values({ versionId, ...p.asset }).run();
+      const claimed = tx.delete(schema.blobDeletions).where(eq(schema.blobDeletions.blobKey, p.asset.blobKey)).run();
+      if (claimed.changes !== 1) throw new Error(`the reservation of blob ${p.asset.blobKey} is gone, so its bytes may be too; the asset was not added`);
+    }
+  }
+
+  async readVersion(key: PackageKey, version: string, assetName?: string): Promise<VersionSnapshot> {
+    return this.readVersionTx(key, version, assetName ?? null);
+  }
+
+  private readVersionNow(key: PackageKey, version: string, assetName: string | null): VersionSnapshot {
+    const packageId = this.packageIdOf.get(key.domainOwner, key.domain, key.repository, key.format, key.namespace, key.name);
+    if (packageId === undefined) {
+      // The cold path (a 404, or a first publish): say which part is missing.
+      const repositoryExists = this.repositoryId(this.db, key.domainOwner, key.domain, key.repository) !== undefined;
+      const domainExists = repositoryExists || this.domainId(this.db, key.domainOwner, key.domain) !== undefined;
+      return { domainExists, repositoryExists, packageId: null, version: null, asset: null };
+    }
+    const row = this.versionRow.get(packageId, version);
+    const detail = row ? toVersionRecord(row) : null;
+    const asset = row && assetName !== null ? (this.assetRow.get(row.id, assetName) ?? null) : null;
+    return {
+      domainExists: true,
+      repositoryExists: true,
+      packageId,
+      version: detail && row ? { ...detail, assetCount: row.asset_count } : null,
+      asset: asset ? toAsset(asset) : null,
+    };
+  }
+
+  async listVersions(q: VersionListQuery): Promise<VersionRecord[]> {
+    if (q.statuses.length === 0) return [];
+    const statuses = JSON.stringify(q.statuses);
+    if (q.order === 'version') {
+      // Every version is at least one character long, so '' starts before the first.
+      const after = q.after?.order === 'version' ? q.after.version : '';
+      return this.versionsByName.all(q.packageId, statuses, after, q.limit).map(toVersionRecord);
+    }
+    // Newest first: the first page starts above every ISO time.
+    const after = q.after?.order === 'published' ? q.after : { publishedAt: '\uffff', id: Number.MAX_SAFE_INTEGER };
+    return this.versionsByPublished.all(q.packageId, statuses, after.publishedAt, after.publishedAt, after.id, q.limit).map(toVersionRecord);
+  }
+
+  async latestPublishedVersion(packageId: number): Promise<string | null> {
+    return this.latestPublished.get(packageId) ?? null;
+  }
+
+  async listAssets(versionId: number, afterName: string | undefined, limit: number): Promise<AssetInput[]> {
+    return this.assetsByName.all(versionId, afterName ?? '', limit).map(toAsset);
+  }
+
+  async reserveBlob(blobKey: string): Promise<void> {
+    this.write((tx) => tx.insert(schema.blobDeletions).values({ blobKey, queuedAt: this.now() }).run());
+  }
+
+  async ensureSecret(name: string, candidate: Uint8Array): Promise<Uint8Array> {
+    return this.write((tx) => {
+      tx.insert(schema.secrets).values({ name, value: Buffer.from(candidate), createdAt: this.now() }).onConflictDoNothing().run();
+      return new Uint8Array(tx.select({ value: schema.secrets.value }).from(schema.secrets).where(eq(schema.secrets.name, name)).get()!.value);
     });
   }
 
@@ -464,6 +602,32 @@ class SqliteStore implements Store {
 }
 
 type AuditRow = typeof schema.auditLog.$inferSelect;
+
+const VERSION_COLUMNS = 'v.id, v.version, v.status, v.revision, v.published_at';
+interface VersionRow {
+  id: number;
+  version: string;
+  status: string;
+  revision: string;
+  published_at: string;
+}
+function toVersionRecord(r: VersionRow): VersionRecord {
+  return { id: r.id, version: r.version, status: r.status as VersionStatus, revision: r.revision, publishedAt: r.published_at };
+}
+
+const ASSET_COLUMNS = 'name, size, md5, sha1, sha256, sha512, blob_key';
+interface AssetRow {
+  name: string;
+  size: number;
+  md5: string;
+  sha1: string;
+  sha256: string;
+  sha512: string;
+  blob_key: string;
+}
+function toAsset(r: AssetRow): AssetInput {
+  return { name: r.name, size: r.size, md5: r.md5, sha1: r.sha1, sha256: r.sha256, sha512: r.sha512, blobKey: r.blob_key };
+}
 
 const CHAIN_COLUMNS = [
   'seq', 'prev_hash', 'hash', 'decision_id', 'time', 'request_id', 'source_ip', 'principal_issuer', 'principal_subject',
