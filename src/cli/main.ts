@@ -33,6 +33,20 @@ Usage:
   versiongate audit verify [--head SEQ:HASH]       walk the hash chain; exit 1 where it breaks
   versiongate help
 
+Client commands: the flags and JSON output of \`aws codeartifact\`, --help on each; the gateway
+from --endpoint-url or VERSIONGATE_ENDPOINT, the token from --token or VERSIONGATE_TOKEN:
+  versiongate update-package-versions-status --domain D [--domain-owner A] --repository R --format F
+                          [--namespace N] --package P --versions V... --target-status S
+                          [--expected-status S] [--version-revisions "V1=REV1,V2=REV2"]
+  versiongate dispose-package-versions …       (as above, without --target-status)
+  versiongate delete-package-versions …        (as above, without --target-status, --version-revisions)
+  versiongate list-package-versions … [--status S] [--max-items N] [--starting-token T] [--no-paginate]
+  versiongate describe-package-version … --package-version V
+  versiongate list-package-version-assets … --package-version V
+  versiongate get-package-version-asset … --package-version V --asset NAME OUTFILE
+  versiongate publish-package-version … --package-version V --asset-content FILE --asset-name NAME
+                          [--asset-sha256 HEX] [--unfinished]
+
 Settings (each also an environment variable):
 ${Object.values(SETTINGS)
   .map((s) => `  --${s.flag.padEnd(18)} ${s.env}${s.default ? ` (default ${s.default})` : ''}`)
@@ -89,6 +103,16 @@ async function run(argv: string[]): Promise<number> {
       return adminCommand(command, rest);
     case 'audit':
       return auditCommand(rest);
+    case 'update-package-versions-status':
+    case 'dispose-package-versions':
+    case 'delete-package-versions':
+    case 'list-package-versions':
+    case 'describe-package-version':
+    case 'list-package-version-assets':
+    case 'get-package-version-asset':
+    case 'publish-package-version':
+      // Loaded on use, so the AWS SDK stays out of every other command's start-up.
+      return (await import('./client/run.ts')).runClientCommand(command, rest, process.env);
     case undefined:
     case 'help':
     case '--help':
