@@ -17,12 +17,16 @@ import { refuseWhileStarting } from './http/ops-gate.ts';
 import { healthApi } from './http/ops-health.ts';
 import { metricsApi } from './http/ops-metrics.ts';
 import { requestContext } from './http/request-context.ts';
+import { packageApi } from './http/package-api.ts';
+import { PUBLISH_PATH, publishApi } from './http/publish-api.ts';
 import { versionApi } from './http/version-api.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { instrumentAuthorizer, instrumentVerifier } from './metrics/instrument-auth.ts';
 import { instrumentStore } from './metrics/instrument-store.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
-import type { OperationDeps } from './operations/deps.ts';
+import { DEFAULT_MAX_ASSET_BYTES } from './config.ts';
+import type { OperationDeps, PackageApiDeps } from './operations/deps.ts';
+import { createPageTokens } from './operations/page-token.ts';
 import { createReadiness } from './readiness.ts';
 
 /** JSON request bodies are small (at most 100 versions and their revisions). */
@@ -41,6 +45,8 @@ export interface AppDeps extends OperationDeps {
   requestDeadlineMs?: number | undefined;
   /** Serve GET /metrics on this app (default true; false when off or on a listener of its own). */
   serveMetrics?: boolean | undefined;
+  /** The largest asset PublishPackageVersion accepts (VERSIONGATE_MAX_ASSET_SIZE); 1 GiB by default. */
+  maxAssetBytes?: number | undefined;
 }
 
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
@@ -63,25 +69,30 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     region: deps.region,
     logger: deps.logger,
   };
+  const packageOps: PackageApiDeps = { ...ops, pageTokens: createPageTokens(ops.store), maxAssetBytes: deps.maxAssetBytes ?? DEFAULT_MAX_ASSET_BYTES };
   const verifier = instrumentVerifier(deps.verifier, metrics);
   // Readiness asks the undecorated store, so probes do not show up as store traffic.
   const readiness = createReadiness({ lifecycle, store: deps.store, authorizer: deps.authorizer, keySource: deps.keySource, logger: deps.logger });
 
   app.use(requestContext({ logger: deps.logger, metrics, lifecycle, deadlineMs: deps.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS }));
   app.use(refuseWhileStarting(lifecycle));
-  app.use(
-    bodyLimit({
-      maxSize: MAX_JSON_BODY_BYTES,
-      onError: () => {
-        throw new PayloadTooLargeError(`the request body is larger than ${MAX_JSON_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  const jsonBodyLimit = bodyLimit({
+    maxSize: MAX_JSON_BODY_BYTES,
+    onError: () => {
+      throw new PayloadTooLargeError(`the request body is larger than ${MAX_JSON_BODY_BYTES} bytes`);
+    },
+  });
+  // An asset upload is not JSON: it streams to disk under a bound of its own (maxAssetBytes).
+  app.use(async function limitJsonBodies(c, next) {
+    return c.req.path === PUBLISH_PATH ? next() : jsonBodyLimit(c, next);
+  });
 
   const authenticate = createAuthenticate({ verifier, store: ops.store, clock: deps.clock });
   healthApi(readiness, app);
   if (deps.serveMetrics !== false) metricsApi(metrics, app);
   versionApi(ops, authenticate, app);
+  packageApi(packageOps, authenticate, app);
+  publishApi(packageOps, authenticate, app);
   auditApi(ops, authenticate, app);
   docsApi(app); // last: the OpenAPI document describes every route mounted before it
 

@@ -30,7 +30,13 @@ export interface LimitsConfig {
   keepAliveTimeoutMs: number;
   /** A change not committing this long after its request arrived is not made (503). */
   requestDeadlineMs: number;
+  /** The largest asset PublishPackageVersion accepts (413 beyond); streamed to disk, never held in memory. */
+  maxAssetBytes: number;
 }
+
+/** 1 GiB by default; at most 5 GiB, CodeArtifact's own limit per asset. */
+export const DEFAULT_MAX_ASSET_BYTES = 1024 ** 3;
+export const MAX_MAX_ASSET_BYTES = 5 * 1024 ** 3;
 
 export interface Config {
   host: string;
@@ -69,6 +75,7 @@ export const SETTINGS = {
   headersTimeout: { env: 'VERSIONGATE_HEADERS_TIMEOUT', flag: 'headers-timeout', default: '10' },
   keepAliveTimeout: { env: 'VERSIONGATE_KEEP_ALIVE_TIMEOUT', flag: 'keep-alive-timeout', default: '5' },
   maxHeaderSize: { env: 'VERSIONGATE_MAX_HEADER_SIZE', flag: 'max-header-size', default: '16384' },
+  maxAssetSize: { env: 'VERSIONGATE_MAX_ASSET_SIZE', flag: 'max-asset-size', default: String(DEFAULT_MAX_ASSET_BYTES) },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -144,6 +151,12 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     fail('maxHeaderSize', `must be a number of bytes from 1024 to 1048576, got '${headerText}'`);
   }
 
+  const assetText = raw('maxAssetSize')!;
+  const maxAssetBytes = Number(assetText);
+  if (!/^\d+$/.test(assetText) || maxAssetBytes < 1 || maxAssetBytes > MAX_MAX_ASSET_BYTES) {
+    fail('maxAssetSize', `must be a number of bytes from 1 to ${MAX_MAX_ASSET_BYTES}, got '${assetText}'`);
+  }
+
   const metrics = parseMetrics(raw('metrics')!, fail);
 
   const dataDir = resolve(cwd, raw('dataDir')!);
@@ -161,7 +174,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     logLevel: logLevel as LogLevel,
     auth: parseAuth(raw, fail, dev, cwd),
     metrics,
-    limits: { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, requestDeadlineMs },
+    limits: { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, requestDeadlineMs, maxAssetBytes },
     shutdownGraceMs,
   };
 }

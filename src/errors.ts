@@ -92,6 +92,22 @@ export class ConflictError extends ApiError {
   }
 }
 
+/** A quota would be exceeded (CodeArtifact answers 402 for these, such as assets per version). */
+export class ServiceQuotaExceededError extends ApiError {
+  readonly status = 402;
+  readonly type = 'ServiceQuotaExceededException';
+  constructor(
+    message: string,
+    readonly resourceType: ResourceType,
+    readonly resourceId: string,
+  ) {
+    super(message);
+  }
+  override fields() {
+    return { resourceId: this.resourceId, resourceType: this.resourceType };
+  }
+}
+
 export class PayloadTooLargeError extends ApiError {
   readonly status = 413;
   readonly type = 'ValidationException';

@@ -1,10 +1,11 @@
 /**
  * CodeArtifact's version-status operations over REST-JSON, as the AWS SDK calls them:
- * UpdatePackageVersionsStatus and DisposePackageVersions. Handlers translate; they decide nothing.
+ * UpdatePackageVersionsStatus, DisposePackageVersions and DeletePackageVersions. Handlers translate;
+ * they decide nothing.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { ValidationError } from '../errors.ts';
-import { changeVersions } from '../operations/change-versions.ts';
+import { actionOf, changeVersions } from '../operations/change-versions.ts';
 import type { OperationDeps } from '../operations/deps.ts';
 import { checkRevision, parseVersion } from '../resource/coordinates.ts';
 import type { PackageFormat } from '../resource/formats.ts';
@@ -28,6 +29,8 @@ const disposeBody = z
   .object({ versions: versionsField, versionRevisions: revisionsField, expectedStatus: expectedStatusField })
   .strict()
   .openapi('DisposePackageVersionsRequest');
+// CodeArtifact's DeletePackageVersions takes no versionRevisions.
+const deleteBody = z.object({ versions: versionsField, expectedStatus: expectedStatusField }).strict().openapi('DeletePackageVersionsRequest');
 
 const resultSchema = z
   .object({
@@ -40,7 +43,8 @@ const resultSchema = z
   .openapi('PackageVersionsResult');
 
 const errorSchema = z.object({ message: z.string() }).passthrough().openapi('Error');
-const errorResponses = {
+/** CodeArtifact's error envelope, for every route's OpenAPI description. */
+export const errorResponses = {
   400: { description: 'ValidationException', content: { 'application/json': { schema: errorSchema } } },
   401: { description: 'Missing or invalid bearer token', content: { 'application/json': { schema: errorSchema } } },
   403: { description: 'AccessDeniedException: Cedar denied the request', content: { 'application/json': { schema: errorSchema } } },
@@ -60,6 +64,12 @@ const route = (path: string, operationId: string, body: z.ZodType, summary: stri
 
 const updateRoute = route('/v1/package/versions/update_status', 'UpdatePackageVersionsStatus', updateBody, 'Set the status of package versions (Published, Unlisted, Archived).');
 const disposeRoute = route('/v1/package/versions/dispose', 'DisposePackageVersions', disposeBody, "Dispose package versions: their assets are deleted for good.");
+const deleteRoute = route(
+  '/v1/package/versions/delete',
+  'DeletePackageVersions',
+  deleteBody,
+  'Delete package versions, whatever their status: their assets are deleted and the version can be published again.',
+);
 
 interface BodyFields {
   versions: string[];
@@ -90,8 +100,7 @@ export function versionApi(deps: OperationDeps, authenticate: Authenticate, app:
   const handle = async (c: Parameters<Authenticate>[0], query: z.infer<typeof packageQuerySchema>, body: BodyFields, operation: VersionOperation) => {
     const coordinates = coordinatesFrom(query);
     const { versions, versionRevisions } = checkVersions(coordinates.format, body);
-    const action = operation.kind === 'dispose' ? 'DisposePackageVersions' : 'UpdatePackageVersionsStatus';
-    const principal = await authenticate(c, action, arnHint(deps.region, coordinates));
+    const principal = await authenticate(c, actionOf(operation), arnHint(deps.region, coordinates));
     return changeVersions(deps, {
       principal,
       meta: requestMeta(c),
@@ -115,5 +124,9 @@ export function versionApi(deps: OperationDeps, authenticate: Authenticate, app:
   app.openapi(disposeRoute, async (c) => {
     const body = c.req.valid('json') as z.infer<typeof disposeBody>;
     return c.json(await handle(c, c.req.valid('query'), body, { kind: 'dispose' }), 200);
+  });
+  app.openapi(deleteRoute, async (c) => {
+    const body = c.req.valid('json') as z.infer<typeof deleteBody>;
+    return c.json(await handle(c, c.req.valid('query'), body, { kind: 'delete' }), 200);
   });
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../log.ts';
 import type { Authorizer } from '../policy/engine.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { Store } from '../store/store.ts';
+import type { PageTokens } from './page-token.ts';
 
 /** What operations need, passed in by the composition root. */
 export interface OperationDeps {
@@ -13,4 +14,12 @@ export interface OperationDeps {
   clock: Clock;
   region: string;
   logger: Logger;
+}
+
+/** The package API (publish, list, describe, assets, download) needs a little more. */
+export interface PackageApiDeps extends OperationDeps {
+  /** Signs and checks the listings' nextToken. */
+  pageTokens: PageTokens;
+  /** The largest asset PublishPackageVersion accepts, in bytes. */
+  maxAssetBytes: number;
 }

@@ -9,8 +9,14 @@
  *     changes nothing, different bytes under the same name are a conflict.
  * Pure: the caller reads the current state, and commits the plan guarded by the revision it read.
  */
+import type { PackageFormat } from '../resource/formats.ts';
 import type { VersionChange } from './plan-change.ts';
 import type { VersionStatus } from './statuses.ts';
+
+/** Only generic packages are published through this API, as in CodeArtifact: the others have their own clients. */
+export function publishFormatProblem(format: PackageFormat): string | undefined {
+  return format === 'generic' ? undefined : `format must be generic: only generic packages can be published with PublishPackageVersion, got '${format}'`;
+}
 
 /** CodeArtifact's quota: assets per package version. */
 export const MAX_ASSETS_PER_VERSION = 150;
@@ -47,7 +53,12 @@ export type PublishPlan =
       /** The version row is written anew (created, or revived from Deleted): it gets a new published time. */
       fresh: boolean;
     }
-  | { ok: false; reason: 'conflict' | 'quota'; message: string };
+  | {
+      ok: false;
+      /** The asset name is taken by other bytes, the version takes no more assets, or it has as many as it may. */
+      reason: 'asset-conflict' | 'version-conflict' | 'quota';
+      message: string;
+    };
 
 export function planPublish(state: PublishState, req: PublishRequest, newRevision: () => string): PublishPlan {
   const target: VersionStatus = req.unfinished ? 'Unfinished' : 'Published';
@@ -63,7 +74,7 @@ export function planPublish(state: PublishState, req: PublishRequest, newRevisio
   if (state.asset !== null && !sameAsset) {
     return {
       ok: false,
-      reason: 'conflict',
+      reason: 'asset-conflict',
       message: `asset ${req.assetName} already exists in version ${req.version} with different content (SHA-256 ${state.asset.sha256}); delete the version to publish it again`,
     };
   }
@@ -91,13 +102,13 @@ export function planPublish(state: PublishState, req: PublishRequest, newRevisio
       if (sameAsset && !req.unfinished) return unchanged(current);
       return {
         ok: false,
-        reason: 'conflict',
+        reason: 'version-conflict',
         message: req.unfinished
           ? `version ${req.version} is ${current.status}: a finished version cannot become Unfinished again`
           : `version ${req.version} is ${current.status}: assets can be added only while a version is Unfinished; delete the version to publish it again`,
       };
     case 'Disposed':
-      return { ok: false, reason: 'conflict', message: `version ${req.version} is Disposed: delete it to publish it again` };
+      return { ok: false, reason: 'version-conflict', message: `version ${req.version} is Disposed: delete it to publish it again` };
   }
 }
 

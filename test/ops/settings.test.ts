@@ -29,7 +29,7 @@ describe('operations settings', () => {
     const cfg = parse();
     expect(cfg.metrics).toEqual({ mode: 'on' });
     expect(cfg.shutdownGraceMs).toBe(10_000);
-    expect(cfg.limits).toEqual({ maxHeaderBytes: 16384, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, requestDeadlineMs: 30_000 });
+    expect(cfg.limits).toEqual({ maxHeaderBytes: 16384, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, requestDeadlineMs: 30_000, maxAssetBytes: 1024 ** 3 });
   });
 
   it('reads each from its environment variable, and the flag wins', () => {
@@ -47,7 +47,7 @@ describe('operations settings', () => {
     );
     expect(cfg.shutdownGraceMs).toBe(0);
     expect(cfg.metrics).toEqual({ mode: 'listen', host: '0.0.0.0', port: 9464 });
-    expect(cfg.limits).toEqual({ maxHeaderBytes: 8192, headersTimeoutMs: 4_000, requestTimeoutMs: 20_000, keepAliveTimeoutMs: 61_000, requestDeadlineMs: 7_000 });
+    expect(cfg.limits).toEqual({ maxHeaderBytes: 8192, headersTimeoutMs: 4_000, requestTimeoutMs: 20_000, keepAliveTimeoutMs: 61_000, requestDeadlineMs: 7_000, maxAssetBytes: 1024 ** 3 });
   });
 
   it('accepts a bracketed IPv6 metrics listener', () => {

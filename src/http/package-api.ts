@@ -1,0 +1,178 @@
+/**
+ * CodeArtifact's read operations over REST-JSON, as the AWS SDK calls them: ListPackageVersions,
+ * DescribePackageVersion, ListPackageVersionAssets and GetPackageVersionAsset (which streams the
+ * asset's bytes). Handlers validate and translate; the operations decide.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { describeVersion } from '../operations/describe-version.ts';
+import type { PackageApiDeps } from '../operations/deps.ts';
+import { getAsset } from '../operations/get-asset.ts';
+import { listAssets } from '../operations/list-assets.ts';
+import { listVersions, ORIGIN_TYPES, SORT_TYPES } from '../operations/list-versions.ts';
+import { VERSION_STATUSES } from '../registry/statuses.ts';
+import { parseAssetName } from '../resource/asset-name.ts';
+import { checkRevision, parseVersion } from '../resource/coordinates.ts';
+import type { AppEnv } from './app-env.ts';
+import type { Authenticate } from './authenticate.ts';
+import { arnHint, coordinatesFrom, packageQuerySchema } from './package-query.ts';
+import { requestMeta } from './request-context.ts';
+import { errorResponses } from './version-api.ts';
+
+/** CodeArtifact's page sizes: 1 to 1000, 50 by default. */
+export const MAX_PAGE = 1000;
+const pageFields = {
+  'max-results': z.coerce.number().int().min(1).max(MAX_PAGE).default(50).openapi({ example: 50, description: 'Results per page.' }),
+  'next-token': z.string().min(1).optional().openapi({ description: "The previous page's nextToken." }),
+};
+const versionField = z.string().openapi({ example: '4.1.0' });
+
+const listVersionsQuery = packageQuerySchema.extend({
+  status: z.enum(VERSION_STATUSES).optional().openapi({ description: 'Only versions with this status. Without it, every version except Unlisted (and Deleted) ones.' }),
+  sortBy: z.enum(SORT_TYPES).optional().openapi({ description: 'PUBLISHED_TIME: newest first. Without it, by version string.' }),
+  originType: z.enum(ORIGIN_TYPES).optional(),
+  ...pageFields,
+});
+const versionQuery = packageQuerySchema.extend({ version: versionField });
+const listAssetsQuery = versionQuery.extend(pageFields);
+const getAssetQuery = versionQuery.extend({
+  asset: z.string().openapi({ example: 'chalk-4.1.0.tgz' }),
+  revision: z.string().optional().openapi({ description: 'Refuse unless the version currently has this revision.' }),
+});
+
+const origin = z.object({ domainEntryPoint: z.object({ repositoryName: z.string() }), originType: z.enum(ORIGIN_TYPES) });
+const hashes = z.object({ MD5: z.string(), 'SHA-1': z.string(), 'SHA-256': z.string(), 'SHA-512': z.string() });
+export const assetSummarySchema = z.object({ name: z.string(), size: z.number().int(), hashes }).openapi('AssetSummary');
+const packageMembers = { format: z.string(), namespace: z.string().optional(), package: z.string() };
+
+const listVersionsResult = z
+  .object({
+    defaultDisplayVersion: z.string().optional(),
+    ...packageMembers,
+    versions: z.array(z.object({ version: z.string(), revision: z.string(), status: z.enum(VERSION_STATUSES), origin })),
+    nextToken: z.string().optional(),
+  })
+  .openapi('ListPackageVersionsResult');
+const describeResult = z
+  .object({
+    packageVersion: z.object({
+      format: z.string(),
+      namespace: z.string().optional(),
+      packageName: z.string(),
+      displayName: z.string(),
+      version: z.string(),
+      publishedTime: z.number().openapi({ description: 'Epoch seconds.' }),
+      revision: z.string(),
+      status: z.enum(VERSION_STATUSES),
+      origin,
+    }),
+  })
+  .openapi('DescribePackageVersionResult');
+const listAssetsResult = z
+  .object({ ...packageMembers, version: z.string(), versionRevision: z.string(), assets: z.array(assetSummarySchema), nextToken: z.string().optional() })
+  .openapi('ListPackageVersionAssetsResult');
+
+const json = (schema: z.ZodType, description: string) => ({ 200: { description, content: { 'application/json': { schema } } }, ...errorResponses });
+
+const listVersionsRoute = createRoute({
+  method: 'post',
+  path: '/v1/package/versions',
+  operationId: 'ListPackageVersions',
+  summary: "A package's versions, a page at a time. Unlisted versions appear only when asked for with status=Unlisted.",
+  request: { query: listVersionsQuery },
+  responses: json(listVersionsResult, 'A page of versions'),
+});
+const describeRoute = createRoute({
+  method: 'get',
+  path: '/v1/package/version',
+  operationId: 'DescribePackageVersion',
+  summary: 'One package version: status, revision, published time, origin.',
+  request: { query: versionQuery },
+  responses: json(describeResult, 'The version'),
+});
+const listAssetsRoute = createRoute({
+  method: 'post',
+  path: '/v1/package/version/assets',
+  operationId: 'ListPackageVersionAssets',
+  summary: "A version's assets with their sizes and MD5, SHA-1, SHA-256 and SHA-512 hashes, a page at a time.",
+  request: { query: listAssetsQuery },
+  responses: json(listAssetsResult, 'A page of assets'),
+});
+const getAssetRoute = createRoute({
+  method: 'get',
+  path: '/v1/package/version/asset',
+  operationId: 'GetPackageVersionAsset',
+  summary: "An asset's bytes. Published and Unlisted versions download; Unfinished, Archived and Disposed ones are refused (409).",
+  request: { query: getAssetQuery },
+  responses: {
+    200: {
+      description: 'The bytes, with X-AssetName, X-PackageVersion and X-PackageVersionRevision headers',
+      content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } },
+    },
+    ...errorResponses,
+  },
+});
+
+export function packageApi(deps: PackageApiDeps, authenticate: Authenticate, app: OpenAPIHono<AppEnv>): void {
+  const common = async (c: Parameters<Authenticate>[0], query: z.infer<typeof packageQuerySchema>, action: string) => {
+    const coordinates = coordinatesFrom(query);
+    return {
+      coordinates,
+      // Checked before the token: a request that is not even valid is never authenticated.
+      principal: () => authenticate(c, action, arnHint(deps.region, coordinates)),
+      meta: requestMeta(c),
+      onDecision: (d: { resource: string; decision: 'allow' | 'deny' }) => {
+        c.set('resource', d.resource);
+        c.set('decision', d.decision);
+      },
+    };
+  };
+
+  app.openapi(listVersionsRoute, async (c) => {
+    const q = c.req.valid('query');
+    const r = await common(c, q, 'ListPackageVersions');
+    const result = await listVersions(deps, {
+      ...r,
+      principal: await r.principal(),
+      status: q.status,
+      sortBy: q.sortBy,
+      originType: q.originType,
+      maxResults: q['max-results'],
+      nextToken: q['next-token'],
+    });
+    return c.json(result, 200);
+  });
+
+  app.openapi(describeRoute, async (c) => {
+    const q = c.req.valid('query');
+    const r = await common(c, q, 'DescribePackageVersion');
+    const version = parseVersion(r.coordinates.format, q.version);
+    return c.json(await describeVersion(deps, { ...r, principal: await r.principal(), version }), 200);
+  });
+
+  app.openapi(listAssetsRoute, async (c) => {
+    const q = c.req.valid('query');
+    const r = await common(c, q, 'ListPackageVersionAssets');
+    const version = parseVersion(r.coordinates.format, q.version);
+    const result = await listAssets(deps, { ...r, principal: await r.principal(), version, maxResults: q['max-results'], nextToken: q['next-token'] });
+    return c.json(result, 200);
+  });
+
+  app.openapi(getAssetRoute, async (c) => {
+    const q = c.req.valid('query');
+    const r = await common(c, q, 'GetPackageVersionAsset');
+    const version = parseVersion(r.coordinates.format, q.version);
+    const asset = parseAssetName(q.asset);
+    const revision = q.revision === undefined ? undefined : checkRevision(q.revision);
+    const download = await getAsset(deps, { ...r, principal: await r.principal(), version, asset, revision });
+    return new Response(download.stream, {
+      status: 200,
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-length': String(download.size),
+        'x-assetname': download.assetName,
+        'x-packageversion': download.version,
+        'x-packageversionrevision': download.revision,
+      },
+    });
+  });
+}

@@ -1,0 +1,25 @@
+/** DescribePackageVersion: one version's description, after Cedar allows reading it. */
+import { exists } from '../registry/statuses.ts';
+import { versionDescription } from '../registry/version-view.ts';
+import type { OperationDeps } from './deps.ts';
+import { authorizePackage, missingPackage, missingVersion, packageTarget, type PackageRequestInput } from './package-gate.ts';
+
+export interface DescribeVersionInput extends PackageRequestInput {
+  version: string;
+}
+
+export async function describeVersion(deps: OperationDeps, input: DescribeVersionInput) {
+  const target = await packageTarget(deps, input.coordinates);
+  const snapshot = await deps.store.readVersion(target.key, input.version);
+  const current = snapshot.version && exists(snapshot.version.status) ? snapshot.version : null;
+  const allowed = await authorizePackage(deps, target, {
+    ...input,
+    action: 'DescribePackageVersion',
+    context: { version: input.version, ...(current ? { currentStatus: current.status } : {}) },
+    request: { versions: [input.version] },
+  });
+  const missing = missingPackage(snapshot, target.pkg) ?? (current ? undefined : missingVersion(target.pkg, input.version));
+  if (missing) return allowed.refuse('not_found', missing);
+  await allowed.recordRead();
+  return { packageVersion: versionDescription(target.pkg, current!) };
+}

@@ -1,0 +1,79 @@
+/**
+ * ListPackageVersions: a package's versions, a page at a time. Cedar decides on the package before
+ * anything is read out; the page's nextToken is bound to this package and these filters.
+ */
+import { ValidationError } from '../errors.ts';
+import { listedStatuses, type VersionStatus } from '../registry/statuses.ts';
+import { packageMembers, versionSummary } from '../registry/version-view.ts';
+import type { VersionCursor } from '../store/store.ts';
+import type { PackageApiDeps } from './deps.ts';
+import { authorizePackage, missingPackage, packageTarget, type PackageRequestInput } from './package-gate.ts';
+
+export const ORIGIN_TYPES = ['INTERNAL', 'EXTERNAL', 'UNKNOWN'] as const;
+export type OriginType = (typeof ORIGIN_TYPES)[number];
+export const SORT_TYPES = ['PUBLISHED_TIME'] as const;
+
+export interface ListVersionsInput extends PackageRequestInput {
+  status?: VersionStatus | undefined;
+  sortBy?: (typeof SORT_TYPES)[number] | undefined;
+  originType?: OriginType | undefined;
+  maxResults: number;
+  nextToken?: string | undefined;
+}
+
+export async function listVersions(deps: PackageApiDeps, input: ListVersionsInput) {
+  const target = await packageTarget(deps, input.coordinates);
+  const snapshot = await deps.store.readPackage(target.key, []);
+  const allowed = await authorizePackage(deps, target, {
+    ...input,
+    action: 'ListPackageVersions',
+    context: input.status ? { status: input.status } : {},
+    request: {
+      ...(input.status ? { status: input.status } : {}),
+      ...(input.sortBy ? { sortBy: input.sortBy } : {}),
+      ...(input.originType ? { originType: input.originType } : {}),
+      maxResults: input.maxResults,
+      ...(input.nextToken ? { nextToken: true } : {}),
+    },
+  });
+  const missing = missingPackage(snapshot, target.pkg);
+  if (missing) return allowed.refuse('not_found', missing);
+
+  const order = input.sortBy === 'PUBLISHED_TIME' ? 'published' : 'version';
+  const scope = { operation: 'ListPackageVersions', resource: target.arn, status: input.status, order, originType: input.originType };
+  let after: VersionCursor | undefined;
+  if (input.nextToken !== undefined) {
+    try {
+      after = toCursor(await deps.pageTokens.read(scope, input.nextToken), order);
+    } catch (err) {
+      if (err instanceof ValidationError) return allowed.refuse('rejected', err);
+      throw err;
+    }
+  }
+  // Every version here was published to this repository (see version-view.ts): none is EXTERNAL or UNKNOWN.
+  const statuses = input.originType === undefined || input.originType === 'INTERNAL' ? listedStatuses(input.status) : [];
+  const rows = await deps.store.listVersions({ packageId: snapshot.packageId!, statuses, order, after, limit: input.maxResults + 1 });
+  const page = rows.slice(0, input.maxResults);
+  const last = page[page.length - 1];
+  const nextToken =
+    rows.length > input.maxResults && last
+      ? await deps.pageTokens.issue(scope, order === 'version' ? { v: last.version } : { t: last.publishedAt, i: last.id })
+      : undefined;
+  const defaultDisplayVersion = await deps.store.latestPublishedVersion(snapshot.packageId!);
+  // Recorded before anything is returned: a read that could not be recorded is not answered.
+  await allowed.recordRead();
+  return {
+    ...(defaultDisplayVersion ? { defaultDisplayVersion } : {}),
+    ...packageMembers(target.pkg),
+    versions: page.map((v) => versionSummary(target.pkg, v)),
+    ...(nextToken ? { nextToken } : {}),
+  };
+}
+
+/** A token's cursor, checked: tokens are signed, so a bad shape here means a bug, still never a 500. */
+function toCursor(raw: unknown, order: 'version' | 'published'): VersionCursor {
+  const c = raw as { v?: unknown; t?: unknown; i?: unknown } | null;
+  if (order === 'version' && typeof c?.v === 'string') return { order, version: c.v };
+  if (order === 'published' && typeof c?.t === 'string' && Number.isSafeInteger(c?.i)) return { order, publishedAt: c.t, id: c.i as number };
+  throw new ValidationError('next-token does not belong to this listing');
+}

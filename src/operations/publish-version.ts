@@ -1,0 +1,143 @@
+/**
+ * PublishPackageVersion: one asset of a generic package version, streamed to disk.
+ *
+ * The order is the one every operation follows, with the upload in the middle:
+ *   read the version → Cedar decides (a deny never reads the body) → plan with the declared SHA-256
+ *   (a version that cannot take the asset is refused before the body is read) → reserve a blob key →
+ *   stream the body to disk while hashing it (bounded, and checked against x-amz-content-sha256) →
+ *   commit the version, the asset and the audit record in one transaction, guarded by the revision
+ *   the decision was made on.
+ * The upload can take long; if the version changed meanwhile, the request is read, decided and
+ * planned again on the new state (the bytes stay on disk), up to three times. Bytes that end up
+ * unused are removed; a crash before the commit leaves them reserved, and the next start removes them.
+ */
+import { ApiError, ConflictError, InternalError, PayloadTooLargeError, ServiceQuotaExceededError, ValidationError } from '../errors.ts';
+import type { Deadline } from '../deadline.ts';
+import { planPublish, type PublishPlan } from '../registry/plan-publish.ts';
+import { newRevision } from '../registry/revision.ts';
+import { assetSummary, packageMembers } from '../registry/version-view.ts';
+import { BlobDigestMismatchError, BlobSourceError, BlobTooLargeError } from '../store/blob-store.ts';
+import type { AssetInput, VersionSnapshot } from '../store/store.ts';
+import { removeBlobs } from './change-versions.ts';
+import type { PackageApiDeps } from './deps.ts';
+import { authorizePackage, missingPackage, packageTarget, type Allowed, type PackageRequestInput, type PackageTarget } from './package-gate.ts';
+
+const MAX_ATTEMPTS = 3;
+
+export interface PublishInput extends PackageRequestInput {
+  version: string;
+  assetName: string;
+  /** The asset's SHA-256 as the request declares it (x-amz-content-sha256), lowercase hex. */
+  sha256: string;
+  unfinished: boolean;
+  body: ReadableStream<Uint8Array>;
+  /** Checked immediately before committing: past it, nothing is written (503). */
+  deadline?: Deadline | undefined;
+}
+
+export async function publishVersion(deps: PackageApiDeps, input: PublishInput) {
+  const target = await packageTarget(deps, input.coordinates);
+  const request = { versions: [input.version], assetName: input.assetName, assetSHA256: input.sha256, unfinished: input.unfinished };
+
+  let { snapshot, allowed, plan } = await decide(deps, target, input, request);
+
+  const blobKey = deps.blobs.newKey();
+  await deps.store.reserveBlob(blobKey);
+  let claimed = false;
+  try {
+    let asset: AssetInput;
+    try {
+      asset = await deps.blobs.ingest(input.assetName, blobKey, input.body, { maxBytes: deps.maxAssetBytes, expectedSha256: input.sha256 });
+    } catch (err) {
+      return await allowed.refuse('rejected', uploadError(err));
+    }
+    const summary = { ...request, assetSize: asset.size };
+
+    for (let attempt = 1; ; attempt++) {
+      if (attempt > 1) ({ snapshot, allowed, plan } = await decide(deps, target, input, summary));
+      const audit = { ...allowed.record('applied', 200), request: summary, changes: plan.change ? [plan.change] : [] };
+      // The last point where the client can still be told "nothing changed"; the decision is recorded.
+      if (input.deadline?.expired()) {
+        await deps.store.appendAudit({ ...allowed.record('timeout', 503), request: summary }).catch((err: unknown) => deps.logger.error('could not record a timed-out decision', { err }));
+        input.deadline.check();
+      }
+      const result = await deps.store.commitVersionChanges({
+        packageId: snapshot.packageId,
+        guards: [{ version: input.version, revision: snapshot.version?.revision ?? null }],
+        changes: [],
+        disposeAssets: false,
+        publish: plan.change
+          ? { key: target.key, version: input.version, status: plan.status, revision: plan.revision, fresh: plan.fresh, asset: plan.addAsset ? asset : undefined }
+          : undefined,
+        audit,
+      });
+      if (result.ok) {
+        claimed = plan.change !== null && plan.addAsset;
+        return { ...packageMembers(target.pkg), version: input.version, versionRevision: plan.revision, status: plan.status, asset: assetSummary(asset) };
+      }
+      if (attempt >= MAX_ATTEMPTS) {
+        return await allowed.refuse(
+          'conflict',
+          new ConflictError(`version ${input.version} kept changing while this asset was published; nothing was changed, try again`, 'package-version', input.version),
+        );
+      }
+    }
+  } finally {
+    // Bytes no commit claimed (refused, conflicting, the same asset again, or an error) go now.
+    if (!claimed) await removeBlobs(deps, [blobKey]);
+  }
+}
+
+type AcceptedPlan = Extract<PublishPlan, { ok: true }>;
+
+/** Read, ask Cedar, plan: the plan must accept the asset, or the refusal is recorded and thrown. */
+async function decide(
+  deps: PackageApiDeps,
+  target: PackageTarget,
+  input: PublishInput,
+  request: Record<string, unknown>,
+): Promise<{ snapshot: VersionSnapshot; allowed: Allowed; plan: AcceptedPlan }> {
+  const snapshot = await deps.store.readVersion(target.key, input.version, input.assetName);
+  // A deny, or any refusal below, answers before a byte of the body is read (the server then drains
+  // a little of it, or closes the connection).
+  const allowed = await authorizePackage(deps, target, {
+    ...input,
+    action: 'PublishPackageVersion',
+    context: {
+      version: input.version,
+      assetName: input.assetName,
+      unfinished: input.unfinished,
+      ...(snapshot.version ? { currentStatus: snapshot.version.status } : {}),
+    },
+    request,
+  });
+  const missing = missingPackage(snapshot, target.pkg, { packageMayBeMissing: true });
+  if (missing) return allowed.refuse('not_found', missing);
+  const v = snapshot.version;
+  const plan = planPublish(
+    {
+      version: v ? { status: v.status, revision: v.revision, assetCount: v.assetCount } : null,
+      asset: snapshot.asset ? { sha256: snapshot.asset.sha256 } : null,
+    },
+    { version: input.version, assetName: input.assetName, sha256: input.sha256, unfinished: input.unfinished },
+    newRevision,
+  );
+  if (!plan.ok) {
+    const err =
+      plan.reason === 'quota'
+        ? new ServiceQuotaExceededError(plan.message, 'package-version', input.version)
+        : plan.reason === 'asset-conflict'
+          ? new ConflictError(plan.message, 'asset', input.assetName)
+          : new ConflictError(plan.message, 'package-version', input.version);
+    return allowed.refuse('rejected', err);
+  }
+  return { snapshot, allowed, plan };
+}
+
+/** What the client is told when its upload could not become an asset. */
+function uploadError(err: unknown): ApiError {
+  if (err instanceof BlobTooLargeError) return new PayloadTooLargeError(`the asset is larger than ${err.maxBytes} bytes, the most this gateway accepts (VERSIONGATE_MAX_ASSET_SIZE)`);
+  if (err instanceof BlobDigestMismatchError) return new ValidationError(`x-amz-content-sha256 does not match the asset: its SHA-256 is ${err.actual}, the request declared ${err.expected}`);
+  if (err instanceof BlobSourceError) return new ValidationError(`${err.message}; nothing was published`, 'CANNOT_PARSE');
+  return new InternalError({ cause: err });
+}

@@ -1,0 +1,68 @@
+/**
+ * Versions and assets in CodeArtifact's wire shapes (PackageVersionSummary, PackageVersionDescription,
+ * AssetSummary), as @aws-sdk/client-codeartifact deserializes them.
+ */
+import type { PackageFormat } from '../resource/formats.ts';
+import { displayName } from '../resource/package-arn.ts';
+import type { VersionStatus } from './statuses.ts';
+
+export interface VersionFacts {
+  version: string;
+  status: VersionStatus;
+  revision: string;
+  /** ISO 8601. */
+  publishedAt: string;
+}
+
+export interface PackageFacts {
+  repository: string;
+  format: PackageFormat;
+  namespace: string;
+  name: string;
+}
+
+export interface AssetFacts {
+  name: string;
+  size: number;
+  md5: string;
+  sha1: string;
+  sha256: string;
+  sha512: string;
+}
+
+/**
+ * Every version here was published to the repository itself (through this API, or loaded by an
+ * operator): none came through an upstream or an external connection.
+ */
+export function originOf(pkg: PackageFacts) {
+  return { domainEntryPoint: { repositoryName: pkg.repository }, originType: 'INTERNAL' as const };
+}
+
+export function versionSummary(pkg: PackageFacts, v: VersionFacts) {
+  return { version: v.version, revision: v.revision, status: v.status, origin: originOf(pkg) };
+}
+
+export function versionDescription(pkg: PackageFacts, v: VersionFacts) {
+  return {
+    format: pkg.format,
+    ...(pkg.namespace ? { namespace: pkg.namespace } : {}),
+    packageName: pkg.name,
+    displayName: displayName(pkg.format, pkg.namespace, pkg.name),
+    version: v.version,
+    // REST-JSON timestamps are epoch seconds.
+    publishedTime: Date.parse(v.publishedAt) / 1000,
+    revision: v.revision,
+    status: v.status,
+    origin: originOf(pkg),
+  };
+}
+
+/** The hash names are CodeArtifact's HashAlgorithm values. */
+export function assetSummary(a: AssetFacts) {
+  return { name: a.name, size: a.size, hashes: { MD5: a.md5, 'SHA-1': a.sha1, 'SHA-256': a.sha256, 'SHA-512': a.sha512 } };
+}
+
+/** The members every package response starts with; the namespace only when there is one. */
+export function packageMembers(pkg: PackageFacts) {
+  return { format: pkg.format, ...(pkg.namespace ? { namespace: pkg.namespace } : {}), package: pkg.name };
+}
