@@ -4,7 +4,7 @@
  * demo registry. Every wait is bounded; every child is killed at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { mintDevToken } from '../../src/auth/dev-key.ts';
@@ -43,9 +43,11 @@ export interface ClientHarness {
   close(): Promise<void>;
 }
 
-export async function startClientHarness(): Promise<ClientHarness> {
+/** `policies`: extra .cedar files (name → text) beside a copy of ./policies. */
+export async function startClientHarness(options: { policies?: Record<string, string> } = {}): Promise<ClientHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'vg-cli-client-'));
   cpSync(REPO_POLICIES, join(dir, 'policies'), { recursive: true });
+  for (const [name, text] of Object.entries(options.policies ?? {})) writeFileSync(join(dir, 'policies', name), text);
   const dataDir = join(dir, 'data');
   const config = parseConfig({ env: {}, flags: { port: '0', 'data-dir': dataDir, 'policy-dir': join(dir, 'policies') }, dev: true });
   const gateway = await startGateway(config, { logger: silentLogger });

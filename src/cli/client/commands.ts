@@ -178,7 +178,9 @@ async function assetFile(path: string): Promise<string> {
   try {
     real = await realpath(path);
   } catch (err) {
-    throw new AssetFileError(`--asset-content: cannot read '${path}': ${(err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new AssetFileError(`--asset-content: cannot read '${path}': ${why}`);
   }
   if (!(await stat(real)).isFile()) throw new AssetFileError(`--asset-content: '${path}' is not a regular file`);
   return real;

@@ -74,6 +74,9 @@ function isLoopback(hostname: string): boolean {
  * the server committed before the connection broke would, retried, come back as a confusing
  * MISMATCHED_REVISION or NOT_ALLOWED, and a streamed upload cannot be replayed anyway.
  */
+const ignore = () => {};
+const SILENT = { trace: ignore, debug: ignore, info: ignore, warn: ignore, error: ignore };
+
 export function codeArtifactClient(connection: Connection, options: { retries: boolean }): CodeartifactClient {
   const client = new CodeartifactClient({
     endpoint: connection.endpoint,
@@ -81,6 +84,10 @@ export function codeArtifactClient(connection: Connection, options: { retries: b
     credentials: { accessKeyId: 'versiongate', secretAccessKey: 'unused' },
     maxAttempts: options.retries ? 3 : 1,
     requestHandler: { connectionTimeout: connection.connectTimeoutMs, socketTimeout: connection.readTimeoutMs },
+    // Without a logger of its own the SDK writes some warnings to the console (a failed streamed
+    // upload adds "An error was encountered in a non-retryable streaming request."); the command
+    // reports every failure itself, in one line.
+    logger: SILENT,
   });
   const authorization = `Bearer ${connection.token}`;
   client.middlewareStack.add(
