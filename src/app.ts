@@ -15,6 +15,7 @@ import { codeArtifactError, fromHttpException, UnknownOperationError } from './h
 import { docsApi } from './http/ops-docs.ts';
 import { refuseWhileStarting } from './http/ops-gate.ts';
 import { healthApi } from './http/ops-health.ts';
+import { policyApi } from './http/policy-api.ts';
 import { metricsApi } from './http/ops-metrics.ts';
 import { requestContext } from './http/request-context.ts';
 import { packageApi } from './http/package-api.ts';
@@ -27,6 +28,7 @@ import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { DEFAULT_MAX_ASSET_BYTES } from './config.ts';
 import type { OperationDeps, PackageApiDeps } from './operations/deps.ts';
 import { createPageTokens } from './operations/page-token.ts';
+import type { PolicyStatus } from './policy/policy-manager.ts';
 import { createReadiness } from './readiness.ts';
 
 /** JSON request bodies are small (at most 100 versions and their revisions). */
@@ -45,6 +47,10 @@ export interface AppDeps extends OperationDeps {
   requestDeadlineMs?: number | undefined;
   /** Serve GET /metrics on this app (default true; false when off or on a listener of its own). */
   serveMetrics?: boolean | undefined;
+  /** The token claim holding groups, for principals given as claims to the test bench. */
+  groupsClaim?: string | undefined;
+  /** The live set's status for GET /v1/policies (the policy manager's); by default just the set. */
+  policyStatus?: (() => PolicyStatus) | undefined;
   /** The largest asset PublishPackageVersion accepts (VERSIONGATE_MAX_ASSET_SIZE); 1 GiB by default. */
   maxAssetBytes?: number | undefined;
 }
@@ -94,6 +100,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   packageApi(packageOps, authenticate, app);
   publishApi(packageOps, authenticate, app);
   auditApi(ops, authenticate, app);
+  policyApi({ ...ops, verifier, groupsClaim: deps.groupsClaim ?? 'groups', policyStatus: deps.policyStatus }, authenticate, app);
   docsApi(app); // last: the OpenAPI document describes every route mounted before it
 
   app.notFound((c) => codeArtifactError(new UnknownOperationError(`no operation at ${c.req.method} ${c.req.path}`), c.get('requestId')));

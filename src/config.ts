@@ -47,6 +47,8 @@ export interface Config {
   groupsClaim: string;
   clockToleranceSeconds: number;
   logLevel: LogLevel;
+  /** Reload the policy set when files under the policy folder change (SIGHUP reloads either way). */
+  policyWatch: boolean;
   auth: AuthConfig;
   metrics: MetricsConfig;
   limits: LimitsConfig;
@@ -68,6 +70,7 @@ export const SETTINGS = {
   region: { env: 'VERSIONGATE_REGION', flag: 'region', default: 'us-east-1' },
   clockTolerance: { env: 'VERSIONGATE_CLOCK_TOLERANCE', flag: 'clock-tolerance', default: '30' },
   logLevel: { env: 'VERSIONGATE_LOG_LEVEL', flag: 'log-level', default: 'info' },
+  policyWatch: { env: 'VERSIONGATE_POLICY_WATCH', flag: 'policy-watch', default: 'on' },
   metrics: { env: 'VERSIONGATE_METRICS', flag: 'metrics', default: 'on' },
   shutdownGrace: { env: 'VERSIONGATE_SHUTDOWN_GRACE', flag: 'shutdown-grace', default: '10' },
   requestDeadline: { env: 'VERSIONGATE_REQUEST_DEADLINE', flag: 'request-deadline', default: '30' },
@@ -172,6 +175,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     groupsClaim,
     clockToleranceSeconds,
     logLevel: logLevel as LogLevel,
+    policyWatch: parseOnOff(raw('policyWatch')!, (why) => fail('policyWatch', why)),
     auth: parseAuth(raw, fail, dev, cwd),
     metrics,
     limits: { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, requestDeadlineMs, maxAssetBytes },
@@ -234,4 +238,10 @@ function parseAuth(
     );
   }
   return { mode: 'dev', issuer: issuer ?? DEV_ISSUER, audience: audience ?? DEV_AUDIENCE };
+}
+
+function parseOnOff(text: string, fail: (why: string) => never): boolean {
+  if (text === 'on') return true;
+  if (text === 'off') return false;
+  return fail(`must be on or off, got '${text}'`);
 }

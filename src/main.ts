@@ -19,9 +19,9 @@ import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { removeBlobs } from './operations/change-versions.ts';
-import { policyLoadRecord } from './audit/build-record.ts';
-import { PolicyEngine } from './policy/engine.ts';
-import { loadPolicyDir } from './policy/load-policies.ts';
+import { policyLoadRecord, shadowRecord } from './audit/build-record.ts';
+import type { CompiledPolicySet } from './policy/load-policies.ts';
+import { PolicyManager, type ReloadOutcome } from './policy/policy-manager.ts';
 import { openBlobStore } from './store/blob-store.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
@@ -43,6 +43,8 @@ export interface Gateway {
   metrics: Metrics;
   lifecycle: Lifecycle;
   devKey?: DevKey;
+  /** Re-reads the policy folder now (what SIGHUP does): swapped in only if valid and its tests pass. */
+  reloadPolicies(): Promise<ReloadOutcome>;
   /**
    * Graceful: not ready, stop accepting, let requests in flight finish within the shutdown grace,
    * then expire every deadline and close the remaining connections, then close the database.
@@ -59,31 +61,39 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
   const lifecycle = createLifecycle('starting');
-  let engine: PolicyEngine | undefined;
-  const metrics = createMetrics({ livePolicySet: () => engine?.policySet });
+  let policies: PolicyManager | undefined;
+  const metrics = createMetrics({ livePolicySet: () => policies?.live.policySet });
   // Process metrics (CPU, memory, event loop lag, GC) belong to the process, so only the server has them.
   collectDefaultMetrics({ register: metrics.registry, prefix: 'versiongate_' });
 
   // The store opens first so that loading the policy set, refused or not, is in the audit log.
   const store = openSqliteStore({ file: join(config.dataDir, DATABASE_FILE), clock });
 
-  // A set that does not validate never serves a request (PolicySetError carries the diagnostics).
-  let policySet: ReturnType<typeof loadPolicyDir>;
+  // A set that does not validate, or whose tests fail, never serves a request (PolicySetError
+  // carries the diagnostics). Every load, at start or later, refused or not, is counted and audited;
+  // with SQLite the append completes before appendAudit returns its promise.
+  const recordLoad = (o: ReloadOutcome, set?: CompiledPolicySet) => {
+    metrics.policyLoaded(o.trigger === 'start' ? 'start' : 'reload', o.outcome === 'loaded');
+    const loaded = set ? { hash: set.hash, files: set.files, policies: Object.keys(set.policies).length + set.links.length } : undefined;
+    return store.appendAudit(policyLoadRecord({ clock, source: config.policyDir, loaded, errors: o.errors })).catch((err: unknown) => logger.error('could not record a policy load', { err }));
+  };
   try {
-    policySet = loadPolicyDir(config.policyDir);
+    policies = PolicyManager.start({
+      dir: config.policyDir,
+      clock,
+      logger,
+      onLoad: (o, set) => void recordLoad(o, set),
+      onDisagreement: (d) =>
+        void store
+          .appendAudit(shadowRecord({ clock, meta: d.request.meta, principal: d.request.principal, action: d.request.action, resource: d.request.resource.uid.id, live: d.live, candidate: d.candidate }))
+          .catch((err: unknown) => logger.error('could not record a shadow disagreement', { err })),
+    });
   } catch (err) {
-    metrics.policyLoaded('start', false);
-    await store.appendAudit(policyLoadRecord({ clock, source: config.policyDir, errors: [(err as Error).message] }));
     await store.close();
     throw err;
   }
-  metrics.policyLoaded('start', true);
-  await store.appendAudit(
-    policyLoadRecord({ clock, source: config.policyDir, loaded: { hash: policySet.hash, files: policySet.files, policies: Object.keys(policySet.policies).length } }),
-  );
-  for (const w of policySet.warnings) logger.warn('policy warning', { ...w });
-  const liveEngine = new PolicyEngine(policySet);
-  engine = liveEngine;
+  const policyManager = policies;
+  for (const w of policyManager.live.policySet.warnings) logger.warn('policy warning', { ...w });
 
   let devKey: DevKey | undefined;
   if (config.auth.mode === 'dev') devKey = await loadOrCreateDevKey(config.dataDir);
@@ -101,7 +111,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const app = createApp({
     store,
     blobs,
-    authorizer: () => liveEngine,
+    authorizer: () => policyManager.authorizer(),
+    groupsClaim: config.groupsClaim,
+    policyStatus: () => policyManager.status(),
     clock,
     region: config.region,
     logger,
@@ -151,14 +163,19 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     return abandonStart(err);
   }
   lifecycle.serving();
+  // Hot reload: a change under policies/ (or SIGHUP, or reloadPolicies()) loads the new set,
+  // validated and tested, and swaps it in only if both pass.
+  if (config.policyWatch) policyManager.watch();
 
   if (devKey) announceDevelopmentMode(devKey, config);
   const url = urlOf(config.host, server, config.port);
   logger.info('versiongate listening', {
     url,
     ...(metricsUrl ? { metricsUrl } : {}),
-    policySetHash: policySet.hash,
-    policies: Object.keys(policySet.policies).length,
+    policySetHash: policyManager.live.policySet.hash,
+    policies: Object.keys(policyManager.live.policySet.policies).length,
+    links: policyManager.live.policySet.links.length,
+    shadow: policyManager.status().candidate !== null,
     keySource: config.auth.mode,
     dataDir: config.dataDir,
   });
@@ -166,6 +183,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   let closing: Promise<void> | undefined;
   const close = async () => {
     lifecycle.stopping();
+    policyManager.close();
     logger.info('versiongate stopping', { graceMs: config.shutdownGraceMs });
     // close() stops accepting and closes idle keep-alive connections; busy ones close after their
     // response (the app sends Connection: close while stopping). It calls back when all are gone.
@@ -193,6 +211,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     metrics,
     lifecycle,
     ...(devKey ? { devKey } : {}),
+    reloadPolicies: () => policyManager.reload('signal'),
     close: () => (closing ??= close()),
   };
 }

@@ -50,6 +50,7 @@ describe('parseConfig defaults', () => {
       groupsClaim: 'groups',
       clockToleranceSeconds: 30,
       logLevel: 'info',
+      policyWatch: true,
       auth: { mode: 'dev', issuer: 'urn:versiongate:dev', audience: 'versiongate' },
       metrics: { mode: 'on' },
       limits: { maxHeaderBytes: 16384, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, requestDeadlineMs: 30_000, maxAssetBytes: 1024 ** 3 },

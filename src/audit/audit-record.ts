@@ -18,7 +18,8 @@ export type AuditOutcome =
   | 'timeout' // allowed, but the request's deadline passed before the commit: nothing changed
   | 'read' // a read that changes nothing (the audit log itself)
   | 'loaded' // a policy set was loaded and became the live set
-  | 'load_failed'; // a policy set was refused
+  | 'load_failed' // a policy set was refused
+  | 'shadow_disagreement'; // the shadow (candidate) set would have decided otherwise; nothing changed
 
 export interface AuditPrincipal {
   issuer: string;

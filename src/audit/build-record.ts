@@ -31,7 +31,7 @@ export function decisionRecord(i: DecisionRecordInput, outcome: AuditOutcome, ht
     action: i.action,
     resource: i.resource,
     decision: i.decision.decision,
-    reason: i.decision.decision === 'deny' ? (i.decision.errors.length > 0 ? 'evaluation_error' : i.decision.determiningPolicies.length > 0 ? 'forbid' : 'no_permit') : null,
+    reason: i.decision.decision === 'allow' ? null : i.decision.denyKind === 'error' || i.decision.errors.length > 0 ? 'evaluation_error' : (i.decision.denyKind ?? (i.decision.determiningPolicies.length > 0 ? 'forbid' : 'no_permit')),
     determiningPolicies: i.decision.determiningPolicies,
     errors: i.decision.errors,
     policySetHash: i.decision.policySetHash,
@@ -102,5 +102,34 @@ export function policyLoadRecord(i: PolicyLoadRecordInput): AuditRecordInput {
     changes: [],
     outcome: i.loaded ? 'loaded' : 'load_failed',
     httpStatus: 0,
+  };
+}
+
+export interface ShadowRecordInput {
+  clock: Clock;
+  meta?: RequestMeta | undefined;
+  principal: Principal;
+  action: string;
+  resource: string;
+  live: AuthorizationDecision;
+  candidate: AuthorizationDecision;
+}
+
+/**
+ * A shadow disagreement: the candidate set would have decided otherwise than the live set. The
+ * record's decision, policies and hash are the candidate's; the live ones are in `request.live`.
+ * It changed nothing (the live decision was enforced).
+ */
+export function shadowRecord(i: ShadowRecordInput): AuditRecordInput {
+  return {
+    ...decisionRecord(
+      { clock: i.clock, meta: i.meta ?? { requestId: 'unknown', sourceIp: null }, principal: i.principal, action: i.action, resource: i.resource, decision: i.candidate, request: {} },
+      'shadow_disagreement',
+      0,
+    ),
+    request: {
+      shadow: true,
+      live: { decision: i.live.decision, determiningPolicies: i.live.determiningPolicies, policySetHash: i.live.policySetHash, reason: i.live.denyKind ?? null },
+    },
   };
 }

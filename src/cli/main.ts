@@ -15,6 +15,7 @@ import { openBlobStore } from '../store/blob-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import type { Store } from '../store/store.ts';
 import { AuditUsageError, auditExport, auditQuery, auditVerify } from './audit-commands.ts';
+import { policyDiff, PolicyUsageError, policyExplain, policyFormat, policyTest, policyValidate } from './policy-commands.ts';
 import { parseDuration } from './duration.ts';
 import { seedDemo } from './seed-demo.ts';
 
@@ -31,6 +32,11 @@ Usage:
                           [--package NAME] [--version V] [--since T] [--until T] [--limit N]
   versiongate audit export --since T [--until T]   NDJSON, oldest first, for a SIEM
   versiongate audit verify [--head SEQ:HASH]       walk the hash chain; exit 1 where it breaks
+  versiongate policy validate [DIR]                strict validation, templates and links included (exit 3)
+  versiongate policy format [--check] [DIR]        Cedar's formatter over every .cedar file
+  versiongate policy test [DIR] [--filter NAME]    run policies/tests/*.json; last line N passed, N failed
+  versiongate policy explain --principal-claims JSON --action A --package ARN|NAME [coordinates] [--context JSON] [--json]
+  versiongate policy diff [--since T]              what a shadow (candidate) set would change, from the audit
   versiongate help
 
 Client commands: the flags and JSON output of \`aws codeartifact\`, --help on each; the gateway
@@ -113,6 +119,8 @@ async function run(argv: string[]): Promise<number> {
     case 'publish-package-version':
       // Loaded on use, so the AWS SDK stays out of every other command's start-up.
       return (await import('./client/run.ts')).runClientCommand(command, rest, process.env);
+    case 'policy':
+      return policyCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -153,6 +161,10 @@ async function serveCommand(args: string[]): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    // SIGHUP reloads the policy set: validated and tested first, swapped in only if both pass.
+    process.on('SIGHUP', () => {
+      void gateway.reloadPolicies().then((o) => process.stderr.write(`versiongate: SIGHUP: policy set ${o.outcome}${o.hash ? ` (${o.hash.slice(0, 12)})` : ''}\n`));
+    });
   });
 }
 
@@ -235,6 +247,39 @@ async function auditCommand(args: string[]): Promise<number> {
     return await withStore(cfg, (store) => (sub === 'query' ? auditQuery(store, values, out) : sub === 'export' ? auditExport(store, values, out) : auditVerify(store, values, out, err)));
   } catch (e) {
     if (e instanceof AuditUsageError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+async function policyCommand(args: string[]): Promise<number> {
+  const flags = ['filter', 'principal-claims', 'action', 'package', 'domain', 'domain-owner', 'repository', 'format', 'namespace', 'context', 'since'];
+  const { values, positionals } = parse(args, {
+    ...Object.fromEntries(flags.map((f) => [f, { type: 'string' as const }])),
+    check: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const [sub, dirArg, ...extra] = positionals;
+  if (extra.length > 0 || !sub || !['validate', 'format', 'test', 'explain', 'diff'].includes(sub)) {
+    throw new UsageError("policy takes one subcommand: 'validate', 'format', 'test', 'explain' or 'diff'");
+  }
+  const cfg = config(dirArg ? { ...values, 'policy-dir': dirArg } : values, true, sub !== 'diff');
+  const out = (line: string) => process.stdout.write(line + '\n');
+  const err = (line: string) => process.stderr.write(line + '\n');
+  try {
+    switch (sub) {
+      case 'validate':
+        return policyValidate(cfg.policyDir, out, err);
+      case 'format':
+        return policyFormat(cfg.policyDir, values.check === true, out, err);
+      case 'test':
+        return policyTest(cfg.policyDir, typeof values.filter === 'string' ? values.filter : undefined, out);
+      case 'explain':
+        return policyExplain(cfg.policyDir, values, cfg.groupsClaim, cfg.region, out);
+      default:
+        return await withStore(cfg, (store) => policyDiff(store, values, out));
+    }
+  } catch (e) {
+    if (e instanceof PolicyUsageError) throw new UsageError(e.message);
     throw e;
   }
 }

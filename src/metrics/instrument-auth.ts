@@ -27,6 +27,11 @@ export function instrumentAuthorizer(live: () => Authorizer, metrics: Metrics): 
           metrics.decisions.inc({ action: request.action, decision: decision.decision });
           return decision;
         },
+        evaluate(call) {
+          const decision = inner.evaluate(call);
+          metrics.decisions.inc({ action: call.action.id, decision: decision.decision });
+          return decision;
+        },
       };
       wrapped.set(inner, outer);
     }

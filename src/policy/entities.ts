@@ -61,3 +61,9 @@ export function auditLogResource(): CedarResource {
   const uid = { type: 'AuditLog', id: 'versiongate' };
   return { uid, entities: [{ uid, attrs: {}, parents: [] }] };
 }
+
+/** The live policy set, for the test bench and the policy listing. */
+export function policySetResource(): CedarResource {
+  const uid = { type: 'PolicySet', id: 'live' };
+  return { uid, entities: [{ uid, attrs: {}, parents: [] }] };
+}

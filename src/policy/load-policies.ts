@@ -4,12 +4,18 @@
  * as a whole; its diagnostics are data, sorted by file, line and column.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { parseLinkFile, type TemplateLink } from './links.ts';
 import { policyTextProblem } from './policy-guard.ts';
 
 export const SCHEMA_FILE = 'schema.cedarschema';
+export const TEMPLATE_DIR = 'templates';
+export const LINKS_FILE = 'links.json';
+export const LINKS_DIR = 'links';
+/** Links files are data (entity ids), never parsed as Cedar text: they may be large. */
+export const MAX_LINKS_FILE_BYTES = 64 * 1024 * 1024;
 
 export interface PolicyDiagnostic {
   file: string;
@@ -27,11 +33,21 @@ export interface PolicySource {
   column: number;
 }
 
+export interface TemplateSlots {
+  principal: boolean;
+  resource: boolean;
+}
+
 export interface CompiledPolicySet {
   schemaText: string;
   /** Policy id → policy text. An id is the policy's @id("…") annotation, else `<file>#<index>`. */
   policies: Record<string, string>;
+  /** Template id (its @id) → template text. */
+  templates: Record<string, string>;
+  templateSlots: Record<string, TemplateSlots>;
+  links: TemplateLink[];
   sources: Record<string, PolicySource>;
+  /** Every file that makes the set: *.cedar, templates/*.cedar, links files. */
   files: string[];
   /** SHA-256 over the schema and every file: names the exact set a decision was made with. */
   hash: string;
@@ -58,30 +74,52 @@ export interface PolicyFileText {
   text: string;
 }
 
+export interface PolicySources {
+  schemaText: string;
+  files: PolicyFileText[];
+  templates?: PolicyFileText[] | undefined;
+  links?: PolicyFileText[] | undefined;
+}
+
+const cedarFilesIn = (dir: string, prefix = ''): PolicyFileText[] =>
+  existsSync(dir)
+    ? readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isFile() && e.name.endsWith('.cedar'))
+        .map((e) => e.name)
+        .sort()
+        .map((name) => ({ file: prefix + name, text: readFileSync(join(dir, name), 'utf8') }))
+    : [];
+
 /** Reads the folder; compilePolicySet does the checking. */
-export function readPolicyDir(dir: string): { schemaText: string; files: PolicyFileText[] } {
+export function readPolicyDir(dir: string): PolicySources {
   let schemaText: string;
   try {
     schemaText = readFileSync(join(dir, SCHEMA_FILE), 'utf8');
   } catch {
     throw new PolicySetError([{ file: SCHEMA_FILE, line: 1, column: 1, severity: 'error', message: `missing ${SCHEMA_FILE} in ${dir}` }]);
   }
-  const files = readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.cedar'))
-    .map((e) => e.name)
-    .sort()
-    .map((file) => ({ file, text: readFileSync(join(dir, file), 'utf8') }));
-  return { schemaText, files };
+  const linkFiles: PolicyFileText[] = [];
+  const readLinks = (path: string, name: string) => {
+    if (statSync(path).size > MAX_LINKS_FILE_BYTES) {
+      throw new PolicySetError([{ file: name, line: 1, column: 1, severity: 'error', message: `larger than ${MAX_LINKS_FILE_BYTES} bytes: split it into files under ${LINKS_DIR}/` }]);
+    }
+    linkFiles.push({ file: name, text: readFileSync(path, 'utf8') });
+  };
+  if (existsSync(join(dir, LINKS_FILE))) readLinks(join(dir, LINKS_FILE), LINKS_FILE);
+  if (existsSync(join(dir, LINKS_DIR))) {
+    for (const name of readdirSync(join(dir, LINKS_DIR)).filter((n) => n.endsWith('.json')).sort()) readLinks(join(dir, LINKS_DIR, name), `${LINKS_DIR}/${name}`);
+  }
+  return { schemaText, files: cedarFilesIn(dir), templates: cedarFilesIn(join(dir, TEMPLATE_DIR), `${TEMPLATE_DIR}/`), links: linkFiles };
 }
 
 export function loadPolicyDir(dir: string): CompiledPolicySet {
-  const { schemaText, files } = readPolicyDir(dir);
-  return compilePolicySet(schemaText, files);
+  const sources = readPolicyDir(dir);
+  return compilePolicySet(sources.schemaText, sources.files, sources);
 }
 
-export function compilePolicySet(schemaText: string, files: PolicyFileText[]): CompiledPolicySet {
+export function compilePolicySet(schemaText: string, files: PolicyFileText[], extra: Pick<PolicySources, 'templates' | 'links'> = {}): CompiledPolicySet {
   try {
-    return compileChecked(schemaText, files);
+    return compileChecked(schemaText, files, extra.templates ?? [], extra.links ?? []);
   } catch (err) {
     if (err instanceof PolicySetError) throw err;
     // A trap or stack overflow inside Cedar: the guard let something through it could not process.
@@ -92,7 +130,7 @@ export function compilePolicySet(schemaText: string, files: PolicyFileText[]): C
   }
 }
 
-function compileChecked(schemaText: string, files: PolicyFileText[]): CompiledPolicySet {
+function compileChecked(schemaText: string, files: PolicyFileText[], templateFiles: PolicyFileText[], linkFiles: PolicyFileText[]): CompiledPolicySet {
   const errors: PolicyDiagnostic[] = [];
   const at = (file: string, text: string, offset: number) => ({ file, ...lineColumn(text, offset) });
 
@@ -117,7 +155,7 @@ function compileChecked(schemaText: string, files: PolicyFileText[]): CompiledPo
       continue;
     }
     if (parts.policy_templates.length > 0) {
-      errors.push({ file, line: 1, column: 1, severity: 'error', message: 'templates (policies with ?principal or ?resource) are not supported in this folder yet' });
+      errors.push({ file, line: 1, column: 1, severity: 'error', message: `templates (policies with ?principal or ?resource) belong in ${TEMPLATE_DIR}/` });
     }
     let cursor = 0;
     parts.policies.forEach((policyText, index) => {
@@ -134,26 +172,101 @@ function compileChecked(schemaText: string, files: PolicyFileText[]): CompiledPo
       sources[id] = at(file, text, offset);
     });
   }
+  const templates: Record<string, string> = {};
+  const templateSlots: Record<string, TemplateSlots> = {};
+  for (const { file, text } of templateFiles) {
+    const problem = policyTextProblem(text);
+    if (problem) {
+      errors.push({ file, line: 1, column: 1, severity: 'error', message: `refused before parsing: ${problem}` });
+      continue;
+    }
+    const parts = cedar.policySetTextToParts(text);
+    if (parts.type === 'failure') {
+      for (const e of parts.errors) errors.push({ ...at(file, text, e.sourceLocations?.[0]?.start ?? 0), severity: 'error', message: e.message, ...(e.help ? { help: e.help } : {}) });
+      continue;
+    }
+    if (parts.policies.length > 0) errors.push({ file, line: 1, column: 1, severity: 'error', message: `${TEMPLATE_DIR}/ holds templates only: move static policies to the folder above` });
+    let cursor = 0;
+    for (const templateText of parts.policy_templates) {
+      const found = text.indexOf(templateText, cursor);
+      const offset = found === -1 ? cursor : found;
+      if (found !== -1) cursor = found + templateText.length;
+      const json = cedar.templateToJson(templateText);
+      const id = json.type === 'success' ? json.json.annotations?.id : undefined;
+      if (!id) {
+        errors.push({ ...at(file, text, offset), severity: 'error', message: 'a template needs an @id("…"): links name it' });
+        continue;
+      }
+      if (policies[id] !== undefined || templates[id] !== undefined) {
+        errors.push({ ...at(file, text, offset), severity: 'error', message: `policy id "${id}" is used twice (also at ${sources[id]!.file}:${sources[id]!.line})` });
+        continue;
+      }
+      templates[id] = templateText;
+      sources[id] = at(file, text, offset);
+      const j = json.type === 'success' ? json.json : undefined;
+      templateSlots[id] = { principal: !!j && 'slot' in j.principal, resource: !!j && 'slot' in j.resource };
+    }
+  }
+
+  const links: TemplateLink[] = [];
+  for (const { file, text } of linkFiles) links.push(...parseLinkFile(file, text, errors));
+  for (const link of links) {
+    const fail = (message: string) => errors.push({ file: link.file, line: link.line, column: 1, severity: 'error', message: `link "${link.id}": ${message}` });
+    const slots = templateSlots[link.template];
+    if (!slots) {
+      fail(`no template with @id("${link.template}") in ${TEMPLATE_DIR}/`);
+      continue;
+    }
+    if (slots.principal !== !!link.principal) fail(slots.principal ? 'the template has ?principal: give "principal"' : 'the template has no ?principal: remove "principal"');
+    if (slots.resource !== !!link.resource) fail(slots.resource ? 'the template has ?resource: give "resource"' : 'the template has no ?resource: remove "resource"');
+    if (policies[link.id] !== undefined || templates[link.id] !== undefined || sources[link.id] !== undefined) {
+      fail(`the id is used twice (also at ${sources[link.id]!.file}:${sources[link.id]!.line})`);
+      continue;
+    }
+    sources[link.id] = { file: link.file, line: link.line, column: 1 };
+  }
   if (errors.length > 0) throw new PolicySetError(sortDiagnostics(errors));
 
-  const answer = cedar.validate({ schema: schemaText, policies: { staticPolicies: policies }, validationSettings: { mode: 'strict' } });
+  const templateLinks = links.map((l) => ({
+    templateId: l.template,
+    newId: l.id,
+    values: { ...(l.principal ? { '?principal': l.principal } : {}), ...(l.resource ? { '?resource': l.resource } : {}) },
+  }));
+  const answer = cedar.validate({ schema: schemaText, policies: { staticPolicies: policies, templates, templateLinks }, validationSettings: { mode: 'strict' } });
   if (answer.type === 'failure') {
     throw new PolicySetError(answer.errors.map((e) => ({ file: SCHEMA_FILE, line: 1, column: 1, severity: 'error' as const, message: e.message })));
   }
   const located = (policyId: string, e: cedar.DetailedError, severity: 'error' | 'warning'): PolicyDiagnostic => {
     const src = sources[policyId];
-    const file = files.find((f) => f.file === src?.file);
-    const base = src && file ? offsetFrom(file.text, src, e.sourceLocations?.[0]?.start ?? 0) : { line: 1, column: 1 };
+    const file = [...files, ...templateFiles].find((f) => f.file === src?.file);
+    const base = src && file ? offsetFrom(file.text, src, e.sourceLocations?.[0]?.start ?? 0) : src ? { line: src.line, column: src.column } : { line: 1, column: 1 };
     return { file: src?.file ?? SCHEMA_FILE, ...base, severity, message: e.message, policyId, ...(e.help ? { help: e.help } : {}) };
   };
-  const validationErrors = answer.validationErrors.map((v) => located(v.policyId, v.error, 'error'));
-  const warnings = answer.validationWarnings.map((v) => located(v.policyId, v.error, 'warning'));
+  const isLink = new Set(links.map((l) => l.id));
+  // A link that can never apply (say, a Package given where the template expects a Group) is only a
+  // warning for Cedar; for a link it is always a mistake, so it is an error here.
+  const validationErrors = [
+    ...answer.validationErrors.map((v) => located(v.policyId, v.error, 'error')),
+    ...answer.validationWarnings.filter((v) => isLink.has(v.policyId)).map((v) => located(v.policyId, v.error, 'error')),
+  ];
+  const warnings = answer.validationWarnings.filter((v) => !isLink.has(v.policyId)).map((v) => located(v.policyId, v.error, 'warning'));
   if (validationErrors.length > 0) throw new PolicySetError(sortDiagnostics([...validationErrors, ...warnings]));
 
   const hash = createHash('sha256');
   hash.update(`${SCHEMA_FILE}\0${schemaText}\0`);
-  for (const { file, text } of files) hash.update(`${file}\0${text}\0`);
-  return { schemaText, policies, sources, files: files.map((f) => f.file), hash: hash.digest('hex'), warnings: sortDiagnostics(warnings) };
+  const allFiles = [...files, ...templateFiles, ...linkFiles];
+  for (const { file, text } of allFiles) hash.update(`${file}\0${text}\0`);
+  return {
+    schemaText,
+    policies,
+    templates,
+    templateSlots,
+    links,
+    sources,
+    files: allFiles.map((f) => f.file),
+    hash: hash.digest('hex'),
+    warnings: sortDiagnostics(warnings),
+  };
 }
 
 function sortDiagnostics(list: PolicyDiagnostic[]): PolicyDiagnostic[] {

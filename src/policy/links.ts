@@ -1,0 +1,141 @@
+/**
+ * Template links: "team X curates repository Y", "user Z may resync package P". They live in
+ * links.json and links/*.json beside the templates, as a JSON array:
+ *   [{ "id": "payments-curate-payments", "template": "team-curates-repository",
+ *      "principal": "Group::\"payments\"", "resource": "Repository::\"arn:…:repository/d/payments\"" }]
+ * `principal` / `resource` are Cedar entity literals or {"type": …, "id": …}; `id` defaults to
+ * `<template>(<principal id>, <resource id>)`.
+ */
+import type { PolicyDiagnostic } from './load-policies.ts';
+
+export interface EntityRef {
+  type: string;
+  id: string;
+}
+
+export interface TemplateLink {
+  id: string;
+  template: string;
+  principal?: EntityRef | undefined;
+  resource?: EntityRef | undefined;
+  /** Where it was written, for diagnostics. */
+  file: string;
+  line: number;
+}
+
+const LITERAL = /^([A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*)::"((?:[^"\\]|\\.)*)"$/;
+
+export function parseEntityRef(value: unknown): EntityRef | undefined {
+  if (typeof value === 'string') {
+    const m = LITERAL.exec(value.trim());
+    if (!m) return undefined;
+    try {
+      return { type: m[1]!, id: JSON.parse(`"${m[2]}"`) as string };
+    } catch {
+      return undefined;
+    }
+  }
+  if (value && typeof value === 'object' && typeof (value as EntityRef).type === 'string' && typeof (value as EntityRef).id === 'string') {
+    return { type: (value as EntityRef).type, id: (value as EntityRef).id };
+  }
+  return undefined;
+}
+
+export const entityKey = (e: EntityRef) => `${e.type}::${JSON.stringify(e.id)}`;
+
+/** The line each top-level array element starts on, so diagnostics can point into the file. */
+function elementLines(text: string): number[] {
+  const lines: number[] = [];
+  let depth = 0;
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '\n') line++;
+    else if (ch === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (ch === '[' || ch === '{') {
+      if (depth === 1) lines.push(line);
+      depth++;
+    } else if (ch === ']' || ch === '}') depth--;
+  }
+  return lines;
+}
+
+export function parseLinkFile(file: string, text: string, errors: PolicyDiagnostic[]): TemplateLink[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    errors.push({ file, line: 1, column: 1, severity: 'error', message: `not valid JSON: ${(err as Error).message}` });
+    return [];
+  }
+  if (!Array.isArray(parsed)) {
+    errors.push({ file, line: 1, column: 1, severity: 'error', message: 'a links file is a JSON array of {id?, template, principal?, resource?}' });
+    return [];
+  }
+  const lines = elementLines(text);
+  const links: TemplateLink[] = [];
+  parsed.forEach((item: unknown, index) => {
+    const line = lines[index] ?? 1;
+    const fail = (message: string): void => {
+      errors.push({ file, line, column: 1, severity: 'error', message: `link ${index + 1}: ${message}` });
+    };
+    if (!item || typeof item !== 'object' || Array.isArray(item)) return fail('must be an object');
+    const o = item as Record<string, unknown>;
+    const unknown = Object.keys(o).filter((k) => !['id', 'template', 'principal', 'resource'].includes(k));
+    if (unknown.length > 0) return fail(`unknown field(s) ${unknown.join(', ')}`);
+    if (typeof o.template !== 'string' || o.template === '') return fail('needs "template", the @id of a template');
+    const principal = o.principal === undefined ? undefined : parseEntityRef(o.principal);
+    if (o.principal !== undefined && !principal) return fail(`"principal" must be an entity such as "Group::\\"payments\\"", got ${JSON.stringify(o.principal)}`);
+    const resource = o.resource === undefined ? undefined : parseEntityRef(o.resource);
+    if (o.resource !== undefined && !resource) return fail(`"resource" must be an entity such as "Repository::\\"arn:…\\"", got ${JSON.stringify(o.resource)}`);
+    if (o.id !== undefined && (typeof o.id !== 'string' || o.id === '')) return fail('"id" must be a non-empty string');
+    const id = (o.id as string | undefined) ?? `${o.template}(${principal?.id ?? ''}, ${resource?.id ?? ''})`;
+    links.push({ id, template: o.template, principal, resource, file, line });
+  });
+  return links;
+}
+
+/**
+ * Finds the links that can apply to a request: those whose principal slot is the principal or one
+ * of its ancestors (groups), and whose resource slot is the resource or one of its ancestors.
+ * Only these are evaluated with the request, so tens of thousands of links cost a lookup, not a
+ * Cedar evaluation each (~3.5 µs per policy per call in cedar-wasm).
+ */
+export class LinkIndex {
+  readonly #byPrincipal = new Map<string, TemplateLink[]>();
+  readonly #byResourceOnly = new Map<string, TemplateLink[]>();
+  readonly #unslotted: TemplateLink[] = [];
+
+  constructor(links: readonly TemplateLink[]) {
+    const push = (map: Map<string, TemplateLink[]>, key: string, link: TemplateLink) => {
+      const list = map.get(key);
+      if (list) list.push(link);
+      else map.set(key, [link]);
+    };
+    for (const link of links) {
+      if (link.principal) push(this.#byPrincipal, entityKey(link.principal), link);
+      else if (link.resource) push(this.#byResourceOnly, entityKey(link.resource), link);
+      else this.#unslotted.push(link);
+    }
+  }
+
+  get size(): number {
+    let n = this.#unslotted.length;
+    for (const l of this.#byPrincipal.values()) n += l.length;
+    for (const l of this.#byResourceOnly.values()) n += l.length;
+    return n;
+  }
+
+  /** principals and resources: the request's entity and all its ancestors, as entityKey strings. */
+  lookup(principals: ReadonlySet<string>, resources: ReadonlySet<string>): TemplateLink[] {
+    const found: TemplateLink[] = [...this.#unslotted];
+    for (const p of principals) {
+      for (const link of this.#byPrincipal.get(p) ?? []) {
+        if (!link.resource || resources.has(entityKey(link.resource))) found.push(link);
+      }
+    }
+    for (const r of resources) found.push(...(this.#byResourceOnly.get(r) ?? []));
+    return found;
+  }
+}

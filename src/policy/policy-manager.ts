@@ -1,0 +1,212 @@
+/**
+ * The live policy set, its safe replacement, and the shadow candidate.
+ *
+ * A reload (a change under policies/, SIGHUP, or a call) reads the folder, validates it strictly and
+ * runs its tests. Only if both pass does it replace the live set, in one assignment: a request is
+ * judged by the set it read at its start, never half of each. Otherwise the live set stays and the
+ * failure is logged, counted and shown in status(). policies/candidate/ (same layout), when present,
+ * is loaded beside it and evaluated in shadow, never enforced.
+ */
+import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import { PolicyEngine, type Authorizer } from './engine.ts';
+import { formatDiagnostic, loadPolicyDir, PolicySetError, type CompiledPolicySet } from './load-policies.ts';
+import { formatFailure, readTestCases, runPolicyTests } from './run-tests.ts';
+import { shadowing, type Disagreement } from './shadow.ts';
+
+export const CANDIDATE_DIR = 'candidate';
+
+export type ReloadTrigger = 'start' | 'watch' | 'signal' | 'api';
+
+export interface ReloadOutcome {
+  at: string;
+  trigger: ReloadTrigger;
+  outcome: 'loaded' | 'unchanged' | 'refused';
+  hash?: string | undefined;
+  errors: string[];
+}
+
+export interface PolicyStatus {
+  hash: string;
+  loadedAt: string;
+  files: string[];
+  policies: Array<{ id: string; kind: 'static' | 'template' | 'link'; file: string; line: number }>;
+  counts: { policies: number; templates: number; links: number };
+  lastReload: ReloadOutcome | null;
+  reloads: { loaded: number; refused: number };
+  candidate: { hash: string; loadedAt: string; files: string[] } | { error: string } | null;
+}
+
+export interface PolicyManagerOptions {
+  dir: string;
+  clock: Clock;
+  logger: Logger;
+  /** Called for every load attempt (metrics, audit). */
+  onLoad?: (outcome: ReloadOutcome, set?: CompiledPolicySet) => void;
+  /** Called for every shadow disagreement. */
+  onDisagreement?: (d: Disagreement) => void;
+  /** Include link ids in status() up to this many (tens of thousands would swamp the answer). */
+  maxListedLinks?: number;
+}
+
+/** Validates a folder and runs its tests: what a set must pass to become live. */
+export function checkPolicyDir(dir: string): { set: CompiledPolicySet; engine: PolicyEngine } {
+  const set = loadPolicyDir(dir);
+  const engine = new PolicyEngine(set);
+  const report = runPolicyTests(set, readTestCases(dir), undefined, engine);
+  if (report.failed > 0) {
+    throw new PolicySetError(
+      report.failures.map((f) => ({ file: f.case.file, line: 1, column: 1, severity: 'error' as const, message: formatFailure(f).replace(/\n\s*/g, ' | ') })),
+    );
+  }
+  return { set, engine };
+}
+
+export class PolicyManager {
+  #live: PolicyEngine;
+  #loadedAt: string;
+  #candidate: PolicyEngine | undefined;
+  #candidateStatus: PolicyStatus['candidate'] = null;
+  #view: Authorizer;
+  #lastReload: ReloadOutcome | null = null;
+  #reloads = { loaded: 0, refused: 0 };
+  #watcher: FSWatcher | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #reloading: Promise<ReloadOutcome> | undefined;
+
+  private constructor(
+    private readonly o: PolicyManagerOptions,
+    live: PolicyEngine,
+  ) {
+    this.#live = live;
+    this.#loadedAt = o.clock.now().toISOString();
+    this.#loadCandidate();
+    this.#view = this.#compose();
+  }
+
+  /** Loads the live set at start: an invalid set or failing tests stop the start (PolicySetError). */
+  static start(o: PolicyManagerOptions): PolicyManager {
+    const at = o.clock.now().toISOString();
+    let checked: ReturnType<typeof checkPolicyDir>;
+    try {
+      checked = checkPolicyDir(o.dir);
+    } catch (err) {
+      o.onLoad?.({ at, trigger: 'start', outcome: 'refused', errors: errorsOf(err) });
+      throw err;
+    }
+    o.onLoad?.({ at, trigger: 'start', outcome: 'loaded', hash: checked.set.hash, errors: [] }, checked.set);
+    return new PolicyManager(o, checked.engine);
+  }
+
+  /** What operations ask: the live set, with the candidate in shadow when there is one. */
+  authorizer(): Authorizer {
+    return this.#view;
+  }
+
+  get live(): PolicyEngine {
+    return this.#live;
+  }
+
+  /** Re-reads the folder; concurrent calls share one reload. */
+  reload(trigger: ReloadTrigger): Promise<ReloadOutcome> {
+    this.#reloading ??= Promise.resolve()
+      .then(() => this.#reload(trigger))
+      .finally(() => (this.#reloading = undefined));
+    return this.#reloading;
+  }
+
+  #reload(trigger: ReloadTrigger): ReloadOutcome {
+    const at = this.o.clock.now().toISOString();
+    let outcome: ReloadOutcome;
+    let loaded: CompiledPolicySet | undefined;
+    try {
+      const { set, engine } = checkPolicyDir(this.o.dir);
+      if (set.hash === this.#live.policySet.hash) {
+        outcome = { at, trigger, outcome: 'unchanged', hash: set.hash, errors: [] };
+      } else {
+        // The swap: one assignment. Requests that already took the old view finish with it.
+        this.#live = engine;
+        this.#loadedAt = at;
+        this.#reloads.loaded++;
+        loaded = set;
+        outcome = { at, trigger, outcome: 'loaded', hash: set.hash, errors: [] };
+        this.o.logger.info('policy set reloaded', { trigger, hash: set.hash });
+      }
+    } catch (err) {
+      this.#reloads.refused++;
+      outcome = { at, trigger, outcome: 'refused', errors: errorsOf(err) };
+      this.o.logger.warn('policy set refused; the live set stays', { trigger, errors: outcome.errors.slice(0, 20) });
+    }
+    this.#loadCandidate();
+    this.#view = this.#compose();
+    this.#lastReload = outcome;
+    if (outcome.outcome !== 'unchanged') this.o.onLoad?.(outcome, loaded);
+    return outcome;
+  }
+
+  #loadCandidate(): void {
+    const dir = join(this.o.dir, CANDIDATE_DIR);
+    if (!existsSync(dir)) {
+      this.#candidate = undefined;
+      this.#candidateStatus = null;
+      return;
+    }
+    try {
+      const set = loadPolicyDir(dir);
+      if (this.#candidate?.policySet.hash !== set.hash) this.#candidate = new PolicyEngine(set);
+      this.#candidateStatus = { hash: set.hash, loadedAt: this.o.clock.now().toISOString(), files: set.files };
+    } catch (err) {
+      this.#candidate = undefined;
+      this.#candidateStatus = { error: errorsOf(err).join('\n') };
+    }
+  }
+
+  #compose(): Authorizer {
+    const live = this.#live;
+    const candidate = this.#candidate;
+    return candidate && this.o.onDisagreement ? shadowing(live, candidate, this.o.onDisagreement) : live;
+  }
+
+  /** Watches the folder (recursively) and reloads shortly after changes settle. */
+  watch(debounceMs = 300): void {
+    if (this.#watcher) return;
+    this.#watcher = watch(this.o.dir, { recursive: true }, () => {
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => void this.reload('watch'), debounceMs);
+    });
+    this.#watcher.on('error', (err) => this.o.logger.warn('policy folder watch failed; reload with SIGHUP', { err }));
+  }
+
+  close(): void {
+    clearTimeout(this.#timer);
+    this.#watcher?.close();
+    this.#watcher = undefined;
+  }
+
+  status(): PolicyStatus {
+    const set = this.#live.policySet;
+    const max = this.o.maxListedLinks ?? 1000;
+    const src = (id: string) => ({ file: set.sources[id]?.file ?? '?', line: set.sources[id]?.line ?? 0 });
+    return {
+      hash: set.hash,
+      loadedAt: this.#loadedAt,
+      files: set.files,
+      policies: [
+        ...Object.keys(set.policies).map((id) => ({ id, kind: 'static' as const, ...src(id) })),
+        ...Object.keys(set.templates).map((id) => ({ id, kind: 'template' as const, ...src(id) })),
+        ...set.links.slice(0, max).map((l) => ({ id: l.id, kind: 'link' as const, file: l.file, line: l.line })),
+      ],
+      counts: { policies: Object.keys(set.policies).length, templates: Object.keys(set.templates).length, links: set.links.length },
+      lastReload: this.#lastReload,
+      reloads: { ...this.#reloads },
+      candidate: this.#candidateStatus,
+    };
+  }
+}
+
+function errorsOf(err: unknown): string[] {
+  if (err instanceof PolicySetError) return err.diagnostics.map(formatDiagnostic);
+  return [(err as Error).message];
+}

@@ -1,0 +1,65 @@
+/**
+ * Runs policy test cases against a compiled policy set through the same engine the gateway uses,
+ * and reports each failure with the expected and actual decision and the determining policies.
+ */
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { PolicyEngine } from './engine.ts';
+import type { CompiledPolicySet } from './load-policies.ts';
+import { parseTestFile, type PolicyTestCase } from './test-cases.ts';
+
+export const TESTS_DIR = 'tests';
+
+export interface TestFailure {
+  case: PolicyTestCase;
+  actual: { decision: 'allow' | 'deny'; determiningPolicies: string[]; errors: string[]; denyKind?: string | undefined };
+  problems: string[];
+}
+
+export interface TestReport {
+  passed: number;
+  failed: number;
+  failures: TestFailure[];
+}
+
+export function readTestCases(policyDir: string, groupsClaim?: string): PolicyTestCase[] {
+  const dir = join(policyDir, TESTS_DIR);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .flatMap((f) => parseTestFile(`${TESTS_DIR}/${f}`, readFileSync(join(dir, f), 'utf8'), groupsClaim));
+}
+
+export function runPolicyTests(set: CompiledPolicySet, cases: readonly PolicyTestCase[], filter?: string, engine = new PolicyEngine(set)): TestReport {
+  const report: TestReport = { passed: 0, failed: 0, failures: [] };
+  for (const c of cases) {
+    if (filter && !c.name.includes(filter)) continue;
+    const d = engine.evaluate(c.call);
+    const problems: string[] = [];
+    if (d.decision !== c.expected.decision) problems.push(`expected ${c.expected.decision}, got ${d.decision}`);
+    if (c.expected.reason !== undefined && !sameSet(c.expected.reason, d.determiningPolicies)) {
+      problems.push(`expected determining policies [${c.expected.reason.join(', ')}], got [${d.determiningPolicies.join(', ')}]`);
+    }
+    if (c.expected.errors !== undefined && c.expected.errors !== d.errors.length) problems.push(`expected ${c.expected.errors} error(s), got ${d.errors.length}`);
+    if (c.expected.denyKind !== undefined && c.expected.denyKind !== d.denyKind) problems.push(`expected the deny to come from ${c.expected.denyKind}, got ${d.denyKind ?? 'an allow'}`);
+    if (problems.length === 0) report.passed++;
+    else {
+      report.failed++;
+      report.failures.push({ case: c, actual: { decision: d.decision, determiningPolicies: d.determiningPolicies, errors: d.errors, denyKind: d.denyKind }, problems });
+    }
+  }
+  return report;
+}
+
+const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+
+export function formatFailure(f: TestFailure): string {
+  const a = f.actual;
+  const why = a.decision === 'deny' ? ` (${a.denyKind === 'forbid' ? 'a forbid' : a.denyKind === 'error' ? 'an evaluation error' : 'no permit'})` : '';
+  return [
+    `FAIL ${f.case.file} › ${f.case.name}`,
+    ...f.problems.map((p) => `  ${p}`),
+    `  actual: ${a.decision}${why}; determining policies [${a.determiningPolicies.join(', ')}]${a.errors.length ? `; errors: ${a.errors.join('; ')}` : ''}`,
+  ].join('\n');
+}
