@@ -66,6 +66,7 @@ export async function changeVersions(deps: OperationDeps, input: ChangeVersionsI
     const snapshot = await store.readPackage(key, input.versions);
     const decision = deps.authorizer().authorize({
       principal: input.principal,
+      meta: input.meta,
       action,
       resource,
       context: {

@@ -61,7 +61,7 @@ export interface GateInput extends PackageRequestInput {
 
 /** Asks Cedar; a deny is recorded and thrown (403), an allow is returned for its outcome to be recorded. */
 export async function authorizePackage(deps: OperationDeps, target: PackageTarget, input: GateInput): Promise<Allowed> {
-  const decision = deps.authorizer().authorize({ principal: input.principal, action: input.action, resource: target.resource, context: input.context });
+  const decision = deps.authorizer().authorize({ principal: input.principal, meta: input.meta, action: input.action, resource: target.resource, context: input.context });
   input.onDecision?.({ resource: target.arn, decision: decision.decision });
   const base: DecisionRecordInput = { clock: deps.clock, meta: input.meta, principal: input.principal, action: input.action, resource: target.arn, decision, request: input.request };
   if (decision.decision === 'deny') {

@@ -33,15 +33,15 @@ export interface AuditPage {
 type Scope = { all: true; decision: AuthorizationDecision } | { all: false; repositories: string[]; decision: AuthorizationDecision };
 
 /** What this principal may read: everything, or the records of some repositories. */
-async function readScope(deps: OperationDeps, principal: Principal): Promise<Scope> {
+async function readScope(deps: OperationDeps, principal: Principal, meta: RequestMeta): Promise<Scope> {
   const authorizer = deps.authorizer();
-  const whole = authorizer.authorize({ principal, action: ACTION, resource: auditLogResource(), context: {} });
+  const whole = authorizer.authorize({ principal, meta, action: ACTION, resource: auditLogResource(), context: {} });
   if (whole.decision === 'allow') return { all: true, decision: whole };
   const repositories: string[] = [];
   const determining = new Set<string>();
   const errors = new Set(whole.errors);
   for (const repo of await deps.store.listAllRepositories()) {
-    const d = authorizer.authorize({ principal, action: ACTION, resource: repositoryResource(deps.region, repo.domainOwner, repo.domain, repo.name), context: {} });
+    const d = authorizer.authorize({ principal, meta, action: ACTION, resource: repositoryResource(deps.region, repo.domainOwner, repo.domain, repo.name), context: {} });
     d.errors.forEach((e) => errors.add(e));
     if (d.decision !== 'allow') continue;
     repositories.push(`arn:aws:codeartifact:${deps.region}:${repo.domainOwner}:repository/${repo.domain}/${repo.name}`);
@@ -57,7 +57,7 @@ async function readScope(deps: OperationDeps, principal: Principal): Promise<Sco
 }
 
 export async function readAudit(deps: OperationDeps, input: ReadAuditInput): Promise<AuditPage> {
-  const scope = await readScope(deps, input.principal);
+  const scope = await readScope(deps, input.principal, input.meta);
   input.onDecision?.({ resource: AUDIT_LOG, decision: scope.decision.decision });
   const request = {
     filter: input.filter,
@@ -79,7 +79,7 @@ export async function readAudit(deps: OperationDeps, input: ReadAuditInput): Pro
 
 /** The chain's head, to be saved elsewhere. Only for those who may read the whole log. */
 export async function readAuditHead(deps: OperationDeps, input: Pick<ReadAuditInput, 'principal' | 'meta' | 'onDecision'>): Promise<AuditHead | null> {
-  const decision = deps.authorizer().authorize({ principal: input.principal, action: ACTION, resource: auditLogResource(), context: {} });
+  const decision = deps.authorizer().authorize({ principal: input.principal, meta: input.meta, action: ACTION, resource: auditLogResource(), context: {} });
   input.onDecision?.({ resource: AUDIT_LOG, decision: decision.decision });
   const record = { clock: deps.clock, meta: input.meta, principal: input.principal, action: ACTION, resource: AUDIT_LOG, decision, request: { head: true } };
   if (decision.decision === 'deny') {
