@@ -6,7 +6,7 @@
  *     SQLite read + commit with its audit record), in-process.
  * Numbers, not assertions: compare runs on the same machine.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createApp } from '../src/app.ts';
@@ -48,6 +48,24 @@ try {
   const context = { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' };
   console.log(`policies: ${Object.keys(engine.policySet.policies).length}, node ${process.version}`);
   await measure('Cedar authorize (shipped policies)', 20_000, () => engine.authorize({ principal, action: 'UpdatePackageVersionsStatus', resource, context }));
+
+  // Template links at scale: 20,000 "team curates repository" links. Only the links whose slots
+  // name the request's principal or resource are evaluated (a cached, preparsed slice).
+  const linkedDir = join(dir, 'linked');
+  cpSync(policyDir, linkedDir, { recursive: true });
+  mkdirSync(join(linkedDir, 'links'));
+  const LINKS = 20_000;
+  writeFileSync(
+    join(linkedDir, 'links', 'teams.json'),
+    JSON.stringify(Array.from({ length: LINKS }, (_, i) => ({ id: `t${i}`, template: 'team-curates-repository', principal: `Group::"team${i}"`, resource: `Repository::"arn:aws:codeartifact:us-east-1:111122223333:repository/my_domain/repo${i}"` }))),
+  );
+  let t = performance.now();
+  const linked = new PolicyEngine(loadPolicyDir(linkedDir));
+  console.log(`loading and validating ${LINKS} links: ${Math.round(performance.now() - t)} ms`);
+  const linkedResource = (i: number) => packageResource({ region: 'us-east-1', domain: 'my_domain', domainOwner: '111122223333', repository: `repo${i}`, format: 'npm', namespace: '', name: 'pkg' });
+  const teamCall = (i: number) => ({ principal: { issuer: DEV_ISSUER, subject: 'm', groups: [`team${i % 100}`] }, action: 'UpdatePackageVersionsStatus' as const, resource: linkedResource(i % 100), context });
+  await measure(`Cedar authorize, ${LINKS} links, linked team (100 slices)`, 20_000, (i) => linked.authorize(teamCall(i)));
+  await measure(`Cedar authorize, ${LINKS} links, no link applies`, 20_000, () => linked.authorize({ principal, action: 'UpdatePackageVersionsStatus', resource, context }));
 
   const devKey = await loadOrCreateDevKey(join(dir, 'data'));
   const verifier = createTokenVerifier({

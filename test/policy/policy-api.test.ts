@@ -1,0 +1,84 @@
+/** POST /v1/authorize (the test bench) and GET /v1/policies, over real HTTP. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { liveServer, type LiveServer } from './live-server.ts';
+
+const CHALK = { domain: 'my_domain', domainOwner: '111122223333', repository: 'my_repo', format: 'npm', package: 'chalk' };
+const PROD_CHALK = { ...CHALK, repository: 'prod' };
+
+describe('the policy test bench', () => {
+  let s: LiveServer;
+  let security: string;
+  beforeAll(async () => {
+    s = await liveServer();
+    security = await s.token('sam', ['security']);
+  });
+  afterAll(() => s.close());
+
+  const simulate = (body: unknown, token = security) => s.post('/v1/authorize', body, token);
+
+  it('dry-runs a request for a principal given as claims, against the live set, and explains it', async () => {
+    const res = await simulate({
+      principal: { claims: { sub: 'rita', groups: ['release-managers'] } },
+      action: 'UpdatePackageVersionsStatus',
+      package: CHALK,
+      context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' },
+    });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({ decision: 'allow', because: 'permit', errors: [], evaluatedAgainst: 'live' });
+    expect(body.determiningPolicies).toEqual([{ id: 'release-managers-curate-my-repo', file: 'release-managers.cedar', line: expect.any(Number) }]);
+  });
+
+  it('tells a forbid from no permit', async () => {
+    const forbid = await (await simulate({ principal: { claims: { sub: 'sam', groups: ['security'] } }, action: 'DisposePackageVersions', package: PROD_CHALK, context: { versions: ['4.1.1'], currentStatuses: ['Published'] } })).json();
+    expect(forbid).toMatchObject({ decision: 'deny', because: 'forbid', determiningPolicies: [{ id: 'never-dispose-in-prod' }] });
+    const none = await (await simulate({ principal: { claims: { sub: 'x', groups: [] } }, action: 'DisposePackageVersions', package: CHALK, context: { versions: ['4.0.0'], currentStatuses: ['Published'] } })).json();
+    expect(none).toMatchObject({ decision: 'deny', because: 'no_permit', determiningPolicies: [] });
+  });
+
+  it('accepts the simulated principal as a token', async () => {
+    const rita = await s.token('rita', ['release-managers']);
+    const body = await (await simulate({ principal: { token: rita }, action: 'UpdatePackageVersionsStatus', package: CHALK, context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Unlisted' } })).json();
+    expect(body.decision).toBe('allow');
+    const bad = await simulate({ principal: { token: 'not.a.token' }, action: 'UpdatePackageVersionsStatus', package: CHALK, context: {} });
+    expect(bad.status).toBe(400);
+  });
+
+  it('evaluates a supplied policy set instead of the live one, and reports its errors', async () => {
+    const files = { 'try.cedar': 'permit (principal in Group::"web", action == Action::"DisposePackageVersions", resource);' };
+    const body = await (await simulate({ principal: { claims: { sub: 'w', groups: ['web'] } }, action: 'DisposePackageVersions', package: CHALK, context: { versions: ['4.0.0'], currentStatuses: ['Published'] }, policies: { files } })).json();
+    expect(body).toMatchObject({ decision: 'allow', evaluatedAgainst: 'supplied', determiningPolicies: [{ id: 'try.cedar#0', file: 'try.cedar' }] });
+    const invalid = await simulate({ principal: { claims: { sub: 'w' } }, action: 'DisposePackageVersions', package: CHALK, context: {}, policies: { files: { 'bad.cedar': 'permit (principal, action, resource) when { resource.nope };' } } });
+    expect(invalid.status).toBe(400);
+    expect(invalid.headers.get('x-amzn-errortype')).toBe('ValidationException');
+    expect((await invalid.json()).message).toContain('bad.cedar:1:');
+  });
+
+  it('is itself authorized by the live set and audited; it changes nothing', async () => {
+    const rita = await s.token('rita', ['release-managers']);
+    const denied = await simulate({ principal: { claims: { sub: 'rita', groups: ['release-managers'] } }, action: 'UpdatePackageVersionsStatus', package: CHALK, context: {} }, rita);
+    expect(denied.status).toBe(403);
+    // A supplied set cannot authorize its own use: the caller is judged by the live set.
+    const sneaky = await simulate(
+      { principal: { claims: { sub: 'rita' } }, action: 'SimulateAuthorization', resource: 'PolicySet::"live"', policies: { files: { 'p.cedar': 'permit (principal, action, resource);' } } },
+      rita,
+    );
+    expect(sneaky.status).toBe(403);
+    const [record] = await s.gateway.store.listAudit({ limit: 1, filter: { action: 'SimulateAuthorization' } });
+    expect(record).toMatchObject({ decision: 'deny', principal: { subject: 'rita' }, resource: 'PolicySet::"live"' });
+    const snap = await s.gateway.store.readPackage({ domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo', format: 'npm', namespace: '', name: 'chalk' }, ['4.1.0']);
+    expect(snap.versions.get('4.1.0')!.status).toBe('Published');
+  });
+
+  it('GET /v1/policies lists the live set for the security team only', async () => {
+    const res = await s.get('/v1/policies', security);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(body.files).toContain('prod-guard.cedar');
+    expect(body.counts).toMatchObject({ templates: 2, links: 2 });
+    expect(body.policies).toEqual(expect.arrayContaining([{ id: 'never-dispose-in-prod', kind: 'static', file: 'prod-guard.cedar', line: expect.any(Number) }, expect.objectContaining({ id: 'web-team-curates-my-repo', kind: 'link' })]));
+    expect(body.lastReload).toBeNull();
+    expect((await s.get('/v1/policies', await s.token('ada', ['auditors']))).status).toBe(403);
+  });
+});
