@@ -3,9 +3,12 @@
  *   - a Cedar decision on the shipped policies (PolicyEngine.authorize),
  *   - token verification (ES256, jose),
  *   - a whole UpdatePackageVersionsStatus request through the app (validation, token, Cedar,
- *     SQLite read + commit with its audit record), in-process.
+ *     SQLite read + commit with its audit record), in-process;
+ *   - whole ListPackageVersions and GetPackageVersionAsset requests (each read is audited);
+ *   - one PublishPackageVersion of BENCH_UPLOAD_MB MiB (1024 by default): time, and resident memory.
  * Numbers, not assertions: compare runs on the same machine.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,6 +39,41 @@ async function measure(name: string, iterations: number, fn: (i: number) => unkn
   samples.sort();
   const q = (p: number) => samples[Math.min(iterations - 1, Math.floor(p * iterations))]! * 1000;
   console.log(`${name.padEnd(48)} p50 ${q(0.5).toFixed(1).padStart(8)} µs   p99 ${q(0.99).toFixed(1).padStart(8)} µs   ${Math.round(iterations / (total / 1000))}/s`);
+}
+
+/**
+ * One PublishPackageVersion of `mb` MiB, streamed from a generator that reuses one 1 MiB buffer, so
+ * the process's resident memory shows what the gateway itself holds: a buffered body would add the
+ * whole asset. RSS is sampled every 20 ms.
+ */
+async function measureUpload(app: ReturnType<typeof createApp>, token: string, mb: number): Promise<void> {
+  const chunk = randomBytes(1024 * 1024);
+  const sha = createHash('sha256');
+  for (let i = 0; i < mb; i++) sha.update(chunk);
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (sent++ < mb) c.enqueue(chunk);
+      else c.close();
+    },
+  });
+  const rssBefore = process.memoryUsage.rss();
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 20);
+  const started = performance.now();
+  const res = await app.request(`/v1/package/version/publish?domain=my_domain&domain-owner=111122223333&repository=my_repo&format=generic&namespace=bench&package=big&version=${Date.now()}&asset=big.bin`, {
+    method: 'POST',
+    body,
+    headers: { authorization: `Bearer ${token}`, 'x-amz-content-sha256': sha.digest('hex') },
+    duplex: 'half',
+  } as RequestInit);
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  if (res.status !== 200) throw new Error(`unexpected ${res.status}: ${await res.text()}`);
+  const mib = (n: number) => Math.round(n / 1024 / 1024);
+  console.log(
+    `${`PublishPackageVersion, ${mb} MiB streamed (in-process)`.padEnd(48)} ${seconds.toFixed(1)} s, ${Math.round(mb / seconds)} MiB/s; RSS ${mib(rssBefore)} MiB before, ${mib(rssPeak)} MiB at most`,
+  );
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'vg-bench-'));
@@ -93,6 +131,18 @@ try {
     });
     if (res.status !== 200) throw new Error(`unexpected ${res.status}: ${await res.text()}`);
   });
+
+  // The package API. Reads are audited like changes (one record, one commit each); uploads stream.
+  const dev = await mintDevToken({ key: devKey, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, subject: 'dev', groups: ['developers', 'publishers'], groupsClaim: 'groups', ttlSeconds: 3600, clock: systemClock });
+  const chalk = 'domain=my_domain&domain-owner=111122223333&repository=my_repo&format=npm&package=chalk';
+  const read = async (path: string, method = 'GET') => {
+    const res = await app.request(path, { method, headers: { authorization: `Bearer ${dev}` } });
+    if (res.status !== 200) throw new Error(`unexpected ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+  };
+  await measure('ListPackageVersions request (in-process)', 2_000, () => read(`/v1/package/versions?${chalk}`, 'POST'));
+  await measure('GetPackageVersionAsset request, 222 B (in-process)', 2_000, () => read(`/v1/package/version/asset?${chalk}&version=4.1.1&asset=chalk-4.1.1.tgz`));
+  await measureUpload(app, dev, Number(process.env['BENCH_UPLOAD_MB'] ?? 1024));
   await store.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
