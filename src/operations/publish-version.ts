@@ -61,16 +61,23 @@ export async function publishVersion(deps: PackageApiDeps, input: PublishInput) 
         await deps.store.appendAudit({ ...allowed.record('timeout', 503), request: summary }).catch((err: unknown) => deps.logger.error('could not record a timed-out decision', { err }));
         input.deadline.check();
       }
-      const result = await deps.store.commitVersionChanges({
-        packageId: snapshot.packageId,
-        guards: [{ version: input.version, revision: snapshot.version?.revision ?? null }],
-        changes: [],
-        disposeAssets: false,
-        publish: plan.change
-          ? { key: target.key, version: input.version, status: plan.status, revision: plan.revision, fresh: plan.fresh, asset: plan.addAsset ? asset : undefined }
-          : undefined,
-        audit,
-      });
+      let result: Awaited<ReturnType<typeof deps.store.commitVersionChanges>>;
+      try {
+        result = await deps.store.commitVersionChanges({
+          packageId: snapshot.packageId,
+          guards: [{ version: input.version, revision: snapshot.version?.revision ?? null }],
+          changes: [],
+          disposeAssets: false,
+          publish: plan.change
+            ? { key: target.key, version: input.version, status: plan.status, revision: plan.revision, fresh: plan.fresh, asset: plan.addAsset ? asset : undefined }
+            : undefined,
+          audit,
+        });
+      } catch (err) {
+        // The transaction rolled back with its record; the decision is still recorded, as a failure.
+        await deps.store.appendAudit({ ...allowed.record('rejected', 500), request: summary }).catch((e: unknown) => deps.logger.error('could not record a failed publish', { err: e }));
+        throw err;
+      }
       if (result.ok) {
         claimed = plan.change !== null && plan.addAsset;
         return { ...packageMembers(target.pkg), version: input.version, versionRevision: plan.revision, status: plan.status, asset: assetSummary(asset) };

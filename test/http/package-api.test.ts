@@ -17,6 +17,7 @@ import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { PolicyEngine } from '../../src/policy/engine.ts';
 import { loadPolicyDir } from '../../src/policy/load-policies.ts';
+import type { Store, VersionCommit } from '../../src/store/store.ts';
 import { CHALK, testGateway, type TestGateway } from '../helpers/gateway.ts';
 
 const OWNER = 'domain=my_domain&domain-owner=111122223333';
@@ -203,19 +204,62 @@ describe('the package API over HTTP', () => {
       expect((await newest())[0]).toMatchObject({ outcome: 'not_found', httpStatus: 404 });
     });
 
+    /** The app on the test gateway's store and blobs, with a store of the test's choosing and a bound. */
+    const appWith = (options: { store?: Store; maxAssetBytes?: number }) => {
+      const verifier = createTokenVerifier({
+        keySource: keySourceFor({ mode: 'dev', issuer: DEV_ISSUER, audience: DEV_AUDIENCE }, gw.devKey),
+        issuer: DEV_ISSUER,
+        audience: DEV_AUDIENCE,
+        groupsClaim: 'groups',
+        clock: systemClock,
+        clockToleranceSeconds: 0,
+      });
+      const engine = new PolicyEngine(loadPolicyDir(gw.policyDir));
+      return createApp({ store: options.store ?? gw.store, blobs: gw.blobs, authorizer: () => engine, clock: systemClock, region: 'us-east-1', logger: silentLogger, verifier, maxAssetBytes: options.maxAssetBytes });
+    };
+    /** The store, with commitVersionChanges replaced for the test. */
+    const storeWith = (commit: (real: Store['commitVersionChanges'], c: VersionCommit) => ReturnType<Store['commitVersionChanges']>): Store =>
+      new Proxy(gw.store, {
+        get: (target, property, receiver) =>
+          property === 'commitVersionChanges' ? (c: VersionCommit) => commit((x) => target.commitVersionChanges(x), c) : Reflect.get(target, property, receiver),
+      });
+
+    it('a version changed by another publish during the upload is decided again on its new state', async () => {
+      await publish('1.0.0', 'a.bin', 'A', { unfinished: true });
+      let raced = false;
+      const app = appWith({
+        store: storeWith(async (real, c) => {
+          if (!raced) {
+            raced = true;
+            // Another publish lands between this request's read and its commit.
+            expect((await publish('1.0.0', 'b.bin', 'B', { unfinished: true })).status).toBe(200);
+          }
+          return real(c);
+        }),
+      });
+      const res = await publishTo(app, all, `${TOOL}&version=1.0.0&asset=c.bin`, 'C', sha256('C'));
+      expect(res.status).toBe(200);
+      expect((await res.json()).status).toBe('Published');
+      // The racing publish's record, then this one's, whose change starts from the racer's revision.
+      const [racer, mine] = await newest(2);
+      expect(mine!.changes[0]!.before.revision).toBe(racer!.changes[0]!.after.revision);
+      const assets = await (await call('POST', `${ASSETS}?${TOOL}&version=1.0.0`)).json();
+      expect(assets.assets.map((a: { name: string }) => a.name)).toEqual(['a.bin', 'b.bin', 'c.bin']);
+    });
+
+    it('a commit that fails is a 500 that keeps nothing, and its decision is still recorded', async () => {
+      const app = appWith({ store: storeWith(async () => Promise.reject(new Error('disk on fire'))) });
+      const res = await publishTo(app, all, `${TOOL}&version=1.0.0&asset=a.bin`, 'A', sha256('A'));
+      expect(res.status).toBe(500);
+      expect(res.headers.get('x-amzn-errortype')).toBe('InternalServerException');
+      expect((await res.json()).message).not.toContain('disk on fire');
+      expect((await newest())[0]).toMatchObject({ action: 'PublishPackageVersion', decision: 'allow', outcome: 'rejected', httpStatus: 500 });
+      expect(blobFiles()).toHaveLength(6);
+      expect(await gw.store.pendingBlobDeletions()).toEqual([]);
+    });
+
     describe('with a small VERSIONGATE_MAX_ASSET_SIZE', () => {
-      const smallApp = async () => {
-        const verifier = createTokenVerifier({
-          keySource: keySourceFor({ mode: 'dev', issuer: DEV_ISSUER, audience: DEV_AUDIENCE }, gw.devKey),
-          issuer: DEV_ISSUER,
-          audience: DEV_AUDIENCE,
-          groupsClaim: 'groups',
-          clock: systemClock,
-          clockToleranceSeconds: 0,
-        });
-        const engine = new PolicyEngine(loadPolicyDir(gw.policyDir));
-        return createApp({ store: gw.store, blobs: gw.blobs, authorizer: () => engine, clock: systemClock, region: 'us-east-1', logger: silentLogger, verifier, maxAssetBytes: 1000 });
-      };
+      const smallApp = async () => appWith({ maxAssetBytes: 1000 });
 
       it('a declared Content-Length over the bound is 413 before anything else', async () => {
         const app = await smallApp();
