@@ -82,6 +82,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       dir: config.policyDir,
       clock,
       logger,
+      groupsClaim: config.groupsClaim,
       onLoad: (o, set) => void recordLoad(o, set),
       onDisagreement: (d) =>
         void store

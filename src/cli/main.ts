@@ -272,7 +272,7 @@ async function policyCommand(args: string[]): Promise<number> {
       case 'format':
         return policyFormat(cfg.policyDir, values.check === true, out, err);
       case 'test':
-        return policyTest(cfg.policyDir, typeof values.filter === 'string' ? values.filter : undefined, out);
+        return policyTest(cfg.policyDir, typeof values.filter === 'string' ? values.filter : undefined, cfg.groupsClaim, out, err);
       case 'explain':
         return policyExplain(cfg.policyDir, values, cfg.groupsClaim, cfg.region, out);
       default:

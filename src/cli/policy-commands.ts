@@ -12,6 +12,7 @@ import { packageResource, principalEntities, userUid } from '../policy/entities.
 import { describeExplanation, explain } from '../policy/explain.ts';
 import { formatDiagnostic, loadPolicyDir, TEMPLATE_DIR } from '../policy/load-policies.ts';
 import { formatFailure, readTestCases, runPolicyTests } from '../policy/run-tests.ts';
+import { TestCaseError } from '../policy/test-cases.ts';
 import { parseCoordinates } from '../resource/coordinates.ts';
 import { parsePackageArn } from '../resource/parse-arn.ts';
 import type { Store } from '../store/store.ts';
@@ -62,9 +63,17 @@ export function policyFormat(dir: string, check: boolean, out: Out, err: Out): n
   return 0;
 }
 
-export function policyTest(dir: string, filter: string | undefined, out: Out): number {
+export function policyTest(dir: string, filter: string | undefined, groupsClaim: string, out: Out, err: Out): number {
   const set = loadPolicyDir(dir);
-  const report = runPolicyTests(set, readTestCases(dir), filter);
+  let cases;
+  try {
+    cases = readTestCases(dir, groupsClaim);
+  } catch (e) {
+    if (!(e instanceof TestCaseError)) throw e;
+    err(`a test file is not valid: ${e.message}`);
+    return 1;
+  }
+  const report = runPolicyTests(set, cases, filter);
   for (const f of report.failures) out(formatFailure(f));
   out(`${report.passed} passed, ${report.failed} failed`);
   return report.failed > 0 ? 1 : 0;

@@ -32,7 +32,7 @@ export function describeExplanation(e: Explanation): string {
       : e.because === 'forbid'
         ? `DENY: forbidden by ${e.determiningPolicies.map(where).join(', ')}`
         : e.because === 'error'
-          ? 'DENY: a policy could not be evaluated, so the request is denied (fail closed)'
+          ? 'DENY: evaluation failed (a policy errored, or the request does not fit the schema), so the request is denied (fail closed)'
           : 'DENY: no policy permits this request',
   ];
   for (const err of e.errors) lines.push(`  error: ${err}`);

@@ -7,7 +7,7 @@
  * failure is logged, counted and shown in status(). policies/candidate/ (same layout), when present,
  * is loaded beside it and evaluated in shadow, never enforced.
  */
-import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
@@ -49,13 +49,15 @@ export interface PolicyManagerOptions {
   onDisagreement?: (d: Disagreement) => void;
   /** Include link ids in status() up to this many (tens of thousands would swamp the answer). */
   maxListedLinks?: number;
+  /** The token claim test cases give groups in (VERSIONGATE_GROUPS_CLAIM). */
+  groupsClaim?: string;
 }
 
 /** Validates a folder and runs its tests: what a set must pass to become live. */
-export function checkPolicyDir(dir: string): { set: CompiledPolicySet; engine: PolicyEngine } {
+export function checkPolicyDir(dir: string, groupsClaim?: string): { set: CompiledPolicySet; engine: PolicyEngine } {
   const set = loadPolicyDir(dir);
   const engine = new PolicyEngine(set);
-  const report = runPolicyTests(set, readTestCases(dir), undefined, engine);
+  const report = runPolicyTests(set, readTestCases(dir, groupsClaim), undefined, engine);
   if (report.failed > 0) {
     throw new PolicySetError(
       report.failures.map((f) => ({ file: f.case.file, line: 1, column: 1, severity: 'error' as const, message: formatFailure(f).replace(/\n\s*/g, ' | ') })),
@@ -74,6 +76,8 @@ export class PolicyManager {
   #reloads = { loaded: 0, refused: 0 };
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #poll: NodeJS.Timeout | undefined;
+  #fingerprint = '';
   #reloading: Promise<ReloadOutcome> | undefined;
 
   private constructor(
@@ -91,7 +95,7 @@ export class PolicyManager {
     const at = o.clock.now().toISOString();
     let checked: ReturnType<typeof checkPolicyDir>;
     try {
-      checked = checkPolicyDir(o.dir);
+      checked = checkPolicyDir(o.dir, o.groupsClaim);
     } catch (err) {
       o.onLoad?.({ at, trigger: 'start', outcome: 'refused', errors: errorsOf(err) });
       throw err;
@@ -122,7 +126,7 @@ export class PolicyManager {
     let outcome: ReloadOutcome;
     let loaded: CompiledPolicySet | undefined;
     try {
-      const { set, engine } = checkPolicyDir(this.o.dir);
+      const { set, engine } = checkPolicyDir(this.o.dir, this.o.groupsClaim);
       if (set.hash === this.#live.policySet.hash) {
         outcome = { at, trigger, outcome: 'unchanged', hash: set.hash, errors: [] };
       } else {
@@ -169,18 +173,33 @@ export class PolicyManager {
     return candidate && this.o.onDisagreement ? shadowing(live, candidate, this.o.onDisagreement) : live;
   }
 
-  /** Watches the folder (recursively) and reloads shortly after changes settle. */
-  watch(debounceMs = 300): void {
+  /**
+   * Watches the folder and reloads shortly after changes settle. Node 20's recursive fs.watch on
+   * Linux stops reporting a file once it was replaced by a rename (mv, git checkout, editors that
+   * save that way), so a cheap poll of every file's size and mtime backs it up.
+   */
+  watch(debounceMs = 300, pollMs = 2_000): void {
     if (this.#watcher) return;
-    this.#watcher = watch(this.o.dir, { recursive: true }, () => {
+    const soon = () => {
       clearTimeout(this.#timer);
       this.#timer = setTimeout(() => void this.reload('watch'), debounceMs);
-    });
-    this.#watcher.on('error', (err) => this.o.logger.warn('policy folder watch failed; reload with SIGHUP', { err }));
+    };
+    this.#watcher = watch(this.o.dir, { recursive: true }, soon);
+    this.#watcher.on('error', (err) => this.o.logger.warn('policy folder watch failed; the poll and SIGHUP still reload', { err }));
+    this.#fingerprint = folderFingerprint(this.o.dir);
+    this.#poll = setInterval(() => {
+      const now = folderFingerprint(this.o.dir);
+      if (now !== this.#fingerprint) {
+        this.#fingerprint = now;
+        soon();
+      }
+    }, pollMs);
+    this.#poll.unref();
   }
 
   close(): void {
     clearTimeout(this.#timer);
+    clearInterval(this.#poll);
     this.#watcher?.close();
     this.#watcher = undefined;
   }
@@ -204,6 +223,33 @@ export class PolicyManager {
       candidate: this.#candidateStatus,
     };
   }
+}
+
+/** Every file's path, size and modification time under the folder: changes when any file does. */
+function folderFingerprint(dir: string): string {
+  const parts: string[] = [];
+  const walk = (d: string) => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const path = join(d, e.name);
+      if (e.isDirectory()) walk(path);
+      else {
+        try {
+          const st = statSync(path);
+          parts.push(`${path}\0${st.size}\0${st.mtimeMs}`);
+        } catch {
+          /* removed meanwhile */
+        }
+      }
+    }
+  };
+  walk(dir);
+  return parts.sort().join('\n');
 }
 
 function errorsOf(err: unknown): string[] {
