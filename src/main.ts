@@ -124,6 +124,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     keySource,
     requestDeadlineMs: config.limits.requestDeadlineMs,
     serveMetrics: config.metrics.mode === 'on',
+    maxAssetBytes: config.limits.maxAssetBytes,
   });
 
   const servers: Server[] = [];

@@ -182,14 +182,19 @@ describe('version status API', () => {
   });
 
   it('concurrent requests on the same versions: each applies on the state it was judged on', async () => {
+    const initial = (await revisions(['4.1.0']))['4.1.0']!;
     const results = await Promise.all(
       ['Unlisted', 'Archived', 'Published', 'Unlisted', 'Archived'].map((t) => gw.post(`${UPDATE}?${CHALK}`, { versions: ['4.1.0', '4.1.1'], targetStatus: t }, rm)),
     );
-    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    // Each request either applied or, after three compare-and-set attempts lost to the others on a
+    // busy machine, gave up with a 409 having changed nothing. Never anything else.
+    for (const r of results) expect([200, 409]).toContain(r.status);
+    expect(results.filter((r) => r.status === 200).length).toBeGreaterThan(0);
     const records = (await gw.store.listAudit({ limit: 100 })).filter((r) => r.outcome === 'applied').reverse();
+    expect(records.length).toBe(results.filter((r) => r.status === 200).length);
     // Every applied change starts from the revision the previous one left: no lost update.
-    let last = records[0]!.changes.find((c) => c.version === '4.1.0')!.after.revision;
-    for (const r of records.slice(1)) {
+    let last = initial;
+    for (const r of records) {
       const change = r.changes.find((c) => c.version === '4.1.0');
       if (!change) continue;
       expect(change.before.revision).toBe(last);
