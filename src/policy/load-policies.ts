@@ -144,24 +144,12 @@ function compileChecked(schemaText: string, files: PolicyFileText[], templateFil
   const policies: Record<string, string> = {};
   const sources: Record<string, PolicySource> = {};
   for (const { file, text } of files) {
-    const problem = policyTextProblem(text);
-    if (problem) {
-      errors.push({ file, line: 1, column: 1, severity: 'error', message: `refused before parsing: ${problem}` });
-      continue;
-    }
-    const parts = cedar.policySetTextToParts(text);
-    if (parts.type === 'failure') {
-      for (const e of parts.errors) errors.push({ ...at(file, text, e.sourceLocations?.[0]?.start ?? 0), severity: 'error', message: e.message, ...(e.help ? { help: e.help } : {}) });
-      continue;
-    }
-    if (parts.policy_templates.length > 0) {
+    const parts = splitFile(file, text, errors, at);
+    if (!parts) continue;
+    if (parts.templates.length > 0) {
       errors.push({ file, line: 1, column: 1, severity: 'error', message: `templates (policies with ?principal or ?resource) belong in ${TEMPLATE_DIR}/` });
     }
-    let cursor = 0;
-    parts.policies.forEach((policyText, index) => {
-      const found = text.indexOf(policyText, cursor);
-      const offset = found === -1 ? cursor : found;
-      if (found !== -1) cursor = found + policyText.length;
+    parts.policies.forEach(({ text: policyText, offset }, index) => {
       const json = cedar.policyToJson(policyText);
       const id = json.type === 'success' && json.json.annotations?.id ? json.json.annotations.id : `${file}#${index}`;
       if (policies[id] !== undefined) {
@@ -175,22 +163,10 @@ function compileChecked(schemaText: string, files: PolicyFileText[], templateFil
   const templates: Record<string, string> = {};
   const templateSlots: Record<string, TemplateSlots> = {};
   for (const { file, text } of templateFiles) {
-    const problem = policyTextProblem(text);
-    if (problem) {
-      errors.push({ file, line: 1, column: 1, severity: 'error', message: `refused before parsing: ${problem}` });
-      continue;
-    }
-    const parts = cedar.policySetTextToParts(text);
-    if (parts.type === 'failure') {
-      for (const e of parts.errors) errors.push({ ...at(file, text, e.sourceLocations?.[0]?.start ?? 0), severity: 'error', message: e.message, ...(e.help ? { help: e.help } : {}) });
-      continue;
-    }
+    const parts = splitFile(file, text, errors, at);
+    if (!parts) continue;
     if (parts.policies.length > 0) errors.push({ file, line: 1, column: 1, severity: 'error', message: `${TEMPLATE_DIR}/ holds templates only: move static policies to the folder above` });
-    let cursor = 0;
-    for (const templateText of parts.policy_templates) {
-      const found = text.indexOf(templateText, cursor);
-      const offset = found === -1 ? cursor : found;
-      if (found !== -1) cursor = found + templateText.length;
+    for (const { text: templateText, offset } of parts.templates) {
       const json = cedar.templateToJson(templateText);
       const id = json.type === 'success' ? json.json.annotations?.id : undefined;
       if (!id) {
@@ -267,6 +243,36 @@ function compileChecked(schemaText: string, files: PolicyFileText[], templateFil
     hash: hash.digest('hex'),
     warnings: sortDiagnostics(warnings),
   };
+}
+
+type Locate = (file: string, text: string, offset: number) => { file: string; line: number; column: number };
+
+/**
+ * Guards a file's text, then splits it into its policies and templates, each with its offset in the
+ * file (for diagnostics). Problems are collected in `errors`; undefined means the file was refused.
+ */
+function splitFile(file: string, text: string, errors: PolicyDiagnostic[], at: Locate) {
+  const problem = policyTextProblem(text);
+  if (problem) {
+    errors.push({ file, line: 1, column: 1, severity: 'error', message: `refused before parsing: ${problem}` });
+    return undefined;
+  }
+  const parts = cedar.policySetTextToParts(text);
+  if (parts.type === 'failure') {
+    for (const e of parts.errors) errors.push({ ...at(file, text, e.sourceLocations?.[0]?.start ?? 0), severity: 'error', message: e.message, ...(e.help ? { help: e.help } : {}) });
+    return undefined;
+  }
+  // Cedar returns each policy's own text; find it in the file, in order, to know where it starts.
+  const locate = (list: string[]) => {
+    let cursor = 0;
+    return list.map((t) => {
+      const found = text.indexOf(t, cursor);
+      const offset = found === -1 ? cursor : found;
+      if (found !== -1) cursor = found + t.length;
+      return { text: t, offset };
+    });
+  };
+  return { policies: locate(parts.policies), templates: locate(parts.policy_templates) };
 }
 
 function sortDiagnostics(list: PolicyDiagnostic[]): PolicyDiagnostic[] {
