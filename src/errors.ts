@@ -62,9 +62,8 @@ export class AccessDeniedError extends ApiError {
   readonly type = 'AccessDeniedException';
 }
 
-export class NotFoundError extends ApiError {
-  readonly status = 404;
-  readonly type = 'ResourceNotFoundException';
+/** An error about one resource: CodeArtifact's envelope names it with resourceId and resourceType. */
+abstract class ResourceError extends ApiError {
   constructor(
     message: string,
     readonly resourceType: ResourceType,
@@ -77,35 +76,20 @@ export class NotFoundError extends ApiError {
   }
 }
 
-export class ConflictError extends ApiError {
+export class NotFoundError extends ResourceError {
+  readonly status = 404;
+  readonly type = 'ResourceNotFoundException';
+}
+
+export class ConflictError extends ResourceError {
   readonly status = 409;
   readonly type = 'ConflictException';
-  constructor(
-    message: string,
-    readonly resourceType: ResourceType,
-    readonly resourceId: string,
-  ) {
-    super(message);
-  }
-  override fields() {
-    return { resourceId: this.resourceId, resourceType: this.resourceType };
-  }
 }
 
 /** A quota would be exceeded (CodeArtifact answers 402 for these, such as assets per version). */
-export class ServiceQuotaExceededError extends ApiError {
+export class ServiceQuotaExceededError extends ResourceError {
   readonly status = 402;
   readonly type = 'ServiceQuotaExceededException';
-  constructor(
-    message: string,
-    readonly resourceType: ResourceType,
-    readonly resourceId: string,
-  ) {
-    super(message);
-  }
-  override fields() {
-    return { resourceId: this.resourceId, resourceType: this.resourceType };
-  }
 }
 
 export class PayloadTooLargeError extends ApiError {
