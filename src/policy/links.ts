@@ -106,8 +106,11 @@ export class LinkIndex {
   readonly #byPrincipal = new Map<string, TemplateLink[]>();
   readonly #byResourceOnly = new Map<string, TemplateLink[]>();
   readonly #unslotted: TemplateLink[] = [];
+  /** Counted once: the engine asks on every request whether there are links at all. */
+  readonly size: number;
 
   constructor(links: readonly TemplateLink[]) {
+    this.size = links.length;
     const push = (map: Map<string, TemplateLink[]>, key: string, link: TemplateLink) => {
       const list = map.get(key);
       if (list) list.push(link);
@@ -118,13 +121,6 @@ export class LinkIndex {
       else if (link.resource) push(this.#byResourceOnly, entityKey(link.resource), link);
       else this.#unslotted.push(link);
     }
-  }
-
-  get size(): number {
-    let n = this.#unslotted.length;
-    for (const l of this.#byPrincipal.values()) n += l.length;
-    for (const l of this.#byResourceOnly.values()) n += l.length;
-    return n;
   }
 
   /** principals and resources: the request's entity and all its ancestors, as entityKey strings. */
