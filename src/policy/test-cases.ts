@@ -90,7 +90,9 @@ function cedarCliCase(file: string, index: number, name: string, c: Record<strin
 function versiongateCase(file: string, index: number, name: string, c: Record<string, unknown>, groupsClaim: string): PolicyTestCase {
   const claims = c.claims as Record<string, unknown> | undefined;
   if (!claims || typeof claims.sub !== 'string') throw new Error('"claims" must hold at least "sub" (the principal as token claims)');
-  const groups = claims[groupsClaim] ?? [];
+  // The configured claim, as real tokens carry it; `groups` otherwise, so the shipped cases (and any
+  // written before the claim was configured) keep working when VERSIONGATE_GROUPS_CLAIM changes.
+  const groups = claims[groupsClaim] ?? claims.groups ?? [];
   if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) throw new Error(`"claims.${groupsClaim}" must be an array of group names`);
   if (typeof c.action !== 'string') throw new Error('"action" must be an action name such as "UpdatePackageVersionsStatus"');
   const region = typeof c.region === 'string' ? c.region : DEFAULT_REGION;
