@@ -39,6 +39,8 @@ const getAssetQuery = versionQuery.extend({
   revision: z.string().optional().openapi({ description: 'Refuse unless the version currently has this revision.' }),
 });
 
+/** versiongate's own member: the AWS SDK skips members it does not know. */
+const identifierField = z.string().openapi({ example: '7jvagMH9vk7u', description: "The version's permanent identifier (12 base62 characters), for the /v1/packages/{owner}/{repo}/{identifier}/ paths." });
 const origin = z.object({ domainEntryPoint: z.object({ repositoryName: z.string() }), originType: z.enum(ORIGIN_TYPES) });
 const hashes = z.object({ MD5: z.string(), 'SHA-1': z.string(), 'SHA-256': z.string(), 'SHA-512': z.string() });
 export const assetSummarySchema = z.object({ name: z.string(), size: z.number().int(), hashes }).openapi('AssetSummary');
@@ -48,7 +50,7 @@ const listVersionsResult = z
   .object({
     defaultDisplayVersion: z.string().optional(),
     ...packageMembers,
-    versions: z.array(z.object({ version: z.string(), revision: z.string(), status: z.enum(VERSION_STATUSES), origin })),
+    versions: z.array(z.object({ version: z.string(), identifier: identifierField, revision: z.string(), status: z.enum(VERSION_STATUSES), origin })),
     nextToken: z.string().optional(),
   })
   .openapi('ListPackageVersionsResult');
@@ -60,6 +62,7 @@ const describeResult = z
       packageName: z.string(),
       displayName: z.string(),
       version: z.string(),
+      identifier: identifierField,
       publishedTime: z.number().openapi({ description: 'Epoch seconds.' }),
       revision: z.string(),
       status: z.enum(VERSION_STATUSES),

@@ -8,6 +8,8 @@ import type { VersionStatus } from './statuses.ts';
 
 export interface VersionFacts {
   version: string;
+  /** The permanent identifier (versiongate's own member: the AWS SDK ignores members it does not know). */
+  identifier: string;
   status: VersionStatus;
   revision: string;
   /** ISO 8601. */
@@ -39,7 +41,7 @@ export function originOf(pkg: PackageFacts) {
 }
 
 export function versionSummary(pkg: PackageFacts, v: VersionFacts) {
-  return { version: v.version, revision: v.revision, status: v.status, origin: originOf(pkg) };
+  return { version: v.version, identifier: v.identifier, revision: v.revision, status: v.status, origin: originOf(pkg) };
 }
 
 export function versionDescription(pkg: PackageFacts, v: VersionFacts) {
@@ -49,6 +51,7 @@ export function versionDescription(pkg: PackageFacts, v: VersionFacts) {
     packageName: pkg.name,
     displayName: displayName(pkg.format, pkg.namespace, pkg.name),
     version: v.version,
+    identifier: v.identifier,
     // REST-JSON timestamps are epoch seconds.
     publishedTime: Date.parse(v.publishedAt) / 1000,
     revision: v.revision,

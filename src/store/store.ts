@@ -94,12 +94,20 @@ export interface PublishWrite {
 /** A version as the read operations see it. */
 export interface VersionRecord extends VersionState {
   id: number;
+  /** The version's permanent identifier (12 base62 characters), never reused. */
+  identifier: string;
   /** When the version was (last) created, ISO 8601. */
   publishedAt: string;
 }
 
 export interface VersionDetail extends VersionRecord {
   assetCount: number;
+}
+
+/** What a version's identifier resolves to. */
+export interface IdentifiedVersion {
+  key: PackageKey;
+  version: string;
 }
 
 /** One version of one package, and optionally one of its assets, read together. */
@@ -188,6 +196,8 @@ export interface Store {
 
   /** One version (Deleted included) with its asset count, and the named asset, in one consistent read. */
   readVersion(key: PackageKey, version: string, assetName?: string): Promise<VersionSnapshot>;
+  /** The package and version a permanent identifier names (Deleted versions included); null if none. */
+  resolveIdentifier(identifier: string): Promise<IdentifiedVersion | null>;
   /** A page of a package's versions with one of the given statuses, in the query's order. */
   listVersions(query: VersionListQuery): Promise<VersionRecord[]>;
   /** The most recently published version whose status is Published, if any. */

@@ -319,7 +319,7 @@ describe('the package API over HTTP', () => {
         ['2.1.0', 'Published'],
         ['3.0.0-rc', 'Unfinished'],
       ]);
-      expect(body.versions[0]).toEqual({ version: '1.0.0', revision: expect.stringMatching(/=$/), status: 'Published', origin: { domainEntryPoint: { repositoryName: 'my_repo' }, originType: 'INTERNAL' } });
+      expect(body.versions[0]).toEqual({ version: '1.0.0', identifier: expect.stringMatching(/^[0-9A-Za-z]{12}$/), revision: expect.stringMatching(/=$/), status: 'Published', origin: { domainEntryPoint: { repositoryName: 'my_repo' }, originType: 'INTERNAL' } });
       expect(body.nextToken).toBeUndefined();
     });
 
@@ -394,6 +394,7 @@ describe('the package API over HTTP', () => {
         packageName: 'tool',
         displayName: 'acme/tool',
         version: '1.0.0',
+        identifier: expect.stringMatching(/^[0-9A-Za-z]{12}$/),
         publishedTime: expect.any(Number),
         revision: published.versionRevision,
         status: 'Published',

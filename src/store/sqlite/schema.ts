@@ -49,6 +49,8 @@ export const packageVersions = sqliteTable(
       .notNull()
       .references(() => packages.id),
     version: text('version').notNull(),
+    /** Permanent, unique, URL-safe (12 base62 characters): the version's own name, never reused. */
+    identifier: text('identifier').notNull(),
     status: text('status').notNull(),
     revision: text('revision').notNull(),
     publishedAt: text('published_at').notNull(),
@@ -56,6 +58,7 @@ export const packageVersions = sqliteTable(
   },
   (t) => [
     uniqueIndex('package_versions_package_version').on(t.packageId, t.version),
+    uniqueIndex('package_versions_identifier').on(t.identifier),
     // ListPackageVersions sorted by PUBLISHED_TIME pages through this (the rowid breaks ties).
     index('package_versions_package_published').on(t.packageId, t.publishedAt),
   ],

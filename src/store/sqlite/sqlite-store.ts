@@ -17,8 +17,10 @@ import type { AuditHead, AuditRecord, AuditRecordInput } from '../../audit/audit
 import { deriveFields } from '../../audit/derived-fields.ts';
 import type { Clock } from '../../clock.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
+import { newIdentifier } from '../../registry/identifier.ts';
 import type { VersionState } from '../../registry/plan-change.ts';
 import type { VersionStatus } from '../../registry/statuses.ts';
+import type { PackageFormat } from '../../resource/formats.ts';
 import type {
   AssetInput,
   AuditChainEntry,
@@ -26,6 +28,7 @@ import type {
   AuditQuery,
   StoredAuditRecord,
   DomainRecord,
+  IdentifiedVersion,
   NewVersion,
   PackageKey,
   PackageSnapshot,
@@ -81,6 +84,7 @@ class SqliteStore implements Store {
   private readonly latestPublished: Database.Statement<[number], string>;
   private readonly assetsByName: Database.Statement<[number, string, number], AssetRow>;
   /** A version and its asset are read in one transaction, so they always belong together. */
+  private readonly byIdentifier: Database.Statement<[string], IdentifierRow>;
   private readonly readVersionTx: (key: PackageKey, version: string, assetName: string | null) => VersionSnapshot;
 
   constructor(
@@ -127,6 +131,11 @@ class SqliteStore implements Store {
       .prepare(`SELECT version FROM package_versions WHERE package_id = ? AND status = 'Published' ORDER BY published_at DESC, id DESC LIMIT 1`)
       .pluck() as Database.Statement<[number], string>;
     this.assetsByName = sqlite.prepare(`SELECT ${ASSET_COLUMNS} FROM assets WHERE version_id = ? AND name > ? ORDER BY name LIMIT ?`);
+    this.byIdentifier = sqlite.prepare(
+      `SELECT d.owner, d.name AS domain, r.name AS repository, p.format, p.namespace, p.name, v.version
+       FROM package_versions v JOIN packages p ON p.id = v.package_id JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
+       WHERE v.identifier = ?`,
+    );
     this.readVersionTx = sqlite.transaction((key: PackageKey, version: string, assetName: string | null) => this.readVersionNow(key, version, assetName));
   }
 
@@ -251,7 +260,7 @@ class SqliteStore implements Store {
       if (existing) throw new ConflictError(`version ${v.version} already exists`, 'package-version', v.version);
       const versionId = tx
         .insert(schema.packageVersions)
-        .values({ packageId, version: v.version, status: v.status, revision: v.revision, publishedAt: now, statusUpdatedAt: now })
+        .values({ packageId, version: v.version, identifier: newIdentifier(), status: v.status, revision: v.revision, publishedAt: now, statusUpdatedAt: now })
         .returning({ id: schema.packageVersions.id })
         .get().id;
       for (const a of v.assets) tx.insert(schema.assets).values({ versionId, ...a }).run();
@@ -338,7 +347,7 @@ class SqliteStore implements Store {
     if (guard.revision === null) {
       versionId = tx
         .insert(schema.packageVersions)
-        .values({ packageId, version: p.version, status: p.status, revision: p.revision, publishedAt: now, statusUpdatedAt: now })
+        .values({ packageId, version: p.version, identifier: newIdentifier(), status: p.status, revision: p.revision, publishedAt: now, statusUpdatedAt: now })
         .returning({ id: schema.packageVersions.id })
         .get().id;
     } else {
@@ -379,6 +388,15 @@ class SqliteStore implements Store {
       packageId,
       version: detail && row ? { ...detail, assetCount: row.asset_count } : null,
       asset: asset ? toAsset(asset) : null,
+    };
+  }
+
+  async resolveIdentifier(identifier: string): Promise<IdentifiedVersion | null> {
+    const r = this.byIdentifier.get(identifier);
+    if (!r) return null;
+    return {
+      key: { domainOwner: r.owner, domain: r.domain, repository: r.repository, format: r.format as PackageFormat, namespace: r.namespace, name: r.name },
+      version: r.version,
     };
   }
 
@@ -603,16 +621,27 @@ class SqliteStore implements Store {
 
 type AuditRow = typeof schema.auditLog.$inferSelect;
 
-const VERSION_COLUMNS = 'v.id, v.version, v.status, v.revision, v.published_at';
+const VERSION_COLUMNS = 'v.id, v.version, v.identifier, v.status, v.revision, v.published_at';
 interface VersionRow {
   id: number;
   version: string;
+  identifier: string;
   status: string;
   revision: string;
   published_at: string;
 }
 function toVersionRecord(r: VersionRow): VersionRecord {
-  return { id: r.id, version: r.version, status: r.status as VersionStatus, revision: r.revision, publishedAt: r.published_at };
+  return { id: r.id, version: r.version, identifier: r.identifier, status: r.status as VersionStatus, revision: r.revision, publishedAt: r.published_at };
+}
+
+interface IdentifierRow {
+  owner: string;
+  domain: string;
+  repository: string;
+  format: string;
+  namespace: string;
+  name: string;
+  version: string;
 }
 
 const ASSET_COLUMNS = 'name, size, md5, sha1, sha256, sha512, blob_key';
