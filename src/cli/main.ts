@@ -52,6 +52,8 @@ from --endpoint-url or VERSIONGATE_ENDPOINT, the token from --token or VERSIONGA
   versiongate get-package-version-asset … --package-version V --asset NAME OUTFILE
   versiongate publish-package-version … --package-version V --asset-content FILE --asset-name NAME
                           [--asset-sha256 HEX] [--unfinished]
+  versiongate resync [--no-wait] [--wait-interval S] [--sync-attempts N] OWNER/REPO/IDENTIFIER...
+                                              resync versions and wait for each sync (\`cloudsmith resync\`)
 
 Settings (each also an environment variable):
 ${Object.values(SETTINGS)
@@ -119,6 +121,8 @@ async function run(argv: string[]): Promise<number> {
     case 'publish-package-version':
       // Loaded on use, so the AWS SDK stays out of every other command's start-up.
       return (await import('./client/run.ts')).runClientCommand(command, rest, process.env);
+    case 'resync':
+      return (await import('./resync.ts')).runResync(rest, process.env);
     case 'policy':
       return policyCommand(rest);
     case undefined:
