@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
 import type { LogLevel } from './log.ts';
+import type { SyncSettings } from './sync/sync-worker.ts';
 
 export const DEV_ISSUER = 'urn:versiongate:dev';
 export const DEV_AUDIENCE = 'versiongate';
@@ -54,6 +55,8 @@ export interface Config {
   limits: LimitsConfig;
   /** After SIGTERM/SIGINT, how long requests in flight may take before their connections are closed. */
   shutdownGraceMs: number;
+  /** The sync worker pool (see src/sync/sync-worker.ts). */
+  sync: SyncSettings;
 }
 
 /** One row per setting: the README's settings table is this list. */
@@ -79,6 +82,9 @@ export const SETTINGS = {
   keepAliveTimeout: { env: 'VERSIONGATE_KEEP_ALIVE_TIMEOUT', flag: 'keep-alive-timeout', default: '5' },
   maxHeaderSize: { env: 'VERSIONGATE_MAX_HEADER_SIZE', flag: 'max-header-size', default: '16384' },
   maxAssetSize: { env: 'VERSIONGATE_MAX_ASSET_SIZE', flag: 'max-asset-size', default: String(DEFAULT_MAX_ASSET_BYTES) },
+  syncWorkers: { env: 'VERSIONGATE_SYNC_WORKERS', flag: 'sync-workers', default: '2' },
+  syncAttempts: { env: 'VERSIONGATE_SYNC_ATTEMPTS', flag: 'sync-attempts', default: '3' },
+  syncRetryDelay: { env: 'VERSIONGATE_SYNC_RETRY_DELAY', flag: 'sync-retry-delay', default: '5' },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -162,6 +168,19 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
 
   const metrics = parseMetrics(raw('metrics')!, fail);
 
+  const whole = (name: SettingName, min: number, max: number, what: string): number => {
+    const text = raw(name)!;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) fail(name, `must be a whole number of ${what} from ${min} to ${max}, got '${text}'`);
+    return value;
+  };
+  const sync: SyncSettings = {
+    concurrency: whole('syncWorkers', 1, 64, 'workers'),
+    maxAttempts: whole('syncAttempts', 1, 100, 'attempts'),
+    retryBaseMs: seconds('syncRetryDelay', 0, 3600) * 1000,
+    pollMs: 1000,
+  };
+
   const dataDir = resolve(cwd, raw('dataDir')!);
   const policyDir = resolve(cwd, raw('policyDir')!);
   if (requirePolicyDir && (!existsSync(policyDir) || !statSync(policyDir).isDirectory())) fail('policyDir', `no such directory: ${policyDir}`);
@@ -180,6 +199,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     metrics,
     limits: { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, requestDeadlineMs, maxAssetBytes },
     shutdownGraceMs,
+    sync,
   };
 }
 

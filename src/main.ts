@@ -25,6 +25,7 @@ import { PolicyManager, type ReloadOutcome } from './policy/policy-manager.ts';
 import { openBlobStore } from './store/blob-store.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
+import { createSyncWorker, type SyncWorker } from './sync/sync-worker.ts';
 
 export const DATABASE_FILE = 'versiongate.db';
 export const BLOB_DIR = 'blobs';
@@ -40,6 +41,8 @@ export interface Gateway {
   /** Set when VERSIONGATE_METRICS names a listener of its own. */
   metricsUrl?: string;
   store: Store;
+  /** The sync worker pool, started with the gateway and stopped at a safe point by close(). */
+  syncWorker: SyncWorker;
   metrics: Metrics;
   lifecycle: Lifecycle;
   devKey?: DevKey;
@@ -164,6 +167,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   } catch (err) {
     return abandonStart(err);
   }
+  // Jobs in progress when the last process stopped go back to awaiting; then the pool starts.
+  const syncWorker = createSyncWorker({ store, blobs, clock, log: logger, settings: config.sync });
+  try {
+    await syncWorker.start();
+  } catch (err) {
+    return abandonStart(err);
+  }
   lifecycle.serving();
   // Hot reload: a change under policies/ (or SIGHUP, or reloadPolicies()) loads the new set,
   // validated and tested, and swaps it in only if both pass.
@@ -202,6 +212,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       for (const s of servers) s.closeAllConnections();
       await all;
     }
+    // The safe point: no new job is claimed and the running ones finish before the database closes.
+    await syncWorker.stop();
     await store.close();
     logger.info('versiongate stopped');
   };
@@ -210,6 +222,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     port: portOf(server, config.port),
     ...(metricsUrl ? { metricsUrl } : {}),
     store,
+    syncWorker,
     metrics,
     lifecycle,
     ...(devKey ? { devKey } : {}),

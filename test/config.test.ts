@@ -55,6 +55,7 @@ describe('parseConfig defaults', () => {
       metrics: { mode: 'on' },
       limits: { maxHeaderBytes: 16384, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, requestDeadlineMs: 30_000, maxAssetBytes: 1024 ** 3 },
       shutdownGraceMs: 10_000,
+      sync: { concurrency: 2, maxAttempts: 3, retryBaseMs: 5_000, pollMs: 1_000 },
     });
   });
 

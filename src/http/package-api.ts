@@ -67,6 +67,10 @@ const describeResult = z
       revision: z.string(),
       status: z.enum(VERSION_STATUSES),
       origin,
+      summary: z.string().optional().openapi({ description: 'From the last completed sync: the manifest description.' }),
+      homePage: z.string().optional(),
+      sourceCodeRepository: z.string().optional(),
+      licenses: z.array(z.object({ name: z.string() })).optional(),
     }),
   })
   .openapi('DescribePackageVersionResult');

@@ -20,6 +20,7 @@ export async function describeVersion(deps: OperationDeps, input: DescribeVersio
   });
   const missing = missingPackage(snapshot, target.pkg) ?? (current ? undefined : missingVersion(target.pkg, input.version));
   if (missing) return allowed.refuse('not_found', missing);
+  const metadata = await deps.store.readVersionMetadata(current!.id);
   await allowed.recordRead();
-  return { packageVersion: versionDescription(target.pkg, current!) };
+  return { packageVersion: versionDescription(target.pkg, current!, metadata) };
 }

@@ -44,7 +44,15 @@ export function versionSummary(pkg: PackageFacts, v: VersionFacts) {
   return { version: v.version, identifier: v.identifier, revision: v.revision, status: v.status, origin: originOf(pkg) };
 }
 
-export function versionDescription(pkg: PackageFacts, v: VersionFacts) {
+/** What the last completed sync extracted (CodeArtifact's own members; absent when unknown). */
+export interface MetadataFacts {
+  summary: string | null;
+  homePage: string | null;
+  sourceCodeRepository: string | null;
+  licenses: string[] | null;
+}
+
+export function versionDescription(pkg: PackageFacts, v: VersionFacts, m?: MetadataFacts) {
   return {
     format: pkg.format,
     ...(pkg.namespace ? { namespace: pkg.namespace } : {}),
@@ -57,6 +65,10 @@ export function versionDescription(pkg: PackageFacts, v: VersionFacts) {
     revision: v.revision,
     status: v.status,
     origin: originOf(pkg),
+    ...(m?.summary ? { summary: m.summary } : {}),
+    ...(m?.homePage ? { homePage: m.homePage } : {}),
+    ...(m?.sourceCodeRepository ? { sourceCodeRepository: m.sourceCodeRepository } : {}),
+    ...(m?.licenses ? { licenses: m.licenses.map((name) => ({ name })) } : {}),
   };
 }
 

@@ -181,7 +181,58 @@ export interface AuditChainEntry {
   derived: DerivedAuditFields;
 }
 
+export type SyncState = 'awaiting' | 'in_progress' | 'completed' | 'failed';
+
+/** A version's synchronisation job as stored. */
+export interface SyncJob {
+  id: number;
+  versionId: number;
+  state: SyncState;
+  attempts: number;
+  nextAttemptAt: string;
+  statusReason: string | null;
+  progress: number;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** A job claimed by a worker, with what it needs to sync the version. */
+export interface ClaimedSyncJob extends SyncJob {
+  key: PackageKey;
+  version: string;
+  assets: AssetInput[];
+}
+
+/** What a sync extracts from the assets, for DescribePackageVersion. */
+export interface VersionMetadata {
+  summary: string | null;
+  homePage: string | null;
+  sourceCodeRepository: string | null;
+  licenses: string[] | null;
+}
+
 export interface Store {
+  /**
+   * Schedules the version's sync: its job (created if none) goes to awaiting with no attempts.
+   * Returns false, changing nothing, when the job is already awaiting or in progress.
+   */
+  scheduleSync(versionId: number): Promise<boolean>;
+  /** The version's sync job, if it ever had one. */
+  readSyncJob(versionId: number): Promise<SyncJob | null>;
+  /** Takes the oldest awaiting job due by now: in_progress, one more attempt. Null when none is due. */
+  claimSyncJob(): Promise<ClaimedSyncJob | null>;
+  setSyncProgress(jobId: number, progress: number): Promise<void>;
+  /** Completed: records the metadata and the version's new revision, in one transaction. */
+  completeSync(jobId: number, metadata: VersionMetadata, revision: string): Promise<void>;
+  /** A failed attempt: back to awaiting at retryAt, or failed for good when retryAt is null. */
+  failSyncAttempt(jobId: number, reason: string, retryAt: string | null): Promise<void>;
+  /** At start: jobs left in_progress by a process that died go back to awaiting; returns how many. */
+  recoverSyncJobs(): Promise<number>;
+  /** The metadata the last completed sync recorded. */
+  readVersionMetadata(versionId: number): Promise<VersionMetadata>;
+
   createDomain(name: string, owner: string): Promise<DomainRecord>;
   createRepository(domainOwner: string, domain: string, name: string): Promise<RepositoryRecord>;
   listDomains(): Promise<DomainRecord[]>;

@@ -55,6 +55,12 @@ export const packageVersions = sqliteTable(
     revision: text('revision').notNull(),
     publishedAt: text('published_at').notNull(),
     statusUpdatedAt: text('status_updated_at').notNull(),
+    /** Metadata the last completed sync extracted from the assets (null: none found, or never synced). */
+    summary: text('summary'),
+    homePage: text('home_page'),
+    sourceCodeRepository: text('source_code_repository'),
+    /** A JSON array of license names. */
+    licenses: text('licenses'),
   },
   (t) => [
     uniqueIndex('package_versions_package_version').on(t.packageId, t.version),
@@ -62,6 +68,31 @@ export const packageVersions = sqliteTable(
     // ListPackageVersions sorted by PUBLISHED_TIME pages through this (the rowid breaks ties).
     index('package_versions_package_published').on(t.packageId, t.publishedAt),
   ],
+);
+
+/**
+ * Each version's synchronisation job (one row per version, reused by every resync): awaiting ->
+ * in_progress -> completed | failed. A failed attempt goes back to awaiting with a later
+ * next_attempt_at until the attempts run out. A job in_progress at start goes back to awaiting.
+ */
+export const syncJobs = sqliteTable(
+  'sync_jobs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    versionId: integer('version_id')
+      .notNull()
+      .references(() => packageVersions.id),
+    state: text('state').notNull(),
+    attempts: integer('attempts').notNull(),
+    nextAttemptAt: text('next_attempt_at').notNull(),
+    statusReason: text('status_reason'),
+    progress: integer('progress').notNull(),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+    startedAt: text('started_at'),
+    finishedAt: text('finished_at'),
+  },
+  (t) => [uniqueIndex('sync_jobs_version').on(t.versionId), index('sync_jobs_state_next').on(t.state, t.nextAttemptAt)],
 );
 
 export const assets = sqliteTable(

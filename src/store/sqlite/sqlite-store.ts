@@ -27,8 +27,12 @@ import type {
   AuditFilter,
   AuditQuery,
   StoredAuditRecord,
+  ClaimedSyncJob,
   DomainRecord,
   IdentifiedVersion,
+  SyncJob,
+  SyncState,
+  VersionMetadata,
   NewVersion,
   PackageKey,
   PackageSnapshot,
@@ -391,6 +395,109 @@ class SqliteStore implements Store {
     };
   }
 
+  async scheduleSync(versionId: number): Promise<boolean> {
+    return this.write(() => {
+      const now = this.now();
+      const job = this.sqlite.prepare(`SELECT state FROM sync_jobs WHERE version_id = ?`).get(versionId) as { state: SyncState } | undefined;
+      if (job && (job.state === 'awaiting' || job.state === 'in_progress')) return false;
+      this.sqlite
+        .prepare(
+          `INSERT INTO sync_jobs (version_id, state, attempts, next_attempt_at, status_reason, progress, created_at, updated_at, started_at, finished_at)
+           VALUES (?, 'awaiting', 0, ?, NULL, 0, ?, ?, NULL, NULL)
+           ON CONFLICT (version_id) DO UPDATE SET state = 'awaiting', attempts = 0, next_attempt_at = excluded.next_attempt_at,
+             status_reason = NULL, progress = 0, updated_at = excluded.updated_at, started_at = NULL, finished_at = NULL`,
+        )
+        .run(versionId, now, now, now);
+      return true;
+    });
+  }
+
+  async readSyncJob(versionId: number): Promise<SyncJob | null> {
+    const row = this.sqlite.prepare(`SELECT * FROM sync_jobs WHERE version_id = ?`).get(versionId) as SyncJobRow | undefined;
+    return row ? toSyncJob(row) : null;
+  }
+
+  async claimSyncJob(): Promise<ClaimedSyncJob | null> {
+    return this.write(() => {
+      const now = this.now();
+      const row = this.sqlite
+        .prepare(`SELECT * FROM sync_jobs WHERE state = 'awaiting' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1`)
+        .get(now) as SyncJobRow | undefined;
+      if (!row) return null;
+      this.sqlite
+        .prepare(`UPDATE sync_jobs SET state = 'in_progress', attempts = attempts + 1, progress = 0, started_at = ?, updated_at = ? WHERE id = ?`)
+        .run(now, now, row.id);
+      const where = this.sqlite
+        .prepare(
+          `SELECT d.owner, d.name AS domain, r.name AS repository, p.format, p.namespace, p.name, v.version
+           FROM package_versions v JOIN packages p ON p.id = v.package_id JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
+           WHERE v.id = ?`,
+        )
+        .get(row.version_id) as IdentifierRow;
+      const assets = (this.sqlite.prepare(`SELECT ${ASSET_COLUMNS} FROM assets WHERE version_id = ? ORDER BY name`).all(row.version_id) as AssetRow[]).map(toAsset);
+      return {
+        ...toSyncJob({ ...row, state: 'in_progress', attempts: row.attempts + 1, progress: 0, started_at: now, updated_at: now }),
+        key: { domainOwner: where.owner, domain: where.domain, repository: where.repository, format: where.format as PackageFormat, namespace: where.namespace, name: where.name },
+        version: where.version,
+        assets,
+      };
+    });
+  }
+
+  async setSyncProgress(jobId: number, progress: number): Promise<void> {
+    this.write(() => this.sqlite.prepare(`UPDATE sync_jobs SET progress = ?, updated_at = ? WHERE id = ? AND state = 'in_progress'`).run(progress, this.now(), jobId));
+  }
+
+  async completeSync(jobId: number, m: VersionMetadata, revision: string): Promise<void> {
+    this.write(() => {
+      const now = this.now();
+      const job = this.sqlite.prepare(`SELECT version_id FROM sync_jobs WHERE id = ? AND state = 'in_progress'`).get(jobId) as { version_id: number } | undefined;
+      if (!job) return;
+      this.sqlite
+        .prepare(`UPDATE sync_jobs SET state = 'completed', progress = 100, status_reason = NULL, finished_at = ?, updated_at = ? WHERE id = ?`)
+        .run(now, now, jobId);
+      this.sqlite
+        .prepare(`UPDATE package_versions SET summary = ?, home_page = ?, source_code_repository = ?, licenses = ?, revision = ? WHERE id = ?`)
+        .run(m.summary, m.homePage, m.sourceCodeRepository, m.licenses === null ? null : JSON.stringify(m.licenses), revision, job.version_id);
+    });
+  }
+
+  async failSyncAttempt(jobId: number, reason: string, retryAt: string | null): Promise<void> {
+    this.write(() => {
+      const now = this.now();
+      if (retryAt === null) {
+        this.sqlite
+          .prepare(`UPDATE sync_jobs SET state = 'failed', status_reason = ?, finished_at = ?, updated_at = ? WHERE id = ? AND state = 'in_progress'`)
+          .run(reason, now, now, jobId);
+      } else {
+        this.sqlite
+          .prepare(`UPDATE sync_jobs SET state = 'awaiting', status_reason = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'in_progress'`)
+          .run(reason, retryAt, now, jobId);
+      }
+    });
+  }
+
+  async recoverSyncJobs(): Promise<number> {
+    return this.write(() => {
+      const now = this.now();
+      return this.sqlite
+        .prepare(`UPDATE sync_jobs SET state = 'awaiting', next_attempt_at = ?, updated_at = ?, status_reason = 'The sync was interrupted by a restart; it will run again.' WHERE state = 'in_progress'`)
+        .run(now, now).changes;
+    });
+  }
+
+  async readVersionMetadata(versionId: number): Promise<VersionMetadata> {
+    const r = this.sqlite.prepare(`SELECT summary, home_page, source_code_repository, licenses FROM package_versions WHERE id = ?`).get(versionId) as
+      | { summary: string | null; home_page: string | null; source_code_repository: string | null; licenses: string | null }
+      | undefined;
+    return {
+      summary: r?.summary ?? null,
+      homePage: r?.home_page ?? null,
+      sourceCodeRepository: r?.source_code_repository ?? null,
+      licenses: r?.licenses ? (JSON.parse(r.licenses) as string[]) : null,
+    };
+  }
+
   async resolveIdentifier(identifier: string): Promise<IdentifiedVersion | null> {
     const r = this.byIdentifier.get(identifier);
     if (!r) return null;
@@ -632,6 +739,35 @@ interface VersionRow {
 }
 function toVersionRecord(r: VersionRow): VersionRecord {
   return { id: r.id, version: r.version, identifier: r.identifier, status: r.status as VersionStatus, revision: r.revision, publishedAt: r.published_at };
+}
+
+interface SyncJobRow {
+  id: number;
+  version_id: number;
+  state: string;
+  attempts: number;
+  next_attempt_at: string;
+  status_reason: string | null;
+  progress: number;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+function toSyncJob(r: SyncJobRow): SyncJob {
+  return {
+    id: r.id,
+    versionId: r.version_id,
+    state: r.state as SyncState,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    statusReason: r.status_reason,
+    progress: r.progress,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
 }
 
 interface IdentifierRow {

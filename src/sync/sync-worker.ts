@@ -1,0 +1,102 @@
+/**
+ * The sync worker pool: up to `concurrency` jobs at once, each claimed from the database (so jobs
+ * survive restarts and several instances sharing a database never take the same one). A failed
+ * attempt is retried with exponential backoff until `maxAttempts`; then the job is failed with
+ * its reason. stop() is the safe point: no new job is claimed, and the jobs running finish.
+ */
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import { newRevision } from '../registry/revision.ts';
+import type { BlobStore } from '../store/blob-store.ts';
+import type { Store } from '../store/store.ts';
+import { SyncFailure, syncVersion } from './sync-version.ts';
+
+export interface SyncSettings {
+  /** Jobs run at once. */
+  concurrency: number;
+  /** Attempts before a job is failed for good. */
+  maxAttempts: number;
+  /** The wait before the second attempt; doubled for each one after. */
+  retryBaseMs: number;
+  /** How often an idle worker looks for due jobs. */
+  pollMs: number;
+}
+
+export const DEFAULT_SYNC_SETTINGS: SyncSettings = { concurrency: 2, maxAttempts: 3, retryBaseMs: 5000, pollMs: 1000 };
+
+export interface SyncWorker {
+  /** Claims and runs one due job; false when none was due. Tests drive the worker with this. */
+  runOnce(): Promise<boolean>;
+  /** Puts jobs left in_progress back to awaiting, then starts the pool. */
+  start(): Promise<void>;
+  /** Claims nothing more and resolves when the jobs running have finished. */
+  stop(): Promise<void>;
+}
+
+export interface SyncWorkerDeps {
+  store: Store;
+  blobs: BlobStore;
+  clock: Clock;
+  log: Logger;
+  settings: SyncSettings;
+}
+
+export function createSyncWorker({ store, blobs, clock, log, settings }: SyncWorkerDeps): SyncWorker {
+  let stopping = false;
+  const loops: Promise<void>[] = [];
+  let wake: Array<() => void> = [];
+
+  const runOnce = async (): Promise<boolean> => {
+    const job = await store.claimSyncJob();
+    if (!job) return false;
+    try {
+      const metadata = await syncVersion(job, blobs, (p) => store.setSyncProgress(job.id, p));
+      await store.completeSync(job.id, metadata, newRevision());
+      log.info('sync completed', { syncJob: job.id, version: job.version, package: job.key.name });
+    } catch (err) {
+      const reason = err instanceof SyncFailure ? err.message : `The sync could not run: ${(err as Error).message}`;
+      const retry = job.attempts < settings.maxAttempts;
+      const retryAt = retry ? new Date(clock.now().getTime() + settings.retryBaseMs * 2 ** (job.attempts - 1)).toISOString() : null;
+      await store.failSyncAttempt(job.id, reason, retryAt);
+      log.warn('sync attempt failed', { syncJob: job.id, version: job.version, package: job.key.name, attempt: job.attempts, reason, retryAt });
+    }
+    return true;
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = wake.filter((w) => w !== done);
+        resolve();
+      }
+      wake.push(done);
+    });
+
+  const loop = async () => {
+    while (!stopping) {
+      let worked = false;
+      try {
+        worked = await runOnce();
+      } catch (err) {
+        log.error('sync worker: a job could not be claimed or recorded', { err: (err as Error).message });
+      }
+      if (!worked && !stopping) await sleep(settings.pollMs);
+    }
+  };
+
+  return {
+    runOnce,
+    async start() {
+      const recovered = await store.recoverSyncJobs();
+      if (recovered > 0) log.info('sync jobs interrupted by the last stop are awaiting again', { recovered });
+      for (let i = 0; i < settings.concurrency; i++) loops.push(loop());
+    },
+    async stop() {
+      stopping = true;
+      for (const w of [...wake]) w();
+      await Promise.all(loops);
+    },
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * Synchronisation as a persisted job: the state machine (awaiting -> in_progress -> completed |
+ * failed, with retries), hashes checked against the stored bytes, metadata from npm tarballs and
+ * Maven poms, human-readable reasons, a resync after repair, and recovery after a restart.
+ * The worker is driven with runOnce(): nothing here waits on a timer.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tgz } from '../../src/cli/tarball.ts';
+import { fixedClock } from '../../src/clock.ts';
+import { silentLogger } from '../../src/log.ts';
+import { openBlobStore, type BlobStore } from '../../src/store/blob-store.ts';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import type { AssetInput, PackageKey, Store } from '../../src/store/store.ts';
+import { readTgzEntry } from '../../src/sync/tar-reader.ts';
+import { createSyncWorker, type SyncWorker } from '../../src/sync/sync-worker.ts';
+
+const base = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo' };
+const npmKey: PackageKey = { ...base, format: 'npm', namespace: 'acme', name: 'widget' };
+const genericKey: PackageKey = { ...base, format: 'generic', namespace: 'ns', name: 'tool' };
+const mavenKey: PackageKey = { ...base, format: 'maven', namespace: 'org.acme', name: 'lib' };
+const settings = { concurrency: 2, maxAttempts: 2, retryBaseMs: 1000, pollMs: 10 };
+
+describe('sync jobs', () => {
+  let dir: string;
+  let store: Store;
+  let blobs: BlobStore;
+  let worker: SyncWorker;
+  const clock = fixedClock('2026-01-01T00:00:00Z');
+  const open = () => openSqliteStore({ file: join(dir, 'db.sqlite'), clock });
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vg-sync-'));
+    store = open();
+    blobs = openBlobStore(join(dir, 'blobs'));
+    worker = createSyncWorker({ store, blobs, clock, log: silentLogger, settings });
+    await store.createDomain(base.domain, base.domainOwner);
+    await store.createRepository(base.domainOwner, base.domain, base.repository);
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const add = async (key: PackageKey, version: string, files: Array<{ name: string; bytes: Uint8Array }>) => {
+    const assets: AssetInput[] = [];
+    for (const f of files) assets.push(await blobs.put(f.name, f.bytes));
+    await store.addVersion({ key, version, status: 'Published', revision: 'r0', assets });
+    const v = (await store.readVersion(key, version)).version!;
+    return { id: v.id, assets };
+  };
+  const npmTarball = (manifest: Record<string, unknown>) => tgz([{ path: 'package/package.json', content: JSON.stringify(manifest) }, { path: 'package/index.js', content: 'x' }]);
+
+  it('reads a file out of a gzip tarball', () => {
+    const t = tgz([{ path: 'package/a.txt', content: 'A' }, { path: 'package/package.json', content: '{"name":"x"}' }]);
+    expect(readTgzEntry(t, (p) => p === 'package/package.json')!.toString()).toBe('{"name":"x"}');
+    expect(readTgzEntry(t, (p) => p === 'nope')).toBeNull();
+  });
+
+  it('awaiting -> in_progress -> completed, with the npm metadata recorded and a new revision', async () => {
+    const v = await add(npmKey, '1.2.3', [
+      {
+        name: 'widget-1.2.3.tgz',
+        bytes: npmTarball({ name: '@acme/widget', version: '1.2.3', description: 'A widget', license: 'MIT', homepage: 'https://acme.example', repository: { type: 'git', url: 'git+https://github.com/acme/widget.git' } }),
+      },
+    ]);
+    expect(await store.readSyncJob(v.id)).toBeNull();
+    expect(await store.scheduleSync(v.id)).toBe(true);
+    expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'awaiting', attempts: 0, progress: 0 });
+    expect(await store.scheduleSync(v.id)).toBe(false);
+    expect(await worker.runOnce()).toBe(true);
+    expect(await worker.runOnce()).toBe(false);
+    expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'completed', attempts: 1, progress: 100, statusReason: null, finishedAt: expect.any(String) });
+    expect(await store.readVersionMetadata(v.id)).toEqual({ summary: 'A widget', homePage: 'https://acme.example', sourceCodeRepository: 'git+https://github.com/acme/widget.git', licenses: ['MIT'] });
+    expect((await store.readVersion(npmKey, '1.2.3')).version!.revision).not.toBe('r0');
+    // Completed: it can be scheduled again.
+    expect(await store.scheduleSync(v.id)).toBe(true);
+  });
+
+  it('Maven: name, description and licenses from the pom; generic: nothing', async () => {
+    const pom = `<?xml version="1.0"?><project><modelVersion>4.0.0</modelVersion><groupId>org.acme</groupId><artifactId>lib</artifactId><version>1.0</version>
+      <name>Acme Lib</name><description>Useful &amp; small</description><licenses><license><name>Apache-2.0</name></license></licenses></project>`;
+    const m = await add(mavenKey, '1.0', [{ name: 'lib-1.0.pom', bytes: Buffer.from(pom) }]);
+    const g = await add(genericKey, '1.0.0', [{ name: 'a.bin', bytes: Buffer.from('A') }]);
+    await store.scheduleSync(m.id);
+    await store.scheduleSync(g.id);
+    while (await worker.runOnce());
+    expect(await store.readVersionMetadata(m.id)).toMatchObject({ summary: 'Useful & small', licenses: ['Apache-2.0'] });
+    expect(await store.readVersionMetadata(g.id)).toEqual({ summary: null, homePage: null, sourceCodeRepository: null, licenses: null });
+    expect((await store.readSyncJob(g.id))!.state).toBe('completed');
+  });
+
+  it('a corrupted asset fails with its reason after the retries; a resync after repair completes', async () => {
+    const v = await add(genericKey, '1.0.0', [{ name: 'a.bin', bytes: Buffer.from('original') }]);
+    const path = blobs.pathOf(v.assets[0]!.blobKey);
+    writeFileSync(path, 'tampered');
+    await store.scheduleSync(v.id);
+    expect(await worker.runOnce()).toBe(true);
+    const first = (await store.readSyncJob(v.id))!;
+    expect(first).toMatchObject({ state: 'awaiting', attempts: 1 });
+    expect(first.statusReason).toMatch(/^Asset a\.bin no longer matches its record: its MD5 is /);
+    // Not due before its backoff.
+    expect(await worker.runOnce()).toBe(false);
+    clock.advance(1000);
+    expect(await worker.runOnce()).toBe(true);
+    const failed = (await store.readSyncJob(v.id))!;
+    expect(failed).toMatchObject({ state: 'failed', attempts: 2 });
+    expect(failed.statusReason).toMatch(/no longer matches its record/);
+    // Repaired: the resync starts over and completes.
+    writeFileSync(path, 'original');
+    expect(await store.scheduleSync(v.id)).toBe(true);
+    expect(await worker.runOnce()).toBe(true);
+    expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'completed', attempts: 1, statusReason: null });
+  });
+
+  it('fails with a reason for a missing asset, an unreadable manifest, and one naming another package or version', async () => {
+    const missing = await add(genericKey, '2.0.0', [{ name: 'b.bin', bytes: Buffer.from('B') }]);
+    rmSync(blobs.pathOf(missing.assets[0]!.blobKey));
+    const unreadable = await add(npmKey, '1.0.0', [{ name: 'widget-1.0.0.tgz', bytes: Buffer.from('not gzip') }]);
+    const other = await add(npmKey, '2.0.0', [{ name: 'widget-2.0.0.tgz', bytes: npmTarball({ name: '@acme/gadget', version: '2.0.0' }) }]);
+    const wrongVersion = await add(npmKey, '3.0.0', [{ name: 'widget-3.0.0.tgz', bytes: npmTarball({ name: '@acme/widget', version: '9.9.9' }) }]);
+    const reasons: Record<string, RegExp> = {};
+    reasons[missing.id] = /^Asset b\.bin is missing/;
+    reasons[unreadable.id] = /widget-1\.0\.0\.tgz is not a readable npm tarball/;
+    reasons[other.id] = /names package "@acme\/gadget", not @acme\/widget/;
+    reasons[wrongVersion.id] = /names version "9\.9\.9", not 3\.0\.0/;
+    for (const id of Object.keys(reasons)) await store.scheduleSync(Number(id));
+    for (let round = 0; round < settings.maxAttempts; round++) {
+      while (await worker.runOnce());
+      clock.advance(60_000);
+    }
+    for (const [id, reason] of Object.entries(reasons)) {
+      const job = (await store.readSyncJob(Number(id)))!;
+      expect(job.state).toBe('failed');
+      expect(job.statusReason).toMatch(reason);
+    }
+  });
+
+  it('a job in progress when the process died is awaiting again at the next start, and then completes', async () => {
+    const v = await add(genericKey, '1.0.0', [{ name: 'a.bin', bytes: Buffer.from('A') }]);
+    await store.scheduleSync(v.id);
+    // A worker claims it, and the process dies before it finishes.
+    const claimed = await store.claimSyncJob();
+    expect(claimed).toMatchObject({ version: '1.0.0', state: 'in_progress' });
+    await store.close();
+    store = open();
+    expect((await store.readSyncJob(v.id))!.state).toBe('in_progress');
+    const restarted = createSyncWorker({ store, blobs, clock, log: silentLogger, settings: { ...settings, concurrency: 1 } });
+    await restarted.start();
+    try {
+      // Bounded wait for the pool (polling every 10 ms) to finish the job.
+      for (let i = 0; i < 500 && (await store.readSyncJob(v.id))!.state !== 'completed'; i++) await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      await restarted.stop();
+    }
+    expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'completed', attempts: 2 });
+  });
+});
