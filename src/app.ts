@@ -11,6 +11,7 @@ import { ApiError, InternalError, PayloadTooLargeError, ValidationError } from '
 import type { AppEnv } from './http/app-env.ts';
 import { auditApi } from './http/audit-api.ts';
 import { createAuthenticate } from './http/authenticate.ts';
+import { cloudsmithError, isCloudsmithPath, resyncApi } from './http/resync-api.ts';
 import { codeArtifactError, fromHttpException, UnknownOperationError } from './http/error-envelope.ts';
 import { docsApi } from './http/ops-docs.ts';
 import { refuseWhileStarting } from './http/ops-gate.ts';
@@ -99,6 +100,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   versionApi(ops, authenticate, app);
   packageApi(packageOps, authenticate, app);
   publishApi(packageOps, authenticate, app);
+  resyncApi(ops, authenticate, app);
   auditApi(ops, authenticate, app);
   policyApi({ ...ops, verifier, groupsClaim: deps.groupsClaim ?? 'groups', policyStatus: deps.policyStatus }, authenticate, app);
   docsApi(app); // last: the OpenAPI document describes every route mounted before it
@@ -113,6 +115,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       // The client gets a fixed message; the cause goes to the log only.
       deps.logger.error('internal error', { requestId: c.get('requestId'), err: (apiError.cause as Error) ?? err });
     }
+    if (isCloudsmithPath(c.req.path)) return cloudsmithError(apiError, c.get('requestId'));
     return codeArtifactError(apiError, c.get('requestId'));
   });
   return app;

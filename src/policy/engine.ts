@@ -20,6 +20,7 @@ export type ActionName =
   | 'DescribePackageVersion'
   | 'ListPackageVersionAssets'
   | 'GetPackageVersionAsset'
+  | 'Resync'
   | 'ReadAuditLog'
   | 'SimulateAuthorization'
   | 'ReadPolicies';

@@ -215,10 +215,10 @@ export interface VersionMetadata {
 
 export interface Store {
   /**
-   * Schedules the version's sync: its job (created if none) goes to awaiting with no attempts.
-   * Returns false, changing nothing, when the job is already awaiting or in progress.
+   * Schedules the versions' syncs, all or none, in one transaction: each job (created if none) goes
+   * to awaiting with no attempts. Returns false, changing nothing, when any is already awaiting or in progress.
    */
-  scheduleSync(versionId: number): Promise<boolean>;
+  scheduleSync(...versionIds: number[]): Promise<boolean>;
   /** The version's sync job, if it ever had one. */
   readSyncJob(versionId: number): Promise<SyncJob | null>;
   /** Takes the oldest awaiting job due by now: in_progress, one more attempt. Null when none is due. */

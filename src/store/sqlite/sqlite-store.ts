@@ -395,12 +395,14 @@ class SqliteStore implements Store {
     };
   }
 
-  async scheduleSync(versionId: number): Promise<boolean> {
+  async scheduleSync(...versionIds: number[]): Promise<boolean> {
     return this.write(() => {
       const now = this.now();
-      const job = this.sqlite.prepare(`SELECT state FROM sync_jobs WHERE version_id = ?`).get(versionId) as { state: SyncState } | undefined;
-      if (job && (job.state === 'awaiting' || job.state === 'in_progress')) return false;
-      this.sqlite
+      for (const versionId of versionIds) {
+        const job = this.sqlite.prepare(`SELECT state FROM sync_jobs WHERE version_id = ?`).get(versionId) as { state: SyncState } | undefined;
+        if (job && (job.state === 'awaiting' || job.state === 'in_progress')) return false;
+      }
+      for (const versionId of versionIds) this.sqlite
         .prepare(
           `INSERT INTO sync_jobs (version_id, state, attempts, next_attempt_at, status_reason, progress, created_at, updated_at, started_at, finished_at)
            VALUES (?, 'awaiting', 0, ?, NULL, 0, ?, ?, NULL, NULL)

@@ -1,0 +1,235 @@
+/**
+ * Resync and sync status: a version named by its permanent identifier (or by its coordinates, for
+ * the CodeArtifact-shaped batch), authorized by Cedar on its package, every decision audited.
+ * A resync schedules the version's sync job (see src/sync/); the worker pool runs it.
+ */
+import type { Principal } from '../auth/principal.ts';
+import type { RequestMeta } from '../audit/build-record.ts';
+import { ApiError, NotFoundError } from '../errors.ts';
+import { exists, type VersionStatus } from '../registry/statuses.ts';
+import type { PackageCoordinates } from '../resource/coordinates.ts';
+import type { SyncJob, VersionDetail } from '../store/store.ts';
+import type { OperationDeps } from './deps.ts';
+import { authorizePackage, missingPackage, missingVersion, packageTarget, type PackageTarget } from './package-gate.ts';
+
+export const WRONG_STATE = 'The package is in the wrong state for the requested operation.';
+
+/** A version that cannot be resynced now (Disposed, Deleted, or its sync already awaiting or running). */
+export class WrongStateError extends ApiError {
+  readonly status = 400;
+  readonly type = 'ValidationException';
+  constructor(message = WRONG_STATE) {
+    super(message);
+  }
+  override fields() {
+    return { reason: 'WRONG_STATE' };
+  }
+}
+
+/**
+ * Cloudsmith-style status codes. A version that was never synced since it was published counts as
+ * completed: its assets' hashes were computed as they were uploaded.
+ */
+const STATES = {
+  awaiting: { status: 1, status_str: 'Awaiting Synchronisation' },
+  in_progress: { status: 2, status_str: 'Sync In Progress' },
+  completed: { status: 3, status_str: 'Completed' },
+  failed: { status: 4, status_str: 'Sync Failure' },
+} as const;
+
+export interface SyncStatus {
+  identifier: string;
+  version: string;
+  status: number;
+  status_str: string;
+  stage: number;
+  stage_str: string;
+  status_reason: string | null;
+  sync_progress: number;
+  is_sync_awaiting: boolean;
+  is_sync_in_flight: boolean;
+  is_sync_in_progress: boolean;
+  is_sync_completed: boolean;
+  is_sync_failed: boolean;
+  is_resyncable: boolean;
+  status_updated_at: string;
+  stage_updated_at: string;
+  sync_finished_at: string | null;
+}
+
+function stageOf(job: SyncJob | null): { stage: number; stage_str: string } {
+  if (!job || job.state === 'completed') return { stage: 9, stage_str: 'Fully Synchronised' };
+  if (job.state === 'awaiting') return { stage: 1, stage_str: 'Pending' };
+  if (job.state === 'failed') return { stage: 0, stage_str: 'Failed' };
+  return job.progress < 90 ? { stage: 2, stage_str: 'Checking Assets' } : { stage: 3, stage_str: 'Extracting Metadata' };
+}
+
+export function isResyncable(status: VersionStatus, job: SyncJob | null): boolean {
+  if (status === 'Disposed' || status === 'Deleted') return false;
+  return !job || job.state === 'completed' || job.state === 'failed';
+}
+
+export function syncStatus(v: VersionDetail, job: SyncJob | null): SyncStatus {
+  const state = job?.state ?? 'completed';
+  const s = STATES[state];
+  return {
+    identifier: v.identifier,
+    version: v.version,
+    ...s,
+    ...stageOf(job),
+    status_reason: job?.statusReason ?? null,
+    sync_progress: job ? job.progress : 100,
+    is_sync_awaiting: state === 'awaiting',
+    is_sync_in_flight: state === 'awaiting' || state === 'in_progress',
+    is_sync_in_progress: state === 'in_progress',
+    is_sync_completed: state === 'completed',
+    is_sync_failed: state === 'failed',
+    is_resyncable: isResyncable(v.status, job),
+    status_updated_at: job?.updatedAt ?? v.publishedAt,
+    stage_updated_at: job?.updatedAt ?? v.publishedAt,
+    sync_finished_at: job ? job.finishedAt : v.publishedAt,
+  };
+}
+
+export interface IdentifierInput {
+  principal: Principal;
+  meta: RequestMeta;
+  /** Cloudsmith's owner: the domain. */
+  owner: string;
+  repository: string;
+  identifier: string;
+  onDecision?: ((d: { resource: string; decision: 'allow' | 'deny' }) => void) | undefined;
+}
+
+/** The package and version an identifier names in this domain and repository; 404 otherwise (nothing to authorize against). */
+export async function resolveIdentifier(deps: OperationDeps, owner: string, repository: string, identifier: string): Promise<{ coordinates: PackageCoordinates; version: string }> {
+  const found = await deps.store.resolveIdentifier(identifier);
+  if (!found || found.key.domain !== owner || found.key.repository !== repository) {
+    throw new NotFoundError(`no package version with identifier ${identifier} in ${owner}/${repository}`, 'package-version', identifier);
+  }
+  const { key } = found;
+  return { coordinates: { domain: key.domain, domainOwner: key.domainOwner, repository: key.repository, format: key.format, namespace: key.namespace, name: key.name }, version: found.version };
+}
+
+interface VersionInput {
+  principal: Principal;
+  meta: RequestMeta;
+  coordinates: PackageCoordinates;
+  version: string;
+  /** Recorded in the audit record's request. */
+  identifier?: string | undefined;
+  onDecision?: IdentifierInput['onDecision'];
+}
+
+async function readTarget(deps: OperationDeps, input: VersionInput) {
+  const target = await packageTarget(deps, input.coordinates);
+  const snapshot = await deps.store.readVersion(target.key, input.version);
+  const current = snapshot.version && exists(snapshot.version.status) ? snapshot.version : null;
+  return { target, snapshot, current };
+}
+
+const requestOf = (input: VersionInput) => ({ versions: [input.version], ...(input.identifier ? { identifier: input.identifier } : {}) });
+
+/** Schedules a resync of one version; the status object it answers with says it is awaiting. */
+export async function resyncVersion(deps: OperationDeps, input: VersionInput): Promise<SyncStatus> {
+  const { target, snapshot, current } = await readTarget(deps, input);
+  const allowed = await authorizePackage(deps, target, {
+    ...input,
+    action: 'Resync',
+    context: { versions: [input.version], currentStatuses: current ? [current.status] : [] },
+    request: requestOf(input),
+  });
+  // A Deleted version still has its identifier: it is there, in the wrong state (400), not unknown (404).
+  const row = snapshot.version;
+  const missing = missingPackage(snapshot, target.pkg) ?? (row ? undefined : missingVersion(target.pkg, input.version));
+  if (missing) return allowed.refuse('not_found', missing);
+  const job = await deps.store.readSyncJob(row!.id);
+  if (!isResyncable(row!.status, job)) return allowed.refuse('rejected', new WrongStateError());
+  if (!(await deps.store.scheduleSync(row!.id))) return allowed.refuse('rejected', new WrongStateError());
+  await deps.store.appendAudit(allowed.record('applied', 200));
+  return syncStatus(row!, await deps.store.readSyncJob(row!.id));
+}
+
+/**
+ * The sync status of one version: a read, authorized as DescribePackageVersion (whoever may describe
+ * a version may see how its processing went; resyncing needs Resync).
+ */
+export async function readSyncStatus(deps: OperationDeps, input: VersionInput): Promise<SyncStatus> {
+  const { target, snapshot, current } = await readTarget(deps, input);
+  const allowed = await authorizePackage(deps, target, {
+    ...input,
+    action: 'DescribePackageVersion',
+    context: { version: input.version, ...(current ? { currentStatus: current.status } : {}) },
+    request: requestOf(input),
+  });
+  const row = snapshot.version;
+  const missing = missingPackage(snapshot, target.pkg) ?? (row ? undefined : missingVersion(target.pkg, input.version));
+  if (missing) return allowed.refuse('not_found', missing);
+  const job = await deps.store.readSyncJob(row!.id);
+  await allowed.recordRead();
+  return syncStatus(row!, job);
+}
+
+export interface ResyncVersionsInput {
+  principal: Principal;
+  meta: RequestMeta;
+  coordinates: PackageCoordinates;
+  versions: string[];
+  onDecision?: IdentifierInput['onDecision'];
+}
+
+type FailedVersion = { errorCode: 'NOT_FOUND' | 'MISMATCHED_STATUS' | 'SKIPPED'; errorMessage: string };
+
+/**
+ * The CodeArtifact-shaped batch: one decision on the package for every version named, then all or
+ * nothing, like the other batch operations. A version that cannot be resynced fails, the others are
+ * SKIPPED, and nothing is scheduled.
+ */
+export async function resyncVersions(deps: OperationDeps, input: ResyncVersionsInput) {
+  const target = await packageTarget(deps, input.coordinates);
+  const rows = new Map<string, VersionDetail | null>();
+  let snapshot: Awaited<ReturnType<typeof deps.store.readVersion>> | undefined;
+  for (const v of input.versions) {
+    snapshot = await deps.store.readVersion(target.key, v);
+    rows.set(v, snapshot.version && exists(snapshot.version.status) ? snapshot.version : null);
+  }
+  const present = [...rows.values()].filter((r): r is VersionDetail => r !== null);
+  const allowed = await authorizePackage(deps, target, {
+    ...input,
+    action: 'Resync',
+    context: { versions: input.versions, currentStatuses: [...new Set(present.map((r) => r.status))] },
+    request: { versions: input.versions },
+  });
+  const missing = snapshot ? missingPackage(snapshot, target.pkg) : undefined;
+  if (missing) return allowed.refuse('not_found', missing);
+  const failedVersions: Record<string, FailedVersion> = {};
+  const jobs = new Map<string, SyncJob | null>();
+  for (const [v, row] of rows) {
+    if (!row) {
+      failedVersions[v] = { errorCode: 'NOT_FOUND', errorMessage: `version ${v} does not exist` };
+      continue;
+    }
+    const job = await deps.store.readSyncJob(row.id);
+    jobs.set(v, job);
+    if (!isResyncable(row.status, job)) failedVersions[v] = { errorCode: 'MISMATCHED_STATUS', errorMessage: WRONG_STATE };
+  }
+  const scheduled = Object.keys(failedVersions).length === 0 && (await deps.store.scheduleSync(...present.map((r) => r.id)));
+  if (!scheduled) {
+    for (const v of input.versions) {
+      if (!failedVersions[v]) {
+        failedVersions[v] =
+          Object.keys(failedVersions).length === 0
+            ? { errorCode: 'MISMATCHED_STATUS', errorMessage: WRONG_STATE }
+            : { errorCode: 'SKIPPED', errorMessage: 'not resynced: another version of the request failed' };
+      }
+    }
+    await deps.store.appendAudit(allowed.record('rejected', 200));
+    return { successfulVersions: {}, failedVersions };
+  }
+  await deps.store.appendAudit(allowed.record('applied', 200));
+  const successfulVersions: Record<string, { revision: string; status: VersionStatus }> = {};
+  for (const r of present) successfulVersions[r.version] = { revision: r.revision, status: r.status };
+  return { successfulVersions, failedVersions: {} };
+}
+
+export type { PackageTarget };
