@@ -222,11 +222,14 @@ class Resync {
       if (!retry) return { ok: false, status };
       try {
         last = await this.resync(target);
+        shown = '';
       } catch (e) {
         this.io.err(`versiongate: ${prefix}${this.describe(e)}\n`);
-        return { ok: false, status };
+        // 400 is the wrong state: most likely the gateway's own retry has already put the sync back
+        // in the queue, so its status is followed on, and this attempt counts. Anything else ends it.
+        if (!(e instanceof RequestFailure && e.status === 400)) return { ok: false, status };
+        await sleep(this.options.intervalMs);
       }
-      shown = '';
     }
   }
 

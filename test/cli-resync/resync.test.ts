@@ -134,7 +134,7 @@ describe('one identifier', () => {
     expect(r.stderr).toBe('versiongate: 400: Invalid input. (identifier: Not a valid identifier.)\n');
   });
 
-  it('a status poll answered 503 is tried again; a retry the gateway refuses ends the wait with exit 1 and the failed status', async () => {
+  it('a status poll answered 503 is tried again; a retry refused with 400 is followed on, any other refusal ends the wait', async () => {
     fake.packages.set('my_domain/my_repo/abc', { syncs: [[inProgress(20), completed()]], statusErrors: [{ status: 503, detail: 'Service unavailable.' }] });
     const ok = await resync(['my_domain/my_repo/abc', ...FAST]);
     expect(ok.code).toBe(0);
@@ -148,8 +148,33 @@ describe('one identifier', () => {
     const refused = await resync(['my_domain/my_repo/def', ...FAST]);
     expect(refused.code).toBe(1);
     expect(JSON.parse(refused.stdout)).toEqual(failed('broken'));
-    expect(refused.stderr).toContain('my_domain/my_repo/def: sync failed: broken (attempt 1 of 3, resyncing)\n');
-    expect(refused.stderr.endsWith('versiongate: 400: The package is in the wrong state for the requested operation.\n')).toBe(true);
+    // A 400 (wrong state) to a retry: the status is followed on, and the attempt counts.
+    expect(refused.stderr).toContain('my_domain/my_repo/def: sync failed: broken (attempt 1 of 3, resyncing)\nversiongate: 400: The package is in the wrong state for the requested operation.\n');
+    expect(refused.stderr.endsWith('my_domain/my_repo/def: sync failed: broken (attempt 3 of 3, giving up)\n')).toBe(true);
+    expect(posts().filter((p) => p.includes('/def/'))).toHaveLength(3);
+
+    // Any other refusal ends the wait at once.
+    fake.packages.set('my_domain/my_repo/ghi', {
+      syncs: [[failed('broken')]],
+      resyncError: { status: 403, detail: 'You do not have permission to perform this action.' },
+      resyncErrorFrom: 1,
+    });
+    const denied = await resync(['my_domain/my_repo/ghi', ...FAST]);
+    expect(denied.code).toBe(1);
+    expect(JSON.parse(denied.stdout)).toEqual(failed('broken'));
+    expect(denied.stderr.endsWith('(attempt 1 of 3, resyncing)\nversiongate: 403: You do not have permission to perform this action.\n')).toBe(true);
+    expect(posts().filter((p) => p.includes('/ghi/'))).toHaveLength(2);
+  });
+
+  it('a gateway that retries on its own: a 400 to the retry, then its status goes on to completed', async () => {
+    fake.packages.set('my_domain/my_repo/abc', {
+      syncs: [[failed('busy'), inProgress(50), completed()]],
+      resyncError: { status: 400, detail: 'The package is in the wrong state for the requested operation.' },
+      resyncErrorFrom: 1,
+    });
+    const r = await resync(['my_domain/my_repo/abc', ...FAST]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(completed());
   });
 
   it('the bearer token is the one given; a rejected token is a 401 line', async () => {
