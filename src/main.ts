@@ -168,7 +168,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     return abandonStart(err);
   }
   // Jobs in progress when the last process stopped go back to awaiting; then the pool starts.
-  const syncWorker = createSyncWorker({ store, blobs, clock, log: logger, settings: config.sync });
+  const syncWorker = createSyncWorker({ store, blobs, clock, log: logger, settings: config.sync, region: config.region });
   try {
     await syncWorker.start();
   } catch (err) {

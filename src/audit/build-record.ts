@@ -133,3 +133,36 @@ export function shadowRecord(i: ShadowRecordInput): AuditRecordInput {
     },
   };
 }
+
+export interface SyncRecordInput {
+  clock: Clock;
+  resource: string;
+  version: string;
+  jobId: number;
+  attempt: number;
+}
+
+/**
+ * A completed sync: a change made by the gateway itself (no principal, no Cedar decision; the
+ * resync that scheduled it was decided and recorded on its own). The store fills in `changes`.
+ */
+export function syncRecord(i: SyncRecordInput): AuditRecordInput {
+  return {
+    decisionId: randomUUID(),
+    time: i.clock.now().toISOString(),
+    requestId: `sync-job-${i.jobId}`,
+    sourceIp: null,
+    principal: null,
+    action: 'SyncPackageVersion',
+    resource: i.resource,
+    decision: 'none',
+    reason: null,
+    determiningPolicies: [],
+    errors: [],
+    policySetHash: null,
+    request: { versions: [i.version], syncJob: i.jobId, attempt: i.attempt },
+    changes: [],
+    outcome: 'applied',
+    httpStatus: 0,
+  };
+}

@@ -225,7 +225,12 @@ export interface Store {
   claimSyncJob(): Promise<ClaimedSyncJob | null>;
   setSyncProgress(jobId: number, progress: number): Promise<void>;
   /** Completed: records the metadata and the version's new revision, in one transaction. */
-  completeSync(jobId: number, metadata: VersionMetadata, revision: string): Promise<void>;
+  /**
+   * Records a finished sync: the metadata and the new revision, with `audit` (its `changes` filled
+   * in with the revision before and after) in the same transaction. A version that was disposed or
+   * deleted while its sync ran is not touched: the job fails with that reason instead.
+   */
+  completeSync(jobId: number, metadata: VersionMetadata, revision: string, audit: AuditRecordInput): Promise<'completed' | 'superseded'>;
   /** A failed attempt: back to awaiting at retryAt, or failed for good when retryAt is null. */
   failSyncAttempt(jobId: number, reason: string, retryAt: string | null): Promise<void>;
   /** At start: jobs left in_progress by a process that died go back to awaiting; returns how many. */

@@ -6,7 +6,9 @@
  */
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
+import { syncRecord } from '../audit/build-record.ts';
 import { newRevision } from '../registry/revision.ts';
+import { packageArn } from '../resource/package-arn.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { Store } from '../store/store.ts';
 import { SyncFailure, syncVersion } from './sync-version.ts';
@@ -34,6 +36,8 @@ export interface SyncWorker {
 }
 
 export interface SyncWorkerDeps {
+  /** The region in the ARNs of the audit records syncs write. */
+  region?: string;
   store: Store;
   blobs: BlobStore;
   clock: Clock;
@@ -41,7 +45,7 @@ export interface SyncWorkerDeps {
   settings: SyncSettings;
 }
 
-export function createSyncWorker({ store, blobs, clock, log, settings }: SyncWorkerDeps): SyncWorker {
+export function createSyncWorker({ store, blobs, clock, log, settings, region = 'us-east-1' }: SyncWorkerDeps): SyncWorker {
   let stopping = false;
   const loops: Promise<void>[] = [];
   let wake: Array<() => void> = [];
@@ -51,8 +55,9 @@ export function createSyncWorker({ store, blobs, clock, log, settings }: SyncWor
     if (!job) return false;
     try {
       const metadata = await syncVersion(job, blobs, (p) => store.setSyncProgress(job.id, p));
-      await store.completeSync(job.id, metadata, newRevision());
-      log.info('sync completed', { syncJob: job.id, version: job.version, package: job.key.name });
+      const audit = syncRecord({ clock, resource: packageArn({ region, ...job.key }), version: job.version, jobId: job.id, attempt: job.attempts });
+      const outcome = await store.completeSync(job.id, metadata, newRevision(), audit);
+      log.info(outcome === 'completed' ? 'sync completed' : 'sync superseded', { syncJob: job.id, version: job.version, package: job.key.name });
     } catch (err) {
       const reason = err instanceof SyncFailure ? err.message : `The sync could not run: ${(err as Error).message}`;
       const retry = job.attempts < settings.maxAttempts;

@@ -450,17 +450,35 @@ class SqliteStore implements Store {
     this.write(() => this.sqlite.prepare(`UPDATE sync_jobs SET progress = ?, updated_at = ? WHERE id = ? AND state = 'in_progress'`).run(progress, this.now(), jobId));
   }
 
-  async completeSync(jobId: number, m: VersionMetadata, revision: string): Promise<void> {
-    this.write(() => {
+  async completeSync(jobId: number, m: VersionMetadata, revision: string, audit: AuditRecordInput): Promise<'completed' | 'superseded'> {
+    return this.write(() => {
       const now = this.now();
-      const job = this.sqlite.prepare(`SELECT version_id FROM sync_jobs WHERE id = ? AND state = 'in_progress'`).get(jobId) as { version_id: number } | undefined;
-      if (!job) return;
+      const job = this.sqlite
+        .prepare(
+          `SELECT j.version_id, v.version, v.status, v.revision FROM sync_jobs j JOIN package_versions v ON v.id = j.version_id WHERE j.id = ? AND j.state = 'in_progress'`,
+        )
+        .get(jobId) as { version_id: number; version: string; status: VersionStatus; revision: string } | undefined;
+      if (!job) return 'superseded';
+      // Re-checked here, in the transaction that would change the version: a version disposed or
+      // deleted after its sync was scheduled keeps its state, and the job says why it stopped.
+      if (job.status === 'Disposed' || job.status === 'Deleted') {
+        this.sqlite
+          .prepare(`UPDATE sync_jobs SET state = 'failed', status_reason = ?, finished_at = ?, updated_at = ? WHERE id = ?`)
+          .run(`The version was ${job.status.toLowerCase()} while its sync ran; nothing was changed.`, now, now, jobId);
+        return 'superseded';
+      }
       this.sqlite
         .prepare(`UPDATE sync_jobs SET state = 'completed', progress = 100, status_reason = NULL, finished_at = ?, updated_at = ? WHERE id = ?`)
         .run(now, now, jobId);
       this.sqlite
         .prepare(`UPDATE package_versions SET summary = ?, home_page = ?, source_code_repository = ?, licenses = ?, revision = ? WHERE id = ?`)
         .run(m.summary, m.homePage, m.sourceCodeRepository, m.licenses === null ? null : JSON.stringify(m.licenses), revision, job.version_id);
+      // The new revision is a state change: it is audited with it, like every other.
+      this.insertAudit({
+        ...audit,
+        changes: [{ version: job.version, before: { status: job.status, revision: job.revision }, after: { status: job.status, revision } }],
+      });
+      return 'completed';
     });
   }
 
