@@ -14,6 +14,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientUsageError, parseClientArgs, type FlagSpec } from './client/args.ts';
 import { CONNECTION_FLAGS, resolveConnection, type Connection } from './client/connection.ts';
+import { wrap } from './client/run.ts';
 
 /** GET …/status/, as the gateway answers it (the Cloudsmith package status object). */
 export interface SyncStatus {
@@ -366,19 +367,6 @@ function progressLine(s: SyncStatus): string {
   const stage = s.stage_str && !/unknown/i.test(s.stage_str) ? ` / ${s.stage_str}` : '';
   const progress = typeof s.sync_progress === 'number' ? ` (${s.sync_progress}%)` : '';
   return `${status}${stage}${progress}`;
-}
-
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line && line.length + word.length + 1 > width) {
-      lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  lines.push(line);
-  return lines;
 }
 
 const enc = encodeURIComponent;

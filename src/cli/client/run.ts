@@ -112,7 +112,8 @@ function helpText(command: ClientCommand): string {
   ].join('\n');
 }
 
-function wrap(text: string, width: number): string[] {
+/** Word-wraps help text to a width. */
+export function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(' ')) {
