@@ -64,7 +64,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     },
   });
 
-  const metrics = deps.metrics ?? createMetrics({ livePolicySet: () => deps.authorizer().policySet });
+  // The scrape counts sync jobs on the undecorated store, so it does not show up as store traffic.
+  const metrics = deps.metrics ?? createMetrics({ livePolicySet: () => deps.authorizer().policySet, syncJobCounts: () => deps.store.countSyncJobs() });
   const lifecycle = deps.lifecycle ?? createLifecycle('serving');
   // The decorators observe the store, Cedar and the token verifier for the metrics; operations
   // receive them in place of the originals and never know the difference.
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     clock: deps.clock,
     region: deps.region,
     logger: deps.logger,
+    syncScheduled: deps.syncScheduled,
   };
   const packageOps: PackageApiDeps = { ...ops, pageTokens: createPageTokens(ops.store), maxAssetBytes: deps.maxAssetBytes ?? DEFAULT_MAX_ASSET_BYTES };
   const verifier = instrumentVerifier(deps.verifier, metrics);

@@ -65,12 +65,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const logger = options.logger ?? createLogger(config.logLevel);
   const lifecycle = createLifecycle('starting');
   let policies: PolicyManager | undefined;
-  const metrics = createMetrics({ livePolicySet: () => policies?.live.policySet });
-  // Process metrics (CPU, memory, event loop lag, GC) belong to the process, so only the server has them.
-  collectDefaultMetrics({ register: metrics.registry, prefix: 'versiongate_' });
-
   // The store opens first so that loading the policy set, refused or not, is in the audit log.
   const store = openSqliteStore({ file: join(config.dataDir, DATABASE_FILE), clock });
+  const metrics = createMetrics({ livePolicySet: () => policies?.live.policySet, syncJobCounts: () => store.countSyncJobs() });
+  // Process metrics (CPU, memory, event loop lag, GC) belong to the process, so only the server has them.
+  collectDefaultMetrics({ register: metrics.registry, prefix: 'versiongate_' });
 
   // A set that does not validate, or whose tests fail, never serves a request (PolicySetError
   // carries the diagnostics). Every load, at start or later, refused or not, is counted and audited;
@@ -112,6 +111,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   });
 
   const blobs = openBlobStore(join(config.dataDir, BLOB_DIR));
+  // Created here so publishes and resyncs can wake it; it starts once the server is up.
+  const syncWorker = createSyncWorker({ store, blobs, clock, log: logger, settings: config.sync, region: config.region });
   const app = createApp({
     store,
     blobs,
@@ -128,6 +129,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     requestDeadlineMs: config.limits.requestDeadlineMs,
     serveMetrics: config.metrics.mode === 'on',
     maxAssetBytes: config.limits.maxAssetBytes,
+    syncScheduled: () => syncWorker.nudge(),
   });
 
   const servers: Server[] = [];
@@ -168,7 +170,6 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     return abandonStart(err);
   }
   // Jobs in progress when the last process stopped go back to awaiting; then the pool starts.
-  const syncWorker = createSyncWorker({ store, blobs, clock, log: logger, settings: config.sync, region: config.region });
   try {
     await syncWorker.start();
   } catch (err) {

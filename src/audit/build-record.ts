@@ -20,14 +20,21 @@ export interface DecisionRecordInput {
   request: Record<string, unknown>;
 }
 
-/** A record of a Cedar decision; the caller sets the outcome, status and changes. */
-export function decisionRecord(i: DecisionRecordInput, outcome: AuditOutcome, httpStatus: number): AuditRecordInput {
+/** The fields that open the record of an authenticated principal's request. */
+function requestHeader(i: { clock: Clock; meta: RequestMeta; principal: Principal }) {
   return {
     decisionId: randomUUID(),
     time: i.clock.now().toISOString(),
     requestId: i.meta.requestId,
     sourceIp: i.meta.sourceIp,
     principal: { issuer: i.principal.issuer, subject: i.principal.subject, groups: i.principal.groups },
+  };
+}
+
+/** A record of a Cedar decision; the caller sets the outcome, status and changes. */
+export function decisionRecord(i: DecisionRecordInput, outcome: AuditOutcome, httpStatus: number): AuditRecordInput {
+  return {
+    ...requestHeader(i),
     action: i.action,
     resource: i.resource,
     decision: i.decision.decision,
@@ -39,6 +46,36 @@ export function decisionRecord(i: DecisionRecordInput, outcome: AuditOutcome, ht
     changes: [],
     outcome,
     httpStatus,
+  };
+}
+
+export interface UnresolvedRecordInput {
+  clock: Clock;
+  meta: RequestMeta;
+  principal: Principal;
+  action: string;
+  /** What was asked for, e.g. the identifier and where it was looked up. */
+  request: Record<string, unknown>;
+}
+
+/**
+ * A request naming something unknown before Cedar could be asked (an identifier that resolves to no
+ * package version): there is no resource to decide on, so no decision, but the attempt is recorded.
+ */
+export function unresolvedRecord(i: UnresolvedRecordInput): AuditRecordInput {
+  return {
+    ...requestHeader(i),
+    action: i.action,
+    resource: null,
+    decision: 'none',
+    reason: 'unknown_identifier',
+    determiningPolicies: [],
+    errors: [],
+    policySetHash: null,
+    request: i.request,
+    changes: [],
+    outcome: 'not_found',
+    httpStatus: 404,
   };
 }
 

@@ -218,6 +218,10 @@ async function seedCommand(args: string[]): Promise<number> {
   const report = await withStore(cfg, (store) => seedDemo(store, openBlobStore(join(cfg.dataDir, BLOB_DIR))));
   for (const line of report.created) process.stdout.write(`created  ${line}\n`);
   for (const line of report.existing) process.stdout.write(`exists   ${line}\n`);
+  if (report.versionsCreated > 0) {
+    // Said on stderr: stdout stays the list scripts read.
+    process.stderr.write(`${report.versionsCreated} version(s) await their synchronisation: a running server syncs them within a second, or \`versiongate serve\` does when it starts; until then they cannot be downloaded.\n`);
+  }
   return 0;
 }
 

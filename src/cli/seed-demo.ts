@@ -2,7 +2,9 @@
  * `versiongate seed demo`: the registry of the seed documents. Domain my_domain (owner 111122223333),
  * repositories my_repo and prod; in my_repo chalk 4.0.0, 4.1.0, 4.1.1, @nestjs/core 8.0.0 and
  * org.apache.logging.log4j:log4j 2.13.1; in prod chalk 4.1.1 (so the prod guard can be seen working).
- * Every version is Published with real asset bytes and a revision. Running it again adds what is missing.
+ * Every version is Published with real asset bytes and a revision, its sync awaiting (like a publish):
+ * the server's worker pool syncs them, extracting the npm and Maven metadata. Running it again adds
+ * what is missing.
  */
 import { ConflictError } from '../errors.ts';
 import { newRevision } from '../registry/revision.ts';
@@ -53,10 +55,12 @@ function demoAssets(v: DemoVersion): Array<{ name: string; bytes: Uint8Array }> 
 export interface SeedReport {
   created: string[];
   existing: string[];
+  /** How many versions were created (each awaiting its sync). */
+  versionsCreated: number;
 }
 
 export async function seedDemo(store: Store, blobs: BlobStore): Promise<SeedReport> {
-  const report: SeedReport = { created: [], existing: [] };
+  const report: SeedReport = { created: [], existing: [], versionsCreated: 0 };
   const ignoreExisting = async (what: string, fn: () => Promise<unknown>) => {
     try {
       await fn();
@@ -80,6 +84,7 @@ export async function seedDemo(store: Store, blobs: BlobStore): Promise<SeedRepo
     try {
       await store.addVersion({ key: { domainOwner: DEMO_OWNER, domain: DEMO_DOMAIN, ...v }, version: v.version, status: 'Published', revision: newRevision(), assets });
       report.created.push(label);
+      report.versionsCreated++;
     } catch (err) {
       for (const a of assets) await blobs.remove(a.blobKey);
       throw err;

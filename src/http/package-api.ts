@@ -108,7 +108,8 @@ const getAssetRoute = createRoute({
   method: 'get',
   path: '/v1/package/version/asset',
   operationId: 'GetPackageVersionAsset',
-  summary: "An asset's bytes. Published and Unlisted versions download; Unfinished, Archived and Disposed ones are refused (409).",
+  summary:
+    "An asset's bytes. Published and Unlisted versions download once their synchronisation has completed; Unfinished, Archived and Disposed ones, and versions whose sync is awaiting, in progress or failed, are refused (409).",
   request: { query: getAssetQuery },
   responses: {
     200: {

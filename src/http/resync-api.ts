@@ -8,7 +8,6 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { AccessDeniedError, ApiError, NotFoundError, ValidationError } from '../errors.ts';
 import type { OperationDeps } from '../operations/deps.ts';
 import { readSyncStatus, resolveIdentifier, resyncVersion, resyncVersions, WRONG_STATE, WrongStateError } from '../operations/resync.ts';
-import { IDENTIFIER_PATTERN } from '../registry/identifier.ts';
 import { parseVersion } from '../resource/coordinates.ts';
 import { VERSION_STATUSES } from '../registry/statuses.ts';
 import type { AppEnv } from './app-env.ts';
@@ -122,18 +121,14 @@ const batchRoute = createRoute({
   responses: { 200: { description: 'Per-version results', content: { 'application/json': { schema: batchResult } } }, ...errorResponses },
 });
 
-function checkIdentifier(identifier: string): void {
-  if (!IDENTIFIER_PATTERN.test(identifier)) throw new NotFoundError(`no package version with identifier ${identifier}`, 'package-version', identifier);
-}
-
 export function resyncApi(deps: OperationDeps, authenticate: Authenticate, app: OpenAPIHono<AppEnv>): void {
-  const byIdentifier = async (c: Parameters<Authenticate>[0], owner: string, repo: string, identifier: string, action: string) => {
+  const byIdentifier = async (c: Parameters<Authenticate>[0], owner: string, repo: string, identifier: string, action: 'Resync' | 'DescribePackageVersion') => {
     const principal = await authenticate(c, action, null);
-    checkIdentifier(identifier);
-    const { coordinates, version } = await resolveIdentifier(deps, owner, repo, identifier);
+    const meta = requestMeta(c);
+    const { coordinates, version } = await resolveIdentifier(deps, { principal, meta, action, owner, repository: repo, identifier });
     return {
       principal,
-      meta: requestMeta(c),
+      meta,
       coordinates,
       version,
       identifier,
@@ -162,13 +157,9 @@ export function resyncApi(deps: OperationDeps, authenticate: Authenticate, app: 
     const failed: Record<string, { reason: string }> = {};
     for (const identifier of [...new Set(body.identifiers)]) {
       try {
-        checkIdentifier(identifier);
-        const found = await deps.store.resolveIdentifier(identifier);
-        if (!found || found.key.domain !== owner || (body.repository !== undefined && found.key.repository !== body.repository)) {
-          throw new NotFoundError(`no package version with identifier ${identifier}`, 'package-version', identifier);
-        }
-        const { coordinates, version } = await resolveIdentifier(deps, owner, found.key.repository, identifier);
-        await resyncVersion(deps, { principal, meta: requestMeta(c), coordinates, version, identifier });
+        const meta = requestMeta(c);
+        const { coordinates, version } = await resolveIdentifier(deps, { principal, meta, action: 'Resync', owner, repository: body.repository, identifier });
+        await resyncVersion(deps, { principal, meta, coordinates, version, identifier });
         actioned.push(identifier);
       } catch (err) {
         if (err instanceof NotFoundError) failed[identifier] = { reason: 'Not found.' };

@@ -6,10 +6,15 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CompiledPolicySet } from '../policy/load-policies.ts';
+import type { SyncJobCounts } from '../store/store.ts';
+
+const SYNC_STATES: ReadonlyArray<keyof SyncJobCounts> = ['awaiting', 'in_progress', 'completed', 'failed', 'waiting_for_assets'];
 
 export interface MetricsOptions {
   /** The live policy set, read at each scrape (a reload swaps it). */
   livePolicySet?: () => CompiledPolicySet | undefined;
+  /** Sync jobs by state, counted at each scrape (in the database: every instance sharing it sees the same). */
+  syncJobCounts?: () => Promise<SyncJobCounts>;
 }
 
 export type PolicyLoadTrigger = 'start' | 'reload';
@@ -110,20 +115,31 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     buckets: STORE_BUCKETS,
     registers,
   });
-  // Resync (sync jobs and their worker) does not exist yet: the names are exposed so dashboards and
-  // alerts can be written now; the jobs gauge has no series and the queue depth stays 0.
+  // One count serves both gauges; a scrape reads it once, not once per gauge.
+  let counting: Promise<SyncJobCounts | undefined> | undefined;
+  const countSyncJobs = () =>
+    (counting ??= (options.syncJobCounts?.() ?? Promise.resolve(undefined)).finally(() => {
+      counting = undefined;
+    }));
   const syncJobs = new Gauge({
     name: 'versiongate_sync_jobs',
-    help: 'Resync jobs by state (no series until resync exists).',
+    help: 'Sync jobs (publishes and resyncs) by state: awaiting, in_progress, completed, failed, and waiting_for_assets (Unfinished versions).',
     labelNames: ['state'] as const,
     registers,
+    async collect() {
+      const counts = await countSyncJobs();
+      if (counts) for (const state of SYNC_STATES) this.set({ state }, counts[state]);
+    },
   });
   const syncQueueDepth = new Gauge({
     name: 'versiongate_sync_queue_depth',
-    help: 'Resync jobs waiting to run (0 until resync exists).',
+    help: 'Sync jobs awaiting a worker (new, or waiting out the backoff before a retry); not those of Unfinished versions.',
     registers,
+    async collect() {
+      const counts = await countSyncJobs();
+      this.set(counts?.awaiting ?? 0);
+    },
   });
-  syncQueueDepth.set(0);
 
   return {
     registry,

@@ -14,6 +14,11 @@ export interface OperationDeps {
   clock: Clock;
   region: string;
   logger: Logger;
+  /**
+   * Told after a commit that scheduled a sync (a publish, a resync), so this process's worker pool
+   * starts it now instead of at its next poll. Without it the job still runs: the pool polls.
+   */
+  syncScheduled?: (() => void) | undefined;
 }
 
 /** The package API (publish, list, describe, assets, download) needs a little more. */

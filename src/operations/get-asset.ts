@@ -1,7 +1,7 @@
 /**
  * GetPackageVersionAsset: one asset's bytes, streamed. Cedar decides first; then the version must be
- * downloadable (Published or Unlisted), at the revision asked for when one is given, and the asset
- * must exist. Its file is opened before the read is recorded and answered, so a dispose or delete that
+ * downloadable (Published or Unlisted) and synchronised, at the revision asked for when one is given,
+ * and the asset must exist. Its file is opened before the read is recorded and answered, so a dispose or delete that
  * commits meanwhile can no longer cut the download short; if it committed between the read and the
  * open, the bytes are gone and the request is decided again on the new state.
  */
@@ -9,6 +9,7 @@ import { ConflictError, InternalError, NotFoundError } from '../errors.ts';
 import { downloadProblem, exists } from '../registry/statuses.ts';
 import { displayName } from '../resource/package-arn.ts';
 import { BlobMissingError, type OpenBlob } from '../store/blob-store.ts';
+import { syncUnavailable } from '../sync/availability.ts';
 import type { OperationDeps } from './deps.ts';
 import { authorizePackage, missingPackage, missingVersion, packageTarget, type PackageRequestInput } from './package-gate.ts';
 
@@ -45,6 +46,10 @@ export async function getAsset(deps: OperationDeps, input: GetAssetInput): Promi
     const problem = downloadProblem(version.status);
     if (problem) {
       return allowed.refuse('rejected', new ConflictError(`version ${input.version} of package ${name} cannot be downloaded: ${problem}`, 'package-version', input.version));
+    }
+    const unsynced = syncUnavailable(version.syncState, version.syncReason);
+    if (unsynced) {
+      return allowed.refuse('rejected', new ConflictError(`version ${input.version} of package ${name} cannot be downloaded yet: ${unsynced}`, 'package-version', input.version));
     }
     if (input.revision !== undefined && input.revision !== version.revision) {
       return allowed.refuse(

@@ -80,6 +80,7 @@ export async function publishVersion(deps: PackageApiDeps, input: PublishInput) 
       }
       if (result.ok) {
         claimed = plan.change !== null && plan.addAsset;
+        if (plan.change) deps.syncScheduled?.();
         return { ...packageMembers(target.pkg), version: input.version, versionRevision: plan.revision, status: plan.status, asset: assetSummary(asset) };
       }
       if (attempt >= MAX_ATTEMPTS) {

@@ -4,8 +4,9 @@
  * A resync schedules the version's sync job (see src/sync/); the worker pool runs it.
  */
 import type { Principal } from '../auth/principal.ts';
-import type { RequestMeta } from '../audit/build-record.ts';
+import { unresolvedRecord, type RequestMeta } from '../audit/build-record.ts';
 import { ApiError, NotFoundError } from '../errors.ts';
+import { IDENTIFIER_PATTERN } from '../registry/identifier.ts';
 import { exists, type VersionStatus } from '../registry/statuses.ts';
 import type { PackageCoordinates } from '../resource/coordinates.ts';
 import type { SyncJob, VersionDetail } from '../store/store.ts';
@@ -101,11 +102,39 @@ export interface IdentifierInput {
   onDecision?: ((d: { resource: string; decision: 'allow' | 'deny' }) => void) | undefined;
 }
 
-/** The package and version an identifier names in this domain and repository; 404 otherwise (nothing to authorize against). */
-export async function resolveIdentifier(deps: OperationDeps, owner: string, repository: string, identifier: string): Promise<{ coordinates: PackageCoordinates; version: string }> {
-  const found = await deps.store.resolveIdentifier(identifier);
-  if (!found || found.key.domain !== owner || found.key.repository !== repository) {
-    throw new NotFoundError(`no package version with identifier ${identifier} in ${owner}/${repository}`, 'package-version', identifier);
+export interface IdentifierLookup {
+  principal: Principal;
+  meta: RequestMeta;
+  /** The action the request is for, recorded when the identifier is unknown. */
+  action: 'Resync' | 'DescribePackageVersion';
+  /** Cloudsmith's owner: the domain. */
+  owner: string;
+  /** The repository it must be in; any repository of the domain when undefined (the bulk action without one). */
+  repository?: string | undefined;
+  identifier: string;
+}
+
+/**
+ * The package and version an identifier names in this domain (and repository). Otherwise a 404,
+ * decided before Cedar (there is no package to decide on) and recorded with no resource, so that
+ * probing for identifiers shows in the audit log like any other request.
+ */
+export async function resolveIdentifier(deps: OperationDeps, l: IdentifierLookup): Promise<{ coordinates: PackageCoordinates; version: string }> {
+  // A malformed identifier names nothing either; it is looked up no further.
+  const found = IDENTIFIER_PATTERN.test(l.identifier) ? await deps.store.resolveIdentifier(l.identifier) : null;
+  if (!found || found.key.domain !== l.owner || (l.repository !== undefined && found.key.repository !== l.repository)) {
+    const where = l.repository === undefined ? l.owner : `${l.owner}/${l.repository}`;
+    await deps.store.appendAudit(
+      unresolvedRecord({
+        clock: deps.clock,
+        meta: l.meta,
+        principal: l.principal,
+        action: l.action,
+        // Bounded: the identifier is the caller's text.
+        request: { identifier: l.identifier.slice(0, 64), owner: l.owner, ...(l.repository !== undefined ? { repository: l.repository } : {}) },
+      }),
+    );
+    throw new NotFoundError(`no package version with identifier ${l.identifier.slice(0, 64)} in ${where}`, 'package-version', l.identifier.slice(0, 64));
   }
   const { key } = found;
   return { coordinates: { domain: key.domain, domainOwner: key.domainOwner, repository: key.repository, format: key.format, namespace: key.namespace, name: key.name }, version: found.version };
@@ -145,8 +174,9 @@ export async function resyncVersion(deps: OperationDeps, input: VersionInput): P
   if (missing) return allowed.refuse('not_found', missing);
   const job = await deps.store.readSyncJob(row!.id);
   if (!isResyncable(row!.status, job)) return allowed.refuse('rejected', new WrongStateError());
-  if (!(await deps.store.scheduleSync(row!.id))) return allowed.refuse('rejected', new WrongStateError());
-  await deps.store.appendAudit(allowed.record('applied', 200));
+  // The schedule and its audit record commit together.
+  if (!(await deps.store.scheduleSync([row!.id], allowed.record('applied', 200)))) return allowed.refuse('rejected', new WrongStateError());
+  deps.syncScheduled?.();
   return syncStatus(row!, await deps.store.readSyncJob(row!.id));
 }
 
@@ -213,7 +243,7 @@ export async function resyncVersions(deps: OperationDeps, input: ResyncVersionsI
     jobs.set(v, job);
     if (!isResyncable(row.status, job)) failedVersions[v] = { errorCode: 'MISMATCHED_STATUS', errorMessage: WRONG_STATE };
   }
-  const scheduled = Object.keys(failedVersions).length === 0 && (await deps.store.scheduleSync(...present.map((r) => r.id)));
+  const scheduled = Object.keys(failedVersions).length === 0 && (await deps.store.scheduleSync(present.map((r) => r.id), allowed.record('applied', 200)));
   if (!scheduled) {
     for (const v of input.versions) {
       if (!failedVersions[v]) {
@@ -226,7 +256,7 @@ export async function resyncVersions(deps: OperationDeps, input: ResyncVersionsI
     await deps.store.appendAudit(allowed.record('rejected', 200));
     return { successfulVersions: {}, failedVersions };
   }
-  await deps.store.appendAudit(allowed.record('applied', 200));
+  deps.syncScheduled?.();
   const successfulVersions: Record<string, { revision: string; status: VersionStatus }> = {};
   for (const r of present) successfulVersions[r.version] = { revision: r.revision, status: r.status };
   return { successfulVersions, failedVersions: {} };

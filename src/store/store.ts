@@ -94,7 +94,10 @@ export interface PublishWrite {
 /** A version as the read operations see it. */
 export interface VersionRecord extends VersionState {
   id: number;
-  /** The version's permanent identifier (12 base62 characters), never reused. */
+  /**
+   * The version's permanent identifier (12 base62 characters), never reused. A version deleted and
+   * published again is a new version: it gets a new identifier, and the old one resolves no more.
+   */
   identifier: string;
   /** When the version was (last) created, ISO 8601. */
   publishedAt: string;
@@ -102,6 +105,10 @@ export interface VersionRecord extends VersionState {
 
 export interface VersionDetail extends VersionRecord {
   assetCount: number;
+  /** Its sync job's state; null for a version that never had one (it was stored before syncs existed). */
+  syncState: SyncState | null;
+  /** Why its last sync attempt failed, when it did. */
+  syncReason: string | null;
 }
 
 /** What a version's identifier resolves to. */
@@ -183,6 +190,8 @@ export interface AuditChainEntry {
 
 export type SyncState = 'awaiting' | 'in_progress' | 'completed' | 'failed';
 
+export type SyncJobCounts = Record<SyncState | 'waiting_for_assets', number>;
+
 /** A version's synchronisation job as stored. */
 export interface SyncJob {
   id: number;
@@ -198,8 +207,14 @@ export interface SyncJob {
   finishedAt: string | null;
 }
 
+/** Which claim of a job a worker holds: its writes count only while the job is still at this generation. */
+export interface SyncClaim {
+  id: number;
+  generation: number;
+}
+
 /** A job claimed by a worker, with what it needs to sync the version. */
-export interface ClaimedSyncJob extends SyncJob {
+export interface ClaimedSyncJob extends SyncJob, SyncClaim {
   key: PackageKey;
   version: string;
   assets: AssetInput[];
@@ -215,26 +230,38 @@ export interface VersionMetadata {
 
 export interface Store {
   /**
-   * Schedules the versions' syncs, all or none, in one transaction: each job (created if none) goes
-   * to awaiting with no attempts. Returns false, changing nothing, when any is already awaiting or in progress.
+   * Schedules the versions' syncs, all or none, with `audit`, in one transaction: each job (created
+   * if none) goes to awaiting with no attempts. Returns false, writing nothing (the caller records
+   * the refusal), when any is already awaiting or in progress.
+   * (A publish or addVersion schedules its version's sync itself, in its own transaction, superseding
+   * any sync running: the assets it checked are no longer all the version's.)
    */
-  scheduleSync(...versionIds: number[]): Promise<boolean>;
+  scheduleSync(versionIds: readonly number[], audit: AuditRecordInput): Promise<boolean>;
   /** The version's sync job, if it ever had one. */
   readSyncJob(versionId: number): Promise<SyncJob | null>;
-  /** Takes the oldest awaiting job due by now: in_progress, one more attempt. Null when none is due. */
+  /**
+   * Takes the oldest awaiting job due by now, of a version that is not Unfinished (its sync waits for
+   * its last asset): in_progress, one more attempt. Null when none is due.
+   */
   claimSyncJob(): Promise<ClaimedSyncJob | null>;
-  setSyncProgress(jobId: number, progress: number): Promise<void>;
-  /** Completed: records the metadata and the version's new revision, in one transaction. */
+  /** The claim's progress (0–100); ignored once the claim is superseded. */
+  setSyncProgress(claim: SyncClaim, progress: number): Promise<void>;
   /**
    * Records a finished sync: the metadata and the new revision, with `audit` (its `changes` filled
    * in with the revision before and after) in the same transaction. A version that was disposed or
-   * deleted while its sync ran is not touched: the job fails with that reason instead.
+   * deleted while its sync ran is not touched: the job fails with that reason instead. A claim
+   * superseded meanwhile (the job was scheduled again) writes nothing.
    */
-  completeSync(jobId: number, metadata: VersionMetadata, revision: string, audit: AuditRecordInput): Promise<'completed' | 'superseded'>;
-  /** A failed attempt: back to awaiting at retryAt, or failed for good when retryAt is null. */
-  failSyncAttempt(jobId: number, reason: string, retryAt: string | null): Promise<void>;
+  completeSync(claim: SyncClaim, metadata: VersionMetadata, revision: string, audit: AuditRecordInput): Promise<'completed' | 'superseded'>;
+  /** A failed attempt: back to awaiting at retryAt, or failed for good when retryAt is null. Ignored once superseded. */
+  failSyncAttempt(claim: SyncClaim, reason: string, retryAt: string | null): Promise<void>;
   /** At start: jobs left in_progress by a process that died go back to awaiting; returns how many. */
   recoverSyncJobs(): Promise<number>;
+  /**
+   * How many sync jobs are in each state (metrics; tests waiting for the pool to go idle). `awaiting`
+   * counts only jobs a worker may claim: those of Unfinished versions are `waiting_for_assets`.
+   */
+  countSyncJobs(): Promise<SyncJobCounts>;
   /** The metadata the last completed sync recorded. */
   readVersionMetadata(versionId: number): Promise<VersionMetadata>;
 
@@ -246,7 +273,7 @@ export interface Store {
   domainOwners(domain: string): Promise<string[]>;
 
   readPackage(key: PackageKey, versions: readonly string[]): Promise<PackageSnapshot>;
-  /** Adds a version (creating the package if needed). Fails with ConflictError if it exists. */
+  /** Adds a version (creating the package if needed), its sync awaiting. Fails with ConflictError if it exists. */
   addVersion(version: NewVersion): Promise<void>;
   commitVersionChanges(commit: VersionCommit): Promise<VersionCommitResult>;
 

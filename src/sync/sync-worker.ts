@@ -31,6 +31,11 @@ export interface SyncWorker {
   runOnce(): Promise<boolean>;
   /** Puts jobs left in_progress back to awaiting, then starts the pool. */
   start(): Promise<void>;
+  /**
+   * Wakes the idle workers: a job was just scheduled in this process, so it starts now rather than
+   * at the next poll. (Jobs scheduled by another instance sharing the database wait for the poll.)
+   */
+  nudge(): void;
   /** Claims nothing more and resolves when the jobs running have finished. */
   stop(): Promise<void>;
 }
@@ -54,15 +59,15 @@ export function createSyncWorker({ store, blobs, clock, log, settings, region = 
     const job = await store.claimSyncJob();
     if (!job) return false;
     try {
-      const metadata = await syncVersion(job, blobs, (p) => store.setSyncProgress(job.id, p));
+      const metadata = await syncVersion(job, blobs, (p) => store.setSyncProgress(job, p));
       const audit = syncRecord({ clock, resource: packageArn({ region, ...job.key }), version: job.version, jobId: job.id, attempt: job.attempts });
-      const outcome = await store.completeSync(job.id, metadata, newRevision(), audit);
+      const outcome = await store.completeSync(job, metadata, newRevision(), audit);
       log.info(outcome === 'completed' ? 'sync completed' : 'sync superseded', { syncJob: job.id, version: job.version, package: job.key.name });
     } catch (err) {
       const reason = err instanceof SyncFailure ? err.message : `The sync could not run: ${(err as Error).message}`;
       const retry = job.attempts < settings.maxAttempts;
       const retryAt = retry ? new Date(clock.now().getTime() + settings.retryBaseMs * 2 ** (job.attempts - 1)).toISOString() : null;
-      await store.failSyncAttempt(job.id, reason, retryAt);
+      await store.failSyncAttempt(job, reason, retryAt);
       log.warn('sync attempt failed', { syncJob: job.id, version: job.version, package: job.key.name, attempt: job.attempts, reason, retryAt });
     }
     return true;
@@ -97,6 +102,9 @@ export function createSyncWorker({ store, blobs, clock, log, settings, region = 
       const recovered = await store.recoverSyncJobs();
       if (recovered > 0) log.info('sync jobs interrupted by the last stop are awaiting again', { recovered });
       for (let i = 0; i < settings.concurrency; i++) loops.push(loop());
+    },
+    nudge() {
+      for (const w of [...wake]) w();
     },
     async stop() {
       stopping = true;

@@ -78,6 +78,15 @@ describe('audit queries', () => {
     expect(res.status, await res.clone().text()).toBe(200);
     return ((await res.json()).records as AuditRecord[]).filter((r) => r.action !== 'ReadAuditLog');
   };
+  /**
+   * How many of the records are the seeded versions' syncs (testGateway() syncs the 6 demo
+   * versions, each audited as SyncPackageVersion) and how many the requests made above. The
+   * filters must find both: a sync record names its package ARN and the version it synced.
+   */
+  const tally = (records: AuditRecord[]) => ({
+    syncs: records.filter((r) => r.action === 'SyncPackageVersion').length,
+    requests: records.filter((r) => r.action !== 'SyncPackageVersion').length,
+  });
 
   it('filters by principal, action and decision', async () => {
     expect((await query('principal=alice')).map((r) => r.principal?.subject)).toEqual(['alice', 'alice', 'alice']);
@@ -87,19 +96,25 @@ describe('audit queries', () => {
   });
 
   it('filters by exact resource, repository, domain and prefix', async () => {
-    expect(await query(`resource=${encodeURIComponent(MY_REPO_CHALK)}`)).toHaveLength(3);
-    expect(await query(`resource=${encodeURIComponent(`${ARN}:repository/my_domain/my_repo`)}`)).toHaveLength(4);
-    expect(await query(`resource=${encodeURIComponent(`${ARN}:repository/my_domain/prod`)}`)).toHaveLength(1);
-    expect(await query(`resource=${encodeURIComponent(`${ARN}:domain/my_domain`)}`)).toHaveLength(5);
-    expect(await query(`resource=${encodeURIComponent(`${ARN}:package/my_domain/my_repo/npm/nestjs/*`)}`)).toHaveLength(1);
-    expect(await query(`resource=${encodeURIComponent(`${ARN}:package/my_domain/my_repo/npm//chalk*`)}`)).toHaveLength(3);
+    // Seeded syncs: my_repo chalk 4.0.0, 4.1.0, 4.1.1, @nestjs/core 8.0.0, log4j 2.13.1; prod chalk 4.1.1.
+    expect(tally(await query(`resource=${encodeURIComponent(MY_REPO_CHALK)}`))).toEqual({ syncs: 3, requests: 3 });
+    expect(tally(await query(`resource=${encodeURIComponent(`${ARN}:repository/my_domain/my_repo`)}`))).toEqual({ syncs: 5, requests: 4 });
+    expect(tally(await query(`resource=${encodeURIComponent(`${ARN}:repository/my_domain/prod`)}`))).toEqual({ syncs: 1, requests: 1 });
+    expect(tally(await query(`resource=${encodeURIComponent(`${ARN}:domain/my_domain`)}`))).toEqual({ syncs: 6, requests: 5 });
+    expect(tally(await query(`resource=${encodeURIComponent(`${ARN}:package/my_domain/my_repo/npm/nestjs/*`)}`))).toEqual({ syncs: 1, requests: 1 });
+    expect(tally(await query(`resource=${encodeURIComponent(`${ARN}:package/my_domain/my_repo/npm//chalk*`)}`))).toEqual({ syncs: 3, requests: 3 });
   });
 
   it('filters by package and by version (requested or changed)', async () => {
-    expect(await query('package=chalk')).toHaveLength(4);
-    expect(await query('package=core')).toHaveLength(1);
-    expect((await query('version=4.0.0')).map((r) => r.request)).toEqual([{ versions: ['4.1.1', '4.0.0'], targetStatus: 'Unlisted' }]);
-    expect(await query('package=chalk&version=4.1.1')).toHaveLength(2);
+    expect(tally(await query('package=chalk'))).toEqual({ syncs: 4, requests: 4 });
+    expect(tally(await query('package=core'))).toEqual({ syncs: 1, requests: 1 });
+    // Newest first: the request that unlisted 4.0.0, then the seeded sync that changed 4.0.0.
+    expect((await query('version=4.0.0')).map((r) => [r.action, r.request])).toEqual([
+      ['UpdatePackageVersionsStatus', { versions: ['4.1.1', '4.0.0'], targetStatus: 'Unlisted' }],
+      ['SyncPackageVersion', expect.objectContaining({ versions: ['4.0.0'] })],
+    ]);
+    // 4.1.1 of chalk: the unlist (my_repo) and the denied dispose (prod), and its sync in each repository.
+    expect(tally(await query('package=chalk&version=4.1.1'))).toEqual({ syncs: 2, requests: 2 });
   });
 
   it('filters by time range', async () => {

@@ -21,8 +21,11 @@ describe('canonical encoding', () => {
 describe('the audit hash chain', () => {
   let gw: TestGateway;
   let raw: Database.Database;
+  /** The seeded versions' sync records (seq 1–6) that testGateway() writes before each test. */
+  const SEEDED = 6;
   beforeEach(async () => {
     gw = await testGateway();
+    expect((await gw.store.auditHead())?.seq).toBe(SEEDED);
     const rm = await gw.token('alice', ['release-managers']);
     for (const target of ['Unlisted', 'Archived', 'Published', 'Unlisted', 'Published']) {
       expect((await gw.post(`${UPDATE}?${CHALK}`, { versions: ['4.1.0'], targetStatus: target }, rm)).status).toBe(200);
@@ -37,7 +40,9 @@ describe('the audit hash chain', () => {
 
   it('links each record to the previous one, starting from the genesis hash', async () => {
     const records = await gw.store.readAuditRange(0, 100);
-    expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    // The seeded syncs, then the five updates and the unauthenticated one above.
+    expect(records.map((r) => r.action)).toEqual([...Array(SEEDED).fill('SyncPackageVersion'), ...Array(6).fill('UpdatePackageVersionsStatus')]);
     expect(records[0]!.prevHash).toBe(GENESIS_HASH);
     for (let i = 1; i < records.length; i++) expect(records[i]!.prevHash).toBe(records[i - 1]!.hash);
     for (const r of records) expect(recordHash(r.seq, r.prevHash, r)).toBe(r.hash);
@@ -46,7 +51,7 @@ describe('the audit hash chain', () => {
   it('verifies an untouched log and reports its head', async () => {
     const result = await verifyChain(gw.store);
     const head = await gw.store.auditHead();
-    expect(result).toEqual({ ok: true, records: 6, head });
+    expect(result).toEqual({ ok: true, records: SEEDED + 6, head });
     expect(await verifyChain(gw.store, { expectedHead: head! })).toMatchObject({ ok: true });
   });
 
@@ -56,8 +61,11 @@ describe('the audit hash chain', () => {
   });
 
   it('detects a changed value inside a JSON column', async () => {
-    raw.prepare(`UPDATE audit_log SET changes = replace(changes, '"Unlisted"', '"Archived"') WHERE seq = 1`).run();
-    expect((await verifyChain(gw.store)).break?.seq).toBe(1);
+    // The first update's changes (Published → Unlisted); the seeded syncs' changes name no Unlisted.
+    const first = SEEDED + 1;
+    expect(raw.prepare(`UPDATE audit_log SET changes = replace(changes, '"Unlisted"', '"Archived"') WHERE seq = ?`).run(first).changes).toBe(1);
+    expect(raw.prepare(`SELECT changes FROM audit_log WHERE seq = ?`).pluck().get(first)).toContain('"Archived"');
+    expect((await verifyChain(gw.store)).break?.seq).toBe(first);
   });
 
   it('detects a deleted record', async () => {

@@ -9,12 +9,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { mintDevToken } from '../../src/auth/dev-key.ts';
 import { systemClock } from '../../src/clock.ts';
-import { seedDemo } from '../../src/cli/seed-demo.ts';
 import { parseConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
-import { BLOB_DIR, startGateway, type Gateway } from '../../src/main.ts';
-import { openBlobStore } from '../../src/store/blob-store.ts';
+import { startGateway, type Gateway } from '../../src/main.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
+import { seedSynced } from '../helpers/seed-synced.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 const NODE_ARGS = ['--no-turbo-inline-js-wasm-calls', 'bin/versiongate.js'];
@@ -51,7 +50,7 @@ export async function startClientHarness(options: { policies?: Record<string, st
   const dataDir = join(dir, 'data');
   const config = parseConfig({ env: {}, flags: { port: '0', 'data-dir': dataDir, 'policy-dir': join(dir, 'policies') }, dev: true });
   const gateway = await startGateway(config, { logger: silentLogger });
-  await seedDemo(gateway.store, openBlobStore(join(dataDir, BLOB_DIR)));
+  await seedSynced(gateway, dataDir);
   const running = new Set<ChildProcess>();
 
   const token = (sub: string, groups: string[]) =>

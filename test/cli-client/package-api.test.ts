@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncsSettled } from '../helpers/seed-synced.ts';
 import { awsJson, CHALK, REVISION, SEVERAL, startClientHarness, type ClientHarness } from './harness.ts';
 
 /** The tests' pipeline: it publishes, reads and deletes in my_repo, and nothing else. */
@@ -175,7 +176,11 @@ describe('describe-package-version', () => {
           packageName: 'chalk',
           displayName: 'chalk',
           version: '4.1.0',
+          // The metadata its sync extracted from package.json (description, license), in the
+          // output structure's member order: summary before publishedTime, licenses after it.
+          summary: 'chalk (versiongate demo)',
           publishedTime,
+          licenses: [{ name: 'MIT' }],
           revision: rev['4.1.0'],
           status: 'Published',
           origin: { domainEntryPoint: { repositoryName: 'my_repo' }, originType: 'INTERNAL' },
@@ -259,6 +264,7 @@ describe('list-package-version-assets and get-package-version-asset', () => {
 
 describe('publish-package-version and delete-package-versions', () => {
   const TOOL = ['--domain', 'my_domain', '--domain-owner', '111122223333', '--repository', 'my_repo', '--format', 'generic', '--namespace', 'acme', '--package', 'my-tool'];
+  const TOOL_KEY = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo', format: 'generic', namespace: 'acme', name: 'my-tool' } as const;
 
   it('the life of a version: publish → list → describe → download → unlist → archive → dispose → delete → re-publish', { timeout: 30 * 60_000 }, async () => {
     // Two assets: a large one (several stream chunks each way) sent as Unfinished, then a small one.
@@ -286,9 +292,18 @@ describe('publish-package-version and delete-package-versions', () => {
       awsJson({ format: 'generic', namespace: 'acme', package: 'my-tool', version: '1.0.0', versionRevision: r2, status: 'Published', asset: { name: 'NOTES.txt', size: small.length, hashes: hashes(small) } }),
     );
 
+    // The publish scheduled the version's sync; once it completes the version has a new revision
+    // (read here from the store, not through the CLI), and that is the one every command shows.
+    await syncsSettled(h.gateway.store);
+    const stored = (await h.gateway.store.readVersion(TOOL_KEY, '1.0.0')).version!;
+    expect(stored.syncState).toBe('completed');
+    const rSynced = stored.revision;
+    expect(rSynced).toMatch(REVISION);
+    expect(rSynced).not.toBe(r2);
+
     const listed = await h.vg(['list-package-versions', ...TOOL], { token: ci });
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toBe(awsJson({ versions: [summary('1.0.0', r2)], defaultDisplayVersion: '1.0.0', format: 'generic', package: 'my-tool', namespace: 'acme' }));
+    expect(listed.stdout).toBe(awsJson({ versions: [summary('1.0.0', rSynced)], defaultDisplayVersion: '1.0.0', format: 'generic', package: 'my-tool', namespace: 'acme' }));
 
     const described = await h.vg(['describe-package-version', ...TOOL, '--package-version', '1.0.0'], { token: ci });
     expect(described.code).toBe(0);
@@ -301,7 +316,7 @@ describe('publish-package-version and delete-package-versions', () => {
         displayName: expect.any(String),
         version: '1.0.0',
         publishedTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$/),
-        revision: r2,
+        revision: rSynced,
         status: 'Published',
         origin: { domainEntryPoint: { repositoryName: 'my_repo' }, originType: 'INTERNAL' },
       },
@@ -318,13 +333,14 @@ describe('publish-package-version and delete-package-versions', () => {
         format: 'generic',
         namespace: 'acme',
         version: '1.0.0',
-        versionRevision: r2,
+        versionRevision: rSynced,
       }),
     );
 
     const download = join(files, 'tool.out');
     const got = await h.vg(['get-package-version-asset', ...TOOL, '--package-version', '1.0.0', '--asset', 'tool.bin', download], { token: ci });
     expect(got.code).toBe(0);
+    expect(got.stdout).toBe(awsJson({ assetName: 'tool.bin', packageVersion: '1.0.0', packageVersionRevision: rSynced }));
     expect(readFileSync(download).equals(big)).toBe(true);
 
     // Unlisted: hidden from the default listing, listed when asked for, still downloadable.
@@ -369,6 +385,14 @@ describe('publish-package-version and delete-package-versions', () => {
     const again = await h.vg(['publish-package-version', ...TOOL, '--package-version', '1.0.0', '--asset-content', join(files, 'NOTES.txt'), '--asset-name', 'NOTES.txt'], { token: ci });
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ version: '1.0.0', status: 'Published', asset: { name: 'NOTES.txt', size: small.length } });
+    // Downloadable again once its sync completes, at the revision that sync gave it.
+    await syncsSettled(h.gateway.store);
+    const rAgain = (await h.gateway.store.readVersion(TOOL_KEY, '1.0.0')).version!.revision;
+    expect(rAgain).not.toBe((JSON.parse(again.stdout) as { versionRevision: string }).versionRevision);
+    const reDownloaded = await h.vg(['get-package-version-asset', ...TOOL, '--package-version', '1.0.0', '--asset', 'NOTES.txt', join(files, 'again.out')], { token: ci });
+    expect(reDownloaded.code).toBe(0);
+    expect(reDownloaded.stdout).toBe(awsJson({ assetName: 'NOTES.txt', packageVersion: '1.0.0', packageVersionRevision: rAgain }));
+    expect(readFileSync(join(files, 'again.out')).equals(small)).toBe(true);
   });
 
   it('a wrong --asset-sha256 is refused (ValidationException) and nothing is published', SEVERAL, async () => {

@@ -19,6 +19,7 @@ import { openBlobStore, type BlobStore } from '../../src/store/blob-store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { seedDemo } from '../../src/cli/seed-demo.ts';
+import { createSyncWorker, DEFAULT_SYNC_SETTINGS } from '../../src/sync/sync-worker.ts';
 
 export const REPO_POLICIES = resolve(import.meta.dirname, '../../policies');
 export const CHALK = 'domain=my_domain&domain-owner=111122223333&repository=my_repo&format=npm&package=chalk';
@@ -38,6 +39,11 @@ export interface TestGateway {
   /** POST a JSON body with an optional bearer token. */
   post(path: string, body: unknown, token?: string, headers?: Record<string, string>): Promise<Response>;
   get(path: string, token?: string): Promise<Response>;
+  /**
+   * Runs every sync job due now to its end, as the server's worker pool would (the app alone runs
+   * none): a published version is downloadable only after this. Returns how many jobs ran.
+   */
+  sync(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -68,7 +74,17 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
   const verifier = createTokenVerifier({ keySource: keySourceFor(auth, devKey), issuer: DEV_ISSUER, audience: DEV_AUDIENCE, groupsClaim: 'groups', clock, clockToleranceSeconds: 0 });
   const store = openSqliteStore({ file: join(dataDir, 'data', 'versiongate.db'), clock });
   const blobs = openBlobStore(join(dataDir, 'data', 'blobs'));
-  if (options.seed !== false) await seedDemo(store, blobs);
+  const worker = createSyncWorker({ store, blobs, clock, log: silentLogger, settings: DEFAULT_SYNC_SETTINGS });
+  const sync = async () => {
+    let ran = 0;
+    while (await worker.runOnce()) ran++;
+    return ran;
+  };
+  // The demo versions are synchronised, as a server started on a seeded database would have them.
+  if (options.seed !== false) {
+    await seedDemo(store, blobs);
+    await sync();
+  }
   const app = createApp({ store, blobs, authorizer: () => engine, clock, region: 'us-east-1', logger: silentLogger, verifier });
 
   const withAuth = (token?: string, headers: Record<string, string> = {}) => ({ ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) });
@@ -88,6 +104,7 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
         body: typeof body === 'string' ? body : JSON.stringify(body),
       }),
     get: async (path, token) => app.request(path, { headers: withAuth(token) }),
+    sync,
     close: async () => {
       await store.close();
       rmSync(dataDir, { recursive: true, force: true });

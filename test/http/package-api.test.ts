@@ -5,7 +5,7 @@
  * and the audit record each decision leaves.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
@@ -17,11 +17,13 @@ import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { PolicyEngine } from '../../src/policy/engine.ts';
 import { loadPolicyDir } from '../../src/policy/load-policies.ts';
-import type { Store, VersionCommit } from '../../src/store/store.ts';
+import type { PackageKey, Store, VersionCommit } from '../../src/store/store.ts';
+import { createSyncWorker } from '../../src/sync/sync-worker.ts';
 import { CHALK, testGateway, type TestGateway } from '../helpers/gateway.ts';
 
 const OWNER = 'domain=my_domain&domain-owner=111122223333';
 const TOOL = `${OWNER}&repository=my_repo&format=generic&namespace=acme&package=tool`;
+const TOOL_KEY: PackageKey = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo', format: 'generic', namespace: 'acme', name: 'tool' };
 const TOOL_ARN = 'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/my_repo/generic/acme/tool';
 const PUBLISH = '/v1/package/version/publish';
 const LIST = '/v1/package/versions';
@@ -438,20 +440,25 @@ describe('the package API over HTTP', () => {
   describe('GetPackageVersionAsset', () => {
     it('streams the bytes with CodeArtifact headers', async () => {
       const published = await (await publish('1.0.0', 'tool.tar.gz', 'tarball bytes')).json();
-      const res = await call('GET', `${ASSET}?${TOOL}&version=1.0.0&asset=tool.tar.gz&revision=${encodeURIComponent(published.versionRevision)}`, reader);
+      await gw.sync();
+      // The completed sync set a new revision: the download names that one.
+      const revision = (await (await call('GET', `${DESCRIBE}?${TOOL}&version=1.0.0`, reader)).json()).packageVersion.revision;
+      expect(revision).not.toBe(published.versionRevision);
+      const res = await call('GET', `${ASSET}?${TOOL}&version=1.0.0&asset=tool.tar.gz&revision=${encodeURIComponent(revision)}`, reader);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('application/octet-stream');
       expect(res.headers.get('content-length')).toBe('13');
       expect(res.headers.get('x-assetname')).toBe('tool.tar.gz');
       expect(res.headers.get('x-packageversion')).toBe('1.0.0');
-      expect(res.headers.get('x-packageversionrevision')).toBe(published.versionRevision);
+      expect(res.headers.get('x-packageversionrevision')).toBe(revision);
       expect(await res.text()).toBe('tarball bytes');
-      expect((await newest())[0]).toMatchObject({ action: 'GetPackageVersionAsset', outcome: 'read', request: { versions: ['1.0.0'], asset: 'tool.tar.gz', revision: published.versionRevision } });
+      expect((await newest())[0]).toMatchObject({ action: 'GetPackageVersionAsset', outcome: 'read', request: { versions: ['1.0.0'], asset: 'tool.tar.gz', revision } });
     });
 
     it('downloads Unlisted versions; refuses Unfinished, Archived and Disposed ones with 409 and no bytes', async () => {
       await publish('1.0.0', 'a.bin', 'A');
       await publish('2.0.0', 'a.bin', 'A', { unfinished: true });
+      await gw.sync();
       await setStatus(['1.0.0'], 'Unlisted');
       expect((await call('GET', `${ASSET}?${TOOL}&version=1.0.0&asset=a.bin`, reader)).status).toBe(200);
 
@@ -474,6 +481,7 @@ describe('the package API over HTTP', () => {
 
     it('refuses a revision that is not the current one, and names a missing asset', async () => {
       await publish('1.0.0', 'a.bin', 'A');
+      await gw.sync();
       const stale = await call('GET', `${ASSET}?${TOOL}&version=1.0.0&asset=a.bin&revision=old`, reader);
       expect(stale.status).toBe(409);
       expect((await stale.json()).message).toContain('requested revision: old');
@@ -487,6 +495,85 @@ describe('the package API over HTTP', () => {
       const res = await call('GET', `${ASSET}?${TOOL}&version=1.0.0&asset=a.bin`, await gw.token('eve', []));
       expect(res.status).toBe(403);
       expect((await res.json()).message).toContain('codeartifact:GetPackageVersionAsset');
+    });
+  });
+
+  describe('synchronisation of what is published', () => {
+    const download = (asset = 'a.bin') => call('GET', `${ASSET}?${TOOL}&version=1.0.0&asset=${asset}`, reader);
+    const describeTool = async () => (await (await call('GET', `${DESCRIBE}?${TOOL}&version=1.0.0`, reader)).json()).packageVersion;
+    const syncStatus = async () => (await call('GET', `/v1/packages/my_domain/my_repo/${(await describeTool()).identifier}/status/`, reader)).json();
+    const refusedYet = async (why: RegExp) => {
+      const res = await download();
+      expect(res.status).toBe(409);
+      expect(res.headers.get('x-amzn-errortype')).toBe('ConflictException');
+      expect((await res.json()).message).toMatch(why);
+      expect((await newest())[0]).toMatchObject({ action: 'GetPackageVersionAsset', decision: 'allow', outcome: 'rejected', httpStatus: 409 });
+    };
+
+    it('a published version is downloadable only once its sync completes, which sets a new revision', async () => {
+      const published = await (await publish('1.0.0', 'a.bin', 'A')).json();
+      expect(await syncStatus()).toMatchObject({ status_str: 'Awaiting Synchronisation', is_sync_awaiting: true, is_resyncable: false });
+      await refusedYet(/^version 1\.0\.0 of package acme\/tool cannot be downloaded yet: it is awaiting synchronisation/);
+      expect(await gw.sync()).toBe(1);
+      expect(await syncStatus()).toMatchObject({ status_str: 'Completed', is_sync_completed: true, sync_progress: 100 });
+      const res = await download();
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('A');
+      expect(res.headers.get('x-packageversionrevision')).not.toBe(published.versionRevision);
+      expect(res.headers.get('x-packageversionrevision')).toBe((await describeTool()).revision);
+    });
+
+    it("an Unfinished version's sync waits for its last asset, then checks every asset once", async () => {
+      await publish('1.0.0', 'a.bin', 'A', { unfinished: true });
+      const unfinished = (await describeTool()).revision;
+      expect(await syncStatus()).toMatchObject({ is_sync_awaiting: true });
+      // Nothing runs between uploads: no sync to be superseded, no revision changing under the next upload.
+      // It is not counted as queued either: an abandoned upload must not look like a stuck queue.
+      expect(await gw.store.countSyncJobs()).toMatchObject({ awaiting: 0, waiting_for_assets: 1 });
+      expect(await gw.sync()).toBe(0);
+      expect((await describeTool()).revision).toBe(unfinished);
+      expect((await publish('1.0.0', 'b.bin', 'B')).status).toBe(200);
+      const job = (await gw.store.claimSyncJob())!;
+      expect(job.assets.map((a) => a.name)).toEqual(['a.bin', 'b.bin']);
+      await gw.store.failSyncAttempt(job, 'put back for the test', new Date(0).toISOString());
+      expect(await gw.sync()).toBe(1);
+      expect((await download('a.bin')).status).toBe(200);
+      expect((await download('b.bin')).status).toBe(200);
+    });
+
+    it('a publish while a sync runs supersedes it: that sync changes nothing, the next one checks the new asset', async () => {
+      await publish('1.0.0', 'a.bin', 'A');
+      const running = (await gw.store.claimSyncJob())!;
+      expect(running.assets.map((a) => a.name)).toEqual(['a.bin']);
+      // Deleted and published again while that sync still runs.
+      expect((await gw.post(`${DELETE}?${TOOL}`, { versions: ['1.0.0'] }, all)).status).toBe(200);
+      await publish('1.0.0', 'b.bin', 'B');
+      const revision = (await describeTool()).revision;
+      const noMetadata = { summary: null, homePage: null, sourceCodeRepository: null, licenses: null };
+      expect(await gw.store.completeSync(running, noMetadata, 'from-the-old-sync', (await newest())[0]!)).toBe('superseded');
+      expect((await describeTool()).revision).toBe(revision);
+      expect(await syncStatus()).toMatchObject({ is_sync_awaiting: true });
+      const next = (await gw.store.claimSyncJob())!;
+      expect(next.assets.map((a) => a.name)).toEqual(['b.bin']);
+      await gw.store.failSyncAttempt(next, 'put back for the test', new Date(0).toISOString());
+      expect(await gw.sync()).toBe(1);
+      expect(await (await download('b.bin')).text()).toBe('B');
+    });
+
+    it('a failed sync keeps the version unavailable and says why; a resync after repair makes it available', async () => {
+      await publish('1.0.0', 'a.bin', 'original');
+      const path = gw.blobs.pathOf((await gw.store.readVersion(TOOL_KEY, '1.0.0', 'a.bin')).asset!.blobKey);
+      writeFileSync(path, 'tampered');
+      const once = createSyncWorker({ store: gw.store, blobs: gw.blobs, clock: systemClock, log: silentLogger, settings: { concurrency: 1, maxAttempts: 1, retryBaseMs: 0, pollMs: 10 } });
+      expect(await once.runOnce()).toBe(true);
+      expect(await syncStatus()).toMatchObject({ status_str: 'Sync Failure', is_sync_failed: true, is_resyncable: true, status_reason: expect.stringMatching(/^Asset a\.bin no longer matches its record/) });
+      await refusedYet(/cannot be downloaded yet: its synchronisation failed \(Asset a\.bin no longer matches its record: .*\); repair the cause and resync it$/);
+      writeFileSync(path, 'original');
+      const { identifier } = await describeTool();
+      expect((await gw.post(`/v1/packages/my_domain/my_repo/${identifier}/resync/`, {}, all)).status).toBe(200);
+      await refusedYet(/it is awaiting synchronisation/);
+      expect(await gw.sync()).toBe(1);
+      expect(await (await download()).text()).toBe('original');
     });
   });
 
@@ -512,6 +599,7 @@ describe('the package API over HTTP', () => {
         ],
       });
 
+      const oldIdentifier = (await gw.store.readVersion(TOOL_KEY, '1.0.0')).version!.identifier;
       const again = await publish('1.0.0', 'other.bin', 'new life');
       expect(again.status).toBe(200);
       const republished = await again.json();
@@ -519,6 +607,11 @@ describe('the package API over HTTP', () => {
       expect((await newest())[0]!.changes[0]!.before).toEqual({ status: 'Deleted', revision: body.successfulVersions['1.0.0'].revision });
       const assets = await (await call('POST', `${ASSETS}?${TOOL}&version=1.0.0`)).json();
       expect(assets.assets.map((a: { name: string }) => a.name)).toEqual(['other.bin']);
+      // Published again, it is a new version: a new identifier, and the old one names nothing now.
+      const { identifier } = (await (await call('GET', `${DESCRIBE}?${TOOL}&version=1.0.0`)).json()).packageVersion;
+      expect(identifier).not.toBe(oldIdentifier);
+      expect((await call('GET', `/v1/packages/my_domain/my_repo/${oldIdentifier}/status/`)).status).toBe(404);
+      expect((await call('GET', `/v1/packages/my_domain/my_repo/${identifier}/status/`)).status).toBe(200);
     });
 
     it('is all or nothing: a failing version skips the others; deleting twice is NOT_FOUND', async () => {

@@ -38,6 +38,8 @@ describe('the shipped package policies', () => {
     gw = await testGateway();
     publisher = await as('ci', ['publishers']);
     for (const repository of ['my_repo', 'prod']) expect((await publish(publisher, repository, '1.0.0', 'a.bin')).status).toBe(200);
+    // Downloadable once synchronised.
+    expect(await gw.sync()).toBe(2);
   });
   afterEach(() => gw.close());
 

@@ -90,6 +90,18 @@ describe('resync over HTTP', () => {
       const res = await gw.post(path, {}, maintainer);
       expect(res.status).toBe(404);
       expect(await res.json()).toEqual({ detail: 'Not found.' });
+      // No package to ask Cedar about, but the attempt is recorded: probing for identifiers shows.
+      const [repository, identifier] = path.split('/').slice(4);
+      expect((await newest())[0]).toMatchObject({
+        action: 'Resync',
+        principal: { subject: 'mia' },
+        resource: null,
+        decision: 'none',
+        reason: 'unknown_identifier',
+        outcome: 'not_found',
+        httpStatus: 404,
+        request: { identifier, owner: 'my_domain', repository },
+      });
     }
     const all = await gw.token('root', ['security', 'maintainers']);
     expect((await gw.post(`/v1/package/versions/dispose?${CHALK}`, { versions: ['4.1.0'] }, all)).status).toBe(200);
@@ -127,6 +139,7 @@ describe('resync over HTTP', () => {
     expect(records.map((r) => [r.action, r.decision, r.outcome, r.httpStatus, (r.request as { identifier?: string }).identifier])).toEqual([
       ['Resync', 'allow', 'applied', 200, allowed],
       ['Resync', 'deny', 'denied', 403, denied],
+      ['Resync', 'none', 'not_found', 404, 'zzzzzzzzzzzz'],
       ['Resync', 'allow', 'rejected', 400, busy],
     ]);
     // The repository filter: an identifier of another repository is not found.
@@ -138,6 +151,9 @@ describe('resync over HTTP', () => {
   });
 
   it('the CodeArtifact-shaped batch: all or nothing', async () => {
+    const syncOf = async (version: string) => gw.store.readSyncJob((await gw.store.readVersion(chalk(), version)).version!.id);
+    const untouched = await syncOf('4.1.1');
+    expect(untouched).toMatchObject({ state: 'completed' });
     const ok = await gw.post(`/v1/package/versions/resync?${CHALK}`, { versions: ['4.0.0', '4.1.0'] }, maintainer);
     expect(ok.status).toBe(200);
     const body = await ok.json();
@@ -152,7 +168,8 @@ describe('resync over HTTP', () => {
       '4.1.1': { errorCode: 'SKIPPED', errorMessage: expect.any(String) },
       '9.9.9': { errorCode: 'NOT_FOUND', errorMessage: expect.any(String) },
     });
-    expect((await gw.store.readSyncJob((await gw.store.readVersion(chalk(), '4.1.1')).version!.id))).toBeNull();
+    // The SKIPPED version's last sync is as it was: nothing of the refused batch was scheduled.
+    expect(await syncOf('4.1.1')).toEqual(untouched);
     const denied = await gw.post(`/v1/package/versions/resync?${CHALK}`, { versions: ['4.1.1'] }, reader);
     expect(denied.status).toBe(403);
     expect(await denied.json()).toHaveProperty('message');

@@ -36,9 +36,12 @@ const expect400 = (res: Response, messagePart: string | RegExp, reason = 'FIELD_
 describe('validation over HTTP (fresh gateway: nothing below may change or audit anything)', () => {
   let gw: TestGateway;
   let token: string;
+  /** The log as the gateway starts: the seeded versions' sync records only. */
+  let seededHead: Awaited<ReturnType<TestGateway['store']['auditHead']>>;
   beforeAll(async () => {
     gw = await testGateway();
     token = await gw.token('alice', ['release-managers']);
+    seededHead = await gw.store.auditHead();
   });
   afterAll(() => gw.close());
 
@@ -232,7 +235,11 @@ describe('validation over HTTP (fresh gateway: nothing below may change or audit
     expect(snapshot.packageId).not.toBeNull();
     expect([...snapshot.versions.keys()].sort()).toEqual(['4.0.0', '4.1.0', '4.1.1']);
     for (const v of ['4.0.0', '4.1.0', '4.1.1']) expect(snapshot.versions.get(v)?.status, v).toBe('Published');
-    expect(await gw.store.listAudit({ limit: 100 })).toEqual([]);
+    // Nothing past the seeded syncs: the head is the one the gateway started with.
+    expect(seededHead?.seq).toBeGreaterThan(0);
+    expect(await gw.store.readAuditRange(seededHead!.seq, 100)).toEqual([]);
+    expect(await gw.store.auditHead()).toEqual(seededHead);
+    expect((await gw.store.listAudit({ limit: 100 })).every((r) => r.action === 'SyncPackageVersion')).toBe(true);
   });
 });
 
@@ -245,13 +252,15 @@ describe('normalised names pass validation', () => {
 
   it("PyPI 'Pigeon_CLI' reaches authorization and is not found (404 package), not 400", async () => {
     const token = await gw.token('alice', ['release-managers']);
+    const seeded = (await gw.store.auditHead())?.seq ?? 0;
     const res = await gw.post(`${UPDATE}?domain=my_domain&domain-owner=111122223333&repository=my_repo&format=pypi&package=Pigeon_CLI`, ARCHIVE, token);
     const body = await expectError(res, 404, 'ResourceNotFoundException', 'pigeon-cli');
     expect(body.resourceType).toBe('package');
     expect(body.resourceId).toBe('pigeon-cli');
     // It was decided on the normalised ARN and audited as not found.
-    const audit = await gw.store.listAudit({ limit: 100 });
+    const audit = await gw.store.readAuditRange(seeded, 100);
     expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ action: 'UpdatePackageVersionsStatus', outcome: 'not_found' });
     expect(audit[0]!.resource).toBe('arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/my_repo/pypi//pigeon-cli');
   });
 

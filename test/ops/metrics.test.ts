@@ -44,9 +44,11 @@ describe('GET /metrics', () => {
       expect(text).toMatch(new RegExp(`^# HELP ${name} `, 'm'));
       expect(text).toMatch(new RegExp(`^# TYPE ${name} (counter|gauge|histogram)$`, 'm'));
     }
-    // Resync does not exist yet: the queue depth is 0 and the jobs gauge has no series.
-    expect(sample(text, 'versiongate_sync_queue_depth')).toBe(0);
-    expect(text).not.toMatch(/^versiongate_sync_jobs\{/m);
+    // The six seeded versions await their sync (this app runs no worker pool): the jobs gauge has a
+    // series for every state, and the queue depth counts the awaiting ones.
+    expect(sample(text, 'versiongate_sync_queue_depth')).toBe(6);
+    expect(sample(text, 'versiongate_sync_jobs', { state: 'awaiting' })).toBe(6);
+    for (const state of ['in_progress', 'completed', 'failed', 'waiting_for_assets']) expect(sample(text, 'versiongate_sync_jobs', { state })).toBe(0);
     // The live policy set: as many policies as the shipped folder holds, and its hash.
     expect(sample(text, 'versiongate_policy_set_policies')).toBe(Object.keys(loadPolicyDir(REPO_POLICIES).policies).length);
     expect(text).toMatch(/^versiongate_policy_set_info\{policy_set_hash="[0-9a-f]{16,}"\} 1$/m);

@@ -79,7 +79,7 @@ export async function opsApp(options: OpsAppOptions = {}): Promise<OpsApp> {
   const log = new LogCapture();
   const logger = createLogger({ level: options.logLevel ?? 'info', destination: log });
   const lifecycle = options.lifecycle ?? createLifecycle('serving');
-  const metrics = createMetrics({ livePolicySet: () => engine.policySet });
+  const metrics = createMetrics({ livePolicySet: () => engine.policySet, syncJobCounts: () => store.countSyncJobs() });
   const app = createApp({
     store: options.decorateStore ? options.decorateStore(store) : store,
     blobs,

@@ -10,13 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mintDevToken } from '../../src/auth/dev-key.ts';
 import { systemClock } from '../../src/clock.ts';
-import { seedDemo } from '../../src/cli/seed-demo.ts';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { BLOB_DIR, startGateway, type Gateway } from '../../src/main.ts';
-import { openBlobStore } from '../../src/store/blob-store.ts';
+import { startGateway, type Gateway } from '../../src/main.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
 import { LogCapture } from './ops-app.ts';
+import { seedSynced } from '../helpers/seed-synced.ts';
 
 export const WAIT_MS = 30_000;
 
@@ -34,7 +33,7 @@ export async function realServer(flags: Record<string, string> = {}): Promise<Re
   const config = parseConfig({ env: {}, flags: { port: '0', 'data-dir': join(dir, 'data'), 'policy-dir': join(dir, 'policies'), ...flags }, dev: true });
   const log = new LogCapture();
   const gateway = await startGateway(config, { logger: createLogger({ level: 'info', destination: log }) });
-  await seedDemo(gateway.store, openBlobStore(join(config.dataDir, BLOB_DIR)));
+  await seedSynced(gateway, config.dataDir);
   return {
     gateway,
     config,

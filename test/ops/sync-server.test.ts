@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { syncRecord } from '../../src/audit/build-record.ts';
 import { systemClock } from '../../src/clock.ts';
 import { createLogger } from '../../src/log.ts';
 import { DATABASE_FILE, startGateway, type Gateway } from '../../src/main.ts';
@@ -58,7 +59,7 @@ describe('the sync worker pool in the server', () => {
     // What a process that died mid-job leaves behind: the job claimed, in progress, never finished.
     const store = openSqliteStore({ file: join(config.dataDir, DATABASE_FILE), clock: systemClock });
     const versionId = (await store.readVersion(chalk, '4.0.0')).version!.id;
-    await store.scheduleSync(versionId);
+    await store.scheduleSync([versionId], syncRecord({ clock: systemClock, resource: 'arn:test', version: '4.0.0', jobId: 0, attempt: 0 }));
     expect(await store.claimSyncJob()).toMatchObject({ version: '4.0.0', state: 'in_progress', attempts: 1 });
     await store.close();
 

@@ -11,6 +11,19 @@ import type { PackageKey } from '../../src/store/store.ts';
 import { CHALK, DISPOSE, PROD_CHALK, testGateway, UPDATE, type TestGateway } from '../helpers/gateway.ts';
 
 const MY_REPO_CHALK_ARN = 'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/my_repo/npm//chalk';
+const MY_REPO_PACKAGES = 'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/my_repo/';
+/**
+ * The package of each seeded version, in seeding order: testGateway() syncs them, so the log
+ * starts with one SyncPackageVersion record each (seq 1–6).
+ */
+const SEEDED_SYNCS = [
+  MY_REPO_CHALK_ARN, // 4.0.0
+  MY_REPO_CHALK_ARN, // 4.1.0
+  MY_REPO_CHALK_ARN, // 4.1.1
+  `${MY_REPO_PACKAGES}npm/nestjs/core`, // 8.0.0
+  `${MY_REPO_PACKAGES}maven/org.apache.logging.log4j/log4j`, // 2.13.1
+  'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/prod/npm//chalk', // 4.1.1
+];
 const PROD_CHALK_ARN = 'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/prod/npm//chalk';
 const MY_REPO_CHALK: PackageKey = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo', format: 'npm', namespace: '', name: 'chalk' };
 const PROD_CHALK_KEY: PackageKey = { ...MY_REPO_CHALK, repository: 'prod' };
@@ -308,7 +321,10 @@ describe('the example policies', () => {
       expect(body.records.map((r) => [r.action, r.decision, r.outcome, r.principal?.subject])).toEqual([
         ['ReadAuditLog', 'allow', 'read', 'ada'],
         ['UpdatePackageVersionsStatus', 'allow', 'applied', 'rita'],
+        // The whole log: also the seeded versions' syncs, which no principal made.
+        ...SEEDED_SYNCS.map(() => ['SyncPackageVersion', 'none', 'applied', undefined]),
       ]);
+      expect(body.records.slice(2).map((r) => r.resource)).toEqual([...SEEDED_SYNCS].reverse());
       expect(body.records[0]).toMatchObject({ resource: 'AuditLog::"versiongate"', determiningPolicies: ['auditors-read-audit-log'], httpStatus: 200, policySetHash });
     });
 
@@ -316,8 +332,10 @@ describe('the example policies', () => {
       const res = await gw.get('/v1/audit', await gw.token('sam', SECURITY));
       expect(res.status).toBe(200);
       const body = (await res.json()) as { records: AuditRecord[] };
-      expect(body.records).toHaveLength(1);
+      // Its own read, newest first, then the whole log before it: the seeded versions' syncs.
+      expect(body.records).toHaveLength(1 + SEEDED_SYNCS.length);
       expect(body.records[0]).toMatchObject({ action: 'ReadAuditLog', decision: 'allow', outcome: 'read', determiningPolicies: ['auditors-read-audit-log'] });
+      expect(body.records.slice(1).map((r) => [r.action, r.resource])).toEqual([...SEEDED_SYNCS].reverse().map((arn) => ['SyncPackageVersion', arn]));
     });
 
     it('a release manager reads only the records of my_repo (audit-readers.cedar)', async () => {
@@ -328,9 +346,14 @@ describe('the example policies', () => {
 
       const res = await gw.get('/v1/audit?limit=100', await gw.token('rita', RELEASE_MANAGERS));
       expect(res.status).toBe(200);
-      const { records } = (await res.json()) as { records: Array<{ resource: string | null }> };
-      expect(records.length).toBeGreaterThan(0);
-      expect(records.every((r) => r.resource === MY_REPO_CHALK_ARN)).toBe(true);
+      const { records } = (await res.json()) as { records: AuditRecord[] };
+      // Every record of my_repo, whatever its package (the policy is on the repository), and
+      // nothing else: not prod's denied update or sync, not the 401, not the reads of the log.
+      expect(records.map((r) => [r.action, r.resource])).toEqual([
+        ['UpdatePackageVersionsStatus', MY_REPO_CHALK_ARN],
+        ...SEEDED_SYNCS.filter((arn) => arn.startsWith(MY_REPO_PACKAGES)).reverse().map((arn) => ['SyncPackageVersion', arn]),
+      ]);
+      expect(records.every((r) => r.resource?.startsWith(MY_REPO_PACKAGES))).toBe(true);
       expect(await newestAudit()).toMatchObject({
         decision: 'allow',
         outcome: 'read',

@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mintDevToken } from '../../src/auth/dev-key.ts';
 import { systemClock } from '../../src/clock.ts';
-import { seedDemo } from '../../src/cli/seed-demo.ts';
 import { parseConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
-import { BLOB_DIR, startGateway, type Gateway } from '../../src/main.ts';
-import { openBlobStore } from '../../src/store/blob-store.ts';
+import { startGateway, type Gateway } from '../../src/main.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
+import { seedSynced } from '../helpers/seed-synced.ts';
 
 export interface LiveServer {
   gateway: Gateway;
@@ -31,7 +30,7 @@ export async function liveServer(options: { watch?: boolean; prepare?: (policyDi
     dev: true,
   });
   const gateway = await startGateway(config, { logger: silentLogger });
-  await seedDemo(gateway.store, openBlobStore(join(dir, 'data', BLOB_DIR)));
+  await seedSynced(gateway, join(dir, 'data'));
   const auth = (token?: string): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
   return {
     gateway,

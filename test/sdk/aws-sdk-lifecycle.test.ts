@@ -30,13 +30,12 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintDevToken } from '../../src/auth/dev-key.ts';
 import { systemClock } from '../../src/clock.ts';
-import { seedDemo } from '../../src/cli/seed-demo.ts';
 import { parseConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
-import { BLOB_DIR, startGateway, type Gateway } from '../../src/main.ts';
-import { openBlobStore } from '../../src/store/blob-store.ts';
+import { startGateway, type Gateway } from '../../src/main.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
 import { rejectionOf } from '../helpers/rejection.ts';
+import { seedSynced, syncsSettled } from '../helpers/seed-synced.ts';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -77,7 +76,7 @@ describe('@aws-sdk/client-codeartifact: the package API against versiongate', ()
     cpSync(REPO_POLICIES, join(dir, 'policies'), { recursive: true });
     const config = parseConfig({ env: {}, flags: { port: '0', 'data-dir': join(dir, 'data'), 'policy-dir': join(dir, 'policies') }, dev: true });
     gateway = await startGateway(config, { logger: silentLogger });
-    await seedDemo(gateway.store, openBlobStore(join(dir, 'data', BLOB_DIR)));
+    await seedSynced(gateway, join(dir, 'data'));
     client = async (groups, sub = 'ci-pipeline') =>
       clientFor(
         gateway.url,
@@ -128,10 +127,15 @@ describe('@aws-sdk/client-codeartifact: the package API against versiongate', ()
     );
     expect(chunked.asset?.size).toBe(bytes.length);
 
+    // Downloadable once its sync has re-hashed the bytes on disk; the sync gave it a new revision.
+    await syncsSettled(gateway.store);
+    const current = (await c.send(new DescribePackageVersionCommand({ ...generic('big'), packageVersion: '2.0.0' }))).packageVersion?.revision;
+    expect(current).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(current).not.toBe(chunked.versionRevision);
     const download = await c.send(new GetPackageVersionAssetCommand({ ...generic('big'), packageVersion: '2.0.0', asset: 'big.bin' }));
     expect(download.assetName).toBe('big.bin');
     expect(download.packageVersion).toBe('2.0.0');
-    expect(download.packageVersionRevision).toBe(chunked.versionRevision);
+    expect(download.packageVersionRevision).toBe(current);
     const received = await readAll(download.asset as Readable);
     expect(received.length).toBe(bytes.length);
     expect(sha256(received)).toBe(sha256(bytes));
@@ -248,33 +252,90 @@ describe('@aws-sdk/client-codeartifact: the package API against versiongate', ()
     expect(ok.successfulVersions?.['1.0.0']?.status).toBe('Deleted');
   });
 
+  it('right after PublishPackageVersion the asset is not served until its sync completes: ConflictException, then the bytes at the sync\'s revision', async () => {
+    const c = await client(ALL, 'ci-pipeline');
+    const v = { ...generic('fresh'), packageVersion: '1.0.0' };
+    // Large enough that its sync (which re-hashes the bytes on disk) usually still runs when the
+    // download arrives; whether it does is up to the worker, so both outcomes are checked below.
+    const bytes = randomBytes(16 * 1024 * 1024);
+    const published = await publish(c, 'fresh', '1.0.0', 'fresh.bin', bytes);
+    expect(published.status).toBe('Published');
+
+    const immediate = await c.send(new GetPackageVersionAssetCommand({ ...v, asset: 'fresh.bin' })).then(
+      async (out) => ({ out, bytes: await readAll(out.asset as Readable) }),
+      (err: unknown) => err,
+    );
+    if (immediate instanceof Error) {
+      // What a pipeline that downloads straight after publishing sees: retry later, nothing is wrong.
+      expect(immediate).toBeInstanceOf(ConflictException);
+      expect((immediate as ConflictException).$metadata.httpStatusCode).toBe(409);
+      expect((immediate as ConflictException).resourceType).toBe('package-version');
+      expect((immediate as ConflictException).resourceId).toBe('1.0.0');
+      expect(immediate.message).toMatch(
+        /^version 1\.0\.0 of package sdk\/fresh cannot be downloaded yet: (it is awaiting synchronisation|its synchronisation is in progress); it becomes available when (its|the) sync completes$/,
+      );
+    } else {
+      // The worker was quicker: then the sync has completed, and the bytes come at its revision.
+      const { out, bytes: got } = immediate as { out: { packageVersionRevision?: string }; bytes: Buffer };
+      expect(out.packageVersionRevision).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+      expect(out.packageVersionRevision).not.toBe(published.versionRevision);
+      expect(got.equals(bytes)).toBe(true);
+    }
+
+    await syncsSettled(gateway.store);
+    const described = await c.send(new DescribePackageVersionCommand(v));
+    const synced = described.packageVersion?.revision;
+    expect(synced).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    // The sync gives the version a new revision: the one the publish answered is no longer current.
+    expect(synced).not.toBe(published.versionRevision);
+    const downloaded = await c.send(new GetPackageVersionAssetCommand({ ...v, asset: 'fresh.bin' }));
+    expect(downloaded.packageVersionRevision).toBe(synced);
+    expect((await readAll(downloaded.asset as Readable)).equals(bytes)).toBe(true);
+    // A pipeline pinning the publish's revision is told the version has moved on.
+    const pinned = await rejectionOf(c.send(new GetPackageVersionAssetCommand({ ...v, asset: 'fresh.bin', packageVersionRevision: published.versionRevision })));
+    expect(pinned).toBeInstanceOf(ConflictException);
+    expect((pinned as Error).message).toContain(`current revision: ${synced}, requested revision: ${published.versionRevision}`);
+  });
+
   it('a story: publish → list → describe → download → unlist → archive → dispose → delete → re-publish, one audit record per decision', async () => {
     const c = await client(ALL, 'story-teller');
     const pkg = generic('story');
     const v = { ...pkg, packageVersion: '1.0.0' };
     const first = Buffer.from('first bytes of the story\n');
     const manifest = Buffer.from('{"files":["story.tar"]}\n');
+    /** The package's audit trail: each decision of story-teller, and each sync the gateway ran itself. */
     const expected: Array<[string, string, number]> = [];
     const step = (action: string, outcome: string, status = 200) => expected.push([action, outcome, status]);
+    /** A publish that finishes a version schedules its sync: wait for it; its record follows the publish's. */
+    const synced = async () => {
+      await syncsSettled(gateway.store);
+      expected.push(['SyncPackageVersion', 'applied', 0]);
+    };
 
     // Publish two assets: the version stays Unfinished until the second (final) one.
     const unfinished = await publish(c, 'story', '1.0.0', 'story.tar', first, true);
     step('PublishPackageVersion', 'applied');
     expect(unfinished.status).toBe('Unfinished');
+    // An Unfinished version's sync waits for its last asset: none runs between the uploads (below,
+    // the second publish starts from the first one's revision).
     const published = await publish(c, 'story', '1.0.0', 'manifest.json', manifest);
     step('PublishPackageVersion', 'applied');
     expect(published.status).toBe('Published');
-
-    const listed = await c.send(new ListPackageVersionsCommand(pkg));
-    step('ListPackageVersions', 'read');
-    expect(listed.versions?.map((x) => [x.version, x.status, x.revision])).toEqual([['1.0.0', 'Published', published.versionRevision]]);
+    await synced();
 
     const described = await c.send(new DescribePackageVersionCommand(v));
     step('DescribePackageVersion', 'read');
-    expect(described.packageVersion?.revision).toBe(published.versionRevision);
+    const revision = described.packageVersion?.revision;
+    expect(revision).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(revision).not.toBe(published.versionRevision);
 
-    const downloaded = await c.send(new GetPackageVersionAssetCommand({ ...v, asset: 'story.tar', packageVersionRevision: published.versionRevision }));
+    const listed = await c.send(new ListPackageVersionsCommand(pkg));
+    step('ListPackageVersions', 'read');
+    expect(listed.versions?.map((x) => [x.version, x.status, x.revision])).toEqual([['1.0.0', 'Published', revision]]);
+
+    const downloaded = await c.send(new GetPackageVersionAssetCommand({ ...v, asset: 'story.tar', packageVersionRevision: revision }));
     step('GetPackageVersionAsset', 'read');
+    expect(downloaded.packageVersionRevision).toBe(revision);
     expect(await readAll(downloaded.asset as Readable)).toEqual(first);
 
     const unlisted = await c.send(new UpdatePackageVersionsStatusCommand({ ...pkg, versions: ['1.0.0'], targetStatus: 'Unlisted' }));
@@ -314,32 +375,56 @@ describe('@aws-sdk/client-codeartifact: the package API against versiongate', ()
     step('PublishPackageVersion', 'applied');
     expect(again.status).toBe('Published');
     expect(again.versionRevision).not.toBe(published.versionRevision);
+    await synced();
     const redownloaded = await c.send(new GetPackageVersionAssetCommand({ ...v, asset: 'story.tar' }));
     step('GetPackageVersionAsset', 'read');
+    expect(redownloaded.packageVersionRevision).not.toBe(again.versionRevision);
     expect(await readAll(redownloaded.asset as Readable)).toEqual(second);
 
-    // Exactly one record per decision, in order, each naming this principal and this package.
-    const records = (await gateway.store.listAudit({ filter: { principal: 'story-teller' }, limit: 100 })).reverse();
-    expect(records.map((r) => [r.action, r.outcome, r.httpStatus])).toEqual(expected);
+    // The package's whole trail, in order: one record per decision, and one per sync the gateway ran.
     const arn = 'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/my_repo/generic/sdk/story';
-    for (const r of records) {
-      expect(r.resource).toBe(arn);
+    const trail = (await gateway.store.listAudit({ filter: { resource: arn }, limit: 100 })).reverse();
+    expect(trail.map((r) => [r.action, r.outcome, r.httpStatus])).toEqual(expected);
+    const decisions = trail.filter((r) => r.action !== 'SyncPackageVersion');
+    const syncs = trail.filter((r) => r.action === 'SyncPackageVersion');
+    // Exactly one record per decision, each naming this principal and this package.
+    const byPrincipal = (await gateway.store.listAudit({ filter: { principal: 'story-teller' }, limit: 100 })).reverse();
+    expect(byPrincipal.map((r) => r.decisionId)).toEqual(decisions.map((r) => r.decisionId));
+    for (const r of decisions) {
+      expect(r.principal?.subject).toBe('story-teller');
       expect(r.decision).toBe('allow');
       expect(r.determiningPolicies.length).toBeGreaterThan(0);
     }
+    // The syncs are the gateway's own changes: no principal, no Cedar decision.
+    expect(syncs).toHaveLength(2);
+    for (const r of syncs) {
+      expect(r.principal).toBeNull();
+      expect(r.decision).toBe('none');
+      expect(r.determiningPolicies).toEqual([]);
+    }
     // And each change along the way, before and after.
-    const changes = records.flatMap((r) => r.changes.map((ch) => [r.action, ch.before.status, ch.after.status]));
+    const changes = trail.flatMap((r) => r.changes.map((ch) => [r.action, ch.before.status, ch.after.status]));
     expect(changes).toEqual([
       ['PublishPackageVersion', 'Deleted', 'Unfinished'],
       ['PublishPackageVersion', 'Unfinished', 'Published'],
+      ['SyncPackageVersion', 'Published', 'Published'],
       ['UpdatePackageVersionsStatus', 'Published', 'Unlisted'],
       ['UpdatePackageVersionsStatus', 'Unlisted', 'Archived'],
       ['DisposePackageVersions', 'Archived', 'Disposed'],
       ['DeletePackageVersions', 'Disposed', 'Deleted'],
       ['PublishPackageVersion', 'Deleted', 'Published'],
+      ['SyncPackageVersion', 'Published', 'Published'],
     ]);
-    // The first publish created the version (no revision before it); the re-publish follows the delete's.
-    expect(records[0]!.changes[0]!.before.revision).toBe('');
-    expect(records[records.length - 2]!.changes[0]!.before.revision).toBe(deleted.successfulVersions!['1.0.0']!.revision);
+    // Every revision the version had is accounted for: each change starts where the last one ended.
+    // The first publish created the version (no revision before it).
+    const revisions = trail.flatMap((r) => r.changes.map((ch) => [ch.before.revision, ch.after.revision] as const));
+    expect(revisions[0]![0]).toBe('');
+    for (let i = 1; i < revisions.length; i++) expect(revisions[i]![0]).toBe(revisions[i - 1]![1]);
+    // Each sync moved its publish's revision to the one read afterwards; the re-publish follows the delete's.
+    const syncChange = (n: number) => syncs[n]!.changes[0]!;
+    expect(decisions[1]!.changes[0]!.before.revision).toBe(unfinished.versionRevision);
+    expect([syncChange(0).before.revision, syncChange(0).after.revision]).toEqual([published.versionRevision, revision]);
+    expect(decisions[decisions.length - 2]!.changes[0]!.before.revision).toBe(deleted.successfulVersions!['1.0.0']!.revision);
+    expect([syncChange(1).before.revision, syncChange(1).after.revision]).toEqual([again.versionRevision, redownloaded.packageVersionRevision]);
   });
 });

@@ -16,12 +16,11 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintDevToken } from '../../src/auth/dev-key.ts';
 import { systemClock } from '../../src/clock.ts';
-import { seedDemo } from '../../src/cli/seed-demo.ts';
 import { parseConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
-import { BLOB_DIR, startGateway, type Gateway } from '../../src/main.ts';
-import { openBlobStore } from '../../src/store/blob-store.ts';
+import { startGateway, type Gateway } from '../../src/main.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
+import { seedSynced } from '../helpers/seed-synced.ts';
 
 function clientFor(endpoint: string, token: string): CodeartifactClient {
   const client = new CodeartifactClient({
@@ -53,7 +52,7 @@ describe('@aws-sdk/client-codeartifact against versiongate', () => {
     cpSync(REPO_POLICIES, join(dir, 'policies'), { recursive: true });
     const config = parseConfig({ env: {}, flags: { port: '0', 'data-dir': join(dir, 'data'), 'policy-dir': join(dir, 'policies') }, dev: true });
     gateway = await startGateway(config, { logger: silentLogger });
-    await seedDemo(gateway.store, openBlobStore(join(dir, 'data', BLOB_DIR)));
+    await seedSynced(gateway, join(dir, 'data'));
     token = (groups) =>
       mintDevToken({ key: gateway.devKey!, issuer: config.auth.issuer, audience: config.auth.audience, subject: 'ci-pipeline', groups, groupsClaim: 'groups', ttlSeconds: 600, clock: systemClock });
   });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tgz } from '../../src/cli/tarball.ts';
+import { syncRecord } from '../../src/audit/build-record.ts';
 import { fixedClock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { openBlobStore, type BlobStore } from '../../src/store/blob-store.ts';
@@ -51,6 +52,9 @@ describe('sync jobs', () => {
     const v = (await store.readVersion(key, version)).version!;
     return { id: v.id, assets };
   };
+  /** A resync's audit record (scheduleSync writes it in the same transaction). */
+  const resyncAudit = (version: string) => syncRecord({ clock, resource: 'arn:test', version, jobId: 0, attempt: 0 });
+  const schedule = (id: number) => store.scheduleSync([id], resyncAudit(String(id)));
   const npmTarball = (manifest: Record<string, unknown>) => tgz([{ path: 'package/package.json', content: JSON.stringify(manifest) }, { path: 'package/index.js', content: 'x' }]);
 
   it('reads a file out of a gzip tarball', () => {
@@ -66,17 +70,17 @@ describe('sync jobs', () => {
         bytes: npmTarball({ name: '@acme/widget', version: '1.2.3', description: 'A widget', license: 'MIT', homepage: 'https://acme.example', repository: { type: 'git', url: 'git+https://github.com/acme/widget.git' } }),
       },
     ]);
-    expect(await store.readSyncJob(v.id)).toBeNull();
-    expect(await store.scheduleSync(v.id)).toBe(true);
+    // Added means awaiting its sync; a resync of it now is refused (it is already scheduled).
     expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'awaiting', attempts: 0, progress: 0 });
-    expect(await store.scheduleSync(v.id)).toBe(false);
+    expect((await store.readVersion(npmKey, '1.2.3')).version).toMatchObject({ syncState: 'awaiting', syncReason: null });
+    expect(await schedule(v.id)).toBe(false);
     expect(await worker.runOnce()).toBe(true);
     expect(await worker.runOnce()).toBe(false);
     expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'completed', attempts: 1, progress: 100, statusReason: null, finishedAt: expect.any(String) });
     expect(await store.readVersionMetadata(v.id)).toEqual({ summary: 'A widget', homePage: 'https://acme.example', sourceCodeRepository: 'git+https://github.com/acme/widget.git', licenses: ['MIT'] });
     expect((await store.readVersion(npmKey, '1.2.3')).version!.revision).not.toBe('r0');
     // Completed: it can be scheduled again.
-    expect(await store.scheduleSync(v.id)).toBe(true);
+    expect(await schedule(v.id)).toBe(true);
   });
 
   it('Maven: name, description and licenses from the pom; generic: nothing', async () => {
@@ -84,8 +88,6 @@ describe('sync jobs', () => {
       <name>Acme Lib</name><description>Useful &amp; small</description><licenses><license><name>Apache-2.0</name></license></licenses></project>`;
     const m = await add(mavenKey, '1.0', [{ name: 'lib-1.0.pom', bytes: Buffer.from(pom) }]);
     const g = await add(genericKey, '1.0.0', [{ name: 'a.bin', bytes: Buffer.from('A') }]);
-    await store.scheduleSync(m.id);
-    await store.scheduleSync(g.id);
     while (await worker.runOnce());
     expect(await store.readVersionMetadata(m.id)).toMatchObject({ summary: 'Useful & small', licenses: ['Apache-2.0'] });
     expect(await store.readVersionMetadata(g.id)).toEqual({ summary: null, homePage: null, sourceCodeRepository: null, licenses: null });
@@ -96,7 +98,6 @@ describe('sync jobs', () => {
     const v = await add(genericKey, '1.0.0', [{ name: 'a.bin', bytes: Buffer.from('original') }]);
     const path = blobs.pathOf(v.assets[0]!.blobKey);
     writeFileSync(path, 'tampered');
-    await store.scheduleSync(v.id);
     expect(await worker.runOnce()).toBe(true);
     const first = (await store.readSyncJob(v.id))!;
     expect(first).toMatchObject({ state: 'awaiting', attempts: 1 });
@@ -110,7 +111,7 @@ describe('sync jobs', () => {
     expect(failed.statusReason).toMatch(/no longer matches its record/);
     // Repaired: the resync starts over and completes.
     writeFileSync(path, 'original');
-    expect(await store.scheduleSync(v.id)).toBe(true);
+    expect(await schedule(v.id)).toBe(true);
     expect(await worker.runOnce()).toBe(true);
     expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'completed', attempts: 1, statusReason: null });
   });
@@ -126,7 +127,6 @@ describe('sync jobs', () => {
     reasons[unreadable.id] = /widget-1\.0\.0\.tgz is not a readable npm tarball/;
     reasons[other.id] = /names package "@acme\/gadget", not @acme\/widget/;
     reasons[wrongVersion.id] = /names version "9\.9\.9", not 3\.0\.0/;
-    for (const id of Object.keys(reasons)) await store.scheduleSync(Number(id));
     for (let round = 0; round < settings.maxAttempts; round++) {
       while (await worker.runOnce());
       clock.advance(60_000);
@@ -140,7 +140,6 @@ describe('sync jobs', () => {
 
   it('a job in progress when the process died is awaiting again at the next start, and then completes', async () => {
     const v = await add(genericKey, '1.0.0', [{ name: 'a.bin', bytes: Buffer.from('A') }]);
-    await store.scheduleSync(v.id);
     // A worker claims it, and the process dies before it finishes.
     const claimed = await store.claimSyncJob();
     expect(claimed).toMatchObject({ version: '1.0.0', state: 'in_progress' });
@@ -156,5 +155,25 @@ describe('sync jobs', () => {
       await restarted.stop();
     }
     expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'completed', attempts: 2 });
+  });
+
+  it('a claim superseded meanwhile (the job scheduled again) writes nothing when it finishes', async () => {
+    const v = await add(genericKey, '1.0.0', [{ name: 'a.bin', bytes: Buffer.from('A') }]);
+    const stale = (await store.claimSyncJob())!;
+    // The process restarts while the claim runs elsewhere: the job is awaiting again, a new generation.
+    expect(await store.recoverSyncJobs()).toBe(1);
+    const fresh = (await store.claimSyncJob())!;
+    expect(fresh.generation).toBeGreaterThan(stale.generation);
+    const before = (await store.readVersion(genericKey, '1.0.0')).version!.revision;
+    expect(await store.completeSync(stale, { summary: 'stale', homePage: null, sourceCodeRepository: null, licenses: null }, 'r-stale', resyncAudit('1.0.0'))).toBe('superseded');
+    await store.failSyncAttempt(stale, 'stale failure', null);
+    await store.setSyncProgress(stale, 42);
+    const job = (await store.readSyncJob(v.id))!;
+    expect(job).toMatchObject({ state: 'in_progress', progress: 0, attempts: fresh.attempts });
+    expect(job.statusReason).not.toBe('stale failure');
+    expect((await store.readVersion(genericKey, '1.0.0')).version!.revision).toBe(before);
+    // The current claim completes as usual.
+    expect(await store.completeSync(fresh, { summary: null, homePage: null, sourceCodeRepository: null, licenses: null }, 'r-fresh', resyncAudit('1.0.0'))).toBe('completed');
+    expect((await store.readVersion(genericKey, '1.0.0')).version).toMatchObject({ revision: 'r-fresh', syncState: 'completed' });
   });
 });

@@ -91,6 +91,11 @@ export const syncJobs = sqliteTable(
     updatedAt: text('updated_at').notNull(),
     startedAt: text('started_at'),
     finishedAt: text('finished_at'),
+    /**
+     * Bumped by every claim and every (re)schedule: a worker's writes name the generation it claimed,
+     * so a worker whose job was superseded meanwhile (a new asset published, a restart) changes nothing.
+     */
+    generation: integer('generation').notNull().default(0),
   },
   (t) => [uniqueIndex('sync_jobs_version').on(t.versionId), index('sync_jobs_state_next').on(t.state, t.nextAttemptAt)],
 );

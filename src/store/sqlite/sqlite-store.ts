@@ -28,6 +28,8 @@ import type {
   AuditQuery,
   StoredAuditRecord,
   ClaimedSyncJob,
+  SyncClaim,
+  SyncJobCounts,
   DomainRecord,
   IdentifiedVersion,
   SyncJob,
@@ -81,7 +83,8 @@ class SqliteStore implements Store {
   private readonly insertAuditVersion: Database.Statement<[number, string]>;
   /** The read operations (list, describe, download) run these on every request. */
   private readonly packageIdOf: Database.Statement<[string, string, string, string, string, string], number>;
-  private readonly versionRow: Database.Statement<[number, string], VersionRow & { asset_count: number }>;
+  private readonly versionRow: Database.Statement<[number, string], VersionRow & { asset_count: number; sync_state: string | null; sync_reason: string | null }>;
+  private readonly scheduleJob: Database.Statement<[number, string, string, string]>;
   private readonly assetRow: Database.Statement<[number, string], AssetRow>;
   private readonly versionsByName: Database.Statement<[number, string, string, number], VersionRow>;
   private readonly versionsByPublished: Database.Statement<[number, string, string, string, number, number], VersionRow>;
@@ -116,8 +119,15 @@ class SqliteStore implements Store {
       )
       .pluck() as Database.Statement<[string, string, string, string, string, string], number>;
     this.versionRow = sqlite.prepare(
-      `SELECT ${VERSION_COLUMNS}, (SELECT count(*) FROM assets a WHERE a.version_id = v.id) AS asset_count
-       FROM package_versions v WHERE v.package_id = ? AND v.version = ?`,
+      `SELECT ${VERSION_COLUMNS}, (SELECT count(*) FROM assets a WHERE a.version_id = v.id) AS asset_count,
+         j.state AS sync_state, j.status_reason AS sync_reason
+       FROM package_versions v LEFT JOIN sync_jobs j ON j.version_id = v.id WHERE v.package_id = ? AND v.version = ?`,
+    );
+    this.scheduleJob = sqlite.prepare(
+      `INSERT INTO sync_jobs (version_id, state, attempts, next_attempt_at, status_reason, progress, created_at, updated_at, started_at, finished_at, generation)
+       VALUES (?, 'awaiting', 0, ?, NULL, 0, ?, ?, NULL, NULL, 1)
+       ON CONFLICT (version_id) DO UPDATE SET state = 'awaiting', attempts = 0, next_attempt_at = excluded.next_attempt_at,
+         status_reason = NULL, progress = 0, updated_at = excluded.updated_at, started_at = NULL, finished_at = NULL, generation = generation + 1`,
     );
     this.assetRow = sqlite.prepare(`SELECT ${ASSET_COLUMNS} FROM assets WHERE version_id = ? AND name = ?`);
     // Statuses come as a JSON array, so one prepared statement serves every status filter.
@@ -268,7 +278,17 @@ class SqliteStore implements Store {
         .returning({ id: schema.packageVersions.id })
         .get().id;
       for (const a of v.assets) tx.insert(schema.assets).values({ versionId, ...a }).run();
+      this.awaitSync(versionId, now);
     });
+  }
+
+  /**
+   * Puts the version's sync job (created if none) back to awaiting, due now, with no attempts, in the
+   * caller's write transaction. The generation moves on, so a worker still running an older claim
+   * writes nothing when it finishes.
+   */
+  private awaitSync(versionId: number, now: string): void {
+    this.scheduleJob.run(versionId, now, now, now);
   }
 
   /** The package's id, creating the package in its repository if needed (inside a write transaction). */
@@ -357,7 +377,9 @@ class SqliteStore implements Store {
     } else {
       const updated = tx
         .update(schema.packageVersions)
-        .set({ status: p.status, revision: p.revision, statusUpdatedAt: now, ...(p.fresh ? { publishedAt: now } : {}) })
+        // Revived from Deleted: a new version as far as anyone can tell, so a new identifier too (as
+        // Cloudsmith gives a re-upload). The old one names the deleted version, and resolves no more.
+        .set({ status: p.status, revision: p.revision, statusUpdatedAt: now, ...(p.fresh ? { publishedAt: now, identifier: newIdentifier() } : {}) })
         .where(and(eq(schema.packageVersions.packageId, packageId), eq(schema.packageVersions.version, p.version), eq(schema.packageVersions.revision, guard.revision)))
         .returning({ id: schema.packageVersions.id })
         .get();
@@ -369,6 +391,8 @@ class SqliteStore implements Store {
       const claimed = tx.delete(schema.blobDeletions).where(eq(schema.blobDeletions.blobKey, p.asset.blobKey)).run();
       if (claimed.changes !== 1) throw new Error(`the reservation of blob ${p.asset.blobKey} is gone, so its bytes may be too; the asset was not added`);
     }
+    // Every publish goes through synchronisation: the version is downloadable again once it completes.
+    this.awaitSync(versionId, now);
   }
 
   async readVersion(key: PackageKey, version: string, assetName?: string): Promise<VersionSnapshot> {
@@ -390,26 +414,20 @@ class SqliteStore implements Store {
       domainExists: true,
       repositoryExists: true,
       packageId,
-      version: detail && row ? { ...detail, assetCount: row.asset_count } : null,
+      version: detail && row ? { ...detail, assetCount: row.asset_count, syncState: (row.sync_state as SyncState | null) ?? null, syncReason: row.sync_reason ?? null } : null,
       asset: asset ? toAsset(asset) : null,
     };
   }
 
-  async scheduleSync(...versionIds: number[]): Promise<boolean> {
+  async scheduleSync(versionIds: readonly number[], audit: AuditRecordInput): Promise<boolean> {
     return this.write(() => {
       const now = this.now();
       for (const versionId of versionIds) {
         const job = this.sqlite.prepare(`SELECT state FROM sync_jobs WHERE version_id = ?`).get(versionId) as { state: SyncState } | undefined;
         if (job && (job.state === 'awaiting' || job.state === 'in_progress')) return false;
       }
-      for (const versionId of versionIds) this.sqlite
-        .prepare(
-          `INSERT INTO sync_jobs (version_id, state, attempts, next_attempt_at, status_reason, progress, created_at, updated_at, started_at, finished_at)
-           VALUES (?, 'awaiting', 0, ?, NULL, 0, ?, ?, NULL, NULL)
-           ON CONFLICT (version_id) DO UPDATE SET state = 'awaiting', attempts = 0, next_attempt_at = excluded.next_attempt_at,
-             status_reason = NULL, progress = 0, updated_at = excluded.updated_at, started_at = NULL, finished_at = NULL`,
-        )
-        .run(versionId, now, now, now);
+      for (const versionId of versionIds) this.awaitSync(versionId, now);
+      this.insertAudit(audit);
       return true;
     });
   }
@@ -423,11 +441,16 @@ class SqliteStore implements Store {
     return this.write(() => {
       const now = this.now();
       const row = this.sqlite
-        .prepare(`SELECT * FROM sync_jobs WHERE state = 'awaiting' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1`)
+        // An Unfinished version's sync waits for its last asset: syncing between uploads would only be
+        // superseded, and its new revision would make the next upload's commit conflict.
+        .prepare(
+          `SELECT j.* FROM sync_jobs j JOIN package_versions v ON v.id = j.version_id
+           WHERE j.state = 'awaiting' AND j.next_attempt_at <= ? AND v.status <> 'Unfinished' ORDER BY j.next_attempt_at, j.id LIMIT 1`,
+        )
         .get(now) as SyncJobRow | undefined;
       if (!row) return null;
       this.sqlite
-        .prepare(`UPDATE sync_jobs SET state = 'in_progress', attempts = attempts + 1, progress = 0, started_at = ?, updated_at = ? WHERE id = ?`)
+        .prepare(`UPDATE sync_jobs SET state = 'in_progress', attempts = attempts + 1, progress = 0, started_at = ?, updated_at = ?, generation = generation + 1 WHERE id = ?`)
         .run(now, now, row.id);
       const where = this.sqlite
         .prepare(
@@ -439,6 +462,7 @@ class SqliteStore implements Store {
       const assets = (this.sqlite.prepare(`SELECT ${ASSET_COLUMNS} FROM assets WHERE version_id = ? ORDER BY name`).all(row.version_id) as AssetRow[]).map(toAsset);
       return {
         ...toSyncJob({ ...row, state: 'in_progress', attempts: row.attempts + 1, progress: 0, started_at: now, updated_at: now }),
+        generation: row.generation + 1,
         key: { domainOwner: where.owner, domain: where.domain, repository: where.repository, format: where.format as PackageFormat, namespace: where.namespace, name: where.name },
         version: where.version,
         assets,
@@ -446,18 +470,24 @@ class SqliteStore implements Store {
     });
   }
 
-  async setSyncProgress(jobId: number, progress: number): Promise<void> {
-    this.write(() => this.sqlite.prepare(`UPDATE sync_jobs SET progress = ?, updated_at = ? WHERE id = ? AND state = 'in_progress'`).run(progress, this.now(), jobId));
+  async setSyncProgress(claim: SyncClaim, progress: number): Promise<void> {
+    this.write(() =>
+      this.sqlite
+        .prepare(`UPDATE sync_jobs SET progress = ?, updated_at = ? WHERE id = ? AND generation = ? AND state = 'in_progress'`)
+        .run(progress, this.now(), claim.id, claim.generation),
+    );
   }
 
-  async completeSync(jobId: number, m: VersionMetadata, revision: string, audit: AuditRecordInput): Promise<'completed' | 'superseded'> {
+  async completeSync(claim: SyncClaim, m: VersionMetadata, revision: string, audit: AuditRecordInput): Promise<'completed' | 'superseded'> {
     return this.write(() => {
       const now = this.now();
+      const jobId = claim.id;
       const job = this.sqlite
         .prepare(
-          `SELECT j.version_id, v.version, v.status, v.revision FROM sync_jobs j JOIN package_versions v ON v.id = j.version_id WHERE j.id = ? AND j.state = 'in_progress'`,
+          `SELECT j.version_id, v.version, v.status, v.revision FROM sync_jobs j JOIN package_versions v ON v.id = j.version_id
+           WHERE j.id = ? AND j.generation = ? AND j.state = 'in_progress'`,
         )
-        .get(jobId) as { version_id: number; version: string; status: VersionStatus; revision: string } | undefined;
+        .get(jobId, claim.generation) as { version_id: number; version: string; status: VersionStatus; revision: string } | undefined;
       if (!job) return 'superseded';
       // Re-checked here, in the transaction that would change the version: a version disposed or
       // deleted after its sync was scheduled keeps its state, and the job says why it stopped.
@@ -482,17 +512,17 @@ class SqliteStore implements Store {
     });
   }
 
-  async failSyncAttempt(jobId: number, reason: string, retryAt: string | null): Promise<void> {
+  async failSyncAttempt(claim: SyncClaim, reason: string, retryAt: string | null): Promise<void> {
     this.write(() => {
       const now = this.now();
       if (retryAt === null) {
         this.sqlite
-          .prepare(`UPDATE sync_jobs SET state = 'failed', status_reason = ?, finished_at = ?, updated_at = ? WHERE id = ? AND state = 'in_progress'`)
-          .run(reason, now, now, jobId);
+          .prepare(`UPDATE sync_jobs SET state = 'failed', status_reason = ?, finished_at = ?, updated_at = ? WHERE id = ? AND generation = ? AND state = 'in_progress'`)
+          .run(reason, now, now, claim.id, claim.generation);
       } else {
         this.sqlite
-          .prepare(`UPDATE sync_jobs SET state = 'awaiting', status_reason = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'in_progress'`)
-          .run(reason, retryAt, now, jobId);
+          .prepare(`UPDATE sync_jobs SET state = 'awaiting', status_reason = ?, next_attempt_at = ?, updated_at = ? WHERE id = ? AND generation = ? AND state = 'in_progress'`)
+          .run(reason, retryAt, now, claim.id, claim.generation);
       }
     });
   }
@@ -501,9 +531,24 @@ class SqliteStore implements Store {
     return this.write(() => {
       const now = this.now();
       return this.sqlite
-        .prepare(`UPDATE sync_jobs SET state = 'awaiting', next_attempt_at = ?, updated_at = ?, status_reason = 'The sync was interrupted by a restart; it will run again.' WHERE state = 'in_progress'`)
+        .prepare(
+          `UPDATE sync_jobs SET state = 'awaiting', next_attempt_at = ?, updated_at = ?, generation = generation + 1,
+             status_reason = 'The sync was interrupted by a restart; it will run again.' WHERE state = 'in_progress'`,
+        )
         .run(now, now).changes;
     });
+  }
+
+  async countSyncJobs(): Promise<SyncJobCounts> {
+    const counts: SyncJobCounts = { awaiting: 0, in_progress: 0, completed: 0, failed: 0, waiting_for_assets: 0 };
+    const rows = this.sqlite
+      .prepare(
+        `SELECT CASE WHEN j.state = 'awaiting' AND v.status = 'Unfinished' THEN 'waiting_for_assets' ELSE j.state END AS state, count(*) AS n
+         FROM sync_jobs j JOIN package_versions v ON v.id = j.version_id GROUP BY 1`,
+      )
+      .all() as Array<{ state: keyof SyncJobCounts; n: number }>;
+    for (const r of rows) counts[r.state] = r.n;
+    return counts;
   }
 
   async readVersionMetadata(versionId: number): Promise<VersionMetadata> {
@@ -773,6 +818,7 @@ interface SyncJobRow {
   updated_at: string;
   started_at: string | null;
   finished_at: string | null;
+  generation: number;
 }
 function toSyncJob(r: SyncJobRow): SyncJob {
   return {

@@ -1,0 +1,1 @@
+ALTER TABLE `sync_jobs` ADD `generation` integer DEFAULT 0 NOT NULL;
