@@ -18,6 +18,7 @@ import { keySourceFor } from '../src/auth/key-source.ts';
 import { createTokenVerifier } from '../src/auth/verify-token.ts';
 import { systemClock } from '../src/clock.ts';
 import { seedDemo } from '../src/cli/seed-demo.ts';
+import { tgz } from '../src/cli/tarball.ts';
 import { createSyncWorker, DEFAULT_SYNC_SETTINGS, type SyncWorker } from '../src/sync/sync-worker.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../src/config.ts';
 import { silentLogger } from '../src/log.ts';
@@ -141,6 +142,21 @@ try {
   // The seeded versions are downloadable once synchronised, as a server would have them.
   const worker = createSyncWorker({ store, blobs, clock: systemClock, log: silentLogger, settings: DEFAULT_SYNC_SETTINGS });
   await measureSync(worker, 'the 6 seeded versions (npm, maven)');
+  {
+    // The worst case for the tarball reader: 64 MiB that do not compress, package.json last, so the
+    // whole archive is inflated and walked. The sync keeps only the package.json.
+    const mb = 64;
+    const tarball = tgz([
+      { path: 'package/blob.bin', content: randomBytes(mb * 1024 * 1024) },
+      { path: 'package/package.json', content: JSON.stringify({ name: 'big', version: '1.0.0', description: 'a large tarball' }) },
+    ]);
+    const asset = await blobs.put('big-1.0.0.tgz', tarball);
+    const key = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo', format: 'npm' as const, namespace: '', name: 'big' };
+    await store.addVersion({ key, version: '1.0.0', status: 'Published', revision: 'bench', assets: [asset] });
+    await measureSync(worker, `a ${mb} MiB npm tarball, package.json last`);
+    const synced = (await store.readVersion(key, '1.0.0')).version!;
+    if (synced.syncState !== 'completed') throw new Error(`the large tarball's sync ended ${synced.syncState}: ${synced.syncReason}`);
+  }
   const app = createApp({ store, blobs, authorizer: () => engine, clock: systemClock, region: 'us-east-1', logger: silentLogger, verifier });
   const url = '/v1/package/versions/update_status?domain=my_domain&domain-owner=111122223333&repository=my_repo&format=npm&package=chalk';
   const targets = ['Unlisted', 'Published'];

@@ -4,7 +4,6 @@
  * another package or version, fails the sync with a reason a person can act on.
  */
 import type { PackageKey, VersionMetadata } from '../store/store.ts';
-import { readTgzEntry, TarError } from './tar-reader.ts';
 
 export class ManifestError extends Error {
   override readonly name = 'ManifestError';
@@ -12,12 +11,20 @@ export class ManifestError extends Error {
 
 export const NO_METADATA: VersionMetadata = { summary: null, homePage: null, sourceCodeRepository: null, licenses: null };
 
-export interface ReadAsset {
+/** The most of a manifest (an npm package.json, a Maven pom) a sync reads. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/** What a sync read out of a manifest-bearing asset as its bytes streamed by. */
+export interface ManifestRead {
+  /** The asset's name. */
   name: string;
-  bytes: Buffer;
+  /** The manifest: an npm tarball's package/package.json, or the pom itself; null if the tarball has none. */
+  manifest: Buffer | null;
+  /** Why the manifest could not be read, for people. */
+  problem?: string | undefined;
 }
 
-export function extractMetadata(key: PackageKey, version: string, assets: readonly ReadAsset[]): VersionMetadata {
+export function extractMetadata(key: PackageKey, version: string, assets: readonly ManifestRead[]): VersionMetadata {
   if (key.format === 'npm') {
     const tgz = assets.find((a) => a.name.endsWith('.tgz'));
     return tgz ? npmMetadata(key, version, tgz) : NO_METADATA;
@@ -31,14 +38,9 @@ export function extractMetadata(key: PackageKey, version: string, assets: readon
 
 const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
 
-function npmMetadata(key: PackageKey, version: string, asset: ReadAsset): VersionMetadata {
-  let raw: Buffer | null;
-  try {
-    raw = readTgzEntry(asset.bytes, (p) => p === 'package/package.json');
-  } catch (err) {
-    if (err instanceof TarError) throw new ManifestError(`${asset.name} is not a readable npm tarball: ${err.message}.`);
-    throw err;
-  }
+function npmMetadata(key: PackageKey, version: string, asset: ManifestRead): VersionMetadata {
+  if (asset.problem) throw new ManifestError(`${asset.name} is not a readable npm tarball: ${asset.problem}.`);
+  const raw = asset.manifest;
   if (!raw) throw new ManifestError(`${asset.name} has no package/package.json.`);
   let manifest: Record<string, unknown>;
   try {
@@ -60,8 +62,9 @@ function npmMetadata(key: PackageKey, version: string, asset: ReadAsset): Versio
   return { summary: text(manifest.description), homePage: text(manifest.homepage), sourceCodeRepository: repo, licenses: license ? [license] : null };
 }
 
-function mavenMetadata(asset: ReadAsset): VersionMetadata {
-  const xml = asset.bytes.toString('utf8');
+function mavenMetadata(asset: ManifestRead): VersionMetadata {
+  if (asset.problem || !asset.manifest) throw new ManifestError(`${asset.name} cannot be read as a Maven pom: ${asset.problem ?? 'it is empty'}.`);
+  const xml = asset.manifest.toString('utf8');
   if (!/<project[\s>]/.test(xml)) throw new ManifestError(`${asset.name} is not a Maven pom (no <project> element).`);
   // The project's own elements, not those of <parent>, <dependencies> and the like.
   const body = xml.replace(/<(parent|dependencies|dependencyManagement|build|profiles|developers|organization|scm)[\s>][\s\S]*?<\/\1>/g, '');

@@ -6,21 +6,61 @@
 import { createHash } from 'node:crypto';
 import { BlobMissingError, type BlobStore } from '../store/blob-store.ts';
 import type { ClaimedSyncJob, VersionMetadata } from '../store/store.ts';
-import { extractMetadata, ManifestError, NO_METADATA, type ReadAsset } from './metadata.ts';
+import { extractMetadata, ManifestError, MAX_MANIFEST_BYTES, NO_METADATA, type ManifestRead } from './metadata.ts';
+import { TarError, TgzEntryReader } from './tar-reader.ts';
 
 export class SyncFailure extends Error {
   override readonly name = 'SyncFailure';
 }
 
-/** Only the manifest-bearing assets are kept in memory; the rest are hashed as they stream. */
-const keepsBytes = (format: string, name: string) => (format === 'npm' && name.endsWith('.tgz')) || (format === 'maven' && name.endsWith('.pom'));
+/**
+ * Reads the manifest out of an asset while its bytes stream past the hashes: an npm tarball's
+ * package.json (inflated as it goes, only that file kept), or a pom (kept whole, up to a bound).
+ * Every other asset is only hashed. A sync holds at most a manifest in memory, never an asset.
+ */
+interface ManifestReader {
+  write(chunk: Uint8Array): Promise<void>;
+  end(): Promise<ManifestRead>;
+}
+
+function manifestReader(format: string, name: string): ManifestReader | null {
+  if (format === 'npm' && name.endsWith('.tgz')) {
+    const tar = new TgzEntryReader((p) => p === 'package/package.json', MAX_MANIFEST_BYTES);
+    return {
+      write: (chunk) => tar.write(chunk),
+      async end() {
+        try {
+          return { name, manifest: await tar.end() };
+        } catch (err) {
+          if (err instanceof TarError) return { name, manifest: null, problem: err.message };
+          throw err;
+        }
+      },
+    };
+  }
+  if (format === 'maven' && name.endsWith('.pom')) {
+    const parts: Buffer[] = [];
+    let size = 0;
+    return {
+      async write(chunk) {
+        size += chunk.byteLength;
+        if (size <= MAX_MANIFEST_BYTES) parts.push(Buffer.from(chunk));
+      },
+      async end() {
+        if (size > MAX_MANIFEST_BYTES) return { name, manifest: null, problem: `it is larger than ${MAX_MANIFEST_BYTES} bytes, the most a sync reads` };
+        return { name, manifest: Buffer.concat(parts) };
+      },
+    };
+  }
+  return null;
+}
 
 export async function syncVersion(
   job: ClaimedSyncJob,
   blobs: BlobStore,
   onProgress: (percent: number) => Promise<void>,
 ): Promise<VersionMetadata> {
-  const kept: ReadAsset[] = [];
+  const kept: ManifestRead[] = [];
   const total = job.assets.length;
   for (const [i, asset] of job.assets.entries()) {
     let opened;
@@ -31,21 +71,21 @@ export async function syncVersion(
       throw err;
     }
     const hashes = { md5: createHash('md5'), sha1: createHash('sha1'), sha256: createHash('sha256'), sha512: createHash('sha512') };
-    const chunks: Buffer[] = [];
-    const keep = keepsBytes(job.key.format, asset.name);
+    const reader = manifestReader(job.key.format, asset.name);
     let size = 0;
     for await (const chunk of opened.stream) {
       size += chunk.byteLength;
       for (const h of Object.values(hashes)) h.update(chunk);
-      if (keep) chunks.push(Buffer.from(chunk));
+      if (reader) await reader.write(chunk);
     }
+    const manifest = reader ? await reader.end() : null;
     if (size !== asset.size) throw new SyncFailure(`Asset ${asset.name} no longer matches its record: ${size} bytes stored, ${asset.size} recorded.`);
     for (const [algorithm, hash] of Object.entries(hashes)) {
       const actual = hash.digest('hex');
       const recorded = asset[algorithm as keyof typeof hashes];
       if (actual !== recorded) throw new SyncFailure(`Asset ${asset.name} no longer matches its record: its ${algorithm.toUpperCase()} is ${actual}, ${recorded} recorded.`);
     }
-    if (keep) kept.push({ name: asset.name, bytes: Buffer.concat(chunks) });
+    if (manifest) kept.push(manifest);
     // The hashes are most of the work; the manifest is the last step.
     await onProgress(Math.floor(((i + 1) / total) * 90));
   }

@@ -15,7 +15,7 @@ import { silentLogger } from '../../src/log.ts';
 import { openBlobStore, type BlobStore } from '../../src/store/blob-store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { AssetInput, PackageKey, Store } from '../../src/store/store.ts';
-import { readTgzEntry } from '../../src/sync/tar-reader.ts';
+import { readTgzEntry, TarError, TgzEntryReader } from '../../src/sync/tar-reader.ts';
 import { createSyncWorker, type SyncWorker } from '../../src/sync/sync-worker.ts';
 
 const base = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo' };
@@ -57,10 +57,22 @@ describe('sync jobs', () => {
   const schedule = (id: number) => store.scheduleSync([id], resyncAudit(String(id)));
   const npmTarball = (manifest: Record<string, unknown>) => tgz([{ path: 'package/package.json', content: JSON.stringify(manifest) }, { path: 'package/index.js', content: 'x' }]);
 
-  it('reads a file out of a gzip tarball', () => {
-    const t = tgz([{ path: 'package/a.txt', content: 'A' }, { path: 'package/package.json', content: '{"name":"x"}' }]);
-    expect(readTgzEntry(t, (p) => p === 'package/package.json')!.toString()).toBe('{"name":"x"}');
-    expect(readTgzEntry(t, (p) => p === 'nope')).toBeNull();
+  it('reads a file out of a gzip tarball, fed whole or a few bytes at a time', async () => {
+    const t = tgz([{ path: 'package/a.txt', content: 'A'.repeat(700) }, { path: 'package/package.json', content: '{"name":"x"}' }]);
+    expect((await readTgzEntry(t, (p) => p === 'package/package.json'))!.toString()).toBe('{"name":"x"}');
+    expect(await readTgzEntry(t, (p) => p === 'nope')).toBeNull();
+    // Chunk boundaries fall inside headers, bodies and padding alike.
+    const reader = new TgzEntryReader((p) => p === 'package/package.json', 1024);
+    for (let i = 0; i < t.length; i += 7) await reader.write(t.subarray(i, i + 7));
+    expect((await reader.end())!.toString()).toBe('{"name":"x"}');
+  });
+
+  it('keeps no more of the file than its bound, and refuses what is not a tarball', async () => {
+    const t = tgz([{ path: 'package/package.json', content: JSON.stringify({ description: 'x'.repeat(5000) }) }]);
+    await expect(readTgzEntry(t, (p) => p === 'package/package.json', 1024)).rejects.toThrow(/package\/package\.json is larger than 1024 bytes/);
+    await expect(readTgzEntry(Buffer.from('not gzip at all'), () => true)).rejects.toThrow(/not a gzip archive/);
+    const cut = t.subarray(0, t.length - 30);
+    await expect(readTgzEntry(cut, (p) => p === 'package/package.json')).rejects.toThrow(TarError);
   });
 
   it('awaiting -> in_progress -> completed, with the npm metadata recorded and a new revision', async () => {
