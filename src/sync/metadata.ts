@@ -3,6 +3,7 @@
  * description and licenses; nothing for generic. A manifest that cannot be read, or that names
  * another package or version, fails the sync with a reason a person can act on.
  */
+import { XMLParser } from 'fast-xml-parser';
 import type { PackageKey, VersionMetadata } from '../store/store.ts';
 
 export class ManifestError extends Error {
@@ -62,22 +63,60 @@ function npmMetadata(key: PackageKey, version: string, asset: ManifestRead): Ver
   return { summary: text(manifest.description), homePage: text(manifest.homepage), sourceCodeRepository: repo, licenses: license ? [license] : null };
 }
 
+/**
+ * The pom is parsed as XML (fast-xml-parser), not matched by patterns: comments, CDATA, namespaces
+ * and entities are read as XML reads them, and only <project>'s own children count (never those of
+ * <parent>, <dependencies> and the like). A DOCTYPE is refused: no pom needs one, and its entities
+ * are the way to make a parser expand a document without bound.
+ */
+const pomParser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  trimValues: false,
+  processEntities: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  maxNestedTags: 100,
+});
+
 function mavenMetadata(asset: ManifestRead): VersionMetadata {
   if (asset.problem || !asset.manifest) throw new ManifestError(`${asset.name} cannot be read as a Maven pom: ${asset.problem ?? 'it is empty'}.`);
   const xml = asset.manifest.toString('utf8');
-  if (!/<project[\s>]/.test(xml)) throw new ManifestError(`${asset.name} is not a Maven pom (no <project> element).`);
-  // The project's own elements, not those of <parent>, <dependencies> and the like.
-  const body = xml.replace(/<(parent|dependencies|dependencyManagement|build|profiles|developers|organization|scm)[\s>][\s\S]*?<\/\1>/g, '');
-  const one = (tag: string) => {
-    const m = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(body);
-    return m ? text(unescapeXml(m[1]!)) : null;
+  if (/<!DOCTYPE/i.test(xml)) throw new ManifestError(`${asset.name} has a DOCTYPE, which a Maven pom never needs; it is not read.`);
+  let doc: Record<string, unknown>;
+  try {
+    doc = pomParser.parse(xml, true) as Record<string, unknown>;
+  } catch (err) {
+    throw new ManifestError(`${asset.name} is not well-formed XML (${(err as Error).message.split('\n')[0]}).`);
+  }
+  const project = doc.project;
+  if (typeof project !== 'object' || project === null) throw new ManifestError(`${asset.name} is not a Maven pom (no <project> element).`);
+  const p = project as Record<string, unknown>;
+  const one = (v: unknown) => (typeof v === 'string' ? text(unescapeXml(v)) : null);
+  const many = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
+  const licenses = many((p.licenses as { license?: unknown } | undefined)?.license)
+    .map((l) => one((l as { name?: unknown } | null)?.name))
+    .filter((n): n is string => n !== null);
+  return {
+    summary: one(p.description) ?? one(p.name),
+    homePage: one(p.url),
+    sourceCodeRepository: one((p.scm as { url?: unknown } | undefined)?.url),
+    licenses: licenses.length ? licenses : null,
   };
-  const licenseBlock = /<licenses>([\s\S]*?)<\/licenses>/.exec(xml)?.[1] ?? '';
-  const licenses = [...licenseBlock.matchAll(/<name>([\s\S]*?)<\/name>/g)].map((m) => unescapeXml(m[1]!).trim()).filter((n) => n !== '');
-  const scm = /<scm>[\s\S]*?<url>([\s\S]*?)<\/url>[\s\S]*?<\/scm>/.exec(xml)?.[1];
-  return { summary: one('description') ?? one('name'), homePage: one('url'), sourceCodeRepository: scm ? text(unescapeXml(scm)) : null, licenses: licenses.length ? licenses : null };
 }
 
+/** The five predefined entities and character references; processEntities is off, so none other exists. */
 function unescapeXml(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  return s
+    .replace(/&#x([0-9a-f]{1,6});/gi, (m, h: string) => codePoint(m, parseInt(h, 16)))
+    .replace(/&#([0-9]{1,7});/g, (m, d: string) => codePoint(m, parseInt(d, 10)))
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 }
+
+/** A character reference's character; one that names no character is left as written. */
+const codePoint = (written: string, cp: number) => (cp <= 0x10ffff ? String.fromCodePoint(cp) : written);

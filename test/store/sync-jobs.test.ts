@@ -106,6 +106,47 @@ describe('sync jobs', () => {
     expect((await store.readSyncJob(g.id))!.state).toBe('completed');
   });
 
+  it("reads a pom as XML: comments, CDATA, namespaces and character references; only the project's own elements", async () => {
+    const pom = `<?xml version="1.0" encoding="UTF-8"?>
+      <p:project xmlns:p="http://maven.apache.org/POM/4.0.0">
+        <!-- <description>not this, a comment</description> -->
+        <p:parent><p:description>not this, the parent's</p:description><p:url>https://parent.example</p:url></p:parent>
+        <p:name>Acme Lib</p:name>
+        <p:description><![CDATA[Fast & <small>]]> caf&#233;</p:description>
+        <p:url>https://acme.example/lib</p:url>
+        <p:licenses><p:license><p:name>Apache-2.0</p:name></p:license><p:license><p:name>MIT</p:name></p:license></p:licenses>
+        <p:scm><p:url>https://github.com/acme/lib</p:url></p:scm>
+        <p:dependencies><p:dependency><p:description>nor this</p:description></p:dependency></p:dependencies>
+      </p:project>`;
+    const m = await add(mavenKey, '2.0', [{ name: 'lib-2.0.pom', bytes: Buffer.from(pom) }]);
+    while (await worker.runOnce());
+    expect(await store.readVersionMetadata(m.id)).toEqual({
+      summary: 'Fast & <small> café',
+      homePage: 'https://acme.example/lib',
+      sourceCodeRepository: 'https://github.com/acme/lib',
+      licenses: ['Apache-2.0', 'MIT'],
+    });
+  });
+
+  it('fails a pom that is not well-formed, has no <project>, or carries a DOCTYPE (entity expansion)', async () => {
+    const bad = {
+      '3.0': ['<project><name>unclosed</project>', /lib-3\.0\.pom is not well-formed XML/],
+      '3.1': ['<settings><name>x</name></settings>', /lib-3\.1\.pom is not a Maven pom \(no <project> element\)/],
+      '3.2': ['<!DOCTYPE project [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><project><name>&b;</name></project>', /lib-3\.2\.pom has a DOCTYPE/],
+    } as const;
+    const ids: Record<string, number> = {};
+    for (const [version, [xml]] of Object.entries(bad)) ids[version] = (await add(mavenKey, version, [{ name: `lib-${version}.pom`, bytes: Buffer.from(xml) }])).id;
+    for (let round = 0; round < settings.maxAttempts; round++) {
+      while (await worker.runOnce());
+      clock.advance(60_000);
+    }
+    for (const [version, [, reason]] of Object.entries(bad)) {
+      const job = (await store.readSyncJob(ids[version]!))!;
+      expect(job.state).toBe('failed');
+      expect(job.statusReason).toMatch(reason);
+    }
+  });
+
   it('a corrupted asset fails with its reason after the retries; a resync after repair completes', async () => {
     const v = await add(genericKey, '1.0.0', [{ name: 'a.bin', bytes: Buffer.from('original') }]);
     const path = blobs.pathOf(v.assets[0]!.blobKey);
