@@ -1,9 +1,10 @@
 /**
  * GetPackageVersionAsset: one asset's bytes, streamed. Cedar decides first; then the version must be
- * downloadable (Published or Unlisted) and synchronised, at the revision asked for when one is given,
- * and the asset must exist. Its file is opened before the read is recorded and answered, so a dispose or delete that
- * commits meanwhile can no longer cut the download short; if it committed between the read and the
- * open, the bytes are gone and the request is decided again on the new state.
+ * downloadable (Published or Unlisted) and synchronised (see src/sync/availability.ts), at the
+ * revision asked for when one is given, and the asset must exist. Its file is opened before the read
+ * is recorded and answered, so a dispose or delete that commits meanwhile can no longer cut the
+ * download short; if it committed between the read and the open, the bytes are gone and the request
+ * is decided again on the new state.
  */
 import { ConflictError, InternalError, NotFoundError } from '../errors.ts';
 import { downloadProblem, exists } from '../registry/statuses.ts';
