@@ -3,10 +3,9 @@
  * real server started in this process on a free port, with a temporary data dir seeded with the
  * demo registry. Every wait is bounded; every child is killed at the end.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { mintDevToken } from '../../src/auth/dev-key.ts';
 import { systemClock } from '../../src/clock.ts';
 import { parseConfig } from '../../src/config.ts';
@@ -14,23 +13,13 @@ import { silentLogger } from '../../src/log.ts';
 import { startGateway, type Gateway } from '../../src/main.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
 import { seedSynced } from '../helpers/seed-synced.ts';
+import { cliProcesses, envWithout, RUN_LIMIT_MS, type RunResult } from '../helpers/cli-process.ts';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
-const NODE_ARGS = ['--no-turbo-inline-js-wasm-calls', 'bin/versiongate.js'];
-/** Generous: a slow, busy machine must still pass. Never a duration assertion. */
-export const RUN_LIMIT_MS = 60_000;
 /** For a test that runs several commands one after another. */
 export const SEVERAL = { timeout: 8 * RUN_LIMIT_MS };
 
 /** The package coordinates of the seed documents' examples. */
 export const CHALK = ['--domain', 'my_domain', '--domain-owner', '111122223333', '--repository', 'my_repo', '--format', 'npm', '--package', 'chalk'];
-
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
 export interface ClientHarness {
   gateway: Gateway;
@@ -51,15 +40,14 @@ export async function startClientHarness(options: { policies?: Record<string, st
   const config = parseConfig({ env: {}, flags: { port: '0', 'data-dir': dataDir, 'policy-dir': join(dir, 'policies') }, dev: true });
   const gateway = await startGateway(config, { logger: silentLogger });
   await seedSynced(gateway, dataDir);
-  const running = new Set<ChildProcess>();
+  const cli = cliProcesses();
 
   const token = (sub: string, groups: string[]) =>
     mintDevToken({ key: gateway.devKey!, issuer: config.auth.issuer, audience: config.auth.audience, subject: sub, groups, groupsClaim: 'groups', ttlSeconds: 3600, clock: systemClock });
 
   const vg: ClientHarness['vg'] = (args, options = {}) => {
     // Nothing of the test runner's own VERSIONGATE_* or AWS_* settings reaches the command.
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('VERSIONGATE_') && !k.startsWith('AWS_')) env[k] = v;
+    const env = envWithout('VERSIONGATE_', 'AWS_');
     env.VERSIONGATE_ENDPOINT = gateway.url;
     env.TZ = 'UTC';
     if (options.token !== undefined) env.VERSIONGATE_TOKEN = options.token;
@@ -67,27 +55,7 @@ export async function startClientHarness(options: { policies?: Record<string, st
       if (v === undefined) delete env[k];
       else env[k] = v;
     }
-    return new Promise((resolvePromise, reject) => {
-      const child = spawn(process.execPath, [...NODE_ARGS, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      running.add(child);
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`versiongate ${args.join(' ')} did not finish within ${RUN_LIMIT_MS} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-      }, RUN_LIMIT_MS);
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      child.once('close', (code, signal) => {
-        clearTimeout(timer);
-        running.delete(child);
-        resolvePromise({ code, signal, stdout, stderr });
-      });
-    });
+    return cli.run(args, env);
   };
 
   return {
@@ -96,7 +64,7 @@ export async function startClientHarness(options: { policies?: Record<string, st
     token,
     vg,
     async close() {
-      for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      cli.killAll();
       await gateway.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runResync } from '../../src/cli/resync.ts';
-import { ROOT } from '../cli-client/harness.ts';
+import { ROOT } from '../helpers/cli-process.ts';
 import { awaiting, completed, failed, inProgress, startFakeGateway, type FakeGateway } from './fake-gateway.ts';
 
 let fake: FakeGateway;

@@ -2,18 +2,13 @@
  * The `versiongate` command as a user runs it: real child processes of bin/versiongate.js, each on
  * a fresh temporary data directory. Every wait is bounded; every spawned server is killed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { importJWK, jwtVerify, decodeProtectedHeader, type JWK } from 'jose';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { cliProcesses, envWithout, ROOT, RUN_LIMIT_MS } from '../helpers/cli-process.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = 'bin/versiongate.js';
-const NODE_ARGS = ['--no-turbo-inline-js-wasm-calls', BIN];
-/** Generous: a slow, busy machine must still pass. Never a duration assertion. */
-const RUN_LIMIT_MS = 60_000;
 /** For a test that runs several processes one after another: each is bounded by RUN_LIMIT_MS. */
 const SEVERAL = { timeout: 5 * RUN_LIMIT_MS };
 
@@ -24,13 +19,7 @@ function tempDir(prefix = 'versiongate-cli-'): string {
   return dir;
 }
 
-const running = new Set<ChildProcess>();
-function killAll(): void {
-  for (const child of running) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  running.clear();
-}
+const { start, run, killAll } = cliProcesses();
 
 afterEach(() => killAll());
 afterAll(() => {
@@ -40,46 +29,7 @@ afterAll(() => {
 
 /** process.env without any VERSIONGATE_* setting, plus the given ones. */
 function cliEnv(dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('VERSIONGATE_')) env[k] = v;
-  return { ...env, VERSIONGATE_DATA_DIR: dataDir, ...extra };
-}
-
-interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, [...NODE_ARGS, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  return child;
-}
-
-/** Runs a command to completion (bounded), collecting its output. */
-function run(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = start(args, env);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`versiongate ${args.join(' ')} did not finish within ${RUN_LIMIT_MS} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, RUN_LIMIT_MS);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code, signal, stdout, stderr });
-    });
-  });
+  return { ...envWithout('VERSIONGATE_'), VERSIONGATE_DATA_DIR: dataDir, ...extra };
 }
 
 function decodePayload(jwt: string): Record<string, unknown> {

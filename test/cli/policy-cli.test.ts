@@ -3,11 +3,11 @@
  * child processes of bin/versiongate.js, each on its own temporary copy of ./policies (and its own
  * data dir), with no VERSIONGATE_* setting inherited. Every wait is bounded; nothing is timed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { cliProcesses, envWithout, ROOT, RUN_LIMIT_MS, type RunResult } from '../helpers/cli-process.ts';
 import { shadowRecord } from '../../src/audit/build-record.ts';
 import { fixedClock } from '../../src/clock.ts';
 import { DATABASE_FILE } from '../../src/main.ts';
@@ -16,11 +16,7 @@ import { loadPolicyDir } from '../../src/policy/load-policies.ts';
 import { readTestCases } from '../../src/policy/run-tests.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const SHIPPED = join(ROOT, 'policies');
-const NODE_ARGS = ['--no-turbo-inline-js-wasm-calls', 'bin/versiongate.js'];
-/** Generous: a slow, busy machine must still pass. Never a duration assertion. */
-const RUN_LIMIT_MS = 60_000;
 /** For a test that runs several processes one after another: each is bounded by RUN_LIMIT_MS. */
 const SEVERAL = { timeout: 5 * RUN_LIMIT_MS };
 
@@ -45,13 +41,7 @@ function policiesCopy(): string {
   return dir;
 }
 
-const running = new Set<ChildProcess>();
-function killAll(): void {
-  for (const child of running) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  running.clear();
-}
+const { run, killAll } = cliProcesses();
 
 afterEach(() => killAll());
 afterAll(() => {
@@ -61,41 +51,11 @@ afterAll(() => {
 
 /** process.env without any VERSIONGATE_* setting, with a data dir of its own unless one is given. */
 function cliEnv(dataDir = tempDir('versiongate-policy-cli-data-')): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('VERSIONGATE_')) env[k] = v;
-  return { ...env, VERSIONGATE_DATA_DIR: dataDir };
-}
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+  return { ...envWithout('VERSIONGATE_'), VERSIONGATE_DATA_DIR: dataDir };
 }
 
 /** Runs `versiongate policy …` to completion (bounded), collecting its output. */
-function policy(args: string[], dataDir?: string): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [...NODE_ARGS, 'policy', ...args], { cwd: ROOT, env: cliEnv(dataDir), stdio: ['ignore', 'pipe', 'pipe'] });
-    running.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`versiongate policy ${args.join(' ')} did not finish within ${RUN_LIMIT_MS} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, RUN_LIMIT_MS);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      running.delete(child);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
-}
+const policy = (args: string[], dataDir?: string): Promise<RunResult> => run(['policy', ...args], cliEnv(dataDir));
 
 const flags = (values: Record<string, string>) => Object.entries(values).flatMap(([k, v]) => [`--${k}`, v]);
 const lastLine = (text: string) => text.trimEnd().split('\n').at(-1);
