@@ -8,33 +8,16 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditRecordInput } from '../../src/audit/audit-record.ts';
 import { fixedClock } from '../../src/clock.ts';
 import { createPageTokens } from '../../src/operations/page-token.ts';
 import { BlobDigestMismatchError, BlobMissingError, BlobSourceError, BlobTooLargeError, openBlobStore, type BlobStore } from '../../src/store/blob-store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { AssetInput, PackageKey, Store } from '../../src/store/store.ts';
+import { auditInput } from '../helpers/audit-input.ts';
 import { rejectionOf } from '../helpers/rejection.ts';
 
 const key: PackageKey = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo', format: 'generic', namespace: 'ns', name: 'tool' };
-const audit = (): AuditRecordInput => ({
-  decisionId: crypto.randomUUID(),
-  time: new Date().toISOString(),
-  requestId: 'r',
-  sourceIp: null,
-  principal: { issuer: 'i', subject: 's', groups: [] },
-  action: 'PublishPackageVersion',
-  resource: 'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/my_repo/generic/ns/tool',
-  decision: 'allow',
-  reason: null,
-  determiningPolicies: ['p'],
-  errors: [],
-  policySetHash: 'h',
-  request: {},
-  changes: [],
-  outcome: 'applied',
-  httpStatus: 200,
-});
+const audit = () => auditInput({ action: 'PublishPackageVersion', resource: 'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/my_repo/generic/ns/tool' });
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const stream = (...chunks: Uint8Array[]) =>
   new ReadableStream<Uint8Array>({

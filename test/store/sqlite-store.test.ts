@@ -9,26 +9,10 @@ import { seedDemo } from '../../src/cli/seed-demo.ts';
 import { openBlobStore } from '../../src/store/blob-store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { PackageKey, Store } from '../../src/store/store.ts';
+import { auditInput } from '../helpers/audit-input.ts';
 
 const key: PackageKey = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo', format: 'npm', namespace: '', name: 'chalk' };
-const audit = (outcome: AuditRecordInput['outcome'] = 'applied'): AuditRecordInput => ({
-  decisionId: crypto.randomUUID(),
-  time: new Date().toISOString(),
-  requestId: 'r',
-  sourceIp: null,
-  principal: { issuer: 'i', subject: 's', groups: [] },
-  action: 'UpdatePackageVersionsStatus',
-  resource: 'arn',
-  decision: 'allow',
-  reason: null,
-  determiningPolicies: ['p'],
-  errors: [],
-  policySetHash: 'h',
-  request: {},
-  changes: [],
-  outcome,
-  httpStatus: 200,
-});
+const audit = (outcome: AuditRecordInput['outcome'] = 'applied') => auditInput({ outcome });
 
 describe('SQLite store', () => {
   let dir: string;
