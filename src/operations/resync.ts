@@ -9,7 +9,7 @@ import { ApiError, NotFoundError } from '../errors.ts';
 import { IDENTIFIER_PATTERN } from '../registry/identifier.ts';
 import { exists, type VersionStatus } from '../registry/statuses.ts';
 import type { PackageCoordinates } from '../resource/coordinates.ts';
-import type { SyncJob, VersionDetail } from '../store/store.ts';
+import type { SyncJob, SyncState, VersionDetail } from '../store/store.ts';
 import type { OperationDeps } from './deps.ts';
 import { authorizePackage, missingPackage, missingVersion, packageTarget, type PackageTarget } from './package-gate.ts';
 
@@ -28,8 +28,8 @@ export class WrongStateError extends ApiError {
 }
 
 /**
- * Cloudsmith-style status codes. A version that was never synced since it was published counts as
- * completed: its assets' hashes were computed as they were uploaded.
+ * Cloudsmith-style status codes. A version with no sync job was stored before synchronisation
+ * existed (every publish and seed now schedules one): it counts as completed, as it downloads.
  */
 const STATES = {
   awaiting: { status: 1, status_str: 'Awaiting Synchronisation' },
@@ -65,9 +65,10 @@ function stageOf(job: SyncJob | null): { stage: number; stage_str: string } {
   return job.progress < 90 ? { stage: 2, stage_str: 'Checking Assets' } : { stage: 3, stage_str: 'Extracting Metadata' };
 }
 
-export function isResyncable(status: VersionStatus, job: SyncJob | null): boolean {
+/** Not Disposed or Deleted, and its sync (if it has one) not awaiting or in progress. */
+export function isResyncable(status: VersionStatus, syncState: SyncState | null): boolean {
   if (status === 'Disposed' || status === 'Deleted') return false;
-  return !job || job.state === 'completed' || job.state === 'failed';
+  return syncState === null || syncState === 'completed' || syncState === 'failed';
 }
 
 export function syncStatus(v: VersionDetail, job: SyncJob | null): SyncStatus {
@@ -85,7 +86,7 @@ export function syncStatus(v: VersionDetail, job: SyncJob | null): SyncStatus {
     is_sync_in_progress: state === 'in_progress',
     is_sync_completed: state === 'completed',
     is_sync_failed: state === 'failed',
-    is_resyncable: isResyncable(v.status, job),
+    is_resyncable: isResyncable(v.status, job?.state ?? null),
     status_updated_at: job?.updatedAt ?? v.publishedAt,
     stage_updated_at: job?.updatedAt ?? v.publishedAt,
     sync_finished_at: job ? job.finishedAt : v.publishedAt,
@@ -172,8 +173,7 @@ export async function resyncVersion(deps: OperationDeps, input: VersionInput): P
   const row = snapshot.version;
   const missing = missingPackage(snapshot, target.pkg) ?? (row ? undefined : missingVersion(target.pkg, input.version));
   if (missing) return allowed.refuse('not_found', missing);
-  const job = await deps.store.readSyncJob(row!.id);
-  if (!isResyncable(row!.status, job)) return allowed.refuse('rejected', new WrongStateError());
+  if (!isResyncable(row!.status, row!.syncState)) return allowed.refuse('rejected', new WrongStateError());
   // The schedule and its audit record commit together.
   if (!(await deps.store.scheduleSync([row!.id], allowed.record('applied', 200)))) return allowed.refuse('rejected', new WrongStateError());
   deps.syncScheduled?.();
@@ -233,15 +233,12 @@ export async function resyncVersions(deps: OperationDeps, input: ResyncVersionsI
   const missing = snapshot ? missingPackage(snapshot, target.pkg) : undefined;
   if (missing) return allowed.refuse('not_found', missing);
   const failedVersions: Record<string, FailedVersion> = {};
-  const jobs = new Map<string, SyncJob | null>();
   for (const [v, row] of rows) {
     if (!row) {
       failedVersions[v] = { errorCode: 'NOT_FOUND', errorMessage: `version ${v} does not exist` };
       continue;
     }
-    const job = await deps.store.readSyncJob(row.id);
-    jobs.set(v, job);
-    if (!isResyncable(row.status, job)) failedVersions[v] = { errorCode: 'MISMATCHED_STATUS', errorMessage: WRONG_STATE };
+    if (!isResyncable(row.status, row.syncState)) failedVersions[v] = { errorCode: 'MISMATCHED_STATUS', errorMessage: WRONG_STATE };
   }
   const scheduled = Object.keys(failedVersions).length === 0 && (await deps.store.scheduleSync(present.map((r) => r.id), allowed.record('applied', 200)));
   if (!scheduled) {
