@@ -64,7 +64,10 @@ export function createSyncWorker({ store, blobs, clock, log, settings, region = 
       const outcome = await store.completeSync(job, metadata, newRevision(), audit);
       log.info(outcome === 'completed' ? 'sync completed' : 'sync superseded', { syncJob: job.id, version: job.version, package: job.key.name });
     } catch (err) {
-      const reason = err instanceof SyncFailure ? err.message : `The sync could not run: ${(err as Error).message}`;
+      // A SyncFailure is written for people; anything else (a file system or database error) may
+      // carry paths and internals, so it goes to the log and the status says only what happened.
+      const reason = err instanceof SyncFailure ? err.message : 'The sync could not run because of an internal error (see the server log).';
+      if (!(err instanceof SyncFailure)) log.error('sync attempt could not run', { syncJob: job.id, version: job.version, err: (err as Error).message });
       const retry = job.attempts < settings.maxAttempts;
       const retryAt = retry ? new Date(clock.now().getTime() + settings.retryBaseMs * 2 ** (job.attempts - 1)).toISOString() : null;
       await store.failSyncAttempt(job, reason, retryAt);

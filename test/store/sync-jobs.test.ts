@@ -4,7 +4,7 @@
  * Maven poms, human-readable reasons, a resync after repair, and recovery after a restart.
  * The worker is driven with runOnce(): nothing here waits on a timer.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -189,6 +189,18 @@ describe('sync jobs', () => {
       expect(job.state).toBe('failed');
       expect(job.statusReason).toMatch(reason);
     }
+  });
+
+  it('an internal error fails the attempt without putting paths or internals in status_reason', async () => {
+    const v = await add(genericKey, '4.0.0', [{ name: 'd.bin', bytes: Buffer.from('D') }]);
+    const path = blobs.pathOf(v.assets[0]!.blobKey);
+    // The bytes' place is taken by a directory: reading it fails with EISDIR, naming the path.
+    rmSync(path);
+    mkdirSync(path);
+    expect(await worker.runOnce()).toBe(true);
+    const job = (await store.readSyncJob(v.id))!;
+    expect(job).toMatchObject({ state: 'awaiting', attempts: 1, statusReason: 'The sync could not run because of an internal error (see the server log).' });
+    expect(job.statusReason).not.toContain(dir);
   });
 
   it('a job in progress when the process died is awaiting again at the next start, and then completes', async () => {
