@@ -153,11 +153,11 @@ export function resyncApi(deps: OperationDeps, authenticate: Authenticate, app: 
     const { owner } = c.req.valid('param');
     const body = c.req.valid('json');
     const principal = await authenticate(c, 'Resync', null);
+    const meta = requestMeta(c);
     const actioned: string[] = [];
     const failed: Record<string, { reason: string }> = {};
     for (const identifier of [...new Set(body.identifiers)]) {
       try {
-        const meta = requestMeta(c);
         const { coordinates, version } = await resolveIdentifier(deps, { principal, meta, action: 'Resync', owner, repository: body.repository, identifier });
         await resyncVersion(deps, { principal, meta, coordinates, version, identifier });
         actioned.push(identifier);
