@@ -96,15 +96,16 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     return c.req.path === PUBLISH_PATH ? next() : jsonBodyLimit(c, next);
   });
 
-  const authenticate = createAuthenticate({ verifier, store: ops.store, clock: deps.clock });
+  // Every API route is authenticated by one middleware; each handler binds the result to its action.
+  app.use('/v1/*', createAuthenticate({ verifier, store: ops.store, clock: deps.clock }));
   healthApi(readiness, app);
   if (deps.serveMetrics !== false) metricsApi(metrics, app);
-  versionApi(ops, authenticate, app);
-  packageApi(packageOps, authenticate, app);
-  publishApi(packageOps, authenticate, app);
-  resyncApi(ops, authenticate, app);
-  auditApi(ops, authenticate, app);
-  policyApi({ ...ops, verifier, groupsClaim: deps.groupsClaim ?? 'groups', policyStatus: deps.policyStatus }, authenticate, app);
+  versionApi(ops, app);
+  packageApi(packageOps, app);
+  publishApi(packageOps, app);
+  resyncApi(ops, app);
+  auditApi(ops, app);
+  policyApi({ ...ops, verifier, groupsClaim: deps.groupsClaim ?? 'groups', policyStatus: deps.policyStatus }, app);
   docsApi(app); // last: the OpenAPI document describes every route mounted before it
 
   app.notFound((c) => codeArtifactError(new UnknownOperationError(`no operation at ${c.req.method} ${c.req.path}`), c.get('requestId')));

@@ -47,6 +47,18 @@ export interface AuditRecordInput {
   changes: VersionChange[];
   outcome: AuditOutcome;
   httpStatus: number;
+  /**
+   * The package the resource names, as the request resolved it. Not hashed and not stored as such:
+   * the derived columns are taken from it instead of parsing the resource ARN back (verify still
+   * derives them from the hashed resource, so the two must agree, and do: both come from one PackageRef).
+   */
+  packageScope?: PackageScope | undefined;
+}
+
+export interface PackageScope {
+  repositoryArn: string;
+  domainArn: string;
+  packageName: string;
 }
 
 /** A stored record: its place in the chain and its hash. */

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/principal.ts';
 import type { Clock } from '../clock.ts';
 import type { AuthorizationDecision } from '../policy/engine.ts';
+import type { PackageRef } from '../resource/package-arn.ts';
 import type { AuditOutcome, AuditRecordInput } from './audit-record.ts';
 
 export interface RequestMeta {
@@ -18,6 +19,8 @@ export interface DecisionRecordInput {
   resource: string;
   decision: AuthorizationDecision;
   request: Record<string, unknown>;
+  /** The package `resource` names, when it is one: its derived columns come from here. */
+  ref?: PackageRef | undefined;
 }
 
 /** The fields that open the record of an authenticated principal's request. */
@@ -46,6 +49,7 @@ export function decisionRecord(i: DecisionRecordInput, outcome: AuditOutcome, ht
     changes: [],
     outcome,
     httpStatus,
+    ...(i.ref ? { packageScope: { repositoryArn: i.ref.repositoryArn, domainArn: i.ref.domainArn, packageName: i.ref.name } } : {}),
   };
 }
 

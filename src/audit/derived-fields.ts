@@ -14,16 +14,23 @@ export interface DerivedAuditFields {
 
 const PACKAGE_ARN = /^(arn:aws:codeartifact:[^:]+:\d{12}):package\/([^/]+)\/([^/]+)\/[^/]+\/[^/]*\/([^/]+)$/;
 
-export function deriveFields(r: Pick<AuditRecordInput, 'resource' | 'request' | 'changes'>): DerivedAuditFields {
+export function deriveFields(r: Pick<AuditRecordInput, 'resource' | 'request' | 'changes' | 'packageScope'>): DerivedAuditFields {
+  const versions = versionsNamed(r);
+  const scope = r.packageScope;
+  if (scope) return { repositoryArn: scope.repositoryArn, domainArn: scope.domainArn, packageName: scope.packageName, versions };
   const m = r.resource ? PACKAGE_ARN.exec(r.resource) : null;
-  const versions = new Set<string>();
-  const requested = (r.request as { versions?: unknown }).versions;
-  if (Array.isArray(requested)) for (const v of requested) if (typeof v === 'string') versions.add(v);
-  for (const c of r.changes as Array<{ version?: unknown }>) if (typeof c?.version === 'string') versions.add(c.version);
   return {
     repositoryArn: m ? `${m[1]}:repository/${m[2]}/${m[3]}` : null,
     domainArn: m ? `${m[1]}:domain/${m[2]}` : null,
     packageName: m ? m[4]! : null,
-    versions: [...versions].sort(),
+    versions,
   };
+}
+
+function versionsNamed(r: Pick<AuditRecordInput, 'request' | 'changes'>): string[] {
+  const versions = new Set<string>();
+  const requested = (r.request as { versions?: unknown }).versions;
+  if (Array.isArray(requested)) for (const v of requested) if (typeof v === 'string') versions.add(v);
+  for (const c of r.changes as Array<{ version?: unknown }>) if (typeof c?.version === 'string') versions.add(c.version);
+  return [...versions].sort();
 }

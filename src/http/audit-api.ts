@@ -7,8 +7,6 @@ import { auditFilterSchema, toAuditFilter } from '../audit/query-filter.ts';
 import type { OperationDeps } from '../operations/deps.ts';
 import { readAudit, readAuditHead } from '../operations/read-audit.ts';
 import type { AppEnv } from './app-env.ts';
-import type { Authenticate } from './authenticate.ts';
-import { requestMeta } from './request-context.ts';
 
 export const MAX_AUDIT_PAGE = 500;
 
@@ -40,29 +38,20 @@ const headRoute = createRoute({
   },
 });
 
-export function auditApi(deps: OperationDeps, authenticate: Authenticate, app: OpenAPIHono<AppEnv>): void {
-  const onDecision = (c: Parameters<Authenticate>[0]) => (d: { resource: string; decision: 'allow' | 'deny' }) => {
-    c.set('resource', d.resource);
-    c.set('decision', d.decision);
-  };
-
+export function auditApi(deps: OperationDeps, app: OpenAPIHono<AppEnv>): void {
   app.openapi(listRoute, async (c) => {
     const q = c.req.valid('query');
-    const principal = await authenticate(c, 'ReadAuditLog', null);
     const page = await readAudit(deps, {
-      principal,
-      meta: requestMeta(c),
+      caller: await c.var.caller('ReadAuditLog', null),
       filter: toAuditFilter(q),
       limit: q.limit,
       beforeSeq: q['next-token'] === undefined ? undefined : Number(q['next-token']),
-      onDecision: onDecision(c),
     });
     return c.json(page, 200);
   });
 
   app.openapi(headRoute, async (c) => {
-    const principal = await authenticate(c, 'ReadAuditLog', null);
-    const head = await readAuditHead(deps, { principal, meta: requestMeta(c), onDecision: onDecision(c) });
+    const head = await readAuditHead(deps, await c.var.caller('ReadAuditLog', null));
     return c.json({ seq: head?.seq ?? null, hash: head?.hash ?? null, head: head ? `${head.seq}:${head.hash}` : null }, 200);
   });
 }

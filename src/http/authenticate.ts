@@ -1,13 +1,18 @@
 /**
- * Authentication for handlers, called after the request has been validated (so a 401 can be audited
- * with the action and resource it was aimed at). Every failure is audited and rethrown.
+ * Authentication, as one middleware for every /v1 route. It verifies the bearer token as the request
+ * arrives and gives the request a `caller` function. A handler calls it once its input is valid (a
+ * request that is not even valid is answered 400, never 401), naming the action and the resource the
+ * request aims at: a failure is then audited with them and thrown (401, or 503 when the keys cannot
+ * be fetched); a success is the request's Caller, built once, which every operation receives.
  */
 import type { Context } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import { unauthenticatedRecord } from '../audit/build-record.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { TokenVerifier } from '../auth/verify-token.ts';
 import type { Clock } from '../clock.ts';
 import { ServiceUnavailableError, UnauthenticatedError } from '../errors.ts';
+import type { Caller } from '../operations/caller.ts';
 import type { Store } from '../store/store.ts';
 import type { AppEnv } from './app-env.ts';
 import { requestMeta } from './request-context.ts';
@@ -18,24 +23,58 @@ export interface AuthenticateDeps {
   clock: Clock;
 }
 
-export type Authenticate = (c: Context<AppEnv>, action: string, resource: string | null) => Promise<Principal>;
+/** The request's caller, once the handler knows what the request is for. */
+export type CallerOf = (action: string, resource: string | null) => Promise<Caller>;
 
-export function createAuthenticate(deps: AuthenticateDeps): Authenticate {
-  return async function authenticate(c, action, resource) {
-    c.set('action', action);
-    if (resource) c.set('resource', resource);
-    try {
-      const principal = await deps.verifier.verify(bearerToken(c.req.header('authorization')));
-      c.set('principal', principal);
-      return principal;
-    } catch (err) {
-      const status = err instanceof ServiceUnavailableError ? 503 : 401;
-      const code = err instanceof UnauthenticatedError ? err.code : status === 503 ? 'KEY_SOURCE_UNAVAILABLE' : 'ERR_TOKEN_INVALID';
-      c.set('decision', 'unauthenticated');
-      await deps.store.appendAudit(unauthenticatedRecord({ clock: deps.clock, meta: requestMeta(c), action, resource, code, httpStatus: status }));
-      throw err instanceof UnauthenticatedError || err instanceof ServiceUnavailableError ? err : new UnauthenticatedError('the token is not valid', code);
-    }
-  };
+type Verified = { ok: true; principal: Principal } | { ok: false; err: unknown };
+
+export function createAuthenticate(deps: AuthenticateDeps) {
+  if (!deps.verifier || !deps.store || !deps.clock) throw new Error('createAuthenticate: verifier, store and clock are required');
+  return createMiddleware<AppEnv>(async function authenticate(c, next) {
+    // Started now, awaited when the handler asks: validation and verification overlap, and a failure
+    // is held (never an unhandled rejection) until it can be audited with what it was aimed at.
+    let verified: Promise<Verified> | undefined;
+    const verify = () =>
+      (verified ??= Promise.resolve()
+        .then(() => deps.verifier.verify(bearerToken(c.req.header('authorization'))))
+        .then(
+          (principal): Verified => ({ ok: true, principal }),
+          (err: unknown): Verified => ({ ok: false, err }),
+        ));
+    verify();
+    c.set('caller', callerFor(c, deps, verify));
+    await next();
+  });
+}
+
+function callerFor(c: Context<AppEnv>, deps: AuthenticateDeps, verify: () => Promise<Verified>): CallerOf {
+  let caller: Promise<Caller> | undefined;
+  return (action, resource) =>
+    (caller ??= (async () => {
+      c.set('action', action);
+      if (resource) c.set('resource', resource);
+      const meta = requestMeta(c);
+      const v = await verify();
+      if (!v.ok) {
+        const err = v.err;
+        const status = err instanceof ServiceUnavailableError ? 503 : 401;
+        const code = err instanceof UnauthenticatedError ? err.code : status === 503 ? 'KEY_SOURCE_UNAVAILABLE' : 'ERR_TOKEN_INVALID';
+        c.set('decision', 'unauthenticated');
+        await deps.store.appendAudit(unauthenticatedRecord({ clock: deps.clock, meta, action, resource, code, httpStatus: status }));
+        throw err instanceof UnauthenticatedError || err instanceof ServiceUnavailableError ? err : new UnauthenticatedError('the token is not valid', code);
+      }
+      c.set('principal', v.principal);
+      return {
+        principal: v.principal,
+        meta,
+        deadline: c.get('deadline'),
+        // The request's decision sink: its canonical log line reports the last decision made.
+        decided: (d) => {
+          c.set('resource', d.resource);
+          c.set('decision', d.decision);
+        },
+      };
+    })());
 }
 
 function bearerToken(header: string | undefined): string {

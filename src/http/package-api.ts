@@ -4,6 +4,7 @@
  * asset's bytes). Handlers validate and translate; the operations decide.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { describeVersion } from '../operations/describe-version.ts';
 import type { PackageApiDeps } from '../operations/deps.ts';
 import { getAsset } from '../operations/get-asset.ts';
@@ -11,11 +12,9 @@ import { listAssets } from '../operations/list-assets.ts';
 import { listVersions, ORIGIN_TYPES, SORT_TYPES } from '../operations/list-versions.ts';
 import { VERSION_STATUSES } from '../registry/statuses.ts';
 import { parseAssetName } from '../resource/asset-name.ts';
-import { checkRevision, parseVersion } from '../resource/coordinates.ts';
+import { checkRevision, parseVersion, type PackageCoordinates } from '../resource/coordinates.ts';
 import type { AppEnv } from './app-env.ts';
-import type { Authenticate } from './authenticate.ts';
 import { arnHint, coordinatesFrom, packageQuerySchema } from './package-query.ts';
-import { requestMeta } from './request-context.ts';
 import { errorResponses } from './version-api.ts';
 
 /** CodeArtifact's page sizes: 1 to 1000, 50 by default. */
@@ -120,27 +119,16 @@ const getAssetRoute = createRoute({
   },
 });
 
-export function packageApi(deps: PackageApiDeps, authenticate: Authenticate, app: OpenAPIHono<AppEnv>): void {
-  const common = async (c: Parameters<Authenticate>[0], query: z.infer<typeof packageQuerySchema>, action: string) => {
-    const coordinates = coordinatesFrom(query);
-    return {
-      coordinates,
-      // Checked before the token: a request that is not even valid is never authenticated.
-      principal: () => authenticate(c, action, arnHint(deps.region, coordinates)),
-      meta: requestMeta(c),
-      onDecision: (d: { resource: string; decision: 'allow' | 'deny' }) => {
-        c.set('resource', d.resource);
-        c.set('decision', d.decision);
-      },
-    };
-  };
+export function packageApi(deps: PackageApiDeps, app: OpenAPIHono<AppEnv>): void {
+  /** The caller, once the query is known to be valid (a request that is not even valid is never authenticated). */
+  const callerFor = (c: Context<AppEnv>, coordinates: PackageCoordinates, action: string) => c.var.caller(action, arnHint(deps.region, coordinates));
 
   app.openapi(listVersionsRoute, async (c) => {
     const q = c.req.valid('query');
-    const r = await common(c, q, 'ListPackageVersions');
+    const coordinates = coordinatesFrom(q);
     const result = await listVersions(deps, {
-      ...r,
-      principal: await r.principal(),
+      coordinates,
+      caller: await callerFor(c, coordinates, 'ListPackageVersions'),
       status: q.status,
       sortBy: q.sortBy,
       originType: q.originType,
@@ -152,26 +140,26 @@ export function packageApi(deps: PackageApiDeps, authenticate: Authenticate, app
 
   app.openapi(describeRoute, async (c) => {
     const q = c.req.valid('query');
-    const r = await common(c, q, 'DescribePackageVersion');
-    const version = parseVersion(r.coordinates.format, q.version);
-    return c.json(await describeVersion(deps, { ...r, principal: await r.principal(), version }), 200);
+    const coordinates = coordinatesFrom(q);
+    const version = parseVersion(coordinates.format, q.version);
+    return c.json(await describeVersion(deps, { coordinates, caller: await callerFor(c, coordinates, 'DescribePackageVersion'), version }), 200);
   });
 
   app.openapi(listAssetsRoute, async (c) => {
     const q = c.req.valid('query');
-    const r = await common(c, q, 'ListPackageVersionAssets');
-    const version = parseVersion(r.coordinates.format, q.version);
-    const result = await listAssets(deps, { ...r, principal: await r.principal(), version, maxResults: q['max-results'], nextToken: q['next-token'] });
+    const coordinates = coordinatesFrom(q);
+    const version = parseVersion(coordinates.format, q.version);
+    const result = await listAssets(deps, { coordinates, caller: await callerFor(c, coordinates, 'ListPackageVersionAssets'), version, maxResults: q['max-results'], nextToken: q['next-token'] });
     return c.json(result, 200);
   });
 
   app.openapi(getAssetRoute, async (c) => {
     const q = c.req.valid('query');
-    const r = await common(c, q, 'GetPackageVersionAsset');
-    const version = parseVersion(r.coordinates.format, q.version);
+    const coordinates = coordinatesFrom(q);
+    const version = parseVersion(coordinates.format, q.version);
     const asset = parseAssetName(q.asset);
     const revision = q.revision === undefined ? undefined : checkRevision(q.revision);
-    const download = await getAsset(deps, { ...r, principal: await r.principal(), version, asset, revision });
+    const download = await getAsset(deps, { coordinates, caller: await callerFor(c, coordinates, 'GetPackageVersionAsset'), version, asset, revision });
     return new Response(download.stream, {
       status: 200,
       headers: {

@@ -8,11 +8,12 @@
  * Both are audited.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { CedarValueJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { Principal } from '../auth/principal.ts';
 import type { TokenVerifier } from '../auth/verify-token.ts';
-import { decisionRecord } from '../audit/build-record.ts';
-import { AccessDeniedError, ValidationError } from '../errors.ts';
+import { ValidationError } from '../errors.ts';
+import { auditName, authorize } from '../operations/gate.ts';
 import type { OperationDeps } from '../operations/deps.ts';
 import { evaluateUnprepared, type ActionName, type AuthorizationDecision } from '../policy/engine.ts';
 import { auditLogResource, packageResource, policySetResource, principalEntities, repositoryResource, userUid, type CedarResource } from '../policy/entities.ts';
@@ -21,8 +22,6 @@ import { compilePolicySet, PolicySetError, formatDiagnostic, type CompiledPolicy
 import type { PolicyStatus } from '../policy/policy-manager.ts';
 import { parseCoordinates } from '../resource/coordinates.ts';
 import type { AppEnv } from './app-env.ts';
-import type { Authenticate } from './authenticate.ts';
-import { requestMeta } from './request-context.ts';
 
 const packageSchema = z
   .object({ domain: z.string(), domainOwner: z.string(), repository: z.string(), format: z.string(), namespace: z.string().optional(), package: z.string() })
@@ -75,28 +74,17 @@ export interface PolicyApiDeps extends OperationDeps {
   policyStatus?: (() => PolicyStatus) | undefined;
 }
 
-export function policyApi(deps: PolicyApiDeps, authenticate: Authenticate, app: OpenAPIHono<AppEnv>): void {
+export function policyApi(deps: PolicyApiDeps, app: OpenAPIHono<AppEnv>): void {
   const bench = policySetResource();
-  const benchName = `PolicySet::"${bench.uid.id}"`;
 
-  /** Authorizes the caller against the live set, records the decision, throws on deny. */
-  const gate = async (c: Parameters<Authenticate>[0], action: ActionName, request: Record<string, unknown>) => {
-    const principal = await authenticate(c, action, benchName);
-    const decision = deps.authorizer().authorize({ principal, action, resource: bench, context: {}, meta: requestMeta(c) });
-    c.set('resource', benchName);
-    c.set('decision', decision.decision);
-    const record = { clock: deps.clock, meta: requestMeta(c), principal, action, resource: benchName, decision, request };
-    if (decision.decision === 'deny') {
-      await deps.store.appendAudit(decisionRecord(record, 'denied', 403));
-      throw new AccessDeniedError(`User: ${principal.subject} is not authorized to perform: ${action} on ${benchName}`);
-    }
-    return { principal, record };
-  };
+  /** The caller, authorized against the live set (whatever set a request supplies): a deny is recorded and thrown. */
+  const gate = async (c: Context<AppEnv>, action: ActionName) =>
+    authorize(deps, await c.var.caller(action, auditName(bench)), { action, resource: bench, context: {}, request: {} });
 
   app.openapi(authorizeRoute, async (c) => {
     const body = c.req.valid('json');
     const resource = resourceOf(body, deps.region);
-    const { record } = await gate(c, 'SimulateAuthorization', {});
+    const allowed = await gate(c, 'SimulateAuthorization');
     // Compiling a supplied set is real work: only after the caller is allowed to use the bench.
     const supplied = body.policies ? compileSupplied(body.policies, deps.authorizer().policySet.schemaText) : undefined;
     const simulated = await simulatedPrincipal(body.principal, deps);
@@ -110,15 +98,14 @@ export function policyApi(deps: PolicyApiDeps, authenticate: Authenticate, app: 
     const set = supplied ?? deps.authorizer().policySet;
     const decision: AuthorizationDecision = supplied ? evaluateUnprepared(supplied, call) : deps.authorizer().evaluate(call);
     await deps.store.appendAudit({
-      ...decisionRecord(record, 'read', 200),
+      ...allowed.record('read', 200),
       request: { simulation: { principal: simulated.subject, groups: simulated.groups, action: body.action, resource: resource.uid.id, decision: decision.decision, policySet: supplied ? 'supplied' : 'live' } },
     });
     return c.json({ ...explain(set, decision), evaluatedAgainst: supplied ? 'supplied' : 'live' }, 200);
   });
 
   app.openapi(policiesRoute, async (c) => {
-    const { record } = await gate(c, 'ReadPolicies', {});
-    await deps.store.appendAudit(decisionRecord(record, 'read', 200));
+    await (await gate(c, 'ReadPolicies')).recordRead();
     const status = deps.policyStatus?.() ?? minimalStatus(deps.authorizer().policySet);
     return c.json(status as unknown as Record<string, unknown>, 200);
   });

@@ -13,10 +13,8 @@ import { VERSION_STATUSES } from '../registry/statuses.ts';
 import { parseAssetName, parseSha256 } from '../resource/asset-name.ts';
 import { parseVersion } from '../resource/coordinates.ts';
 import type { AppEnv } from './app-env.ts';
-import type { Authenticate } from './authenticate.ts';
 import { assetSummarySchema } from './package-api.ts';
 import { arnHint, coordinatesFrom, packageQuerySchema } from './package-query.ts';
-import { requestMeta } from './request-context.ts';
 import { errorResponses } from './version-api.ts';
 
 export const PUBLISH_PATH = '/v1/package/version/publish';
@@ -59,7 +57,7 @@ const publishRoute = createRoute({
   },
 });
 
-export function publishApi(deps: PackageApiDeps, authenticate: Authenticate, app: OpenAPIHono<AppEnv>): void {
+export function publishApi(deps: PackageApiDeps, app: OpenAPIHono<AppEnv>): void {
   app.openapi(publishRoute, async (c) => {
     const q = c.req.valid('query');
     const coordinates = coordinatesFrom(q);
@@ -75,21 +73,15 @@ export function publishApi(deps: PackageApiDeps, authenticate: Authenticate, app
     }
     const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
 
-    const principal = await authenticate(c, 'PublishPackageVersion', arnHint(deps.region, coordinates));
+    const caller = await c.var.caller('PublishPackageVersion', arnHint(deps.region, coordinates));
     const result = await publishVersion(deps, {
-      principal,
-      meta: requestMeta(c),
+      caller,
       coordinates,
       version,
       assetName,
       sha256,
       unfinished: q.unfinished === 'true',
       body,
-      deadline: c.get('deadline'),
-      onDecision: (d) => {
-        c.set('resource', d.resource);
-        c.set('decision', d.decision);
-      },
     });
     return c.json(result, 200);
   });

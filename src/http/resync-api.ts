@@ -5,15 +5,14 @@
  * Handlers translate; the operations in src/operations/resync.ts decide and audit.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { AccessDeniedError, ApiError, NotFoundError, ValidationError } from '../errors.ts';
 import type { OperationDeps } from '../operations/deps.ts';
 import { readSyncStatus, resolveIdentifier, resyncVersion, resyncVersions, WRONG_STATE, WrongStateError } from '../operations/resync.ts';
 import { parseVersion } from '../resource/coordinates.ts';
 import { VERSION_STATUSES } from '../registry/statuses.ts';
 import type { AppEnv } from './app-env.ts';
-import type { Authenticate } from './authenticate.ts';
 import { arnHint, coordinatesFrom, packageQuerySchema } from './package-query.ts';
-import { requestMeta } from './request-context.ts';
 import { errorResponses, MAX_VERSIONS } from './version-api.ts';
 
 export const MAX_BULK = 100;
@@ -121,22 +120,11 @@ const batchRoute = createRoute({
   responses: { 200: { description: 'Per-version results', content: { 'application/json': { schema: batchResult } } }, ...errorResponses },
 });
 
-export function resyncApi(deps: OperationDeps, authenticate: Authenticate, app: OpenAPIHono<AppEnv>): void {
-  const byIdentifier = async (c: Parameters<Authenticate>[0], owner: string, repo: string, identifier: string, action: 'Resync' | 'DescribePackageVersion') => {
-    const principal = await authenticate(c, action, null);
-    const meta = requestMeta(c);
-    const { coordinates, version } = await resolveIdentifier(deps, { principal, meta, action, owner, repository: repo, identifier });
-    return {
-      principal,
-      meta,
-      coordinates,
-      version,
-      identifier,
-      onDecision: (d: { resource: string; decision: 'allow' | 'deny' }) => {
-        c.set('resource', d.resource);
-        c.set('decision', d.decision);
-      },
-    };
+export function resyncApi(deps: OperationDeps, app: OpenAPIHono<AppEnv>): void {
+  const byIdentifier = async (c: Context<AppEnv>, owner: string, repo: string, identifier: string, action: 'Resync' | 'DescribePackageVersion') => {
+    const caller = await c.var.caller(action, null);
+    const { coordinates, version } = await resolveIdentifier(deps, { caller, action, owner, repository: repo, identifier });
+    return { caller, coordinates, version, identifier };
   };
 
   app.openapi(resyncRoute, async (c) => {
@@ -152,14 +140,13 @@ export function resyncApi(deps: OperationDeps, authenticate: Authenticate, app: 
   app.openapi(bulkRoute, async (c) => {
     const { owner } = c.req.valid('param');
     const body = c.req.valid('json');
-    const principal = await authenticate(c, 'Resync', null);
-    const meta = requestMeta(c);
+    const caller = await c.var.caller('Resync', null);
     const actioned: string[] = [];
     const failed: Record<string, { reason: string }> = {};
     for (const identifier of [...new Set(body.identifiers)]) {
       try {
-        const { coordinates, version } = await resolveIdentifier(deps, { principal, meta, action: 'Resync', owner, repository: body.repository, identifier });
-        await resyncVersion(deps, { principal, meta, coordinates, version, identifier });
+        const { coordinates, version } = await resolveIdentifier(deps, { caller, action: 'Resync', owner, repository: body.repository, identifier });
+        await resyncVersion(deps, { caller, coordinates, version, identifier });
         actioned.push(identifier);
       } catch (err) {
         if (err instanceof NotFoundError) failed[identifier] = { reason: 'Not found.' };
@@ -180,17 +167,8 @@ export function resyncApi(deps: OperationDeps, authenticate: Authenticate, app: 
       if (versions.includes(v)) throw new ValidationError(`version ${raw} is listed more than once`);
       versions.push(v);
     }
-    const principal = await authenticate(c, 'Resync', arnHint(deps.region, coordinates));
-    const result = await resyncVersions(deps, {
-      principal,
-      meta: requestMeta(c),
-      coordinates,
-      versions,
-      onDecision: (d) => {
-        c.set('resource', d.resource);
-        c.set('decision', d.decision);
-      },
-    });
+    const caller = await c.var.caller('Resync', arnHint(deps.region, coordinates));
+    const result = await resyncVersions(deps, { caller, coordinates, versions });
     return c.json(result, 200);
   });
 }

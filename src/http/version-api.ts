@@ -4,6 +4,7 @@
  * they decide nothing.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { ValidationError } from '../errors.ts';
 import { actionOf, changeVersions } from '../operations/change-versions.ts';
 import type { OperationDeps } from '../operations/deps.ts';
@@ -11,9 +12,7 @@ import { checkRevision, parseVersion } from '../resource/coordinates.ts';
 import type { PackageFormat } from '../resource/formats.ts';
 import { TARGET_STATUSES, VERSION_STATUSES, type VersionOperation } from '../registry/statuses.ts';
 import type { AppEnv } from './app-env.ts';
-import type { Authenticate } from './authenticate.ts';
 import { arnHint, coordinatesFrom, packageQuerySchema } from './package-query.ts';
-import { requestMeta } from './request-context.ts';
 
 export const MAX_VERSIONS = 100;
 
@@ -96,25 +95,12 @@ function checkVersions(format: PackageFormat, body: BodyFields): { versions: str
   return { versions, versionRevisions };
 }
 
-export function versionApi(deps: OperationDeps, authenticate: Authenticate, app: OpenAPIHono<AppEnv>): void {
-  const handle = async (c: Parameters<Authenticate>[0], query: z.infer<typeof packageQuerySchema>, body: BodyFields, operation: VersionOperation) => {
+export function versionApi(deps: OperationDeps, app: OpenAPIHono<AppEnv>): void {
+  const handle = async (c: Context<AppEnv>, query: z.infer<typeof packageQuerySchema>, body: BodyFields, operation: VersionOperation) => {
     const coordinates = coordinatesFrom(query);
     const { versions, versionRevisions } = checkVersions(coordinates.format, body);
-    const principal = await authenticate(c, actionOf(operation), arnHint(deps.region, coordinates));
-    return changeVersions(deps, {
-      principal,
-      meta: requestMeta(c),
-      deadline: c.get('deadline'),
-      coordinates,
-      versions,
-      versionRevisions,
-      expectedStatus: body.expectedStatus,
-      operation,
-      onDecision: (d) => {
-        c.set('resource', d.resource);
-        c.set('decision', d.decision);
-      },
-    });
+    const caller = await c.var.caller(actionOf(operation), arnHint(deps.region, coordinates));
+    return changeVersions(deps, { caller, coordinates, versions, versionRevisions, expectedStatus: body.expectedStatus, operation });
   };
 
   app.openapi(updateRoute, async (c) => {

@@ -4,35 +4,26 @@
  * The commit is guarded by the revisions that were read (and judged): if another request changed a
  * version in between, nothing is written and the whole decision is made again on fresh state.
  */
-import type { Principal } from '../auth/principal.ts';
-import { decisionRecord, type RequestMeta } from '../audit/build-record.ts';
-import type { Deadline } from '../deadline.ts';
-import { AccessDeniedError, ConflictError, NotFoundError } from '../errors.ts';
-import { packageResource } from '../policy/entities.ts';
+import { ConflictError } from '../errors.ts';
+import { DeadlineExceededError } from '../deadline.ts';
 import type { ActionName } from '../policy/engine.ts';
 import { planChange, type ChangePlan } from '../registry/plan-change.ts';
 import { newRevision } from '../registry/revision.ts';
 import { exists, removesAssets, type VersionOperation, type VersionStatus } from '../registry/statuses.ts';
 import type { PackageCoordinates } from '../resource/coordinates.ts';
-import { displayName } from '../resource/package-arn.ts';
-import type { PackageKey } from '../store/store.ts';
+import type { Caller } from './caller.ts';
 import type { OperationDeps } from './deps.ts';
-import { resolvePackage } from './resolve-package.ts';
+import { authorize, missingPackage, packageTarget } from './gate.ts';
 
 const MAX_ATTEMPTS = 3;
 
 export interface ChangeVersionsInput {
-  principal: Principal;
-  meta: RequestMeta;
+  caller: Caller;
   coordinates: PackageCoordinates;
   versions: string[];
   versionRevisions: Record<string, string>;
   expectedStatus?: VersionStatus | undefined;
   operation: VersionOperation;
-  /** Checked immediately before committing: past it, nothing is written (503). */
-  deadline?: Deadline | undefined;
-  /** Told each decision as it is made (for the request's log line). */
-  onDecision?: (d: { resource: string; decision: 'allow' | 'deny' }) => void;
 }
 
 export type ChangeVersionsResult = Pick<ChangePlan, 'successfulVersions' | 'failedVersions'>;
@@ -50,12 +41,11 @@ export function actionOf(op: VersionOperation): ActionName {
 }
 
 export async function changeVersions(deps: OperationDeps, input: ChangeVersionsInput): Promise<ChangeVersionsResult> {
-  const { store, clock } = deps;
+  const { store } = deps;
+  const { caller } = input;
   const action = actionOf(input.operation);
-  const pkg = await resolvePackage(store, deps.region, input.coordinates);
-  const resource = packageResource(pkg);
-  const key: PackageKey = { domainOwner: pkg.domainOwner, domain: pkg.domain, repository: pkg.repository, format: pkg.format, namespace: pkg.namespace, name: pkg.name };
-  const requestSummary = {
+  const target = await packageTarget(deps, input.coordinates);
+  const request = {
     versions: input.versions,
     ...(Object.keys(input.versionRevisions).length > 0 ? { versionRevisions: input.versionRevisions } : {}),
     ...(input.expectedStatus ? { expectedStatus: input.expectedStatus } : {}),
@@ -63,12 +53,10 @@ export async function changeVersions(deps: OperationDeps, input: ChangeVersionsI
   };
 
   for (let attempt = 1; ; attempt++) {
-    const snapshot = await store.readPackage(key, input.versions);
-    const decision = deps.authorizer().authorize({
-      principal: input.principal,
-      meta: input.meta,
+    const snapshot = await store.readPackage(target.ref, input.versions);
+    const allowed = await authorize(deps, caller, {
       action,
-      resource,
+      target,
       context: {
         versions: input.versions,
         // Deleted versions no longer exist, so they have no current status.
@@ -76,50 +64,48 @@ export async function changeVersions(deps: OperationDeps, input: ChangeVersionsI
         ...(input.operation.kind === 'update' ? { targetStatus: input.operation.targetStatus } : {}),
         ...(input.expectedStatus ? { expectedStatus: input.expectedStatus } : {}),
       },
+      request,
     });
-    input.onDecision?.({ resource: resource.uid.id, decision: decision.decision });
-    const record = { clock, meta: input.meta, principal: input.principal, action, resource: resource.uid.id, decision, request: requestSummary };
+    const missing = missingPackage(snapshot, target.ref);
+    if (missing) return allowed.refuse('not_found', missing);
 
-    if (decision.decision === 'deny') {
-      await store.appendAudit(decisionRecord(record, 'denied', 403));
-      throw new AccessDeniedError(`User: ${input.principal.subject} is not authorized to perform: codeartifact:${action} on resource: ${resource.uid.id}`);
-    }
-
-    const missing = !snapshot.domainExists
-      ? new NotFoundError(`domain ${pkg.domain} does not exist`, 'domain', pkg.domain)
-      : !snapshot.repositoryExists
-        ? new NotFoundError(`repository ${pkg.repository} does not exist in domain ${pkg.domain}`, 'repository', pkg.repository)
-        : snapshot.packageId === null
-          ? new NotFoundError(`package ${displayName(pkg.format, pkg.namespace, pkg.name)} does not exist in repository ${pkg.repository}`, 'package', pkg.name)
-          : undefined;
-    if (missing) {
-      await store.appendAudit(decisionRecord(record, 'not_found', 404));
-      throw missing;
-    }
-
-    const plan = planChange(snapshot.versions, { ...input }, newRevision);
-    const audit = { ...decisionRecord(record, Object.keys(plan.failedVersions).length > 0 ? 'rejected' : 'applied', 200), changes: plan.changes };
+    const plan = planChange(snapshot.versions, input, newRevision);
+    const audit = { ...allowed.record(Object.keys(plan.failedVersions).length > 0 ? 'rejected' : 'applied', 200), changes: plan.changes };
     const guards = [...snapshot.versions.values()].map((v) => ({ version: v.version, revision: v.revision }));
-    // The last point where the client can still be told "nothing changed": once the commit starts it
-    // completes. A decision that ran out of time is still a decision, so it is recorded.
-    if (input.deadline?.expired()) {
-      await store.appendAudit(decisionRecord(record, 'timeout', 503)).catch((err: unknown) => deps.logger.error('could not record a timed-out decision', { err }));
-      input.deadline.check();
-    }
-    const result = await store.commitVersionChanges({ packageId: snapshot.packageId!, guards, changes: plan.changes, disposeAssets: removesAssets(input.operation), audit });
+    // The deadline is the last point where the client can still be told "nothing changed". Commits
+    // are grouped, so the store checks it when this one's batch runs, not before: past it the change
+    // is not made, and the decision, which was still a decision, is recorded as a timeout instead.
+    const result = await store.commitVersionChanges({
+      packageId: snapshot.packageId!,
+      guards,
+      changes: plan.changes,
+      disposeAssets: removesAssets(input.operation),
+      audit,
+      expired: caller.deadline && { check: () => caller.deadline!.expired(), audit: allowed.record('timeout', 503) },
+    });
     if (result.ok) {
       await removeBlobs(deps, result.blobsToDelete);
       return { successfulVersions: plan.successfulVersions, failedVersions: plan.failedVersions };
     }
+    if (result.reason === 'expired') throw expiredError(caller);
     if (attempt >= MAX_ATTEMPTS) {
-      await store.appendAudit(decisionRecord(record, 'conflict', 409));
-      throw new ConflictError(
-        `versions ${result.staleVersions.join(', ')} kept changing while this request was applied; nothing was changed, try again`,
-        'package-version',
-        result.staleVersions[0]!,
+      return allowed.refuse(
+        'conflict',
+        new ConflictError(`versions ${result.staleVersions.join(', ')} kept changing while this request was applied; nothing was changed, try again`, 'package-version', result.staleVersions[0]!),
       );
     }
   }
+}
+
+/** The deadline's own error (it says why: the time, or a shutdown), for a commit the store did not make. */
+export function expiredError(caller: Caller): DeadlineExceededError {
+  try {
+    caller.deadline?.check();
+  } catch (err) {
+    if (err instanceof DeadlineExceededError) return err;
+    throw err;
+  }
+  return new DeadlineExceededError('The request did not finish in time. Nothing was changed; try again.');
 }
 
 /**

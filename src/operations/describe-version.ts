@@ -2,7 +2,7 @@
 import { exists } from '../registry/statuses.ts';
 import { versionDescription } from '../registry/version-view.ts';
 import type { OperationDeps } from './deps.ts';
-import { authorizePackage, missingPackage, missingVersion, packageTarget, type PackageRequestInput } from './package-gate.ts';
+import { authorize, missingPackage, missingVersion, packageTarget, type PackageRequestInput } from './gate.ts';
 
 export interface DescribeVersionInput extends PackageRequestInput {
   version: string;
@@ -10,17 +10,17 @@ export interface DescribeVersionInput extends PackageRequestInput {
 
 export async function describeVersion(deps: OperationDeps, input: DescribeVersionInput) {
   const target = await packageTarget(deps, input.coordinates);
-  const snapshot = await deps.store.readVersion(target.key, input.version);
+  const snapshot = await deps.store.readVersion(target.ref, input.version);
   const current = snapshot.version && exists(snapshot.version.status) ? snapshot.version : null;
-  const allowed = await authorizePackage(deps, target, {
-    ...input,
+  const allowed = await authorize(deps, input.caller, {
+    target,
     action: 'DescribePackageVersion',
     context: { version: input.version, ...(current ? { currentStatus: current.status } : {}) },
     request: { versions: [input.version] },
   });
-  const missing = missingPackage(snapshot, target.pkg) ?? (current ? undefined : missingVersion(target.pkg, input.version));
+  const missing = missingPackage(snapshot, target.ref) ?? (current ? undefined : missingVersion(target.ref, input.version));
   if (missing) return allowed.refuse('not_found', missing);
   const metadata = await deps.store.readVersionMetadata(current!.id);
   await allowed.recordRead();
-  return { packageVersion: versionDescription(target.pkg, current!, metadata) };
+  return { packageVersion: versionDescription(target.ref, current!, metadata) };
 }

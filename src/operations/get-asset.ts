@@ -12,7 +12,7 @@ import { displayName } from '../resource/package-arn.ts';
 import { BlobMissingError, type OpenBlob } from '../store/blob-store.ts';
 import { syncUnavailable } from '../sync/availability.ts';
 import type { OperationDeps } from './deps.ts';
-import { authorizePackage, missingPackage, missingVersion, packageTarget, type PackageRequestInput } from './package-gate.ts';
+import { authorize, missingPackage, missingVersion, packageTarget, type PackageRequestInput } from './gate.ts';
 
 const MAX_ATTEMPTS = 3;
 
@@ -31,17 +31,17 @@ export interface AssetDownload extends OpenBlob {
 
 export async function getAsset(deps: OperationDeps, input: GetAssetInput): Promise<AssetDownload> {
   const target = await packageTarget(deps, input.coordinates);
-  const name = displayName(target.pkg.format, target.pkg.namespace, target.pkg.name);
+  const name = displayName(target.ref.format, target.ref.namespace, target.ref.name);
   for (let attempt = 1; ; attempt++) {
-    const snapshot = await deps.store.readVersion(target.key, input.version, input.asset);
+    const snapshot = await deps.store.readVersion(target.ref, input.version, input.asset);
     const current = snapshot.version && exists(snapshot.version.status) ? snapshot.version : null;
-    const allowed = await authorizePackage(deps, target, {
-      ...input,
+    const allowed = await authorize(deps, input.caller, {
+      target,
       action: 'GetPackageVersionAsset',
       context: { version: input.version, asset: input.asset, ...(current ? { currentStatus: current.status } : {}) },
       request: { versions: [input.version], asset: input.asset, ...(input.revision ? { revision: input.revision } : {}) },
     });
-    const missing = missingPackage(snapshot, target.pkg) ?? (current ? undefined : missingVersion(target.pkg, input.version));
+    const missing = missingPackage(snapshot, target.ref) ?? (current ? undefined : missingVersion(target.ref, input.version));
     if (missing) return allowed.refuse('not_found', missing);
     const version = current!;
     const problem = downloadProblem(version.status);

@@ -6,7 +6,7 @@ import { ValidationError } from '../errors.ts';
 import { exists } from '../registry/statuses.ts';
 import { assetSummary, packageMembers } from '../registry/version-view.ts';
 import type { PackageApiDeps } from './deps.ts';
-import { authorizePackage, missingPackage, missingVersion, packageTarget, type PackageRequestInput } from './package-gate.ts';
+import { authorize, missingPackage, missingVersion, packageTarget, type PackageRequestInput } from './gate.ts';
 
 export interface ListAssetsInput extends PackageRequestInput {
   version: string;
@@ -16,18 +16,18 @@ export interface ListAssetsInput extends PackageRequestInput {
 
 export async function listAssets(deps: PackageApiDeps, input: ListAssetsInput) {
   const target = await packageTarget(deps, input.coordinates);
-  const snapshot = await deps.store.readVersion(target.key, input.version);
+  const snapshot = await deps.store.readVersion(target.ref, input.version);
   const current = snapshot.version && exists(snapshot.version.status) ? snapshot.version : null;
-  const allowed = await authorizePackage(deps, target, {
-    ...input,
+  const allowed = await authorize(deps, input.caller, {
+    target,
     action: 'ListPackageVersionAssets',
     context: { version: input.version, ...(current ? { currentStatus: current.status } : {}) },
     request: { versions: [input.version], maxResults: input.maxResults, ...(input.nextToken ? { nextToken: true } : {}) },
   });
-  const missing = missingPackage(snapshot, target.pkg) ?? (current ? undefined : missingVersion(target.pkg, input.version));
+  const missing = missingPackage(snapshot, target.ref) ?? (current ? undefined : missingVersion(target.ref, input.version));
   if (missing) return allowed.refuse('not_found', missing);
 
-  const scope = { operation: 'ListPackageVersionAssets', resource: target.arn, version: input.version };
+  const scope = { operation: 'ListPackageVersionAssets', resource: target.ref.arn, version: input.version };
   let after: string | undefined;
   if (input.nextToken !== undefined) {
     try {
@@ -44,7 +44,7 @@ export async function listAssets(deps: PackageApiDeps, input: ListAssetsInput) {
   const nextToken = rows.length > input.maxResults ? await deps.pageTokens.issue(scope, { a: page[page.length - 1]!.name }) : undefined;
   await allowed.recordRead();
   return {
-    ...packageMembers(target.pkg),
+    ...packageMembers(target.ref),
     version: current!.version,
     versionRevision: current!.revision,
     assets: page.map(assetSummary),

@@ -7,7 +7,7 @@ import { listedStatuses, type VersionStatus } from '../registry/statuses.ts';
 import { packageMembers, versionSummary } from '../registry/version-view.ts';
 import type { VersionCursor } from '../store/store.ts';
 import type { PackageApiDeps } from './deps.ts';
-import { authorizePackage, missingPackage, packageTarget, type PackageRequestInput } from './package-gate.ts';
+import { authorize, missingPackage, packageTarget, type PackageRequestInput } from './gate.ts';
 
 export const ORIGIN_TYPES = ['INTERNAL', 'EXTERNAL', 'UNKNOWN'] as const;
 export type OriginType = (typeof ORIGIN_TYPES)[number];
@@ -23,9 +23,9 @@ export interface ListVersionsInput extends PackageRequestInput {
 
 export async function listVersions(deps: PackageApiDeps, input: ListVersionsInput) {
   const target = await packageTarget(deps, input.coordinates);
-  const snapshot = await deps.store.readPackage(target.key, []);
-  const allowed = await authorizePackage(deps, target, {
-    ...input,
+  const snapshot = await deps.store.readPackage(target.ref, []);
+  const allowed = await authorize(deps, input.caller, {
+    target,
     action: 'ListPackageVersions',
     context: input.status ? { status: input.status } : {},
     request: {
@@ -36,11 +36,11 @@ export async function listVersions(deps: PackageApiDeps, input: ListVersionsInpu
       ...(input.nextToken ? { nextToken: true } : {}),
     },
   });
-  const missing = missingPackage(snapshot, target.pkg);
+  const missing = missingPackage(snapshot, target.ref);
   if (missing) return allowed.refuse('not_found', missing);
 
   const order = input.sortBy === 'PUBLISHED_TIME' ? 'published' : 'version';
-  const scope = { operation: 'ListPackageVersions', resource: target.arn, status: input.status, order, originType: input.originType };
+  const scope = { operation: 'ListPackageVersions', resource: target.ref.arn, status: input.status, order, originType: input.originType };
   let after: VersionCursor | undefined;
   if (input.nextToken !== undefined) {
     try {
@@ -64,8 +64,8 @@ export async function listVersions(deps: PackageApiDeps, input: ListVersionsInpu
   await allowed.recordRead();
   return {
     ...(defaultDisplayVersion ? { defaultDisplayVersion } : {}),
-    ...packageMembers(target.pkg),
-    versions: page.map((v) => versionSummary(target.pkg, v)),
+    ...packageMembers(target.ref),
+    versions: page.map((v) => versionSummary(target.ref, v)),
     ...(nextToken ? { nextToken } : {}),
   };
 }

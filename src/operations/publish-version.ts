@@ -12,15 +12,14 @@
  * unused are removed; a crash before the commit leaves them reserved, and the next start removes them.
  */
 import { ApiError, ConflictError, InternalError, PayloadTooLargeError, ServiceQuotaExceededError, ValidationError } from '../errors.ts';
-import type { Deadline } from '../deadline.ts';
 import { planPublish, type PublishPlan } from '../registry/plan-publish.ts';
 import { newRevision } from '../registry/revision.ts';
 import { assetSummary, packageMembers } from '../registry/version-view.ts';
 import { BlobDigestMismatchError, BlobSourceError, BlobTooLargeError } from '../store/blob-store.ts';
 import type { AssetInput, VersionSnapshot } from '../store/store.ts';
-import { removeBlobs } from './change-versions.ts';
+import { expiredError, removeBlobs } from './change-versions.ts';
 import type { PackageApiDeps } from './deps.ts';
-import { authorizePackage, missingPackage, packageTarget, type Allowed, type PackageRequestInput, type PackageTarget } from './package-gate.ts';
+import { authorize, missingPackage, packageTarget, type Allowed, type PackageRequestInput, type PackageTarget } from './gate.ts';
 
 const MAX_ATTEMPTS = 3;
 
@@ -31,8 +30,6 @@ export interface PublishInput extends PackageRequestInput {
   sha256: string;
   unfinished: boolean;
   body: ReadableStream<Uint8Array>;
-  /** Checked immediately before committing: past it, nothing is written (503). */
-  deadline?: Deadline | undefined;
 }
 
 export async function publishVersion(deps: PackageApiDeps, input: PublishInput) {
@@ -56,11 +53,6 @@ export async function publishVersion(deps: PackageApiDeps, input: PublishInput) 
     for (let attempt = 1; ; attempt++) {
       if (attempt > 1) ({ snapshot, allowed, plan } = await decide(deps, target, input, summary));
       const audit = { ...allowed.record('applied', 200), request: summary, changes: plan.change ? [plan.change] : [] };
-      // The last point where the client can still be told "nothing changed"; the decision is recorded.
-      if (input.deadline?.expired()) {
-        await deps.store.appendAudit({ ...allowed.record('timeout', 503), request: summary }).catch((err: unknown) => deps.logger.error('could not record a timed-out decision', { err }));
-        input.deadline.check();
-      }
       let result: Awaited<ReturnType<typeof deps.store.commitVersionChanges>>;
       try {
         result = await deps.store.commitVersionChanges({
@@ -69,19 +61,22 @@ export async function publishVersion(deps: PackageApiDeps, input: PublishInput) 
           changes: [],
           disposeAssets: false,
           publish: plan.change
-            ? { key: target.key, version: input.version, status: plan.status, revision: plan.revision, fresh: plan.fresh, asset: plan.addAsset ? asset : undefined }
+            ? { key: target.ref, version: input.version, status: plan.status, revision: plan.revision, fresh: plan.fresh, asset: plan.addAsset ? asset : undefined }
             : undefined,
           audit,
+          // Checked when the commit's batch runs: past it nothing is published, and the decision is recorded as a timeout.
+          expired: input.caller.deadline && { check: () => input.caller.deadline!.expired(), audit: { ...allowed.record('timeout', 503), request: summary } },
         });
       } catch (err) {
         // The transaction rolled back with its record; the decision is still recorded, as a failure.
         await deps.store.appendAudit({ ...allowed.record('rejected', 500), request: summary }).catch((e: unknown) => deps.logger.error('could not record a failed publish', { err: e }));
         throw err;
       }
+      if (!result.ok && result.reason === 'expired') throw expiredError(input.caller);
       if (result.ok) {
         claimed = plan.change !== null && plan.addAsset;
         if (plan.change) deps.syncScheduled?.();
-        return { ...packageMembers(target.pkg), version: input.version, versionRevision: plan.revision, status: plan.status, asset: assetSummary(asset) };
+        return { ...packageMembers(target.ref), version: input.version, versionRevision: plan.revision, status: plan.status, asset: assetSummary(asset) };
       }
       if (attempt >= MAX_ATTEMPTS) {
         return await allowed.refuse(
@@ -105,11 +100,11 @@ async function decide(
   input: PublishInput,
   request: Record<string, unknown>,
 ): Promise<{ snapshot: VersionSnapshot; allowed: Allowed; plan: AcceptedPlan }> {
-  const snapshot = await deps.store.readVersion(target.key, input.version, input.assetName);
+  const snapshot = await deps.store.readVersion(target.ref, input.version, input.assetName);
   // A deny, or any refusal below, answers before a byte of the body is read (the server then drains
   // a little of it, or closes the connection).
-  const allowed = await authorizePackage(deps, target, {
-    ...input,
+  const allowed = await authorize(deps, input.caller, {
+    target,
     action: 'PublishPackageVersion',
     context: {
       version: input.version,
@@ -119,7 +114,7 @@ async function decide(
     },
     request,
   });
-  const missing = missingPackage(snapshot, target.pkg, { packageMayBeMissing: true });
+  const missing = missingPackage(snapshot, target.ref, { packageMayBeMissing: true });
   if (missing) return allowed.refuse('not_found', missing);
   const v = snapshot.version;
   const plan = planPublish(

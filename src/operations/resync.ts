@@ -3,15 +3,15 @@
  * the CodeArtifact-shaped batch), authorized by Cedar on its package, every decision audited.
  * A resync schedules the version's sync job (see src/sync/); the worker pool runs it.
  */
-import type { Principal } from '../auth/principal.ts';
-import { unresolvedRecord, type RequestMeta } from '../audit/build-record.ts';
+import { unresolvedRecord } from '../audit/build-record.ts';
 import { ApiError, NotFoundError } from '../errors.ts';
 import { IDENTIFIER_PATTERN } from '../registry/identifier.ts';
 import { exists, type VersionStatus } from '../registry/statuses.ts';
 import type { PackageCoordinates } from '../resource/coordinates.ts';
 import type { SyncJob, SyncState, VersionDetail } from '../store/store.ts';
+import type { Caller } from './caller.ts';
 import type { OperationDeps } from './deps.ts';
-import { authorizePackage, missingPackage, missingVersion, packageTarget, type PackageTarget } from './package-gate.ts';
+import { authorize, missingPackage, missingVersion, packageTarget, type PackageTarget } from './gate.ts';
 
 export const WRONG_STATE = 'The package is in the wrong state for the requested operation.';
 
@@ -93,19 +93,8 @@ export function syncStatus(v: VersionDetail, job: SyncJob | null): SyncStatus {
   };
 }
 
-export interface IdentifierInput {
-  principal: Principal;
-  meta: RequestMeta;
-  /** Cloudsmith's owner: the domain. */
-  owner: string;
-  repository: string;
-  identifier: string;
-  onDecision?: ((d: { resource: string; decision: 'allow' | 'deny' }) => void) | undefined;
-}
-
 export interface IdentifierLookup {
-  principal: Principal;
-  meta: RequestMeta;
+  caller: Caller;
   /** The action the request is for, recorded when the identifier is unknown. */
   action: 'Resync' | 'DescribePackageVersion';
   /** Cloudsmith's owner: the domain. */
@@ -128,8 +117,8 @@ export async function resolveIdentifier(deps: OperationDeps, l: IdentifierLookup
     await deps.store.appendAudit(
       unresolvedRecord({
         clock: deps.clock,
-        meta: l.meta,
-        principal: l.principal,
+        meta: l.caller.meta,
+        principal: l.caller.principal,
         action: l.action,
         // Bounded: the identifier is the caller's text.
         request: { identifier: l.identifier.slice(0, 64), owner: l.owner, ...(l.repository !== undefined ? { repository: l.repository } : {}) },
@@ -142,18 +131,16 @@ export async function resolveIdentifier(deps: OperationDeps, l: IdentifierLookup
 }
 
 interface VersionInput {
-  principal: Principal;
-  meta: RequestMeta;
+  caller: Caller;
   coordinates: PackageCoordinates;
   version: string;
   /** Recorded in the audit record's request. */
   identifier?: string | undefined;
-  onDecision?: IdentifierInput['onDecision'];
 }
 
 async function readTarget(deps: OperationDeps, input: VersionInput) {
   const target = await packageTarget(deps, input.coordinates);
-  const snapshot = await deps.store.readVersion(target.key, input.version);
+  const snapshot = await deps.store.readVersion(target.ref, input.version);
   const current = snapshot.version && exists(snapshot.version.status) ? snapshot.version : null;
   return { target, snapshot, current };
 }
@@ -163,15 +150,15 @@ const requestOf = (input: VersionInput) => ({ versions: [input.version], ...(inp
 /** Schedules a resync of one version; the status object it answers with says it is awaiting. */
 export async function resyncVersion(deps: OperationDeps, input: VersionInput): Promise<SyncStatus> {
   const { target, snapshot, current } = await readTarget(deps, input);
-  const allowed = await authorizePackage(deps, target, {
-    ...input,
+  const allowed = await authorize(deps, input.caller, {
+    target,
     action: 'Resync',
     context: { versions: [input.version], currentStatuses: current ? [current.status] : [] },
     request: requestOf(input),
   });
   // A Deleted version still has its identifier: it is there, in the wrong state (400), not unknown (404).
   const row = snapshot.version;
-  const missing = missingPackage(snapshot, target.pkg) ?? (row ? undefined : missingVersion(target.pkg, input.version));
+  const missing = missingPackage(snapshot, target.ref) ?? (row ? undefined : missingVersion(target.ref, input.version));
   if (missing) return allowed.refuse('not_found', missing);
   if (!isResyncable(row!.status, row!.syncState)) return allowed.refuse('rejected', new WrongStateError());
   // The schedule and its audit record commit together.
@@ -186,14 +173,14 @@ export async function resyncVersion(deps: OperationDeps, input: VersionInput): P
  */
 export async function readSyncStatus(deps: OperationDeps, input: VersionInput): Promise<SyncStatus> {
   const { target, snapshot, current } = await readTarget(deps, input);
-  const allowed = await authorizePackage(deps, target, {
-    ...input,
+  const allowed = await authorize(deps, input.caller, {
+    target,
     action: 'DescribePackageVersion',
     context: { version: input.version, ...(current ? { currentStatus: current.status } : {}) },
     request: requestOf(input),
   });
   const row = snapshot.version;
-  const missing = missingPackage(snapshot, target.pkg) ?? (row ? undefined : missingVersion(target.pkg, input.version));
+  const missing = missingPackage(snapshot, target.ref) ?? (row ? undefined : missingVersion(target.ref, input.version));
   if (missing) return allowed.refuse('not_found', missing);
   const job = await deps.store.readSyncJob(row!.id);
   await allowed.recordRead();
@@ -201,11 +188,9 @@ export async function readSyncStatus(deps: OperationDeps, input: VersionInput): 
 }
 
 export interface ResyncVersionsInput {
-  principal: Principal;
-  meta: RequestMeta;
+  caller: Caller;
   coordinates: PackageCoordinates;
   versions: string[];
-  onDecision?: IdentifierInput['onDecision'];
 }
 
 type FailedVersion = { errorCode: 'NOT_FOUND' | 'MISMATCHED_STATUS' | 'SKIPPED'; errorMessage: string };
@@ -220,17 +205,17 @@ export async function resyncVersions(deps: OperationDeps, input: ResyncVersionsI
   const rows = new Map<string, VersionDetail | null>();
   let snapshot: Awaited<ReturnType<typeof deps.store.readVersion>> | undefined;
   for (const v of input.versions) {
-    snapshot = await deps.store.readVersion(target.key, v);
+    snapshot = await deps.store.readVersion(target.ref, v);
     rows.set(v, snapshot.version && exists(snapshot.version.status) ? snapshot.version : null);
   }
   const present = [...rows.values()].filter((r): r is VersionDetail => r !== null);
-  const allowed = await authorizePackage(deps, target, {
-    ...input,
+  const allowed = await authorize(deps, input.caller, {
+    target,
     action: 'Resync',
     context: { versions: input.versions, currentStatuses: [...new Set(present.map((r) => r.status))] },
     request: { versions: input.versions },
   });
-  const missing = snapshot ? missingPackage(snapshot, target.pkg) : undefined;
+  const missing = snapshot ? missingPackage(snapshot, target.ref) : undefined;
   if (missing) return allowed.refuse('not_found', missing);
   const failedVersions: Record<string, FailedVersion> = {};
   for (const [v, row] of rows) {

@@ -7,7 +7,7 @@
  */
 import type { CedarValueJson, EntityJson, EntityUidJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { Principal } from '../auth/principal.ts';
-import { arnsFor, domainArn, repositoryArn, type ResolvedPackage } from '../resource/package-arn.ts';
+import { arnsFor, domainArn, repositoryArn, type PackageRef, type ResolvedPackage } from '../resource/package-arn.ts';
 
 export type EntityUid = { type: string; id: string };
 
@@ -25,8 +25,9 @@ export function principalEntities(principal: Principal): EntityJson[] {
   return [{ uid: userUid(principal), attrs: { issuer: principal.issuer }, parents }];
 }
 
-export function packageResource(p: ResolvedPackage): CedarResource {
-  const arns = arnsFor(p);
+/** The package as Cedar's resource; a PackageRef's ARNs are used as they are. */
+export function packageResource(p: ResolvedPackage | PackageRef): CedarResource {
+  const arns = 'arn' in p ? { package: p.arn, repository: p.repositoryArn, domain: p.domainArn } : arnsFor(p);
   const domain: EntityUid = { type: 'Domain', id: arns.domain };
   const repository: EntityUid = { type: 'Repository', id: arns.repository };
   const uid: EntityUid = { type: 'Package', id: arns.package };

@@ -11,6 +11,32 @@ export interface ResolvedPackage {
   name: string;
 }
 
+/**
+ * One package, named once: its coordinates (the store's PackageKey is a subset of them) with its
+ * ARNs, built once when the request is resolved. Cedar's resource, the audit record and its derived
+ * columns all read these; nothing builds an ARN again or parses one back.
+ */
+export interface PackageRef extends ResolvedPackage {
+  arn: string;
+  repositoryArn: string;
+  domainArn: string;
+}
+
+export function packageRef(p: ResolvedPackage): PackageRef {
+  return {
+    region: p.region,
+    domain: p.domain,
+    domainOwner: p.domainOwner,
+    repository: p.repository,
+    format: p.format,
+    namespace: p.namespace,
+    name: p.name,
+    arn: packageArn(p),
+    repositoryArn: repositoryArn(p.region, p.domainOwner, p.domain, p.repository),
+    domainArn: domainArn(p.region, p.domainOwner, p.domain),
+  };
+}
+
 export interface PackageArns {
   domain: string;
   repository: string;

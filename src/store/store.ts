@@ -78,6 +78,12 @@ export interface VersionCommit {
   /** A publish: the version written (created, revived or updated) and the asset it gains. */
   publish?: PublishWrite | undefined;
   audit: AuditRecordInput;
+  /**
+   * The request's deadline, checked again when the commit actually runs (commits are grouped, so it
+   * may wait a moment): past it nothing is changed, only `audit` (the timeout's record) is written,
+   * and the result says `expired`. So a change never commits after its client was told it failed.
+   */
+  expired?: { check(): boolean; audit?: AuditRecordInput | undefined } | undefined;
 }
 
 export interface PublishWrite {
@@ -142,7 +148,8 @@ export interface VersionListQuery {
 
 export type VersionCommitResult =
   | { ok: true; auditSeq: number; blobsToDelete: string[] }
-  | { ok: false; staleVersions: string[] };
+  | { ok: false; reason: 'stale'; staleVersions: string[] }
+  | { ok: false; reason: 'expired' };
 
 export interface AuditFilter {
   /** The principal's subject. */
@@ -295,7 +302,11 @@ export interface Store {
   /** The secret stored under this name; stores `candidate` first if there is none yet. */
   ensureSecret(name: string, candidate: Uint8Array): Promise<Uint8Array>;
 
-  /** Appends one record to the chain in its own transaction; returns its seq. */
+  /**
+   * Appends one record to the chain; resolves with its seq once it is durable. Requests' writes
+   * (this, commitVersionChanges, scheduleSync) may be grouped into one transaction, each isolated
+   * from the others; the chain stays one chain in commit order.
+   */
   appendAudit(record: AuditRecordInput): Promise<number>;
   /** Appends many records in one transaction (imports, benchmarks). */
   appendAuditBatch(records: readonly AuditRecordInput[]): Promise<void>;
@@ -312,6 +323,9 @@ export interface Store {
   /** Blob keys whose records are gone but whose bytes may still be on disk. */
   pendingBlobDeletions(): Promise<string[]>;
   forgetBlobDeletions(keys: readonly string[]): Promise<void>;
+
+  /** Commits every write already submitted (shutdown, tests). */
+  flush(): Promise<void>;
 
   /** Resolves when the database answers a trivial query (readiness). */
   ping(): Promise<void>;

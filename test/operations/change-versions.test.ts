@@ -54,8 +54,7 @@ describe('changeVersions under concurrent change', () => {
 
   const deps = (store: Store) => ({ store, blobs: gw.blobs, authorizer: () => engine, clock: systemClock, region: 'us-east-1', logger: silentLogger });
   const request = (principal: Principal, targetStatus: 'Published' | 'Unlisted' | 'Archived') => ({
-    principal,
-    meta: { requestId: 'mine', sourceIp: null },
+    caller: { principal, meta: { requestId: 'mine', sourceIp: null } },
     coordinates,
     versions: ['4.1.0'],
     versionRevisions: {},

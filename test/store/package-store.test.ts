@@ -94,7 +94,7 @@ describe('the package store', () => {
       publish: { key, version: '1.0.0', status: 'Published', revision: 'other', fresh: true, asset: { name: 'b.bin', size: 1, md5: 'm', sha1: 's', sha256: 's', sha512: 's', blobKey } },
       audit: audit(),
     });
-    expect(result).toEqual({ ok: false, staleVersions: ['1.0.0'] });
+    expect(result).toEqual({ ok: false, reason: 'stale', staleVersions: ['1.0.0'] });
     expect((await store.readVersion(key, '1.0.0')).version?.assetCount).toBe(1);
     expect(await store.pendingBlobDeletions()).toEqual([blobKey]);
     expect(await store.listAudit({ limit: 10 })).toHaveLength(1);

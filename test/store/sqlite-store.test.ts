@@ -66,7 +66,7 @@ describe('SQLite store', () => {
       disposeAssets: false,
       audit: audit(),
     });
-    expect(result).toEqual({ ok: false, staleVersions: ['4.1.0'] });
+    expect(result).toEqual({ ok: false, reason: 'stale', staleVersions: ['4.1.0'] });
     // 4.0.0 was updated inside the transaction before 4.1.0 was found stale: it must be rolled back.
     expect((await store.readPackage(key, ['4.0.0'])).versions.get('4.0.0')).toMatchObject({ status: 'Published', revision: v0.revision });
     expect(await store.listAudit({ limit: 10 })).toEqual([]);
@@ -110,7 +110,7 @@ describe('SQLite store', () => {
   it('an unchanged but guarded version that moved on blocks the commit (no stale answer)', async () => {
     const snap = await store.readPackage(key, ['4.1.1']);
     const result = await store.commitVersionChanges({ packageId: snap.packageId!, guards: [{ version: '4.1.1', revision: 'old' }], changes: [], disposeAssets: false, audit: audit() });
-    expect(result).toEqual({ ok: false, staleVersions: ['4.1.1'] });
+    expect(result).toEqual({ ok: false, reason: 'stale', staleVersions: ['4.1.1'] });
     expect(await store.listAudit({ limit: 10 })).toEqual([]);
   });
 

@@ -47,6 +47,7 @@ import type {
   VersionRecord,
   VersionSnapshot,
 } from '../store.ts';
+import { DEFAULT_GROUP_COMMIT, GroupCommitter, type GroupCommitOptions } from './group-commit.ts';
 import * as schema from './schema.ts';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/sqlite');
@@ -57,9 +58,11 @@ export interface SqliteStoreOptions {
   /** A file path, or ':memory:' for throwaway use. */
   file: string;
   clock: Clock;
+  /** How requests' writes are grouped into transactions (see group-commit.ts). */
+  groupCommit?: GroupCommitOptions | undefined;
 }
 
-export function openSqliteStore({ file, clock }: SqliteStoreOptions): Store {
+export function openSqliteStore({ file, clock, groupCommit }: SqliteStoreOptions): Store {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new Database(file);
   sqlite.pragma('journal_mode = WAL');
@@ -68,7 +71,7 @@ export function openSqliteStore({ file, clock }: SqliteStoreOptions): Store {
   sqlite.pragma('busy_timeout = 5000');
   const db = drizzle(sqlite, { schema });
   migrate(db, { migrationsFolder: MIGRATIONS });
-  return new SqliteStore(sqlite, db, clock);
+  return new SqliteStore(sqlite, db, clock, new GroupCommitter(sqlite, groupCommit ?? DEFAULT_GROUP_COMMIT));
 }
 
 class SqliteStore implements Store {
@@ -95,11 +98,21 @@ class SqliteStore implements Store {
   /** A version and its asset are read in one transaction, so they always belong together. */
   private readonly byIdentifier: Database.Statement<[string], IdentifierRow>;
   private readonly readVersionTx: (key: PackageKey, version: string, assetName: string | null) => VersionSnapshot;
+  /** The write path of every status change: read, guard, update, audit. Prepared once, never built per call. */
+  private readonly domainIdOf: Database.Statement<[string, string], number>;
+  private readonly repositoryIdOf: Database.Statement<[string, string, string], number>;
+  private readonly packageIdIn: Database.Statement<[number, string, string, string], number>;
+  /** The versions are one JSON array, so one prepared statement serves any number of them. */
+  private readonly versionStates: Database.Statement<[number, string], { version: string; status: string; revision: string }>;
+  private readonly updateStatus: Database.Statement<[string, string, string, number, string, string], number>;
+  private readonly removeAssets: Database.Statement<[number], string>;
+  private readonly queueBlobDeletion: Database.Statement<[string, string]>;
 
   constructor(
     private readonly sqlite: Database.Database,
     private readonly db: Db,
     private readonly clock: Clock,
+    private readonly group: GroupCommitter,
   ) {
     this.auditRange = sqlite.prepare(`SELECT * FROM audit_log WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?`);
     this.auditChainRows = sqlite.prepare(`SELECT ${CHAIN_COLUMNS.join(', ')} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`).raw(true) as Database.Statement<[number, number], unknown[]>;
@@ -156,6 +169,19 @@ class SqliteStore implements Store {
        FROM package_versions v JOIN packages p ON p.id = v.package_id JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
        WHERE v.identifier = ?`,
     );
+    this.domainIdOf = sqlite.prepare(`SELECT id FROM domains WHERE owner = ? AND name = ?`).pluck() as Database.Statement<[string, string], number>;
+    this.repositoryIdOf = sqlite
+      .prepare(`SELECT r.id FROM repositories r JOIN domains d ON d.id = r.domain_id WHERE d.owner = ? AND d.name = ? AND r.name = ?`)
+      .pluck() as Database.Statement<[string, string, string], number>;
+    this.packageIdIn = sqlite
+      .prepare(`SELECT id FROM packages WHERE repository_id = ? AND format = ? AND namespace = ? AND name = ?`)
+      .pluck() as Database.Statement<[number, string, string, string], number>;
+    this.versionStates = sqlite.prepare(`SELECT version, status, revision FROM package_versions WHERE package_id = ? AND version IN (SELECT value FROM json_each(?))`);
+    this.updateStatus = sqlite
+      .prepare(`UPDATE package_versions SET status = ?, revision = ?, status_updated_at = ? WHERE package_id = ? AND version = ? AND revision = ? RETURNING id`)
+      .pluck() as Database.Statement<[string, string, string, number, string, string], number>;
+    this.removeAssets = sqlite.prepare(`DELETE FROM assets WHERE version_id = ? RETURNING blob_key`).pluck() as Database.Statement<[number], string>;
+    this.queueBlobDeletion = sqlite.prepare(`INSERT INTO blob_deletions (blob_key, queued_at) VALUES (?, ?) ON CONFLICT DO NOTHING`);
     this.readVersionTx = sqlite.transaction((key: PackageKey, version: string, assetName: string | null) => this.readVersionNow(key, version, assetName));
   }
 
@@ -235,20 +261,17 @@ class SqliteStore implements Store {
   }
 
   async readPackage(key: PackageKey, versions: readonly string[]): Promise<PackageSnapshot> {
-    const repositoryId = this.repositoryId(this.db, key.domainOwner, key.domain, key.repository);
+    const repositoryId = this.repositoryIdOf.get(key.domainOwner, key.domain, key.repository);
     if (repositoryId === undefined) {
-      const domainExists = this.domainId(this.db, key.domainOwner, key.domain) !== undefined;
+      const domainExists = this.domainIdOf.get(key.domainOwner, key.domain) !== undefined;
       return { domainExists, repositoryExists: false, packageId: null, versions: new Map() };
     }
-    const packageId = this.packageId(this.db, repositoryId, key);
+    const packageId = this.packageIdIn.get(repositoryId, key.format, key.namespace, key.name);
     const found = new Map<string, VersionState>();
     if (packageId !== undefined && versions.length > 0) {
-      const rows = this.db
-        .select({ version: schema.packageVersions.version, status: schema.packageVersions.status, revision: schema.packageVersions.revision })
-        .from(schema.packageVersions)
-        .where(and(eq(schema.packageVersions.packageId, packageId), inArray(schema.packageVersions.version, [...versions])))
-        .all();
-      for (const r of rows) found.set(r.version, { version: r.version, status: r.status as VersionStatus, revision: r.revision });
+      for (const r of this.versionStates.all(packageId, JSON.stringify(versions))) {
+        found.set(r.version, { version: r.version, status: r.status as VersionStatus, revision: r.revision });
+      }
     }
     return { domainExists: true, repositoryExists: true, packageId: packageId ?? null, versions: found };
   }
@@ -310,59 +333,56 @@ class SqliteStore implements Store {
       .get().id;
   }
 
+  /**
+   * Joins the next group commit (see group-commit.ts): the guards are checked and the changes made in
+   * a savepoint of the batch's transaction, and the result is told only once that transaction is
+   * durable. A stale guard rolls back this commit's savepoint alone. A commit whose request ran out of
+   * time while it waited writes only `expired.audit` (when given) and changes nothing.
+   */
   async commitVersionChanges(c: VersionCommit): Promise<VersionCommitResult> {
+    const expired = c.expired;
     try {
-      return this.applyVersionChanges(c);
+      return await this.group.submit(
+        () => this.applyVersionChanges(c),
+        expired && {
+          cancelled: () => expired.check(),
+          instead: (): VersionCommitResult => {
+            if (expired.audit) this.insertAudit(expired.audit);
+            return { ok: false, reason: 'expired' };
+          },
+        },
+      );
     } catch (err) {
-      if (err instanceof StaleRead) return { ok: false, staleVersions: err.versions };
+      if (err instanceof StaleRead) return { ok: false, reason: 'stale', staleVersions: err.versions };
       throw err;
     }
   }
 
+  /** Runs inside a savepoint of a group commit (never awaits). */
   private applyVersionChanges(c: VersionCommit): VersionCommitResult {
-    return this.write((tx): VersionCommitResult => {
-      const now = this.now();
-      const blobsToDelete: string[] = [];
-      if (c.packageId === null && !c.publish) throw new Error('commitVersionChanges: a package id is required unless a publish creates the package');
-      const packageId = c.packageId ?? this.ensurePackage(tx, c.publish!.key, now);
-      const current = new Map(
-        tx
-          .select({ version: schema.packageVersions.version, revision: schema.packageVersions.revision })
-          .from(schema.packageVersions)
-          .where(and(eq(schema.packageVersions.packageId, packageId), inArray(schema.packageVersions.version, c.guards.map((g) => g.version))))
-          .all()
-          .map((r) => [r.version, r.revision]),
-      );
-      // A null guard is a version that did not exist when the decision was made: it still must not.
-      const stale = c.guards.filter((g) => (current.get(g.version) ?? null) !== g.revision).map((g) => g.version);
-      if (stale.length > 0) throw new StaleRead(stale);
-      if (c.publish) this.writePublish(tx, packageId, c.publish, c.guards, now);
-      for (const change of c.changes) {
-        const updated = tx
-          .update(schema.packageVersions)
-          .set({ status: change.after.status, revision: change.after.revision, statusUpdatedAt: now })
-          .where(
-            and(
-              eq(schema.packageVersions.packageId, packageId),
-              eq(schema.packageVersions.version, change.version),
-              eq(schema.packageVersions.revision, change.before.revision),
-            ),
-          )
-          .returning({ id: schema.packageVersions.id })
-          .get();
-        if (!updated) throw new StaleRead([change.version]);
-        if (c.disposeAssets) {
-          const gone = tx.delete(schema.assets).where(eq(schema.assets.versionId, updated.id)).returning({ blobKey: schema.assets.blobKey }).all();
-          for (const { blobKey } of gone) {
-            tx.insert(schema.blobDeletions).values({ blobKey, queuedAt: now }).onConflictDoNothing().run();
-            blobsToDelete.push(blobKey);
-          }
+    const now = this.now();
+    const blobsToDelete: string[] = [];
+    if (c.packageId === null && !c.publish) throw new Error('commitVersionChanges: a package id is required unless a publish creates the package');
+    const packageId = c.packageId ?? this.ensurePackage(this.db, c.publish!.key, now);
+    const current = new Map<string, string>();
+    for (const r of this.versionStates.all(packageId, JSON.stringify(c.guards.map((g) => g.version)))) current.set(r.version, r.revision);
+    // A null guard is a version that did not exist when the decision was made: it still must not.
+    const stale = c.guards.filter((g) => (current.get(g.version) ?? null) !== g.revision).map((g) => g.version);
+    if (stale.length > 0) throw new StaleRead(stale);
+    if (c.publish) this.writePublish(this.db, packageId, c.publish, c.guards, now);
+    for (const change of c.changes) {
+      const versionId = this.updateStatus.get(change.after.status, change.after.revision, now, packageId, change.version, change.before.revision);
+      if (versionId === undefined) throw new StaleRead([change.version]);
+      if (c.disposeAssets) {
+        for (const blobKey of this.removeAssets.all(versionId)) {
+          this.queueBlobDeletion.run(blobKey, now);
+          blobsToDelete.push(blobKey);
         }
       }
-      // StaleRead thrown above rolls the whole transaction back: a stale read never half-applies.
-      const auditSeq = this.insertAudit(c.audit);
-      return { ok: true, auditSeq, blobsToDelete };
-    });
+    }
+    // StaleRead thrown above rolls this commit's savepoint back: a stale read never half-applies.
+    const auditSeq = this.insertAudit(c.audit);
+    return { ok: true, auditSeq, blobsToDelete };
   }
 
   /**
@@ -426,7 +446,7 @@ class SqliteStore implements Store {
   }
 
   async scheduleSync(versionIds: readonly number[], audit: AuditRecordInput): Promise<boolean> {
-    return this.write(() => {
+    return this.group.submit(() => {
       const now = this.now();
       for (const versionId of versionIds) {
         const job = this.sqlite.prepare(`SELECT state FROM sync_jobs WHERE version_id = ?`).get(versionId) as { state: SyncState } | undefined;
@@ -609,8 +629,9 @@ class SqliteStore implements Store {
     });
   }
 
+  /** Joins the next group commit: resolves with the record's seq once it is durable. */
   async appendAudit(record: AuditRecordInput): Promise<number> {
-    return this.write(() => this.insertAudit(record));
+    return this.group.submit(() => this.insertAudit(record));
   }
 
   async appendAuditBatch(records: readonly AuditRecordInput[]): Promise<void> {
@@ -791,8 +812,17 @@ class SqliteStore implements Store {
     this.sqlite.prepare('SELECT 1').get();
   }
 
+  async flush(): Promise<void> {
+    await this.group.flush();
+  }
+
   async close(): Promise<void> {
-    if (this.sqlite.open) this.sqlite.close();
+    // Writes already submitted commit before the connection closes: they may have been acknowledged
+    // to nobody yet, but they were decided, and each carries its audit record.
+    if (this.sqlite.open) {
+      this.group.close();
+      this.sqlite.close();
+    }
   }
 }
 
