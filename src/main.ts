@@ -23,6 +23,7 @@ import { policyLoadRecord, shadowRecord } from './audit/build-record.ts';
 import type { CompiledPolicySet } from './policy/load-policies.ts';
 import { PolicyManager, type ReloadOutcome } from './policy/policy-manager.ts';
 import { openBlobStore } from './store/blob-store.ts';
+import { DEFAULT_GROUP_COMMIT } from './store/sqlite/group-commit.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
 import { createSyncWorker, type SyncWorker } from './sync/sync-worker.ts';
@@ -66,8 +67,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const lifecycle = createLifecycle('starting');
   let policies: PolicyManager | undefined;
   // The store opens first so that loading the policy set, refused or not, is in the audit log.
-  const store = openSqliteStore({ file: join(config.dataDir, DATABASE_FILE), clock });
-  const metrics = createMetrics({ livePolicySet: () => policies?.live.policySet, syncJobCounts: () => store.countSyncJobs() });
+  let metrics: Metrics | undefined;
+  const store = openSqliteStore({
+    file: join(config.dataDir, DATABASE_FILE),
+    clock,
+    groupCommit: { ...DEFAULT_GROUP_COMMIT, onCommit: (batchSize) => metrics?.committed(batchSize) },
+  });
+  metrics = createMetrics({ livePolicySet: () => policies?.live.policySet, syncJobCounts: () => store.countSyncJobs() });
   // Process metrics (CPU, memory, event loop lag, GC) belong to the process, so only the server has them.
   collectDefaultMetrics({ register: metrics.registry, prefix: 'versiongate_' });
 

@@ -31,6 +31,10 @@ export interface Metrics {
   readonly storeDuration: Histogram<'operation' | 'result'>;
   readonly syncJobs: Gauge<'state'>;
   readonly syncQueueDepth: Gauge;
+  readonly storeCommits: Counter;
+  readonly storeCommitBatch: Histogram;
+  /** Count one group commit: how many requests' writes it made durable with one fsync. */
+  committed(batchSize: number): void;
   /** Count one attempt to load a policy set: at start, or (once it exists) a reload. */
   policyLoaded(trigger: PolicyLoadTrigger, ok: boolean): void;
 }
@@ -115,6 +119,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     buckets: STORE_BUCKETS,
     registers,
   });
+  const storeCommits = new Counter({
+    name: 'versiongate_store_commits_total',
+    help: 'Write transactions of the group commit (each one fsync), however many requests each held.',
+    registers,
+  });
+  const storeCommitBatch = new Histogram({
+    name: 'versiongate_store_commit_batch_size',
+    help: 'Requests whose writes one group commit made durable together (one transaction, one fsync).',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers,
+  });
   // One count serves both gauges; a scrape reads it once, not once per gauge.
   let counting: Promise<SyncJobCounts | undefined> | undefined;
   const countSyncJobs = () =>
@@ -153,6 +168,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     storeDuration,
     syncJobs,
     syncQueueDepth,
+    storeCommits,
+    storeCommitBatch,
+    committed(batchSize) {
+      storeCommits.inc();
+      storeCommitBatch.observe(batchSize);
+    },
     policyLoaded(trigger, ok) {
       policyLoads.inc({ trigger, result: ok ? 'success' : 'failure' });
     },

@@ -1,0 +1,192 @@
+/**
+ * Group commit's semantics (not its speed): writes submitted in one turn of the event loop share one
+ * transaction, each in its own savepoint; one write's failure is its own; nothing is acknowledged
+ * before the COMMIT that holds it; a COMMIT that fails fails every write in it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyChain } from '../../src/audit/verify-chain.ts';
+import { systemClock } from '../../src/clock.ts';
+import { seedDemo } from '../../src/cli/seed-demo.ts';
+import { ServiceUnavailableError } from '../../src/errors.ts';
+import { openBlobStore } from '../../src/store/blob-store.ts';
+import { GroupCommitter } from '../../src/store/sqlite/group-commit.ts';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import type { PackageKey, Store, VersionCommit } from '../../src/store/store.ts';
+import { auditInput } from '../helpers/audit-input.ts';
+
+const key: PackageKey = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo', format: 'npm', namespace: '', name: 'chalk' };
+
+describe('group commit in the SQLite store', () => {
+  let dir: string;
+  let store: Store;
+  let batches: number[];
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vg-group-'));
+    batches = [];
+    store = openSqliteStore({ file: join(dir, 'db.sqlite'), clock: systemClock, groupCommit: { maxBatch: 64, maxQueued: 1000, onCommit: (n) => batches.push(n) } });
+    await seedDemo(store, openBlobStore(join(dir, 'blobs')));
+    batches = [];
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A status change of one chalk version, guarded by `revision` (its current one unless given). */
+  async function change(version: string, requestId: string, revision?: string): Promise<VersionCommit> {
+    const snap = await store.readPackage(key, [version]);
+    const v = snap.versions.get(version)!;
+    const guard = revision ?? v.revision;
+    return {
+      packageId: snap.packageId!,
+      guards: [{ version, revision: guard }],
+      changes: [{ version, before: { status: v.status, revision: guard }, after: { status: 'Archived', revision: `${requestId}-rev` } }],
+      disposeAssets: false,
+      audit: auditInput({ requestId, request: { versions: [version] } }),
+    };
+  }
+
+  it('commits a batch whose middle write fails its guard: the others commit, it does not, and the chain holds exactly theirs', async () => {
+    const [a, b, c] = [await change('4.0.0', 'first'), await change('4.1.0', 'middle', 'a-revision-that-moved-on'), await change('4.1.1', 'last')];
+    const results = await Promise.all([store.commitVersionChanges(a), store.commitVersionChanges(b), store.commitVersionChanges(c)]);
+
+    expect(batches).toEqual([3]); // one transaction, one fsync
+    expect(results[0]).toMatchObject({ ok: true });
+    expect(results[1]).toEqual({ ok: false, reason: 'stale', staleVersions: ['4.1.0'] });
+    expect(results[2]).toMatchObject({ ok: true });
+    const state = (await store.readPackage(key, ['4.0.0', '4.1.0', '4.1.1'])).versions;
+    expect(state.get('4.0.0')).toMatchObject({ status: 'Archived', revision: 'first-rev' });
+    expect(state.get('4.1.0')!.status).toBe('Published');
+    expect(state.get('4.1.1')).toMatchObject({ status: 'Archived', revision: 'last-rev' });
+
+    const records = (await store.listAudit({ limit: 10 })).reverse();
+    expect(records.map((r) => r.requestId)).toEqual(['first', 'last']);
+    expect(records[1]!.seq).toBe(records[0]!.seq + 1);
+    expect(records[1]!.prevHash).toBe(records[0]!.hash);
+    expect((await verifyChain(store)).ok).toBe(true);
+  });
+
+  it('isolates a write that throws: its own changes and record roll back, its neighbours commit', async () => {
+    const good = await change('4.0.0', 'good');
+    // A publish whose blob reservation is gone throws inside the store, after it has written its version row.
+    const snap = await store.readPackage(key, []);
+    const failing: VersionCommit = {
+      packageId: snap.packageId,
+      guards: [{ version: '9.9.9', revision: null }],
+      changes: [],
+      disposeAssets: false,
+      publish: {
+        key,
+        version: '9.9.9',
+        status: 'Published',
+        revision: 'new',
+        fresh: true,
+        asset: { name: 'x.tgz', size: 1, md5: 'm', sha1: 's', sha256: 's2', sha512: 's5', blobKey: 'never-reserved' },
+      },
+      audit: auditInput({ requestId: 'failing' }),
+    };
+    const [ok, failed, read] = await Promise.allSettled([store.commitVersionChanges(good), store.commitVersionChanges(failing), store.appendAudit(auditInput({ requestId: 'read', outcome: 'read' }))]);
+    expect(batches).toEqual([3]);
+    expect(ok.status).toBe('fulfilled');
+    expect(failed.status).toBe('rejected');
+    expect((failed as PromiseRejectedResult).reason.message).toMatch(/reservation of blob never-reserved is gone/);
+    expect(read.status).toBe('fulfilled');
+    expect((await store.readPackage(key, ['9.9.9'])).versions.size).toBe(0);
+    expect((await store.listAudit({ limit: 10 })).map((r) => r.requestId).reverse()).toEqual(['good', 'read']);
+    expect((await verifyChain(store)).ok).toBe(true);
+  });
+
+  it('answers nobody before the COMMIT: a write is not visible to its submitter until its batch is durable', async () => {
+    const pending = store.appendAudit(auditInput({ requestId: 'queued' }));
+    let settled = false;
+    void pending.then(() => (settled = true));
+    await Promise.resolve(); // microtasks run; the batch waits for the next turn of the event loop
+    expect(settled).toBe(false);
+    const probe = new Database(join(dir, 'db.sqlite'), { readonly: true });
+    try {
+      expect(probe.prepare(`SELECT count(*) FROM audit_log WHERE request_id = 'queued'`).pluck().get()).toBe(0);
+      const seq = await pending;
+      expect(probe.prepare(`SELECT seq FROM audit_log WHERE request_id = 'queued'`).pluck().get()).toBe(seq);
+    } finally {
+      probe.close();
+    }
+  });
+
+  it('a commit whose request ran out of time while it waited changes nothing and records the timeout', async () => {
+    const late = await change('4.1.0', 'late');
+    const result = await store.commitVersionChanges({ ...late, expired: { check: () => true, audit: auditInput({ requestId: 'late', outcome: 'timeout', httpStatus: 503 }) } });
+    expect(result).toEqual({ ok: false, reason: 'expired' });
+    expect((await store.readPackage(key, ['4.1.0'])).versions.get('4.1.0')!.status).toBe('Published');
+    const [record] = await store.listAudit({ limit: 1 });
+    expect(record).toMatchObject({ requestId: 'late', outcome: 'timeout', httpStatus: 503 });
+  });
+});
+
+describe('GroupCommitter', () => {
+  let db: Database.Database;
+  beforeEach(() => {
+    db = new Database(':memory:');
+    db.exec(`CREATE TABLE parent (id INTEGER PRIMARY KEY);
+             CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);
+             INSERT INTO parent (id) VALUES (1);`);
+    db.pragma('foreign_keys = ON');
+  });
+  afterEach(() => db.close());
+  const count = (table: string) => db.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
+
+  it('fails every write of a batch whose COMMIT fails, and leaves none of them behind', async () => {
+    const group = new GroupCommitter(db, { maxBatch: 10, maxQueued: 10 });
+    // A deferred foreign key is checked at COMMIT: the second write passes its savepoint and fails the batch.
+    const fine = group.submit(() => db.prepare('INSERT INTO child (parent_id) VALUES (1)').run());
+    const orphan = group.submit(() => db.prepare('INSERT INTO child (parent_id) VALUES (42)').run());
+    const results = await Promise.allSettled([fine, orphan]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/FOREIGN KEY/);
+    expect(db.inTransaction).toBe(false);
+    expect(count('child')).toBe(0);
+    // The next batch starts clean.
+    await group.submit(() => db.prepare('INSERT INTO child (parent_id) VALUES (1)').run());
+    expect(count('child')).toBe(1);
+  });
+
+  it('splits what waits into transactions of at most maxBatch writes', async () => {
+    const sizes: number[] = [];
+    const group = new GroupCommitter(db, { maxBatch: 4, maxQueued: 100, onCommit: (n) => sizes.push(n) });
+    await Promise.all(Array.from({ length: 10 }, () => group.submit(() => db.prepare('INSERT INTO parent DEFAULT VALUES').run())));
+    expect(sizes).toEqual([4, 4, 2]);
+    expect(count('parent')).toBe(11);
+  });
+
+  it('refuses a write with 503 when maxQueued writes already wait, and commits the ones it took', async () => {
+    const group = new GroupCommitter(db, { maxBatch: 100, maxQueued: 3 });
+    const taken = Array.from({ length: 3 }, () => group.submit(() => db.prepare('INSERT INTO parent DEFAULT VALUES').run()));
+    await expect(group.submit(() => 1)).rejects.toBeInstanceOf(ServiceUnavailableError);
+    await Promise.all(taken);
+    expect(count('parent')).toBe(4);
+  });
+
+  it('runs a cancelled write\'s replacement in its place, in its savepoint', async () => {
+    const group = new GroupCommitter(db, { maxBatch: 10, maxQueued: 10 });
+    let cancelled = false;
+    const write = group.submit(() => db.prepare('INSERT INTO parent (id) VALUES (7)').run().changes, {
+      cancelled: () => cancelled,
+      instead: () => -1,
+    });
+    cancelled = true; // the request ran out of time while the write waited for its batch
+    expect(await write).toBe(-1);
+    expect(db.prepare('SELECT count(*) FROM parent WHERE id = 7').pluck().get()).toBe(0);
+  });
+
+  it('commits what waits when closed, then refuses new writes', async () => {
+    const group = new GroupCommitter(db, { maxBatch: 10, maxQueued: 10 });
+    const waiting = group.submit(() => db.prepare('INSERT INTO parent DEFAULT VALUES').run());
+    group.close();
+    await waiting;
+    expect(count('parent')).toBe(2);
+    await expect(group.submit(() => 1)).rejects.toThrow(/closed/);
+  });
+});
