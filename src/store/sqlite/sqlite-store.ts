@@ -107,6 +107,11 @@ class SqliteStore implements Store {
   private readonly updateStatus: Database.Statement<[string, string, string, number, string, string], number>;
   private readonly removeAssets: Database.Statement<[number], string>;
   private readonly queueBlobDeletion: Database.Statement<[string, string]>;
+  /** The other request paths' statements (resync, sync status, describe, the audit head). */
+  private readonly syncJobOf: Database.Statement<[number], SyncJobRow>;
+  private readonly metadataOf: Database.Statement<[number], { summary: string | null; home_page: string | null; source_code_repository: string | null; licenses: string | null }>;
+  private readonly ownersOf: Database.Statement<[string], string>;
+  private readonly allRepositories: Database.Statement<[], RepositoryRecord>;
 
   constructor(
     private readonly sqlite: Database.Database,
@@ -182,6 +187,13 @@ class SqliteStore implements Store {
       .pluck() as Database.Statement<[string, string, string, number, string, string], number>;
     this.removeAssets = sqlite.prepare(`DELETE FROM assets WHERE version_id = ? RETURNING blob_key`).pluck() as Database.Statement<[number], string>;
     this.queueBlobDeletion = sqlite.prepare(`INSERT INTO blob_deletions (blob_key, queued_at) VALUES (?, ?) ON CONFLICT DO NOTHING`);
+    this.syncJobOf = sqlite.prepare(`SELECT * FROM sync_jobs WHERE version_id = ?`);
+    this.metadataOf = sqlite.prepare(`SELECT summary, home_page, source_code_repository, licenses FROM package_versions WHERE id = ?`);
+    this.ownersOf = sqlite.prepare(`SELECT owner FROM domains WHERE name = ?`).pluck() as Database.Statement<[string], string>;
+    this.allRepositories = sqlite.prepare(
+      `SELECT r.name AS name, r.created_at AS createdAt, d.name AS domain, d.owner AS domainOwner
+       FROM repositories r JOIN domains d ON d.id = r.domain_id ORDER BY d.owner, d.name, r.name`,
+    );
     this.readVersionTx = sqlite.transaction((key: PackageKey, version: string, assetName: string | null) => this.readVersionNow(key, version, assetName));
   }
 
@@ -252,12 +264,7 @@ class SqliteStore implements Store {
   }
 
   async domainOwners(domain: string): Promise<string[]> {
-    return this.db
-      .select({ owner: schema.domains.owner })
-      .from(schema.domains)
-      .where(eq(schema.domains.name, domain))
-      .all()
-      .map((r) => r.owner);
+    return this.ownersOf.all(domain);
   }
 
   async readPackage(key: PackageKey, versions: readonly string[]): Promise<PackageSnapshot> {
@@ -429,8 +436,8 @@ class SqliteStore implements Store {
     const packageId = this.packageIdOf.get(key.domainOwner, key.domain, key.repository, key.format, key.namespace, key.name);
     if (packageId === undefined) {
       // The cold path (a 404, or a first publish): say which part is missing.
-      const repositoryExists = this.repositoryId(this.db, key.domainOwner, key.domain, key.repository) !== undefined;
-      const domainExists = repositoryExists || this.domainId(this.db, key.domainOwner, key.domain) !== undefined;
+      const repositoryExists = this.repositoryIdOf.get(key.domainOwner, key.domain, key.repository) !== undefined;
+      const domainExists = repositoryExists || this.domainIdOf.get(key.domainOwner, key.domain) !== undefined;
       return { domainExists, repositoryExists, packageId: null, version: null, asset: null };
     }
     const row = this.versionRow.get(packageId, version);
@@ -449,7 +456,7 @@ class SqliteStore implements Store {
     return this.group.submit(() => {
       const now = this.now();
       for (const versionId of versionIds) {
-        const job = this.sqlite.prepare(`SELECT state FROM sync_jobs WHERE version_id = ?`).get(versionId) as { state: SyncState } | undefined;
+        const job = this.syncJobOf.get(versionId);
         if (job && (job.state === 'awaiting' || job.state === 'in_progress')) return false;
       }
       for (const versionId of versionIds) this.awaitSync(versionId, now);
@@ -459,7 +466,7 @@ class SqliteStore implements Store {
   }
 
   async readSyncJob(versionId: number): Promise<SyncJob | null> {
-    const row = this.sqlite.prepare(`SELECT * FROM sync_jobs WHERE version_id = ?`).get(versionId) as SyncJobRow | undefined;
+    const row = this.syncJobOf.get(versionId);
     return row ? toSyncJob(row) : null;
   }
 
@@ -577,9 +584,7 @@ class SqliteStore implements Store {
   }
 
   async readVersionMetadata(versionId: number): Promise<VersionMetadata> {
-    const r = this.sqlite.prepare(`SELECT summary, home_page, source_code_repository, licenses FROM package_versions WHERE id = ?`).get(versionId) as
-      | { summary: string | null; home_page: string | null; source_code_repository: string | null; licenses: string | null }
-      | undefined;
+    const r = this.metadataOf.get(versionId);
     return {
       summary: r?.summary ?? null,
       homePage: r?.home_page ?? null,
@@ -787,16 +792,12 @@ class SqliteStore implements Store {
   }
 
   async auditHead(): Promise<AuditHead | null> {
-    return this.db.select({ seq: schema.auditLog.seq, hash: schema.auditLog.hash }).from(schema.auditLog).orderBy(desc(schema.auditLog.seq)).limit(1).get() ?? null;
+    const head = this.auditHeadRow.get();
+    return head ? { seq: head.seq, hash: head.hash } : null;
   }
 
   async listAllRepositories(): Promise<RepositoryRecord[]> {
-    return this.db
-      .select({ name: schema.repositories.name, createdAt: schema.repositories.createdAt, domain: schema.domains.name, domainOwner: schema.domains.owner })
-      .from(schema.repositories)
-      .innerJoin(schema.domains, eq(schema.repositories.domainId, schema.domains.id))
-      .orderBy(schema.domains.owner, schema.domains.name, schema.repositories.name)
-      .all();
+    return this.allRepositories.all();
   }
 
   async pendingBlobDeletions(): Promise<string[]> {
