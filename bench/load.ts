@@ -1,0 +1,143 @@
+/**
+ * `npm run bench:load`: versiongate against a bare node:http server under the same load, on real
+ * sockets, each in a process of its own, driven by autocannon from a third (see bench/load/).
+ *
+ * For each scenario the bare server is measured, then versiongate, back to back, so both see the
+ * same machine at nearly the same moment:
+ *   1. a durable UpdatePackageVersionsStatus, with the shipped policies, + 1,000 and + 10,000
+ *      generated ones (versiongate restarted on a fresh data directory for each size);
+ *   2. an audited read (ListPackageVersions), shipped policies;
+ *   3. a 401 flood (a garbage bearer token), shipped policies;
+ * then a longer run of scenario 1 while the server's resident memory is sampled each second.
+ *
+ * It prints numbers and asserts nothing: the exit status is 1 only when something could not start
+ * or run. A share of expected statuses under 100% is printed as a WARNING with the statuses seen.
+ */
+import { rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { startBare, type BareServer } from './load/bare-process.ts';
+import { cleanUp, cleanUpOnExit, makeTempDir, wasInterrupted } from './load/cleanup.ts';
+import type { DriveResult } from './load/drive-spec.ts';
+import { expectedShare, statusBreakdown } from './load/outcome.ts';
+import { header, memory, policiesLabel, table, type Comparison, type MemoryReport } from './load/report.ts';
+import { sampleRss, type RssSampler } from './load/rss-sampler.ts';
+import { runDriver } from './load/run-driver.ts';
+import { auditedRead, durableUpdate, unauthorizedFlood, type Expected, type Scenario } from './load/scenarios.ts';
+import { describeCounters } from './load/server-counters.ts';
+import { loadSettings, ROOT, type LoadSettings } from './load/settings.ts';
+import { SERVER_NODE_ARGS, startVersiongate, type Versiongate } from './load/versiongate-process.ts';
+
+/** Groups with the rights each scenario needs (policies/release-managers.cedar, package-readers.cedar). */
+const CURATOR = { sub: 'bench-release-manager', groups: ['release-managers'] };
+const READER = { sub: 'bench-developer', groups: ['developers'] };
+
+const progress = (line: string) => process.stderr.write(`bench:load: ${line}\n`);
+// What has been measured so far: printed at the end, and also when a later step fails.
+const rows: Comparison[] = [];
+const warnings: string[] = [];
+const counters: string[] = [];
+let memoryReport: MemoryReport | undefined;
+
+function checkShare(who: string, what: string, result: DriveResult, expected: Expected): void {
+  const share = expectedShare(result, expected);
+  if (share === 1) return;
+  const line = `WARNING: ${who}, ${what}: only ${(share * 100).toFixed(2)}% of requests got the expected ${expected === 401 ? '401' : '2xx'}; statuses seen: ${statusBreakdown(result)}`;
+  warnings.push(line);
+  progress(line);
+}
+
+async function compare(bare: BareServer, vg: Versiongate, scenario: Scenario, policies: string, seconds: number): Promise<Comparison> {
+  const what = `scenario ${scenario.number} (${scenario.name}), ${policies} policies`;
+  progress(`${what}: bare server, ${seconds} s`);
+  const bareResult = await runDriver({ ...scenario.spec, url: bare.url, seconds });
+  // The bare server checks nothing, so it answers 2xx even to the 401 flood.
+  checkShare('bare server', what, bareResult, '2xx');
+  progress(`${what}: versiongate, ${seconds} s`);
+  const before = await vg.scrape();
+  const vgResult = await runDriver({ ...scenario.spec, url: vg.url, seconds });
+  const after = await vg.scrape();
+  checkShare('versiongate', what, vgResult, scenario.expected);
+  counters.push(`${what}:`, ...describeCounters(before, after, vgResult.duration).map((l) => `  ${l}`));
+  return { scenario, policies, bare: bareResult, versiongate: vgResult };
+}
+
+async function memoryRun(vg: Versiongate, token: string, settings: LoadSettings): Promise<MemoryReport> {
+  // Block 1: versions the scenario 1 run on this server did not touch, so each request is a change.
+  const scenario = durableUpdate(token, settings.connections, 1);
+  progress(`memory: scenario 1, shipped policies, versiongate, ${settings.memorySeconds} s, RSS sampled each second`);
+  const before = await vg.scrape();
+  // Sampling starts with the load itself, so "the 10th second" is the 10th second of load.
+  let sampler: RssSampler | undefined;
+  const result = await runDriver({ ...scenario.spec, url: vg.url, seconds: settings.memorySeconds }, () => (sampler = sampleRss(vg.pid)));
+  const samples = sampler?.stop() ?? [];
+  const after = await vg.scrape();
+  checkShare('versiongate', 'memory run (scenario 1, shipped policies)', result, scenario.expected);
+  counters.push('memory run (scenario 1, shipped policies):', ...describeCounters(before, after, result.duration).map((l) => `  ${l}`));
+  return { seconds: settings.memorySeconds, samples, result };
+}
+
+function commandLine(): string {
+  const seconds = process.env.BENCH_SECONDS ? `BENCH_SECONDS=${process.env.BENCH_SECONDS} ` : '';
+  const script = relative(ROOT, process.argv[1] ?? 'bench/load.ts');
+  const node = ['node', ...process.execArgv, script].join(' ');
+  return process.env.npm_lifecycle_event === 'bench:load' ? `${seconds}npm run bench:load (${node})` : `${seconds}${node}`;
+}
+
+async function main(): Promise<void> {
+  const settings = loadSettings(process.env);
+  console.log(header(commandLine(), settings.seconds, settings.memorySeconds, settings.connections));
+  const root = makeTempDir('versiongate-load-');
+  const bare = await startBare();
+  console.log(`bare:     node --import tsx bench/load/bare-server.ts (${bare.url})`);
+
+  for (const generated of settings.policySizes) {
+    const policies = policiesLabel(generated);
+    const dir = join(root, `versiongate-${generated}`);
+    progress(`starting versiongate with ${policies} policies (loading, validating and testing them; seeding ${dir})`);
+    const started = performance.now();
+    const vg = await startVersiongate(dir, generated);
+    progress(`versiongate ready at ${vg.url} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    if (generated === 0) console.log(`server:   node ${[...SERVER_NODE_ARGS, ...vg.args].join(' ').replaceAll(root, '$TMP')}`);
+    const curator = await vg.token(CURATOR.sub, CURATOR.groups);
+    rows.push(await compare(bare, vg, durableUpdate(curator, settings.connections, 0), policies, settings.seconds));
+    if (generated === 0) {
+      rows.push(await compare(bare, vg, auditedRead(await vg.token(READER.sub, READER.groups), settings.connections), policies, settings.seconds));
+      rows.push(await compare(bare, vg, unauthorizedFlood(settings.connections), policies, settings.seconds));
+      memoryReport = await memoryRun(vg, curator, settings);
+    }
+    await vg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await bare.stop();
+}
+
+function printReport(): void {
+  // Scenario order, then policy-set size (the runs themselves went server by server).
+  const sorted = [...rows].sort((a, b) => a.scenario.number - b.scenario.number);
+  console.log('');
+  console.log(table(sorted));
+  console.log('');
+  for (const w of warnings) console.log(w);
+  if (warnings.length > 0) console.log('');
+  console.log('versiongate counters (from GET /metrics, before and after each run):');
+  for (const line of counters) console.log(`  ${line}`);
+  console.log('');
+  if (memoryReport) console.log(memory(memoryReport));
+}
+
+cleanUpOnExit();
+try {
+  await main();
+  printReport();
+} catch (err) {
+  // After Ctrl-C the children die with it; the signal handler reports and exits.
+  if (wasInterrupted()) await new Promise(() => {});
+  if (rows.length > 0) {
+    console.log('\nPARTIAL RESULTS (the run stopped early, see the error below):');
+    printReport();
+  }
+  process.stderr.write(`bench:load: ERROR: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
+}

@@ -1,0 +1,82 @@
+/** The printed report: the run's circumstances, the comparison table, warnings, memory. */
+import { execFileSync } from 'node:child_process';
+import { availableParallelism, cpus } from 'node:os';
+import type { DriveResult } from './drive-spec.ts';
+import { expectedShare, rate } from './outcome.ts';
+import type { Scenario } from './scenarios.ts';
+
+export interface Comparison {
+  scenario: Scenario;
+  /** "shipped", "shipped + 1,000" … */
+  policies: string;
+  bare: DriveResult;
+  versiongate: DriveResult;
+}
+
+export function policiesLabel(generated: number): string {
+  return generated === 0 ? 'shipped' : `shipped + ${generated.toLocaleString('en-US')}`;
+}
+
+function nproc(): string {
+  try {
+    return execFileSync('nproc', { encoding: 'utf8', timeout: 5_000 }).trim();
+  } catch {
+    return `${availableParallelism()} (nproc not available)`;
+  }
+}
+
+export function header(command: string, seconds: number, memorySeconds: number, connections: number): string {
+  return [
+    `versiongate load benchmark`,
+    `date:     ${new Date().toISOString()}`,
+    `node:     ${process.version}`,
+    `nproc:    ${nproc()} (${cpus()[0]?.model ?? 'unknown CPU'})`,
+    `command:  ${command}`,
+    `load:     autocannon in its own process, ${connections} keep-alive connections, ${seconds} s per measurement (BENCH_SECONDS); memory run ${memorySeconds} s`,
+  ].join('\n');
+}
+
+const fixed = (n: number, digits: number) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+/** Two decimals, or two significant digits for a ratio far below 1 (0.0052 rather than 0.01). */
+const ratio = (r: number) => (r >= 0.1 ? r.toFixed(2) : r.toPrecision(2));
+const percent = (share: number) => `${(share * 100).toFixed(share === 1 ? 0 : 2)}%`;
+
+export function table(rows: readonly Comparison[]): string {
+  const head = ['scenario', 'policies', 'bare req/s', 'versiongate req/s', 'ratio', 'versiongate p50 / p99', 'expected-status share'];
+  const body = rows.map((r) => {
+    const bare = rate(r.bare);
+    const vg = rate(r.versiongate);
+    return [
+      `${r.scenario.number}. ${r.scenario.name}`,
+      r.policies,
+      fixed(bare, 0),
+      fixed(vg, 0),
+      bare > 0 ? ratio(vg / bare) : 'n/a',
+      `${fixed(r.versiongate.latency.p50, 1)} / ${fixed(r.versiongate.latency.p99, 1)} ms`,
+      `${percent(expectedShare(r.versiongate, r.scenario.expected))} ${r.scenario.expected === 401 ? '401' : '2xx'}`,
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  return [line(head), `|${widths.map((w, i) => (i >= 2 && i <= 4 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+export interface MemoryReport {
+  seconds: number;
+  /** KiB, one a second. */
+  samples: number[];
+  result: DriveResult;
+}
+
+export function memory(m: MemoryReport): string {
+  const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
+  const at10 = m.samples[9];
+  const end = m.samples[m.samples.length - 1];
+  if (at10 === undefined || end === undefined) return `memory: only ${m.samples.length} RSS samples were taken; no comparison`;
+  const change = (end - at10) / at10;
+  const verdict = Math.abs(change) <= 0.1 ? 'within the ±10% target' : 'OUTSIDE the ±10% target';
+  return [
+    `memory (scenario 1, shipped policies, ${m.seconds} s, ${fixed(rate(m.result), 0)} req/s): versiongate RSS at the 10th second ${mib(at10)}, at the end ${mib(end)}: ${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)}% (${verdict})`,
+    `  RSS each second (MiB): ${m.samples.map((k) => (k / 1024).toFixed(0)).join(' ')}`,
+  ].join('\n');
+}

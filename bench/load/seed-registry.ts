@@ -1,0 +1,49 @@
+/**
+ * The registry a versiongate under load starts with: the demo registry (my_domain, my_repo, prod,
+ * chalk …, as `versiongate seed demo` makes it) plus VERSION_SLOTS versions of one generic package
+ * in my_repo, bench/load 1.0.0 … 1.0.63, each Published with a small asset.
+ *
+ * Written straight into the data directory's database before the server starts (the server is the
+ * only writer while it runs). Every load connection updates a version of its own: concurrent
+ * requests then never race for one version's revision, so none is retried or refused (409).
+ */
+import { join } from 'node:path';
+import { systemClock } from '../../src/clock.ts';
+import { DEMO_DOMAIN, DEMO_OWNER, seedDemo } from '../../src/cli/seed-demo.ts';
+import { BLOB_DIR, DATABASE_FILE } from '../../src/main.ts';
+import { newRevision } from '../../src/registry/revision.ts';
+import { openBlobStore } from '../../src/store/blob-store.ts';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import type { PackageKey } from '../../src/store/store.ts';
+
+export const REPOSITORY = 'my_repo';
+export const BENCH_PACKAGE: PackageKey = { domainOwner: DEMO_OWNER, domain: DEMO_DOMAIN, repository: REPOSITORY, format: 'generic', namespace: 'bench', name: 'load' };
+/** Two blocks of 32: one for the scenario 1 run, one for the memory run on the same server. */
+export const VERSION_SLOTS = 64;
+
+export function benchVersion(slot: number): string {
+  return `1.0.${slot}`;
+}
+
+/** The query string naming a package, as the version API takes it. */
+export function packageQuery(key: Pick<PackageKey, 'format' | 'namespace' | 'name'>): string {
+  const q = new URLSearchParams({ domain: DEMO_DOMAIN, 'domain-owner': DEMO_OWNER, repository: REPOSITORY, format: key.format });
+  if (key.namespace) q.set('namespace', key.namespace);
+  q.set('package', key.name);
+  return q.toString();
+}
+
+export async function seedRegistry(dataDir: string): Promise<void> {
+  const store = openSqliteStore({ file: join(dataDir, DATABASE_FILE), clock: systemClock });
+  try {
+    const blobs = openBlobStore(join(dataDir, BLOB_DIR));
+    await seedDemo(store, blobs);
+    for (let slot = 0; slot < VERSION_SLOTS; slot++) {
+      const version = benchVersion(slot);
+      const asset = await blobs.put(`load-${version}.txt`, Buffer.from(`bench/load ${version}\n`));
+      await store.addVersion({ key: BENCH_PACKAGE, version, status: 'Published', revision: newRevision(), assets: [asset] });
+    }
+  } finally {
+    await store.close();
+  }
+}
