@@ -41,8 +41,12 @@ function timed(operation: string, method: (...args: unknown[]) => unknown, targe
   };
 }
 
-/** An audit record is written by appendAudit, and by a version commit that went through (ok: true). */
+/**
+ * An audit record is written by appendAudit and scheduleSync (when it schedules), and by a version
+ * commit that went through, or that ran out of time and recorded the timeout instead (its auditSeq).
+ */
 function countAudit(operation: string, result: unknown, metrics: Metrics): void {
   if (operation === 'appendAudit') metrics.auditRecords.inc();
-  else if (operation === 'commitVersionChanges' && (result as { ok?: unknown } | undefined)?.ok === true) metrics.auditRecords.inc();
+  else if (operation === 'scheduleSync' && result === true) metrics.auditRecords.inc();
+  else if (operation === 'commitVersionChanges' && typeof (result as { auditSeq?: unknown } | undefined)?.auditSeq === 'number') metrics.auditRecords.inc();
 }

@@ -149,7 +149,8 @@ export interface VersionListQuery {
 export type VersionCommitResult =
   | { ok: true; auditSeq: number; blobsToDelete: string[] }
   | { ok: false; reason: 'stale'; staleVersions: string[] }
-  | { ok: false; reason: 'expired' };
+  /** Nothing changed; `auditSeq` is the timeout's record, when one was given. */
+  | { ok: false; reason: 'expired'; auditSeq?: number | undefined };
 
 export interface AuditFilter {
   /** The principal's subject. */

@@ -52,9 +52,11 @@ describe('the per-request deadline', () => {
     expect(await res.json()).toEqual({ message: 'The request did not finish within its 20 ms deadline. Nothing was changed; try again.' });
     expect(await state(gw, '4.1.0')).toEqual(before);
     // Cedar allowed it, but nothing was committed: the decision is recorded as a timeout, with no changes.
-    expect((await gw.store.listAudit({ limit: 1 }))[0]).toMatchObject({ decision: 'allow', outcome: 'timeout', httpStatus: 503, changes: [] });
+    const records = await gw.store.listAudit({ limit: 10 });
+    expect(records[0]).toMatchObject({ decision: 'allow', outcome: 'timeout', httpStatus: 503, changes: [] });
+    expect(records.filter((r) => r.outcome === 'applied')).toEqual([]);
     const text = await (await gw.request('/metrics')).text();
-    expect(sample(text, 'versiongate_store_transaction_duration_seconds_count', { operation: 'commitVersionChanges', result: 'ok' })).toBeUndefined();
+    expect(sample(text, 'versiongate_audit_records_total')).toBe(1); // the timeout's record, and only it
     expect(gw.log.requests()[0]).toMatchObject({ status: 503, decision: 'allow', principal: 'alice' });
   });
 
@@ -86,10 +88,21 @@ describe('the per-request deadline', () => {
   it('completes normally once the commit has started, even if every deadline expires during it', async () => {
     let expireAll: () => void = () => {};
     gw = await opsApp({
-      decorateStore: decorate('commitVersionChanges', (original) => (async (...args: Parameters<Store['commitVersionChanges']>) => {
-        const result = original(...args); // the commit itself (synchronous in SQLite)
-        expireAll(); // ...and then the deadline passes
-        return result;
+      // Commits are grouped: this one starts when its batch runs and checks the deadline. Right after
+      // that check says "in time", every deadline expires, while the change is being made.
+      decorateStore: decorate('commitVersionChanges', (original) => ((commit: Parameters<Store['commitVersionChanges']>[0]) => {
+        const expired = commit.expired!;
+        return original({
+          ...commit,
+          expired: {
+            ...expired,
+            check: () => {
+              const late = expired.check();
+              expireAll();
+              return late;
+            },
+          },
+        });
       }) as Store['commitVersionChanges']),
     });
     expireAll = () => gw.lifecycle.abortInFlight();

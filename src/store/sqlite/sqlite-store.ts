@@ -354,8 +354,7 @@ class SqliteStore implements Store {
         expired && {
           cancelled: () => expired.check(),
           instead: (): VersionCommitResult => {
-            if (expired.audit) this.insertAudit(expired.audit);
-            return { ok: false, reason: 'expired' };
+            return { ok: false, reason: 'expired', ...(expired.audit ? { auditSeq: this.insertAudit(expired.audit) } : {}) };
           },
         },
       );
