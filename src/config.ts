@@ -57,6 +57,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** The sync worker pool (see src/sync/sync-worker.ts). */
   sync: SyncSettings;
+  /** The most requests' writes one group commit makes durable together (1: a transaction each). */
+  commitBatch: number;
 }
 
 /** One row per setting: the README's settings table is this list. */
@@ -85,6 +87,7 @@ export const SETTINGS = {
   syncWorkers: { env: 'VERSIONGATE_SYNC_WORKERS', flag: 'sync-workers', default: '2' },
   syncAttempts: { env: 'VERSIONGATE_SYNC_ATTEMPTS', flag: 'sync-attempts', default: '3' },
   syncRetryDelay: { env: 'VERSIONGATE_SYNC_RETRY_DELAY', flag: 'sync-retry-delay', default: '5' },
+  commitBatch: { env: 'VERSIONGATE_COMMIT_BATCH', flag: 'commit-batch', default: '256' },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -174,6 +177,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     if (!/^\d+$/.test(text) || value < min || value > max) fail(name, `must be a whole number of ${what} from ${min} to ${max}, got '${text}'`);
     return value;
   };
+  const commitBatch = whole('commitBatch', 1, 10_000, 'writes');
   const sync: SyncSettings = {
     concurrency: whole('syncWorkers', 1, 64, 'workers'),
     maxAttempts: whole('syncAttempts', 1, 100, 'attempts'),
@@ -200,6 +204,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     limits: { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, requestDeadlineMs, maxAssetBytes },
     shutdownGraceMs,
     sync,
+    commitBatch,
   };
 }
 

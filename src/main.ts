@@ -71,7 +71,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const store = openSqliteStore({
     file: join(config.dataDir, DATABASE_FILE),
     clock,
-    groupCommit: { ...DEFAULT_GROUP_COMMIT, onCommit: (batchSize) => metrics?.committed(batchSize) },
+    groupCommit: { ...DEFAULT_GROUP_COMMIT, maxBatch: config.commitBatch, onCommit: (batchSize) => metrics?.committed(batchSize) },
   });
   metrics = createMetrics({ livePolicySet: () => policies?.live.policySet, syncJobCounts: () => store.countSyncJobs() });
   // Process metrics (CPU, memory, event loop lag, GC) belong to the process, so only the server has them.

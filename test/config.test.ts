@@ -56,6 +56,7 @@ describe('parseConfig defaults', () => {
       limits: { maxHeaderBytes: 16384, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, requestDeadlineMs: 30_000, maxAssetBytes: 1024 ** 3 },
       shutdownGraceMs: 10_000,
       sync: { concurrency: 2, maxAttempts: 3, retryBaseMs: 5_000, pollMs: 1_000 },
+      commitBatch: 256,
     });
   });
 
@@ -105,6 +106,14 @@ describe('parseConfig refusals', () => {
     const message = configError({ flags: { port } });
     expect(message).toBe(`VERSIONGATE_PORT (--port): must be an integer from 0 to 65535, got '${port}'`);
     expect(message.startsWith('VERSIONGATE_PORT (--port)')).toBe(true);
+  });
+
+  it.each(['0', '10001', 'many', '1.5'])('refuses a commit batch of %j naming VERSIONGATE_COMMIT_BATCH', (n) => {
+    expect(configError({ env: { VERSIONGATE_COMMIT_BATCH: n } })).toBe(`VERSIONGATE_COMMIT_BATCH (--commit-batch): must be a whole number of writes from 1 to 10000, got '${n}'`);
+  });
+
+  it('takes a commit batch of 1 (a transaction per request) from the flag', () => {
+    expect(parse({ flags: { 'commit-batch': '1' } }).commitBatch).toBe(1);
   });
 
   it('refuses a bad port from the environment too', () => {
