@@ -8,7 +8,9 @@
  *      generated ones (versiongate restarted on a fresh data directory for each size);
  *   2. an audited read (ListPackageVersions), shipped policies;
  *   3. a 401 flood (a garbage bearer token), shipped policies;
- * then a longer run of scenario 1 while the server's resident memory is sampled each second.
+ * then a longer run of scenario 1 while the server's resident memory is sampled each second, and
+ * scenario 1 again on a server that gives each request a transaction (and fsync) of its own
+ * (`--commit-batch 1`): what group commit buys, side by side.
  *
  * It prints numbers and asserts nothing: the exit status is 1 only when something could not start
  * or run. A share of expected statuses under 100% is printed as a WARNING with the statuses seen.
@@ -108,6 +110,14 @@ async function main(): Promise<void> {
     await vg.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+
+  // The same durable updates with one transaction, and so one fsync, per request.
+  const dir = join(root, 'versiongate-batch-1');
+  progress('starting versiongate with --commit-batch 1 (a transaction per request)');
+  const single = await startVersiongate(dir, 0, ['--commit-batch', '1']);
+  rows.push(await compare(bare, single, durableUpdate(await single.token(CURATOR.sub, CURATOR.groups), settings.connections, 0), 'shipped, --commit-batch 1', settings.seconds));
+  await single.stop();
+  rmSync(dir, { recursive: true, force: true });
   await bare.stop();
 }
 

@@ -42,7 +42,8 @@ export interface Versiongate {
   stop(): Promise<void>;
 }
 
-export async function startVersiongate(dir: string, generated: number): Promise<Versiongate> {
+/** `extraArgs`: settings flags for this run (e.g. `--commit-batch 1`). */
+export async function startVersiongate(dir: string, generated: number, extraArgs: string[] = []): Promise<Versiongate> {
   const dataDir = join(dir, 'data');
   const policyDir = join(dir, 'policies');
   mkdirSync(dataDir, { recursive: true });
@@ -60,6 +61,7 @@ export async function startVersiongate(dir: string, generated: number): Promise<
     // info is the default, and the URL is announced at info: the one log line per request it costs is
     // part of what a production gateway pays.
     ...['--log-level', 'info', '--metrics', 'on'],
+    ...extraArgs,
   ];
   const child = spawnTracked(process.execPath, [...SERVER_NODE_ARGS, ...args], { cwd: ROOT, env: envWithoutSettings(), stdio: ['ignore', 'pipe', 'pipe'] });
   const output = watchOutput(child, 'versiongate');
