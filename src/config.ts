@@ -4,6 +4,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseDuration } from './cli/duration.ts';
 import { ConfigError } from './errors.ts';
 import type { LogLevel } from './log.ts';
 import type { SyncSettings } from './sync/sync-worker.ts';
@@ -35,6 +36,11 @@ export interface LimitsConfig {
   maxAssetBytes: number;
 }
 
+/** Verified tokens remembered by default; each entry holds its token (at most 8 KiB) and principal. */
+export const DEFAULT_TOKEN_CACHE_SIZE = 10_000;
+export const MAX_TOKEN_CACHE_SIZE = 1_000_000;
+export const MAX_MAX_TOKEN_AGE_SECONDS = 365 * 86_400;
+
 /** 1 GiB by default; at most 5 GiB, CodeArtifact's own limit per asset. */
 export const DEFAULT_MAX_ASSET_BYTES = 1024 ** 3;
 export const MAX_MAX_ASSET_BYTES = 5 * 1024 ** 3;
@@ -47,6 +53,10 @@ export interface Config {
   region: string;
   groupsClaim: string;
   clockToleranceSeconds: number;
+  /** Verified tokens remembered until they expire (an LRU); 0 turns the cache off. */
+  tokenCacheSize: number;
+  /** Tokens issued longer ago than this are refused; undefined: no bound. */
+  maxTokenAgeSeconds: number | undefined;
   logLevel: LogLevel;
   /** Reload the policy set when files under the policy folder change (SIGHUP reloads either way). */
   policyWatch: boolean;
@@ -74,6 +84,8 @@ export const SETTINGS = {
   groupsClaim: { env: 'VERSIONGATE_GROUPS_CLAIM', flag: 'groups-claim', default: 'groups' },
   region: { env: 'VERSIONGATE_REGION', flag: 'region', default: 'us-east-1' },
   clockTolerance: { env: 'VERSIONGATE_CLOCK_TOLERANCE', flag: 'clock-tolerance', default: '30' },
+  tokenCacheSize: { env: 'VERSIONGATE_TOKEN_CACHE_SIZE', flag: 'token-cache-size', default: String(DEFAULT_TOKEN_CACHE_SIZE) },
+  maxTokenAge: { env: 'VERSIONGATE_MAX_TOKEN_AGE', flag: 'max-token-age', default: undefined },
   logLevel: { env: 'VERSIONGATE_LOG_LEVEL', flag: 'log-level', default: 'info' },
   policyWatch: { env: 'VERSIONGATE_POLICY_WATCH', flag: 'policy-watch', default: 'on' },
   metrics: { env: 'VERSIONGATE_METRICS', flag: 'metrics', default: 'on' },
@@ -185,6 +197,17 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     pollMs: 1000,
   };
 
+  const tokenCacheSize = whole('tokenCacheSize', 0, MAX_TOKEN_CACHE_SIZE, 'entries');
+  // A duration like the token command's --ttl; unset means tokens may be of any age until they expire.
+  const maxAgeText = raw('maxTokenAge');
+  let maxTokenAgeSeconds: number | undefined;
+  if (maxAgeText !== undefined) {
+    maxTokenAgeSeconds = parseDuration(maxAgeText);
+    if (!maxTokenAgeSeconds || maxTokenAgeSeconds > MAX_MAX_TOKEN_AGE_SECONDS) {
+      fail('maxTokenAge', `must be a duration from 1s to 365d such as 1h or 12h, got '${maxAgeText}'`);
+    }
+  }
+
   const dataDir = resolve(cwd, raw('dataDir')!);
   const policyDir = resolve(cwd, raw('policyDir')!);
   if (requirePolicyDir && (!existsSync(policyDir) || !statSync(policyDir).isDirectory())) fail('policyDir', `no such directory: ${policyDir}`);
@@ -197,6 +220,8 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     region,
     groupsClaim,
     clockToleranceSeconds,
+    tokenCacheSize,
+    maxTokenAgeSeconds,
     logLevel: logLevel as LogLevel,
     policyWatch: parseOnOff(raw('policyWatch')!, (why) => fail('policyWatch', why)),
     auth: parseAuth(raw, fail, dev, cwd),

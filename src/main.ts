@@ -114,6 +114,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     groupsClaim: config.groupsClaim,
     clock,
     clockToleranceSeconds: config.clockToleranceSeconds,
+    maxTokenAgeSeconds: config.maxTokenAgeSeconds,
+    cacheSize: config.tokenCacheSize,
   });
 
   const blobs = openBlobStore(join(config.dataDir, BLOB_DIR));

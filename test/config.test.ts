@@ -49,6 +49,8 @@ describe('parseConfig defaults', () => {
       region: 'us-east-1',
       groupsClaim: 'groups',
       clockToleranceSeconds: 30,
+      tokenCacheSize: 10_000,
+      maxTokenAgeSeconds: undefined,
       logLevel: 'info',
       policyWatch: true,
       auth: { mode: 'dev', issuer: 'urn:versiongate:dev', audience: 'versiongate' },

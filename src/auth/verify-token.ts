@@ -1,13 +1,19 @@
 /**
  * Bearer token → Principal. Fails closed: anything that cannot be verified is an UnauthenticatedError
  * (401), and a key source that cannot be reached is a ServiceUnavailableError (503), never a pass.
+ *
+ * With a cache size, a token that verified is remembered (verified-token-cache.ts): a repeat costs a
+ * map lookup and a comparison with the clock, and is answered exactly as a fresh verification would
+ * be, or verified afresh.
  */
-import { errors, jwtVerify, type JWTPayload } from 'jose';
+import { errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { Clock } from '../clock.ts';
 import { ServiceUnavailableError, UnauthenticatedError } from '../errors.ts';
 import { KeySourceUnavailable, type KeySource } from './key-source.ts';
 import type { Principal } from './principal.ts';
 import { findDuplicateKey } from './strict-json.ts';
+import { acceptanceWindow, refuseUnsafeTimes, type AcceptanceWindow } from './time-claims.ts';
+import { VerifiedTokenCache } from './verified-token-cache.ts';
 
 /** Asymmetric algorithms only: a shared secret has no place in a JWKS, and `none` is never allowed. */
 export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
@@ -22,6 +28,10 @@ export interface TokenVerifierOptions {
   groupsClaim: string;
   clock: Clock;
   clockToleranceSeconds: number;
+  /** Refuse a token issued longer ago than this; `iat` is then required. Unset: no bound. */
+  maxTokenAgeSeconds?: number | undefined;
+  /** How many verified tokens to remember (least recently used go first). 0 or unset: none. */
+  cacheSize?: number | undefined;
 }
 
 export interface TokenVerifier {
@@ -29,41 +39,74 @@ export interface TokenVerifier {
 }
 
 export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
+  const times = { clockToleranceSeconds: o.clockToleranceSeconds, maxTokenAgeSeconds: o.maxTokenAgeSeconds };
+  const joseOptions: JWTVerifyOptions = {
+    issuer: o.issuer,
+    audience: o.audience,
+    algorithms: ALLOWED_ALGORITHMS,
+    // jose accepts a token without exp unless told otherwise: a token that never expires is refused.
+    requiredClaims: ['exp', 'sub'],
+    clockTolerance: o.clockToleranceSeconds,
+    ...(o.maxTokenAgeSeconds !== undefined ? { maxTokenAge: o.maxTokenAgeSeconds } : {}),
+  };
+
+  /** The full verification: structure, signature (jose), claims, principal. */
+  async function verifyAfresh(token: string, nowMs: number): Promise<{ principal: Principal; window: AcceptanceWindow }> {
+    refuseAmbiguousJson(token);
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, o.keySource.getKey, { ...joseOptions, currentDate: new Date(nowMs) }));
+      refuseUnsafeTimes(payload, Math.floor(nowMs / 1000), times);
+    } catch (err) {
+      throw toAuthError(err);
+    }
+    return { principal: principalFrom(payload, o.groupsClaim), window: acceptanceWindow(payload, times) };
+  }
+
+  const cache = o.cacheSize ? new VerifiedTokenCache(o.cacheSize) : undefined;
+  if (!cache) {
+    return {
+      async verify(token) {
+        refuseOversized(token);
+        return (await verifyAfresh(token, o.clock.now().getTime())).principal;
+      },
+    };
+  }
   return {
     async verify(token) {
-      if (token.length > MAX_TOKEN_LENGTH) {
-        throw new UnauthenticatedError(`the token is longer than ${MAX_TOKEN_LENGTH} characters`, 'ERR_TOKEN_TOO_LARGE');
-      }
-      refuseAmbiguousJson(token);
-      let payload: JWTPayload;
-      try {
-        ({ payload } = await jwtVerify(token, o.keySource.getKey, {
-          issuer: o.issuer,
-          audience: o.audience,
-          algorithms: ALLOWED_ALGORITHMS,
-          // jose accepts a token without exp unless told otherwise: a token that never expires is refused.
-          requiredClaims: ['exp', 'sub'],
-          currentDate: o.clock.now(),
-          clockTolerance: o.clockToleranceSeconds,
-        }));
-      } catch (err) {
-        throw toAuthError(err);
-      }
-      return principalFrom(payload, o.groupsClaim);
+      // First, as it is O(1): it also bounds what hashing the token for the lookup can cost.
+      refuseOversized(token);
+      const nowMs = o.clock.now().getTime();
+      // Read before verifying and stored with the result: if the keys change while this token is
+      // verified, the entry belongs to the old set and the next lookup (under the new one) drops it.
+      const keySet = o.keySource.keySetVersion?.();
+      const cached = cache.get(token, nowMs, keySet);
+      if (cached) return cached;
+      const { principal, window } = await verifyAfresh(token, nowMs);
+      // One object serves every later request with this token: none of them may change it.
+      Object.freeze(principal.groups);
+      Object.freeze(principal);
+      if (keySet !== undefined) cache.set(token, { principal, ...window }, keySet);
+      return principal;
     },
   };
 }
 
+function refuseOversized(token: string): void {
+  if (token.length > MAX_TOKEN_LENGTH) {
+    throw new UnauthenticatedError(`the token is longer than ${MAX_TOKEN_LENGTH} characters`, 'ERR_TOKEN_TOO_LARGE');
+  }
+}
+
+/** Looks at the header and payload only (not the signature), each decoded once. */
 function refuseAmbiguousJson(token: string): void {
-  const parts = token.split('.');
-  for (const [i, part] of parts.slice(0, 2).entries()) {
-    let text: string;
-    try {
-      text = Buffer.from(part, 'base64url').toString('utf8');
-    } catch {
-      return; // malformed: jose reports it
-    }
-    const dup = findDuplicateKey(text);
+  const headerEnd = token.indexOf('.');
+  if (headerEnd < 0) return; // malformed: jose reports it
+  const payloadEnd = token.indexOf('.', headerEnd + 1);
+  const parts = [token.slice(0, headerEnd), token.slice(headerEnd + 1, payloadEnd < 0 ? undefined : payloadEnd)] as const;
+  for (const [i, part] of parts.entries()) {
+    // base64url decoding never throws: anything malformed is left for jose to report.
+    const dup = findDuplicateKey(Buffer.from(part, 'base64url').toString('utf8'));
     if (dup !== undefined) {
       throw new UnauthenticatedError(`the token's ${i === 0 ? 'header' : 'payload'} repeats the key "${dup}"`, 'ERR_JWT_DUPLICATE_KEY');
     }
@@ -74,20 +117,18 @@ function toAuthError(err: unknown): Error {
   if (err instanceof KeySourceUnavailable) {
     return new ServiceUnavailableError('The identity provider\'s signing keys cannot be fetched right now; try again later.', { cause: err });
   }
-  if (err instanceof errors.JOSEError) {
-    const message =
-      err instanceof errors.JWTExpired
-        ? 'the token has expired'
-        : err instanceof errors.JWKSNoMatchingKey
-          ? 'the token is not signed by a known key'
-          : err instanceof errors.JWSSignatureVerificationFailed
-            ? 'the token signature is not valid'
-            : err instanceof errors.JOSEAlgNotAllowed
-              ? 'the token is signed with an algorithm that is not allowed'
-              : `the token is not valid: ${err.message}`;
-    return new UnauthenticatedError(message, err.code);
-  }
+  if (err instanceof errors.JOSEError) return new UnauthenticatedError(messageFor(err), err.code);
   return new UnauthenticatedError('the token is not valid', 'ERR_TOKEN_INVALID');
+}
+
+function messageFor(err: errors.JOSEError): string {
+  if (err instanceof errors.JWTExpired) return err.claim === 'iat' ? 'the token is older than the maximum token age' : 'the token has expired';
+  // jose's (with a maximum token age) or refuseUnsafeTimes' (without): one message either way.
+  if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'iat' && err.reason === 'check_failed') return 'the token was issued in the future';
+  if (err instanceof errors.JWKSNoMatchingKey) return 'the token is not signed by a known key';
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is not valid';
+  if (err instanceof errors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm that is not allowed';
+  return `the token is not valid: ${err.message}`;
 }
 
 function principalFrom(payload: JWTPayload, groupsClaim: string): Principal {

@@ -50,7 +50,8 @@ async function signRawEs256(headerJson: string, payloadJson: string, key: Crypto
   return `${input}.${Buffer.from(sig).toString('base64url')}`;
 }
 
-describe('createTokenVerifier with the development key source', () => {
+// Every case runs without and with the verified-token cache: no answer may depend on it.
+describe.each([0, 100])('createTokenVerifier with the development key source (token cache of %i)', (cacheSize) => {
   let dir: string;
   let devKey: DevKey;
   let keySource: KeySource;
@@ -65,6 +66,7 @@ describe('createTokenVerifier with the development key source', () => {
       groupsClaim: o.groupsClaim ?? 'groups',
       clock,
       clockToleranceSeconds: o.clockToleranceSeconds ?? 0,
+      cacheSize,
     });
 
   /** A token with every claim under the test's control; defaults make it valid. */
@@ -316,10 +318,14 @@ describe('createTokenVerifier with the development key source', () => {
 
     it('follows the injected clock, not the wall clock', async () => {
       const c = fixedClock(NOW_ISO);
-      const v = createTokenVerifier({ keySource, issuer: ISSUER, audience: AUDIENCE, groupsClaim: 'groups', clock: c, clockToleranceSeconds: 0 });
+      const v = createTokenVerifier({ keySource, issuer: ISSUER, audience: AUDIENCE, groupsClaim: 'groups', clock: c, clockToleranceSeconds: 0, cacheSize });
       const token = await sign({ exp: NOW + 60 });
       expect((await v.verify(token)).subject).toBe('alice');
-      c.advance(61_000);
+      c.advance(59_999);
+      expect((await v.verify(token)).subject).toBe('alice');
+      c.advance(1);
+      await expectUnauthenticated(v.verify(token), 'ERR_JWT_EXPIRED');
+      c.advance(1000);
       await expectUnauthenticated(v.verify(token), 'ERR_JWT_EXPIRED');
     });
   });
