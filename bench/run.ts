@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: where a request's time goes. Prints per-operation latency (p50, p99) and rate for
- *   - a Cedar decision on the shipped policies (PolicyEngine.authorize),
+ *   - a Cedar decision on the shipped policies (PolicyEngine.authorize), and with 10 and 10,000
+ *     generated static policies, with and without the decision cache (BENCH_ONLY=decisions stops there),
  *   - token verification (ES256, jose),
  *   - a whole UpdatePackageVersionsStatus request through the app (validation, token, Cedar,
  *     SQLite read + commit with its audit record), in-process;
@@ -9,6 +10,7 @@
  * Numbers, not assertions: compare runs on the same machine.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -95,6 +97,63 @@ async function measureSync(worker: SyncWorker, label: string): Promise<void> {
   console.log(`${`sync: ${label}`.padEnd(48)} ${jobs} job(s) in ${ms.toFixed(0)} ms; RSS ${mib(rssBefore)} MiB before, ${mib(rssPeak)} MiB at most`);
 }
 
+/**
+ * Decision latency as the static set grows: the shipped policies plus N generated ones, each
+ * `permit (principal == User::"userN", action == …, resource in Repository::"…/domN/repoN")`.
+ * The index evaluates only the policies whose scope can hold (one generated policy and the shipped
+ * ones that apply), so p50 should not grow with N. Uncached: decision cache off (a slice is
+ * still preparsed once); cached: the same 100 calls again and again.
+ */
+async function measureDecisions(dir: string, shippedDir: string): Promise<void> {
+  const context = { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' };
+  const shipped = loadPolicyDir(shippedDir);
+  const shippedCall = { principal: { issuer: DEV_ISSUER, subject: 'alice', groups: ['release-managers', 'maintainers'] }, action: 'UpdatePackageVersionsStatus' as const, resource: packageResource({ region: 'us-east-1', domain: 'my_domain', domainOwner: '111122223333', repository: 'my_repo', format: 'npm', namespace: '', name: 'chalk' }), context };
+  const uncachedShipped = new PolicyEngine(shipped, { decisionCacheSize: 0 });
+  await measure('decision, shipped policies, uncached', 20_000, () => uncachedShipped.authorize(shippedCall));
+  const cachedShipped = new PolicyEngine(shipped);
+  await measure('decision, shipped policies, cached', 20_000, () => cachedShipped.authorize(shippedCall));
+  for (const n of [10, 10_000]) {
+    const genDir = join(dir, `generated-${n}`);
+    cpSync(shippedDir, genDir, { recursive: true });
+    // A policy file is at most 1 MiB: 1,000 policies a file.
+    for (let f = 0; f * 1000 < n; f++) {
+      const lines: string[] = [];
+      for (let i = f * 1000; i < Math.min(n, (f + 1) * 1000); i++) {
+        lines.push(
+          `@id("gen-${i}") permit(principal == User::"user${i}", action == Action::"UpdatePackageVersionsStatus", resource in Repository::"arn:aws:codeartifact:us-east-1:111122223333:repository/dom${i}/repo${i}");`,
+        );
+      }
+      writeFileSync(join(genDir, `generated-${f}.cedar`), lines.join('\n'));
+    }
+    let t = performance.now();
+    const set = loadPolicyDir(genDir);
+    const loadMs = performance.now() - t;
+    t = performance.now();
+    const uncached = new PolicyEngine(set, { decisionCacheSize: 0 });
+    const engineMs = performance.now() - t;
+    console.log(`${n} generated policies: loading and validating ${Math.round(loadMs)} ms, engine (index) ${engineMs.toFixed(1)} ms`);
+    // 100 principals, each on its own repository: 100 distinct slices, each preparsed once.
+    const call = (i: number) => ({
+      principal: { issuer: DEV_ISSUER, subject: `user${i % 100}`, groups: ['maintainers'] },
+      action: 'UpdatePackageVersionsStatus' as const,
+      resource: packageResource({ region: 'us-east-1', domain: `dom${i % 100}`, domainOwner: '111122223333', repository: `repo${i % 100}`, format: 'npm', namespace: '', name: 'pkg' }),
+      context,
+    });
+    if (uncached.authorize(call(7)).decision !== 'allow') throw new Error('a generated policy did not allow its own user');
+    await measure(`decision, ${n} generated policies, uncached`, 20_000, (i) => uncached.authorize(call(i)));
+    const cached = new PolicyEngine(set);
+    await measure(`decision, ${n} generated policies, cached`, 20_000, (i) => cached.authorize(call(i)));
+    if (n >= 10_000) {
+      // What the engine no longer does: preparse the whole set (at start and after each reload).
+      t = performance.now();
+      const whole = cedar.preparsePolicySet('bench-whole-set', { staticPolicies: set.policies });
+      if (whole.type === 'failure') throw new Error('preparsing the whole set failed');
+      console.log(`(for comparison) preparsing all ${Object.keys(set.policies).length} policies as one set: ${Math.round(performance.now() - t)} ms`);
+      cedar.preparsePolicySet('bench-whole-set', { staticPolicies: {} });
+    }
+  }
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'vg-bench-'));
 try {
   const policyDir = join(dir, 'policies');
@@ -105,9 +164,11 @@ try {
   const context = { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' };
   console.log(`policies: ${Object.keys(engine.policySet.policies).length}, node ${process.version}`);
   await measure('Cedar authorize (shipped policies)', 20_000, () => engine.authorize({ principal, action: 'UpdatePackageVersionsStatus', resource, context }));
+  await measureDecisions(dir, policyDir);
 
   // Template links at scale: 20,000 "team curates repository" links. Only the links whose slots
   // name the request's principal or resource are evaluated (a cached, preparsed slice).
+  if (process.env['BENCH_ONLY'] === 'decisions') process.exit(0);
   const linkedDir = join(dir, 'linked');
   cpSync(policyDir, linkedDir, { recursive: true });
   mkdirSync(join(linkedDir, 'links'));

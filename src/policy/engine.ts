@@ -1,11 +1,18 @@
 /**
- * The policy engine: a compiled set parsed once into cedar-wasm's cache, and `authorize`, which
- * fails closed. Allow only when Cedar answers success, the decision is allow, and no policy errored:
- * Cedar skips an erroring policy, so an erroring `forbid` would otherwise turn a deny into an allow.
+ * The policy engine: decide (slice, then cache) over a compiled set, failing closed. Allow only when
+ * Cedar answers success, the decision is allow, and no policy errored: Cedar skips an erroring
+ * policy, so an erroring `forbid` would otherwise turn a deny into an allow.
+ *
+ * A request is evaluated against the slice of the set whose scope can hold for it (policy-index.ts),
+ * preparsed in cedar-wasm the first time it is needed, and whole decisions are cached per engine
+ * (decision-cache.ts). test/policy/engine-differential.test.ts holds both to plain Cedar over the
+ * whole set.
  */
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { CedarValueJson, EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
-import { entityKey, LinkIndex } from './links.ts';
+import { canonicalKey, DEFAULT_DECISION_CACHE_SIZE, Lru } from './decision-cache.ts';
+import type { EntityRef } from './links.ts';
+import { actionParents, ancestry, headOf, parentsIn, PolicyIndex, scopeOf, uidOf, type IndexedPolicy, type PolicyHead } from './policy-index.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { RequestMeta } from '../audit/build-record.ts';
 import { principalEntities, userUid, type CedarResource, type EntityUid } from './entities.ts';
@@ -43,6 +50,8 @@ export interface AuthorizationDecision {
   policySetHash: string;
   /** Why a deny: a forbid matched, no permit matched, or something could not be evaluated. */
   denyKind?: 'forbid' | 'no_permit' | 'error';
+  /** Present (true) when the decision came from the engine's decision cache, not a fresh evaluation. */
+  cached?: boolean;
 }
 
 /** A request already in Cedar's terms (the Cedar CLI's test format and the explain command use it). */
@@ -61,29 +70,71 @@ export interface Authorizer {
 }
 
 let instanceCounter = 0;
-/** Preparsed link slices kept per engine; the least recently used is replaced beyond this. */
-const SLICE_CACHE_SIZE = 512;
+/** Preparsed slices kept per engine; the least recently used is replaced beyond this. */
+export const DEFAULT_SLICE_CACHE_SIZE = 512;
+
+export interface PolicyEngineOptions {
+  /** Decisions kept (whole Cedar answers, keyed by the call); 0 turns the cache off. */
+  decisionCacheSize?: number | undefined;
+  /** Preparsed slices kept in the wasm instance. */
+  sliceCacheSize?: number | undefined;
+}
 
 type Outcome = { decision: 'allow' | 'deny'; reason: string[]; errors: string[] };
+
+/**
+ * What an engine no longer reachable held in the wasm instance: its slices are overwritten with an
+ * empty set and its schema with an empty schema, the only way cedar-wasm 4 offers to release them
+ * (it has no call to drop a preparsed set or schema).
+ */
+const released = new FinalizationRegistry<{ ids: Set<string>; schemaName: string }>((held) => {
+  try {
+    for (const id of held.ids) cedar.preparsePolicySet(id, { staticPolicies: {} });
+    cedar.preparseSchema(held.schemaName, '');
+  } catch {
+    /* a wasm instance that traps is already denying every request; nothing to release into */
+  }
+});
 
 export class PolicyEngine implements Authorizer {
   readonly #setId: string;
   readonly #schemaName: string;
-  readonly #links: LinkIndex;
-  /** Slice key (sorted link ids) → preparsed set id; Map order is the LRU order. */
-  readonly #slices = new Map<string, string>();
+  readonly #index: PolicyIndex;
+  readonly #actionParents: Map<string, string[]>;
+  /** Slice key (the slice's positions in the index) → preparsed set id; Map order is the LRU order. */
+  readonly #slices: Lru<string>;
+  /** The preparsed ids this engine holds in the wasm instance, released when it is collected. */
+  readonly #held: { ids: Set<string>; schemaName: string };
+  readonly #decisions: Lru<AuthorizationDecision>;
   #sliceIds = 0;
   #broken: string | undefined;
 
-  constructor(readonly policySet: CompiledPolicySet) {
+  /** An engine whose index is built in steps, leaving the event loop free (reloads use it). */
+  static async create(policySet: CompiledPolicySet, options: PolicyEngineOptions = {}): Promise<PolicyEngine> {
+    return new PolicyEngine(policySet, options, await indexPolicySetInSteps(policySet));
+  }
+
+  constructor(
+    readonly policySet: CompiledPolicySet,
+    options: PolicyEngineOptions = {},
+    index?: PolicyIndex,
+  ) {
     const n = ++instanceCounter;
     this.#setId = `pset-${policySet.hash.slice(0, 16)}-${n}`;
     this.#schemaName = `schema-${policySet.hash.slice(0, 16)}-${n}`;
+    this.#held = { ids: new Set(), schemaName: this.#schemaName };
     const schema = cedar.preparseSchema(this.#schemaName, policySet.schemaText);
     if (schema.type === 'failure') throw new Error(`preparsing the schema failed: ${schema.errors.map((e) => e.message).join('; ')}`);
-    const set = cedar.preparsePolicySet(this.#setId, { staticPolicies: policySet.policies });
-    if (set.type === 'failure') throw new Error(`preparsing the policies failed: ${set.errors.map((e) => e.message).join('; ')}`);
-    this.#links = new LinkIndex(policySet.links);
+    this.#index = index ?? indexPolicySet(policySet);
+    this.#actionParents = actionParents(policySet.schemaText);
+    this.#slices = new Lru(Math.max(1, options.sliceCacheSize ?? DEFAULT_SLICE_CACHE_SIZE));
+    this.#decisions = new Lru(options.decisionCacheSize ?? DEFAULT_DECISION_CACHE_SIZE);
+    released.register(this, this.#held);
+  }
+
+  /** Static policies that pin nothing in their scope: evaluated with every request. */
+  get remainder(): readonly string[] {
+    return this.#index.remainder;
   }
 
   authorize(request: AuthorizationRequest): AuthorizationDecision {
@@ -97,25 +148,30 @@ export class PolicyEngine implements Authorizer {
   }
 
   /**
-   * The static policies are one preparsed set. Template links are evaluated only when they can
-   * apply: the links whose slots name the principal or resource (or their ancestors) form a small
-   * set of their own, preparsed once and cached. The two answers combine exactly as Cedar combines
-   * policies: any forbid denies, otherwise any permit allows, and any error denies.
+   * Decides a call: from the decision cache when this exact call was decided before, otherwise with
+   * Cedar over the slice of the set (static policies and template links) whose scope can hold for
+   * it, preparsed once per distinct slice. Policies outside the slice can neither be satisfied nor
+   * error (see policy-index.ts), so the answer is the one Cedar gives for the whole set.
    */
   evaluate(call: CedarCall): AuthorizationDecision {
     const hash = this.policySet.hash;
     const fail = (errors: string[]): AuthorizationDecision => ({ decision: 'deny', determiningPolicies: [], errors, policySetHash: hash, denyKind: 'error' });
     if (this.#broken) return fail([`policy engine unavailable: ${this.#broken}`]);
+    const key = this.#decisions.capacity > 0 ? canonicalKey([call.principal, call.action, call.resource, call.context, call.entities]) : undefined;
+    if (key !== undefined) {
+      const hit = this.#decisions.get(key);
+      if (hit) return { ...hit, determiningPolicies: [...hit.determiningPolicies], errors: [...hit.errors], cached: true };
+    }
+    let decision: AuthorizationDecision;
     try {
-      const outcomes = [this.#run(this.#setId, call)];
-      const slice = this.#sliceFor(call);
-      if (slice) outcomes.push(this.#run(slice, call));
-      return combine(outcomes, hash);
+      decision = combine([this.#run(this.#sliceFor(call), call)], hash);
     } catch (err) {
       // A trap inside the wasm instance can leave it unusable: from here on every request is denied.
       this.#broken = (err as Error).message;
       return fail([`policy engine failure: ${this.#broken}`]);
     }
+    if (key !== undefined) this.#decisions.set(key, { ...decision, determiningPolicies: [...decision.determiningPolicies], errors: [...decision.errors] });
+    return decision;
   }
 
   #run(setId: string, call: CedarCall): Outcome {
@@ -125,54 +181,91 @@ export class PolicyEngine implements Authorizer {
     return { decision, reason: diagnostics.reason, errors: diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`) };
   }
 
-  #sliceFor(call: CedarCall): string | undefined {
-    if (this.#links.size === 0) return undefined;
-    const links = this.#links.lookup(ancestry(call.principal, call.entities), ancestry(call.resource, call.entities));
-    if (links.length === 0) return undefined;
-    const key = links.map((l) => l.id).sort().join('\n');
+  /** The policies (static and links) whose scope can hold for the call, in the index's order. */
+  sliceOf(call: CedarCall): IndexedPolicy[] {
+    return this.#lookup(call).map((i) => this.#index.policies[i]!);
+  }
+
+  #lookup(call: CedarCall): number[] {
+    const parents = parentsIn(Array.isArray(call.entities) ? call.entities : []);
+    const of = (uid: EntityUid, extra?: Map<string, string[]>) => {
+      const ref = uidOf(uid);
+      // A uid Cedar cannot read fails the request; an empty ancestry then leaves the slice smallest.
+      if (!ref) return new Set<string>();
+      return ancestry(ref, extra ? (k) => [...(extra.get(k) ?? []), ...(parents.get(k) ?? [])] : (k) => parents.get(k));
+    };
+    return this.#index.lookup({ principal: of(call.principal), action: of(call.action, this.#actionParents), resource: of(call.resource) });
+  }
+
+  /** The preparsed id of the call's slice, preparsing it the first time. */
+  #sliceFor(call: CedarCall): string {
+    const positions = this.#lookup(call);
+    const key = positions.join(',');
     const cached = this.#slices.get(key);
-    if (cached) {
-      this.#slices.delete(key);
-      this.#slices.set(key, cached);
-      return cached;
-    }
+    if (cached) return cached;
     // Reuse the evicted slice's id: preparsing under an existing id replaces it, so the wasm
-    // instance holds at most SLICE_CACHE_SIZE slices per engine.
-    let id: string;
-    if (this.#slices.size >= SLICE_CACHE_SIZE) {
-      const [oldest, oldId] = this.#slices.entries().next().value as [string, string];
-      this.#slices.delete(oldest);
-      id = oldId;
-    } else {
-      id = `${this.#setId}-slice-${++this.#sliceIds}`;
+    // instance holds at most sliceCacheSize slices per engine.
+    const id = this.#slices.size >= this.#slices.capacity ? this.#slices.shift()![1] : `${this.#setId}-slice-${++this.#sliceIds}`;
+    const staticPolicies: Record<string, string> = {};
+    const templates: Record<string, string> = {};
+    const templateLinks: Array<{ templateId: string; newId: string; values: Record<string, EntityRef> }> = [];
+    for (const i of positions) {
+      const p = this.#index.policies[i]!;
+      if (!p.link) {
+        staticPolicies[p.id] = this.policySet.policies[p.id]!;
+        continue;
+      }
+      const l = p.link;
+      templates[l.template] ??= this.policySet.templates[l.template]!;
+      templateLinks.push({
+        templateId: l.template,
+        newId: l.id,
+        values: { ...(l.principal ? { '?principal': l.principal } : {}), ...(l.resource ? { '?resource': l.resource } : {}) },
+      });
     }
-    const templates = Object.fromEntries([...new Set(links.map((l) => l.template))].map((t) => [t, this.policySet.templates[t]!]));
-    const templateLinks = links.map((l) => ({
-      templateId: l.template,
-      newId: l.id,
-      values: { ...(l.principal ? { '?principal': l.principal } : {}), ...(l.resource ? { '?resource': l.resource } : {}) },
-    }));
-    const parsed = cedar.preparsePolicySet(id, { staticPolicies: {}, templates, templateLinks });
-    if (parsed.type === 'failure') throw new Error(`preparsing template links failed: ${parsed.errors.map((e) => e.message).join('; ')}`);
+    const parsed = cedar.preparsePolicySet(id, { staticPolicies, templates, templateLinks });
+    if (parsed.type === 'failure') throw new Error(`preparsing a slice of the policy set failed: ${parsed.errors.map((e) => e.message).join('; ')}`);
+    this.#held.ids.add(id);
     this.#slices.set(key, id);
     return id;
   }
 }
 
-/** The entity and everything above it in the given entities, as entityKey strings. */
-function ancestry(uid: EntityUid, entities: readonly EntityJson[]): Set<string> {
-  const parentsOf = new Map<string, EntityUid[]>();
-  for (const e of entities) parentsOf.set(entityKey(e.uid as EntityUid), (e.parents as EntityUid[]) ?? []);
-  const seen = new Set<string>();
-  const queue: EntityUid[] = [uid];
-  while (queue.length > 0) {
-    const next = queue.pop()!;
-    const key = entityKey(next);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    queue.push(...(parentsOf.get(key) ?? []));
+/** Every static policy and template link of the set, with its scope, in a stable order. */
+function* indexEntries(set: CompiledPolicySet): Generator<IndexedPolicy> {
+  const heads = set.heads ?? {};
+  const head = (id: string, text: string, template: boolean) => heads[id] ?? headOf(text, template);
+  for (const id of Object.keys(set.policies)) yield { id, scope: scopeOf(head(id, set.policies[id]!, false)) };
+  const templateHeads = new Map<string, PolicyHead>();
+  for (const link of set.links) {
+    let h = templateHeads.get(link.template);
+    if (!h) templateHeads.set(link.template, (h = head(link.template, set.templates[link.template]!, true)));
+    yield { id: link.id, link, scope: scopeOf(h, { '?principal': link.principal, '?resource': link.resource }) };
   }
-  return seen;
+}
+
+export function indexPolicySet(set: CompiledPolicySet): PolicyIndex {
+  const index = new PolicyIndex();
+  for (const entry of indexEntries(set)) index.add(entry);
+  return index;
+}
+
+/**
+ * The same index, built in steps of at most `stepMs` with the event loop free in between: tens of
+ * thousands of policies take longer to index than a request should ever wait.
+ */
+export async function indexPolicySetInSteps(set: CompiledPolicySet, stepMs = 5): Promise<PolicyIndex> {
+  const index = new PolicyIndex();
+  let started = performance.now();
+  let n = 0;
+  for (const entry of indexEntries(set)) {
+    index.add(entry);
+    if ((++n & 31) === 0 && performance.now() - started > stepMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      started = performance.now();
+    }
+  }
+  return index;
 }
 
 function combine(outcomes: Outcome[], policySetHash: string): AuthorizationDecision {

@@ -5,6 +5,9 @@
  *      "principal": "Group::\"payments\"", "resource": "Repository::\"arn:…:repository/d/payments\"" }]
  * `principal` / `resource` are Cedar entity literals or {"type": …, "id": …}; `id` defaults to
  * `<template>(<principal id>, <resource id>)`.
+ *
+ * Links are indexed with the static policies (policy-index.ts): a request evaluates only the links
+ * whose slots name its principal or resource, or their ancestors.
  */
 import type { PolicyDiagnostic } from './load-policies.ts';
 
@@ -94,44 +97,4 @@ export function parseLinkFile(file: string, text: string, errors: PolicyDiagnost
     links.push({ id, template: o.template, principal, resource, file, line });
   });
   return links;
-}
-
-/**
- * Finds the links that can apply to a request: those whose principal slot is the principal or one
- * of its ancestors (groups), and whose resource slot is the resource or one of its ancestors.
- * Only these are evaluated with the request, so tens of thousands of links cost a lookup, not a
- * Cedar evaluation each (~3.5 µs per policy per call in cedar-wasm).
- */
-export class LinkIndex {
-  readonly #byPrincipal = new Map<string, TemplateLink[]>();
-  readonly #byResourceOnly = new Map<string, TemplateLink[]>();
-  readonly #unslotted: TemplateLink[] = [];
-  /** Counted once: the engine asks on every request whether there are links at all. */
-  readonly size: number;
-
-  constructor(links: readonly TemplateLink[]) {
-    this.size = links.length;
-    const push = (map: Map<string, TemplateLink[]>, key: string, link: TemplateLink) => {
-      const list = map.get(key);
-      if (list) list.push(link);
-      else map.set(key, [link]);
-    };
-    for (const link of links) {
-      if (link.principal) push(this.#byPrincipal, entityKey(link.principal), link);
-      else if (link.resource) push(this.#byResourceOnly, entityKey(link.resource), link);
-      else this.#unslotted.push(link);
-    }
-  }
-
-  /** principals and resources: the request's entity and all its ancestors, as entityKey strings. */
-  lookup(principals: ReadonlySet<string>, resources: ReadonlySet<string>): TemplateLink[] {
-    const found: TemplateLink[] = [...this.#unslotted];
-    for (const p of principals) {
-      for (const link of this.#byPrincipal.get(p) ?? []) {
-        if (!link.resource || resources.has(entityKey(link.resource))) found.push(link);
-      }
-    }
-    for (const r of resources) found.push(...(this.#byResourceOnly.get(r) ?? []));
-    return found;
-  }
 }

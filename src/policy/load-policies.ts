@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { parseLinkFile, type TemplateLink } from './links.ts';
 import { policyTextProblem } from './policy-guard.ts';
+import type { PolicyHead } from './policy-index.ts';
 
 export const SCHEMA_FILE = 'schema.cedarschema';
 export const TEMPLATE_DIR = 'templates';
@@ -45,6 +46,11 @@ export interface CompiledPolicySet {
   /** Template id (its @id) → template text. */
   templates: Record<string, string>;
   templateSlots: Record<string, TemplateSlots>;
+  /**
+   * Each static policy's and template's scope, from Cedar's parse at compile time, for the engine's
+   * index (policy-index.ts). Absent in a set built by hand: the engine then parses the scopes itself.
+   */
+  heads?: Record<string, PolicyHead>;
   links: TemplateLink[];
   sources: Record<string, PolicySource>;
   /** Every file that makes the set: *.cedar, templates/*.cedar, links files. */
@@ -142,6 +148,7 @@ function compileChecked(schemaText: string, files: PolicyFileText[], templateFil
   }
 
   const policies: Record<string, string> = {};
+  const heads: Record<string, PolicyHead> = {};
   const sources: Record<string, PolicySource> = {};
   for (const { file, text } of files) {
     const parts = splitFile(file, text, errors, at);
@@ -158,6 +165,7 @@ function compileChecked(schemaText: string, files: PolicyFileText[], templateFil
       }
       policies[id] = policyText;
       sources[id] = at(file, text, offset);
+      if (json.type === 'success') heads[id] = { principal: json.json.principal, action: json.json.action, resource: json.json.resource };
     });
   }
   const templates: Record<string, string> = {};
@@ -181,6 +189,7 @@ function compileChecked(schemaText: string, files: PolicyFileText[], templateFil
       sources[id] = at(file, text, offset);
       const j = json.type === 'success' ? json.json : undefined;
       templateSlots[id] = { principal: !!j && 'slot' in j.principal, resource: !!j && 'slot' in j.resource };
+      if (j) heads[id] = { principal: j.principal, action: j.action, resource: j.resource };
     }
   }
 
@@ -237,6 +246,7 @@ function compileChecked(schemaText: string, files: PolicyFileText[], templateFil
     policies,
     templates,
     templateSlots,
+    heads,
     links,
     sources,
     files: allFiles.map((f) => f.file),

@@ -2,7 +2,8 @@
  * The live policy set, its safe replacement, and the shadow candidate.
  *
  * A reload (a change under policies/, SIGHUP, or a call) reads the folder, validates it strictly and
- * runs its tests. Only if both pass does it replace the live set, in one assignment: a request is
+ * runs its tests, in a worker thread (reload-worker.ts) so that requests keep being decided
+ * meanwhile. Only if both pass does it replace the live set, in one assignment: a request is
  * judged by the set it read at its start, never half of each. Otherwise the live set stays and the
  * failure is logged, counted and shown in status(). policies/candidate/ (same layout), when present,
  * is loaded beside it and evaluated in shadow, never enforced.
@@ -11,9 +12,11 @@ import { existsSync, readdirSync, statSync, watch, type FSWatcher } from 'node:f
 import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
-import { PolicyEngine, type Authorizer } from './engine.ts';
+import { checkOffThread } from './check-off-thread.ts';
+import { PolicyEngine, type Authorizer, type PolicyEngineOptions } from './engine.ts';
 import { formatDiagnostic, loadPolicyDir, PolicySetError, type CompiledPolicySet } from './load-policies.ts';
 import { formatFailure, readTestCases, runPolicyTests } from './run-tests.ts';
+import { runReloadJob, type ReloadAnswer } from './reload-worker.ts';
 import { shadowing, type Disagreement } from './shadow.ts';
 
 export const CANDIDATE_DIR = 'candidate';
@@ -51,12 +54,21 @@ export interface PolicyManagerOptions {
   maxListedLinks?: number;
   /** The token claim test cases give groups in (VERSIONGATE_GROUPS_CLAIM). */
   groupsClaim?: string;
+  /** Decisions each engine (live, candidate) caches; 0 turns the cache off. Default 10,000. */
+  decisionCacheSize?: number;
+  /**
+   * Check reloads in a worker thread (default), so the event loop keeps answering requests while a
+   * set is validated, compiled and tested. false checks them on the calling thread.
+   */
+  reloadInWorker?: boolean;
+  /** A reload whose checks take longer is refused (default RELOAD_WORKER_TIMEOUT_MS). */
+  reloadTimeoutMs?: number;
 }
 
 /** Validates a folder and runs its tests: what a set must pass to become live. */
-export function checkPolicyDir(dir: string, groupsClaim?: string): { set: CompiledPolicySet; engine: PolicyEngine } {
+export function checkPolicyDir(dir: string, groupsClaim?: string, options: PolicyEngineOptions = {}): { set: CompiledPolicySet; engine: PolicyEngine } {
   const set = loadPolicyDir(dir);
-  const engine = new PolicyEngine(set);
+  const engine = new PolicyEngine(set, options);
   const report = runPolicyTests(set, readTestCases(dir, groupsClaim), undefined, engine);
   if (report.failed > 0) {
     throw new PolicySetError(
@@ -86,7 +98,17 @@ export class PolicyManager {
   ) {
     this.#live = live;
     this.#loadedAt = o.clock.now().toISOString();
-    this.#loadCandidate();
+    // At start the candidate is loaded here, on this thread, as the live set was.
+    const candidate = loadCandidateDir(o.dir);
+    try {
+      if (candidate && 'errors' in candidate) throw new ReloadRefused(candidate.errors);
+      if (candidate) {
+        this.#candidate = new PolicyEngine(candidate.set, { decisionCacheSize: o.decisionCacheSize });
+        this.#candidateStatus = { hash: candidate.set.hash, loadedAt: this.#loadedAt, files: candidate.set.files };
+      }
+    } catch (err) {
+      this.#candidateStatus = { error: errorsOf(err).join('\n') };
+    }
     this.#view = this.#compose();
   }
 
@@ -95,7 +117,7 @@ export class PolicyManager {
     const at = o.clock.now().toISOString();
     let checked: ReturnType<typeof checkPolicyDir>;
     try {
-      checked = checkPolicyDir(o.dir, o.groupsClaim);
+      checked = checkPolicyDir(o.dir, o.groupsClaim, { decisionCacheSize: o.decisionCacheSize });
     } catch (err) {
       o.onLoad?.({ at, trigger: 'start', outcome: 'refused', errors: errorsOf(err) });
       throw err;
@@ -121,15 +143,23 @@ export class PolicyManager {
     return this.#reloading;
   }
 
-  #reload(trigger: ReloadTrigger): ReloadOutcome {
+  async #reload(trigger: ReloadTrigger): Promise<ReloadOutcome> {
     const at = this.o.clock.now().toISOString();
+    const job = { dir: this.o.dir, groupsClaim: this.o.groupsClaim };
+    // Validation, compilation and the set's tests run in a worker thread with its own Cedar; the
+    // live engine keeps answering meanwhile. Its failure, whatever it is, refuses the reload.
+    const answer: ReloadAnswer = this.o.reloadInWorker === false ? runReloadJob(job) : await checkOffThread(job, this.o.reloadTimeoutMs);
     let outcome: ReloadOutcome;
     let loaded: CompiledPolicySet | undefined;
     try {
-      const { set, engine } = checkPolicyDir(this.o.dir, this.o.groupsClaim);
+      if ('errors' in answer.live) throw new ReloadRefused(answer.live.errors);
+      const set = answer.live.set;
       if (set.hash === this.#live.policySet.hash) {
         outcome = { at, trigger, outcome: 'unchanged', hash: set.hash, errors: [] };
       } else {
+        // WASM state is per thread: this thread's Cedar parses the schema again and indexes the set;
+        // slices of it are preparsed when requests first need them.
+        const engine = await this.#engine(set);
         // The swap: one assignment. Requests that already took the old view finish with it.
         this.#live = engine;
         this.#loadedAt = at;
@@ -143,23 +173,27 @@ export class PolicyManager {
       outcome = { at, trigger, outcome: 'refused', errors: errorsOf(err) };
       this.o.logger.warn('policy set refused; the live set stays', { trigger, errors: outcome.errors.slice(0, 20) });
     }
-    this.#loadCandidate();
+    if (answer.candidate !== undefined) await this.#adoptCandidate(answer.candidate);
     this.#view = this.#compose();
     this.#lastReload = outcome;
     if (outcome.outcome !== 'unchanged') this.o.onLoad?.(outcome, loaded);
     return outcome;
   }
 
-  #loadCandidate(): void {
-    const dir = join(this.o.dir, CANDIDATE_DIR);
-    if (!existsSync(dir)) {
+  #engine(set: CompiledPolicySet): Promise<PolicyEngine> {
+    return PolicyEngine.create(set, { decisionCacheSize: this.o.decisionCacheSize });
+  }
+
+  async #adoptCandidate(candidate: NonNullable<ReloadAnswer['candidate']> | null): Promise<void> {
+    if (candidate === null) {
       this.#candidate = undefined;
       this.#candidateStatus = null;
       return;
     }
     try {
-      const set = loadPolicyDir(dir);
-      if (this.#candidate?.policySet.hash !== set.hash) this.#candidate = new PolicyEngine(set);
+      if ('errors' in candidate) throw new ReloadRefused(candidate.errors);
+      const { set } = candidate;
+      if (this.#candidate?.policySet.hash !== set.hash) this.#candidate = await this.#engine(set);
       this.#candidateStatus = { hash: set.hash, loadedAt: this.o.clock.now().toISOString(), files: set.files };
     } catch (err) {
       this.#candidate = undefined;
@@ -252,7 +286,26 @@ function folderFingerprint(dir: string): string {
   return parts.sort().join('\n');
 }
 
+/** Errors already formatted (by the worker thread), carried as one error. */
+class ReloadRefused extends Error {
+  constructor(readonly errors: string[]) {
+    super(errors.join('\n'));
+  }
+}
+
+/** policies/candidate/, loaded on this thread (at start): null when there is none. */
+function loadCandidateDir(dir: string): NonNullable<ReloadAnswer['candidate']> | null {
+  const candidate = join(dir, CANDIDATE_DIR);
+  if (!existsSync(candidate)) return null;
+  try {
+    return { set: loadPolicyDir(candidate) };
+  } catch (err) {
+    return { errors: errorsOf(err) };
+  }
+}
+
 function errorsOf(err: unknown): string[] {
+  if (err instanceof ReloadRefused) return err.errors;
   if (err instanceof PolicySetError) return err.diagnostics.map(formatDiagnostic);
   return [(err as Error).message];
 }

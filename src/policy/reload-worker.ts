@@ -1,0 +1,87 @@
+/**
+ * The reload worker: validates a policy folder, compiles it and runs its tests in a worker thread
+ * with its own cedar-wasm instance, so a reload never blocks the event loop that answers requests,
+ * and a Cedar trap or crash while checking a set breaks only this short-lived worker, never the live
+ * instance. It also loads policies/candidate/ for shadow evaluation. It answers once and exits.
+ *
+ * Started through reload-worker-boot.mjs, which makes sure TypeScript can be loaded in the thread.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { formatDiagnostic, loadPolicyDir, PolicySetError, type CompiledPolicySet } from './load-policies.ts';
+import { CANDIDATE_DIR, checkPolicyDir } from './policy-manager.ts';
+
+export interface ReloadJob {
+  dir: string;
+  groupsClaim?: string | undefined;
+}
+
+/** What the checks found: the live set's replacement (or why not), and the candidate (null: none). */
+export interface ReloadAnswer {
+  live: { set: CompiledPolicySet } | { errors: string[] };
+  /** Undefined when the worker failed before it got to the candidate: keep the current one. */
+  candidate?: { set: CompiledPolicySet } | { errors: string[] } | null;
+}
+
+const errorsOf = (err: unknown): string[] => (err instanceof PolicySetError ? err.diagnostics.map(formatDiagnostic) : [(err as Error).message]);
+
+export function runReloadJob(job: ReloadJob): ReloadAnswer {
+  let live: ReloadAnswer['live'];
+  try {
+    live = { set: checkPolicyDir(job.dir, job.groupsClaim).set };
+  } catch (err) {
+    live = { errors: errorsOf(err) };
+  }
+  const candidateDir = join(job.dir, CANDIDATE_DIR);
+  let candidate: ReloadAnswer['candidate'] = null;
+  if (existsSync(candidateDir)) {
+    try {
+      candidate = { set: loadPolicyDir(candidateDir) };
+    } catch (err) {
+      candidate = { errors: errorsOf(err) };
+    }
+  }
+  return { live, candidate };
+}
+
+/**
+ * The answer travels in parts, each sent only when the parent asks for the next: a large set (10,000
+ * policies are ~6 MB) would otherwise be deserialized on the parent's thread in one go, holding up
+ * its requests for longer than any step of the reload should. Each part is a slice of one of the
+ * set's large records; the last message is the answer with those records emptied.
+ */
+export const PART_SIZE = 500;
+export type PartField = 'policies' | 'heads' | 'sources';
+export type ReloadMessage = { kind: 'part'; which: 'live' | 'candidate'; field: PartField; entries: Array<[string, unknown]> } | { kind: 'done'; answer: ReloadAnswer };
+
+export function* reloadMessages(answer: ReloadAnswer): Generator<ReloadMessage> {
+  const light = (set: CompiledPolicySet): CompiledPolicySet => ({ ...set, policies: {}, heads: {}, sources: {} });
+  const parts = (which: 'live' | 'candidate', set: CompiledPolicySet) =>
+    (['policies', 'heads', 'sources'] as const).flatMap((field) => {
+      const entries = Object.entries(set[field] ?? {});
+      const out: ReloadMessage[] = [];
+      for (let i = 0; i < entries.length; i += PART_SIZE) out.push({ kind: 'part', which, field, entries: entries.slice(i, i + PART_SIZE) });
+      return out;
+    });
+  const live = 'set' in answer.live ? answer.live.set : undefined;
+  const candidate = answer.candidate && 'set' in answer.candidate ? answer.candidate.set : undefined;
+  if (live) yield* parts('live', live);
+  if (candidate) yield* parts('candidate', candidate);
+  yield {
+    kind: 'done',
+    answer: { live: live ? { set: light(live) } : answer.live, ...(answer.candidate !== undefined ? { candidate: candidate ? { set: light(candidate) } : answer.candidate } : {}) },
+  };
+}
+
+if (parentPort && (workerData as { versiongateReload?: ReloadJob } | undefined)?.versiongateReload) {
+  const port = parentPort;
+  const messages = reloadMessages(runReloadJob((workerData as { versiongateReload: ReloadJob }).versiongateReload));
+  const next = () => {
+    const m = messages.next();
+    if (!m.done) port.postMessage(m.value);
+    if (m.done || m.value.kind === 'done') port.close();
+  };
+  port.on('message', next);
+  next();
+}

@@ -1,0 +1,102 @@
+/** The index of policy scopes and the decision cache: the pieces the differential test guards as a whole. */
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { canonicalKey, Lru } from '../../src/policy/decision-cache.ts';
+import { PolicyEngine } from '../../src/policy/engine.ts';
+import { packageResource } from '../../src/policy/entities.ts';
+import { loadPolicyDir } from '../../src/policy/load-policies.ts';
+import { headOf, scopeOf } from '../../src/policy/policy-index.ts';
+
+/** The shipped policies folder (as test/helpers/gateway.ts names it, without loading the app). */
+const REPO_POLICIES = resolve(import.meta.dirname, '../../policies');
+
+const chalk = (repository: string) => packageResource({ region: 'us-east-1', domain: 'my_domain', domainOwner: '111122223333', repository, format: 'npm', namespace: '', name: 'chalk' });
+
+describe('policy scopes', () => {
+  it('files a policy under what its scope pins, from Cedar’s parse', () => {
+    expect(scopeOf(headOf(`permit (principal in Group::"a", action in [Action::"X", Action::"Y"], resource is Package in Repository::"r");`))).toEqual({
+      principal: ['Group::"a"'],
+      action: ['Action::"X"', 'Action::"Y"'],
+      resource: ['Repository::"r"'],
+    });
+    // `is` alone and an unconstrained head pin nothing; `action in []` pins to nothing at all.
+    expect(scopeOf(headOf('forbid (principal is User, action in [], resource) when { true };'))).toEqual({ principal: null, action: [], resource: null });
+    // A template's slots take the link's values.
+    expect(scopeOf(headOf('permit (principal == ?principal, action, resource in ?resource);', true), { '?principal': { type: 'User', id: 'u' }, '?resource': { type: 'Domain', id: 'd' } })).toEqual({
+      principal: ['User::"u"'],
+      action: null,
+      resource: ['Domain::"d"'],
+    });
+  });
+
+  it('the shipped set: only the policies that pin nothing are in the remainder', () => {
+    const engine = new PolicyEngine(loadPolicyDir(REPO_POLICIES));
+    // Every shipped policy pins at least its action, so nothing is evaluated with every request.
+    expect(engine.remainder).toEqual([]);
+    const call = (principal: { subject: string; groups: string[] }, resource: ReturnType<typeof chalk>) => ({
+      principal: { type: 'User', id: principal.subject },
+      action: { type: 'Action', id: 'UpdatePackageVersionsStatus' },
+      resource: resource.uid,
+      context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' },
+      entities: [{ uid: { type: 'User', id: principal.subject }, attrs: { issuer: 'i' }, parents: principal.groups.map((id) => ({ type: 'Group', id })) }, ...resource.entities],
+    });
+    const slice = (p: { subject: string; groups: string[] }, r: ReturnType<typeof chalk>) => engine.sliceOf(call(p, r)).map((x) => x.id).sort();
+    // A release manager in my_repo: the my_repo permits for the group, the any-principal forbid, and
+    // the web-team link is left out (the principal is not in web-team).
+    expect(slice({ subject: 'rita', groups: ['release-managers'] }, chalk('my_repo'))).toEqual(['release-managers-curate-my-repo', 'restore-archived-needs-release-manager']);
+    expect(slice({ subject: 'w', groups: ['web-team'] }, chalk('my_repo'))).toEqual(['restore-archived-needs-release-manager', 'web-team-curates-my-repo']);
+    // In another repository nothing pinned to my_repo is evaluated.
+    expect(slice({ subject: 'rita', groups: ['release-managers'] }, chalk('prod'))).toEqual(['restore-archived-needs-release-manager']);
+  });
+});
+
+describe('the decision cache', () => {
+  const engine = () => new PolicyEngine(loadPolicyDir(REPO_POLICIES));
+  const request = { principal: { issuer: 'i', subject: 'rita', groups: ['release-managers'] }, action: 'UpdatePackageVersionsStatus' as const, resource: chalk('my_repo') };
+
+  it('answers a repeated call from the cache, marked, with the same decision', () => {
+    const e = engine();
+    const first = e.authorize({ ...request, context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' } });
+    expect(first.cached).toBeUndefined();
+    // The same call with its keys in another order is the same call.
+    const again = e.authorize({ ...request, context: { targetStatus: 'Archived', currentStatuses: ['Published'], versions: ['4.1.0'] } });
+    expect(again).toEqual({ ...first, cached: true });
+    // Mutating an answer does not change what the cache holds.
+    again.determiningPolicies.push('tampered');
+    expect(e.authorize({ ...request, context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' } }).determiningPolicies).toEqual(first.determiningPolicies);
+    // A new engine (a reload) starts empty.
+    expect(engine().authorize({ ...request, context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' } }).cached).toBeUndefined();
+  });
+
+  it('caches request errors too, and can be turned off', () => {
+    const e = new PolicyEngine(loadPolicyDir(REPO_POLICIES), { decisionCacheSize: 0 });
+    const bad = { ...request, context: { versions: ['4.1.0'], currentStatuses: ['Published'] } };
+    expect(e.authorize(bad)).toMatchObject({ decision: 'deny', denyKind: 'error' });
+    expect(e.authorize(bad).cached).toBeUndefined();
+    const c = engine();
+    c.authorize(bad);
+    expect(c.authorize(bad)).toMatchObject({ decision: 'deny', denyKind: 'error', cached: true });
+  });
+
+  it('never merges inputs that JSON would make equal', () => {
+    expect(canonicalKey({ b: 1, a: [1, 'x'] })).toBe(canonicalKey({ a: [1, 'x'], b: 1 }));
+    expect(canonicalKey({ a: undefined })).toBeUndefined();
+    expect(canonicalKey({ a: Number.NaN })).toBeUndefined();
+    expect(canonicalKey({ a: -0 })).toBeUndefined();
+    expect(canonicalKey({ a: new Date(0) })).toBeUndefined();
+    // eslint-disable-next-line no-sparse-arrays
+    expect(canonicalKey([1, , 2])).toBeUndefined();
+    expect(canonicalKey('a"b')).not.toBe(canonicalKey('a\\"b'));
+  });
+
+  it('the LRU drops the least recently used entry', () => {
+    const evicted: string[] = [];
+    const lru = new Lru<number>(2, (k) => evicted.push(k));
+    lru.set('a', 1);
+    lru.set('b', 2);
+    lru.get('a');
+    lru.set('c', 3);
+    expect(evicted).toEqual(['b']);
+    expect([...lru.values()]).toEqual([1, 3]);
+  });
+});
