@@ -1,11 +1,11 @@
 /**
- * Refusals a client can read. A response sent while its request's body has not been fully read (a
- * 413 by Content-Length, a 401, 403, 404 or 415 on an upload) used to end, half the time, in a
- * connection reset the client saw instead of the answer: Node kept the connection alive, the body
- * was left unread because hono's request-body adapter holds the request paused once its queue is
- * full, @hono/node-server's own drain (500 ms) then gave up and closed the socket with the client's
- * bytes unread in the kernel, and closing a TCP socket with unread data sends a reset, which can
- * discard the answer on the client's side before it is read.
+ * Refusals a client can read. A response sent while its request's body had not been fully read (a
+ * 413 by Content-Length, a 401, 403, 404 or 415 on an upload) used to go out as keep-alive, so the
+ * client sent its next request on that connection. But the body was never read: hono's request-body
+ * adapter holds the request paused once its queue is full, so @hono/node-server's drain after the
+ * response made no progress, gave up after 500 ms and closed the socket with the client's bytes
+ * unread, which TCP turns into a reset. The client's next request on that connection failed
+ * (UND_ERR_SOCKET, ECONNRESET, EPIPE), and an SDK retries that as a network error.
  *
  * Here such a response is sent with `Connection: close`; once it is written the server half-closes
  * (FIN after the answer), reads and discards what the client still sends, up to a byte bound and a
