@@ -55,11 +55,11 @@ function guard(req: IncomingMessage, res: ServerResponse, drain: RefusalDrain, e
   // Every path to the status line goes through writeHead (end() and flushHeaders() call it too).
   const writeHead = res.writeHead;
   res.writeHead = function writeHeadClosingIfUnread(this: ServerResponse, ...args: unknown[]) {
-    if (!req.complete) {
-      this.setHeader('connection', 'close'); // merged with the headers writeHead is given
-      closeReadably(req, this.socket as Socket | null, drain);
-    }
-    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    const unread = !req.complete;
+    if (unread) this.setHeader('connection', 'close'); // merged with the headers writeHead is given
+    const out = (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    if (unread && this.socket) closeReadably(req, this.socket, drain);
+    return out;
   } as ServerResponse['writeHead'];
 }
 
@@ -76,38 +76,36 @@ function continueOnFirstRead(req: IncomingMessage, res: ServerResponse): void {
 /**
  * With `Connection: close`, Node calls socket.destroySoon() once the answer is written (and
  * @hono/node-server does when its own drain gives up): on this socket that becomes a half-close
- * and a bounded drain.
+ * and a bounded drain. Body bytes are counted from the status line on: a listener of our own also
+ * keeps Node from dumping the request, which would discard the bytes uncounted.
  */
-function closeReadably(req: IncomingMessage, socket: Socket | null, drain: RefusalDrain): void {
-  if (!socket || (socket as Socket & { [draining]?: true })[draining]) return;
-  (socket as Socket & { [draining]?: true })[draining] = true;
-  socket.destroySoon = function drainThenClose(this: Socket) {
+function closeReadably(req: IncomingMessage, socket: Socket, drain: RefusalDrain): void {
+  let received = 0;
+  let started = false;
+  let timer: NodeJS.Timeout | undefined;
+  const close = () => {
+    clearTimeout(timer);
+    req.off('data', count);
+    // Closing with unread bytes would reset; by now the client has had its answer.
+    if (socket.writableFinished) socket.destroy();
+    else socket.once('finish', () => socket.destroy());
+  };
+  const count = (chunk: Buffer) => {
+    received += chunk.length;
+    if (started && received > drain.maxBytes) close();
+  };
+  req.on('data', count);
+  socket.destroySoon = function drainThenClose() {
     if (started) return;
     started = true;
-    this.end(); // FIN after the answer: the client reads it, then end of stream
-    let received = 0;
-    const close = () => {
-      clearTimeout(timer);
-      req.off('data', count);
-      // Closing with unread bytes would reset; by now the client has had its answer.
-      if (this.writableFinished) this.destroy();
-      else this.once('finish', () => this.destroy());
-    };
-    const count = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > drain.maxBytes) close();
-    };
-    const timer = setTimeout(close, drain.maxMs);
+    socket.end(); // FIN after the answer: the client reads it, then end of stream
+    if (req.complete || received > drain.maxBytes) return close();
+    timer = setTimeout(close, drain.maxMs);
     timer.unref();
-    this.once('close', () => clearTimeout(timer));
-    if (req.complete) return close();
-    // The app's reader is done with the request; hono's adapter would pause it again when full.
-    req.removeAllListeners('data');
-    req.on('data', count);
+    socket.once('close', () => clearTimeout(timer));
     req.once('end', close);
+    // The app is done with the body; hono's adapter would pause the request again when its queue is full.
+    for (const listener of req.listeners('data')) if (listener !== count) req.off('data', listener as (chunk: Buffer) => void);
     req.resume();
   };
-  let started = false;
 }
-
-const draining = Symbol('draining');

@@ -9,13 +9,14 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CodeartifactClient, PublishPackageVersionCommand, UpdatePackageVersionsStatusCommand } from '@aws-sdk/client-codeartifact';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_JSON_BODY_BYTES } from '../../src/app.ts';
 import { CHALK, UPDATE } from '../helpers/gateway.ts';
-import { rawRequest, readResponse, realServer, WAIT_MS, type RawResponse, type RealServer } from './real-server.ts';
+import { parseRaw, rawRequest, readResponse, realServer, WAIT_MS, type RawResponse, type RealServer } from './real-server.ts';
 
 const TRIES = 200;
 const ASSET_LIMIT = 64 * 1024;
@@ -81,6 +82,22 @@ function postExpectingContinue(url: string, headers: Record<string, string>, bod
     req.on('error', reject);
     req.flushHeaders();
   });
+}
+
+/** Resolves when `socket` emits `event`, or rejects after WAIT_MS. */
+function eventOf(socket: Socket, event: 'end' | 'close'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no '${event}' within ${WAIT_MS} ms`)), WAIT_MS);
+    socket.once(event, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Writes `bytes` and resolves once they are handed to the kernel, or rejects with the write's error. */
+function write(socket: Socket, bytes: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => socket.write(bytes, (err) => (err ? reject(err) : resolve())));
 }
 
 function curl(args: string[]): Promise<{ stdout: string; stderr: string }> {
@@ -159,6 +176,31 @@ describe('refusals a client can read, on the real server', () => {
     expect(t.errors).toEqual([]);
     expect(t.answers).toEqual({ [`413 ValidationException close ${ASSET_TOO_LARGE}`]: TRIES / 4 });
     await stillServes();
+  });
+
+  it('after a refusal the server half-closes: the answer and FIN arrive before any of the body is sent, and the rest is taken without a reset', async () => {
+    const socket = connect({ port: s.gateway.port, host: '127.0.0.1', allowHalfOpen: true }); // may write after the server's FIN
+    const errors: string[] = [];
+    socket.on('error', (err: NodeJS.ErrnoException) => errors.push(err.code ?? err.message));
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => (received += d));
+    const ended = eventOf(socket, 'end');
+    const closed = eventOf(socket, 'close');
+    const rest = Buffer.alloc(256 * 1024, 0x20); // under VERSIONGATE_REFUSAL_DRAIN's 1 MiB
+    await write(socket, Buffer.from(`POST ${UPDATE}?${CHALK} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nauthorization: Bearer ${curator}\r\ncontent-length: ${MAX_JSON_BODY_BYTES + 1}\r\n\r\n`));
+
+    await ended; // the whole answer, then FIN: the server will send nothing more
+    const res = parseRaw(received);
+    expect(res.status).toBe(413);
+    expect(res.headers['connection']).toBe('close');
+    expect(JSON.parse(res.body)).toEqual({ message: `the request body is larger than ${MAX_JSON_BODY_BYTES} bytes`, reason: 'OTHER' });
+
+    await write(socket, rest);
+    socket.end();
+    await closed;
+    expect(errors).toEqual([]);
+    expect(received.endsWith(res.body)).toBe(true); // nothing arrived after the answer
   });
 
   describe('the AWS SDK (maxAttempts 1, so a reset would show as an error, not a retry)', () => {
