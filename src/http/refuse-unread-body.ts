@@ -58,7 +58,8 @@ function guard(req: IncomingMessage, res: ServerResponse, drain: RefusalDrain, e
     const unread = !req.complete;
     if (unread) this.setHeader('connection', 'close'); // merged with the headers writeHead is given
     const out = (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
-    if (unread && this.socket) closeReadably(req, this.socket, drain);
+    // req.socket: a pipelined response has no socket of its own until the ones before it are done.
+    if (unread && req.socket) closeReadably(req, req.socket, drain);
     return out;
   } as ServerResponse['writeHead'];
 }
