@@ -93,7 +93,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
   // An asset upload is not JSON: it streams to disk under a bound of its own (maxAssetBytes).
   app.use(async function limitJsonBodies(c, next) {
-    return c.req.path === PUBLISH_PATH ? next() : jsonBodyLimit(c, next);
+    if (c.req.path === PUBLISH_PATH) return next();
+    // Checked before the body is touched: hono's bodyLimit opens the body stream first, and the first
+    // read of a body sends 100 Continue to a client that asked for it (refuse-unread-body.ts).
+    const length = c.req.header('content-length');
+    if (length !== undefined && /^\d+$/.test(length) && Number(length) > MAX_JSON_BODY_BYTES && c.req.header('transfer-encoding') === undefined) {
+      throw new PayloadTooLargeError(`the request body is larger than ${MAX_JSON_BODY_BYTES} bytes`);
+    }
+    return jsonBodyLimit(c, next);
   });
 
   // Every API route is authenticated by one middleware; each handler binds the result to its action.

@@ -34,6 +34,11 @@ export interface LimitsConfig {
   requestDeadlineMs: number;
   /** The largest asset PublishPackageVersion accepts (413 beyond); streamed to disk, never held in memory. */
   maxAssetBytes: number;
+  /**
+   * After a response sent before its request's body was read (a refusal), how many more body bytes
+   * are read and discarded so the client can read the answer before the connection closes.
+   */
+  refusalDrainBytes: number;
 }
 
 /** Verified tokens remembered by default; each entry holds its token (at most 8 KiB) and principal. */
@@ -44,6 +49,9 @@ export const MAX_MAX_TOKEN_AGE_SECONDS = 365 * 86_400;
 /** 1 GiB by default; at most 5 GiB, CodeArtifact's own limit per asset. */
 export const DEFAULT_MAX_ASSET_BYTES = 1024 ** 3;
 export const MAX_MAX_ASSET_BYTES = 5 * 1024 ** 3;
+/** 1 MiB by default: what a client has usually sent before it reads a refusal; at most 64 MiB. */
+export const DEFAULT_REFUSAL_DRAIN_BYTES = 1024 ** 2;
+export const MAX_REFUSAL_DRAIN_BYTES = 64 * 1024 ** 2;
 
 export interface Config {
   host: string;
@@ -96,6 +104,7 @@ export const SETTINGS = {
   keepAliveTimeout: { env: 'VERSIONGATE_KEEP_ALIVE_TIMEOUT', flag: 'keep-alive-timeout', default: '5' },
   maxHeaderSize: { env: 'VERSIONGATE_MAX_HEADER_SIZE', flag: 'max-header-size', default: '16384' },
   maxAssetSize: { env: 'VERSIONGATE_MAX_ASSET_SIZE', flag: 'max-asset-size', default: String(DEFAULT_MAX_ASSET_BYTES) },
+  refusalDrain: { env: 'VERSIONGATE_REFUSAL_DRAIN', flag: 'refusal-drain', default: String(DEFAULT_REFUSAL_DRAIN_BYTES) },
   syncWorkers: { env: 'VERSIONGATE_SYNC_WORKERS', flag: 'sync-workers', default: '2' },
   syncAttempts: { env: 'VERSIONGATE_SYNC_ATTEMPTS', flag: 'sync-attempts', default: '3' },
   syncRetryDelay: { env: 'VERSIONGATE_SYNC_RETRY_DELAY', flag: 'sync-retry-delay', default: '5' },
@@ -181,6 +190,12 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     fail('maxAssetSize', `must be a number of bytes from 1 to ${MAX_MAX_ASSET_BYTES}, got '${assetText}'`);
   }
 
+  const drainText = raw('refusalDrain')!;
+  const refusalDrainBytes = Number(drainText);
+  if (!/^\d+$/.test(drainText) || refusalDrainBytes > MAX_REFUSAL_DRAIN_BYTES) {
+    fail('refusalDrain', `must be a number of bytes from 0 to ${MAX_REFUSAL_DRAIN_BYTES}, got '${drainText}'`);
+  }
+
   const metrics = parseMetrics(raw('metrics')!, fail);
 
   const whole = (name: SettingName, min: number, max: number, what: string): number => {
@@ -226,7 +241,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     policyWatch: parseOnOff(raw('policyWatch')!, (why) => fail('policyWatch', why)),
     auth: parseAuth(raw, fail, dev, cwd),
     metrics,
-    limits: { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, requestDeadlineMs, maxAssetBytes },
+    limits: { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, requestDeadlineMs, maxAssetBytes, refusalDrainBytes },
     shutdownGraceMs,
     sync,
     commitBatch,

@@ -2,9 +2,9 @@
  * The process entry: config → store → policies → app → serve, and a graceful shutdown.
  * Also used by tests to run the real server on a free port.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { collectDefaultMetrics } from 'prom-client';
 import { createApp } from './app.ts';
 import { loadOrCreateDevKey, type DevKey } from './auth/dev-key.ts';
@@ -15,6 +15,7 @@ import type { Config, LimitsConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { answerClientErrors } from './http/ops-client-errors.ts';
 import { createMetricsApp } from './http/ops-metrics.ts';
+import { REFUSAL_DRAIN_MS, serveRefusalsReadably } from './http/refuse-unread-body.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
@@ -240,24 +241,20 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   };
 }
 
-function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number, limits: LimitsConfig): Promise<Server> {
+function listen(fetch: Parameters<typeof getRequestListener>[0], hostname: string, port: number, limits: LimitsConfig): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = serve(
-      {
-        fetch,
-        hostname,
-        port,
-        serverOptions: {
-          maxHeaderSize: limits.maxHeaderBytes,
-          headersTimeout: limits.headersTimeoutMs,
-          requestTimeout: limits.requestTimeoutMs,
-          keepAliveTimeout: limits.keepAliveTimeoutMs,
-          connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
-        },
-      },
-      () => resolve(server as Server),
-    );
+    const server = createServer({
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+    });
+    // What @hono/node-server's serve() does, plus answers sent before a body is read (refusals and
+    // Expect: 100-continue) that the client can always read: see refuse-unread-body.ts.
+    serveRefusalsReadably(server, getRequestListener(fetch, { hostname }), { maxBytes: limits.refusalDrainBytes, maxMs: REFUSAL_DRAIN_MS });
     server.once('error', reject);
+    server.listen(port, hostname, () => resolve(server));
   });
 }
 

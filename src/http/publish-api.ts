@@ -71,7 +71,7 @@ export function publishApi(deps: PackageApiDeps, app: OpenAPIHono<AppEnv>): void
     if (length !== undefined && /^\d+$/.test(length) && Number(length) > deps.maxAssetBytes) {
       throw new PayloadTooLargeError(`the asset is larger than ${deps.maxAssetBytes} bytes, the most this gateway accepts (VERSIONGATE_MAX_ASSET_SIZE)`);
     }
-    const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
+    const body = bodyOnFirstRead(() => c.req.raw.body);
 
     const caller = await c.var.caller('PublishPackageVersion', arnHint(deps.region, coordinates));
     const result = await publishVersion(deps, {
@@ -85,4 +85,25 @@ export function publishApi(deps: PackageApiDeps, app: OpenAPIHono<AppEnv>): void
     });
     return c.json(result, 200);
   });
+}
+
+/**
+ * The request body, opened only when the operation reads it. Opening it starts reading the request
+ * (a web stream pulls once as it is made), and that first read is what sends 100 Continue to a client
+ * that sent Expect: 100-continue: so it must wait until the token, Cedar and the plan accept the upload.
+ */
+function bodyOnFirstRead(open: () => ReadableStream<Uint8Array> | null): ReadableStream<Uint8Array> {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        reader ??= (open() ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() })).getReader();
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => reader?.cancel(reason),
+    },
+    { highWaterMark: 0 }, // no pull until the operation asks
+  );
 }

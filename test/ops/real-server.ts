@@ -75,8 +75,9 @@ export function rawRequest(url: string, options: { method?: string; headers?: Re
 }
 
 /**
- * A POST whose headers the server has parsed (it answered 100 Continue, so the request is in flight
- * in the app) and whose body is held back until `send()`.
+ * A POST whose headers the server has parsed and whose body is held back until `send()`. The server
+ * answers 100 Continue when the app first reads the body (refuse-unread-body.ts), so once this
+ * resolves the request is in flight in the app.
  */
 export function heldRequest(url: string, headers: Record<string, string>): Promise<{ send(body: string): Promise<RawResponse>; response: Promise<RawResponse>; abandon(): void }> {
   return new Promise((resolve, reject) => {

@@ -29,7 +29,7 @@ describe('operations settings', () => {
     const cfg = parse();
     expect(cfg.metrics).toEqual({ mode: 'on' });
     expect(cfg.shutdownGraceMs).toBe(10_000);
-    expect(cfg.limits).toEqual({ maxHeaderBytes: 16384, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, requestDeadlineMs: 30_000, maxAssetBytes: 1024 ** 3 });
+    expect(cfg.limits).toEqual({ maxHeaderBytes: 16384, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, requestDeadlineMs: 30_000, maxAssetBytes: 1024 ** 3, refusalDrainBytes: 1024 ** 2 });
   });
 
   it('reads each from its environment variable, and the flag wins', () => {
@@ -42,12 +42,13 @@ describe('operations settings', () => {
         VERSIONGATE_KEEP_ALIVE_TIMEOUT: '61',
         VERSIONGATE_MAX_HEADER_SIZE: '8192',
         VERSIONGATE_METRICS: 'off',
+        VERSIONGATE_REFUSAL_DRAIN: '65536',
       },
       { 'shutdown-grace': '0', metrics: '0.0.0.0:9464' },
     );
     expect(cfg.shutdownGraceMs).toBe(0);
     expect(cfg.metrics).toEqual({ mode: 'listen', host: '0.0.0.0', port: 9464 });
-    expect(cfg.limits).toEqual({ maxHeaderBytes: 8192, headersTimeoutMs: 4_000, requestTimeoutMs: 20_000, keepAliveTimeoutMs: 61_000, requestDeadlineMs: 7_000, maxAssetBytes: 1024 ** 3 });
+    expect(cfg.limits).toEqual({ maxHeaderBytes: 8192, headersTimeoutMs: 4_000, requestTimeoutMs: 20_000, keepAliveTimeoutMs: 61_000, requestDeadlineMs: 7_000, maxAssetBytes: 1024 ** 3, refusalDrainBytes: 65536 });
   });
 
   it('accepts a bracketed IPv6 metrics listener', () => {
@@ -59,6 +60,8 @@ describe('operations settings', () => {
     expect(failure({ VERSIONGATE_REQUEST_DEADLINE: '0' })).toBe("VERSIONGATE_REQUEST_DEADLINE (--request-deadline): must be a whole number of seconds from 1 to 3600, got '0'");
     expect(failure({}, { 'keep-alive-timeout': '-1' })).toBe("VERSIONGATE_KEEP_ALIVE_TIMEOUT (--keep-alive-timeout): must be a whole number of seconds from 1 to 3600, got '-1'");
     expect(failure({ VERSIONGATE_MAX_HEADER_SIZE: '100' })).toBe("VERSIONGATE_MAX_HEADER_SIZE (--max-header-size): must be a number of bytes from 1024 to 1048576, got '100'");
+    expect(failure({ VERSIONGATE_REFUSAL_DRAIN: '1MiB' })).toBe("VERSIONGATE_REFUSAL_DRAIN (--refusal-drain): must be a number of bytes from 0 to 67108864, got '1MiB'");
+    expect(failure({}, { 'refusal-drain': String(64 * 1024 ** 2 + 1) })).toBe("VERSIONGATE_REFUSAL_DRAIN (--refusal-drain): must be a number of bytes from 0 to 67108864, got '67108865'");
     expect(failure({ VERSIONGATE_HEADERS_TIMEOUT: '60' })).toBe('VERSIONGATE_HEADERS_TIMEOUT (--headers-timeout): must not be longer than VERSIONGATE_REQUEST_TIMEOUT (30 s), got 60 s');
     for (const bad of ['yes', '9464', 'localhost:99999', 'host:port']) {
       expect(failure({ VERSIONGATE_METRICS: bad })).toBe(`VERSIONGATE_METRICS (--metrics): must be on, off, or HOST:PORT for a separate listener (such as 127.0.0.1:9464), got '${bad}'`);
@@ -66,7 +69,7 @@ describe('operations settings', () => {
   });
 
   it('has an environment variable and a flag for every setting', () => {
-    for (const name of ['metrics', 'shutdownGrace', 'requestDeadline', 'requestTimeout', 'headersTimeout', 'keepAliveTimeout', 'maxHeaderSize'] as const) {
+    for (const name of ['metrics', 'shutdownGrace', 'requestDeadline', 'requestTimeout', 'headersTimeout', 'keepAliveTimeout', 'maxHeaderSize', 'refusalDrain'] as const) {
       expect(SETTINGS[name].env).toMatch(/^VERSIONGATE_[A-Z_]+$/);
       expect(SETTINGS[name].flag).toMatch(/^[a-z-]+$/);
     }
