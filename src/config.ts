@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDuration } from './cli/duration.ts';
 import { ConfigError } from './errors.ts';
+import { DEFAULT_DECISION_CACHE_SIZE } from './policy/decision-cache.ts';
 import type { LogLevel } from './log.ts';
 import type { SyncSettings } from './sync/sync-worker.ts';
 
@@ -44,6 +45,8 @@ export interface LimitsConfig {
 /** Verified tokens remembered by default; each entry holds its token (at most 8 KiB) and principal. */
 export const DEFAULT_TOKEN_CACHE_SIZE = 10_000;
 export const MAX_TOKEN_CACHE_SIZE = 1_000_000;
+/** Each cached decision holds its key (the canonical Cedar call, about 1 KiB) and the decision. */
+export const MAX_DECISION_CACHE_SIZE = 1_000_000;
 export const MAX_MAX_TOKEN_AGE_SECONDS = 365 * 86_400;
 
 /** 1 GiB by default; at most 5 GiB, CodeArtifact's own limit per asset. */
@@ -63,6 +66,8 @@ export interface Config {
   clockToleranceSeconds: number;
   /** Verified tokens remembered until they expire (an LRU); 0 turns the cache off. */
   tokenCacheSize: number;
+  /** Cedar decisions remembered per policy set (an LRU, emptied by every reload); 0 turns the cache off. */
+  decisionCacheSize: number;
   /** Tokens issued longer ago than this are refused; undefined: no bound. */
   maxTokenAgeSeconds: number | undefined;
   logLevel: LogLevel;
@@ -93,6 +98,7 @@ export const SETTINGS = {
   region: { env: 'VERSIONGATE_REGION', flag: 'region', default: 'us-east-1' },
   clockTolerance: { env: 'VERSIONGATE_CLOCK_TOLERANCE', flag: 'clock-tolerance', default: '30' },
   tokenCacheSize: { env: 'VERSIONGATE_TOKEN_CACHE_SIZE', flag: 'token-cache-size', default: String(DEFAULT_TOKEN_CACHE_SIZE) },
+  decisionCacheSize: { env: 'VERSIONGATE_DECISION_CACHE_SIZE', flag: 'decision-cache-size', default: String(DEFAULT_DECISION_CACHE_SIZE) },
   maxTokenAge: { env: 'VERSIONGATE_MAX_TOKEN_AGE', flag: 'max-token-age', default: undefined },
   logLevel: { env: 'VERSIONGATE_LOG_LEVEL', flag: 'log-level', default: 'info' },
   policyWatch: { env: 'VERSIONGATE_POLICY_WATCH', flag: 'policy-watch', default: 'on' },
@@ -213,6 +219,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
   };
 
   const tokenCacheSize = whole('tokenCacheSize', 0, MAX_TOKEN_CACHE_SIZE, 'entries');
+  const decisionCacheSize = whole('decisionCacheSize', 0, MAX_DECISION_CACHE_SIZE, 'entries');
   // A duration like the token command's --ttl; unset means tokens may be of any age until they expire.
   const maxAgeText = raw('maxTokenAge');
   let maxTokenAgeSeconds: number | undefined;
@@ -236,6 +243,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     groupsClaim,
     clockToleranceSeconds,
     tokenCacheSize,
+    decisionCacheSize,
     maxTokenAgeSeconds,
     logLevel: logLevel as LogLevel,
     policyWatch: parseOnOff(raw('policyWatch')!, (why) => fail('policyWatch', why)),

@@ -89,6 +89,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   try {
     policies = PolicyManager.start({
       dir: config.policyDir,
+      decisionCacheSize: config.decisionCacheSize,
       clock,
       logger,
       groupsClaim: config.groupsClaim,

@@ -50,6 +50,7 @@ describe('parseConfig defaults', () => {
       groupsClaim: 'groups',
       clockToleranceSeconds: 30,
       tokenCacheSize: 10_000,
+      decisionCacheSize: 10_000,
       maxTokenAgeSeconds: undefined,
       logLevel: 'info',
       policyWatch: true,
@@ -108,6 +109,13 @@ describe('parseConfig refusals', () => {
     const message = configError({ flags: { port } });
     expect(message).toBe(`VERSIONGATE_PORT (--port): must be an integer from 0 to 65535, got '${port}'`);
     expect(message.startsWith('VERSIONGATE_PORT (--port)')).toBe(true);
+  });
+
+  it('takes a decision cache size, 0 turning the cache off, and refuses one out of range', () => {
+    expect(parse({ env: { VERSIONGATE_DECISION_CACHE_SIZE: '0' } }).decisionCacheSize).toBe(0);
+    expect(configError({ flags: { 'decision-cache-size': '-1' } })).toBe(
+      "VERSIONGATE_DECISION_CACHE_SIZE (--decision-cache-size): must be a whole number of entries from 0 to 1000000, got '-1'",
+    );
   });
 
   it.each(['0', '10001', 'many', '1.5'])('refuses a commit batch of %j naming VERSIONGATE_COMMIT_BATCH', (n) => {
