@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_AUDIENCE, DEV_ISSUER, parseConfig, type Config, type ConfigInput } from '../src/config.ts';
-import { ConfigError } from '../src/errors.ts';
+import { DEV_AUDIENCE, DEV_ISSUER } from '../src/config.ts';
+import { configParser } from './helpers/parse-config.ts';
 
 /** A working folder holding ./policies, so the default policy folder exists. */
 let cwd: string;
@@ -20,21 +20,7 @@ afterAll(() => {
   rmSync(cwd, { recursive: true, force: true });
 });
 
-function parse(input: Partial<ConfigInput> = {}): Config {
-  return parseConfig({ env: {}, flags: {}, dev: true, cwd, ...input });
-}
-
-/** Runs parseConfig expecting a ConfigError and returns its message. */
-function configError(input: Partial<ConfigInput>): string {
-  let caught: unknown;
-  try {
-    parse(input);
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(ConfigError);
-  return (caught as ConfigError).message;
-}
+const { parse, configError } = configParser(() => cwd);
 
 const IDP = { VERSIONGATE_ISSUER: 'https://idp.example.com/', VERSIONGATE_AUDIENCE: 'versiongate-api' };
 

@@ -7,8 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseConfig, type Config, type ConfigInput } from '../../src/config.ts';
-import { ConfigError } from '../../src/errors.ts';
+import { configParser } from '../helpers/parse-config.ts';
 
 let cwd: string;
 beforeAll(() => {
@@ -17,18 +16,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
-const parse = (input: Partial<ConfigInput> = {}): Config => parseConfig({ env: {}, flags: {}, dev: true, cwd, ...input });
-
-function configError(input: Partial<ConfigInput>): string {
-  let caught: unknown;
-  try {
-    parse(input);
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(ConfigError);
-  return (caught as ConfigError).message;
-}
+const { parse, configError } = configParser(() => cwd);
 
 describe('VERSIONGATE_TOKEN_CACHE_SIZE (--token-cache-size)', () => {
   it('is 10000 by default', () => {

@@ -228,43 +228,32 @@ describe('refusals a client can read, on the real server', () => {
       }
     };
 
+    /** The same generic version, 1.0.0 of refusals/sdk, with this asset. */
+    const publishAsset = (content: Uint8Array) =>
+      new PublishPackageVersionCommand({
+        domain: 'my_domain',
+        domainOwner: '111122223333',
+        repository: 'my_repo',
+        format: 'generic',
+        namespace: 'refusals',
+        package: 'sdk',
+        packageVersion: '1.0.0',
+        assetName: 'asset.bin',
+        assetContent: content,
+        assetSHA256: sha256(content),
+      });
+
     it(`PublishPackageVersion: ${TRIES} assets over the bound each get ValidationException (413); the next publish succeeds`, async () => {
       const client = sdk(publisher);
       try {
         const t = await tally(TRIES, () =>
           refusal(
-            client.send(
-              new PublishPackageVersionCommand({
-                domain: 'my_domain',
-                domainOwner: '111122223333',
-                repository: 'my_repo',
-                format: 'generic',
-                namespace: 'refusals',
-                package: 'sdk',
-                packageVersion: '1.0.0',
-                assetName: 'asset.bin',
-                assetContent: BIG_ASSET,
-                assetSHA256: sha256(BIG_ASSET),
-              }),
-            ),
+            client.send(publishAsset(BIG_ASSET)),
           ),
         );
         expect(t.errors).toEqual([]);
         expect(t.answers).toEqual({ [`413 ValidationException ${ASSET_TOO_LARGE}`]: TRIES });
-        const ok = await client.send(
-          new PublishPackageVersionCommand({
-            domain: 'my_domain',
-            domainOwner: '111122223333',
-            repository: 'my_repo',
-            format: 'generic',
-            namespace: 'refusals',
-            package: 'sdk',
-            packageVersion: '1.0.0',
-            assetName: 'asset.bin',
-            assetContent: SMALL_ASSET,
-            assetSHA256: sha256(SMALL_ASSET),
-          }),
-        );
+        const ok = await client.send(publishAsset(SMALL_ASSET));
         expect(ok.status).toBe('Published');
       } finally {
         client.destroy();
