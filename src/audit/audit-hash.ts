@@ -93,10 +93,20 @@ export function encodeRecord(seq: number, prevHash: string, r: AuditRecordInput)
 }
 
 /** The principal {groups, issuer, subject} from its stored parts (groups already canonical JSON). */
+/**
+ * The principal as hashed, from its three stored columns. Every column counts: a record without a
+ * subject (a 401, a policy load) has no issuer and no groups either, and one with a subject has both.
+ * Any other combination was not written by the gateway, so it encodes to a text no hashed record
+ * has, and verify reports the record as changed: an issuer or groups set on a 401 cannot pass.
+ */
 export function encodePrincipal(issuer: string | null, subject: string | null, groupsJson: string | null): string {
-  if (subject === null) return 'null';
-  return `{"groups":${groupsJson ?? '[]'},"issuer":${JSON.stringify(issuer ?? '')},"subject":${JSON.stringify(subject)}}`;
+  if (subject === null) return issuer === null && groupsJson === null ? 'null' : INCONSISTENT_PRINCIPAL;
+  if (issuer === null || groupsJson === null) return INCONSISTENT_PRINCIPAL;
+  return `{"groups":${groupsJson},"issuer":${JSON.stringify(issuer)},"subject":${JSON.stringify(subject)}}`;
 }
+
+/** Never the canonical encoding of a principal (null or an object), so it never matches a hash. */
+const INCONSISTENT_PRINCIPAL = '"inconsistent principal columns"';
 
 export function hashEncoded(e: EncodedFields): string {
   let text = '{';

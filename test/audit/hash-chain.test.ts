@@ -60,6 +60,17 @@ describe('the audit hash chain', () => {
     expect(await verifyChain(gw.store)).toMatchObject({ ok: false, records: 2, break: { seq: 3, problem: 'record 3 was changed: its contents do not match its hash' } });
   });
 
+  it.each([
+    ['an issuer set on a 401 record', `principal_issuer = 'https://evil.example'`, 'principal_subject IS NULL'],
+    ['groups set on a 401 record', `principal_groups = '["security"]'`, 'principal_subject IS NULL'],
+    ["a principal's issuer removed", 'principal_issuer = NULL', 'principal_subject IS NOT NULL'],
+    ["a principal's groups removed", 'principal_groups = NULL', 'principal_subject IS NOT NULL'],
+  ])('detects %s: every principal column is covered', async (_what, set, which) => {
+    const seq = raw.prepare(`SELECT max(seq) FROM audit_log WHERE ${which}`).pluck().get() as number;
+    expect(raw.prepare(`UPDATE audit_log SET ${set} WHERE seq = ?`).run(seq).changes).toBe(1);
+    expect(await verifyChain(gw.store)).toMatchObject({ ok: false, break: { seq, problem: `record ${seq} was changed: its contents do not match its hash` } });
+  });
+
   it('detects a changed value inside a JSON column', async () => {
     // The first update's changes (Published → Unlisted); the seeded syncs' changes name no Unlisted.
     const first = SEEDED + 1;
