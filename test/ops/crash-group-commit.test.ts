@@ -65,7 +65,7 @@ function serve(): Promise<{ child: ChildProcess; url: string }> {
  * One connection's loop: its own version, alternating Unlisted and Published, until the server is
  * gone. Returns the revisions it was told were committed.
  */
-async function drive(url: string, token: string, version: string, stop: { killed: boolean }): Promise<string[]> {
+async function drive(url: string, token: string, version: string, stop: { killed: boolean }, acknowledged1: () => void): Promise<string[]> {
   const acknowledged: string[] = [];
   for (let i = 0; i < 100_000 && !stop.killed; i++) {
     let res: Response;
@@ -82,6 +82,7 @@ async function drive(url: string, token: string, version: string, stop: { killed
     const body = (await res.json().catch(() => null)) as { successfulVersions?: Record<string, { revision: string }> } | null;
     if (res.status !== 200) throw new Error(`unexpected ${res.status} before the kill: ${JSON.stringify(body)}`);
     acknowledged.push(body!.successfulVersions![version]!.revision);
+    acknowledged1();
   }
   return acknowledged;
 }
@@ -102,9 +103,12 @@ describe('group commit under kill -9', () => {
       const { child, url } = await serve();
       const stop = { killed: false };
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      const loads = versions.map((v) => drive(url, token, v, stop));
-      // Kill while batches are in flight: after the load has run a random while.
-      await sleep(300 + Math.floor(Math.random() * 700));
+      let firstAck: () => void = () => {};
+      const acked = new Promise<void>((resolve) => (firstAck = resolve));
+      const loads = versions.map((v) => drive(url, token, v, stop, firstAck));
+      // Kill while batches are in flight: once changes are being acknowledged, after a random while.
+      await Promise.race([acked, sleep(LIMIT_MS)]);
+      await sleep(100 + Math.floor(Math.random() * 600));
       stop.killed = true;
       child.kill('SIGKILL');
       await exited;
