@@ -63,8 +63,11 @@ describe('a repeated token', () => {
     const verifier = verifierFor(keys, fixedClock(NOW_ISO), { cacheSize: 10 });
     const token = await sign(keyA);
     await verifier.verify(token);
-    const last = token.at(-1) === 'A' ? 'B' : 'A';
-    await expectUnauthenticated(verifier.verify(token.slice(0, -1) + last), 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+    // The signature's first character carries six bits of it (its last one carries padding bits too,
+    // so changing that one can leave the signature as it was).
+    const start = token.lastIndexOf('.') + 1;
+    const tampered = token.slice(0, start) + (token[start] === 'A' ? 'Q' : 'A') + token.slice(start + 1);
+    await expectUnauthenticated(verifier.verify(tampered), 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
     expect(keys.getKeyCalls).toBe(2);
   });
 });
