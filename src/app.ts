@@ -13,6 +13,7 @@ import { auditApi } from './http/audit-api.ts';
 import { createAuthenticate } from './http/authenticate.ts';
 import { cloudsmithError, isCloudsmithPath, resyncApi } from './http/resync-api.ts';
 import { codeArtifactError, fromHttpException, UnknownOperationError } from './http/error-envelope.ts';
+import { declaredLength } from './http/declared-length.ts';
 import { docsApi } from './http/ops-docs.ts';
 import { refuseWhileStarting } from './http/ops-gate.ts';
 import { healthApi } from './http/ops-health.ts';
@@ -96,8 +97,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     if (c.req.path === PUBLISH_PATH) return next();
     // Checked before the body is touched: hono's bodyLimit opens the body stream first, and the first
     // read of a body sends 100 Continue to a client that asked for it (refuse-unread-body.ts).
-    const length = c.req.header('content-length');
-    if (length !== undefined && /^\d+$/.test(length) && Number(length) > MAX_JSON_BODY_BYTES && c.req.header('transfer-encoding') === undefined) {
+    if ((declaredLength(c) ?? 0) > MAX_JSON_BODY_BYTES) {
       throw new PayloadTooLargeError(`the request body is larger than ${MAX_JSON_BODY_BYTES} bytes`);
     }
     return jsonBodyLimit(c, next);

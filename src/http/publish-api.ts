@@ -13,6 +13,7 @@ import { VERSION_STATUSES } from '../registry/statuses.ts';
 import { parseAssetName, parseSha256 } from '../resource/asset-name.ts';
 import { parseVersion } from '../resource/coordinates.ts';
 import type { AppEnv } from './app-env.ts';
+import { declaredLength } from './declared-length.ts';
 import { assetSummarySchema } from './package-api.ts';
 import { arnHint, coordinatesFrom, packageQuerySchema } from './package-query.ts';
 import { errorResponses } from './version-api.ts';
@@ -67,8 +68,7 @@ export function publishApi(deps: PackageApiDeps, app: OpenAPIHono<AppEnv>): void
     const assetName = parseAssetName(q.asset);
     const sha256 = parseSha256(c.req.valid('header')['x-amz-content-sha256']);
     // A declared length over the bound is refused before anything else; a chunked body is counted as it streams.
-    const length = c.req.header('content-length');
-    if (length !== undefined && /^\d+$/.test(length) && Number(length) > deps.maxAssetBytes) {
+    if ((declaredLength(c) ?? 0) > deps.maxAssetBytes) {
       throw new PayloadTooLargeError(`the asset is larger than ${deps.maxAssetBytes} bytes, the most this gateway accepts (VERSIONGATE_MAX_ASSET_SIZE)`);
     }
     const body = bodyOnFirstRead(() => c.req.raw.body);

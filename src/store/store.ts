@@ -80,10 +80,11 @@ export interface VersionCommit {
   audit: AuditRecordInput;
   /**
    * The request's deadline, checked again when the commit actually runs (commits are grouped, so it
-   * may wait a moment): past it nothing is changed, only `audit` (the timeout's record) is written,
-   * and the result says `expired`. So a change never commits after its client was told it failed.
+   * may wait a moment): past it nothing is changed, only `audit()` (the timeout's record, built only
+   * then) is written, and the result says `expired`. So a change never commits after its client was
+   * told it failed.
    */
-  expired?: { check(): boolean; audit?: AuditRecordInput | undefined } | undefined;
+  expired?: { check(): boolean; audit?: (() => AuditRecordInput) | undefined } | undefined;
 }
 
 export interface PublishWrite {
@@ -324,9 +325,6 @@ export interface Store {
   /** Blob keys whose records are gone but whose bytes may still be on disk. */
   pendingBlobDeletions(): Promise<string[]>;
   forgetBlobDeletions(keys: readonly string[]): Promise<void>;
-
-  /** Commits every write already submitted (shutdown, tests). */
-  flush(): Promise<void>;
 
   /** Resolves when the database answers a trivial query (readiness). */
   ping(): Promise<void>;

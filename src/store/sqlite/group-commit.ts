@@ -87,12 +87,6 @@ export class GroupCommitter {
     });
   }
 
-  /** Commits everything waiting now (tests, shutdown). */
-  flush(): Promise<void> {
-    this.#flushAll();
-    return Promise.resolve();
-  }
-
   /** Commits what waits, then refuses new writes. */
   close(): void {
     this.#flushAll();

@@ -354,7 +354,7 @@ class SqliteStore implements Store {
         expired && {
           cancelled: () => expired.check(),
           instead: (): VersionCommitResult => {
-            return { ok: false, reason: 'expired', ...(expired.audit ? { auditSeq: this.insertAudit(expired.audit) } : {}) };
+            return { ok: false, reason: 'expired', ...(expired.audit ? { auditSeq: this.insertAudit(expired.audit()) } : {}) };
           },
         },
       );
@@ -810,10 +810,6 @@ class SqliteStore implements Store {
 
   async ping(): Promise<void> {
     this.sqlite.prepare('SELECT 1').get();
-  }
-
-  async flush(): Promise<void> {
-    await this.group.flush();
   }
 
   async close(): Promise<void> {
