@@ -82,6 +82,8 @@ export interface Config {
   sync: SyncSettings;
   /** The most requests' writes one group commit makes durable together (1: a transaction each). */
   commitBatch: number;
+  /** Make the database's writes on a thread of their own (VERSIONGATE_COMMIT_THREAD, on by default). */
+  commitThread: boolean;
 }
 
 /** One row per setting: the README's settings table is this list. */
@@ -115,6 +117,7 @@ export const SETTINGS = {
   syncAttempts: { env: 'VERSIONGATE_SYNC_ATTEMPTS', flag: 'sync-attempts', default: '3' },
   syncRetryDelay: { env: 'VERSIONGATE_SYNC_RETRY_DELAY', flag: 'sync-retry-delay', default: '5' },
   commitBatch: { env: 'VERSIONGATE_COMMIT_BATCH', flag: 'commit-batch', default: '256' },
+  commitThread: { env: 'VERSIONGATE_COMMIT_THREAD', flag: 'commit-thread', default: 'on' },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -253,6 +256,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     shutdownGraceMs,
     sync,
     commitBatch,
+    commitThread: parseOnOff(raw('commitThread')!, (why) => fail('commitThread', why)),
   };
 }
 

@@ -11,6 +11,8 @@ export interface Deadline {
   /** Throws DeadlineExceededError when the deadline has passed or the server is stopping hard. */
   check(): void;
   expired(): boolean;
+  /** Milliseconds until it expires (0 once it has, or when the server is stopping hard). */
+  remainingMs(): number;
 }
 
 /** 503 ServiceUnavailableException (with Retry-After): the SDKs retry it, and nothing was changed. */
@@ -29,6 +31,7 @@ export function createDeadline({ timeoutMs, hardStop, now = () => performance.no
   const expired = () => now() >= at || hardStop?.aborted === true;
   return {
     expired,
+    remainingMs: () => (hardStop?.aborted ? 0 : Math.max(0, at - now())),
     check() {
       if (!expired()) return;
       throw new DeadlineExceededError(

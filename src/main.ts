@@ -26,6 +26,7 @@ import { PolicyManager, type ReloadOutcome } from './policy/policy-manager.ts';
 import { openBlobStore } from './store/blob-store.ts';
 import { DEFAULT_GROUP_COMMIT } from './store/sqlite/group-commit.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
+import { openThreadedSqliteStore } from './store/sqlite/threaded-store.ts';
 import type { Store } from './store/store.ts';
 import { createSyncWorker, type SyncWorker } from './sync/sync-worker.ts';
 
@@ -69,11 +70,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   let policies: PolicyManager | undefined;
   // The store opens first so that loading the policy set, refused or not, is in the audit log.
   let metrics: Metrics | undefined;
-  const store = openSqliteStore({
-    file: join(config.dataDir, DATABASE_FILE),
-    clock,
-    groupCommit: { ...DEFAULT_GROUP_COMMIT, maxBatch: config.commitBatch, onCommit: (batchSize) => metrics?.committed(batchSize) },
-  });
+  const groupCommit = { ...DEFAULT_GROUP_COMMIT, maxBatch: config.commitBatch, onCommit: (batchSize: number) => metrics?.committed(batchSize) };
+  const file = join(config.dataDir, DATABASE_FILE);
+  // The writer thread keeps the system clock: a caller that brings a clock of its own (a test) keeps
+  // the writes on this thread, where that clock stamps them.
+  const store =
+    config.commitThread && clock === systemClock ? await openThreadedSqliteStore({ file, groupCommit }) : openSqliteStore({ file, clock, groupCommit });
   metrics = createMetrics({ livePolicySet: () => policies?.live.policySet, syncJobCounts: () => store.countSyncJobs() });
   // Process metrics (CPU, memory, event loop lag, GC) belong to the process, so only the server has them.
   collectDefaultMetrics({ register: metrics.registry, prefix: 'versiongate_' });

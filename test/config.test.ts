@@ -46,6 +46,7 @@ describe('parseConfig defaults', () => {
       shutdownGraceMs: 10_000,
       sync: { concurrency: 2, maxAttempts: 3, retryBaseMs: 5_000, pollMs: 1_000 },
       commitBatch: 256,
+      commitThread: true,
     });
   });
 
@@ -110,6 +111,11 @@ describe('parseConfig refusals', () => {
 
   it('takes a commit batch of 1 (a transaction per request) from the flag', () => {
     expect(parse({ flags: { 'commit-batch': '1' } }).commitBatch).toBe(1);
+  });
+
+  it('keeps the writes on the event loop with --commit-thread off, and refuses anything but on or off', () => {
+    expect(parse({ flags: { 'commit-thread': 'off' } }).commitThread).toBe(false);
+    expect(configError({ env: { VERSIONGATE_COMMIT_THREAD: 'maybe' } })).toMatch(/^VERSIONGATE_COMMIT_THREAD \(--commit-thread\): /);
   });
 
   it('refuses a bad port from the environment too', () => {

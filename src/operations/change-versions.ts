@@ -81,7 +81,7 @@ export async function changeVersions(deps: OperationDeps, input: ChangeVersionsI
       changes: plan.changes,
       disposeAssets: removesAssets(input.operation),
       audit,
-      expired: caller.deadline && { check: () => caller.deadline!.expired(), audit: () => allowed.record('timeout', 503) },
+      expired: caller.deadline && { check: () => caller.deadline!.expired(), remainingMs: () => caller.deadline!.remainingMs(), audit: () => allowed.record('timeout', 503) },
     });
     if (result.ok) {
       await removeBlobs(deps, result.blobsToDelete);

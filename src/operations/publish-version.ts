@@ -65,7 +65,7 @@ export async function publishVersion(deps: PackageApiDeps, input: PublishInput) 
             : undefined,
           audit,
           // Checked when the commit's batch runs: past it nothing is published, and the decision is recorded as a timeout.
-          expired: input.caller.deadline && { check: () => input.caller.deadline!.expired(), audit: () => ({ ...allowed.record('timeout', 503), request: summary }) },
+          expired: input.caller.deadline && { check: () => input.caller.deadline!.expired(), remainingMs: () => input.caller.deadline!.remainingMs(), audit: () => ({ ...allowed.record('timeout', 503), request: summary }) },
         });
       } catch (err) {
         // The transaction rolled back with its record; the decision is still recorded, as a failure.

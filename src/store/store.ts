@@ -84,7 +84,14 @@ export interface VersionCommit {
    * then) is written, and the result says `expired`. So a change never commits after its client was
    * told it failed.
    */
-  expired?: { check(): boolean; audit?: (() => AuditRecordInput) | undefined } | undefined;
+  expired?:
+    | {
+        check(): boolean;
+        /** Milliseconds left: a store that commits on another thread checks the deadline there as an instant. */
+        remainingMs?: (() => number) | undefined;
+        audit?: (() => AuditRecordInput) | undefined;
+      }
+    | undefined;
 }
 
 export interface PublishWrite {

@@ -11,23 +11,30 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { systemClock } from '../../src/clock.ts';
 import { seedDemo } from '../../src/cli/seed-demo.ts';
-import { ServiceUnavailableError } from '../../src/errors.ts';
+import { ConflictError, ServiceUnavailableError } from '../../src/errors.ts';
 import { openBlobStore } from '../../src/store/blob-store.ts';
-import { GroupCommitter } from '../../src/store/sqlite/group-commit.ts';
+import { GroupCommitter, type GroupCommitOptions } from '../../src/store/sqlite/group-commit.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { openThreadedSqliteStore } from '../../src/store/sqlite/threaded-store.ts';
 import type { PackageKey, Store, VersionCommit } from '../../src/store/store.ts';
 import { auditInput } from '../helpers/audit-input.ts';
 
 const key: PackageKey = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo', format: 'npm', namespace: '', name: 'chalk' };
 
-describe('group commit in the SQLite store', () => {
+type Opener = (file: string, groupCommit: GroupCommitOptions) => Promise<Store>;
+const stores: Array<[string, Opener]> = [
+  ['in process', async (file, groupCommit) => openSqliteStore({ file, clock: systemClock, groupCommit })],
+  ['on a writer thread', (file, groupCommit) => openThreadedSqliteStore({ file, groupCommit })],
+];
+
+describe.each(stores)('group commit in the SQLite store, %s', (_where, open) => {
   let dir: string;
   let store: Store;
   let batches: number[];
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vg-group-'));
     batches = [];
-    store = openSqliteStore({ file: join(dir, 'db.sqlite'), clock: systemClock, groupCommit: { maxBatch: 64, maxQueued: 1000, onCommit: (n) => batches.push(n) } });
+    store = await open(join(dir, 'db.sqlite'), { maxBatch: 64, maxQueued: 1000, onCommit: (n) => batches.push(n) });
     await seedDemo(store, openBlobStore(join(dir, 'blobs')));
     batches = [];
   });
@@ -124,6 +131,57 @@ describe('group commit in the SQLite store', () => {
     const [record] = await store.listAudit({ limit: 1 });
     expect(record).toMatchObject({ requestId: 'late', outcome: 'timeout', httpStatus: 503 });
   });
+
+  it('refuses a duplicate domain with the ConflictError callers turn into a 409, fields and all', async () => {
+    const err = await store.createDomain('my_domain', '111122223333').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect(err).toMatchObject({ status: 409, type: 'ConflictException', resourceType: 'domain', resourceId: 'my_domain', message: expect.stringMatching(/already exists/) });
+  });
+
+  it('refuses writes once closed, and has committed what it acknowledged', async () => {
+    const seq = await store.appendAudit(auditInput({ requestId: 'before-close' }));
+    await store.close();
+    await expect(store.appendAudit(auditInput({ requestId: 'after-close' }))).rejects.toThrow(/closed/);
+    store = await open(join(dir, 'db.sqlite'), { maxBatch: 64, maxQueued: 1000 });
+    expect((await store.listAudit({ limit: 1 }))[0]).toMatchObject({ seq, requestId: 'before-close' });
+  });
+});
+
+describe('the SQLite writer thread', () => {
+  let dir: string;
+  let store: Store;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vg-writer-'));
+    store = await openThreadedSqliteStore({ file: join(dir, 'db.sqlite') });
+    await seedDemo(store, openBlobStore(join(dir, 'blobs')));
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function change(version: string, requestId: string): Promise<VersionCommit> {
+    const snap = await store.readPackage(key, [version]);
+    const v = snap.versions.get(version)!;
+    return {
+      packageId: snap.packageId!,
+      guards: [{ version, revision: v.revision }],
+      changes: [{ version, before: { status: v.status, revision: v.revision }, after: { status: 'Archived', revision: `${requestId}-rev` } }],
+      disposeAssets: false,
+      audit: auditInput({ requestId, request: { versions: [version] } }),
+    };
+  }
+
+  it('checks the deadline when the commit runs on the writer, not only when it was sent', async () => {
+    const late = await change('4.1.0', 'late');
+    // Not expired when sent, but no time left: the writer finds it expired when its batch runs.
+    const result = await store.commitVersionChanges({ ...late, expired: { check: () => false, remainingMs: () => 0, audit: () => auditInput({ requestId: 'late', outcome: 'timeout', httpStatus: 503 }) } });
+    expect(result).toEqual({ ok: false, reason: 'expired', auditSeq: expect.any(Number) });
+    expect((await store.readPackage(key, ['4.1.0'])).versions.get('4.1.0')!.status).toBe('Published');
+    expect((await store.listAudit({ limit: 1 }))[0]).toMatchObject({ requestId: 'late', outcome: 'timeout' });
+    expect((await verifyChain(store)).ok).toBe(true);
+  });
+
 });
 
 describe('GroupCommitter', () => {

@@ -60,9 +60,11 @@ export interface SqliteStoreOptions {
   clock: Clock;
   /** How requests' writes are grouped into transactions (see group-commit.ts). */
   groupCommit?: GroupCommitOptions | undefined;
+  /** Apply pending migrations (default true); the writer thread opens a database its parent migrated. */
+  migrate?: boolean | undefined;
 }
 
-export function openSqliteStore({ file, clock, groupCommit }: SqliteStoreOptions): Store {
+export function openSqliteStore({ file, clock, groupCommit, migrate: applyMigrations = true }: SqliteStoreOptions): Store {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new Database(file);
   sqlite.pragma('journal_mode = WAL');
@@ -70,7 +72,7 @@ export function openSqliteStore({ file, clock, groupCommit }: SqliteStoreOptions
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = drizzle(sqlite, { schema });
-  migrate(db, { migrationsFolder: MIGRATIONS });
+  if (applyMigrations) migrate(db, { migrationsFolder: MIGRATIONS });
   return new SqliteStore(sqlite, db, clock, new GroupCommitter(sqlite, groupCommit ?? DEFAULT_GROUP_COMMIT));
 }
 

@@ -1,0 +1,171 @@
+/**
+ * The embedded store with its writes on a thread of their own (writer-thread.ts): reads run here, on
+ * this thread's connection, where they cost no more than a message would; every write crosses to the
+ * writer, which groups them into commits and answers once they are durable. The event loop then
+ * spends nothing on the writes' SQL or on the COMMIT's fsync, which before this blocked every request
+ * in flight for as long as the disk took.
+ *
+ * The writer is one connection for every write (as the group committer needs), so no write here ever
+ * waits on a lock with the event loop blocked. If the writer dies, every write fails closed (503) and
+ * readiness says so: nothing is acknowledged that is not committed.
+ */
+import { Worker } from 'node:worker_threads';
+import { ServiceUnavailableError } from '../../errors.ts';
+import type { AuditRecordInput } from '../../audit/audit-record.ts';
+import { systemClock } from '../../clock.ts';
+import type { Store, VersionCommit, VersionCommitResult } from '../store.ts';
+import { DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from './group-commit.ts';
+import { openSqliteStore } from './sqlite-store.ts';
+import { reviveError, type FlatError, type WriteRequest, type WriterInit, type WriterMessage } from './writer-protocol.ts';
+
+/** Answered on this thread's connection. */
+const READS = [
+  'readSyncJob',
+  'countSyncJobs',
+  'readVersionMetadata',
+  'listDomains',
+  'listRepositories',
+  'domainOwners',
+  'readPackage',
+  'readVersion',
+  'resolveIdentifier',
+  'listVersions',
+  'latestPublishedVersion',
+  'listAssets',
+  'listAudit',
+  'readAuditRange',
+  'readAuditChain',
+  'auditHead',
+  'listAllRepositories',
+  'pendingBlobDeletions',
+] as const satisfies ReadonlyArray<keyof Store>;
+
+/** Made by the writer thread. */
+const WRITES = [
+  'scheduleSync',
+  'claimSyncJob',
+  'setSyncProgress',
+  'completeSync',
+  'failSyncAttempt',
+  'recoverSyncJobs',
+  'createDomain',
+  'createRepository',
+  'addVersion',
+  'reserveBlob',
+  'ensureSecret',
+  'appendAudit',
+  'appendAuditBatch',
+  'forgetBlobDeletions',
+] as const satisfies ReadonlyArray<keyof Store>;
+
+// Every method of Store is a read, a write, or handled below: a method added to Store and to neither
+// list is a compile error here, not a write that silently runs on the wrong connection.
+type Unplaced = Exclude<keyof Store, (typeof READS)[number] | (typeof WRITES)[number] | 'commitVersionChanges' | 'ping' | 'close'>;
+const everyMethodPlaced: [Unplaced] extends [never] ? true : Unplaced = true;
+void everyMethodPlaced;
+
+export interface ThreadedStoreOptions {
+  file: string;
+  groupCommit?: GroupCommitOptions | undefined;
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROUP_COMMIT }: ThreadedStoreOptions): Promise<Store> {
+  // Opened (and migrated) here first: the writer opens a database whose schema is current.
+  const reader = openSqliteStore({ file, clock: systemClock, groupCommit });
+  const init: WriterInit = { file, maxBatch: groupCommit.maxBatch, maxQueued: groupCommit.maxQueued };
+  const worker = new Worker(new URL('./writer-thread-boot.mjs', import.meta.url), {
+    workerData: { versiongateWriter: init },
+    // Nothing from the parent's command line (V8 flags are process-wide, see reload-worker-boot.mjs).
+    execArgv: [],
+  });
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let failure: Error | undefined;
+  let closing: Promise<void> | undefined;
+
+  const fail = (err: Error) => {
+    failure ??= err;
+    for (const p of pending.values()) p.reject(new ServiceUnavailableError(`The store's writer stopped (${failure.message}); the write was not made.`));
+    pending.clear();
+  };
+  worker.on('message', (m: WriterMessage & { closeError?: FlatError }) => {
+    for (const a of m.answers) {
+      const p = pending.get(a.id);
+      if (!p) continue;
+      pending.delete(a.id);
+      if (a.ok) p.resolve(a.value);
+      else p.reject(reviveError(a.error!));
+    }
+    for (const size of m.commits) groupCommit.onCommit?.(size, 0);
+  });
+  worker.on('error', (err) => fail(err));
+  worker.on('exit', (code) => fail(new Error(closing ? 'the store is closed' : `the writer thread exited with status ${code}`)));
+  // The writer is ready once it answers: a database it cannot open fails the start, not the first request.
+  await new Promise<void>((resolve, reject) => {
+    pending.set(0, { resolve: () => resolve(), reject });
+    worker.postMessage([{ id: 0, method: 'ping', args: [] }] satisfies WriteRequest[]);
+  }).catch(async (err: unknown) => {
+    await reader.close();
+    throw err;
+  });
+
+  // The writes of one turn of the event loop leave in one message, so the writer sees them together
+  // and commits them together (as the in-process group committer would), for one postMessage.
+  let outbox: WriteRequest[] = [];
+  const post = () => {
+    const requests = outbox;
+    outbox = [];
+    if (!failure) worker.postMessage(requests);
+  };
+  const send = <T>(method: string, args: unknown[]): Promise<T> => {
+    if (failure) return Promise.reject(new ServiceUnavailableError(`The store's writer stopped (${failure.message}); the write was not made.`));
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      if (outbox.push({ id, method, args }) === 1) setImmediate(post);
+    });
+  };
+
+  const store: Record<string, unknown> = {};
+  for (const m of READS) store[m] = (reader[m] as (...a: unknown[]) => unknown).bind(reader);
+  for (const m of WRITES) store[m] = (...args: unknown[]) => send(m, args);
+
+  /**
+   * The deadline crosses as an instant; the timeout's record is built here only when the commit
+   * expired (most never do) and appended on its own: it changes nothing, it only says so.
+   */
+  store.commitVersionChanges = async (c: VersionCommit): Promise<VersionCommitResult> => {
+    const { expired, ...commit } = c;
+    const expiredResult = async (): Promise<VersionCommitResult> => {
+      const record: AuditRecordInput | undefined = expired?.audit?.();
+      return { ok: false, reason: 'expired', ...(record ? { auditSeq: await send<number>('appendAudit', [record]) } : {}) };
+    };
+    if (expired?.check()) return expiredResult();
+    const remaining = expired?.remainingMs?.();
+    const deadlineAt = remaining === undefined ? undefined : performance.timeOrigin + performance.now() + remaining;
+    const result = await send<VersionCommitResult>('commitVersionChanges', [{ ...commit, ...(deadlineAt === undefined ? {} : { deadlineAt }) }]);
+    return !result.ok && result.reason === 'expired' ? expiredResult() : result;
+  };
+  store.ping = async () => {
+    if (failure) throw new ServiceUnavailableError(`the store's writer stopped: ${failure.message}`);
+    await reader.ping();
+  };
+  store.close = async () => {
+    closing ??= (async () => {
+      if (outbox.length > 0) post();
+      if (!failure) {
+        const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+        worker.postMessage('close');
+        await exited;
+      }
+      await reader.close();
+    })();
+    return closing;
+  };
+  return store as unknown as Store;
+}

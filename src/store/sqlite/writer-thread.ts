@@ -1,0 +1,93 @@
+/**
+ * The SQLite writer thread: a connection of its own that makes every write of the store, grouped
+ * into commits (group-commit.ts), so the SQL of the writes and the fsync of each COMMIT run beside the
+ * event loop instead of on it. WAL lets the main thread's connection keep reading meanwhile, and a
+ * reader starting after a COMMIT sees it, so a request that reads after its write was acknowledged
+ * sees its own change.
+ *
+ * Answers leave only after the COMMIT that holds their write has returned (synchronous=FULL), one
+ * message per batch. The thread's clock is the system clock: the main thread keeps its writes in
+ * process when it is given another (tests).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { systemClock } from '../../clock.ts';
+import type { Store, VersionCommit } from '../store.ts';
+import { openSqliteStore } from './sqlite-store.ts';
+import { flattenError, type WriteAnswer, type WriteRequest, type WriterInit, type WriterMessage } from './writer-protocol.ts';
+
+const init = (workerData as { versiongateWriter: WriterInit }).versiongateWriter;
+const port = parentPort!;
+let answers: WriteAnswer[] = [];
+let commits: number[] = [];
+let flushScheduled = false;
+
+const store: Store = openSqliteStore({
+  file: init.file,
+  clock: systemClock,
+  migrate: false,
+  groupCommit: {
+    maxBatch: init.maxBatch,
+    maxQueued: init.maxQueued,
+    onCommit: (size) => {
+      commits.push(size);
+      scheduleFlush();
+    },
+  },
+});
+
+/** Every answer settled in this turn of the loop (a batch's, resolved together) leaves in one message. */
+function scheduleFlush(): void {
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(() => {
+    flushScheduled = false;
+    const message: WriterMessage = { answers, commits };
+    answers = [];
+    commits = [];
+    port.postMessage(message);
+  });
+}
+
+function answer(a: WriteAnswer): void {
+  answers.push(a);
+  scheduleFlush();
+}
+
+/** The deadline crosses as a point in time (performance.timeOrigin + now()): the same instant in every thread. */
+function withDeadline(commit: VersionCommit & { deadlineAt?: number }): VersionCommit {
+  const { deadlineAt, ...rest } = commit;
+  if (deadlineAt === undefined) return rest;
+  return { ...rest, expired: { check: () => performance.timeOrigin + performance.now() >= deadlineAt } };
+}
+
+port.on('message', (m: WriteRequest[] | 'close') => {
+  if (m === 'close') {
+    // Commits what waits, answers it, then ends: the parent waits for the exit.
+    void store.close().then(
+      () => {
+        port.postMessage({ answers, commits } satisfies WriterMessage);
+        port.close();
+      },
+      (err: unknown) => {
+        port.postMessage({ answers, commits, closeError: flattenError(err) });
+        port.close();
+      },
+    );
+    return;
+  }
+  for (const request of m) run(request);
+});
+
+/** Submits one write to the group committer (synchronously, so one message's writes share a batch). */
+function run(m: WriteRequest): void {
+  const method = (store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[m.method];
+  if (typeof method !== 'function') {
+    answer({ id: m.id, ok: false, error: flattenError(new Error(`the writer has no method ${m.method}`)) });
+    return;
+  }
+  const args = m.method === 'commitVersionChanges' ? [withDeadline(m.args[0] as VersionCommit)] : m.args;
+  method.apply(store, args).then(
+    (value) => answer({ id: m.id, ok: true, value }),
+    (err: unknown) => answer({ id: m.id, ok: false, error: flattenError(err) }),
+  );
+}
