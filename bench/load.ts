@@ -9,8 +9,9 @@
  *   2. an audited read (ListPackageVersions), shipped policies;
  *   3. a 401 flood (a garbage bearer token), shipped policies;
  * then a longer run of scenario 1 while the server's resident memory is sampled each second, and
- * scenario 1 again on a server that gives each request a transaction (and fsync) of its own
- * (`--commit-batch 1`): what group commit buys, side by side.
+ * scenario 1 again on a server whose writes run on the event loop (`--commit-thread off`) and on one
+ * that gives each request a transaction (and fsync) of its own (`--commit-batch 1`): what the writer
+ * thread and group commit buy, side by side.
  *
  * It prints numbers and asserts nothing: the exit status is 1 only when something could not start
  * or run. A share of expected statuses under 100% is printed as a WARNING with the statuses seen.
@@ -111,13 +112,17 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  // The same durable updates with one transaction, and so one fsync, per request.
-  const dir = join(root, 'versiongate-batch-1');
-  progress('starting versiongate with --commit-batch 1 (a transaction per request)');
-  const single = await startVersiongate(dir, 0, ['--commit-batch', '1']);
-  rows.push(await compare(bare, single, durableUpdate(await single.token(CURATOR.sub, CURATOR.groups), settings.connections, 0), 'shipped, --commit-batch 1', settings.seconds));
-  await single.stop();
-  rmSync(dir, { recursive: true, force: true });
+  // The same durable updates with the writes on the event loop, then with one transaction (and so
+  // one fsync) per request: what the writer thread and group commit each buy, side by side.
+  for (const flags of [['--commit-thread', 'off'], ['--commit-batch', '1']]) {
+    const label = flags.join(' ');
+    const dir = join(root, `versiongate${flags.join('-')}`);
+    progress(`starting versiongate with ${label}`);
+    const variant = await startVersiongate(dir, 0, flags);
+    rows.push(await compare(bare, variant, durableUpdate(await variant.token(CURATOR.sub, CURATOR.groups), settings.connections, 0), `shipped, ${label}`, settings.seconds));
+    await variant.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
   await bare.stop();
 }
 

@@ -97,9 +97,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     if (c.req.path === PUBLISH_PATH) return next();
     // Checked before the body is touched: hono's bodyLimit opens the body stream first, and the first
     // read of a body sends 100 Continue to a client that asked for it (refuse-unread-body.ts).
-    if ((declaredLength(c) ?? 0) > MAX_JSON_BODY_BYTES) {
+    const declared = declaredLength(c);
+    if ((declared ?? 0) > MAX_JSON_BODY_BYTES) {
       throw new PayloadTooLargeError(`the request body is larger than ${MAX_JSON_BODY_BYTES} bytes`);
     }
+    // A declared length is all there is (Node's parser delivers no byte past it), so only a chunked
+    // body needs counting as it streams. hono's bodyLimit would also make @hono/node-server build a
+    // whole fetch Request (stream, abort signal) for every request it looks at.
+    if (declared !== undefined) return next();
     return jsonBodyLimit(c, next);
   });
 

@@ -38,10 +38,13 @@ export function createLogger(levelOrOptions: LogLevel | LoggerOptions = 'info'):
       ? pino(options, destination)
       : pino(
           options,
-          // Synchronous writes: the last lines before an exit (a failed start, the shutdown) are never lost.
+          // Warnings and errors are written synchronously: the last of them before an exit (a failed
+          // start, a crash) are never lost. The per-request lines on stdout are written asynchronously
+          // (lines that arrive while a write is in flight go out together in the next one), so a busy
+          // gateway does not make a blocking write(2) per request; pino flushes them on exit.
           pino.multistream(
             [
-              { level: 'debug', stream: pino.destination({ dest: 1, sync: true }) },
+              { level: 'debug', stream: pino.destination({ dest: 1, sync: false }) },
               { level: 'warn', stream: pino.destination({ dest: 2, sync: true }) },
             ],
             { dedupe: true },

@@ -37,9 +37,9 @@ export function requestContext({ logger, metrics, lifecycle, deadlineMs }: Reque
     c.set('requestId', requestId);
     c.set('deadline', createDeadline({ timeoutMs: deadlineMs, hardStop: lifecycle.hardStop }));
     await next();
-    c.header('x-request-id', requestId);
+    setHeader(c, 'x-request-id', requestId);
     // While draining, each connection closes after its response, so the server can finish closing.
-    if (lifecycle.state === 'stopping') c.header('connection', 'close');
+    if (lifecycle.state === 'stopping') setHeader(c, 'connection', 'close');
 
     const seconds = (performance.now() - started) / 1000;
     const route = routeOf(c);
@@ -60,6 +60,19 @@ export function requestContext({ logger, metrics, lifecycle, deadlineMs }: Reque
       decision: c.get('decision') ?? null,
     });
   });
+}
+
+/**
+ * A header on the response the handler made. c.header() at this point would rebuild that response
+ * (and make @hono/node-server turn its lightweight one into a whole fetch Response, every request);
+ * its headers can be set in place. A response whose headers are immutable is rebuilt after all.
+ */
+function setHeader(c: Context<AppEnv>, name: string, value: string): void {
+  try {
+    c.res.headers.set(name, value);
+  } catch {
+    c.header(name, value);
+  }
 }
 
 /** The pattern of the route that answered (middleware is registered for ALL methods, routes are not). */

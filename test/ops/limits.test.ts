@@ -37,6 +37,19 @@ describe('request limits on the real server', () => {
     expect(res.status).toBe(200);
   });
 
+  it('gives an answer, a refusal and a page that matched no route the request id (the client\'s, when it offers a safe one)', async () => {
+    const headers = { 'content-type': 'application/json', 'x-request-id': 'ci-run-42.step-3' };
+    const ok = await rawRequest(`${s.gateway.url}/v1/package/versions?${CHALK}`, { method: 'POST', headers: { ...headers, authorization: `Bearer ${await s.token('dev', ['developers'])}` } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers['x-request-id']).toBe('ci-run-42.step-3');
+    const denied = await rawRequest(`${s.gateway.url}${UPDATE}`, { method: 'POST', headers: { ...headers, authorization: 'Bearer not-a-token' }, body: JSON.stringify({ versions: ['4.1.0'], targetStatus: 'Archived' }) });
+    expect(denied.status).toBe(401);
+    expect(denied.headers['x-request-id']).toBe('ci-run-42.step-3');
+    const missing = await rawRequest(`${s.gateway.url}/v1/no/such/operation`, { headers: { 'x-request-id': 'bad id with spaces' } });
+    expect(missing.status).toBe(404);
+    expect(missing.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('answers 413 in the envelope for a body over the limit', async () => {
     const token = await s.token('alice', ['release-managers']);
     const body = JSON.stringify({ versions: ['4.1.0'], targetStatus: 'Archived', padding: 'x'.repeat(MAX_JSON_BODY_BYTES) });
