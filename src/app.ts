@@ -8,6 +8,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { KeySource } from './auth/key-source.ts';
 import type { TokenVerifier } from './auth/verify-token.ts';
 import { ApiError, InternalError, PayloadTooLargeError, ValidationError } from './errors.ts';
+import { DEFAULT_REJECTION_WINDOW_MS, RejectionLog } from './audit/rejection-log.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { auditApi } from './http/audit-api.ts';
 import { createAuthenticate } from './http/authenticate.ts';
@@ -55,6 +56,11 @@ export interface AppDeps extends OperationDeps {
   policyStatus?: (() => PolicyStatus) | undefined;
   /** The largest asset PublishPackageVersion accepts (VERSIONGATE_MAX_ASSET_SIZE); 1 GiB by default. */
   maxAssetBytes?: number | undefined;
+  /**
+   * Audits refused tokens (rejection-log.ts); by default one of the app's own with the default window,
+   * which nothing closes (the server passes its own and closes it before the store).
+   */
+  rejections?: RejectionLog | undefined;
 }
 
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
@@ -109,7 +115,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
 
   // Every API route is authenticated by one middleware; each handler binds the result to its action.
-  app.use('/v1/*', createAuthenticate({ verifier, store: ops.store, clock: deps.clock }));
+  const rejections = deps.rejections ?? new RejectionLog({ append: (r) => ops.store.appendAudit(r), windowMs: DEFAULT_REJECTION_WINDOW_MS, onError: (err) => deps.logger.error('could not record refused tokens', { err }) });
+  app.use('/v1/*', createAuthenticate({ verifier, rejections, clock: deps.clock }));
   healthApi(readiness, app);
   if (deps.serveMetrics !== false) metricsApi(metrics, app);
   versionApi(ops, app);

@@ -84,6 +84,8 @@ export interface Config {
   commitBatch: number;
   /** Make the database's writes on a thread of their own (VERSIONGATE_COMMIT_THREAD, on by default). */
   commitThread: boolean;
+  /** Refused tokens are counted per window and recorded as one record per kind (VERSIONGATE_REJECTION_WINDOW); 0: each on its own. */
+  rejectionWindowMs: number;
 }
 
 /** One row per setting: the README's settings table is this list. */
@@ -118,6 +120,7 @@ export const SETTINGS = {
   syncRetryDelay: { env: 'VERSIONGATE_SYNC_RETRY_DELAY', flag: 'sync-retry-delay', default: '5' },
   commitBatch: { env: 'VERSIONGATE_COMMIT_BATCH', flag: 'commit-batch', default: '256' },
   commitThread: { env: 'VERSIONGATE_COMMIT_THREAD', flag: 'commit-thread', default: 'on' },
+  rejectionWindow: { env: 'VERSIONGATE_REJECTION_WINDOW', flag: 'rejection-window', default: '10' },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -180,6 +183,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
   };
   const shutdownGraceMs = seconds('shutdownGrace', 0, 3600) * 1000;
   const requestDeadlineMs = seconds('requestDeadline', 1, 3600) * 1000;
+  const rejectionWindowMs = seconds('rejectionWindow', 0, 3600) * 1000;
   const requestTimeoutMs = seconds('requestTimeout', 1, 3600) * 1000;
   const headersTimeoutMs = seconds('headersTimeout', 1, 3600) * 1000;
   const keepAliveTimeoutMs = seconds('keepAliveTimeout', 1, 3600) * 1000;
@@ -256,6 +260,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     shutdownGraceMs,
     sync,
     commitBatch,
+    rejectionWindowMs,
     commitThread: parseOnOff(raw('commitThread')!, (why) => fail('commitThread', why)),
   };
 }

@@ -27,6 +27,7 @@ import { openBlobStore } from './store/blob-store.ts';
 import { DEFAULT_GROUP_COMMIT } from './store/sqlite/group-commit.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
 import { openThreadedSqliteStore } from './store/sqlite/threaded-store.ts';
+import { RejectionLog } from './audit/rejection-log.ts';
 import type { Store } from './store/store.ts';
 import { createSyncWorker, type SyncWorker } from './sync/sync-worker.ts';
 
@@ -125,7 +126,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const blobs = openBlobStore(join(config.dataDir, BLOB_DIR));
   // Created here so publishes and resyncs can wake it; it starts once the server is up.
   const syncWorker = createSyncWorker({ store, blobs, clock, log: logger, settings: config.sync, region: config.region });
+  const rejections = new RejectionLog({
+    append: (r) => store.appendAudit(r),
+    windowMs: config.rejectionWindowMs,
+    onError: (err) => logger.error('could not record refused tokens', { err }),
+  });
   const app = createApp({
+    rejections,
     store,
     blobs,
     authorizer: () => policyManager.authorizer(),
@@ -225,6 +232,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       for (const s of servers) s.closeAllConnections();
       await all;
     }
+    // The refusals counted in the open window, written while the store is still open.
+    await rejections.close().catch((err: unknown) => logger.error('could not record refused tokens', { err }));
     // The safe point: no new job is claimed and the running ones finish before the database closes.
     await syncWorker.stop();
     await store.close();

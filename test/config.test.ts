@@ -47,6 +47,7 @@ describe('parseConfig defaults', () => {
       sync: { concurrency: 2, maxAttempts: 3, retryBaseMs: 5_000, pollMs: 1_000 },
       commitBatch: 256,
       commitThread: true,
+      rejectionWindowMs: 10_000,
     });
   });
 

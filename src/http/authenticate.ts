@@ -7,19 +7,19 @@
  */
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { unauthenticatedRecord } from '../audit/build-record.ts';
+import type { RejectionLog } from '../audit/rejection-log.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { TokenVerifier } from '../auth/verify-token.ts';
 import type { Clock } from '../clock.ts';
 import { ServiceUnavailableError, UnauthenticatedError } from '../errors.ts';
 import type { Caller } from '../operations/caller.ts';
-import type { Store } from '../store/store.ts';
 import type { AppEnv } from './app-env.ts';
 import { requestMeta } from './request-context.ts';
 
 export interface AuthenticateDeps {
   verifier: TokenVerifier;
-  store: Store;
+  /** Where refusals are audited: the first of each kind at once, the rest counted (rejection-log.ts). */
+  rejections: RejectionLog;
   clock: Clock;
 }
 
@@ -29,7 +29,7 @@ export type CallerOf = (action: string, resource: string | null) => Promise<Call
 type Verified = { ok: true; principal: Principal } | { ok: false; err: unknown };
 
 export function createAuthenticate(deps: AuthenticateDeps) {
-  if (!deps.verifier || !deps.store || !deps.clock) throw new Error('createAuthenticate: verifier, store and clock are required');
+  if (!deps.verifier || !deps.rejections || !deps.clock) throw new Error('createAuthenticate: verifier, rejections and clock are required');
   return createMiddleware<AppEnv>(async function authenticate(c, next) {
     // Started now, awaited when the handler asks: validation and verification overlap, and a failure
     // is held (never an unhandled rejection) until it can be audited with what it was aimed at.
@@ -60,7 +60,7 @@ function callerFor(c: Context<AppEnv>, deps: AuthenticateDeps, verify: () => Pro
         const status = err instanceof ServiceUnavailableError ? 503 : 401;
         const code = err instanceof UnauthenticatedError ? err.code : status === 503 ? 'KEY_SOURCE_UNAVAILABLE' : 'ERR_TOKEN_INVALID';
         c.set('decision', 'unauthenticated');
-        await deps.store.appendAudit(unauthenticatedRecord({ clock: deps.clock, meta, action, resource, code, httpStatus: status }));
+        await deps.rejections.record({ clock: deps.clock, meta, action, resource, code, httpStatus: status });
         throw err instanceof UnauthenticatedError || err instanceof ServiceUnavailableError ? err : new UnauthenticatedError('the token is not valid', code);
       }
       c.set('principal', v.principal);

@@ -391,7 +391,8 @@ describe('over HTTP: a refused token is a 401, audited, and changes nothing', ()
   const BODY = { versions: ['4.1.0'], targetStatus: 'Archived' };
 
   beforeAll(async () => {
-    gw = await testGateway({ clock });
+    // Every refusal recorded on its own: this suite checks each one's record (rejection-log.test.ts checks the windows).
+    gw = await testGateway({ clock, rejectionWindowMs: 0 });
   });
   afterAll(async () => {
     await gw?.close();

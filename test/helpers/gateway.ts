@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createApp } from '../../src/app.ts';
+import { DEFAULT_REJECTION_WINDOW_MS, RejectionLog } from '../../src/audit/rejection-log.ts';
 import { loadOrCreateDevKey, mintDevToken, type DevKey } from '../../src/auth/dev-key.ts';
 import { keySourceFor } from '../../src/auth/key-source.ts';
 import { createTokenVerifier } from '../../src/auth/verify-token.ts';
@@ -44,6 +45,8 @@ export interface TestGateway {
    * none): a published version is downloadable only after this. Returns how many jobs ran.
    */
   sync(): Promise<number>;
+  /** How refused tokens are audited (rejection-log.ts): flush() writes the open window's counts. */
+  rejections: RejectionLog;
   close(): Promise<void>;
 }
 
@@ -54,6 +57,8 @@ export interface TestGatewayOptions {
   onlyPolicies?: Record<string, string>;
   clock?: Clock;
   seed?: boolean;
+  /** The window refused tokens are counted over (the server's default unless given; 0: each recorded). */
+  rejectionWindowMs?: number;
 }
 
 export async function testGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -85,7 +90,8 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
     await seedDemo(store, blobs);
     await sync();
   }
-  const app = createApp({ store, blobs, authorizer: () => engine, clock, region: 'us-east-1', logger: silentLogger, verifier });
+  const rejections = new RejectionLog({ append: (r) => store.appendAudit(r), windowMs: options.rejectionWindowMs ?? DEFAULT_REJECTION_WINDOW_MS });
+  const app = createApp({ store, blobs, authorizer: () => engine, clock, region: 'us-east-1', logger: silentLogger, verifier, rejections });
 
   const withAuth = (token?: string, headers: Record<string, string> = {}) => ({ ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) });
   return {
@@ -105,7 +111,9 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
       }),
     get: async (path, token) => app.request(path, { headers: withAuth(token) }),
     sync,
+    rejections,
     close: async () => {
+      await rejections.close();
       await store.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
