@@ -73,7 +73,14 @@ export const FIXTURES: Record<string, Fixture> = {
   PublishPackageVersion: {
     input: publishInput('publish-tool'),
     // A finished version takes no further asset.
-    provoke: { ConflictException: { before: [publish('finished-tool')], input: { ...publishInput('finished-tool'), assetName: 'another.tar.gz' } } },
+    provoke: {
+      ConflictException: { before: [publish('finished-tool')], input: { ...publishInput('finished-tool'), assetName: 'another.tar.gz' } },
+      // CodeArtifact's quota: 150 assets per version.
+      ServiceQuotaExceededException: {
+        before: Array.from({ length: 150 }, (_, i) => ({ operation: 'PublishPackageVersion', input: { ...publishInput('crowded-tool', '1.0.0', true), assetName: `asset-${i}.tar.gz` } })),
+        input: { ...publishInput('crowded-tool', '1.0.0', true), assetName: 'asset-150.tar.gz' },
+      },
+    },
   },
   GetPackageVersionAsset: {
     provoke: {

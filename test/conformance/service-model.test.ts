@@ -296,6 +296,38 @@ describe("versiongate against CodeArtifact's service model", () => {
     expectNoProblems(problems);
   });
 
+  it('hands out page tokens that its next call accepts', async () => {
+    const problems: string[] = [];
+    let paged = 0;
+    for (const op of sorted()) {
+      const members = Object.entries(inputShape(model, op).members ?? {});
+      const token = members.find(([, r]) => r.shape === 'PaginationToken')?.[0];
+      const size = members.find(([n]) => n === 'maxResults')?.[0];
+      if (!token || !size) continue;
+      const first = await call(op, { ...fixtureInput(op), [size]: 1 });
+      problems.push(...first.problems);
+      const next = (first.res.json as { nextToken?: string } | undefined)?.nextToken;
+      if (next === undefined) continue; // a single page: nothing to follow
+      paged++;
+      const second = await call(op, { ...fixtureInput(op), [size]: 1, [token]: next });
+      problems.push(...second.problems);
+      if (second.res.status !== 200) problems.push(`${op.name} refused its own nextToken: ${second.res.status} ${second.res.text.slice(0, 150)}`);
+    }
+    expect(paged, 'no operation had a second page to follow').toBeGreaterThan(0);
+    expectNoProblems(problems);
+  });
+
+  it('answers a request without a bearer token 401 UnauthorizedException in the error envelope (the README says why the model has no such error)', async () => {
+    const problems: string[] = [];
+    for (const op of sorted()) {
+      const res = await send(gateway.url, serialize(model, op, fixtureInput(op)), undefined);
+      if (res.status !== 401 || errorType(res) !== 'UnauthorizedException' || typeof (res.json as { message?: unknown } | undefined)?.message !== 'string') {
+        problems.push(`${op.name} without a token: ${res.status} ${errorType(res)} ${res.text.slice(0, 150)}`);
+      }
+    }
+    expectNoProblems(problems);
+  });
+
   it('refuses a request without a required member with ValidationException', async () => {
     const problems: string[] = [];
     for (const op of sorted()) {
