@@ -67,9 +67,10 @@ const genericVersion = (pkg: string): Input => ({ format: 'generic', namespace: 
  * versiongate does not implement yet are used once they are.
  */
 export const FIXTURES: Record<string, Fixture> = {
-  UpdatePackageVersionsStatus: { before: [publish('update-tool')], input: { ...genericVersion('update-tool'), targetStatus: 'Archived' } },
-  DisposePackageVersions: { before: [publish('dispose-tool')], input: genericVersion('dispose-tool') },
-  DeletePackageVersions: { before: [publish('delete-tool')], input: genericVersion('delete-tool') },
+  // Seeded versions that no other fixture reads (so the checks work with a model that predates PublishPackageVersion).
+  UpdatePackageVersionsStatus: { input: { namespace: 'nestjs', package: 'core', versions: ['8.0.0'], targetStatus: 'Archived' } },
+  DisposePackageVersions: { input: { format: 'maven', namespace: 'org.apache.logging.log4j', package: 'log4j', versions: ['2.13.1'] } },
+  DeletePackageVersions: { input: { versions: ['4.0.0'] } },
   PublishPackageVersion: {
     input: publishInput('publish-tool'),
     // A finished version takes no further asset.

@@ -16,14 +16,13 @@ export function operationsTable(model: ServiceModel, implemented: ReadonlySet<st
       const status = implemented.has(op.name) ? 'implemented' : `not implemented: ${NOT_IMPLEMENTED_WHY[op.name] ?? '**no reason given: add one to NOT_IMPLEMENTED_WHY in test/conformance/fixtures.ts**'}`;
       return `| ${op.name} | ${where} | ${status} |`;
     });
-  const count = Object.keys(model.operations).length;
   const deviations = [
     ...CONSTRAINT_DEVIATIONS.map((d) => `| \`${d.shape}\`${d.member ? ` (${d.member})` : ''}${d.format ? ` (${d.format})` : ''} | ${d.kind} validation: ${describeChange(d.change)} | ${d.why} |`),
     ...EXTENSIONS.map((e) => `| \`${e.shape}\` | an extra response member \`${e.member}\` | ${e.why} |`),
   ];
   return [
     TABLE_START,
-    `versiongate implements ${implemented.size} of the ${count} operations of CodeArtifact's service model (API version ${model.apiVersion}).`,
+    `Generated from CodeArtifact's service model (API version ${model.apiVersion}) and the gateway's routes.`,
     '',
     '| operation | method and path | in versiongate |',
     '| --- | --- | --- |',
@@ -53,4 +52,14 @@ export function readmeTable(readme: string): string | undefined {
   const end = readme.indexOf(TABLE_END);
   if (start < 0 || end < start) return undefined;
   return readme.slice(start, end + TABLE_END.length);
+}
+
+/** The operation rows of a generated block, by operation name. */
+export function operationRows(block: string): Map<string, string> {
+  const rows = new Map<string, string>();
+  for (const line of block.split('\n')) {
+    const name = /^\| ([A-Za-z]+) \| `/.exec(line)?.[1];
+    if (name) rows.set(name, line);
+  }
+  return rows;
 }

@@ -63,12 +63,7 @@ const INSTALL_HINT =
 export function loadServiceModel(): ServiceModel {
   const file = findServiceModel();
   if (!file) throw new Error(`${INSTALL_HINT}\nLooked in: ${botocoreDataDirs().join(', ') || '(no botocore found)'}`);
-  const bytes = readFileSync(file);
-  const raw = JSON.parse((file.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8')) as {
-    metadata: { apiVersion: string; protocol: string };
-    operations: Record<string, Omit<Operation, 'name'>>;
-    shapes: Record<string, Shape>;
-  };
+  const raw = readModel(file);
   if (raw.metadata.protocol !== 'rest-json') throw new Error(`${file}: expected a rest-json model, got ${raw.metadata.protocol}`);
   const operations = Object.fromEntries(Object.entries(raw.operations).map(([name, op]) => [name, { ...op, name }]));
   return { file, apiVersion: raw.metadata.apiVersion, protocol: raw.metadata.protocol, operations, shapes: raw.shapes };
@@ -80,20 +75,27 @@ export function findServiceModel(): string | undefined {
     if (!existsSync(explicit)) throw new Error(`CODEARTIFACT_SERVICE_MODEL names ${explicit}, which does not exist`);
     return explicit;
   }
-  const found: Array<{ date: string; file: string }> = [];
+  const found: Array<{ date: string; file: string; operations: number }> = [];
   for (const data of botocoreDataDirs()) {
     const service = join(data, 'codeartifact');
     if (!isDir(service)) continue;
     for (const date of readdirSync(service)) {
       for (const name of ['service-2.json', 'service-2.json.gz']) {
         const file = join(service, date, name);
-        if (existsSync(file)) found.push({ date, file });
+        if (existsSync(file)) found.push({ date, file, operations: Object.keys(readModel(file).operations).length });
       }
     }
   }
-  // The newest API version wins; among copies of one version, the aws on PATH's comes first.
-  found.sort((a, b) => b.date.localeCompare(a.date));
+  // The newest API version wins. Releases of one API version only add operations (Debian's awscli
+  // 2.9 has 36, a 2026 botocore 48), so among those the one with the most is the newest; on a tie,
+  // the aws on PATH's copy (found first) stays first.
+  found.sort((a, b) => b.date.localeCompare(a.date) || b.operations - a.operations);
   return found[0]?.file;
+}
+
+function readModel(file: string): { metadata: { apiVersion: string; protocol: string }; operations: Record<string, Omit<Operation, 'name'>>; shapes: Record<string, Shape> } {
+  const bytes = readFileSync(file);
+  return JSON.parse((file.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8'));
 }
 
 /** botocore data folders: the aws on PATH's own first, then the places pip, pyenv and Debian install it. */
