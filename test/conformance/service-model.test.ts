@@ -148,6 +148,10 @@ function variants(op: Operation, side: 'outside' | 'inside'): Variant[] {
       if (ref.location === 'header' && typeof value === 'string' && !/^[\x20-\x7e]*$/.test(value)) continue; // no client can send it
       put(value, why);
     }
+    if (side === 'outside' && !inText && shape.payload !== name) {
+      const wrong = wrongJsonType(target);
+      if (wrong) put(wrong.value, wrong.why);
+    }
     if (target.type === 'list' && Array.isArray(valid)) {
       const element = valid[0];
       const many = (n: number) => Array.from({ length: n }, (_, i) => (typeof element === 'string' ? `${element}.${i}` : element));
@@ -169,6 +173,25 @@ function variants(op: Operation, side: 'outside' | 'inside'): Variant[] {
     }
   }
   return out;
+}
+
+/** A JSON value of another type than the shape's, for a body member. */
+function wrongJsonType(shape: Shape): { value: unknown; why: string } | undefined {
+  switch (shape.type) {
+    case 'string':
+      return { value: 12, why: 'a number, not a string' };
+    case 'list':
+      return { value: 'x', why: 'a string, not a list' };
+    case 'map':
+    case 'structure':
+      return { value: ['x'], why: `a list, not a ${shape.type}` };
+    case 'integer':
+    case 'long':
+    case 'boolean':
+      return { value: 'x', why: `a string, not a ${shape.type}` };
+    default:
+      return undefined;
+  }
 }
 
 /** Values of a scalar shape just outside or just inside, made from a valid one. */
@@ -232,6 +255,8 @@ async function runCalls(calls: Call[] | undefined, problems: string[]): Promise<
 /** What is wrong with an answer against the model: its output when it succeeded, its error otherwise. */
 function answerProblems(op: Operation, res: WireResponse): string[] {
   const where = `${op.name} → ${res.status}`;
+  // REST-JSON answers carry the request id the SDK reports as $metadata.requestId.
+  if (!res.headers.get('x-amzn-requestid')) return [`${where}: no x-amzn-RequestId header`];
   if (res.status >= 200 && res.status < 300) {
     const problems: string[] = [];
     const expected = op.http.responseCode ?? 200;
