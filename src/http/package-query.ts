@@ -9,7 +9,8 @@ export const packageQuerySchema = z.object({
   'domain-owner': z.string().optional().openapi({ example: '111122223333', description: '12-digit account id that owns the domain.' }),
   repository: z.string().openapi({ example: 'my_repo' }),
   format: z.string().openapi({ example: 'npm', description: `One of ${FORMATS.join(', ')}.` }),
-  namespace: z.string().optional().openapi({ example: 'nestjs', description: 'npm scope without @, Maven groupId, generic/Swift namespace.' }),
+  // CodeArtifact's PackageNamespace is 1 to 255 characters: an empty one is refused, not taken for none.
+  namespace: z.string().min(1).optional().openapi({ example: 'nestjs', description: 'npm scope without @, Maven groupId, generic/Swift namespace.' }),
   package: z.string().openapi({ example: 'chalk' }),
 });
 

@@ -38,6 +38,8 @@ export function requestContext({ logger, metrics, lifecycle, deadlineMs }: Reque
     c.set('deadline', createDeadline({ timeoutMs: deadlineMs, hardStop: lifecycle.hardStop }));
     await next();
     setHeader(c, 'x-request-id', requestId);
+    // CodeArtifact's REST-JSON answers carry it too, successes included: the AWS SDK reports it as $metadata.requestId.
+    setHeader(c, 'x-amzn-requestid', requestId);
     // While draining, each connection closes after its response, so the server can finish closing.
     if (lifecycle.state === 'stopping') setHeader(c, 'connection', 'close');
 

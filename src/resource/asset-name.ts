@@ -16,10 +16,10 @@ export function parseAssetName(name: string): string {
   return name;
 }
 
-/** A SHA-256 in hex (64 digits), as x-amz-content-sha256 carries it; lowercase for comparison. */
+/** A SHA-256 in lowercase hex (64 digits), as CodeArtifact's model defines x-amz-content-sha256. */
 export function parseSha256(text: string): string {
-  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
-    throw new ValidationError('x-amz-content-sha256 must be the SHA-256 of the asset in hex (64 digits)');
+  if (!/^[0-9a-f]{64}$/.test(text)) {
+    throw new ValidationError('x-amz-content-sha256 must be the SHA-256 of the asset in lowercase hex (64 digits)');
   }
-  return text.toLowerCase();
+  return text;
 }

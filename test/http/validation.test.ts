@@ -70,6 +70,22 @@ describe('validation over HTTP (fresh gateway: nothing below may change or audit
     it('an uppercase npm name → 400', async () => {
       await expect400(await gw.post(`${UPDATE}?${BASE}&package=Chalk`, ARCHIVE, token), "package 'Chalk' is not a valid npm package name");
     });
+
+    // CodeArtifact's PackageNamespace is 1 to 255 characters: `namespace=` is refused, not read as no namespace.
+    it('an empty namespace → 400', async () => {
+      await expect400(await gw.post(`${UPDATE}?${BASE}&namespace=&package=chalk`, ARCHIVE, token), 'namespace');
+      await expect400(await gw.get(`/v1/package/version?${BASE}&namespace=&package=chalk&version=4.1.0`, token), 'namespace');
+    });
+
+    // CodeArtifact's model: x-amz-content-sha256 is [0-9a-f]{64}, lowercase hex only.
+    it('an uppercase x-amz-content-sha256 → 400', async () => {
+      const res = await gw.app.request(`/v1/package/version/publish?domain=my_domain&repository=my_repo&format=generic&namespace=acme&package=tool&version=1.0.0&asset=tool.tgz`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'x-amz-content-sha256': 'A'.repeat(64) },
+        body: 'bytes',
+      });
+      await expect400(res, 'x-amz-content-sha256 must be the SHA-256 of the asset in lowercase hex');
+    });
   });
 
   describe('query parameters', () => {

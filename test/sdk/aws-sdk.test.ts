@@ -65,6 +65,7 @@ describe('@aws-sdk/client-codeartifact against versiongate', () => {
     const client = clientFor(gateway.url, await token(['release-managers']));
     const out = await client.send(new UpdatePackageVersionsStatusCommand({ ...coords, versions: ['4.1.0', '4.1.1'], targetStatus: 'Archived' }));
     expect(out.$metadata.httpStatusCode).toBe(200);
+    expect(out.$metadata.requestId).toMatch(/^[0-9a-f-]{36}$/); // x-amzn-RequestId, as on CodeArtifact's answers
     expect(out.successfulVersions?.['4.1.0']?.status).toBe('Archived');
     expect(out.successfulVersions?.['4.1.1']?.revision).toMatch(/=$/);
     expect(out.failedVersions).toEqual({});
