@@ -22,6 +22,7 @@ import { policyApi } from './http/policy-api.ts';
 import { metricsApi } from './http/ops-metrics.ts';
 import { requestContext } from './http/request-context.ts';
 import { packageApi } from './http/package-api.ts';
+import { packagesApi } from './http/packages-api.ts';
 import { PUBLISH_PATH, publishApi } from './http/publish-api.ts';
 import { versionApi } from './http/version-api.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
@@ -122,6 +123,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   versionApi(ops, app);
   packageApi(packageOps, app);
   publishApi(packageOps, app);
+  packagesApi(packageOps, app); // DescribePackage, ListPackages, DeletePackage, PutPackageOriginConfiguration, readme, dependencies
   resyncApi(ops, app);
   auditApi(ops, app);
   policyApi({ ...ops, verifier, groupsClaim: deps.groupsClaim ?? 'groups', policyStatus: deps.policyStatus }, app);

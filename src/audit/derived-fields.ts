@@ -13,11 +13,15 @@ export interface DerivedAuditFields {
 }
 
 const PACKAGE_ARN = /^(arn:aws:codeartifact:[^:]+:\d{12}):package\/([^/]+)\/([^/]+)\/[^/]+\/[^/]*\/([^/]+)$/;
+/** A repository as the resource (ListPackages): its records belong to that repository, and name no package. */
+const REPOSITORY_ARN = /^(arn:aws:codeartifact:[^:]+:\d{12}):repository\/([^/]+)\/([^/]+)$/;
 
 export function deriveFields(r: Pick<AuditRecordInput, 'resource' | 'request' | 'changes' | 'packageScope'>): DerivedAuditFields {
   const versions = versionsNamed(r);
   const scope = r.packageScope;
   if (scope) return { repositoryArn: scope.repositoryArn, domainArn: scope.domainArn, packageName: scope.packageName, versions };
+  const repo = r.resource ? REPOSITORY_ARN.exec(r.resource) : null;
+  if (repo) return { repositoryArn: r.resource, domainArn: `${repo[1]}:domain/${repo[2]}`, packageName: null, versions };
   const m = r.resource ? PACKAGE_ARN.exec(r.resource) : null;
   return {
     repositoryArn: m ? `${m[1]}:repository/${m[2]}/${m[3]}` : null,

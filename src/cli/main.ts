@@ -52,6 +52,13 @@ from --endpoint-url or VERSIONGATE_ENDPOINT, the token from --token or VERSIONGA
   versiongate get-package-version-asset … --package-version V --asset NAME OUTFILE
   versiongate publish-package-version … --package-version V --asset-content FILE --asset-name NAME
                           [--asset-sha256 HEX] [--unfinished]
+  versiongate describe-package …               the package and its origin configuration
+  versiongate list-packages --domain D [--domain-owner A] --repository R [--format F] [--namespace PREFIX]
+                          [--package-prefix PREFIX] [--publish ALLOW|BLOCK] [--upstream ALLOW|BLOCK] [--max-items N]
+  versiongate delete-package …                 the package and every version it holds
+  versiongate put-package-origin-configuration … --restrictions publish=ALLOW|BLOCK,upstream=ALLOW|BLOCK
+  versiongate get-package-version-readme … --package-version V
+  versiongate list-package-version-dependencies … --package-version V
   versiongate resync [--no-wait] [--wait-interval S] [--sync-attempts N] OWNER/REPO/IDENTIFIER...
                                               resync versions and wait for each sync (\`cloudsmith resync\`)
 
@@ -119,6 +126,12 @@ async function run(argv: string[]): Promise<number> {
     case 'list-package-version-assets':
     case 'get-package-version-asset':
     case 'publish-package-version':
+    case 'describe-package':
+    case 'list-packages':
+    case 'delete-package':
+    case 'put-package-origin-configuration':
+    case 'get-package-version-readme':
+    case 'list-package-version-dependencies':
       // Loaded on use, so the AWS SDK stays out of every other command's start-up.
       return (await import('./client/run.ts')).runClientCommand(command, rest, process.env);
     case 'resync':

@@ -31,12 +31,22 @@ const VERSIONS: DemoVersion[] = [
   { repository: 'prod', format: 'npm', namespace: '', name: 'chalk', version: '4.1.1' },
 ];
 
+const NESTJS_DEPENDENCIES = {
+  dependencies: { tslib: '2.3.1', uid: '2.0.0' },
+  peerDependencies: { '@nestjs/common': '^8.0.0', rxjs: '^7.1.0' },
+};
+
 function demoAssets(v: DemoVersion): Array<{ name: string; bytes: Uint8Array }> {
   if (v.format === 'npm') {
     const fullName = v.namespace ? `@${v.namespace}/${v.name}` : v.name;
-    const manifest = JSON.stringify({ name: fullName, version: v.version, description: `${fullName} (versiongate demo)`, license: 'MIT' }, null, 2);
+    // @nestjs/core carries dependencies and a README, for ListPackageVersionDependencies and
+    // GetPackageVersionReadme; chalk's tarballs stay as they were (their sizes are in the README).
+    const extra = v.name === 'core' ? NESTJS_DEPENDENCIES : {};
+    const manifest = JSON.stringify({ name: fullName, version: v.version, description: `${fullName} (versiongate demo)`, license: 'MIT', ...extra }, null, 2);
     const file = `${v.namespace ? `${v.namespace}-` : ''}${v.name}-${v.version}.tgz`;
-    return [{ name: file, bytes: tgz([{ path: 'package/package.json', content: manifest }, { path: 'package/index.js', content: 'module.exports = {};\n' }]) }];
+    const files = [{ path: 'package/package.json', content: manifest }, { path: 'package/index.js', content: 'module.exports = {};\n' }];
+    if (v.name === 'core') files.push({ path: 'package/README.md', content: `# ${fullName}\n\nThe versiongate demo's copy of ${fullName}.\n` });
+    return [{ name: file, bytes: tgz(files) }];
   }
   const pom = `<?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -47,6 +57,10 @@ function demoAssets(v: DemoVersion): Array<{ name: string; bytes: Uint8Array }> 
   <packaging>pom</packaging>
   <name>Apache Log4j (versiongate demo)</name>
   <licenses><license><name>Apache-2.0</name></license></licenses>
+  <dependencies>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-api</artifactId><version>2.13.1</version></dependency>
+    <dependency><groupId>junit</groupId><artifactId>junit</artifactId><version>4.13</version><scope>test</scope></dependency>
+  </dependencies>
 </project>
 `;
   return [{ name: `${v.name}-${v.version}.pom`, bytes: Buffer.from(pom) }];

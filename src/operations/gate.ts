@@ -105,9 +105,12 @@ export async function admit(deps: OperationDeps, caller: Caller, g: GateRequest,
   };
 }
 
-/** How the audit names a resource that is not a package: `AuditLog::"versiongate"`, `PolicySet::"live"`. */
+/**
+ * How the audit names a resource: a package or a repository by its ARN (so the record's repository
+ * and domain columns are derived from it), anything else as `AuditLog::"versiongate"`, `PolicySet::"live"`.
+ */
 export function auditName(resource: CedarResource): string {
-  return resource.uid.type === 'Package' ? resource.uid.id : `${resource.uid.type}::"${resource.uid.id}"`;
+  return resource.uid.type === 'Package' || resource.uid.type === 'Repository' ? resource.uid.id : `${resource.uid.type}::"${resource.uid.id}"`;
 }
 
 /** Why the domain, repository or package cannot be found, or undefined when they all exist. */

@@ -11,14 +11,16 @@
  * planned again on the new state (the bytes stay on disk), up to three times. Bytes that end up
  * unused are removed; a crash before the commit leaves them reserved, and the next start removes them.
  */
-import { ApiError, ConflictError, InternalError, PayloadTooLargeError, ServiceQuotaExceededError, ValidationError } from '../errors.ts';
+import { AccessDeniedError, ApiError, ConflictError, InternalError, PayloadTooLargeError, ServiceQuotaExceededError, ValidationError } from '../errors.ts';
 import { planPublish, type PublishPlan } from '../registry/plan-publish.ts';
 import { newRevision } from '../registry/revision.ts';
+import { exists } from '../registry/statuses.ts';
 import { assetSummary, packageMembers } from '../registry/version-view.ts';
 import { BlobDigestMismatchError, BlobSourceError, BlobTooLargeError } from '../store/blob-store.ts';
 import type { AssetInput, VersionSnapshot } from '../store/store.ts';
 import { expiredError, removeBlobs } from './change-versions.ts';
 import type { PackageApiDeps } from './deps.ts';
+import { displayName } from '../resource/package-arn.ts';
 import { authorize, missingPackage, packageTarget, type Allowed, type PackageRequestInput, type PackageTarget } from './gate.ts';
 
 const MAX_ATTEMPTS = 3;
@@ -117,6 +119,17 @@ async function decide(
   const missing = missingPackage(snapshot, target.ref, { packageMayBeMissing: true });
   if (missing) return allowed.refuse('not_found', missing);
   const v = snapshot.version;
+  if (!v || !exists(v.status)) {
+    // The package's origin configuration (PutPackageOriginConfiguration) may block new versions from
+    // being published directly; an Unfinished version that exists still takes its remaining assets.
+    const record = snapshot.packageId === null ? null : await deps.store.readPackageRecord(target.ref);
+    if (record?.package?.origin.publish === 'BLOCK') {
+      return allowed.refuse(
+        'rejected',
+        new AccessDeniedError(`package ${displayName(target.ref.format, target.ref.namespace, target.ref.name)} does not accept new versions by publishing in repository ${target.ref.repository}: its origin configuration sets publish to BLOCK`),
+      );
+    }
+  }
   const plan = planPublish(
     {
       version: v ? { status: v.status, revision: v.revision, assetCount: v.assetCount } : null,

@@ -30,7 +30,14 @@ export type ActionName =
   | 'Resync'
   | 'ReadAuditLog'
   | 'SimulateAuthorization'
-  | 'ReadPolicies';
+  | 'ReadPolicies'
+  // The package operations.
+  | 'DescribePackage'
+  | 'ListPackages'
+  | 'DeletePackage'
+  | 'PutPackageOriginConfiguration'
+  | 'GetPackageVersionReadme'
+  | 'ListPackageVersionDependencies';
 
 export interface AuthorizationRequest {
   principal: Principal;

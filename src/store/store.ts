@@ -236,13 +236,88 @@ export interface ClaimedSyncJob extends SyncJob, SyncClaim {
   assets: AssetInput[];
 }
 
-/** What a sync extracts from the assets, for DescribePackageVersion. */
+/** What a sync extracts from the assets, for DescribePackageVersion, GetPackageVersionReadme and ListPackageVersionDependencies. */
 export interface VersionMetadata {
   summary: string | null;
   homePage: string | null;
   sourceCodeRepository: string | null;
   licenses: string[] | null;
+  /** The README's text, when the assets carry one (absent from older syncs: undefined reads as null). */
+  readme?: string | null | undefined;
+  /** The manifest's direct dependencies, in the manifest's order; null when none were read. */
+  dependencies?: PackageDependency[] | null | undefined;
 }
+
+/** One direct dependency as CodeArtifact's PackageDependency names it. */
+export interface PackageDependency {
+  namespace: string | null;
+  package: string;
+  /** npm: regular, dev, peer, optional; Maven: the scope, optional or parent. */
+  dependencyType: string | null;
+  versionRequirement: string | null;
+}
+
+export type OriginRestriction = 'ALLOW' | 'BLOCK';
+
+/** CodeArtifact's PackageOriginRestrictions. */
+export interface OriginRestrictions {
+  publish: OriginRestriction;
+  upstream: OriginRestriction;
+}
+
+/** One package as the package operations (describe, delete, origin configuration) read it. */
+export interface PackageRecordSnapshot {
+  domainExists: boolean;
+  repositoryExists: boolean;
+  /** null when the package does not exist. */
+  package: { id: number; origin: OriginRestrictions } | null;
+  /** Every version row of the package, Deleted ones included, with its revision (the commit's guards). */
+  versions: VersionState[];
+}
+
+export interface PackageListQuery {
+  domainOwner: string;
+  domain: string;
+  repository: string;
+  format?: PackageFormat | undefined;
+  /** Namespaces starting with this (CodeArtifact's `namespace` filter matches a prefix). */
+  namespacePrefix?: string | undefined;
+  packagePrefix?: string | undefined;
+  publish?: OriginRestriction | undefined;
+  upstream?: OriginRestriction | undefined;
+  /** Start after this package, in (format, namespace, name) order. */
+  after?: { format: string; namespace: string; name: string } | undefined;
+  limit: number;
+}
+
+export interface PackageListItem {
+  format: PackageFormat;
+  namespace: string;
+  name: string;
+  origin: OriginRestrictions;
+}
+
+/** PutPackageOriginConfiguration: the package (created with no versions if it does not exist) and the audit record. */
+export interface OriginCommit {
+  key: PackageKey;
+  origin: OriginRestrictions;
+  audit: AuditRecordInput;
+  expired?: VersionCommit['expired'];
+}
+
+/** DeletePackage: the package, its versions, their assets (bytes queued) and sync jobs, with the audit record. */
+export interface PackageDeleteCommit {
+  packageId: number;
+  /** Every version row as read when Cedar decided: if any changed, was added or went, nothing is deleted. */
+  guards: ReadonlyArray<{ version: string; revision: string }>;
+  audit: AuditRecordInput;
+  expired?: VersionCommit['expired'];
+}
+
+export type PackageDeleteResult =
+  | { ok: true; blobsToDelete: string[] }
+  | { ok: false; reason: 'stale' }
+  | { ok: false; reason: 'expired' };
 
 export interface Store {
   /**
@@ -332,6 +407,16 @@ export interface Store {
   /** Blob keys whose records are gone but whose bytes may still be on disk. */
   pendingBlobDeletions(): Promise<string[]>;
   forgetBlobDeletions(keys: readonly string[]): Promise<void>;
+
+  // The package operations (DescribePackage, ListPackages, DeletePackage, PutPackageOriginConfiguration).
+  /** The package, its origin restrictions and its versions, in one consistent read. */
+  readPackageRecord(key: PackageKey): Promise<PackageRecordSnapshot>;
+  /** A page of a repository's packages in (format, namespace, name) order, filtered. */
+  listPackages(query: PackageListQuery): Promise<PackageListItem[]>;
+  /** Sets the package's origin restrictions (creating it with no versions if needed) with the audit record. */
+  putPackageOrigin(commit: OriginCommit): Promise<'ok' | 'expired'>;
+  /** Deletes the package and everything it holds with the audit record, all or nothing. */
+  deletePackage(commit: PackageDeleteCommit): Promise<PackageDeleteResult>;
 
   /** Resolves when the database answers a trivial query (readiness). */
   ping(): Promise<void>;

@@ -4,13 +4,19 @@
  * another package or version, fails the sync with a reason a person can act on.
  */
 import { XMLParser } from 'fast-xml-parser';
-import type { PackageKey, VersionMetadata } from '../store/store.ts';
+import type { PackageDependency, PackageKey, VersionMetadata } from '../store/store.ts';
 
 export class ManifestError extends Error {
   override readonly name = 'ManifestError';
 }
 
-export const NO_METADATA: VersionMetadata = { summary: null, homePage: null, sourceCodeRepository: null, licenses: null };
+export const NO_METADATA: VersionMetadata = { summary: null, homePage: null, sourceCodeRepository: null, licenses: null, readme: null, dependencies: null };
+
+/** The most of a README a sync keeps; a longer one is not kept (GetPackageVersionReadme then has none). */
+export const MAX_README_BYTES = 1024 * 1024;
+
+/** An npm tarball's README, as npm itself finds it: package/README, any case, any extension. */
+export const isNpmReadme = (path: string) => /^package\/readme(\.[a-z]+)?$/i.test(path);
 
 /** The most of a manifest (an npm package.json, a Maven pom) a sync reads. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -23,6 +29,8 @@ export interface ManifestRead {
   manifest: Buffer | null;
   /** Why the manifest could not be read, for people. */
   problem?: string | undefined;
+  /** An npm tarball's README, when it has one that could be read; a README is never a reason to fail. */
+  readme?: Buffer | null | undefined;
 }
 
 export function extractMetadata(key: PackageKey, version: string, assets: readonly ManifestRead[]): VersionMetadata {
@@ -60,7 +68,42 @@ function npmMetadata(key: PackageKey, version: string, asset: ManifestRead): Ver
   const repository = manifest.repository;
   const repo = text(repository) ?? (typeof repository === 'object' && repository !== null ? text((repository as { url?: unknown }).url) : null);
   const license = text(manifest.license);
-  return { summary: text(manifest.description), homePage: text(manifest.homepage), sourceCodeRepository: repo, licenses: license ? [license] : null };
+  return {
+    summary: text(manifest.description),
+    homePage: text(manifest.homepage),
+    sourceCodeRepository: repo,
+    licenses: license ? [license] : null,
+    // The tarball's README file; failing that, the readme npm's registry keeps in package.json.
+    readme: (asset.readme ? text(asset.readme.toString('utf8')) : null) ?? text(manifest.readme),
+    dependencies: npmDependencies(manifest),
+  };
+}
+
+/** CodeArtifact's npm dependency types, from the package.json sections that hold them. */
+const NPM_DEPENDENCY_SECTIONS = [
+  ['dependencies', 'regular'],
+  ['devDependencies', 'dev'],
+  ['peerDependencies', 'peer'],
+  ['optionalDependencies', 'optional'],
+] as const;
+
+function npmDependencies(manifest: Record<string, unknown>): PackageDependency[] | null {
+  const found: PackageDependency[] = [];
+  for (const [section, dependencyType] of NPM_DEPENDENCY_SECTIONS) {
+    const entries = manifest[section];
+    if (typeof entries !== 'object' || entries === null || Array.isArray(entries)) continue;
+    for (const [fullName, range] of Object.entries(entries as Record<string, unknown>)) {
+      // "@scope/name": the scope is the namespace, without its @, as everywhere in CodeArtifact.
+      const scoped = /^@([^/]+)\/(.+)$/.exec(fullName);
+      found.push({
+        namespace: scoped ? scoped[1]! : null,
+        package: scoped ? scoped[2]! : fullName,
+        dependencyType,
+        versionRequirement: typeof range === 'string' ? range : null,
+      });
+    }
+  }
+  return found.length > 0 ? found : null;
 }
 
 /**
@@ -103,7 +146,29 @@ function mavenMetadata(asset: ManifestRead): VersionMetadata {
     homePage: one(p.url),
     sourceCodeRepository: one((p.scm as { url?: unknown } | undefined)?.url),
     licenses: licenses.length ? licenses : null,
+    readme: null,
+    dependencies: mavenDependencies(p, one, many),
   };
+}
+
+/**
+ * The pom's <parent> (dependencyType "parent", as CodeArtifact reports it) and its <dependencies>:
+ * the scope as the type (compile when absent), or "optional" for an optional dependency.
+ */
+function mavenDependencies(p: Record<string, unknown>, one: (v: unknown) => string | null, many: (v: unknown) => unknown[]): PackageDependency[] | null {
+  const found: PackageDependency[] = [];
+  const entry = (d: unknown, type: (d: Record<string, unknown>) => string) => {
+    if (typeof d !== 'object' || d === null) return;
+    const r = d as Record<string, unknown>;
+    const artifact = one(r.artifactId);
+    if (!artifact) return;
+    found.push({ namespace: one(r.groupId), package: artifact, dependencyType: type(r), versionRequirement: one(r.version) });
+  };
+  entry(p.parent, () => 'parent');
+  for (const d of many((p.dependencies as { dependency?: unknown } | undefined)?.dependency)) {
+    entry(d, (r) => (one(r.optional) === 'true' ? 'optional' : (one(r.scope) ?? 'compile')));
+  }
+  return found.length > 0 ? found : null;
 }
 
 /** The five predefined entities and character references; processEntities is off, so none other exists. */

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { BlobMissingError, type BlobStore } from '../store/blob-store.ts';
 import type { ClaimedSyncJob, VersionMetadata } from '../store/store.ts';
-import { extractMetadata, ManifestError, MAX_MANIFEST_BYTES, NO_METADATA, type ManifestRead } from './metadata.ts';
+import { extractMetadata, isNpmReadme, ManifestError, MAX_MANIFEST_BYTES, MAX_README_BYTES, NO_METADATA, type ManifestRead } from './metadata.ts';
 import { TarError, TgzEntryReader } from './tar-reader.ts';
 
 export class SyncFailure extends Error {
@@ -26,11 +26,20 @@ interface ManifestReader {
 function manifestReader(format: string, name: string): ManifestReader | null {
   if (format === 'npm' && name.endsWith('.tgz')) {
     const tar = new TgzEntryReader((p) => p === 'package/package.json', MAX_MANIFEST_BYTES);
+    // The README is read by a reader of its own over the same bytes: it may come before or after
+    // package.json in the archive, and a README that cannot be read (too long) only means none.
+    const readme = new TgzEntryReader(isNpmReadme, MAX_README_BYTES);
     return {
-      write: (chunk) => tar.write(chunk),
+      write: async (chunk) => {
+        await Promise.all([tar.write(chunk), readme.write(chunk)]);
+      },
       async end() {
+        const readmeBytes = await readme.end().catch((err: unknown) => {
+          if (err instanceof TarError) return null;
+          throw err;
+        });
         try {
-          return { name, manifest: await tar.end() };
+          return { name, manifest: await tar.end(), readme: readmeBytes };
         } catch (err) {
           if (err instanceof TarError) return { name, manifest: null, problem: err.message };
           throw err;

@@ -156,15 +156,15 @@ describe('compilePolicySet: diagnostics', () => {
   });
 
   it('an unknown action is an error', () => {
-    const text = 'permit (principal, action == Action::"DeletePackage", resource);\n';
+    const text = 'permit (principal, action == Action::"PutDomainPermissionsPolicy", resource);\n';
     const diagnostics = diagnosticsOf([{ file: 'actions.cedar', text }]);
     const errors = diagnostics.filter((d) => d.severity === 'error');
     expect(errors).toHaveLength(1);
     expect(errors[0]!.file).toBe('actions.cedar');
     expect(errors[0]!.line).toBe(1);
-    expect(errors[0]!.column).toBe(text.indexOf('Action::"DeletePackage"') + 1);
+    expect(errors[0]!.column).toBe(text.indexOf('Action::"PutDomainPermissionsPolicy"') + 1);
     expect(errors[0]!.message).toContain('unrecognized action');
-    expect(errors[0]!.message).toContain('DeletePackage');
+    expect(errors[0]!.message).toContain('PutDomainPermissionsPolicy');
     expect(errors[0]!.policyId).toBe('actions.cedar#0');
   });
 

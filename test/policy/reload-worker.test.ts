@@ -69,8 +69,8 @@ it('a large set arrives whole, in parts, and decides as loaded', async () => {
   const outcome = await m.reload('api');
   expect(outcome).toMatchObject({ outcome: 'loaded' });
   const set = m.live.policySet;
-  expect(Object.keys(set.policies)).toHaveLength(n + 17);
-  expect(Object.keys(set.heads ?? {})).toHaveLength(n + 17 + Object.keys(set.templates).length);
+  expect(Object.keys(set.policies)).toHaveLength(n + 18);
+  expect(Object.keys(set.heads ?? {})).toHaveLength(n + 18 + Object.keys(set.templates).length);
   expect(set.sources['gen-1100']).toMatchObject({ file: 'generated.cedar', line: 1101 });
   const policySet = { uid: { type: 'PolicySet', id: 'live' }, entities: [{ uid: { type: 'PolicySet', id: 'live' }, attrs: {}, parents: [] }] };
   expect(m.live.authorize({ principal: { issuer: 'i', subject: 'user1100', groups: [] }, action: 'ReadPolicies', resource: policySet, context: {} })).toMatchObject({

@@ -89,7 +89,7 @@ describe('sync jobs', () => {
     expect(await worker.runOnce()).toBe(true);
     expect(await worker.runOnce()).toBe(false);
     expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'completed', attempts: 1, progress: 100, statusReason: null, finishedAt: expect.any(String) });
-    expect(await store.readVersionMetadata(v.id)).toEqual({ summary: 'A widget', homePage: 'https://acme.example', sourceCodeRepository: 'git+https://github.com/acme/widget.git', licenses: ['MIT'] });
+    expect(await store.readVersionMetadata(v.id)).toEqual({ summary: 'A widget', homePage: 'https://acme.example', sourceCodeRepository: 'git+https://github.com/acme/widget.git', licenses: ['MIT'], readme: null, dependencies: null });
     expect((await store.readVersion(npmKey, '1.2.3')).version!.revision).not.toBe('r0');
     // Completed: it can be scheduled again.
     expect(await schedule(v.id)).toBe(true);
@@ -102,7 +102,7 @@ describe('sync jobs', () => {
     const g = await add(genericKey, '1.0.0', [{ name: 'a.bin', bytes: Buffer.from('A') }]);
     while (await worker.runOnce());
     expect(await store.readVersionMetadata(m.id)).toMatchObject({ summary: 'Useful & small', licenses: ['Apache-2.0'] });
-    expect(await store.readVersionMetadata(g.id)).toEqual({ summary: null, homePage: null, sourceCodeRepository: null, licenses: null });
+    expect(await store.readVersionMetadata(g.id)).toEqual({ summary: null, homePage: null, sourceCodeRepository: null, licenses: null, readme: null, dependencies: null });
     expect((await store.readSyncJob(g.id))!.state).toBe('completed');
   });
 
@@ -125,7 +125,46 @@ describe('sync jobs', () => {
       homePage: 'https://acme.example/lib',
       sourceCodeRepository: 'https://github.com/acme/lib',
       licenses: ['Apache-2.0', 'MIT'],
+      // Neither the parent nor the dependency names an artifactId: no dependency to report.
+      readme: null,
+      dependencies: null,
     });
+  });
+
+  it("Maven dependencies: the parent, the scope as the type (compile when absent), optional ones as optional", async () => {
+    const pom = `<project><groupId>org.acme</groupId><artifactId>lib</artifactId><version>4.0</version>
+      <parent><groupId>org.acme</groupId><artifactId>parent</artifactId><version>7</version></parent>
+      <dependencies>
+        <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId><version>[1.7,2.0)</version></dependency>
+        <dependency><groupId>junit</groupId><artifactId>junit</artifactId><version>4.13</version><scope>test</scope></dependency>
+        <dependency><groupId>org.acme</groupId><artifactId>extra</artifactId><optional>true</optional></dependency>
+      </dependencies></project>`;
+    const m = await add(mavenKey, '4.0', [{ name: 'lib-4.0.pom', bytes: Buffer.from(pom) }]);
+    while (await worker.runOnce());
+    expect((await store.readVersionMetadata(m.id)).dependencies).toEqual([
+      { namespace: 'org.acme', package: 'parent', dependencyType: 'parent', versionRequirement: '7' },
+      { namespace: 'org.slf4j', package: 'slf4j-api', dependencyType: 'compile', versionRequirement: '[1.7,2.0)' },
+      { namespace: 'junit', package: 'junit', dependencyType: 'test', versionRequirement: '4.13' },
+      { namespace: 'org.acme', package: 'extra', dependencyType: 'optional', versionRequirement: null },
+    ]);
+  });
+
+  it("npm: the tarball's README (wherever it sits in the archive), else package.json's readme; dependencies by section", async () => {
+    const manifest = { name: '@acme/widget', version: '3.0.0', readme: 'from package.json', devDependencies: { vitest: '^4.0.0' }, optionalDependencies: { '@acme/fast': '1.x' } };
+    const withFile = tgz([
+      { path: 'package/README.md', content: '# Widget\n' },
+      { path: 'package/package.json', content: JSON.stringify(manifest) },
+    ]);
+    const a = await add(npmKey, '3.0.0', [{ name: 'widget-3.0.0.tgz', bytes: withFile }]);
+    const b = await add(npmKey, '3.0.1', [{ name: 'widget-3.0.1.tgz', bytes: npmTarball({ ...manifest, version: '3.0.1' }) }]);
+    while (await worker.runOnce());
+    const first = await store.readVersionMetadata(a.id);
+    expect(first.readme).toBe('# Widget');
+    expect(first.dependencies).toEqual([
+      { namespace: null, package: 'vitest', dependencyType: 'dev', versionRequirement: '^4.0.0' },
+      { namespace: 'acme', package: 'fast', dependencyType: 'optional', versionRequirement: '1.x' },
+    ]);
+    expect((await store.readVersionMetadata(b.id)).readme).toBe('from package.json');
   });
 
   it('fails a pom that is not well-formed, has no <project>, or carries a DOCTYPE (entity expansion)', async () => {

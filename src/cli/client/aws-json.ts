@@ -71,7 +71,27 @@ export const SHAPES = {
     ['status', 'scalar'],
     ['asset', AssetSummary],
   ),
+  ...packageShapes(),
 } as const satisfies Record<string, Shape>;
+
+/** The package operations' outputs (DescribePackage, ListPackages, …), in CodeArtifact's model order. */
+function packageShapes() {
+  const originConfiguration = struct(['restrictions', struct(['publish', 'scalar'], ['upstream', 'scalar'])]);
+  const PackageSummary = struct(['format', 'scalar'], ['namespace', 'scalar'], ['package', 'scalar'], ['originConfiguration', originConfiguration]);
+  const versionMembers = [['format', 'scalar'], ['namespace', 'scalar'], ['package', 'scalar'], ['version', 'scalar'], ['versionRevision', 'scalar']] as const;
+  return {
+    DescribePackageResult: struct(['package', struct(['format', 'scalar'], ['namespace', 'scalar'], ['name', 'scalar'], ['originConfiguration', originConfiguration])]),
+    ListPackagesResult: struct(['packages', { list: PackageSummary }], ['nextToken', 'scalar']),
+    DeletePackageResult: struct(['deletedPackage', PackageSummary]),
+    PutPackageOriginConfigurationResult: struct(['originConfiguration', originConfiguration]),
+    GetPackageVersionReadmeResult: struct(...versionMembers, ['readme', 'scalar']),
+    ListPackageVersionDependenciesResult: struct(
+      ...versionMembers,
+      ['nextToken', 'scalar'],
+      ['dependencies', { list: struct(['namespace', 'scalar'], ['package', 'scalar'], ['dependencyType', 'scalar'], ['versionRequirement', 'scalar']) }],
+    ),
+  };
+}
 
 /**
  * The value as the aws CLI holds it before printing: members in model order, absent ones left out

@@ -45,7 +45,7 @@ export interface ClientCommand {
   run(ctx: CommandContext): Promise<number>;
 }
 
-const PACKAGE_FLAGS: readonly FlagSpec[] = [
+export const PACKAGE_FLAGS: readonly FlagSpec[] = [
   { name: 'domain', type: 'string', required: true, help: 'The domain, e.g. my_domain.' },
   { name: 'domain-owner', type: 'string', help: 'The 12-digit account that owns the domain. May be left out when only one domain has that name.' },
   { name: 'repository', type: 'string', required: true, help: 'The repository, e.g. my_repo.' },
@@ -61,10 +61,10 @@ const VERSION_REVISIONS: FlagSpec = {
   help: 'The revision each version must still have: "4.1.0=REV1,4.1.1=REV2". Every version named must also be in --versions.',
 };
 const EXPECTED_STATUS: FlagSpec = { name: 'expected-status', type: 'string', help: 'Change only versions that have this status now (Published, Unlisted, Archived…).' };
-const PACKAGE_VERSION: FlagSpec = { name: 'package-version', type: 'string', required: true, help: 'The version, e.g. 4.1.0.' };
+export const PACKAGE_VERSION: FlagSpec = { name: 'package-version', type: 'string', required: true, help: 'The version, e.g. 4.1.0.' };
 
 /** The flags of a paginated list, as the aws CLI has them; the raw ones are hidden as there. */
-const PAGINATION_FLAGS: readonly FlagSpec[] = [
+export const PAGINATION_FLAGS: readonly FlagSpec[] = [
   { name: 'starting-token', type: 'string', help: 'Resume from the NextToken a previous --max-items printed.' },
   { name: 'page-size', type: 'integer', help: 'Items to ask for in each call (all pages are still fetched).' },
   { name: 'max-items', type: 'integer', help: 'Stop after this many items and print a NextToken to resume from.' },
@@ -73,7 +73,7 @@ const PAGINATION_FLAGS: readonly FlagSpec[] = [
   { name: 'next-token', type: 'string', hidden: true, help: 'nextToken of a single call (implies --no-paginate).' },
 ];
 
-function coordinates(values: FlagValues) {
+export function coordinates(values: FlagValues) {
   return {
     domain: values.domain as string,
     domainOwner: values['domain-owner'] as string | undefined,
@@ -86,7 +86,7 @@ function coordinates(values: FlagValues) {
 
 const versionStatus = (v: FlagValues[string]) => v as PackageVersionStatus | undefined;
 
-function print(ctx: CommandContext, output: unknown, shape: Shape): void {
+export function print(ctx: CommandContext, output: unknown, shape: Shape): void {
   ctx.out(formatCliJson(cliValue(output, shape)));
 }
 
@@ -107,7 +107,7 @@ function versionsResult(ctx: CommandContext, operation: string, output: { succes
  * A paginated list: every page (or --max-items) unless --no-paginate or a raw pagination flag asks
  * for a single call, exactly as the aws CLI decides.
  */
-async function list(
+export async function list(
   ctx: CommandContext,
   config: PaginationConfig & { shape: Shape; itemShape: Shape },
   call: FetchPage,
@@ -137,7 +137,7 @@ async function list(
   return 0;
 }
 
-const itemShape = (shape: Shape, member: string): Shape => {
+export const itemShape = (shape: Shape, member: string): Shape => {
   if (typeof shape !== 'object' || !('struct' in shape)) throw new Error('not a structure');
   const list = shape.struct.find(([name]) => name === member)?.[1];
   if (typeof list !== 'object' || !('list' in list)) throw new Error(`${member} is not a list`);

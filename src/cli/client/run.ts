@@ -7,11 +7,13 @@ import type { CodeartifactClient } from '@aws-sdk/client-codeartifact';
 import { ClientUsageError, parseClientArgs, type FlagSpec } from './args.ts';
 import { AssetFileError, CLIENT_COMMANDS, type ClientCommand } from './commands.ts';
 import { codeArtifactClient, CONNECTION_FLAGS, resolveConnection } from './connection.ts';
+import { PACKAGE_COMMANDS } from './package-commands.ts';
 import { PaginationError } from './paginate.ts';
 
-const BY_NAME = new Map(CLIENT_COMMANDS.map((c) => [c.name, c]));
+const COMMANDS: readonly ClientCommand[] = [...CLIENT_COMMANDS, ...PACKAGE_COMMANDS];
+const BY_NAME = new Map(COMMANDS.map((c) => [c.name, c]));
 
-export const CLIENT_COMMAND_NAMES: readonly string[] = CLIENT_COMMANDS.map((c) => c.name);
+export const CLIENT_COMMAND_NAMES: readonly string[] = COMMANDS.map((c) => c.name);
 
 export async function runClientCommand(name: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const command = BY_NAME.get(name);

@@ -37,6 +37,12 @@ export const packages = sqliteTable(
     namespace: text('namespace').notNull(),
     name: text('name').notNull(),
     createdAt: text('created_at').notNull(),
+    /**
+     * CodeArtifact's package origin restrictions (PutPackageOriginConfiguration), ALLOW or BLOCK. A
+     * package first added by publishing gets publish ALLOW, upstream BLOCK, as CodeArtifact sets them.
+     */
+    originPublish: text('origin_publish').notNull().default('ALLOW'),
+    originUpstream: text('origin_upstream').notNull().default('BLOCK'),
   },
   (t) => [uniqueIndex('packages_coordinates').on(t.repositoryId, t.format, t.namespace, t.name)],
 );
@@ -61,6 +67,10 @@ export const packageVersions = sqliteTable(
     sourceCodeRepository: text('source_code_repository'),
     /** A JSON array of license names. */
     licenses: text('licenses'),
+    /** The README the last completed sync found (an npm tarball's package/README*), or null. */
+    readme: text('readme'),
+    /** A JSON array of the manifest's dependencies ({namespace, package, dependencyType, versionRequirement}), or null. */
+    dependencies: text('dependencies'),
   },
   (t) => [
     uniqueIndex('package_versions_package_version').on(t.packageId, t.version),

@@ -36,6 +36,13 @@ import type {
   SyncState,
   VersionMetadata,
   NewVersion,
+  OriginCommit,
+  PackageDependency,
+  PackageDeleteCommit,
+  PackageDeleteResult,
+  PackageListItem,
+  PackageListQuery,
+  PackageRecordSnapshot,
   PackageKey,
   PackageSnapshot,
   PublishWrite,
@@ -48,6 +55,7 @@ import type {
   VersionSnapshot,
 } from '../store.ts';
 import { DEFAULT_GROUP_COMMIT, GroupCommitter, type GroupCommitOptions } from './group-commit.ts';
+import { PackageRecords } from './package-records.ts';
 import * as schema from './schema.ts';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/sqlite');
@@ -111,9 +119,14 @@ class SqliteStore implements Store {
   private readonly queueBlobDeletion: Database.Statement<[string, string]>;
   /** The other request paths' statements (resync, sync status, describe, the audit head). */
   private readonly syncJobOf: Database.Statement<[number], SyncJobRow>;
-  private readonly metadataOf: Database.Statement<[number], { summary: string | null; home_page: string | null; source_code_repository: string | null; licenses: string | null }>;
+  private readonly metadataOf: Database.Statement<
+    [number],
+    { summary: string | null; home_page: string | null; source_code_repository: string | null; licenses: string | null; readme: string | null; dependencies: string | null }
+  >;
   private readonly ownersOf: Database.Statement<[string], string>;
   private readonly allRepositories: Database.Statement<[], RepositoryRecord>;
+  /** The package operations' SQL, in a file of its own. */
+  private readonly packageRecords: PackageRecords;
 
   constructor(
     private readonly sqlite: Database.Database,
@@ -190,13 +203,14 @@ class SqliteStore implements Store {
     this.removeAssets = sqlite.prepare(`DELETE FROM assets WHERE version_id = ? RETURNING blob_key`).pluck() as Database.Statement<[number], string>;
     this.queueBlobDeletion = sqlite.prepare(`INSERT INTO blob_deletions (blob_key, queued_at) VALUES (?, ?) ON CONFLICT DO NOTHING`);
     this.syncJobOf = sqlite.prepare(`SELECT * FROM sync_jobs WHERE version_id = ?`);
-    this.metadataOf = sqlite.prepare(`SELECT summary, home_page, source_code_repository, licenses FROM package_versions WHERE id = ?`);
+    this.metadataOf = sqlite.prepare(`SELECT summary, home_page, source_code_repository, licenses, readme, dependencies FROM package_versions WHERE id = ?`);
     this.ownersOf = sqlite.prepare(`SELECT owner FROM domains WHERE name = ?`).pluck() as Database.Statement<[string], string>;
     this.allRepositories = sqlite.prepare(
       `SELECT r.name AS name, r.created_at AS createdAt, d.name AS domain, d.owner AS domainOwner
        FROM repositories r JOIN domains d ON d.id = r.domain_id ORDER BY d.owner, d.name, r.name`,
     );
     this.readVersionTx = sqlite.transaction((key: PackageKey, version: string, assetName: string | null) => this.readVersionNow(key, version, assetName));
+    this.packageRecords = new PackageRecords({ sqlite, group, now: () => this.now(), insertAudit: (r) => this.insertAudit(r) });
   }
 
   private now(): string {
@@ -535,8 +549,17 @@ class SqliteStore implements Store {
         .prepare(`UPDATE sync_jobs SET state = 'completed', progress = 100, status_reason = NULL, finished_at = ?, updated_at = ? WHERE id = ?`)
         .run(now, now, jobId);
       this.sqlite
-        .prepare(`UPDATE package_versions SET summary = ?, home_page = ?, source_code_repository = ?, licenses = ?, revision = ? WHERE id = ?`)
-        .run(m.summary, m.homePage, m.sourceCodeRepository, m.licenses === null ? null : JSON.stringify(m.licenses), revision, job.version_id);
+        .prepare(`UPDATE package_versions SET summary = ?, home_page = ?, source_code_repository = ?, licenses = ?, readme = ?, dependencies = ?, revision = ? WHERE id = ?`)
+        .run(
+          m.summary,
+          m.homePage,
+          m.sourceCodeRepository,
+          m.licenses === null ? null : JSON.stringify(m.licenses),
+          m.readme ?? null,
+          m.dependencies ? JSON.stringify(m.dependencies) : null,
+          revision,
+          job.version_id,
+        );
       // The new revision is a state change: it is audited with it, like every other.
       this.insertAudit({
         ...audit,
@@ -591,7 +614,25 @@ class SqliteStore implements Store {
       homePage: r?.home_page ?? null,
       sourceCodeRepository: r?.source_code_repository ?? null,
       licenses: r?.licenses ? (JSON.parse(r.licenses) as string[]) : null,
+      readme: r?.readme ?? null,
+      dependencies: r?.dependencies ? (JSON.parse(r.dependencies) as PackageDependency[]) : null,
     };
+  }
+
+  async readPackageRecord(key: PackageKey): Promise<PackageRecordSnapshot> {
+    return this.packageRecords.read(key);
+  }
+
+  async listPackages(query: PackageListQuery): Promise<PackageListItem[]> {
+    return this.packageRecords.list(query);
+  }
+
+  async putPackageOrigin(commit: OriginCommit): Promise<'ok' | 'expired'> {
+    return this.packageRecords.putOrigin(commit);
+  }
+
+  async deletePackage(commit: PackageDeleteCommit): Promise<PackageDeleteResult> {
+    return this.packageRecords.delete(commit);
   }
 
   async resolveIdentifier(identifier: string): Promise<IdentifiedVersion | null> {
