@@ -5,7 +5,9 @@
  */
 import type { Principal } from '../auth/principal.ts';
 import type { RequestMeta } from '../audit/build-record.ts';
+import type { AuditRecordInput } from '../audit/audit-record.ts';
 import type { Deadline } from '../deadline.ts';
+import type { VersionCommit } from '../store/store.ts';
 
 export interface Decided {
   action: string;
@@ -21,4 +23,13 @@ export interface Caller {
   deadline?: Deadline | undefined;
   /** Told each decision as it is made: the request's log line and metrics read it. */
   decided?: ((d: Decided) => void) | undefined;
+}
+
+/**
+ * A write's deadline as the store takes it: checked again when the write actually runs (writes are
+ * grouped, and may cross to the writer thread), with the timeout's record built only if it expired.
+ */
+export function commitDeadline(caller: Caller, timeoutRecord: () => AuditRecordInput): VersionCommit['expired'] {
+  const deadline = caller.deadline;
+  return deadline && { check: () => deadline.expired(), remainingMs: () => deadline.remainingMs(), audit: timeoutRecord };
 }

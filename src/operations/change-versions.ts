@@ -11,7 +11,7 @@ import { planChange, type ChangePlan } from '../registry/plan-change.ts';
 import { newRevision } from '../registry/revision.ts';
 import { exists, removesAssets, type VersionOperation, type VersionStatus } from '../registry/statuses.ts';
 import type { PackageCoordinates } from '../resource/coordinates.ts';
-import type { Caller } from './caller.ts';
+import { commitDeadline, type Caller } from './caller.ts';
 import type { OperationDeps } from './deps.ts';
 import { authorize, missingPackage, packageTarget } from './gate.ts';
 
@@ -81,7 +81,7 @@ export async function changeVersions(deps: OperationDeps, input: ChangeVersionsI
       changes: plan.changes,
       disposeAssets: removesAssets(input.operation),
       audit,
-      expired: caller.deadline && { check: () => caller.deadline!.expired(), remainingMs: () => caller.deadline!.remainingMs(), audit: () => allowed.record('timeout', 503) },
+      expired: commitDeadline(caller, () => allowed.record('timeout', 503)),
     });
     if (result.ok) {
       await removeBlobs(deps, result.blobsToDelete);

@@ -16,6 +16,7 @@ import { exists } from '../registry/statuses.ts';
 import { expiredError, removeBlobs } from './change-versions.ts';
 import type { OperationDeps } from './deps.ts';
 import { authorize, missingPackage, packageTarget, type PackageRequestInput } from './gate.ts';
+import { commitDeadline } from './caller.ts';
 
 const MAX_ATTEMPTS = 3;
 
@@ -41,7 +42,7 @@ export async function deletePackage(deps: OperationDeps, input: PackageRequestIn
       packageId: snapshot.package!.id,
       guards: snapshot.versions.map((v) => ({ version: v.version, revision: v.revision })),
       audit: { ...allowed.record('applied', 200), changes },
-      expired: caller.deadline && { check: () => caller.deadline!.expired(), audit: () => allowed.record('timeout', 503) },
+      expired: commitDeadline(caller, () => allowed.record('timeout', 503)),
     });
     if (result.ok) {
       await removeBlobs(deps, result.blobsToDelete);

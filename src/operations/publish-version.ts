@@ -22,6 +22,7 @@ import { expiredError, removeBlobs } from './change-versions.ts';
 import type { PackageApiDeps } from './deps.ts';
 import { displayName } from '../resource/package-arn.ts';
 import { authorize, missingPackage, packageTarget, type Allowed, type PackageRequestInput, type PackageTarget } from './gate.ts';
+import { commitDeadline } from './caller.ts';
 
 const MAX_ATTEMPTS = 3;
 
@@ -67,7 +68,7 @@ export async function publishVersion(deps: PackageApiDeps, input: PublishInput) 
             : undefined,
           audit,
           // Checked when the commit's batch runs: past it nothing is published, and the decision is recorded as a timeout.
-          expired: input.caller.deadline && { check: () => input.caller.deadline!.expired(), remainingMs: () => input.caller.deadline!.remainingMs(), audit: () => ({ ...allowed.record('timeout', 503), request: summary }) },
+          expired: commitDeadline(input.caller, () => ({ ...allowed.record('timeout', 503), request: summary })),
         });
       } catch (err) {
         // The transaction rolled back with its record; the decision is still recorded, as a failure.

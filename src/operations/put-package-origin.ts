@@ -8,6 +8,7 @@ import { originConfiguration } from '../registry/package-view.ts';
 import { expiredError } from './change-versions.ts';
 import type { OperationDeps } from './deps.ts';
 import { authorize, missingPackage, packageTarget, type PackageRequestInput } from './gate.ts';
+import { commitDeadline } from './caller.ts';
 
 export interface PutOriginInput extends PackageRequestInput {
   restrictions: OriginRestrictions;
@@ -32,7 +33,7 @@ export async function putPackageOrigin(deps: OperationDeps, input: PutOriginInpu
     key: target.ref,
     origin: restrictions,
     audit: allowed.record('applied', 200),
-    expired: caller.deadline && { check: () => caller.deadline!.expired(), audit: () => allowed.record('timeout', 503) },
+    expired: commitDeadline(caller, () => allowed.record('timeout', 503)),
   });
   if (result === 'expired') throw expiredError(caller);
   return { originConfiguration: originConfiguration(restrictions) };

@@ -88,7 +88,7 @@ export interface VersionCommit {
     | {
         check(): boolean;
         /** Milliseconds left: a store that commits on another thread checks the deadline there as an instant. */
-        remainingMs?: (() => number) | undefined;
+        remainingMs: () => number;
         audit?: (() => AuditRecordInput) | undefined;
       }
     | undefined;

@@ -125,7 +125,7 @@ describe.each(stores)('group commit in the SQLite store, %s', (_where, open) => 
 
   it('a commit whose request ran out of time while it waited changes nothing and records the timeout', async () => {
     const late = await change('4.1.0', 'late');
-    const result = await store.commitVersionChanges({ ...late, expired: { check: () => true, audit: () => auditInput({ requestId: 'late', outcome: 'timeout', httpStatus: 503 }) } });
+    const result = await store.commitVersionChanges({ ...late, expired: { check: () => true, remainingMs: () => 0, audit: () => auditInput({ requestId: 'late', outcome: 'timeout', httpStatus: 503 }) } });
     expect(result).toEqual({ ok: false, reason: 'expired', auditSeq: expect.any(Number) });
     expect((await store.readPackage(key, ['4.1.0'])).versions.get('4.1.0')!.status).toBe('Published');
     const [record] = await store.listAudit({ limit: 1 });

@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { ServiceUnavailableError } from '../../errors.ts';
 import type { AuditRecordInput } from '../../audit/audit-record.ts';
 import { systemClock } from '../../clock.ts';
-import type { Store, VersionCommit, VersionCommitResult } from '../store.ts';
+import type { PackageDeleteResult, Store, VersionCommit, VersionCommitResult } from '../store.ts';
 import { DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from './group-commit.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 import { reviveError, type FlatError, type WriteRequest, type WriterInit, type WriterMessage } from './writer-protocol.ts';
@@ -38,7 +38,28 @@ const READS = [
   'auditHead',
   'listAllRepositories',
   'pendingBlobDeletions',
+  'readPackageRecord',
+  'listPackages',
 ] as const satisfies ReadonlyArray<keyof Store>;
+
+/**
+ * Writes that carry their request's deadline (`expired`, functions that cannot cross to the writer):
+ * how each says it expired, and what it answers when it did.
+ */
+const DEADLINED = {
+  commitVersionChanges: {
+    isExpired: (r: VersionCommitResult) => !r.ok && r.reason === 'expired',
+    expired: (auditSeq: number | undefined): VersionCommitResult => ({ ok: false, reason: 'expired', ...(auditSeq === undefined ? {} : { auditSeq }) }),
+  },
+  putPackageOrigin: {
+    isExpired: (r: 'ok' | 'expired') => r === 'expired',
+    expired: (): 'ok' | 'expired' => 'expired',
+  },
+  deletePackage: {
+    isExpired: (r: PackageDeleteResult) => !r.ok && r.reason === 'expired',
+    expired: (): PackageDeleteResult => ({ ok: false, reason: 'expired' }),
+  },
+} satisfies { [M in keyof Store]?: { isExpired(result: Awaited<ReturnType<Store[M]>>): boolean; expired(auditSeq: number | undefined): Awaited<ReturnType<Store[M]>> } };
 
 /** Made by the writer thread. */
 const WRITES = [
@@ -60,7 +81,7 @@ const WRITES = [
 
 // Every method of Store is a read, a write, or handled below: a method added to Store and to neither
 // list is a compile error here, not a write that silently runs on the wrong connection.
-type Unplaced = Exclude<keyof Store, (typeof READS)[number] | (typeof WRITES)[number] | 'commitVersionChanges' | 'ping' | 'close'>;
+type Unplaced = Exclude<keyof Store, (typeof READS)[number] | (typeof WRITES)[number] | keyof typeof DEADLINED | 'ping' | 'close'>;
 const everyMethodPlaced: [Unplaced] extends [never] ? true : Unplaced = true;
 void everyMethodPlaced;
 
@@ -136,21 +157,22 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
   for (const m of WRITES) store[m] = (...args: unknown[]) => send(m, args);
 
   /**
-   * The deadline crosses as an instant; the timeout's record is built here only when the commit
+   * The deadline crosses as an instant; the timeout's record is built here only when the write
    * expired (most never do) and appended on its own: it changes nothing, it only says so.
    */
-  store.commitVersionChanges = async (c: VersionCommit): Promise<VersionCommitResult> => {
-    const { expired, ...commit } = c;
-    const expiredResult = async (): Promise<VersionCommitResult> => {
-      const record: AuditRecordInput | undefined = expired?.audit?.();
-      return { ok: false, reason: 'expired', ...(record ? { auditSeq: await send<number>('appendAudit', [record]) } : {}) };
+  for (const [method, how] of Object.entries(DEADLINED) as Array<[string, { isExpired(r: unknown): boolean; expired(auditSeq: number | undefined): unknown }]>) {
+    store[method] = async (c: { expired?: VersionCommit['expired'] }): Promise<unknown> => {
+      const { expired, ...commit } = c;
+      const expiredResult = async () => {
+        const record: AuditRecordInput | undefined = expired?.audit?.();
+        return how.expired(record ? await send<number>('appendAudit', [record]) : undefined);
+      };
+      if (expired?.check()) return expiredResult();
+      const deadlineAt = expired ? performance.timeOrigin + performance.now() + expired.remainingMs() : undefined;
+      const result = await send(method, [{ ...commit, ...(deadlineAt === undefined ? {} : { deadlineAt }) }]);
+      return how.isExpired(result) ? expiredResult() : result;
     };
-    if (expired?.check()) return expiredResult();
-    const remaining = expired?.remainingMs?.();
-    const deadlineAt = remaining === undefined ? undefined : performance.timeOrigin + performance.now() + remaining;
-    const result = await send<VersionCommitResult>('commitVersionChanges', [{ ...commit, ...(deadlineAt === undefined ? {} : { deadlineAt }) }]);
-    return !result.ok && result.reason === 'expired' ? expiredResult() : result;
-  };
+  }
   store.ping = async () => {
     if (failure) throw new ServiceUnavailableError(`the store's writer stopped: ${failure.message}`);
     await reader.ping();

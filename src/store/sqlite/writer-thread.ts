@@ -53,11 +53,15 @@ function answer(a: WriteAnswer): void {
   scheduleFlush();
 }
 
-/** The deadline crosses as a point in time (performance.timeOrigin + now()): the same instant in every thread. */
-function withDeadline(commit: VersionCommit & { deadlineAt?: number }): VersionCommit {
-  const { deadlineAt, ...rest } = commit;
-  if (deadlineAt === undefined) return rest;
-  return { ...rest, expired: { check: () => performance.timeOrigin + performance.now() >= deadlineAt } };
+/**
+ * The deadline crosses as a point in time (performance.timeOrigin + now()): the same instant in every
+ * thread. The timeout's record is written by the parent, which can build it.
+ */
+function withDeadline(arg: unknown): unknown {
+  if (typeof arg !== 'object' || arg === null || !('deadlineAt' in arg)) return arg;
+  const { deadlineAt, ...rest } = arg as { deadlineAt: number };
+  const check = () => performance.timeOrigin + performance.now() >= deadlineAt;
+  return { ...rest, expired: { check, remainingMs: () => Math.max(0, deadlineAt - performance.timeOrigin - performance.now()) } satisfies VersionCommit['expired'] };
 }
 
 port.on('message', (m: WriteRequest[] | 'close') => {
@@ -85,7 +89,7 @@ function run(m: WriteRequest): void {
     answer({ id: m.id, ok: false, error: flattenError(new Error(`the writer has no method ${m.method}`)) });
     return;
   }
-  const args = m.method === 'commitVersionChanges' ? [withDeadline(m.args[0] as VersionCommit)] : m.args;
+  const args = m.args.map(withDeadline);
   method.apply(store, args).then(
     (value) => answer({ id: m.id, ok: true, value }),
     (err: unknown) => answer({ id: m.id, ok: false, error: flattenError(err) }),
