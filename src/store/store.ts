@@ -73,8 +73,13 @@ export interface VersionCommit {
   guards: ReadonlyArray<{ version: string; revision: string | null }>;
   /** The status writes; each change's `before.revision` is also among the guards. */
   changes: VersionChange[];
-  /** Dispose and delete: remove the versions' asset records and queue their bytes for deletion. */
+  /**
+   * Dispose and delete: remove the versions' asset records and queue their bytes for deletion (bytes
+   * that a copy of the version still uses stay).
+   */
   disposeAssets: boolean;
+  /** Changed versions whose sync starts with this commit (an Unfinished version set Published). */
+  startSyncs?: readonly string[] | undefined;
   /** A publish: the version written (created, revived or updated) and the asset it gains. */
   publish?: PublishWrite | undefined;
   audit: AuditRecordInput;

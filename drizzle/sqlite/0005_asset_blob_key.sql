@@ -1,0 +1,1 @@
+CREATE INDEX `assets_blob_key` ON `assets` (`blob_key`);
