@@ -23,6 +23,7 @@ import { requestContext } from './http/request-context.ts';
 import { packageApi } from './http/package-api.ts';
 import { PUBLISH_PATH, publishApi } from './http/publish-api.ts';
 import { versionApi } from './http/version-api.ts';
+import { copyApi } from './http/copy-api.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { instrumentAuthorizer, instrumentVerifier } from './metrics/instrument-auth.ts';
 import { instrumentStore } from './metrics/instrument-store.ts';
@@ -112,6 +113,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   publishApi(packageOps, app);
   resyncApi(ops, app);
   auditApi(ops, app);
+  copyApi(ops, app);
   policyApi({ ...ops, verifier, groupsClaim: deps.groupsClaim ?? 'groups', policyStatus: deps.policyStatus }, app);
   docsApi(app); // last: the OpenAPI document describes every route mounted before it
 

@@ -52,6 +52,9 @@ from --endpoint-url or VERSIONGATE_ENDPOINT, the token from --token or VERSIONGA
   versiongate get-package-version-asset … --package-version V --asset NAME OUTFILE
   versiongate publish-package-version … --package-version V --asset-content FILE --asset-name NAME
                           [--asset-sha256 HEX] [--unfinished]
+  versiongate copy-package-versions --domain D [--domain-owner A] --source-repository R --destination-repository R
+                          --format F [--namespace N] --package P --versions V... | --version-revisions "V1=REV1"
+                          [--allow-overwrite] [--include-from-upstream]
   versiongate resync [--no-wait] [--wait-interval S] [--sync-attempts N] OWNER/REPO/IDENTIFIER...
                                               resync versions and wait for each sync (\`cloudsmith resync\`)
 
@@ -119,6 +122,7 @@ async function run(argv: string[]): Promise<number> {
     case 'list-package-version-assets':
     case 'get-package-version-asset':
     case 'publish-package-version':
+    case 'copy-package-versions':
       // Loaded on use, so the AWS SDK stays out of every other command's start-up.
       return (await import('./client/run.ts')).runClientCommand(command, rest, process.env);
     case 'resync':

@@ -41,14 +41,17 @@ import type {
   PublishWrite,
   RepositoryRecord,
   Store,
+  CopyCommit,
   VersionCommit,
   VersionCommitResult,
   VersionListQuery,
   VersionRecord,
   VersionSnapshot,
 } from '../store.ts';
+import { applyVersionCopies } from './copy-versions.ts';
 import { DEFAULT_GROUP_COMMIT, GroupCommitter, type GroupCommitOptions } from './group-commit.ts';
 import * as schema from './schema.ts';
+import { StaleRead } from './stale-read.ts';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/sqlite');
 
@@ -373,6 +376,32 @@ class SqliteStore implements Store {
           instead: (): VersionCommitResult => {
             return { ok: false, reason: 'expired', ...(expired.audit ? { auditSeq: this.insertAudit(expired.audit()) } : {}) };
           },
+        },
+      );
+    } catch (err) {
+      if (err instanceof StaleRead) return { ok: false, reason: 'stale', staleVersions: err.versions };
+      throw err;
+    }
+  }
+
+  /** Joins the next group commit like commitVersionChanges; the writes are in copy-versions.ts. */
+  async commitVersionCopies(c: CopyCommit): Promise<VersionCommitResult> {
+    const expired = c.expired;
+    try {
+      return await this.group.submit(
+        () => {
+          const now = this.now();
+          const { blobsToDelete } = applyVersionCopies(this.sqlite, c, {
+            now,
+            ensurePackage: (key) => this.ensurePackage(this.db, key, now),
+            awaitSync: (versionId) => this.awaitSync(versionId, now),
+            releaseBlobs: (keys) => this.releaseBlobs(keys, now),
+          });
+          return { ok: true, auditSeq: this.insertAudit(c.audit), blobsToDelete };
+        },
+        expired && {
+          cancelled: () => expired.check(),
+          instead: (): VersionCommitResult => ({ ok: false, reason: 'expired', ...(expired.audit ? { auditSeq: this.insertAudit(expired.audit()) } : {}) }),
         },
       );
     } catch (err) {
@@ -1011,11 +1040,4 @@ function auditConditions(f: AuditFilter): SQL[] {
   if (f.version !== undefined) c.push(sql`${t.seq} IN (SELECT ${schema.auditVersions.seq} FROM ${schema.auditVersions} WHERE ${schema.auditVersions.version} = ${f.version})`);
   if (f.repositoryScope !== undefined) c.push(f.repositoryScope.length === 0 ? sql`0` : inArray(t.repositoryArn, [...f.repositoryScope]));
   return c;
-}
-
-/** Thrown inside a write transaction to roll it back; commitVersionChanges turns it into a result. */
-class StaleRead extends Error {
-  constructor(readonly versions: string[]) {
-    super('stale read');
-  }
 }
