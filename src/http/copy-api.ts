@@ -72,12 +72,24 @@ function checkVersions(format: Parameters<typeof parseVersion>[0], body: z.infer
   return { versions, versionRevisions };
 }
 
+/** The name checks call the field `repository`; this operation has two, named as its query names them. */
+function asField<T>(field: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof ValidationError && err.message.startsWith('repository ')) throw new ValidationError(`${field}${err.message.slice('repository'.length)}`, err.reason);
+    throw err;
+  }
+}
+
 export function copyApi(deps: OperationDeps, app: OpenAPIHono<AppEnv>): void {
   app.openapi(copyRoute, async (c) => {
     const q = c.req.valid('query');
     const body = c.req.valid('json');
-    const source = parseCoordinates({ domain: q.domain, domainOwner: q['domain-owner'], repository: q['source-repository'], format: q.format, namespace: q.namespace, package: q.package });
-    const destinationRepository = checkRepositoryName(q['destination-repository']);
+    const source = asField('source-repository', () =>
+      parseCoordinates({ domain: q.domain, domainOwner: q['domain-owner'], repository: q['source-repository'], format: q.format, namespace: q.namespace, package: q.package }),
+    );
+    const destinationRepository = asField('destination-repository', () => checkRepositoryName(q['destination-repository']));
     if (destinationRepository === source.repository) throw new ValidationError('source-repository and destination-repository must differ');
     const { versions, versionRevisions } = checkVersions(source.format, body);
     const caller = await c.var.caller('CopyPackageVersions', arnHint(deps.region, { ...source, repository: destinationRepository }));

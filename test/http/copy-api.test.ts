@@ -206,6 +206,8 @@ describe('CopyPackageVersions and finishing an upload over HTTP', () => {
       ['an unknown member', { versions: ['1.0.0'], overwrite: true }, COPY, 'overwrite'],
       ['the same source and destination', { versions: ['1.0.0'] }, COPY.replace('destination-repository=staging', 'destination-repository=my_repo'), 'must differ'],
       ['no destination-repository', { versions: ['1.0.0'] }, COPY.replace('&destination-repository=staging', ''), 'destination-repository'],
+      ['a destination-repository name with a slash', { versions: ['1.0.0'] }, COPY.replace('destination-repository=staging', 'destination-repository=a%2Fb'), "destination-repository contains a character that is not allowed: '/'"],
+      ['a source-repository name with a slash', { versions: ['1.0.0'] }, COPY.replace('source-repository=my_repo', 'source-repository=a%2Fb'), "source-repository contains a character that is not allowed: '/'"],
     ])('400 ValidationException for %s, nothing copied', async (_name, body, url, message) => {
       const res = await copy(body, copier, url);
       expect(res.status).toBe(400);
