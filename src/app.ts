@@ -25,6 +25,7 @@ import { packageApi } from './http/package-api.ts';
 import { packagesApi } from './http/packages-api.ts';
 import { PUBLISH_PATH, publishApi } from './http/publish-api.ts';
 import { versionApi } from './http/version-api.ts';
+import { copyApi } from './http/copy-api.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { instrumentAuthorizer, instrumentVerifier } from './metrics/instrument-auth.ts';
 import { instrumentStore } from './metrics/instrument-store.ts';
@@ -126,6 +127,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   packagesApi(packageOps, app); // DescribePackage, ListPackages, DeletePackage, PutPackageOriginConfiguration, readme, dependencies
   resyncApi(ops, app);
   auditApi(ops, app);
+  copyApi(ops, app);
   policyApi({ ...ops, verifier, groupsClaim: deps.groupsClaim ?? 'groups', policyStatus: deps.policyStatus }, app);
   docsApi(app); // last: the OpenAPI document describes every route mounted before it
 

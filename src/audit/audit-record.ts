@@ -3,6 +3,7 @@
  * led to a change, the change itself, per version before and after. Never a token or a secret.
  */
 import type { VersionChange } from '../registry/plan-change.ts';
+import type { VersionCopy } from '../registry/plan-copy.ts';
 
 /** `none` for records that are not a request's decision (a policy set being loaded). */
 export type AuditDecision = 'allow' | 'deny' | 'unauthenticated' | 'none';
@@ -44,7 +45,8 @@ export interface AuditRecordInput {
   policySetHash: string | null;
   /** What was asked: versions, target and expected status. */
   request: Record<string, unknown>;
-  changes: VersionChange[];
+  /** Per version before and after; a copy names its source as well. */
+  changes: Array<VersionChange | VersionCopy>;
   outcome: AuditOutcome;
   httpStatus: number;
   /**

@@ -59,6 +59,9 @@ from --endpoint-url or VERSIONGATE_ENDPOINT, the token from --token or VERSIONGA
   versiongate put-package-origin-configuration … --restrictions publish=ALLOW|BLOCK,upstream=ALLOW|BLOCK
   versiongate get-package-version-readme … --package-version V
   versiongate list-package-version-dependencies … --package-version V
+  versiongate copy-package-versions --domain D [--domain-owner A] --source-repository R --destination-repository R
+                          --format F [--namespace N] --package P --versions V... | --version-revisions "V1=REV1"
+                          [--allow-overwrite] [--include-from-upstream]
   versiongate resync [--no-wait] [--wait-interval S] [--sync-attempts N] OWNER/REPO/IDENTIFIER...
                                               resync versions and wait for each sync (\`cloudsmith resync\`)
 
@@ -132,6 +135,7 @@ async function run(argv: string[]): Promise<number> {
     case 'put-package-origin-configuration':
     case 'get-package-version-readme':
     case 'list-package-version-dependencies':
+    case 'copy-package-versions':
       // Loaded on use, so the AWS SDK stays out of every other command's start-up.
       return (await import('./client/run.ts')).runClientCommand(command, rest, process.env);
     case 'resync':

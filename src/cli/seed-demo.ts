@@ -1,7 +1,8 @@
 /**
  * `versiongate seed demo`: the registry of the seed documents. Domain my_domain (owner 111122223333),
- * repositories my_repo and prod; in my_repo chalk 4.0.0, 4.1.0, 4.1.1, @nestjs/core 8.0.0 and
- * org.apache.logging.log4j:log4j 2.13.1; in prod chalk 4.1.1 (so the prod guard can be seen working).
+ * repositories my_repo, prod and staging; in my_repo chalk 4.0.0, 4.1.0, 4.1.1, @nestjs/core 8.0.0 and
+ * org.apache.logging.log4j:log4j 2.13.1; in prod chalk 4.1.1 (so the prod guard can be seen working);
+ * staging starts empty: what the pipelines publish there is promoted to prod with CopyPackageVersions.
  * Every version is Published with real asset bytes and a revision, its sync awaiting (like a publish):
  * the server's worker pool syncs them, extracting the npm and Maven metadata. Running it again adds
  * what is missing.
@@ -85,7 +86,7 @@ export async function seedDemo(store: Store, blobs: BlobStore): Promise<SeedRepo
     }
   };
   await ignoreExisting(`domain ${DEMO_DOMAIN}`, () => store.createDomain(DEMO_DOMAIN, DEMO_OWNER));
-  for (const repo of ['my_repo', 'prod']) await ignoreExisting(`repository ${repo}`, () => store.createRepository(DEMO_OWNER, DEMO_DOMAIN, repo));
+  for (const repo of ['my_repo', 'prod', 'staging']) await ignoreExisting(`repository ${repo}`, () => store.createRepository(DEMO_OWNER, DEMO_DOMAIN, repo));
   for (const v of VERSIONS) {
     const label = `${v.repository}: ${v.format} ${v.namespace ? `${v.namespace}/` : ''}${v.name} ${v.version}`;
     const snapshot = await store.readPackage({ domainOwner: DEMO_OWNER, domain: DEMO_DOMAIN, ...v }, [v.version]);

@@ -48,5 +48,5 @@ function timed(operation: string, method: (...args: unknown[]) => unknown, targe
 function countAudit(operation: string, result: unknown, metrics: Metrics): void {
   if (operation === 'appendAudit') metrics.auditRecords.inc();
   else if (operation === 'scheduleSync' && result === true) metrics.auditRecords.inc();
-  else if (operation === 'commitVersionChanges' && typeof (result as { auditSeq?: unknown } | undefined)?.auditSeq === 'number') metrics.auditRecords.inc();
+  else if ((operation === 'commitVersionChanges' || operation === 'commitVersionCopies') && typeof (result as { auditSeq?: unknown } | undefined)?.auditSeq === 'number') metrics.auditRecords.inc();
 }

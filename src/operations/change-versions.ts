@@ -80,11 +80,13 @@ export async function changeVersions(deps: OperationDeps, input: ChangeVersionsI
       guards,
       changes: plan.changes,
       disposeAssets: removesAssets(input.operation),
+      startSyncs: plan.syncs,
       audit,
       expired: commitDeadline(caller, () => allowed.record('timeout', 503)),
     });
     if (result.ok) {
       await removeBlobs(deps, result.blobsToDelete);
+      if (plan.syncs.length > 0) deps.syncScheduled?.();
       return { successfulVersions: plan.successfulVersions, failedVersions: plan.failedVersions };
     }
     if (result.reason === 'expired') throw expiredError(caller);

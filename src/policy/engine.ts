@@ -28,6 +28,7 @@ export type ActionName =
   | 'ListPackageVersionAssets'
   | 'GetPackageVersionAsset'
   | 'Resync'
+  | 'CopyPackageVersions'
   | 'ReadAuditLog'
   | 'SimulateAuthorization'
   | 'ReadPolicies'

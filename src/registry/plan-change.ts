@@ -3,7 +3,7 @@
  * (exists, revision, expected status, transition); if any fails, nothing changes and every other
  * version is reported SKIPPED. Pure: the caller reads the current state and commits the plan.
  */
-import { targetOf, transitionProblem, type VersionOperation, type VersionStatus } from './statuses.ts';
+import { startsSync, targetOf, transitionProblem, type VersionOperation, type VersionStatus } from './statuses.ts';
 
 export type VersionErrorCode = 'ALREADY_EXISTS' | 'MISMATCHED_REVISION' | 'MISMATCHED_STATUS' | 'NOT_ALLOWED' | 'NOT_FOUND' | 'SKIPPED';
 
@@ -31,6 +31,8 @@ export interface ChangePlan {
   failedVersions: Record<string, { errorCode: VersionErrorCode; errorMessage: string }>;
   /** The writes to commit; empty when any version failed (all or nothing) or nothing changes. */
   changes: VersionChange[];
+  /** The changed versions whose sync starts with the commit (an upload finished by a status change). */
+  syncs: string[];
 }
 
 export function planChange(current: ReadonlyMap<string, VersionState>, request: ChangeRequest, newRevision: () => string): ChangePlan {
@@ -71,11 +73,12 @@ export function planChange(current: ReadonlyMap<string, VersionState>, request: 
     for (const { version } of accepted) {
       failedVersions[version] = { errorCode: 'SKIPPED', errorMessage: `version ${version} is skipped` };
     }
-    return { successfulVersions: {}, failedVersions, changes: [] };
+    return { successfulVersions: {}, failedVersions, changes: [], syncs: [] };
   }
 
   const successfulVersions: ChangePlan['successfulVersions'] = {};
   const changes: VersionChange[] = [];
+  const syncs: string[] = [];
   for (const { version, state } of accepted) {
     if (state.status === target) {
       successfulVersions[version] = { revision: state.revision, status: target };
@@ -84,6 +87,7 @@ export function planChange(current: ReadonlyMap<string, VersionState>, request: 
     const revision = newRevision();
     successfulVersions[version] = { revision, status: target };
     changes.push({ version, before: { status: state.status, revision: state.revision }, after: { status: target, revision } });
+    if (startsSync(state.status, target)) syncs.push(version);
   }
-  return { successfulVersions, failedVersions: {}, changes };
+  return { successfulVersions, failedVersions: {}, changes, syncs };
 }

@@ -39,13 +39,44 @@ export function transitionProblem(from: VersionStatus, op: VersionOperation): st
     case 'Archived':
       return undefined;
     case 'Unfinished':
-      return op.kind === 'dispose'
+      // CodeArtifact documents two ways to finish an upload: publish the last asset without the
+      // unfinished flag, or set the version Published with UpdatePackageVersionsStatus. Nothing else
+      // may skip Published (an Unlisted or Archived version was once complete; this one never was).
+      return op.kind === 'dispose' || to === 'Published'
         ? undefined
-        : `cannot change status from Unfinished to ${to}: an unfinished version is completed by publishing it`;
+        : `cannot change status from Unfinished to ${to}: an unfinished version is completed by publishing it (its last asset, or UpdatePackageVersionsStatus to Published)`;
     case 'Disposed':
       return `cannot change status from Disposed to ${to}: a disposed version's assets are gone and it can only be deleted`;
     case 'Deleted':
       return `cannot change status from Deleted to ${to}`;
+  }
+}
+
+/**
+ * Whether the change completes an upload, so the version's sync starts (as when its last asset is
+ * published): a sync waits while a version is Unfinished.
+ */
+export function startsSync(from: VersionStatus, to: VersionStatus): boolean {
+  return from === 'Unfinished' && to === 'Published';
+}
+
+/**
+ * Why a version in this status cannot be copied to another repository, or undefined when it can.
+ * Only a complete version whose bytes a consumer may download (Published or Unlisted) is copied.
+ */
+export function copyProblem(status: VersionStatus): string | undefined {
+  switch (status) {
+    case 'Published':
+    case 'Unlisted':
+      return undefined;
+    case 'Unfinished':
+      return 'it is Unfinished: publish it before copying it';
+    case 'Archived':
+      return 'it is Archived: an archived version cannot be copied until it is published again';
+    case 'Disposed':
+      return 'it is Disposed: its assets were deleted for good';
+    case 'Deleted':
+      return 'it was deleted';
   }
 }
 

@@ -1,7 +1,8 @@
 /**
- * Asset bytes on disk, one file per asset under a random key (never content-addressed, so removing
- * one version's bytes can never remove another's). Writes go to a temporary file, are fsynced and
- * renamed into place.
+ * Asset bytes on disk, one file per upload under a random key (never content-addressed: two uploads
+ * of the same bytes never share a file). A copied version's asset records share their source's keys,
+ * so the bytes exist once; the store queues a key for removal only when no asset record uses it any
+ * more. Writes go to a temporary file, are fsynced and renamed into place.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';

@@ -11,6 +11,7 @@ import type { EncodedFields } from '../audit/audit-hash.ts';
 import type { DerivedAuditFields } from '../audit/derived-fields.ts';
 import type { PackageFormat } from '../resource/formats.ts';
 import type { VersionChange, VersionState } from '../registry/plan-change.ts';
+import type { VersionCopy } from '../registry/plan-copy.ts';
 import type { VersionStatus } from '../registry/statuses.ts';
 
 export interface DomainRecord {
@@ -73,8 +74,13 @@ export interface VersionCommit {
   guards: ReadonlyArray<{ version: string; revision: string | null }>;
   /** The status writes; each change's `before.revision` is also among the guards. */
   changes: VersionChange[];
-  /** Dispose and delete: remove the versions' asset records and queue their bytes for deletion. */
+  /**
+   * Dispose and delete: remove the versions' asset records and queue their bytes for deletion (bytes
+   * that a copy of the version still uses stay).
+   */
   disposeAssets: boolean;
+  /** Changed versions whose sync starts with this commit (an Unfinished version set Published). */
+  startSyncs?: readonly string[] | undefined;
   /** A publish: the version written (created, revived or updated) and the asset it gains. */
   publish?: PublishWrite | undefined;
   audit: AuditRecordInput;
@@ -103,6 +109,20 @@ export interface PublishWrite {
   fresh: boolean;
   /** The asset added, whose bytes are already in the blob store under a reserved key. */
   asset?: AssetInput | undefined;
+}
+
+/**
+ * CopyPackageVersions' writes: each copy becomes (or replaces) the destination's version, with the
+ * source version's asset records (the same blob keys: the bytes are not duplicated), a new identifier,
+ * the plan's revision and its own sync; the destination package is created if needed.
+ */
+export interface CopyCommit {
+  source: { packageId: number; guards: ReadonlyArray<{ version: string; revision: string }> };
+  /** A null revision guards a version that did not exist in the destination: it must still not. */
+  destination: { key: PackageKey; packageId: number | null; guards: ReadonlyArray<{ version: string; revision: string | null }> };
+  copies: VersionCopy[];
+  audit: AuditRecordInput;
+  expired?: VersionCommit['expired'];
 }
 
 /** A version as the read operations see it. */
@@ -367,6 +387,12 @@ export interface Store {
   /** Adds a version (creating the package if needed), its sync awaiting. Fails with ConflictError if it exists. */
   addVersion(version: NewVersion): Promise<void>;
   commitVersionChanges(commit: VersionCommit): Promise<VersionCommitResult>;
+  /**
+   * Commits copies with their audit record, in one transaction, guarded by the source and destination
+   * revisions the decision was made on (stale: nothing written). Replaced destination assets' bytes
+   * are returned in blobsToDelete only when no record uses them any more.
+   */
+  commitVersionCopies(commit: CopyCommit): Promise<VersionCommitResult>;
 
   /** One version (Deleted included) with its asset count, and the named asset, in one consistent read. */
   readVersion(key: PackageKey, version: string, assetName?: string): Promise<VersionSnapshot>;

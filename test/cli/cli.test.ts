@@ -200,6 +200,7 @@ describe('versiongate seed demo', () => {
     'domain my_domain',
     'repository my_repo',
     'repository prod',
+    'repository staging',
     'my_repo: npm chalk 4.0.0',
     'my_repo: npm chalk 4.1.0',
     'my_repo: npm chalk 4.1.1',

@@ -235,8 +235,9 @@ describe('validation over HTTP (fresh gateway: nothing below may change or audit
 
   describe('unknown operations', () => {
     it('an unknown path → 404 UnknownOperationException', async () => {
-      // CopyPackageVersions is a CodeArtifact operation versiongate does not serve.
-      const body = await expectError(await gw.post(`/v1/package/versions/copy?${CHALK}`, { versions: ['4.1.0'] }, token), 404, 'UnknownOperationException', 'no operation at POST /v1/package/versions/copy');
+      // AssociateExternalConnection is a CodeArtifact operation versiongate does not serve.
+      const path = '/v1/repository/external-connection?domain=my_domain&repository=my_repo&external-connection=public:npmjs';
+      const body = await expectError(await gw.post(path, {}, token), 404, 'UnknownOperationException', 'no operation at POST /v1/repository/external-connection');
       expect(body.reason).toBe('UNKNOWN_OPERATION');
       await expectError(await gw.get('/nope', token), 404, 'UnknownOperationException', 'no operation at GET /nope', 'UNKNOWN_OPERATION');
     });

@@ -14,9 +14,17 @@ describe('transitions', () => {
   it('Disposed is terminal for status updates', () => {
     for (const t of targets) expect(transitionProblem('Disposed', { kind: 'update', targetStatus: t })).toMatch(/Disposed/);
   });
-  it('Unfinished cannot be given a status, only disposed', () => {
-    expect(transitionProblem('Unfinished', { kind: 'update', targetStatus: 'Published' })).toMatch(/Unfinished/);
+  it('Unfinished may be Published (as CodeArtifact documents) or disposed, never Unlisted or Archived', () => {
+    expect(transitionProblem('Unfinished', { kind: 'update', targetStatus: 'Published' })).toBeUndefined();
+    expect(transitionProblem('Unfinished', { kind: 'update', targetStatus: 'Unlisted' })).toMatch(/cannot change status from Unfinished to Unlisted/);
+    expect(transitionProblem('Unfinished', { kind: 'update', targetStatus: 'Archived' })).toMatch(/cannot change status from Unfinished to Archived/);
     expect(transitionProblem('Unfinished', { kind: 'dispose' })).toBeUndefined();
+  });
+  it('publishing an Unfinished version starts its sync; no other change does', () => {
+    const current = new Map([state('1.0.0', 'Unfinished'), state('2.0.0', 'Archived')]);
+    const plan = planChange(current, { versions: ['1.0.0', '2.0.0'], versionRevisions: {}, operation: { kind: 'update', targetStatus: 'Published' } }, rev);
+    expect(plan.syncs).toEqual(['1.0.0']);
+    expect(plan.successfulVersions['1.0.0']!.status).toBe('Published');
   });
   it('any live status may be disposed', () => {
     for (const from of ['Published', 'Unlisted', 'Archived'] as const) expect(transitionProblem(from, { kind: 'dispose' })).toBeUndefined();

@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  CopyPackageVersionsCommand,
   DeletePackageVersionsCommand,
   DescribePackageVersionCommand,
   DisposePackageVersionsCommand,
@@ -258,6 +259,46 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
       const v = ctx.values;
       const output = await ctx.client.send(
         new DeletePackageVersionsCommand({ ...coordinates(v), versions: v.versions as string[], expectedStatus: versionStatus(v['expected-status']) }),
+      );
+      return versionsResult(ctx, this.operation, output);
+    },
+  },
+  {
+    name: 'copy-package-versions',
+    operation: 'CopyPackageVersions',
+    summary: 'Copies package versions, with their assets, from one repository to another of the same domain (a promotion). All or nothing.',
+    flags: [
+      PACKAGE_FLAGS[0]!,
+      PACKAGE_FLAGS[1]!,
+      { name: 'source-repository', type: 'string', required: true, help: 'The repository the versions are copied from, e.g. staging.' },
+      { name: 'destination-repository', type: 'string', required: true, help: 'The repository they are copied into, e.g. prod.' },
+      ...PACKAGE_FLAGS.slice(3),
+      { name: 'versions', type: 'list', help: 'The versions, separated by spaces: --versions 1.0.0 1.0.1. Give this or --version-revisions.' },
+      {
+        name: 'version-revisions',
+        type: 'map',
+        help: 'The versions to copy, each with the revision it must still have in the source: "1.0.0=REV1,1.0.1=REV2". Give this or --versions.',
+      },
+      { name: 'allow-overwrite', type: 'boolean', help: 'Replace a version the destination already has (otherwise it fails with ALREADY_EXISTS).' },
+      { name: 'include-from-upstream', type: 'boolean', help: "Also copy from the source's upstream repositories (versiongate's repositories have none)." },
+    ],
+    mutates: true,
+    async run(ctx) {
+      const v = ctx.values;
+      const output = await ctx.client.send(
+        new CopyPackageVersionsCommand({
+          domain: v.domain as string,
+          domainOwner: v['domain-owner'] as string | undefined,
+          sourceRepository: v['source-repository'] as string,
+          destinationRepository: v['destination-repository'] as string,
+          format: v.format as PackageFormat,
+          namespace: v.namespace as string | undefined,
+          package: v.package as string,
+          versions: v.versions as string[] | undefined,
+          versionRevisions: v['version-revisions'] as Record<string, string> | undefined,
+          allowOverwrite: v['allow-overwrite'] as boolean | undefined,
+          includeFromUpstream: v['include-from-upstream'] as boolean | undefined,
+        }),
       );
       return versionsResult(ctx, this.operation, output);
     },

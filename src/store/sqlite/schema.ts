@@ -125,7 +125,8 @@ export const assets = sqliteTable(
     sha512: text('sha512').notNull(),
     blobKey: text('blob_key').notNull(),
   },
-  (t) => [uniqueIndex('assets_version_name').on(t.versionId, t.name)],
+  // A copied version's assets share their source's blob keys: bytes are deleted only when no record uses them.
+  (t) => [uniqueIndex('assets_version_name').on(t.versionId, t.name), index('assets_blob_key').on(t.blobKey)],
 );
 
 /**

@@ -48,15 +48,18 @@ import type {
   PublishWrite,
   RepositoryRecord,
   Store,
+  CopyCommit,
   VersionCommit,
   VersionCommitResult,
   VersionListQuery,
   VersionRecord,
   VersionSnapshot,
 } from '../store.ts';
+import { applyVersionCopies } from './copy-versions.ts';
 import { DEFAULT_GROUP_COMMIT, GroupCommitter, type GroupCommitOptions } from './group-commit.ts';
 import { PackageRecords } from './package-records.ts';
 import * as schema from './schema.ts';
+import { StaleRead } from './stale-read.ts';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/sqlite');
 
@@ -116,6 +119,7 @@ class SqliteStore implements Store {
   private readonly versionStates: Database.Statement<[number, string], { version: string; status: string; revision: string }>;
   private readonly updateStatus: Database.Statement<[string, string, string, number, string, string], number>;
   private readonly removeAssets: Database.Statement<[number], string>;
+  private readonly blobInUse: Database.Statement<[string], number>;
   private readonly queueBlobDeletion: Database.Statement<[string, string]>;
   /** The other request paths' statements (resync, sync status, describe, the audit head). */
   private readonly syncJobOf: Database.Statement<[number], SyncJobRow>;
@@ -201,6 +205,7 @@ class SqliteStore implements Store {
       .prepare(`UPDATE package_versions SET status = ?, revision = ?, status_updated_at = ? WHERE package_id = ? AND version = ? AND revision = ? RETURNING id`)
       .pluck() as Database.Statement<[string, string, string, number, string, string], number>;
     this.removeAssets = sqlite.prepare(`DELETE FROM assets WHERE version_id = ? RETURNING blob_key`).pluck() as Database.Statement<[number], string>;
+    this.blobInUse = sqlite.prepare(`SELECT 1 FROM assets WHERE blob_key = ? LIMIT 1`).pluck() as Database.Statement<[string], number>;
     this.queueBlobDeletion = sqlite.prepare(`INSERT INTO blob_deletions (blob_key, queued_at) VALUES (?, ?) ON CONFLICT DO NOTHING`);
     this.syncJobOf = sqlite.prepare(`SELECT * FROM sync_jobs WHERE version_id = ?`);
     this.metadataOf = sqlite.prepare(`SELECT summary, home_page, source_code_repository, licenses, readme, dependencies FROM package_versions WHERE id = ?`);
@@ -357,6 +362,21 @@ class SqliteStore implements Store {
   }
 
   /**
+   * Queues for deletion the bytes of removed asset records that no other asset record still uses
+   * (a copied version shares its source's blob keys), inside the caller's write transaction.
+   * Returns the keys queued.
+   */
+  private releaseBlobs(blobKeys: readonly string[], now: string): string[] {
+    const released: string[] = [];
+    for (const blobKey of new Set(blobKeys)) {
+      if (this.blobInUse.get(blobKey) !== undefined) continue;
+      this.queueBlobDeletion.run(blobKey, now);
+      released.push(blobKey);
+    }
+    return released;
+  }
+
+  /**
    * Joins the next group commit (see group-commit.ts): the guards are checked and the changes made in
    * a savepoint of the batch's transaction, and the result is told only once that transaction is
    * durable. A stale guard rolls back this commit's savepoint alone. A commit whose request ran out of
@@ -380,6 +400,32 @@ class SqliteStore implements Store {
     }
   }
 
+  /** Joins the next group commit like commitVersionChanges; the writes are in copy-versions.ts. */
+  async commitVersionCopies(c: CopyCommit): Promise<VersionCommitResult> {
+    const expired = c.expired;
+    try {
+      return await this.group.submit(
+        () => {
+          const now = this.now();
+          const { blobsToDelete } = applyVersionCopies(this.sqlite, c, {
+            now,
+            ensurePackage: (key) => this.ensurePackage(this.db, key, now),
+            awaitSync: (versionId) => this.awaitSync(versionId, now),
+            releaseBlobs: (keys) => this.releaseBlobs(keys, now),
+          });
+          return { ok: true, auditSeq: this.insertAudit(c.audit), blobsToDelete };
+        },
+        expired && {
+          cancelled: () => expired.check(),
+          instead: (): VersionCommitResult => ({ ok: false, reason: 'expired', ...(expired.audit ? { auditSeq: this.insertAudit(expired.audit()) } : {}) }),
+        },
+      );
+    } catch (err) {
+      if (err instanceof StaleRead) return { ok: false, reason: 'stale', staleVersions: err.versions };
+      throw err;
+    }
+  }
+
   /** Runs inside a savepoint of a group commit (never awaits). */
   private applyVersionChanges(c: VersionCommit): VersionCommitResult {
     const now = this.now();
@@ -395,12 +441,8 @@ class SqliteStore implements Store {
     for (const change of c.changes) {
       const versionId = this.updateStatus.get(change.after.status, change.after.revision, now, packageId, change.version, change.before.revision);
       if (versionId === undefined) throw new StaleRead([change.version]);
-      if (c.disposeAssets) {
-        for (const blobKey of this.removeAssets.all(versionId)) {
-          this.queueBlobDeletion.run(blobKey, now);
-          blobsToDelete.push(blobKey);
-        }
-      }
+      if (c.disposeAssets) blobsToDelete.push(...this.releaseBlobs(this.removeAssets.all(versionId), now));
+      if (c.startSyncs?.includes(change.version)) this.awaitSync(versionId, now);
     }
     // StaleRead thrown above rolls this commit's savepoint back: a stale read never half-applies.
     const auditSeq = this.insertAudit(c.audit);
@@ -1041,11 +1083,4 @@ function auditConditions(f: AuditFilter): SQL[] {
   if (f.version !== undefined) c.push(sql`${t.seq} IN (SELECT ${schema.auditVersions.seq} FROM ${schema.auditVersions} WHERE ${schema.auditVersions.version} = ${f.version})`);
   if (f.repositoryScope !== undefined) c.push(f.repositoryScope.length === 0 ? sql`0` : inArray(t.repositoryArn, [...f.repositoryScope]));
   return c;
-}
-
-/** Thrown inside a write transaction to roll it back; commitVersionChanges turns it into a result. */
-class StaleRead extends Error {
-  constructor(readonly versions: string[]) {
-    super('stale read');
-  }
 }

@@ -51,6 +51,10 @@ const DEADLINED = {
     isExpired: (r: VersionCommitResult) => !r.ok && r.reason === 'expired',
     expired: (auditSeq: number | undefined): VersionCommitResult => ({ ok: false, reason: 'expired', ...(auditSeq === undefined ? {} : { auditSeq }) }),
   },
+  commitVersionCopies: {
+    isExpired: (r: VersionCommitResult) => !r.ok && r.reason === 'expired',
+    expired: (auditSeq: number | undefined): VersionCommitResult => ({ ok: false, reason: 'expired', ...(auditSeq === undefined ? {} : { auditSeq }) }),
+  },
   putPackageOrigin: {
     isExpired: (r: 'ok' | 'expired') => r === 'expired',
     expired: (): 'ok' | 'expired' => 'expired',
