@@ -23,11 +23,12 @@ import { requestContext } from './http/request-context.ts';
 import { packageApi } from './http/package-api.ts';
 import { PUBLISH_PATH, publishApi } from './http/publish-api.ts';
 import { versionApi } from './http/version-api.ts';
+import { tenancyApi } from './http/tenancy-api.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { instrumentAuthorizer, instrumentVerifier } from './metrics/instrument-auth.ts';
 import { instrumentStore } from './metrics/instrument-store.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
-import { DEFAULT_MAX_ASSET_BYTES } from './config.ts';
+import { DEFAULT_ACCOUNT_ID, DEFAULT_MAX_ASSET_BYTES } from './config.ts';
 import type { OperationDeps, PackageApiDeps } from './operations/deps.ts';
 import { createPageTokens } from './operations/page-token.ts';
 import type { PolicyStatus } from './policy/policy-manager.ts';
@@ -55,6 +56,8 @@ export interface AppDeps extends OperationDeps {
   policyStatus?: (() => PolicyStatus) | undefined;
   /** The largest asset PublishPackageVersion accepts (VERSIONGATE_MAX_ASSET_SIZE); 1 GiB by default. */
   maxAssetBytes?: number | undefined;
+  /** The account that owns the domains CreateDomain creates (VERSIONGATE_ACCOUNT_ID). */
+  accountId?: string | undefined;
 }
 
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
@@ -111,6 +114,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   packageApi(packageOps, app);
   publishApi(packageOps, app);
   resyncApi(ops, app);
+  tenancyApi({ ...packageOps, accountId: deps.accountId ?? DEFAULT_ACCOUNT_ID }, app);
   auditApi(ops, app);
   policyApi({ ...ops, verifier, groupsClaim: deps.groupsClaim ?? 'groups', policyStatus: deps.policyStatus }, app);
   docsApi(app); // last: the OpenAPI document describes every route mounted before it

@@ -48,5 +48,6 @@ function timed(operation: string, method: (...args: unknown[]) => unknown, targe
 function countAudit(operation: string, result: unknown, metrics: Metrics): void {
   if (operation === 'appendAudit') metrics.auditRecords.inc();
   else if (operation === 'scheduleSync' && result === true) metrics.auditRecords.inc();
+  else if (operation === 'applyTenancyChange' && (result as { ok?: unknown } | undefined)?.ok === true) metrics.auditRecords.inc();
   else if (operation === 'commitVersionChanges' && typeof (result as { auditSeq?: unknown } | undefined)?.auditSeq === 'number') metrics.auditRecords.inc();
 }

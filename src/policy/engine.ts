@@ -30,7 +30,18 @@ export type ActionName =
   | 'Resync'
   | 'ReadAuditLog'
   | 'SimulateAuthorization'
-  | 'ReadPolicies';
+  | 'ReadPolicies'
+  // Tenancy (src/operations/tenancy-*.ts).
+  | 'CreateDomain'
+  | 'DescribeDomain'
+  | 'ListDomains'
+  | 'DeleteDomain'
+  | 'CreateRepository'
+  | 'DescribeRepository'
+  | 'ListRepositories'
+  | 'ListRepositoriesInDomain'
+  | 'UpdateRepository'
+  | 'DeleteRepository';
 
 export interface AuthorizationRequest {
   principal: Principal;
