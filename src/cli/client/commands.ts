@@ -64,7 +64,7 @@ const EXPECTED_STATUS: FlagSpec = { name: 'expected-status', type: 'string', hel
 const PACKAGE_VERSION: FlagSpec = { name: 'package-version', type: 'string', required: true, help: 'The version, e.g. 4.1.0.' };
 
 /** The flags of a paginated list, as the aws CLI has them; the raw ones are hidden as there. */
-const PAGINATION_FLAGS: readonly FlagSpec[] = [
+export const PAGINATION_FLAGS: readonly FlagSpec[] = [
   { name: 'starting-token', type: 'string', help: 'Resume from the NextToken a previous --max-items printed.' },
   { name: 'page-size', type: 'integer', help: 'Items to ask for in each call (all pages are still fetched).' },
   { name: 'max-items', type: 'integer', help: 'Stop after this many items and print a NextToken to resume from.' },
@@ -86,7 +86,7 @@ function coordinates(values: FlagValues) {
 
 const versionStatus = (v: FlagValues[string]) => v as PackageVersionStatus | undefined;
 
-function print(ctx: CommandContext, output: unknown, shape: Shape): void {
+export function print(ctx: CommandContext, output: unknown, shape: Shape): void {
   ctx.out(formatCliJson(cliValue(output, shape)));
 }
 
@@ -107,7 +107,7 @@ function versionsResult(ctx: CommandContext, operation: string, output: { succes
  * A paginated list: every page (or --max-items) unless --no-paginate or a raw pagination flag asks
  * for a single call, exactly as the aws CLI decides.
  */
-async function list(
+export async function list(
   ctx: CommandContext,
   config: PaginationConfig & { shape: Shape; itemShape: Shape },
   call: FetchPage,
@@ -137,7 +137,7 @@ async function list(
   return 0;
 }
 
-const itemShape = (shape: Shape, member: string): Shape => {
+export const itemShape = (shape: Shape, member: string): Shape => {
   if (typeof shape !== 'object' || !('struct' in shape)) throw new Error('not a structure');
   const list = shape.struct.find(([name]) => name === member)?.[1];
   if (typeof list !== 'object' || !('list' in list)) throw new Error(`${member} is not a list`);

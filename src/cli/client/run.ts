@@ -8,10 +8,12 @@ import { ClientUsageError, parseClientArgs, type FlagSpec } from './args.ts';
 import { AssetFileError, CLIENT_COMMANDS, type ClientCommand } from './commands.ts';
 import { codeArtifactClient, CONNECTION_FLAGS, resolveConnection } from './connection.ts';
 import { PaginationError } from './paginate.ts';
+import { TENANCY_COMMANDS } from './tenancy-commands.ts';
 
-const BY_NAME = new Map(CLIENT_COMMANDS.map((c) => [c.name, c]));
+const COMMANDS = [...CLIENT_COMMANDS, ...TENANCY_COMMANDS];
+const BY_NAME = new Map(COMMANDS.map((c) => [c.name, c]));
 
-export const CLIENT_COMMAND_NAMES: readonly string[] = CLIENT_COMMANDS.map((c) => c.name);
+export const CLIENT_COMMAND_NAMES: readonly string[] = COMMANDS.map((c) => c.name);
 
 export async function runClientCommand(name: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const command = BY_NAME.get(name);
