@@ -8,7 +8,7 @@ import { domainResource, registryResource } from '../policy/entities.ts';
 import type { Store } from '../store/store.ts';
 import type { Caller } from './caller.ts';
 import type { PageTokens } from './page-token.ts';
-import { applyTenancy, tenancyAuthorize, type TenancyDeps } from './tenancy-gate.ts';
+import { applyTenancy, readCursor, tenancyAuthorize, type TenancyDeps } from './tenancy-gate.ts';
 import { domainDescription, domainSummary } from './tenancy-view.ts';
 
 export interface DomainInput {
@@ -66,8 +66,7 @@ export async function listDomains(deps: TenancyDeps & { pageTokens: PageTokens }
   const scope = { operation: 'ListDomains', resource: 'Registry::"versiongate"' };
   let after: { owner: string; name: string } | undefined;
   if (input.nextToken !== undefined) {
-    const c = (await deps.pageTokens.read(scope, input.nextToken).catch((err: unknown) => allowed.refuse('rejected', err as ValidationError))) as { o?: unknown; n?: unknown };
-    if (typeof c?.o !== 'string' || typeof c?.n !== 'string') return allowed.refuse('rejected', new ValidationError('next-token does not belong to this listing'));
+    const c = await readCursor(deps.pageTokens, allowed, scope, input.nextToken, ['o', 'n']);
     after = { owner: c.o, name: c.n };
   }
   const rows = await deps.store.listDomainPage(after, input.maxResults + 1);

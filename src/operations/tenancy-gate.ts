@@ -5,13 +5,14 @@
  * nothing there and is recorded on its own with its outcome, so every decision has one record.
  */
 import type { CedarValueJson } from '@cedar-policy/cedar-wasm/nodejs';
-import { ConflictError, NotFoundError, type ApiError } from '../errors.ts';
+import { ConflictError, NotFoundError, ValidationError, type ApiError } from '../errors.ts';
 import type { CedarResource } from '../policy/entities.ts';
 import type { ActionName } from '../policy/engine.ts';
 import type { TenancyChange, TenancyRefusal } from '../store/store.ts';
 import type { Caller } from './caller.ts';
 import type { OperationDeps } from './deps.ts';
 import { authorize, type Allowed } from './gate.ts';
+import type { PageScope, PageTokens } from './page-token.ts';
 
 export interface TenancyDeps extends OperationDeps {
   /** The 12-digit account that owns the domains CreateDomain creates (VERSIONGATE_ACCOUNT_ID). */
@@ -64,4 +65,28 @@ function refusalError(r: TenancyRefusal, c: TenancyChange): ApiError {
     case 'repository_is_upstream':
       return new ConflictError(`repository ${repository} is an upstream of ${r.downstream.join(', ')}; remove it from their upstreams first`, 'repository', repository);
   }
+}
+
+/**
+ * The cursor in a listing's nextToken, with these string fields; a token this listing did not issue
+ * is a refusal after the allow (400, recorded as rejected), anything else goes up as it is.
+ */
+export async function readCursor<K extends string>(
+  pageTokens: PageTokens,
+  allowed: Allowed,
+  scope: PageScope,
+  token: string,
+  fields: readonly K[],
+): Promise<Record<K, string>> {
+  let cursor: unknown;
+  try {
+    cursor = await pageTokens.read(scope, token);
+  } catch (err) {
+    if (err instanceof ValidationError) return allowed.refuse('rejected', err);
+    throw err;
+  }
+  const c = cursor as Record<string, unknown> | null;
+  // Tokens are signed, so a bad shape here means a bug; still never a 500.
+  if (!fields.every((f) => typeof c?.[f] === 'string')) return allowed.refuse('rejected', new ValidationError('next-token does not belong to this listing'));
+  return c as Record<K, string>;
 }

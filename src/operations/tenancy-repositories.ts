@@ -10,7 +10,7 @@ import type { RepositoryCursor, RepositoryDetail } from '../store/store.ts';
 import type { Caller } from './caller.ts';
 import type { PageTokens } from './page-token.ts';
 import { resolveDomainOwner } from './tenancy-domains.ts';
-import { applyTenancy, tenancyAuthorize, type TenancyDeps } from './tenancy-gate.ts';
+import { applyTenancy, readCursor, tenancyAuthorize, type TenancyDeps } from './tenancy-gate.ts';
 import { repositoryDescription, repositorySummary } from './tenancy-view.ts';
 
 /** CodeArtifact's quota on upstream repositories per repository. */
@@ -135,8 +135,7 @@ export async function listRepositories(deps: TenancyDeps & { pageTokens: PageTok
   const scope = { operation, resource: resource.uid.id, prefix: input.repositoryPrefix, administratorAccount: input.administratorAccount };
   let after: RepositoryCursor | undefined;
   if (input.nextToken !== undefined) {
-    const c = (await deps.pageTokens.read(scope, input.nextToken).catch((err: unknown) => allowed.refuse('rejected', err as ValidationError))) as { o?: unknown; d?: unknown; n?: unknown };
-    if (typeof c?.o !== 'string' || typeof c?.d !== 'string' || typeof c?.n !== 'string') return allowed.refuse('rejected', new ValidationError('next-token does not belong to this listing'));
+    const c = await readCursor(deps.pageTokens, allowed, scope, input.nextToken, ['o', 'd', 'n']);
     after = { domainOwner: c.o, domain: c.d, name: c.n };
   }
   // Every repository is administered by its domain's owner: another administrator account has none.

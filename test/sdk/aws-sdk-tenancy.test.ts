@@ -169,6 +169,12 @@ describe('domains and repositories through @aws-sdk/client-codeartifact', () => 
     await expect(developer.send(new ListRepositoriesCommand({}))).rejects.toBeInstanceOf(AccessDeniedException);
     await expect(developer.send(new ListRepositoriesInDomainCommand({ domain: 'team-a' }))).rejects.toBeInstanceOf(AccessDeniedException);
     await expect(admin.send(new ListRepositoriesInDomainCommand({ domain: 'nowhere', domainOwner: OWNER }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    // A page token is valid only for the listing that issued it.
+    const first = await developer.send(new ListRepositoriesInDomainCommand({ domain: 'my_domain', maxResults: 1 }));
+    await expect(admin.send(new ListDomainsCommand({ nextToken: first.nextToken }))).rejects.toBeInstanceOf(ValidationException);
+    await expect(developer.send(new ListRepositoriesInDomainCommand({ domain: 'my_domain', repositoryPrefix: 'pr', nextToken: first.nextToken }))).rejects.toThrow(
+      /next-token is not a token this listing issued/,
+    );
   });
 
   it('UpdateRepository changes the description and replaces the upstreams; what it leaves out stays', async () => {
