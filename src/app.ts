@@ -26,11 +26,12 @@ import { packagesApi } from './http/packages-api.ts';
 import { PUBLISH_PATH, publishApi } from './http/publish-api.ts';
 import { versionApi } from './http/version-api.ts';
 import { copyApi } from './http/copy-api.ts';
+import { tenancyApi } from './http/tenancy-api.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { instrumentAuthorizer, instrumentVerifier } from './metrics/instrument-auth.ts';
 import { instrumentStore } from './metrics/instrument-store.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
-import { DEFAULT_MAX_ASSET_BYTES } from './config.ts';
+import { DEFAULT_ACCOUNT_ID, DEFAULT_MAX_ASSET_BYTES } from './config.ts';
 import type { OperationDeps, PackageApiDeps } from './operations/deps.ts';
 import { createPageTokens } from './operations/page-token.ts';
 import type { PolicyStatus } from './policy/policy-manager.ts';
@@ -63,6 +64,8 @@ export interface AppDeps extends OperationDeps {
    * which nothing closes (the server passes its own and closes it before the store).
    */
   rejections?: RejectionLog | undefined;
+  /** The account that owns the domains CreateDomain creates (VERSIONGATE_ACCOUNT_ID). */
+  accountId?: string | undefined;
 }
 
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
@@ -126,6 +129,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   publishApi(packageOps, app);
   packagesApi(packageOps, app); // DescribePackage, ListPackages, DeletePackage, PutPackageOriginConfiguration, readme, dependencies
   resyncApi(ops, app);
+  tenancyApi({ ...packageOps, accountId: deps.accountId ?? DEFAULT_ACCOUNT_ID }, app);
   auditApi(ops, app);
   copyApi(ops, app);
   policyApi({ ...ops, verifier, groupsClaim: deps.groupsClaim ?? 'groups', policyStatus: deps.policyStatus }, app);

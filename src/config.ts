@@ -51,6 +51,8 @@ export const MAX_MAX_TOKEN_AGE_SECONDS = 365 * 86_400;
 
 /** 1 GiB by default; at most 5 GiB, CodeArtifact's own limit per asset. */
 export const DEFAULT_MAX_ASSET_BYTES = 1024 ** 3;
+/** The account that owns the domains CreateDomain creates, by default the demo's. */
+export const DEFAULT_ACCOUNT_ID = '111122223333';
 export const MAX_MAX_ASSET_BYTES = 5 * 1024 ** 3;
 /** 1 MiB by default: what a client has usually sent before it reads a refusal; at most 64 MiB. */
 export const DEFAULT_REFUSAL_DRAIN_BYTES = 1024 ** 2;
@@ -62,6 +64,8 @@ export interface Config {
   dataDir: string;
   policyDir: string;
   region: string;
+  /** The 12-digit account that owns the domains CreateDomain creates (CodeArtifact's caller account). */
+  accountId: string;
   groupsClaim: string;
   clockToleranceSeconds: number;
   /** Verified tokens remembered until they expire (an LRU); 0 turns the cache off. */
@@ -100,6 +104,7 @@ export const SETTINGS = {
   audience: { env: 'VERSIONGATE_AUDIENCE', flag: 'audience', default: undefined },
   groupsClaim: { env: 'VERSIONGATE_GROUPS_CLAIM', flag: 'groups-claim', default: 'groups' },
   region: { env: 'VERSIONGATE_REGION', flag: 'region', default: 'us-east-1' },
+  accountId: { env: 'VERSIONGATE_ACCOUNT_ID', flag: 'account-id', default: DEFAULT_ACCOUNT_ID },
   clockTolerance: { env: 'VERSIONGATE_CLOCK_TOLERANCE', flag: 'clock-tolerance', default: '30' },
   tokenCacheSize: { env: 'VERSIONGATE_TOKEN_CACHE_SIZE', flag: 'token-cache-size', default: String(DEFAULT_TOKEN_CACHE_SIZE) },
   decisionCacheSize: { env: 'VERSIONGATE_DECISION_CACHE_SIZE', flag: 'decision-cache-size', default: String(DEFAULT_DECISION_CACHE_SIZE) },
@@ -159,6 +164,9 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
 
   const region = raw('region')!;
   if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(region)) fail('region', `not an AWS region name such as us-east-1: '${region}'`);
+
+  const accountId = raw('accountId')!;
+  if (!/^[0-9]{12}$/.test(accountId)) fail('accountId', `not a 12-digit account id: '${accountId}'`);
 
   const groupsClaim = raw('groupsClaim')!;
   if (!/^[A-Za-z0-9_:./-]{1,128}$/.test(groupsClaim)) fail('groupsClaim', `not a claim name: '${groupsClaim}'`);
@@ -247,6 +255,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     dataDir,
     policyDir,
     region,
+    accountId,
     groupsClaim,
     clockToleranceSeconds,
     tokenCacheSize,

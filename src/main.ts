@@ -148,6 +148,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     requestDeadlineMs: config.limits.requestDeadlineMs,
     serveMetrics: config.metrics.mode === 'on',
     maxAssetBytes: config.limits.maxAssetBytes,
+    accountId: config.accountId,
     syncScheduled: () => syncWorker.nudge(),
   });
 

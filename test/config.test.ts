@@ -33,6 +33,7 @@ describe('parseConfig defaults', () => {
       dataDir: join(cwd, 'data'),
       policyDir: join(cwd, 'policies'),
       region: 'us-east-1',
+      accountId: '111122223333',
       groupsClaim: 'groups',
       clockToleranceSeconds: 30,
       tokenCacheSize: 10_000,
@@ -127,6 +128,10 @@ describe('parseConfig refusals', () => {
     expect(configError({ env: { VERSIONGATE_REGION: region } })).toBe(
       `VERSIONGATE_REGION (--region): not an AWS region name such as us-east-1: '${region}'`,
     );
+  });
+
+  it.each(['12345', '1111222233334', 'abcdefghijkl'])('refuses account id %j naming VERSIONGATE_ACCOUNT_ID', (account) => {
+    expect(configError({ env: { VERSIONGATE_ACCOUNT_ID: account } })).toBe(`VERSIONGATE_ACCOUNT_ID (--account-id): not a 12-digit account id: '${account}'`);
   });
 
   it('refuses an unknown log level', () => {

@@ -28,6 +28,12 @@ Usage:
   versiongate seed demo                       load the demo registry (my_domain, my_repo, prod)
   versiongate domain create --domain NAME --domain-owner ACCOUNT
   versiongate repository create --domain NAME --domain-owner ACCOUNT --repository NAME
+                                              bootstrap: written straight into the database file
+                                              (without an endpoint, or with --data-dir)
+  versiongate domain create|describe|list|delete …
+  versiongate repository create|describe|list|update|delete …
+                                              through the API when an endpoint is given: the
+                                              client commands below (create-domain, …)
   versiongate audit query [--principal SUB] [--action A] [--decision D] [--resource ARN|PREFIX*]
                           [--package NAME] [--version V] [--since T] [--until T] [--limit N]
   versiongate audit export --since T [--until T]   NDJSON, oldest first, for a SIEM
@@ -62,6 +68,14 @@ from --endpoint-url or VERSIONGATE_ENDPOINT, the token from --token or VERSIONGA
   versiongate copy-package-versions --domain D [--domain-owner A] --source-repository R --destination-repository R
                           --format F [--namespace N] --package P --versions V... | --version-revisions "V1=REV1"
                           [--allow-overwrite] [--include-from-upstream]
+  versiongate create-domain --domain D
+  versiongate describe-domain | delete-domain --domain D [--domain-owner A]
+  versiongate list-domains [--max-items N] [--starting-token T] [--no-paginate]
+  versiongate create-repository | update-repository --domain D [--domain-owner A] --repository R
+                          [--description TEXT] [--upstreams repositoryName=NAME...]
+  versiongate describe-repository | delete-repository --domain D [--domain-owner A] --repository R
+  versiongate list-repositories [--repository-prefix P] …
+  versiongate list-repositories-in-domain --domain D [--domain-owner A] [--repository-prefix P] …
   versiongate resync [--no-wait] [--wait-interval S] [--sync-attempts N] OWNER/REPO/IDENTIFIER...
                                               resync versions and wait for each sync (\`cloudsmith resync\`)
 
@@ -118,7 +132,7 @@ async function run(argv: string[]): Promise<number> {
       return seedCommand(rest);
     case 'domain':
     case 'repository':
-      return adminCommand(command, rest);
+      return tenancyCommand(command, rest);
     case 'audit':
       return auditCommand(rest);
     case 'update-package-versions-status':
@@ -136,6 +150,16 @@ async function run(argv: string[]): Promise<number> {
     case 'get-package-version-readme':
     case 'list-package-version-dependencies':
     case 'copy-package-versions':
+    case 'create-domain':
+    case 'describe-domain':
+    case 'list-domains':
+    case 'delete-domain':
+    case 'create-repository':
+    case 'describe-repository':
+    case 'list-repositories':
+    case 'list-repositories-in-domain':
+    case 'update-repository':
+    case 'delete-repository':
       // Loaded on use, so the AWS SDK stays out of every other command's start-up.
       return (await import('./client/run.ts')).runClientCommand(command, rest, process.env);
     case 'resync':
@@ -240,6 +264,31 @@ async function seedCommand(args: string[]): Promise<number> {
     process.stderr.write(`${report.versionsCreated} version(s) await their synchronisation: a running server syncs them within a second, or \`versiongate serve\` does when it starts; until then they cannot be downloaded.\n`);
   }
   return 0;
+}
+
+/** `domain SUB` and `repository SUB` through the API: the aws-named client command each one is. */
+const API_SUBCOMMANDS: Record<'domain' | 'repository', Record<string, string>> = {
+  domain: { create: 'create-domain', describe: 'describe-domain', list: 'list-domains', delete: 'delete-domain' },
+  repository: { create: 'create-repository', describe: 'describe-repository', list: 'list-repositories-in-domain', update: 'update-repository', delete: 'delete-repository' },
+};
+
+/**
+ * Two modes, chosen by what is given: with an endpoint (--endpoint-url or VERSIONGATE_ENDPOINT) and
+ * no --data-dir, through the API with a token, so Cedar decides and the audit records it; otherwise
+ * straight into the database file under the data directory, for bootstrap (before any server runs,
+ * or before anyone holds a token that may create domains). That mode is not authorized nor audited:
+ * it is whoever can write the database file.
+ */
+async function tenancyCommand(noun: 'domain' | 'repository', args: string[]): Promise<number> {
+  const hasFlag = (flag: string) => args.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+  const viaApi = (hasFlag('endpoint-url') || Boolean(process.env.VERSIONGATE_ENDPOINT)) && !hasFlag('data-dir');
+  if (!viaApi) return adminCommand(noun, args);
+  const [sub, ...rest] = args;
+  let command = sub === undefined ? undefined : API_SUBCOMMANDS[noun][sub];
+  if (!command) throw new UsageError(`${noun} takes one subcommand: ${Object.keys(API_SUBCOMMANDS[noun]).map((s) => `'${s}'`).join(', ')}`);
+  // Without --domain, `repository list` lists every domain's repositories (ListRepositories).
+  if (command === 'list-repositories-in-domain' && !rest.some((a) => a === '--domain' || a.startsWith('--domain='))) command = 'list-repositories';
+  return (await import('./client/run.ts')).runClientCommand(command, rest, process.env);
 }
 
 async function adminCommand(noun: 'domain' | 'repository', args: string[]): Promise<number> {

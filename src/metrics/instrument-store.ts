@@ -49,4 +49,5 @@ function countAudit(operation: string, result: unknown, metrics: Metrics): void 
   if (operation === 'appendAudit') metrics.auditRecords.inc();
   else if (operation === 'scheduleSync' && result === true) metrics.auditRecords.inc();
   else if ((operation === 'commitVersionChanges' || operation === 'commitVersionCopies') && typeof (result as { auditSeq?: unknown } | undefined)?.auditSeq === 'number') metrics.auditRecords.inc();
+  else if (operation === 'applyTenancyChange' && (result as { ok?: unknown } | undefined)?.ok === true) metrics.auditRecords.inc();
 }

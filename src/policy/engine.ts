@@ -38,7 +38,18 @@ export type ActionName =
   | 'DeletePackage'
   | 'PutPackageOriginConfiguration'
   | 'GetPackageVersionReadme'
-  | 'ListPackageVersionDependencies';
+  | 'ListPackageVersionDependencies'
+  // Tenancy (src/operations/tenancy-*.ts).
+  | 'CreateDomain'
+  | 'DescribeDomain'
+  | 'ListDomains'
+  | 'DeleteDomain'
+  | 'CreateRepository'
+  | 'DescribeRepository'
+  | 'ListRepositories'
+  | 'ListRepositoriesInDomain'
+  | 'UpdateRepository'
+  | 'DeleteRepository';
 
 export interface AuthorizationRequest {
   principal: Principal;

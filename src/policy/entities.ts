@@ -57,6 +57,18 @@ export function repositoryResource(region: string, domainOwner: string, domain: 
   return { uid, entities: [{ uid, attrs: {}, parents: [{ type: 'Domain', id: domainArn(region, domainOwner, domain) }] }] };
 }
 
+/** A domain as a resource of its own (describing it, creating a repository in it). */
+export function domainResource(region: string, domainOwner: string, domain: string): CedarResource {
+  const uid = { type: 'Domain', id: domainArn(region, domainOwner, domain) };
+  return { uid, entities: [{ uid, attrs: {}, parents: [] }] };
+}
+
+/** The registry as a whole, for the listings that span every domain (ListDomains, ListRepositories). */
+export function registryResource(): CedarResource {
+  const uid = { type: 'Registry', id: 'versiongate' };
+  return { uid, entities: [{ uid, attrs: {}, parents: [] }] };
+}
+
 /** The whole audit log as one resource, for reads that span every repository. */
 export function auditLogResource(): CedarResource {
   const uid = { type: 'AuditLog', id: 'versiongate' };

@@ -9,12 +9,13 @@
  * The versiongate form, which reads like a real request:
  *   { "name", "claims": { "sub": "alice", "groups": ["release-managers"] }, "action": "UpdatePackageVersionsStatus",
  *     "package": { "domain", "domainOwner", "repository", "format", "namespace"?, "package" }
- *       (or "repository": { "domain", "domainOwner", "repository" }, or "resource": "AuditLog::\"versiongate\""),
+ *       (or "repository": { "domain", "domainOwner", "repository" }, or "domain": { "domain", "domainOwner" },
+ *       or "resource": "AuditLog::\"versiongate\"" or "Registry::\"versiongate\""),
  *     "context": { … }, "decision": "deny", "reason"?: [ … ], "denyKind"?: "forbid" | "no_permit" }
  */
 import type { CedarValueJson, EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { parseCoordinates } from '../resource/coordinates.ts';
-import { packageResource, policySetResource, repositoryResource, auditLogResource, type CedarResource, type EntityUid } from './entities.ts';
+import { packageResource, policySetResource, repositoryResource, auditLogResource, domainResource, registryResource, type CedarResource, type EntityUid } from './entities.ts';
 import type { CedarCall } from './engine.ts';
 import { parseEntityRef } from './links.ts';
 
@@ -130,6 +131,12 @@ function resourceOf(c: Record<string, unknown>, region: string): CedarResource {
     if (!r.domain || !r.domainOwner || !r.repository) throw new Error('"repository" needs domain, domainOwner and repository');
     return repositoryResource(region, r.domainOwner, r.domain, r.repository);
   }
+  if (c.domain) {
+    const d = c.domain as Record<string, string>;
+    if (!d.domain || !d.domainOwner) throw new Error('"domain" needs domain and domainOwner');
+    return domainResource(region, d.domainOwner, d.domain);
+  }
+  if (c.resource === 'Registry::"versiongate"') return registryResource();
   if (c.resource === 'AuditLog::"versiongate"') return auditLogResource();
   if (c.resource === 'PolicySet::"live"') return policySetResource();
   throw new Error('give "package" (coordinates), "repository", or "resource": "AuditLog::\\"versiongate\\"" or "PolicySet::\\"live\\""');

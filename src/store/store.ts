@@ -339,7 +339,7 @@ export type PackageDeleteResult =
   | { ok: false; reason: 'stale' }
   | { ok: false; reason: 'expired' };
 
-export interface Store {
+export interface Store extends TenancyStore {
   /**
    * Schedules the versions' syncs, all or none, with `audit`, in one transaction: each job (created
    * if none) goes to awaiting with no attempts. Returns false, writing nothing (the caller records
@@ -448,4 +448,66 @@ export interface Store {
   ping(): Promise<void>;
 
   close(): Promise<void>;
+}
+
+// --- Tenancy: domains and repositories through the API (src/store/sqlite/tenancy-store.ts). ---
+
+/** A domain as DescribeDomain shows it. */
+export interface DomainDetail extends DomainRecord {
+  repositoryCount: number;
+  /** The bytes of every asset its repositories hold. */
+  assetSizeBytes: number;
+}
+
+/** A repository as DescribeRepository shows it. */
+export interface RepositoryDetail extends RepositoryRecord {
+  description: string | null;
+  /** The upstream repositories' names, in priority order. */
+  upstreams: string[];
+}
+
+/** Where a page of repositories starts: after this one, in (domainOwner, domain, name) order. */
+export interface RepositoryCursor {
+  domainOwner: string;
+  domain: string;
+  name: string;
+}
+
+export interface RepositoryListQuery {
+  /** One domain (ListRepositoriesInDomain); every domain when absent (ListRepositories). */
+  domain?: { owner: string; name: string } | undefined;
+  prefix?: string | undefined;
+  after?: RepositoryCursor | undefined;
+  limit: number;
+}
+
+/** A change to domains or repositories; each is checked again inside the transaction that makes it. */
+export type TenancyChange =
+  | { kind: 'createDomain'; owner: string; domain: string }
+  | { kind: 'deleteDomain'; owner: string; domain: string }
+  | { kind: 'createRepository'; owner: string; domain: string; repository: string; description: string | null; upstreams: string[] }
+  | { kind: 'updateRepository'; owner: string; domain: string; repository: string; description?: string | null | undefined; upstreams?: string[] | undefined }
+  | { kind: 'deleteRepository'; owner: string; domain: string; repository: string };
+
+/** Why a tenancy change was not made (nothing was written, not even `audit`). */
+export type TenancyRefusal =
+  | { reason: 'domain_exists' | 'domain_missing' | 'domain_not_empty' | 'repository_exists' | 'repository_missing' }
+  | { reason: 'upstream_missing'; upstream: string }
+  /** The repository holds versions that are neither Deleted nor Disposed: `versions` counts them. */
+  | { reason: 'repository_holds_versions'; versions: number }
+  /** Other repositories name it as an upstream. */
+  | { reason: 'repository_is_upstream'; downstream: string[] };
+
+export type TenancyResult =
+  | { ok: true; domain: DomainDetail; repository?: RepositoryDetail | undefined; auditSeq: number }
+  | ({ ok: false } & TenancyRefusal);
+
+export interface TenancyStore {
+  describeDomain(owner: string, domain: string): Promise<DomainDetail | null>;
+  /** A page of domains in (owner, name) order, after the given one. */
+  listDomainPage(after: { owner: string; name: string } | undefined, limit: number): Promise<DomainRecord[]>;
+  describeRepository(owner: string, domain: string, repository: string): Promise<RepositoryDetail | null>;
+  listRepositoryPage(query: RepositoryListQuery): Promise<RepositoryDetail[]>;
+  /** Makes the change with its audit record in one transaction, or nothing and says why. */
+  applyTenancyChange(change: TenancyChange, audit: AuditRecordInput): Promise<TenancyResult>;
 }

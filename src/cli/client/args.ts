@@ -24,6 +24,12 @@ export interface FlagSpec {
   /** Accepted but left out of --help, as the aws CLI hides a paginated call's raw token flags. */
   readonly hidden?: boolean;
   readonly help: string;
+  /**
+   * A list of structures with this one member (CreateRepository's upstreams): each word is the aws
+   * CLI's shorthand `repositoryName=my_repo`, or one JSON array of such objects, which may be empty.
+   * The value is the list of the members' values.
+   */
+  readonly member?: string;
 }
 
 export type FlagValue = string | number | boolean | string[] | Record<string, string>;
@@ -113,6 +119,7 @@ function convert(spec: FlagSpec, words: string[]): FlagValue {
       if (!/^[0-9]+$/.test(word) || !Number.isSafeInteger(Number(word))) throw new ClientUsageError(`${name} must be a whole number, got '${word}'`);
       return Number(word);
     case 'list':
+      if (spec.member !== undefined) return structureList(name, spec.member, words);
       if (words.length === 1 && word.trimStart().startsWith('[')) return jsonList(name, word);
       return words;
     case 'map':
@@ -136,6 +143,19 @@ function jsonList(name: string, text: string): string[] {
     throw new ClientUsageError(`${name} must be a JSON array of strings`);
   }
   return value as string[];
+}
+
+function structureList(name: string, member: string, words: string[]): string[] {
+  if (words.length === 1 && words[0]!.trimStart().startsWith('[')) {
+    const value = parseJson(name, words[0]!);
+    const ok = (v: unknown) => typeof v === 'object' && v !== null && Object.keys(v).length === 1 && typeof (v as Record<string, unknown>)[member] === 'string';
+    if (!Array.isArray(value) || !value.every(ok)) throw new ClientUsageError(`${name} must be a JSON array of objects such as {"${member}": "NAME"}`);
+    return value.map((v: Record<string, string>) => v[member]!);
+  }
+  return words.map((w) => {
+    if (!w.startsWith(`${member}=`) || w.length === member.length + 1) throw new ClientUsageError(`${name} expects ${member}=NAME for each item, got '${w}'`);
+    return w.slice(member.length + 1);
+  });
 }
 
 function jsonMap(name: string, text: string): Record<string, string> {

@@ -9,8 +9,9 @@ import { AssetFileError, CLIENT_COMMANDS, type ClientCommand } from './commands.
 import { codeArtifactClient, CONNECTION_FLAGS, resolveConnection } from './connection.ts';
 import { PACKAGE_COMMANDS } from './package-commands.ts';
 import { PaginationError } from './paginate.ts';
+import { TENANCY_COMMANDS } from './tenancy-commands.ts';
 
-const COMMANDS: readonly ClientCommand[] = [...CLIENT_COMMANDS, ...PACKAGE_COMMANDS];
+const COMMANDS: readonly ClientCommand[] = [...CLIENT_COMMANDS, ...PACKAGE_COMMANDS, ...TENANCY_COMMANDS];
 const BY_NAME = new Map(COMMANDS.map((c) => [c.name, c]));
 
 export const CLIENT_COMMAND_NAMES: readonly string[] = COMMANDS.map((c) => c.name);

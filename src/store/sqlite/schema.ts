@@ -21,6 +21,13 @@ export const repositories = sqliteTable(
       .references(() => domains.id),
     name: text('name').notNull(),
     createdAt: text('created_at').notNull(),
+    /** CreateRepository / UpdateRepository's description; null when none was given. */
+    description: text('description'),
+    /**
+     * The upstream repositories' names in priority order, a JSON array. Stored and described only:
+     * versiongate resolves no package through them (see the README).
+     */
+    upstreams: text('upstreams').notNull().default('[]'),
   },
   (t) => [uniqueIndex('repositories_domain_name').on(t.domainId, t.name)],
 );

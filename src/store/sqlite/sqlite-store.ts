@@ -49,6 +49,11 @@ import type {
   RepositoryRecord,
   Store,
   CopyCommit,
+  DomainDetail,
+  RepositoryDetail,
+  RepositoryListQuery,
+  TenancyChange,
+  TenancyResult,
   VersionCommit,
   VersionCommitResult,
   VersionListQuery,
@@ -60,6 +65,7 @@ import { DEFAULT_GROUP_COMMIT, GroupCommitter, type GroupCommitOptions } from '.
 import { PackageRecords } from './package-records.ts';
 import * as schema from './schema.ts';
 import { StaleRead } from './stale-read.ts';
+import { TenancyQueries, TenancyRefused } from './tenancy-store.ts';
 
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/sqlite');
 
@@ -131,6 +137,7 @@ class SqliteStore implements Store {
   private readonly allRepositories: Database.Statement<[], RepositoryRecord>;
   /** The package operations' SQL, in a file of its own. */
   private readonly packageRecords: PackageRecords;
+  private readonly tenancy: TenancyQueries;
 
   constructor(
     private readonly sqlite: Database.Database,
@@ -214,6 +221,7 @@ class SqliteStore implements Store {
       `SELECT r.name AS name, r.created_at AS createdAt, d.name AS domain, d.owner AS domainOwner
        FROM repositories r JOIN domains d ON d.id = r.domain_id ORDER BY d.owner, d.name, r.name`,
     );
+    this.tenancy = new TenancyQueries(sqlite);
     this.readVersionTx = sqlite.transaction((key: PackageKey, version: string, assetName: string | null) => this.readVersionNow(key, version, assetName));
     this.packageRecords = new PackageRecords({ sqlite, group, now: () => this.now(), insertAudit: (r) => this.insertAudit(r) });
   }
@@ -891,6 +899,37 @@ class SqliteStore implements Store {
   async forgetBlobDeletions(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
     this.write((tx) => tx.delete(schema.blobDeletions).where(inArray(schema.blobDeletions.blobKey, [...keys])).run());
+  }
+
+  // --- Tenancy through the API (tenancy-store.ts). ---
+
+  async describeDomain(owner: string, domain: string): Promise<DomainDetail | null> {
+    return this.tenancy.describeDomain(owner, domain);
+  }
+
+  async listDomainPage(after: { owner: string; name: string } | undefined, limit: number): Promise<DomainRecord[]> {
+    return this.tenancy.listDomainPage(after, limit);
+  }
+
+  async describeRepository(owner: string, domain: string, repository: string): Promise<RepositoryDetail | null> {
+    return this.tenancy.describeRepository(owner, domain, repository);
+  }
+
+  async listRepositoryPage(query: RepositoryListQuery): Promise<RepositoryDetail[]> {
+    return this.tenancy.listRepositoryPage(query);
+  }
+
+  /** Joins the next group commit: the change and its audit record in one savepoint, or neither. */
+  async applyTenancyChange(change: TenancyChange, audit: AuditRecordInput): Promise<TenancyResult> {
+    try {
+      return await this.group.submit((): TenancyResult => {
+        const after = this.tenancy.apply(change, this.now());
+        return { ok: true, ...after, auditSeq: this.insertAudit(audit) };
+      });
+    } catch (err) {
+      if (err instanceof TenancyRefused) return { ok: false, ...err.refusal };
+      throw err;
+    }
   }
 
   async ping(): Promise<void> {

@@ -40,6 +40,10 @@ const READS = [
   'pendingBlobDeletions',
   'readPackageRecord',
   'listPackages',
+  'describeDomain',
+  'listDomainPage',
+  'describeRepository',
+  'listRepositoryPage',
 ] as const satisfies ReadonlyArray<keyof Store>;
 
 /**
@@ -81,6 +85,7 @@ const WRITES = [
   'appendAudit',
   'appendAuditBatch',
   'forgetBlobDeletions',
+  'applyTenancyChange',
 ] as const satisfies ReadonlyArray<keyof Store>;
 
 // Every method of Store is a read, a write, or handled below: a method added to Store and to neither
