@@ -138,6 +138,14 @@ describe.each(stores)('group commit in the SQLite store, %s', (_where, open) => 
     expect(err).toMatchObject({ status: 409, type: 'ConflictException', resourceType: 'domain', resourceId: 'my_domain', message: expect.stringMatching(/already exists/) });
   });
 
+  it('commits and answers a write submitted just before it closes', async () => {
+    const pending = store.appendAudit(auditInput({ requestId: 'just-before-close' }));
+    await store.close();
+    const seq = await pending;
+    store = await open(join(dir, 'db.sqlite'), { maxBatch: 64, maxQueued: 1000 });
+    expect((await store.listAudit({ limit: 1 }))[0]).toMatchObject({ seq, requestId: 'just-before-close' });
+  });
+
   it('refuses writes once closed, and has committed what it acknowledged', async () => {
     const seq = await store.appendAudit(auditInput({ requestId: 'before-close' }));
     await store.close();

@@ -20,6 +20,8 @@ const port = parentPort!;
 let answers: WriteAnswer[] = [];
 let commits: number[] = [];
 let flushScheduled = false;
+/** Writes submitted and not yet answered: close() answers every one before the thread ends. */
+const inFlight = new Set<Promise<void>>();
 
 const store: Store = openSqliteStore({
   file: init.file,
@@ -66,17 +68,16 @@ function withDeadline(arg: unknown): unknown {
 
 port.on('message', (m: WriteRequest[] | 'close') => {
   if (m === 'close') {
-    // Commits what waits, answers it, then ends: the parent waits for the exit.
-    void store.close().then(
-      () => {
-        port.postMessage({ answers, commits } satisfies WriterMessage);
-        port.close();
-      },
-      (err: unknown) => {
-        port.postMessage({ answers, commits, closeError: flattenError(err) });
-        port.close();
-      },
-    );
+    // Commits what waits, answers all of it (every answer settles a few ticks after its commit), then
+    // ends: the parent waits for the exit.
+    const end = (closeError?: unknown) => {
+      port.postMessage({ answers, commits, ...(closeError === undefined ? {} : { closeError: flattenError(closeError) }) });
+      port.close();
+    };
+    store
+      .close()
+      .then(() => Promise.allSettled(inFlight))
+      .then(() => end(), end);
     return;
   }
   for (const request of m) run(request);
@@ -90,8 +91,10 @@ function run(m: WriteRequest): void {
     return;
   }
   const args = m.args.map(withDeadline);
-  method.apply(store, args).then(
+  const answered = method.apply(store, args).then(
     (value) => answer({ id: m.id, ok: true, value }),
     (err: unknown) => answer({ id: m.id, ok: false, error: flattenError(err) }),
   );
+  inFlight.add(answered);
+  void answered.finally(() => inFlight.delete(answered));
 }
