@@ -27,18 +27,18 @@ describe('tenancy client commands', () => {
     'create-repository prints the RepositoryDescription as the aws CLI does; describe-repository reads it back',
     SEVERAL,
     async () => {
-      const created = await h.vg(['create-repository', '--domain', 'my_domain', '--repository', 'staging', '--description', 'Release candidates', '--upstreams', 'repositoryName=my_repo', 'repositoryName=prod'], {
+      const created = await h.vg(['create-repository', '--domain', 'my_domain', '--repository', 'candidates', '--description', 'Release candidates', '--upstreams', 'repositoryName=my_repo', 'repositoryName=prod'], {
         token: admin,
       });
       expect(created.stderr).toBe('');
       expect(created.code).toBe(0);
       expect(stable(created.stdout)).toBe(`{
     "repository": {
-        "name": "staging",
+        "name": "candidates",
         "administratorAccount": "111122223333",
         "domainName": "my_domain",
         "domainOwner": "111122223333",
-        "arn": "arn:aws:codeartifact:us-east-1:111122223333:repository/my_domain/staging",
+        "arn": "arn:aws:codeartifact:us-east-1:111122223333:repository/my_domain/candidates",
         "description": "Release candidates",
         "upstreams": [
             {
@@ -53,9 +53,9 @@ describe('tenancy client commands', () => {
     }
 }
 `);
-      const described = await h.vg(['repository', 'describe', '--domain', 'my_domain', '--repository', 'staging'], { token: developer });
+      const described = await h.vg(['repository', 'describe', '--domain', 'my_domain', '--repository', 'candidates'], { token: developer });
       expect(described.stdout).toBe(created.stdout);
-      const cleared = await h.vg(['update-repository', '--domain', 'my_domain', '--repository', 'staging', '--upstreams', '[]'], { token: admin });
+      const cleared = await h.vg(['update-repository', '--domain', 'my_domain', '--repository', 'candidates', '--upstreams', '[]'], { token: admin });
       expect(JSON.parse(cleared.stdout).repository.upstreams).toEqual([]);
     },
   );
@@ -87,7 +87,7 @@ describe('tenancy client commands', () => {
       expect(JSON.parse(everywhere.stdout).repositories.map((r: { name: string }) => r.name)).toEqual(['prod']);
       const paged = await h.vg(['repository', 'list', '--domain', 'my_domain', '--max-items', '1'], { token: developer });
       const out = JSON.parse(paged.stdout);
-      expect(out.repositories.map((r: { name: string }) => r.name)).toEqual(['my_repo']);
+      expect(out.repositories.map((r: { name: string }) => r.name)).toEqual(['candidates']);
       expect(out.NextToken).toEqual(expect.any(String));
     },
   );

@@ -88,7 +88,7 @@ describe('domains and repositories through @aws-sdk/client-codeartifact', () => 
     expect(created.domain?.encryptionKey).toBeUndefined();
 
     const described = await admin.send(new DescribeDomainCommand({ domain: 'my_domain' }));
-    expect(described.domain).toMatchObject({ name: 'my_domain', owner: OWNER, status: 'Active', repositoryCount: 2 });
+    expect(described.domain).toMatchObject({ name: 'my_domain', owner: OWNER, status: 'Active', repositoryCount: 3 });
     expect(described.domain!.assetSizeBytes).toBeGreaterThan(0);
 
     const listed = await admin.send(new ListDomainsCommand({}));
@@ -113,20 +113,20 @@ describe('domains and repositories through @aws-sdk/client-codeartifact', () => 
 
   it('CreateRepository stores the description and upstreams, and DescribeRepository returns them', async () => {
     const out = await admin.send(
-      new CreateRepositoryCommand({ domain: 'my_domain', domainOwner: OWNER, repository: 'staging', description: 'Release candidates', upstreams: [{ repositoryName: 'my_repo' }] }),
+      new CreateRepositoryCommand({ domain: 'my_domain', domainOwner: OWNER, repository: 'candidates', description: 'Release candidates', upstreams: [{ repositoryName: 'my_repo' }] }),
     );
     expect(out.repository).toEqual({
-      name: 'staging',
+      name: 'candidates',
       administratorAccount: OWNER,
       domainName: 'my_domain',
       domainOwner: OWNER,
-      arn: `${ARN}:repository/my_domain/staging`,
+      arn: `${ARN}:repository/my_domain/candidates`,
       description: 'Release candidates',
       upstreams: [{ repositoryName: 'my_repo' }],
       externalConnections: [],
       createdTime: expect.any(Date),
     });
-    const described = await developer.send(new DescribeRepositoryCommand({ domain: 'my_domain', repository: 'staging' }));
+    const described = await developer.send(new DescribeRepositoryCommand({ domain: 'my_domain', repository: 'candidates' }));
     expect(described.repository).toEqual(out.repository);
   });
 
@@ -157,10 +157,10 @@ describe('domains and repositories through @aws-sdk/client-codeartifact', () => 
       expect(page.repositories?.length).toBeLessThanOrEqual(1);
       all.push(...(page.repositories ?? []).map((r) => r.name!));
     }
-    expect(all).toEqual(['my_repo', 'prod', 'staging']);
-    const summary = (await developer.send(new ListRepositoriesInDomainCommand({ domain: 'my_domain', repositoryPrefix: 'st' }))).repositories;
+    expect(all).toEqual(['candidates', 'my_repo', 'prod', 'staging']);
+    const summary = (await developer.send(new ListRepositoriesInDomainCommand({ domain: 'my_domain', repositoryPrefix: 'ca' }))).repositories;
     expect(summary).toEqual([
-      { name: 'staging', administratorAccount: OWNER, domainName: 'my_domain', domainOwner: OWNER, arn: `${ARN}:repository/my_domain/staging`, description: 'Release candidates', createdTime: expect.any(Date) },
+      { name: 'candidates', administratorAccount: OWNER, domainName: 'my_domain', domainOwner: OWNER, arn: `${ARN}:repository/my_domain/candidates`, description: 'Release candidates', createdTime: expect.any(Date) },
     ]);
     const other = await developer.send(new ListRepositoriesInDomainCommand({ domain: 'my_domain', administratorAccount: '999999999999' }));
     expect(other.repositories).toEqual([]);
@@ -178,18 +178,18 @@ describe('domains and repositories through @aws-sdk/client-codeartifact', () => 
   });
 
   it('UpdateRepository changes the description and replaces the upstreams; what it leaves out stays', async () => {
-    const out = await admin.send(new UpdateRepositoryCommand({ domain: 'my_domain', repository: 'staging', upstreams: [{ repositoryName: 'prod' }, { repositoryName: 'my_repo' }] }));
+    const out = await admin.send(new UpdateRepositoryCommand({ domain: 'my_domain', repository: 'candidates', upstreams: [{ repositoryName: 'prod' }, { repositoryName: 'my_repo' }] }));
     expect(out.repository).toMatchObject({ description: 'Release candidates', upstreams: [{ repositoryName: 'prod' }, { repositoryName: 'my_repo' }] });
-    const described = await admin.send(new UpdateRepositoryCommand({ domain: 'my_domain', repository: 'staging', description: 'RCs' }));
+    const described = await admin.send(new UpdateRepositoryCommand({ domain: 'my_domain', repository: 'candidates', description: 'RCs' }));
     expect(described.repository).toMatchObject({ description: 'RCs', upstreams: [{ repositoryName: 'prod' }, { repositoryName: 'my_repo' }] });
     await expect(admin.send(new UpdateRepositoryCommand({ domain: 'my_domain', repository: 'ghost', description: 'x' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
-    await expect(admin.send(new UpdateRepositoryCommand({ domain: 'my_domain', repository: 'staging', upstreams: [{ repositoryName: 'ghost' }] }))).rejects.toBeInstanceOf(
+    await expect(admin.send(new UpdateRepositoryCommand({ domain: 'my_domain', repository: 'candidates', upstreams: [{ repositoryName: 'ghost' }] }))).rejects.toBeInstanceOf(
       ResourceNotFoundException,
     );
-    await expect((await client('rita', ['release-managers'])).send(new UpdateRepositoryCommand({ domain: 'my_domain', repository: 'staging', description: 'mine' }))).rejects.toBeInstanceOf(
+    await expect((await client('rita', ['release-managers'])).send(new UpdateRepositoryCommand({ domain: 'my_domain', repository: 'candidates', description: 'mine' }))).rejects.toBeInstanceOf(
       AccessDeniedException,
     );
-    expect((await admin.send(new DescribeRepositoryCommand({ domain: 'my_domain', repository: 'staging' }))).repository?.description).toBe('RCs');
+    expect((await admin.send(new DescribeRepositoryCommand({ domain: 'my_domain', repository: 'candidates' }))).repository?.description).toBe('RCs');
   });
 
   it('DeleteRepository refuses while a version is live or another repository names it upstream, then deletes it', async () => {
@@ -215,9 +215,9 @@ describe('domains and repositories through @aws-sdk/client-codeartifact', () => 
     await (await client('sec', ['security'])).send(
       new DeletePackageVersionsCommand({ domain: 'my_domain', repository: 'scratch', format: 'generic', namespace: 'tools', package: 'hello', versions: ['1.0.0'] }),
     );
-    await admin.send(new UpdateRepositoryCommand({ domain: 'my_domain', repository: 'staging', upstreams: [{ repositoryName: 'scratch' }] }));
-    await expect(admin.send(new DeleteRepositoryCommand({ domain: 'my_domain', repository: 'scratch' }))).rejects.toThrow('repository scratch is an upstream of staging');
-    await admin.send(new UpdateRepositoryCommand({ domain: 'my_domain', repository: 'staging', upstreams: [] }));
+    await admin.send(new UpdateRepositoryCommand({ domain: 'my_domain', repository: 'candidates', upstreams: [{ repositoryName: 'scratch' }] }));
+    await expect(admin.send(new DeleteRepositoryCommand({ domain: 'my_domain', repository: 'scratch' }))).rejects.toThrow('repository scratch is an upstream of candidates');
+    await admin.send(new UpdateRepositoryCommand({ domain: 'my_domain', repository: 'candidates', upstreams: [] }));
 
     await expect(developer.send(new DeleteRepositoryCommand({ domain: 'my_domain', repository: 'scratch' }))).rejects.toBeInstanceOf(AccessDeniedException);
     const deleted = await admin.send(new DeleteRepositoryCommand({ domain: 'my_domain', repository: 'scratch' }));
@@ -244,7 +244,7 @@ describe('domains and repositories through @aws-sdk/client-codeartifact', () => 
   });
 
   it('audits each decision: the change with its record, the denials and refusals too', async () => {
-    const records = await gateway.store.listAudit({ filter: { resource: `Repository::"${ARN}:repository/my_domain/scratch"` }, limit: 100 });
+    const records = await gateway.store.listAudit({ filter: { resource: `${ARN}:repository/my_domain/scratch` }, limit: 100 });
     const seen = records.reverse().map((r) => `${r.action} ${r.decision} ${r.outcome} ${r.httpStatus} ${r.principal?.subject}`);
     expect(seen).toEqual([
       'DeleteRepository allow rejected 409 root',

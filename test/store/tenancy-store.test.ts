@@ -48,7 +48,7 @@ describe('SQLite store: domains and repositories', () => {
     ]);
     expect(await auditCount()).toBe(before);
     expect(await store.describeRepository(OWNER, 'my_domain', 'new')).toBeNull();
-    expect((await store.describeDomain(OWNER, 'my_domain'))?.repositoryCount).toBe(2);
+    expect((await store.describeDomain(OWNER, 'my_domain'))?.repositoryCount).toBe(3);
   });
 
   it('two creations of the same repository in one group commit: one is made, the other refused', async () => {
@@ -73,7 +73,7 @@ describe('SQLite store: domains and repositories', () => {
     });
     expect(disposed.ok).toBe(true);
     const result = await store.applyTenancyChange({ kind: 'deleteRepository', owner: OWNER, domain: 'my_domain', repository: 'prod' }, auditInput());
-    expect(result).toMatchObject({ ok: true, repository: { name: 'prod' }, domain: { repositoryCount: 1 } });
+    expect(result).toMatchObject({ ok: true, repository: { name: 'prod' }, domain: { repositoryCount: 2 } });
     expect(await auditCount()).toBe(before + 2);
     expect((await store.readPackage(key, ['4.1.1'])).repositoryExists).toBe(false);
   });
