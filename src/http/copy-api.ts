@@ -2,6 +2,7 @@
  * CodeArtifact's CopyPackageVersions over REST-JSON, as the AWS SDK calls it:
  * POST /v1/package/versions/copy. Handlers translate; they decide nothing.
  */
+import { packageQuerySchema } from './package-query.ts';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { ValidationError } from '../errors.ts';
 import { copyVersions } from '../operations/copy-versions.ts';
@@ -20,7 +21,7 @@ const copyQuery = z.object({
   'source-repository': z.string().openapi({ example: 'staging', description: 'The repository the versions are copied from.' }),
   'destination-repository': z.string().openapi({ example: 'prod', description: 'The repository the versions are copied into.' }),
   format: z.string().openapi({ example: 'npm' }),
-  namespace: z.string().optional(),
+  namespace: packageQuerySchema.shape.namespace,
   package: z.string().openapi({ example: 'chalk' }),
 });
 

@@ -94,6 +94,12 @@ export const FIXTURES: Record<string, Fixture> = {
   // Issue 18's operations, for when they are merged.
   CopyPackageVersions: { input: { sourceRepository: 'my_repo', destinationRepository: 'prod', versions: ['4.1.0'] } },
   CreateDomain: { input: { domain: 'conformance-domain' } },
+  // Deleted once: the calls after it name a domain that is gone, which the model declares no error for
+  // (versiongate answers ResourceNotFoundException, see UNDECLARED_ERRORS).
+  DeleteDomain: {
+    before: [{ operation: 'CreateDomain', input: { domain: 'conformance-empty' } }],
+    input: { domain: 'conformance-empty' },
+  },
   CreateRepository: { input: { repository: 'conformance-created' } },
   DeleteRepository: {
     before: [{ operation: 'CreateRepository', input: { domain: 'my_domain', domainOwner: '111122223333', repository: 'conformance-deleted' } }],
@@ -103,6 +109,18 @@ export const FIXTURES: Record<string, Fixture> = {
     before: [publish('deleted-package'), { operation: 'DeletePackageVersions', input: { domain: 'my_domain', repository: 'my_repo', ...genericVersion('deleted-package') } }],
     input: { format: 'generic', namespace: 'conformance', package: 'deleted-package' },
   },
+};
+
+/** Errors versiongate answers that the model does not declare for the operation, with why. */
+export const UNDECLARED_ERRORS: Record<string, Record<string, string>> = {
+  DeleteDomain: {
+    ResourceNotFoundException: 'a domain that does not exist is not deleted; the model declares no error for it, and answering as if it had been would hide a mistyped name',
+  },
+};
+
+/** Operations the model says may answer ResourceNotFoundException where nothing absent can be named. */
+export const NOT_FOUND_UNREACHABLE: Record<string, string> = {
+  CreateDomain: 'a domain that does not exist is what CreateDomain creates; the model\'s 404 is for an encryption key, which versiongate does not take',
 };
 
 /** Values that name nothing in the seeded registry, to provoke ResourceNotFoundException. */
@@ -164,37 +182,21 @@ export const EXTENSIONS: Extension[] = [
 
 /** Members whose values only the gateway can mint, or that must agree with another member: "just inside" is not meaningful for them. */
 export const NO_INSIDE_CHECK: Record<string, string> = {
+  TagList: 'versiongate keeps no resource tags (Cedar decides on ARNs, groups and statuses), so it refuses any rather than drop them silently',
+  Arn: "CreateDomain's encryptionKey: versiongate encrypts with no AWS KMS key, so it refuses any (400) rather than pretend to use it",
   PaginationToken: 'an opaque token the gateway issued; any other value is refused as invalid',
   SHA256: "must be the digest of the request body; another well-formed digest is refused as a mismatch",
   PackageFormat:
     'which formats a request may name depends on its other members, as in CodeArtifact: maven, generic and swift need a namespace, pypi, nuget, ruby and cargo take none, and PublishPackageVersion takes generic only',
 };
 
-/** Why versiongate does not implement a model operation, by operation name; `PLANNED` for issue 18's. */
-const PLANNED = 'being added (issue 18)';
+/** Why versiongate does not implement a model operation, by operation name. */
 const PACKAGE_GROUPS = "package groups set origin controls and access by package-name pattern; in versiongate Cedar policies do that (`like` on package names, `resource in` a repository)";
 const RESOURCE_POLICY = 'resource policies are replaced by Cedar policies (the policies/ folder, `GET /v1/policies`, the policy bench)';
 const TAGS = 'resources carry no tags: Cedar policies decide on ARNs, groups and version statuses, not on tags';
 export const NOT_IMPLEMENTED_WHY: Record<string, string> = {
   AssociateExternalConnection: 'no upstream connections to public registries: versiongate gates the version lifecycle of the packages published to it and ingests nothing from outside',
   DisassociateExternalConnection: 'no upstream connections to public registries (see AssociateExternalConnection)',
-  CopyPackageVersions: PLANNED,
-  CreateDomain: PLANNED,
-  DescribeDomain: PLANNED,
-  ListDomains: PLANNED,
-  DeleteDomain: 'domains are removed with the `versiongate` CLI on the database file; the API offers no way to drop a domain with everything in it',
-  CreateRepository: PLANNED,
-  DescribeRepository: PLANNED,
-  ListRepositories: PLANNED,
-  ListRepositoriesInDomain: PLANNED,
-  UpdateRepository: PLANNED,
-  DeleteRepository: PLANNED,
-  DescribePackage: PLANNED,
-  ListPackages: PLANNED,
-  DeletePackage: PLANNED,
-  PutPackageOriginConfiguration: PLANNED,
-  GetPackageVersionReadme: PLANNED,
-  ListPackageVersionDependencies: PLANNED,
   CreatePackageGroup: PACKAGE_GROUPS,
   DeletePackageGroup: PACKAGE_GROUPS,
   DescribePackageGroup: PACKAGE_GROUPS,
