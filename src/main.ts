@@ -28,6 +28,7 @@ import { DEFAULT_GROUP_COMMIT } from './store/sqlite/group-commit.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
 import { openThreadedSqliteStore } from './store/sqlite/threaded-store.ts';
 import { RejectionLog } from './audit/rejection-log.ts';
+import { instrumentStore } from './metrics/instrument-store.ts';
 import type { Store } from './store/store.ts';
 import { createSyncWorker, type SyncWorker } from './sync/sync-worker.ts';
 
@@ -126,8 +127,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const blobs = openBlobStore(join(config.dataDir, BLOB_DIR));
   // Created here so publishes and resyncs can wake it; it starts once the server is up.
   const syncWorker = createSyncWorker({ store, blobs, clock, log: logger, settings: config.sync, region: config.region });
+  // Through the metrics' decorator, as every other audit write: refusals' records are counted too.
+  const audited = instrumentStore(store, metrics);
   const rejections = new RejectionLog({
-    append: (r) => store.appendAudit(r),
+    append: (r) => audited.appendAudit(r),
     windowMs: config.rejectionWindowMs,
     onError: (err) => logger.error('could not record refused tokens', { err }),
   });
