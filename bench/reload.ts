@@ -1,0 +1,86 @@
+/**
+ * `npm run bench:reload`: what reloading a large policy set costs the requests being answered meanwhile.
+ *
+ * The live set is the shipped policies plus 10,000 generated static ones (BENCH_RELOAD_POLICIES
+ * changes the count). While a stream of authorizations keeps the event loop busy, as requests under
+ * load would, the folder is changed and reloaded BENCH_RELOADS times (default 50), through the same
+ * PolicyManager the server uses (validation, compilation and the set's tests in a worker thread, the
+ * new engine built and swapped here). For each reload it records the longest event-loop delay seen
+ * during it (perf_hooks.monitorEventLoopDelay, 1 ms resolution) and, after it, the resident memory.
+ *
+ * It prints numbers and asserts nothing. Run with --expose-gc (the npm script does) so the RSS after
+ * each reload is read after a collection: growth then means memory that is still held.
+ */
+import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { systemClock } from '../src/clock.ts';
+import { DEV_ISSUER } from '../src/config.ts';
+import { silentLogger } from '../src/log.ts';
+import { PolicyManager } from '../src/policy/policy-manager.ts';
+import { packageResource } from '../src/policy/entities.ts';
+import { writeGeneratedPolicies } from './load/generated-policies.ts';
+
+const POLICIES = Number(process.env['BENCH_RELOAD_POLICIES'] ?? 10_000);
+const RELOADS = Number(process.env['BENCH_RELOADS'] ?? 50);
+const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+const gc = (globalThis as { gc?: () => void }).gc;
+
+const dir = mkdtempSync(join(tmpdir(), 'vg-bench-reload-'));
+try {
+  const policyDir = join(dir, 'policies');
+  cpSync(resolve(import.meta.dirname, '../policies'), policyDir, { recursive: true });
+  const files = writeGeneratedPolicies(policyDir, POLICIES);
+  let t = performance.now();
+  const manager = PolicyManager.start({ dir: policyDir, clock: systemClock, logger: silentLogger });
+  console.log(`${Object.keys(manager.live.policySet.policies).length} policies in the live set; first load ${Math.round(performance.now() - t)} ms (at start, before serving)`);
+
+  // The load: authorizations back to back, a macrotask each (as requests arrive), over 100 principals
+  // and repositories, half of them uncached. A reload that held the loop would delay all of them.
+  const context = { versions: ['1.0.0'], currentStatuses: ['Published'], targetStatus: 'Archived' };
+  let decisions = 0;
+  let running = true;
+  function decide(): void {
+    if (!running) return;
+    const i = decisions++;
+    const n = i % 2 === 0 ? i % 100 : 100 + (i % 5_000);
+    manager.authorizer().authorize({
+      principal: { issuer: DEV_ISSUER, subject: `user${n}`, groups: ['maintainers'] },
+      action: 'UpdatePackageVersionsStatus',
+      resource: packageResource({ region: 'us-east-1', domain: `dom${n}`, domainOwner: '111122223333', repository: `repo${n}`, format: 'npm', namespace: '', name: 'pkg' }),
+      context,
+    });
+    setImmediate(decide);
+  }
+  setImmediate(decide);
+
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const worst: number[] = [];
+  const reloadMs: number[] = [];
+  const rss: number[] = [];
+  for (let r = 1; r <= RELOADS; r++) {
+    // A different set each time: one more policy, in one of the generated files.
+    appendFileSync(join(policyDir, files[r % files.length]!), `@id("reload-${r}")\npermit(principal == User::"reload${r}", action == Action::"ReadPackageVersions", resource);\n`);
+    delay.reset();
+    t = performance.now();
+    const outcome = await manager.reload('api');
+    reloadMs.push(performance.now() - t);
+    worst.push(delay.max / 1e6);
+    if (outcome.outcome !== 'loaded') throw new Error(`reload ${r}: ${outcome.outcome} ${outcome.errors.join('\n')}`);
+    gc?.();
+    rss.push(process.memoryUsage.rss());
+  }
+  running = false;
+  delay.disable();
+
+  const sorted = [...worst].sort((a, b) => a - b);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log(`${RELOADS} reloads under a stream of ${decisions.toLocaleString('en')} authorizations (node ${process.version}${gc ? '' : ', no --expose-gc: RSS read without a collection'}):`);
+  console.log(`  reload (worker check + engine + swap): median ${Math.round(median(reloadMs))} ms, longest ${Math.round(Math.max(...reloadMs))} ms`);
+  console.log(`  longest event-loop delay during a reload: median ${median(worst).toFixed(1)} ms, worst ${sorted.at(-1)!.toFixed(1)} ms`);
+  console.log(`  RSS after reload 1: ${mib(rss[0]!)} MiB, 10: ${mib(rss[Math.min(9, rss.length - 1)]!)} MiB, ${RELOADS}: ${mib(rss.at(-1)!)} MiB`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
