@@ -34,6 +34,8 @@ import { SERVER_NODE_ARGS, startVersiongate, type Versiongate } from './load/ver
 const CURATOR = { sub: 'bench-release-manager', groups: ['release-managers'] };
 const READER = { sub: 'bench-developer', groups: ['developers'] };
 
+/** Version blocks: 0 the measured updates, 1 the memory run, 2 the warm-up. */
+const WARMUP_BLOCK = 2;
 const progress = (line: string) => process.stderr.write(`bench:load: ${line}\n`);
 // What has been measured so far: printed at the end, and also when a later step fails.
 const rows: Comparison[] = [];
@@ -64,6 +66,17 @@ async function compare(bare: BareServer, vg: Versiongate, scenario: Scenario, po
   return { scenario, policies, bare: bareResult, versiongate: vgResult };
 }
 
+/**
+ * Unmeasured load before a server's first measurement (see LoadSettings.warmupSeconds): durable
+ * updates on versions of their own (block 2), so the measured runs still find theirs as seeded.
+ */
+async function warmUp(who: string, url: string, token: string, settings: LoadSettings): Promise<void> {
+  if (settings.warmupSeconds === 0) return;
+  progress(`${who}: warming up, ${settings.warmupSeconds} s`);
+  const result = await runDriver({ ...durableUpdate(token, settings.connections, WARMUP_BLOCK).spec, url, seconds: settings.warmupSeconds });
+  if (result.requests.total === 0) progress(`${who}: no request was answered while warming up (a very busy machine?)`);
+}
+
 async function memoryRun(vg: Versiongate, token: string, settings: LoadSettings): Promise<MemoryReport> {
   // Block 1: versions the scenario 1 run on this server did not touch, so each request is a change.
   const scenario = durableUpdate(token, settings.connections, 1);
@@ -88,10 +101,11 @@ function commandLine(): string {
 
 async function main(): Promise<void> {
   const settings = loadSettings(process.env);
-  console.log(header(commandLine(), settings.seconds, settings.memorySeconds, settings.connections));
+  console.log(header(commandLine(), settings.seconds, settings.memorySeconds, settings.connections, settings.warmupSeconds));
   const root = makeTempDir('versiongate-load-');
   const bare = await startBare();
   console.log(`bare:     node --import tsx bench/load/bare-server.ts (${bare.url})`);
+  await warmUp('the bare server', bare.url, 'unused', settings);
 
   for (const generated of settings.policySizes) {
     const policies = policiesLabel(generated);
@@ -102,6 +116,7 @@ async function main(): Promise<void> {
     progress(`versiongate ready at ${vg.url} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
     if (generated === 0) console.log(`server:   node ${[...SERVER_NODE_ARGS, ...vg.args].join(' ').replaceAll(root, '$TMP')}`);
     const curator = await vg.token(CURATOR.sub, CURATOR.groups);
+    await warmUp(`versiongate, ${policies} policies`, vg.url, curator, settings);
     rows.push(await compare(bare, vg, durableUpdate(curator, settings.connections, 0), policies, settings.seconds));
     if (generated === 0) {
       rows.push(await compare(bare, vg, auditedRead(await vg.token(READER.sub, READER.groups), settings.connections), policies, settings.seconds));
@@ -119,7 +134,9 @@ async function main(): Promise<void> {
     const dir = join(root, `versiongate${flags.join('-')}`);
     progress(`starting versiongate with ${label}`);
     const variant = await startVersiongate(dir, 0, flags);
-    rows.push(await compare(bare, variant, durableUpdate(await variant.token(CURATOR.sub, CURATOR.groups), settings.connections, 0), `shipped, ${label}`, settings.seconds));
+    const curator = await variant.token(CURATOR.sub, CURATOR.groups);
+    await warmUp(`versiongate, ${label}`, variant.url, curator, settings);
+    rows.push(await compare(bare, variant, durableUpdate(curator, settings.connections, 0), `shipped, ${label}`, settings.seconds));
     await variant.stop();
     rmSync(dir, { recursive: true, force: true });
   }

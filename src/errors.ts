@@ -10,6 +10,17 @@ export type ResourceType = 'domain' | 'repository' | 'package' | 'package-versio
 export abstract class ApiError extends Error {
   abstract readonly status: number;
   abstract readonly type: string;
+  /**
+   * Without a stack trace: an ApiError is an answer thrown on purpose, rendered as an envelope and
+   * never logged with a stack, and capturing one through a request's async frames cost ~12 µs, a
+   * visible share of every 401 and 403 under load.
+   */
+  constructor(message?: string, options?: ErrorOptions) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super(message, options);
+    Error.stackTraceLimit = limit;
+  }
   /** Extra members of the JSON body beside `message`. */
   fields(): Record<string, unknown> {
     return {};

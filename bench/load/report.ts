@@ -25,14 +25,14 @@ function nproc(): string {
   }
 }
 
-export function header(command: string, seconds: number, memorySeconds: number, connections: number): string {
+export function header(command: string, seconds: number, memorySeconds: number, connections: number, warmupSeconds: number): string {
   return [
     `versiongate load benchmark`,
     `date:     ${new Date().toISOString()}`,
     `node:     ${process.version}`,
     `nproc:    ${nproc()} (${cpus()[0]?.model ?? 'unknown CPU'})`,
     `command:  ${command}`,
-    `load:     autocannon in its own process, ${connections} keep-alive connections, ${seconds} s per measurement (BENCH_SECONDS); memory run ${memorySeconds} s`,
+    `load:     autocannon in its own process, ${connections} keep-alive connections, ${seconds} s per measurement (BENCH_SECONDS); memory run ${memorySeconds} s; each server warmed up first with ${warmupSeconds} s of unmeasured updates (BENCH_WARMUP)`,
   ].join('\n');
 }
 

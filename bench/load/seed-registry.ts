@@ -19,7 +19,7 @@ import type { PackageKey } from '../../src/store/store.ts';
 export const REPOSITORY = 'my_repo';
 export const BENCH_PACKAGE: PackageKey = { domainOwner: DEMO_OWNER, domain: DEMO_DOMAIN, repository: REPOSITORY, format: 'generic', namespace: 'bench', name: 'load' };
 /** Two blocks of 32: one for the scenario 1 run, one for the memory run on the same server. */
-export const VERSION_SLOTS = 64;
+export const VERSION_SLOTS = 96;
 
 export function benchVersion(slot: number): string {
   return `1.0.${slot}`;
