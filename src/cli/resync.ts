@@ -12,9 +12,10 @@
  * client commands' connection (endpoint, token, timeouts) and usage rules.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ClientUsageError, parseClientArgs, type FlagSpec } from './client/args.ts';
+import { ClientUsageError, parseClientArgs } from './client/args.ts';
 import { CONNECTION_FLAGS, resolveConnection, type Connection } from './client/connection.ts';
-import { wrap } from './client/run.ts';
+import { RESYNC_FLAGS } from './resync-flags.ts';
+import { wrap } from './usage.ts';
 
 /** GET …/status/, as the gateway answers it (the Cloudsmith package status object). */
 export interface SyncStatus {
@@ -33,13 +34,6 @@ export interface SyncStatus {
   [field: string]: unknown;
 }
 
-const RESYNC_FLAGS: readonly FlagSpec[] = [
-  { name: 'wait', type: 'boolean', help: 'Wait for each sync to complete or fail (the default); --no-wait returns as soon as the resync is scheduled.' },
-  // The Cloudsmith CLI's spelling, so that its commands work unchanged.
-  { name: 'wait-for-sync', type: 'boolean', hidden: true, help: 'The same as --wait.' },
-  { name: 'wait-interval', type: 'string', help: 'Seconds between two status polls; fractions are accepted. Default 5.' },
-  { name: 'sync-attempts', type: 'integer', help: 'How many syncs to try, the first included, before giving up on a version whose sync fails. Default 3.' },
-];
 
 const DEFAULT_WAIT_INTERVAL_S = 5;
 const DEFAULT_SYNC_ATTEMPTS = 3;
