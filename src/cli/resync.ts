@@ -163,7 +163,7 @@ class Resync {
     }
 
     if (this.options.wait) {
-      const waited = await Promise.all(scheduled.map(({ target }) => this.follow(target, single)));
+      const waited = await Promise.all(scheduled.map(({ target, status }) => this.follow(target, single, status)));
       scheduled.forEach(({ target }, i) => outcomes.set(target.label, waited[i]!));
     } else {
       for (const { target, status } of scheduled) outcomes.set(target.label, { ok: true, ...(status ? { status } : {}) });
@@ -186,9 +186,9 @@ class Resync {
   }
 
   /** Polls until the sync completes or fails; a failed sync is scheduled again while attempts remain. */
-  private async follow(target: Target, single: boolean): Promise<Outcome> {
+  private async follow(target: Target, single: boolean, scheduled: SyncStatus | undefined): Promise<Outcome> {
     const prefix = single ? '' : `${target.label}: `;
-    let last: SyncStatus | undefined;
+    let last: SyncStatus | undefined = scheduled;
     let shown = '';
     for (let attempt = 1; ; attempt++) {
       let status: SyncStatus;
@@ -196,6 +196,13 @@ class Resync {
         try {
           status = await this.status(target);
         } catch (e) {
+          // Resync and reading a version's status are two permissions: a principal may hold the first
+          // (a publisher, say) and not the second. The resync is scheduled all the same, and the
+          // gateway syncs it; only its progress cannot be shown.
+          if (e instanceof RequestFailure && e.status === 403) {
+            this.io.err(`${target.label}: resync scheduled (identifier ${target.identifier}); you may not read its status\n`);
+            return { ok: true, ...(last ? { status: last } : {}) };
+          }
           this.io.err(`versiongate: ${prefix}${this.describe(e)}\n`);
           return { ok: false, ...(last ? { status: last } : {}) };
         }
@@ -396,7 +403,12 @@ Progress goes to stderr, one line each time a status, stage or progress changes.
 final status object as JSON (for several identifiers, one object keyed by OWNER/REPO/IDENTIFIER,
 holding the gateway's reason for one that failed to be actioned).
 
-Exit status: 0 every sync completed (with --no-wait: every resync was scheduled); 1 a sync ended
+When the token may resync but not read a version's status (GET …/status/ answers 403), the resync
+is scheduled and the gateway syncs it, but its progress cannot be followed: the command says
+"resync scheduled (identifier …); you may not read its status" and counts it as scheduled.
+
+Exit status: 0 every sync completed (with --no-wait: every resync was scheduled; or scheduled, with
+a status the token may not read); 1 a sync ended
 failed, an identifier failed to be actioned, an error answer ("versiongate: 403: …") or no
 connection; 2 a usage error.
 `;

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CodeartifactClient, PackageFormat, PackageVersionStatus } from '@aws-sdk/client-codeartifact';
 import { ClientUsageError, type FlagSpec, type FlagValues } from './args.ts';
+import { keepIdentifiers } from './keep-identifiers.ts';
 import { sdk } from './sdk.ts';
 import { cliValue, formatCliJson, SHAPES, type Shape } from './aws-json.ts';
 import { paginate, type FetchPage, type PaginationConfig } from './paginate.ts';
@@ -307,14 +308,17 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
       const v = ctx.values;
       return list(ctx, listVersionsConfig, (nextToken, maxResults) =>
         ctx.client.send(
-          new (sdk().ListPackageVersionsCommand)({
-            ...coordinates(v),
-            status: versionStatus(v.status),
-            sortBy: v['sort-by'] as 'PUBLISHED_TIME' | undefined,
-            originType: v['origin-type'] as 'INTERNAL' | 'EXTERNAL' | 'UNKNOWN' | undefined,
-            maxResults,
-            nextToken,
-          }),
+          keepIdentifiers(
+            new (sdk().ListPackageVersionsCommand)({
+              ...coordinates(v),
+              status: versionStatus(v.status),
+              sortBy: v['sort-by'] as 'PUBLISHED_TIME' | undefined,
+              originType: v['origin-type'] as 'INTERNAL' | 'EXTERNAL' | 'UNKNOWN' | undefined,
+              maxResults,
+              nextToken,
+            }),
+            { list: 'versions' },
+          ),
         ),
       );
     },
@@ -327,7 +331,8 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
     mutates: false,
     async run(ctx) {
       const v = ctx.values;
-      print(ctx, await ctx.client.send(new (sdk().DescribePackageVersionCommand)({ ...coordinates(v), packageVersion: v['package-version'] as string })), SHAPES.DescribePackageVersionResult);
+      const command = new (sdk().DescribePackageVersionCommand)({ ...coordinates(v), packageVersion: v['package-version'] as string });
+      print(ctx, await ctx.client.send(keepIdentifiers(command, { object: 'packageVersion' })), SHAPES.DescribePackageVersionResult);
       return 0;
     },
   },
