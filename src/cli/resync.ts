@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientUsageError, parseClientArgs } from './client/args.ts';
 import { CONNECTION_FLAGS, resolveConnection, type Connection } from './client/connection.ts';
 import { RESYNC_FLAGS } from './resync-flags.ts';
-import { wrap } from './usage.ts';
+import { synopsis, usageLines, wrap } from './usage.ts';
 
 /** GET …/status/, as the gateway answers it (the Cloudsmith package status object). */
 export interface SyncStatus {
@@ -89,7 +89,8 @@ export async function runResync(args: readonly string[], env: NodeJS.ProcessEnv,
     return await new Resync(connection, io, { wait, intervalMs, attempts }).run(targets);
   } catch (e) {
     if (e instanceof ClientUsageError) {
-      io.err(`versiongate: ${e.message}\nRun 'versiongate resync --help' for usage.\n`);
+      const words = [...RESYNC_FLAGS, ...CONNECTION_FLAGS].filter((f) => !f.hidden).map(synopsis);
+      io.err(`versiongate: ${e.message}\nUsage:\n${usageLines('resync', [...words, 'OWNER/REPO/IDENTIFIER...']).join('\n')}\nRun 'versiongate resync --help' for the details.\n`);
       return 2;
     }
     throw e;

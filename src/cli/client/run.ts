@@ -11,7 +11,7 @@ import { PACKAGE_COMMANDS } from './package-commands.ts';
 import { PaginationError } from './paginate.ts';
 import { TENANCY_COMMANDS } from './tenancy-commands.ts';
 import { loadSdk } from './sdk.ts';
-import { synopsis, wrap } from '../usage.ts';
+import { synopsis, usageLines, wrap } from '../usage.ts';
 
 const COMMANDS: readonly ClientCommand[] = [...CLIENT_COMMANDS, ...PACKAGE_COMMANDS, ...TENANCY_COMMANDS];
 const BY_NAME = new Map(COMMANDS.map((c) => [c.name, c]));
@@ -52,7 +52,7 @@ export async function runClientCommand(name: string, args: readonly string[], en
     return await command.run({ client, values: parsed.values, positionals: parsed.positionals, out, err });
   } catch (e) {
     if (e instanceof ClientUsageError) {
-      err(`versiongate: ${e.message}\nRun 'versiongate ${name} --help' for usage.\n`);
+      err(`versiongate: ${e.message}\nUsage:\n${usageOf(command).join('\n')}\nRun 'versiongate ${name} --help' for the details.\n`);
       return 2;
     }
     err(`versiongate: ${describeFailure(e, endpoint)}\n`);
@@ -85,19 +85,14 @@ function isServiceError(e: unknown): e is Error & { $fault: string; $metadata: {
   return e instanceof Error && typeof (e as { $fault?: unknown }).$fault === 'string' && typeof (e as { $metadata?: unknown }).$metadata === 'object';
 }
 
-function helpText(command: ClientCommand): string {
+/** `versiongate NAME --flag <value> … [OUTFILE]`, wrapped: the synopsis of the command's flags. */
+function usageOf(command: ClientCommand): string[] {
   const visible = [...command.flags, ...CONNECTION_FLAGS].filter((f) => !f.hidden);
-  const words = [...visible.map(synopsis), ...(command.positional ? [command.positional.name] : [])];
-  const lines: string[] = [];
-  let line = `  versiongate ${command.name}`;
-  for (const word of words) {
-    if (line.length + word.length + 1 > 100) {
-      lines.push(line);
-      line = '     ';
-    }
-    line += ` ${word}`;
-  }
-  lines.push(line);
+  return usageLines(command.name, [...visible.map(synopsis), ...(command.positional ? [command.positional.name] : [])]);
+}
+
+function helpText(command: ClientCommand): string {
+  const lines = usageOf(command);
   const describe = (label: string, help: string) => `  ${label.padEnd(34)} ${wrap(help, 100 - 37).join(`\n${' '.repeat(37)}`)}`;
   const flagLine = (f: FlagSpec) => describe(f.type === 'boolean' ? `--[no-]${f.name}` : f.type === 'switch' ? `--${f.name}` : `--${f.name} <value>`, `${f.required ? '(required) ' : ''}${f.help}`);
   return [
