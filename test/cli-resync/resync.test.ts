@@ -298,7 +298,13 @@ describe('usage errors: exit 2, nothing sent', () => {
     ['--wait with --no-wait-for-sync', ['a/b/c', '--wait', '--no-wait-for-sync'], 'give --wait or --wait-for-sync, not both'],
   ])('%s', async (_name, args, message) => {
     const r = await resync(args);
-    expect(r).toEqual({ code: 2, stdout: '', stderr: `versiongate: ${message}\nRun 'versiongate resync --help' for usage.\n` });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `versiongate: ${message}\nUsage:\n  versiongate resync [--wait | --no-wait] [--wait-interval <value>] [--sync-attempts <value>]\n` +
+        `       [--endpoint-url <value>] [--token <value>] [--cli-connect-timeout <value>]\n` +
+        `       [--cli-read-timeout <value>] OWNER/REPO/IDENTIFIER...\nRun 'versiongate resync --help' for the details.\n`,
+    );
     expect(fake.requests).toEqual([]);
   });
 
