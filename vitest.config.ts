@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // dist/, for the tests that run bin/versiongate.js as a process.
+    globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     // The JSON report is what .ci/run counts passed and failed tests from.
     reporters: ['default', 'json'],

@@ -1,12 +1,51 @@
 #!/usr/bin/env node
-// Launcher for the `versiongate` command: TypeScript sources run through tsx, no build step.
+// Launcher for the `versiongate` command: runs the built JavaScript in dist/ (scripts/build.mjs).
+// When dist/ is missing or older than src/ (a fresh clone, a pull, an edit), it is built first if
+// esbuild is installed, and otherwise the launcher says how to build it.
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { register } from 'tsx/esm/api';
 
 // cedar-wasm in a tight loop of calls hit a V8 fatal error on Node 20.20.2 unless wasm calls are
 // kept out of TurboFan's JS-to-wasm inlining. Set before any wasm is compiled; `npm start` also
 // passes it on the command line.
 setFlagsFromString('--no-turbo-inline-js-wasm-calls');
-register();
-const { main } = await import('../src/cli/main.ts');
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const built = join(root, 'dist', 'cli.js');
+
+/** Modification time of the newest file under dir, 0 when there is no such folder (an installed package). */
+function newest(dir) {
+  let latest = 0;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    latest = Math.max(latest, e.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+let builtAt = 0;
+try {
+  builtAt = statSync(built).mtimeMs;
+} catch {
+  // not built yet
+}
+if (builtAt === 0 || newest(join(root, 'src')) > builtAt) {
+  try {
+    const { build } = await import('../scripts/build.mjs');
+    await build({ quiet: true });
+  } catch (err) {
+    process.stderr.write(`versiongate: ${builtAt === 0 ? 'dist/ is missing' : 'dist/ is older than src/'} and cannot be built here (${err.message}).\nBuild it with: npm install && npm run build\n`);
+    process.exit(1);
+  }
+}
+
+const { main } = await import('../dist/cli.js');
 process.exitCode = await main(process.argv.slice(2));

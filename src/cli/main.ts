@@ -1,249 +1,350 @@
 /**
- * The `versiongate` command. Exit codes: 0 success, 1 failure, 2 usage error, 3 invalid policy set
- * (as the Cedar CLI's validate).
+ * The `versiongate` command. Exit codes: 0 success, 1 failure, 2 usage error (with the command's
+ * usage on stderr), 3 invalid policy set (as the Cedar CLI's validate).
+ *
+ * Every command is a definition in COMMANDS (or a client command's definition): its flags and
+ * positionals, parsed by the one parser (client/args.ts), and its `--help` and the lines of
+ * `versiongate help` generated from them. A command's implementation is imported when it runs, so
+ * `versiongate --help` or `versiongate token` load neither the server (hono, cedar, drizzle,
+ * prom-client, pino) nor the AWS SDK.
  */
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { loadOrCreateDevKey, mintDevToken } from '../auth/dev-key.ts';
 import { systemClock } from '../clock.ts';
 import { parseConfig, SETTINGS, type Config } from '../config.ts';
 import { ApiError, ConfigError } from '../errors.ts';
-import { BLOB_DIR, DATABASE_FILE, startGateway } from '../main.ts';
-import { PolicySetError } from '../policy/load-policies.ts';
-import { checkDomainName, checkDomainOwner, checkRepositoryName } from '../resource/coordinates.ts';
-import { openBlobStore } from '../store/blob-store.ts';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import type { Store } from '../store/store.ts';
-import { AuditUsageError, auditExport, auditQuery, auditVerify } from './audit-commands.ts';
-import { policyDiff, PolicyUsageError, policyExplain, policyFormat, policyTest, policyValidate } from './policy-commands.ts';
+import { ClientUsageError, parseClientArgs, type FlagSpec } from './client/args.ts';
+import { CLIENT_COMMANDS, type ClientCommand } from './client/commands.ts';
+import { CONNECTION_FLAGS } from './client/connection.ts';
+import { PACKAGE_COMMANDS } from './client/package-commands.ts';
+import { TENANCY_COMMANDS } from './client/tenancy-commands.ts';
 import { parseDuration } from './duration.ts';
-import { seedDemo } from './seed-demo.ts';
+import { RESYNC_FLAGS } from './resync-flags.ts';
+import { described, flagLine, synopsis, usageLines, wrap, WIDTH } from './usage.ts';
 
-const USAGE = `versiongate: a policy-and-authorization gateway for package registries
+/** Where a command writes and what environment it reads: the process's, or a test's. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
 
-Usage:
-  versiongate serve [--dev] [settings]        serve the gateway (npm start = serve --dev)
-  versiongate token --sub SUB [--group G]... [--ttl 1h]
-                                              print a JWT signed by the development key
-  versiongate seed demo                       load the demo registry (my_domain, my_repo, prod)
-  versiongate domain create --domain NAME --domain-owner ACCOUNT
-  versiongate repository create --domain NAME --domain-owner ACCOUNT --repository NAME
-                                              bootstrap: written straight into the database file
-                                              (without an endpoint, or with --data-dir)
-  versiongate domain create|describe|list|delete …
-  versiongate repository create|describe|list|update|delete …
-                                              through the API when an endpoint is given: the
-                                              client commands below (create-domain, …)
-  versiongate audit query [--principal SUB] [--action A] [--decision D] [--resource ARN|PREFIX*]
-                          [--package NAME] [--version V] [--since T] [--until T] [--limit N]
-  versiongate audit export --since T [--until T]   NDJSON, oldest first, for a SIEM
-  versiongate audit verify [--head SEQ:HASH]       walk the hash chain; exit 1 where it breaks
-  versiongate policy validate [DIR]                strict validation, templates and links included (exit 3)
-  versiongate policy format [--check] [DIR]        Cedar's formatter over every .cedar file
-  versiongate policy test [DIR] [--filter NAME]    run policies/tests/*.json; last line N passed, N failed
-  versiongate policy explain --principal-claims JSON --action A --package ARN|NAME [coordinates] [--context JSON] [--json]
-  versiongate policy diff [--since T]              what a shadow (candidate) set would change, from the audit
-  versiongate help
+const processIo: CliIo = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  env: process.env,
+};
 
-Client commands: the flags and JSON output of \`aws codeartifact\`, --help on each; the gateway
-from --endpoint-url or VERSIONGATE_ENDPOINT, the token from --token or VERSIONGATE_TOKEN:
-  versiongate update-package-versions-status --domain D [--domain-owner A] --repository R --format F
-                          [--namespace N] --package P --versions V... --target-status S
-                          [--expected-status S] [--version-revisions "V1=REV1,V2=REV2"]
-  versiongate dispose-package-versions …       (as above, without --target-status)
-  versiongate delete-package-versions …        (as above, without --target-status, --version-revisions)
-  versiongate list-package-versions … [--status S] [--max-items N] [--starting-token T] [--no-paginate]
-  versiongate describe-package-version … --package-version V
-  versiongate list-package-version-assets … --package-version V
-  versiongate get-package-version-asset … --package-version V --asset NAME OUTFILE
-  versiongate publish-package-version … --package-version V --asset-content FILE --asset-name NAME
-                          [--asset-sha256 HEX] [--unfinished]
-  versiongate describe-package …               the package and its origin configuration
-  versiongate list-packages --domain D [--domain-owner A] --repository R [--format F] [--namespace PREFIX]
-                          [--package-prefix PREFIX] [--publish ALLOW|BLOCK] [--upstream ALLOW|BLOCK] [--max-items N]
-  versiongate delete-package …                 the package and every version it holds
-  versiongate put-package-origin-configuration … --restrictions publish=ALLOW|BLOCK,upstream=ALLOW|BLOCK
-  versiongate get-package-version-readme … --package-version V
-  versiongate list-package-version-dependencies … --package-version V
-  versiongate copy-package-versions --domain D [--domain-owner A] --source-repository R --destination-repository R
-                          --format F [--namespace N] --package P --versions V... | --version-revisions "V1=REV1"
-                          [--allow-overwrite] [--include-from-upstream]
-  versiongate create-domain --domain D
-  versiongate describe-domain | delete-domain --domain D [--domain-owner A]
-  versiongate list-domains [--max-items N] [--starting-token T] [--no-paginate]
-  versiongate create-repository | update-repository --domain D [--domain-owner A] --repository R
-                          [--description TEXT] [--upstreams repositoryName=NAME...]
-  versiongate describe-repository | delete-repository --domain D [--domain-owner A] --repository R
-  versiongate list-repositories [--repository-prefix P] …
-  versiongate list-repositories-in-domain --domain D [--domain-owner A] [--repository-prefix P] …
-  versiongate resync [--no-wait] [--wait-interval S] [--sync-attempts N] OWNER/REPO/IDENTIFIER...
-                                              resync versions and wait for each sync (\`cloudsmith resync\`)
-
-Settings (each also an environment variable):
-${Object.values(SETTINGS)
-  .map((s) => `  --${s.flag.padEnd(18)} ${s.env}${s.default ? ` (default ${s.default})` : ''}`)
-  .join('\n')}
-`;
-
+/** A mistake in how a command was called: exit 2 with the command's usage. */
 class UsageError extends Error {}
 
-const settingOptions = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]));
+/** Local commands declare string, switch and multiple flags only. */
+type LocalValues = Record<string, string | boolean | string[] | undefined>;
 
-export async function main(argv: string[]): Promise<number> {
+interface RunContext {
+  values: LocalValues;
+  positionals: string[];
+  io: CliIo;
+  /** The settings (flags over environment over defaults); a bad flag value is a usage error. */
+  config(options?: { dev?: boolean; requirePolicyDir?: boolean; policyDir?: string }): Config;
+}
+
+interface LocalCommand {
+  /** One or two words: `serve`, `audit query`. */
+  name: string;
+  summary: string;
+  flags: readonly FlagSpec[];
+  /** Positional arguments, e.g. `[DIR]`: their synopsis, and how many are allowed. */
+  positional?: { synopsis: string; help: string; min: number; max: number };
+  /** Settings shown in this command's --help (every setting is accepted by every local command). */
+  settings: 'all' | readonly string[];
+  run(ctx: RunContext): Promise<number>;
+}
+
+const SETTING_FLAGS: readonly FlagSpec[] = Object.values(SETTINGS).map((s) => ({
+  name: s.flag,
+  type: 'string' as const,
+  help: `${s.env}${s.default ? ` (default ${s.default})` : ''}`,
+}));
+
+const DATA_DIR = ['data-dir'];
+const POLICY_DIR_ARG = { synopsis: '[DIR]', help: 'The policy folder (default --policy-dir, ./policies).', min: 0, max: 1 };
+
+const str = (v: LocalValues[string]): string | undefined => (typeof v === 'string' ? v : undefined);
+
+const COMMANDS: readonly LocalCommand[] = [
+  {
+    name: 'serve',
+    summary: 'Serves the gateway (npm start = serve --dev). With --dev and no identity provider, it signs and accepts tokens with the development key.',
+    flags: [{ name: 'dev', type: 'switch', help: 'Development mode: the development key when no identity provider is configured.' }],
+    settings: 'all',
+    async run(ctx) {
+      const cfg = ctx.config({ dev: ctx.values.dev === true });
+      const { serve } = await import('./serve.ts');
+      return serve(cfg, ctx.io);
+    },
+  },
+  {
+    name: 'token',
+    summary: 'Prints a JWT signed by the development key in the data dir (created when missing). Refused when an identity provider is configured.',
+    flags: [
+      { name: 'sub', type: 'string', required: true, help: 'The subject, e.g. alice.' },
+      { name: 'group', type: 'multiple', help: 'A group the token names (in the groups claim), e.g. release-managers.' },
+      { name: 'ttl', type: 'string', help: 'How long the token is valid: 90s, 15m, 1h (the default) … up to 7d.' },
+    ],
+    settings: ['data-dir', 'issuer', 'audience', 'groups-claim'],
+    async run({ values, io, config }) {
+      const ttl = str(values.ttl) ?? '1h';
+      const ttlSeconds = parseDuration(ttl);
+      if (!ttlSeconds || ttlSeconds > 7 * 86400) throw new UsageError(`--ttl must be a duration from 1s to 7d such as 15m or 1h, got '${ttl}'`);
+      const cfg = config({ dev: true, requirePolicyDir: false });
+      if (cfg.auth.mode !== 'dev') {
+        throw new ConfigError('an identity provider is configured (VERSIONGATE_JWKS_URL or VERSIONGATE_JWKS_FILE): get tokens from it; `versiongate token` signs with the development key only');
+      }
+      const { loadOrCreateDevKey, mintDevToken } = await import('../auth/dev-key.ts');
+      const key = await loadOrCreateDevKey(cfg.dataDir);
+      if (key.created) io.err(`versiongate: created development key ${key.path}\n`);
+      const token = await mintDevToken({
+        key,
+        issuer: cfg.auth.issuer,
+        audience: cfg.auth.audience,
+        subject: String(values.sub),
+        groups: (values.group as string[] | undefined) ?? [],
+        groupsClaim: cfg.groupsClaim,
+        ttlSeconds,
+        clock: systemClock,
+      });
+      io.out(token + '\n');
+      return 0;
+    },
+  },
+  {
+    name: 'seed demo',
+    summary: 'Loads the demo registry (my_domain with my_repo, prod and staging) into the data dir. Safe to run again.',
+    flags: [],
+    settings: DATA_DIR,
+    async run({ io, config }) {
+      const cfg = config({ requirePolicyDir: false });
+      const { seedDemo } = await import('./seed-demo.ts');
+      const { openBlobStore } = await import('../store/blob-store.ts');
+      const { BLOB_DIR } = await import('../main.ts');
+      const report = await withStore(cfg, (store) => seedDemo(store, openBlobStore(join(cfg.dataDir, BLOB_DIR))));
+      for (const line of report.created) io.out(`created  ${line}\n`);
+      for (const line of report.existing) io.out(`exists   ${line}\n`);
+      if (report.versionsCreated > 0) {
+        // Said on stderr: stdout stays the list scripts read.
+        io.err(`${report.versionsCreated} version(s) await their synchronisation: a running server syncs them within a second, or \`versiongate serve\` does when it starts; until then they cannot be downloaded.\n`);
+      }
+      return 0;
+    },
+  },
+  adminCreate('domain'),
+  adminCreate('repository'),
+  {
+    name: 'audit query',
+    summary: 'Prints audit records, newest first, as NDJSON.',
+    flags: [
+      { name: 'principal', type: 'string', help: 'Only records of this subject.' },
+      { name: 'action', type: 'string', help: 'Only this action, e.g. UpdatePackageVersionsStatus.' },
+      { name: 'decision', type: 'string', help: 'Allow or Deny.' },
+      { name: 'resource', type: 'string', help: 'A resource ARN, or a prefix ending in *.' },
+      { name: 'package', type: 'string', help: 'Only this package name.' },
+      { name: 'version', type: 'string', help: 'Only this version.' },
+      { name: 'since', type: 'string', help: 'An ISO 8601 time.' },
+      { name: 'until', type: 'string', help: 'An ISO 8601 time.' },
+      { name: 'limit', type: 'string', help: 'At most this many records (default 50, up to 100000).' },
+    ],
+    settings: DATA_DIR,
+    run: (ctx) => audit(ctx, 'query'),
+  },
+  {
+    name: 'audit export',
+    summary: 'Prints a time window, oldest first, as NDJSON with the chain fields, for a SIEM.',
+    flags: [
+      { name: 'since', type: 'string', required: true, help: 'An ISO 8601 time, e.g. 2026-11-01T00:00:00Z.' },
+      { name: 'until', type: 'string', help: 'An ISO 8601 time.' },
+    ],
+    settings: DATA_DIR,
+    run: (ctx) => audit(ctx, 'export'),
+  },
+  {
+    name: 'audit verify',
+    summary: 'Walks the audit hash chain and names the first record where it breaks (exit 1). With a saved head, it also catches a truncated or rewritten log.',
+    flags: [{ name: 'head', type: 'string', help: 'A head saved earlier, SEQ:HASH (GET /v1/audit/head).' }],
+    settings: DATA_DIR,
+    run: (ctx) => audit(ctx, 'verify'),
+  },
+  {
+    name: 'policy validate',
+    summary: "Validates the policy folder strictly (templates and links included); Cedar's diagnostics as file:line:column (exit 3).",
+    flags: [],
+    positional: POLICY_DIR_ARG,
+    settings: ['policy-dir'],
+    run: (ctx) => policy(ctx, 'validate'),
+  },
+  {
+    name: 'policy format',
+    summary: "Cedar's formatter over every .cedar file; --check lists unformatted files (exit 1) and changes nothing.",
+    flags: [{ name: 'check', type: 'switch', help: 'Only list the files that are not formatted.' }],
+    positional: POLICY_DIR_ARG,
+    settings: ['policy-dir'],
+    run: (ctx) => policy(ctx, 'format'),
+  },
+  {
+    name: 'policy test',
+    summary: 'Runs policies/tests/*.json, prints each failure with the expected and actual decision, ends with "N passed, N failed" (exit 1 on a failure).',
+    flags: [{ name: 'filter', type: 'string', help: 'Only the tests whose name contains this.' }],
+    positional: POLICY_DIR_ARG,
+    settings: ['policy-dir', 'groups-claim'],
+    run: (ctx) => policy(ctx, 'test'),
+  },
+  {
+    name: 'policy explain',
+    summary: 'The decision, the policies that determined it (file and line), and whether a deny came from a forbid or from no permit (exit 0 allow, 2 deny).',
+    flags: [
+      { name: 'principal-claims', type: 'string', required: true, help: 'Token claims as JSON, e.g. \'{"sub":"alice","groups":["release-managers"]}\'.' },
+      { name: 'action', type: 'string', required: true, help: 'The action, e.g. UpdatePackageVersionsStatus.' },
+      { name: 'package', type: 'string', required: true, help: 'A package ARN, or a name with the coordinates below.' },
+      { name: 'domain', type: 'string', help: 'The domain (with a package name).' },
+      { name: 'domain-owner', type: 'string', help: 'The 12-digit account (with a package name).' },
+      { name: 'repository', type: 'string', help: 'The repository (with a package name).' },
+      { name: 'format', type: 'string', help: 'npm, pypi, maven… (with a package name).' },
+      { name: 'namespace', type: 'string', help: 'The namespace (with a package name).' },
+      { name: 'context', type: 'string', help: 'The request context as JSON.' },
+      { name: 'json', type: 'switch', help: 'Print the explanation as JSON.' },
+    ],
+    positional: POLICY_DIR_ARG,
+    settings: ['policy-dir', 'groups-claim', 'region'],
+    run: (ctx) => policy(ctx, 'explain'),
+  },
+  {
+    name: 'policy diff',
+    summary: 'Summarises shadow disagreements from the audit: what promoting policies/candidate/ would change.',
+    flags: [
+      { name: 'since', type: 'string', help: 'Only decisions since this ISO 8601 time.' },
+      { name: 'json', type: 'switch', help: 'Print the summary as JSON.' },
+    ],
+    settings: DATA_DIR,
+    run: (ctx) => policy(ctx, 'diff'),
+  },
+];
+
+/** `domain describe` and the like: the client command each one is, through the API. */
+const ALIASES: Record<string, string> = {
+  'domain describe': 'describe-domain',
+  'domain list': 'list-domains',
+  'domain delete': 'delete-domain',
+  'repository describe': 'describe-repository',
+  'repository list': 'list-repositories-in-domain',
+  'repository update': 'update-repository',
+  'repository delete': 'delete-repository',
+};
+
+const CLIENT: readonly ClientCommand[] = [...CLIENT_COMMANDS, ...PACKAGE_COMMANDS, ...TENANCY_COMMANDS];
+const LOCAL_BY_NAME = new Map(COMMANDS.map((c) => [c.name, c]));
+const CLIENT_BY_NAME = new Map(CLIENT.map((c) => [c.name, c]));
+
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const [first, second] = argv;
+  if (first === undefined) {
+    io.err(topHelp());
+    return 2;
+  }
+  if (first === 'help' || first === '--help' || first === '-h') return help(argv.slice(1), io);
+
+  const two = second === undefined ? undefined : `${first} ${second}`;
   try {
-    return await run(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`versiongate: ${err.message}\nRun 'versiongate help' for usage.\n`);
+    if (first === 'resync') return await (await import('./resync.ts')).runResync(argv.slice(1), io.env, io);
+    if (CLIENT_BY_NAME.has(first)) return await runClient(first, argv.slice(1), io);
+    if (two !== undefined && ALIASES[two] !== undefined) return await runClient(aliasTarget(two, argv.slice(2)), argv.slice(2), io);
+    if ((two === 'domain create' || two === 'repository create') && viaApi(argv.slice(2), io.env)) {
+      return await runClient(first === 'domain' ? 'create-domain' : 'create-repository', argv.slice(2), io);
+    }
+    const command = (two !== undefined ? LOCAL_BY_NAME.get(two) : undefined) ?? LOCAL_BY_NAME.get(first);
+    if (!command) {
+      const family = COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name.split(' ')[1]!);
+      for (const [alias] of Object.entries(ALIASES)) if (alias.startsWith(`${first} `)) family.push(alias.split(' ')[1]!);
+      if (family.length > 0) {
+        io.err(`versiongate: ${first} takes one subcommand: ${[...new Set(family)].map((s) => `'${s}'`).join(', ')}\nRun 'versiongate help' for usage.\n`);
+        return 2;
+      }
+      io.err(`versiongate: unknown command '${first}'\nRun 'versiongate help' for usage.\n`);
       return 2;
     }
-    if (err instanceof PolicySetError) {
-      process.stderr.write(`versiongate: ${err.message}\n`);
-      return 3;
-    }
+    return await runLocal(command, argv.slice(command.name.split(' ').length), io);
+  } catch (err) {
     if (err instanceof ConfigError || err instanceof ApiError) {
-      process.stderr.write(`versiongate: ${err.message}\n`);
+      io.err(`versiongate: ${err.message}\n`);
       return 1;
+    }
+    const { PolicySetError } = await import('../policy/load-policies.ts');
+    if (err instanceof PolicySetError) {
+      io.err(`versiongate: ${err.message}\n`);
+      return 3;
     }
     throw err;
   }
 }
 
-type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; default?: string | boolean }>;
-type ParsedValues = Record<string, string | boolean | string[] | undefined>;
-
-function parse(args: string[], extra: OptionSpec = {}): { values: ParsedValues; positionals: string[] } {
-  try {
-    const { values, positionals } = parseArgs({ args, options: { ...settingOptions, ...extra }, allowPositionals: true, strict: true });
-    return { values: values as ParsedValues, positionals };
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+async function runClient(name: string, args: readonly string[], io: CliIo): Promise<number> {
+  return (await import('./client/run.ts')).runClientCommand(name, args, io.env, io);
 }
 
-async function run(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'serve':
-      return serveCommand(rest);
-    case 'token':
-      return tokenCommand(rest);
-    case 'seed':
-      return seedCommand(rest);
-    case 'domain':
-    case 'repository':
-      return tenancyCommand(command, rest);
-    case 'audit':
-      return auditCommand(rest);
-    case 'update-package-versions-status':
-    case 'dispose-package-versions':
-    case 'delete-package-versions':
-    case 'list-package-versions':
-    case 'describe-package-version':
-    case 'list-package-version-assets':
-    case 'get-package-version-asset':
-    case 'publish-package-version':
-    case 'describe-package':
-    case 'list-packages':
-    case 'delete-package':
-    case 'put-package-origin-configuration':
-    case 'get-package-version-readme':
-    case 'list-package-version-dependencies':
-    case 'copy-package-versions':
-    case 'create-domain':
-    case 'describe-domain':
-    case 'list-domains':
-    case 'delete-domain':
-    case 'create-repository':
-    case 'describe-repository':
-    case 'list-repositories':
-    case 'list-repositories-in-domain':
-    case 'update-repository':
-    case 'delete-repository':
-      // Loaded on use, so the AWS SDK stays out of every other command's start-up.
-      return (await import('./client/run.ts')).runClientCommand(command, rest, process.env);
-    case 'resync':
-      return (await import('./resync.ts')).runResync(rest, process.env);
-    case 'policy':
-      return policyCommand(rest);
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      throw new UsageError(`unknown command '${command}'`);
-  }
+/** Without --domain, `repository list` lists every domain's repositories (ListRepositories). */
+function aliasTarget(alias: string, args: readonly string[]): string {
+  const target = ALIASES[alias]!;
+  if (target === 'list-repositories-in-domain' && !args.some((a) => a === '--domain' || a.startsWith('--domain='))) return 'list-repositories';
+  return target;
 }
 
-function config(values: ParsedValues, dev: boolean, requirePolicyDir = true): Config {
-  return parseConfig({ env: process.env, flags: values as Record<string, string>, dev, requirePolicyDir });
+/**
+ * `domain create` and `repository create` have two modes, chosen by what is given: with an
+ * endpoint (--endpoint-url or VERSIONGATE_ENDPOINT) and no --data-dir, through the API with a
+ * token, so Cedar decides and the audit records it; otherwise straight into the database file under
+ * the data directory, for bootstrap (before any server runs, or before anyone holds a token that may
+ * create domains). That mode is not authorized nor audited: it is whoever can write the file.
+ */
+function viaApi(args: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  const hasFlag = (flag: string) => args.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+  return (hasFlag('endpoint-url') || Boolean(env.VERSIONGATE_ENDPOINT)) && !hasFlag('data-dir');
 }
 
-async function serveCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { dev: { type: 'boolean', default: false } });
-  if (positionals.length > 0) throw new UsageError(`serve takes no arguments, got '${positionals.join(' ')}'`);
-  const gateway = await startGateway(config(values, values.dev === true));
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      // A second signal: the operator wants out now. Nothing is half-written: each commit is one
-      // synchronous SQLite transaction, and the signal handler cannot run in the middle of one.
-      if (stopping) {
-        process.stderr.write(`versiongate: ${signal} received again, exiting now\n`);
-        process.exit(1);
+function adminCreate(noun: 'domain' | 'repository'): LocalCommand {
+  return {
+    name: `${noun} create`,
+    summary:
+      noun === 'domain'
+        ? 'Bootstrap: creates a domain straight in the database file (without an endpoint, or with --data-dir). With an endpoint, it is create-domain through the API.'
+        : 'Bootstrap: creates a repository straight in the database file (without an endpoint, or with --data-dir). With an endpoint, it is create-repository through the API.',
+    flags: [
+      { name: 'domain', type: 'string', required: true, help: 'The domain, e.g. my_domain.' },
+      { name: 'domain-owner', type: 'string', required: true, help: 'The 12-digit account that owns it, e.g. 111122223333.' },
+      ...(noun === 'repository' ? [{ name: 'repository', type: 'string' as const, required: true, help: 'The repository, e.g. my_repo.' }] : []),
+    ],
+    settings: DATA_DIR,
+    async run({ values, io, config }) {
+      const { checkDomainName, checkDomainOwner, checkRepositoryName } = await import('../resource/coordinates.ts');
+      let domain: string, owner: string, repository: string | undefined;
+      try {
+        domain = checkDomainName(String(values.domain));
+        owner = checkDomainOwner(String(values['domain-owner']));
+        repository = noun === 'repository' ? checkRepositoryName(String(values.repository)) : undefined;
+      } catch (e) {
+        // A name the API would refuse with a 400 is, on the command line, a usage error.
+        if (e instanceof ApiError) throw new UsageError(e.message);
+        throw e;
       }
-      stopping = true;
-      process.stderr.write(`versiongate: ${signal} received, closing\n`);
-      gateway.close().then(
-        () => resolve(0),
-        (err: unknown) => {
-          process.stderr.write(`versiongate: closing failed: ${(err as Error).message}\n`);
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    // SIGHUP reloads the policy set: validated and tested first, swapped in only if both pass.
-    process.on('SIGHUP', () => {
-      void gateway.reloadPolicies().then((o) => process.stderr.write(`versiongate: SIGHUP: policy set ${o.outcome}${o.hash ? ` (${o.hash.slice(0, 12)})` : ''}\n`));
-    });
-  });
-}
-
-async function tokenCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    sub: { type: 'string' },
-    group: { type: 'string', multiple: true },
-    ttl: { type: 'string', default: '1h' },
-  });
-  if (positionals.length > 0) throw new UsageError(`token takes no arguments, got '${positionals.join(' ')}'`);
-  if (!values.sub) throw new UsageError('token needs --sub (the subject, e.g. --sub alice)');
-  const ttlSeconds = parseDuration(String(values.ttl));
-  if (!ttlSeconds || ttlSeconds > 7 * 86400) throw new UsageError(`--ttl must be a duration from 1s to 7d such as 15m or 1h, got '${values.ttl}'`);
-  const cfg = config(values, true, false);
-  if (cfg.auth.mode !== 'dev') {
-    throw new ConfigError('an identity provider is configured (VERSIONGATE_JWKS_URL or VERSIONGATE_JWKS_FILE): get tokens from it; `versiongate token` signs with the development key only');
-  }
-  const key = await loadOrCreateDevKey(cfg.dataDir);
-  if (key.created) process.stderr.write(`versiongate: created development key ${key.path}\n`);
-  const token = await mintDevToken({
-    key,
-    issuer: cfg.auth.issuer,
-    audience: cfg.auth.audience,
-    subject: String(values.sub),
-    groups: (values.group as string[] | undefined) ?? [],
-    groupsClaim: cfg.groupsClaim,
-    ttlSeconds,
-    clock: systemClock,
-  });
-  process.stdout.write(token + '\n');
-  return 0;
+      const cfg = config({ requirePolicyDir: false });
+      const created = await withStore<object>(cfg, (store) => (repository ? store.createRepository(owner, domain, repository) : store.createDomain(domain, owner)));
+      io.out(JSON.stringify(created, null, 2) + '\n');
+      return 0;
+    },
+  };
 }
 
 async function withStore<T>(cfg: Config, fn: (store: Store) => Promise<T>): Promise<T> {
+  const { openSqliteStore } = await import('../store/sqlite/sqlite-store.ts');
+  const { DATABASE_FILE } = await import('../main.ts');
   const store = openSqliteStore({ file: join(cfg.dataDir, DATABASE_FILE), clock: systemClock });
   try {
     return await fn(store);
@@ -252,71 +353,11 @@ async function withStore<T>(cfg: Config, fn: (store: Store) => Promise<T>): Prom
   }
 }
 
-async function seedCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args);
-  if (positionals.length !== 1 || positionals[0] !== 'demo') throw new UsageError("seed takes one argument: 'demo'");
-  const cfg = config(values, true, false);
-  const report = await withStore(cfg, (store) => seedDemo(store, openBlobStore(join(cfg.dataDir, BLOB_DIR))));
-  for (const line of report.created) process.stdout.write(`created  ${line}\n`);
-  for (const line of report.existing) process.stdout.write(`exists   ${line}\n`);
-  if (report.versionsCreated > 0) {
-    // Said on stderr: stdout stays the list scripts read.
-    process.stderr.write(`${report.versionsCreated} version(s) await their synchronisation: a running server syncs them within a second, or \`versiongate serve\` does when it starts; until then they cannot be downloaded.\n`);
-  }
-  return 0;
-}
-
-/** `domain SUB` and `repository SUB` through the API: the aws-named client command each one is. */
-const API_SUBCOMMANDS: Record<'domain' | 'repository', Record<string, string>> = {
-  domain: { create: 'create-domain', describe: 'describe-domain', list: 'list-domains', delete: 'delete-domain' },
-  repository: { create: 'create-repository', describe: 'describe-repository', list: 'list-repositories-in-domain', update: 'update-repository', delete: 'delete-repository' },
-};
-
-/**
- * Two modes, chosen by what is given: with an endpoint (--endpoint-url or VERSIONGATE_ENDPOINT) and
- * no --data-dir, through the API with a token, so Cedar decides and the audit records it; otherwise
- * straight into the database file under the data directory, for bootstrap (before any server runs,
- * or before anyone holds a token that may create domains). That mode is not authorized nor audited:
- * it is whoever can write the database file.
- */
-async function tenancyCommand(noun: 'domain' | 'repository', args: string[]): Promise<number> {
-  const hasFlag = (flag: string) => args.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
-  const viaApi = (hasFlag('endpoint-url') || Boolean(process.env.VERSIONGATE_ENDPOINT)) && !hasFlag('data-dir');
-  if (!viaApi) return adminCommand(noun, args);
-  const [sub, ...rest] = args;
-  let command = sub === undefined ? undefined : API_SUBCOMMANDS[noun][sub];
-  if (!command) throw new UsageError(`${noun} takes one subcommand: ${Object.keys(API_SUBCOMMANDS[noun]).map((s) => `'${s}'`).join(', ')}`);
-  // Without --domain, `repository list` lists every domain's repositories (ListRepositories).
-  if (command === 'list-repositories-in-domain' && !rest.some((a) => a === '--domain' || a.startsWith('--domain='))) command = 'list-repositories';
-  return (await import('./client/run.ts')).runClientCommand(command, rest, process.env);
-}
-
-async function adminCommand(noun: 'domain' | 'repository', args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    domain: { type: 'string' },
-    'domain-owner': { type: 'string' },
-    repository: { type: 'string' },
-  });
-  if (positionals.length !== 1 || positionals[0] !== 'create') throw new UsageError(`${noun} takes one subcommand: 'create'`);
-  if (!values.domain || !values['domain-owner']) throw new UsageError(`${noun} create needs --domain and --domain-owner`);
-  if (noun === 'repository' && !values.repository) throw new UsageError('repository create needs --repository');
-  const domain = checkDomainName(String(values.domain));
-  const owner = checkDomainOwner(String(values['domain-owner']));
-  const repository = noun === 'repository' ? checkRepositoryName(String(values.repository)) : undefined;
-  const cfg = config(values, true, false);
-  const created = await withStore<object>(cfg, (store) => (repository ? store.createRepository(owner, domain, repository) : store.createDomain(domain, owner)));
-  process.stdout.write(JSON.stringify(created, null, 2) + '\n');
-  return 0;
-}
-
-async function auditCommand(args: string[]): Promise<number> {
-  const filterFlags = ['principal', 'action', 'decision', 'resource', 'package', 'version', 'since', 'until', 'limit', 'head'];
-  const { values, positionals } = parse(args, Object.fromEntries(filterFlags.map((f) => [f, { type: 'string' as const }])));
-  const [sub, ...extra] = positionals;
-  if (extra.length > 0 || !sub || !['query', 'export', 'verify'].includes(sub)) throw new UsageError("audit takes one subcommand: 'query', 'export' or 'verify'");
-  const cfg = config(values, true, false);
-  const out = (line: string) => process.stdout.write(line + '\n');
-  const err = (line: string) => process.stderr.write(line + '\n');
+async function audit({ values, io, config }: RunContext, sub: 'query' | 'export' | 'verify'): Promise<number> {
+  const { AuditUsageError, auditExport, auditQuery, auditVerify } = await import('./audit-commands.ts');
+  const cfg = config({ requirePolicyDir: false });
+  const out = (line: string) => io.out(line + '\n');
+  const err = (line: string) => io.err(line + '\n');
   try {
     return await withStore(cfg, (store) => (sub === 'query' ? auditQuery(store, values, out) : sub === 'export' ? auditExport(store, values, out) : auditVerify(store, values, out, err)));
   } catch (e) {
@@ -325,35 +366,139 @@ async function auditCommand(args: string[]): Promise<number> {
   }
 }
 
-async function policyCommand(args: string[]): Promise<number> {
-  const flags = ['filter', 'principal-claims', 'action', 'package', 'domain', 'domain-owner', 'repository', 'format', 'namespace', 'context', 'since'];
-  const { values, positionals } = parse(args, {
-    ...Object.fromEntries(flags.map((f) => [f, { type: 'string' as const }])),
-    check: { type: 'boolean' },
-    json: { type: 'boolean' },
-  });
-  const [sub, dirArg, ...extra] = positionals;
-  if (extra.length > 0 || !sub || !['validate', 'format', 'test', 'explain', 'diff'].includes(sub)) {
-    throw new UsageError("policy takes one subcommand: 'validate', 'format', 'test', 'explain' or 'diff'");
-  }
-  const cfg = config(dirArg ? { ...values, 'policy-dir': dirArg } : values, true, sub !== 'diff');
-  const out = (line: string) => process.stdout.write(line + '\n');
-  const err = (line: string) => process.stderr.write(line + '\n');
+async function policy({ values, positionals, io, config }: RunContext, sub: 'validate' | 'format' | 'test' | 'explain' | 'diff'): Promise<number> {
+  const commands = await import('./policy-commands.ts');
+  const dir = positionals[0];
+  const cfg = config({ requirePolicyDir: sub !== 'diff', ...(dir ? { policyDir: dir } : {}) });
+  const out = (line: string) => io.out(line + '\n');
+  const err = (line: string) => io.err(line + '\n');
   try {
     switch (sub) {
       case 'validate':
-        return policyValidate(cfg.policyDir, out, err);
+        return commands.policyValidate(cfg.policyDir, out, err);
       case 'format':
-        return policyFormat(cfg.policyDir, values.check === true, out, err);
+        return commands.policyFormat(cfg.policyDir, values.check === true, out, err);
       case 'test':
-        return policyTest(cfg.policyDir, typeof values.filter === 'string' ? values.filter : undefined, cfg.groupsClaim, out, err);
+        return commands.policyTest(cfg.policyDir, str(values.filter), cfg.groupsClaim, out, err);
       case 'explain':
-        return policyExplain(cfg.policyDir, values, cfg.groupsClaim, cfg.region, out);
+        return commands.policyExplain(cfg.policyDir, values, cfg.groupsClaim, cfg.region, out);
       default:
-        return await withStore(cfg, (store) => policyDiff(store, values, out));
+        return await withStore(cfg, (store) => commands.policyDiff(store, values, out));
     }
   } catch (e) {
-    if (e instanceof PolicyUsageError) throw new UsageError(e.message);
+    if (e instanceof commands.PolicyUsageError) throw new UsageError(e.message);
     throw e;
   }
+}
+
+async function runLocal(command: LocalCommand, args: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const flags = [...command.flags, ...SETTING_FLAGS];
+    const parsed = parseClientArgs(args, flags, command.positional?.max ?? 0);
+    if (parsed.help) {
+      io.out(commandHelp(command));
+      return 0;
+    }
+    if (command.positional && parsed.positionals.length < command.positional.min) throw new UsageError(`${command.name} needs ${command.positional.synopsis}`);
+    const config: RunContext['config'] = ({ dev = true, requirePolicyDir = true, policyDir } = {}) => {
+      const given = Object.fromEntries(Object.entries(parsed.values).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+      if (policyDir !== undefined) given['policy-dir'] = policyDir;
+      try {
+        return parseConfig({ env: io.env, flags: given, dev, requirePolicyDir });
+      } catch (e) {
+        // A bad value given on the command line is a usage error; one from the environment a failure.
+        if (e instanceof ConfigError && SETTING_FLAGS.some((f) => given[f.name] !== undefined && e.message.includes(`(--${f.name})`))) throw new UsageError(e.message);
+        throw e;
+      }
+    };
+    return await command.run({ values: parsed.values as LocalValues, positionals: parsed.positionals, io, config });
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ClientUsageError) {
+      io.err(`versiongate: ${e.message}\n${usageBlock(command)}Run 'versiongate ${command.name} --help' for the details.\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+function visibleSettings(command: LocalCommand): FlagSpec[] {
+  return command.settings === 'all' ? [...SETTING_FLAGS] : SETTING_FLAGS.filter((f) => command.settings.includes(f.name));
+}
+
+function synopsisWords(command: LocalCommand, withSettings = true): string[] {
+  const settings = command.settings === 'all' ? ['[settings]'] : withSettings ? visibleSettings(command).map(synopsis) : [];
+  return [...command.flags.map(synopsis), ...settings, ...(command.positional ? [command.positional.synopsis] : [])];
+}
+
+function usageBlock(command: LocalCommand): string {
+  return `Usage:\n${usageLines(command.name, synopsisWords(command)).join('\n')}\n`;
+}
+
+function commandHelp(command: LocalCommand): string {
+  const settings = visibleSettings(command);
+  return [
+    `versiongate ${command.name}`,
+    '',
+    ...wrap(command.summary, WIDTH),
+    '',
+    usageBlock(command).trimEnd(),
+    ...(command.flags.length > 0 || command.positional ? ['', 'Options:', ...command.flags.map(flagLine)] : []),
+    ...(command.positional ? [described(command.positional.synopsis, command.positional.help)] : []),
+    '',
+    command.settings === 'all' ? 'Settings (each also an environment variable):' : 'Settings (each also an environment variable; every other setting is accepted too):',
+    ...settings.map((f) => `  --${f.name.padEnd(18)} ${f.help}`),
+    '',
+    'Exit status: 0 success, 1 failure, 2 usage error, 3 invalid policy set.',
+    '',
+  ].join('\n');
+}
+
+function clientSynopsis(command: ClientCommand): string[] {
+  return [...command.flags.filter((f) => !f.hidden).map(synopsis), ...(command.positional ? [command.positional.name] : [])];
+}
+
+/** `versiongate help`: every command with its synopsis and summary, from the definitions above. */
+function topHelp(): string {
+  const entry = (name: string, words: readonly string[], summary: string) => [...usageLines(name, words), ...wrap(summary, WIDTH - 6).map((l) => `      ${l}`)];
+  const local = COMMANDS.flatMap((c) => entry(c.name, synopsisWords(c, false), c.summary));
+  const aliases = Object.entries(ALIASES).flatMap(([alias, target]) => entry(alias, ['…'], `With an endpoint: \`versiongate ${target}\`.`));
+  const client = CLIENT.flatMap((c) => entry(c.name, clientSynopsis(c), c.summary));
+  const resync = entry('resync', [...RESYNC_FLAGS.filter((f) => !f.hidden).map(synopsis), 'OWNER/REPO/IDENTIFIER...'], 'Schedules a resync of versions and waits for each sync, as `cloudsmith resync` does.');
+  return [
+    'versiongate: a policy-and-authorization gateway for package registries',
+    '',
+    "Run 'versiongate COMMAND --help' (or 'versiongate help COMMAND') for a command's flags in full.",
+    'Exit status: 0 success, 1 failure, 2 usage error, 3 invalid policy set.',
+    '',
+    'Server and operator commands (each also takes the settings below):',
+    ...local,
+    ...aliases,
+    '',
+    'Client commands: the flags and JSON output of `aws codeartifact`; the gateway from --endpoint-url',
+    'or VERSIONGATE_ENDPOINT, the token from --token or VERSIONGATE_TOKEN:',
+    ...client,
+    ...resync,
+    '',
+    'Connection (client commands and resync):',
+    ...CONNECTION_FLAGS.map(flagLine),
+    '',
+    'Settings (each also an environment variable):',
+    ...SETTING_FLAGS.map((f) => `  --${f.name.padEnd(18)} ${f.help}`),
+    '',
+  ].join('\n');
+}
+
+async function help(args: readonly string[], io: CliIo): Promise<number> {
+  if (args.length === 0) {
+    io.out(topHelp());
+    return 0;
+  }
+  // `versiongate help audit query` is `versiongate audit query --help`.
+  const known = (name: string) => LOCAL_BY_NAME.has(name) || CLIENT_BY_NAME.has(name) || ALIASES[name] !== undefined || name === 'resync';
+  const name = args.length >= 2 && known(`${args[0]} ${args[1]}`) ? `${args[0]} ${args[1]}` : args[0]!;
+  if (!known(name)) {
+    io.err(`versiongate: no command '${args.join(' ')}'\nRun 'versiongate help' for usage.\n`);
+    return 2;
+  }
+  return main([...name.split(' '), '--help'], io);
 }

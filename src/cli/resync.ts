@@ -12,9 +12,10 @@
  * client commands' connection (endpoint, token, timeouts) and usage rules.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ClientUsageError, parseClientArgs, type FlagSpec } from './client/args.ts';
+import { ClientUsageError, parseClientArgs } from './client/args.ts';
 import { CONNECTION_FLAGS, resolveConnection, type Connection } from './client/connection.ts';
-import { wrap } from './client/run.ts';
+import { RESYNC_FLAGS } from './resync-flags.ts';
+import { synopsis, usageLines, wrap } from './usage.ts';
 
 /** GET …/status/, as the gateway answers it (the Cloudsmith package status object). */
 export interface SyncStatus {
@@ -33,13 +34,6 @@ export interface SyncStatus {
   [field: string]: unknown;
 }
 
-const RESYNC_FLAGS: readonly FlagSpec[] = [
-  { name: 'wait', type: 'boolean', help: 'Wait for each sync to complete or fail (the default); --no-wait returns as soon as the resync is scheduled.' },
-  // The Cloudsmith CLI's spelling, so that its commands work unchanged.
-  { name: 'wait-for-sync', type: 'boolean', hidden: true, help: 'The same as --wait.' },
-  { name: 'wait-interval', type: 'string', help: 'Seconds between two status polls; fractions are accepted. Default 5.' },
-  { name: 'sync-attempts', type: 'integer', help: 'How many syncs to try, the first included, before giving up on a version whose sync fails. Default 3.' },
-];
 
 const DEFAULT_WAIT_INTERVAL_S = 5;
 const DEFAULT_SYNC_ATTEMPTS = 3;
@@ -95,7 +89,8 @@ export async function runResync(args: readonly string[], env: NodeJS.ProcessEnv,
     return await new Resync(connection, io, { wait, intervalMs, attempts }).run(targets);
   } catch (e) {
     if (e instanceof ClientUsageError) {
-      io.err(`versiongate: ${e.message}\nRun 'versiongate resync --help' for usage.\n`);
+      const words = [...RESYNC_FLAGS, ...CONNECTION_FLAGS].filter((f) => !f.hidden).map(synopsis);
+      io.err(`versiongate: ${e.message}\nUsage:\n${usageLines('resync', [...words, 'OWNER/REPO/IDENTIFIER...']).join('\n')}\nRun 'versiongate resync --help' for the details.\n`);
       return 2;
     }
     throw e;
@@ -169,7 +164,7 @@ class Resync {
     }
 
     if (this.options.wait) {
-      const waited = await Promise.all(scheduled.map(({ target }) => this.follow(target, single)));
+      const waited = await Promise.all(scheduled.map(({ target, status }) => this.follow(target, single, status)));
       scheduled.forEach(({ target }, i) => outcomes.set(target.label, waited[i]!));
     } else {
       for (const { target, status } of scheduled) outcomes.set(target.label, { ok: true, ...(status ? { status } : {}) });
@@ -192,9 +187,9 @@ class Resync {
   }
 
   /** Polls until the sync completes or fails; a failed sync is scheduled again while attempts remain. */
-  private async follow(target: Target, single: boolean): Promise<Outcome> {
+  private async follow(target: Target, single: boolean, scheduled: SyncStatus | undefined): Promise<Outcome> {
     const prefix = single ? '' : `${target.label}: `;
-    let last: SyncStatus | undefined;
+    let last: SyncStatus | undefined = scheduled;
     let shown = '';
     for (let attempt = 1; ; attempt++) {
       let status: SyncStatus;
@@ -202,6 +197,13 @@ class Resync {
         try {
           status = await this.status(target);
         } catch (e) {
+          // Resync and reading a version's status are two permissions: a principal may hold the first
+          // (a publisher, say) and not the second. The resync is scheduled all the same, and the
+          // gateway syncs it; only its progress cannot be shown.
+          if (e instanceof RequestFailure && e.status === 403) {
+            this.io.err(`${target.label}: resync scheduled (identifier ${target.identifier}); you may not read its status\n`);
+            return { ok: true, ...(last ? { status: last } : {}) };
+          }
           this.io.err(`versiongate: ${prefix}${this.describe(e)}\n`);
           return { ok: false, ...(last ? { status: last } : {}) };
         }
@@ -402,7 +404,12 @@ Progress goes to stderr, one line each time a status, stage or progress changes.
 final status object as JSON (for several identifiers, one object keyed by OWNER/REPO/IDENTIFIER,
 holding the gateway's reason for one that failed to be actioned).
 
-Exit status: 0 every sync completed (with --no-wait: every resync was scheduled); 1 a sync ended
+When the token may resync but not read a version's status (GET …/status/ answers 403), the resync
+is scheduled and the gateway syncs it, but its progress cannot be followed: the command says
+"resync scheduled (identifier …); you may not read its status" and counts it as scheduled.
+
+Exit status: 0 every sync completed (with --no-wait: every resync was scheduled; or scheduled, with
+a status the token may not read); 1 a sync ended
 failed, an identifier failed to be actioned, an error answer ("versiongate: 403: …") or no
 connection; 2 a usage error.
 `;

@@ -6,11 +6,11 @@
  * is ever parsed as HTML).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { packageVersion } from '../package-root.ts';
 import type { AppEnv } from './app-env.ts';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = packageVersion();
 
 const documentRoute = createRoute({
   method: 'get',

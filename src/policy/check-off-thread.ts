@@ -5,6 +5,7 @@
  * keeps the live set.
  */
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../package-root.ts';
 import type { CompiledPolicySet } from './load-policies.ts';
 import type { ReloadAnswer, ReloadJob, ReloadMessage } from './reload-worker.ts';
 
@@ -25,7 +26,7 @@ export function checkOffThread(job: ReloadJob, timeoutMs: number = RELOAD_WORKER
     let worker: Worker | undefined;
     const timer = setTimeout(() => refuse(`no answer after ${timeoutMs} ms`), timeoutMs);
     try {
-      worker = new Worker(new URL('./reload-worker-boot.mjs', import.meta.url), {
+      worker = new Worker(workerEntry(import.meta.url, './reload-worker-boot.mjs', 'reload-worker'), {
         workerData: { versiongateReload: job },
         // Nothing from the parent's command line: V8 flags such as --no-turbo-inline-js-wasm-calls are
         // process-wide (and refused in a worker's execArgv), and `--import tsx` is not applied to a

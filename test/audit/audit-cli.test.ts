@@ -1,17 +1,14 @@
 /** `versiongate audit query | export | verify` as an operator runs them, over a real database file. */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecordInput } from '../../src/audit/audit-record.ts';
 import { fixedClock } from '../../src/clock.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { runInProcess } from '../helpers/cli-process.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const run = promisify(execFile);
 
 const record = (i: number, subject: string, time: string): AuditRecordInput => ({
   decisionId: `d-${i}`,
@@ -34,15 +31,8 @@ const record = (i: number, subject: string, time: string): AuditRecordInput => (
 
 describe('versiongate audit', () => {
   let dir: string;
-  const cli = async (...args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, ['--no-turbo-inline-js-wasm-calls', 'bin/versiongate.js', 'audit', ...args, '--data-dir', dir], { cwd: ROOT, env: { PATH: process.env.PATH }, timeout: 60_000 });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  // The CLI's main() in this process: the launcher's exit codes are tested in test/cli/.
+  const cli = (...args: string[]) => runInProcess(['audit', ...args, '--data-dir', dir], { PATH: process.env.PATH });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vg-audit-cli-'));

@@ -1,5 +1,5 @@
 /**
- * Runs the real `versiongate` client commands (child processes of bin/versiongate.js) against the
+ * Runs the real `versiongate` client commands (in this process, or as child processes of bin/versiongate.js) against the
  * real server started in this process on a free port, with a temporary data dir seeded with the
  * demo registry. Every wait is bounded; every child is killed at the end.
  */
@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/log.ts';
 import { startGateway, type Gateway } from '../../src/main.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
 import { seedSynced } from '../helpers/seed-synced.ts';
-import { cliProcesses, envWithout, RUN_LIMIT_MS, type RunResult } from '../helpers/cli-process.ts';
+import { cliProcesses, envWithout, runInProcess, RUN_LIMIT_MS, type RunResult } from '../helpers/cli-process.ts';
 
 /** For a test that runs several commands one after another. */
 export const SEVERAL = { timeout: 8 * RUN_LIMIT_MS };
@@ -26,8 +26,11 @@ export interface ClientHarness {
   dataDir: string;
   /** A token for `sub` in these groups, signed by the gateway's development key. */
   token(sub: string, groups: string[]): Promise<string>;
-  /** Runs `versiongate ARGS` with VERSIONGATE_ENDPOINT set to the gateway (and the token, if given). */
-  vg(args: string[], options?: { token?: string; env?: Record<string, string | undefined> }): Promise<RunResult>;
+  /**
+   * Runs `versiongate ARGS` with VERSIONGATE_ENDPOINT set to the gateway (and the token, if given):
+   * in this process (main()), or as a child process of bin/versiongate.js with `process: true`.
+   */
+  vg(args: string[], options?: { token?: string; env?: Record<string, string | undefined>; process?: boolean }): Promise<RunResult>;
   close(): Promise<void>;
 }
 
@@ -55,7 +58,10 @@ export async function startClientHarness(options: { policies?: Record<string, st
       if (v === undefined) delete env[k];
       else env[k] = v;
     }
-    return cli.run(args, env);
+    if (options.process) return cli.run(args, env);
+    // Timestamps are printed in the local zone, as the aws CLI prints them: UTC here, as in the child.
+    process.env.TZ = env.TZ;
+    return runInProcess(args, env);
   };
 
   return {

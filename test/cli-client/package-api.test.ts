@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PackageKey } from '../../src/store/store.ts';
 import { syncsSettled } from '../helpers/seed-synced.ts';
 import { awsJson, CHALK, REVISION, SEVERAL, startClientHarness, type ClientHarness } from './harness.ts';
 
@@ -45,12 +46,21 @@ interface Summary {
   revision: string;
   status: string;
   origin: { domainEntryPoint: { repositoryName: string }; originType: string };
+  identifier: string;
 }
+/** Each version's identifier (what resync names it by), read from the store: versions are unique across the packages used here. */
+const ids: Record<string, string> = {};
+async function learnIdentifiers(key: PackageKey, versions: string[]): Promise<void> {
+  for (const v of versions) ids[v] = (await h.gateway.store.readVersion(key, v)).version!.identifier;
+}
+const CHALK_KEY: PackageKey = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo', format: 'npm', namespace: '', name: 'chalk' };
+/** A ListPackageVersions item as printed: CodeArtifact's members, then versiongate's identifier. */
 const summary = (version: string, revision: string, status = 'Published'): Summary => ({
   version,
   revision,
   status,
   origin: { domainEntryPoint: { repositoryName: 'my_repo' }, originType: 'INTERNAL' },
+  identifier: ids[version]!,
 });
 const hashes = (bytes: Buffer) => ({
   MD5: createHash('md5').update(bytes).digest('hex'),
@@ -63,6 +73,7 @@ const pyToken = (json: string) => Buffer.from(json).toString('base64');
 
 /** The current revisions of chalk's versions, read through the CLI's single-call listing. */
 async function chalkRevisions(): Promise<Record<string, string>> {
+  await learnIdentifiers(CHALK_KEY, ['4.0.0', '4.1.0', '4.1.1']);
   const r = await h.vg(['list-package-versions', ...CHALK, '--no-paginate'], { token: ci });
   expect(r.code).toBe(0);
   return Object.fromEntries((JSON.parse(r.stdout) as { versions: Summary[] }).versions.map((v) => [v.version, v.revision]));
@@ -133,6 +144,7 @@ describe('list-package-versions', () => {
   });
 
   it('a scoped npm package prints its namespace', async () => {
+    await learnIdentifiers({ ...CHALK_KEY, namespace: 'nestjs', name: 'core' }, ['8.0.0']);
     const r = await h.vg(['list-package-versions', '--domain', 'my_domain', '--repository', 'my_repo', '--format', 'npm', '--namespace', 'nestjs', '--package', 'core'], { token: ci });
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as { versions: Summary[] };
@@ -184,6 +196,8 @@ describe('describe-package-version', () => {
           revision: rev['4.1.0'],
           status: 'Published',
           origin: { domainEntryPoint: { repositoryName: 'my_repo' }, originType: 'INTERNAL' },
+          // versiongate's own member, after CodeArtifact's: what `versiongate resync` takes.
+          identifier: ids['4.1.0'],
         },
       });
     const utc = await h.vg(['describe-package-version', ...CHALK, '--package-version', '4.1.0'], { token: ci });
@@ -301,6 +315,8 @@ describe('publish-package-version and delete-package-versions', () => {
     expect(rSynced).toMatch(REVISION);
     expect(rSynced).not.toBe(r2);
 
+    await learnIdentifiers(TOOL_KEY, ['1.0.0']);
+    expect(ids['1.0.0']).toBe(stored.identifier);
     const listed = await h.vg(['list-package-versions', ...TOOL], { token: ci });
     expect(listed.code).toBe(0);
     expect(listed.stdout).toBe(awsJson({ versions: [summary('1.0.0', rSynced)], defaultDisplayVersion: '1.0.0', format: 'generic', package: 'my-tool', namespace: 'acme' }));
@@ -319,6 +335,7 @@ describe('publish-package-version and delete-package-versions', () => {
         revision: rSynced,
         status: 'Published',
         origin: { domainEntryPoint: { repositoryName: 'my_repo' }, originType: 'INTERNAL' },
+        identifier: stored.identifier,
       },
     });
 
@@ -428,7 +445,8 @@ describe('publish-package-version and delete-package-versions', () => {
     writeFileSync(join(files, 'four.txt'), 'four\n');
     const sha = await h.vg(['publish-package-version', ...TOOL, '--package-version', '4.0.0', '--asset-content', join(files, 'four.txt'), '--asset-name', 'x', '--asset-sha256', 'abc'], { token: ci });
     expect(sha.code).toBe(2);
-    expect(sha.stderr).toBe("versiongate: --asset-sha256 must be 64 hexadecimal digits (the SHA-256 of the file)\nRun 'versiongate publish-package-version --help' for usage.\n");
+    expect(sha.stderr.startsWith('versiongate: --asset-sha256 must be 64 hexadecimal digits (the SHA-256 of the file)\nUsage:\n  versiongate publish-package-version ')).toBe(true);
+    expect(sha.stderr.endsWith("\nRun 'versiongate publish-package-version --help' for the details.\n")).toBe(true);
     const listed = await h.vg(['list-package-versions', ...TOOL, '--status', 'Published'], { token: ci });
     expect((JSON.parse(listed.stdout) as { versions: Summary[] }).versions.map((v) => v.version)).not.toContain('4.0.0');
   });

@@ -1,17 +1,28 @@
 /**
  * How the client commands are called: --help on every one, and every usage error (exit 2) caught
- * before anything is sent. None of these needs a gateway that answers.
+ * before anything is sent. None of these needs a gateway that answers: the endpoint is a closed
+ * port, so a command that sent anything would fail with exit 1, not 2. They run in this process
+ * (main()); test/cli/cli.test.ts covers the process boundary.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHALK, SEVERAL, startClientHarness, type ClientHarness } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { envWithout, runInProcess } from '../helpers/cli-process.ts';
+import { CHALK } from './harness.ts';
 
-let h: ClientHarness;
-beforeAll(async () => {
-  h = await startClientHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+/** Port 9 (discard) on loopback: nothing listens there. */
+const NOWHERE = 'http://127.0.0.1:9';
+
+const h = {
+  vg(args: string[], options: { token?: string; env?: Record<string, string | undefined> } = {}) {
+    const env = envWithout('VERSIONGATE_', 'AWS_');
+    env.VERSIONGATE_ENDPOINT = NOWHERE;
+    if (options.token !== undefined) env.VERSIONGATE_TOKEN = options.token;
+    for (const [k, v] of Object.entries(options.env ?? {})) {
+      if (v === undefined) delete env[k];
+      else env[k] = v;
+    }
+    return runInProcess(args, env);
+  },
+};
 
 /** Each command and the aws CLI's flags for it (checked against the AWS CLI reference). */
 const COMMANDS: Record<string, string[]> = {
@@ -27,7 +38,7 @@ const COMMANDS: Record<string, string[]> = {
 const COMMON = ['--domain <value>', '[--domain-owner <value>]', '--repository <value>', '--format <value>', '[--namespace <value>]', '--package <value>', '[--endpoint-url <value>]', '[--token <value>]'];
 
 describe('--help', () => {
-  it('every client command prints its flags and exits 0, with no endpoint or token needed', SEVERAL, async () => {
+  it('every client command prints its flags and exits 0, with no endpoint or token needed', async () => {
     for (const [command, flags] of Object.entries(COMMANDS)) {
       const r = await h.vg([command, '--help'], { env: { VERSIONGATE_ENDPOINT: undefined } });
       expect(r.code, command).toBe(0);
@@ -72,6 +83,9 @@ describe('usage errors: exit 2, the problem on stderr, nothing sent', () => {
     const r = await h.vg(args, { token: 'eyJhbGciOiJFUzI1NiJ9.e30.c2ln', env });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(`versiongate: ${message}\nRun 'versiongate ${args[0]} --help' for usage.\n`);
+    // The problem, the command's usage (its synopsis), and where the details are.
+    expect(r.stderr.startsWith(`versiongate: ${message}\nUsage:\n  versiongate ${args[0]} --domain <value> `)).toBe(true);
+    expect(r.stderr.replace(/\s+/g, ' ')).toContain('[--endpoint-url <value>] [--token <value>]');
+    expect(r.stderr.endsWith(`\nRun 'versiongate ${args[0]} --help' for the details.\n`)).toBe(true);
   });
 });

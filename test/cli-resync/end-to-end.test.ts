@@ -5,12 +5,22 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PackageKey } from '../../src/store/store.ts';
+import { syncsSettled } from '../helpers/seed-synced.ts';
 import { SEVERAL, startClientHarness, type ClientHarness } from '../cli-client/harness.ts';
 
 let h: ClientHarness;
 let maintainer: string;
+/** A principal that may resync in my_repo and nothing else: not even read a version's status. */
+const RESYNC_ONLY = `@id("cli-resync-tests-resync-only")
+permit (
+  principal in Group::"resync-only",
+  action == Action::"Resync",
+  resource in Repository::"arn:aws:codeartifact:us-east-1:111122223333:repository/my_domain/my_repo"
+);
+`;
+
 beforeAll(async () => {
-  h = await startClientHarness();
+  h = await startClientHarness({ policies: { 'cli-resync-tests.cedar': RESYNC_ONLY } });
   maintainer = await h.token('mia', ['maintainers']);
 });
 afterAll(async () => {
@@ -54,5 +64,21 @@ describe('versiongate resync against the real server', () => {
     const scheduled = await h.vg(['resync', '--no-wait', `my_domain/my_repo/${other}`], { token: maintainer });
     expect(scheduled.code).toBe(0);
     expect(JSON.parse(scheduled.stdout)).toMatchObject({ identifier: other, is_sync_completed: false });
+  });
+
+  it('a principal that may resync but not read the status: the resync is scheduled and synced, exit 0, and it says why it cannot follow', SEVERAL, async () => {
+    // The --no-wait resync above may still be running: a version resyncs once at a time.
+    await syncsSettled(h.gateway.store);
+    const id = await identifierOf('my_repo', '4.0.0');
+    const before = (await h.gateway.store.readVersion(chalk('my_repo'), '4.0.0')).version!.revision;
+    const r = await h.vg(['resync', `my_domain/my_repo/${id}`, '--wait-interval', '0.2'], { token: await h.token('rex', ['resync-only']) });
+    expect(r.stderr).toBe(`my_domain/my_repo/${id}: resync scheduled (identifier ${id}); you may not read its status\n`);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ identifier: id, version: '4.0.0' });
+    // It did happen: the sync ran and gave the version a new revision.
+    await syncsSettled(h.gateway.store);
+    const after = (await h.gateway.store.readVersion(chalk('my_repo'), '4.0.0')).version!;
+    expect(after.syncState).toBe('completed');
+    expect(after.revision).not.toBe(before);
   });
 });

@@ -134,6 +134,24 @@ describe('one identifier', () => {
     expect(r.stderr).toBe('versiongate: 400: Invalid input. (identifier: Not a valid identifier.)\n');
   });
 
+  it('a resync the token may schedule but whose status it may not read (403): said so, exit 0, the scheduled status printed', async () => {
+    fake.packages.set('my_domain/my_repo/abc', { syncs: [[completed()]], statusErrors: [{ status: 403, detail: 'You do not have permission to perform this action.' }] });
+    const r = await resync(['my_domain/my_repo/abc', ...FAST]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('my_domain/my_repo/abc: resync scheduled (identifier abc); you may not read its status\n');
+    expect(JSON.parse(r.stdout)).toEqual(awaiting());
+    expect(posts()).toEqual(['/v1/packages/my_domain/my_repo/abc/resync/']);
+    expect(polls('my_domain/my_repo/abc')).toBe(1);
+
+    // Several: each one scheduled and unreadable is counted as scheduled.
+    fake.packages.set('my_domain/my_repo/def', { syncs: [[completed()]], statusErrors: [{ status: 403, detail: 'You do not have permission to perform this action.' }] });
+    fake.packages.set('my_domain/my_repo/ghi', { syncs: [[completed()]] });
+    const several = await resync(['my_domain/my_repo/def', 'my_domain/my_repo/ghi', ...FAST]);
+    expect(several.code).toBe(0);
+    expect(several.stderr).toContain('my_domain/my_repo/def: resync scheduled (identifier def); you may not read its status\n');
+    expect(JSON.parse(several.stdout)).toEqual({ 'my_domain/my_repo/def': null, 'my_domain/my_repo/ghi': completed() });
+  });
+
   it('a status poll answered 503 is tried again; a retry refused with 400 is followed on, any other refusal ends the wait', async () => {
     fake.packages.set('my_domain/my_repo/abc', { syncs: [[inProgress(20), completed()]], statusErrors: [{ status: 503, detail: 'Service unavailable.' }] });
     const ok = await resync(['my_domain/my_repo/abc', ...FAST]);
@@ -280,7 +298,13 @@ describe('usage errors: exit 2, nothing sent', () => {
     ['--wait with --no-wait-for-sync', ['a/b/c', '--wait', '--no-wait-for-sync'], 'give --wait or --wait-for-sync, not both'],
   ])('%s', async (_name, args, message) => {
     const r = await resync(args);
-    expect(r).toEqual({ code: 2, stdout: '', stderr: `versiongate: ${message}\nRun 'versiongate resync --help' for usage.\n` });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `versiongate: ${message}\nUsage:\n  versiongate resync [--wait | --no-wait] [--wait-interval <value>] [--sync-attempts <value>]\n` +
+        `       [--endpoint-url <value>] [--token <value>] [--cli-connect-timeout <value>]\n` +
+        `       [--cli-read-timeout <value>] OWNER/REPO/IDENTIFIER...\nRun 'versiongate resync --help' for the details.\n`,
+    );
     expect(fake.requests).toEqual([]);
   });
 

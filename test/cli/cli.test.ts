@@ -1,13 +1,15 @@
 /**
- * The `versiongate` command as a user runs it: real child processes of bin/versiongate.js, each on
- * a fresh temporary data directory. Every wait is bounded; every spawned server is killed.
+ * The `versiongate` command as a user runs it, each run on a fresh temporary data directory: real
+ * child processes of bin/versiongate.js where the process is what is tested (serve, its signals and
+ * exit codes, the launcher), the CLI's main() in this process elsewhere. Every wait is bounded;
+ * every spawned server is killed.
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importJWK, jwtVerify, decodeProtectedHeader, type JWK } from 'jose';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { cliProcesses, envWithout, ROOT, RUN_LIMIT_MS } from '../helpers/cli-process.ts';
+import { cliProcesses, envWithout, ROOT, runInProcess, RUN_LIMIT_MS, type RunResult } from '../helpers/cli-process.ts';
 
 /** For a test that runs several processes one after another: each is bounded by RUN_LIMIT_MS. */
 const SEVERAL = { timeout: 5 * RUN_LIMIT_MS };
@@ -20,6 +22,16 @@ function tempDir(prefix = 'versiongate-cli-'): string {
 }
 
 const { start, run, killAll } = cliProcesses();
+/** `versiongate ARGS` through main() in this process. */
+const vg = runInProcess;
+
+/** Exit 2; the problem, then the command's usage, on stderr; nothing on stdout. */
+function expectUsageError(r: RunResult, command: string, message: string): void {
+  expect(r.code).toBe(2);
+  expect(r.stdout).toBe('');
+  expect(r.stderr.startsWith(`versiongate: ${message}\nUsage:\n  versiongate ${command}`)).toBe(true);
+  expect(r.stderr.endsWith(`\nRun 'versiongate ${command} --help' for the details.\n`)).toBe(true);
+}
 
 afterEach(() => killAll());
 afterAll(() => {
@@ -55,14 +67,19 @@ describe('versiongate serve refusals', () => {
     expect(existsSync(join(dataDir, 'dev-signing-key.json'))).toBe(false);
   });
 
-  it('exits 1 naming VERSIONGATE_PORT for --port abc', async () => {
-    const r = await run(['serve', '--dev', '--port', 'abc'], cliEnv(tempDir()));
+  it('exits 2 naming VERSIONGATE_PORT for --port abc (a bad value on the command line is a usage error)', async () => {
+    const r = await vg(['serve', '--dev', '--port', 'abc'], cliEnv(tempDir()));
+    expectUsageError(r, 'serve', "VERSIONGATE_PORT (--port): must be an integer from 0 to 65535, got 'abc'");
+  });
+
+  it('exits 1 naming VERSIONGATE_PORT for VERSIONGATE_PORT=abc (a bad environment is a failure)', async () => {
+    const r = await vg(['serve', '--dev'], cliEnv(tempDir(), { VERSIONGATE_PORT: 'abc' }));
     expect(r.code).toBe(1);
     expect(r.stderr).toBe("versiongate: VERSIONGATE_PORT (--port): must be an integer from 0 to 65535, got 'abc'\n");
     expect(r.stdout).toBe('');
   });
 
-  it('exits 2 for an unknown command', async () => {
+  it('exits 2 for an unknown command, through the launcher', async () => {
     const r = await run(['bogus'], cliEnv(tempDir()));
     expect(r.code).toBe(2);
     expect(r.stderr).toBe("versiongate: unknown command 'bogus'\nRun 'versiongate help' for usage.\n");
@@ -70,28 +87,23 @@ describe('versiongate serve refusals', () => {
   });
 
   it('exits 2 for an unknown flag', async () => {
-    const r = await run(['serve', '--dev', '--bogus'], cliEnv(tempDir()));
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain("Unknown option '--bogus'");
-    expect(r.stderr.startsWith('versiongate: ')).toBe(true);
-    expect(r.stderr.endsWith("Run 'versiongate help' for usage.\n")).toBe(true);
-    expect(r.stdout).toBe('');
+    expectUsageError(await vg(['serve', '--dev', '--bogus'], cliEnv(tempDir())), 'serve', "unknown option '--bogus'");
   });
 
   it('exits 2 for a stray argument to serve', async () => {
-    const r = await run(['serve', '--dev', 'extra'], cliEnv(tempDir()));
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe("versiongate: serve takes no arguments, got 'extra'\nRun 'versiongate help' for usage.\n");
+    expectUsageError(await vg(['serve', '--dev', 'extra'], cliEnv(tempDir())), 'serve', "unexpected argument 'extra'");
   });
 
-  it('help prints usage and exits 0; no command prints usage and exits 2', SEVERAL, async () => {
+  it('help prints usage and exits 0 through the launcher; no command prints it on stderr and exits 2', SEVERAL, async () => {
     const help = await run(['help'], cliEnv(tempDir()));
     expect(help.code).toBe(0);
+    expect(help.stderr).toBe('');
     expect(help.stdout.startsWith('versiongate: a policy-and-authorization gateway for package registries\n')).toBe(true);
     expect(help.stdout).toContain('--port               VERSIONGATE_PORT (default 8080)');
-    const none = await run([], cliEnv(tempDir()));
+    const none = await vg([], cliEnv(tempDir()));
     expect(none.code).toBe(2);
-    expect(none.stdout).toBe(help.stdout);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toBe(help.stdout);
   });
 
   describe('an invalid policy set', () => {
@@ -117,7 +129,7 @@ describe('versiongate serve refusals', () => {
           '',
         ].join('\n'),
       });
-      const r = await run(['serve', '--dev', '--port', '0'], cliEnv(tempDir(), { VERSIONGATE_POLICY_DIR: policyDir }));
+      const r = await vg(['serve', '--dev', '--port', '0'], cliEnv(tempDir(), { VERSIONGATE_POLICY_DIR: policyDir }));
       expect(r.code).toBe(3);
       expect(r.stderr).toContain('versiongate: the policy set is not valid (1 error(s)):\n');
       expect(r.stderr).toContain('bad.cedar:8:8: error: for policy `broken`, attribute `noSuchField` in context for Action::"UpdatePackageVersionsStatus" not found');
@@ -127,7 +139,7 @@ describe('versiongate serve refusals', () => {
 
     it('exits 3 with a file:line:col diagnostic for a syntax error', async () => {
       const policyDir = policyDirWith({ 'broken.cedar': 'permit (principal, action, resource) when { 1 + };\n' });
-      const r = await run(['serve', '--dev', '--port', '0'], cliEnv(tempDir(), { VERSIONGATE_POLICY_DIR: policyDir }));
+      const r = await vg(['serve', '--dev', '--port', '0'], cliEnv(tempDir(), { VERSIONGATE_POLICY_DIR: policyDir }));
       expect(r.code).toBe(3);
       expect(r.stderr).toBe('versiongate: the policy set is not valid (1 error(s)):\nbroken.cedar:1:49: error: unexpected token `}`\n');
       expect(r.stdout).toBe('');
@@ -138,7 +150,7 @@ describe('versiongate serve refusals', () => {
 describe('versiongate token', () => {
   it('prints one JWT signed by the development key it creates (mode 0600)', SEVERAL, async () => {
     const dataDir = tempDir();
-    const r = await run(['token', '--sub', 'alice', '--group', 'release-managers', '--group', 'security', '--ttl', '15m'], cliEnv(dataDir));
+    const r = await vg(['token', '--sub', 'alice', '--group', 'release-managers', '--group', 'security', '--ttl', '15m'], cliEnv(dataDir));
     expect(r.code).toBe(0);
     const keyPath = join(dataDir, 'dev-signing-key.json');
     expect(r.stderr).toBe(`versiongate: created development key ${keyPath}\n`);
@@ -167,7 +179,7 @@ describe('versiongate token', () => {
     const verified = await jwtVerify(jwt, publicKey, { issuer: 'urn:versiongate:dev', audience: 'versiongate', algorithms: ['ES256'] });
     expect(verified.payload.sub).toBe('alice');
 
-    // A second token reuses the key and says nothing about creating one.
+    // A second token, through the launcher, reuses the key and says nothing about creating one.
     const again = await run(['token', '--sub', 'bob'], cliEnv(dataDir));
     expect(again.code).toBe(0);
     expect(again.stderr).toBe('');
@@ -180,18 +192,14 @@ describe('versiongate token', () => {
 
   it('exits 2 without --sub', async () => {
     const dataDir = tempDir();
-    const r = await run(['token', '--group', 'release-managers'], cliEnv(dataDir));
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe("versiongate: token needs --sub (the subject, e.g. --sub alice)\nRun 'versiongate help' for usage.\n");
-    expect(r.stdout).toBe('');
+    const r = await vg(['token', '--group', 'release-managers'], cliEnv(dataDir));
+    expectUsageError(r, 'token', 'the following arguments are required: --sub');
     expect(existsSync(join(dataDir, 'dev-signing-key.json'))).toBe(false);
   });
 
   it.each(['0', '8d', 'forever'])('exits 2 for --ttl %j', async (ttl) => {
-    const r = await run(['token', '--sub', 'alice', '--ttl', ttl], cliEnv(tempDir()));
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`versiongate: --ttl must be a duration from 1s to 7d such as 15m or 1h, got '${ttl}'\nRun 'versiongate help' for usage.\n`);
-    expect(r.stdout).toBe('');
+    const r = await vg(['token', '--sub', 'alice', '--ttl', ttl], cliEnv(tempDir()));
+    expectUsageError(r, 'token', `--ttl must be a duration from 1s to 7d such as 15m or 1h, got '${ttl}'`);
   });
 });
 
@@ -211,67 +219,69 @@ describe('versiongate seed demo', () => {
 
   it('creates the demo registry, and a second run only reports what exists', SEVERAL, async () => {
     const dataDir = tempDir();
-    const first = await run(['seed', 'demo'], cliEnv(dataDir));
+    const first = await vg(['seed', 'demo'], cliEnv(dataDir));
     expect(first.code).toBe(0);
     expect(first.stdout).toBe(DEMO.map((l) => `created  ${l}\n`).join(''));
     expect(existsSync(join(dataDir, 'versiongate.db'))).toBe(true);
 
-    const second = await run(['seed', 'demo'], cliEnv(dataDir));
+    const second = await vg(['seed', 'demo'], cliEnv(dataDir));
     expect(second.code).toBe(0);
     expect(second.stdout).toBe(DEMO.map((l) => `exists   ${l}\n`).join(''));
     expect(second.stdout).not.toContain('created');
   });
 
   it('exits 2 for seed without demo', async () => {
-    const r = await run(['seed'], cliEnv(tempDir()));
+    const r = await vg(['seed'], cliEnv(tempDir()));
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("versiongate: seed takes one argument: 'demo'\nRun 'versiongate help' for usage.\n");
+    expect(r.stderr).toBe("versiongate: seed takes one subcommand: 'demo'\nRun 'versiongate help' for usage.\n");
+    expectUsageError(await vg(['seed', 'demo', 'again'], cliEnv(tempDir())), 'seed demo', "unexpected argument 'again'");
   });
 });
 
 describe('versiongate domain / repository create', () => {
   it('creates a domain and a repository, printing JSON; a duplicate domain fails with a message', SEVERAL, async () => {
     const dataDir = tempDir();
-    const domain = await run(['domain', 'create', '--domain', 'other', '--domain-owner', '123456789012'], cliEnv(dataDir));
+    const domain = await vg(['domain', 'create', '--domain', 'other', '--domain-owner', '123456789012'], cliEnv(dataDir));
     expect(domain.code).toBe(0);
     expect(domain.stderr).toBe('');
     const domainRecord = JSON.parse(domain.stdout) as Record<string, unknown>;
     expect(domainRecord).toEqual({ name: 'other', owner: '123456789012', createdAt: expect.any(String) });
     expect(Number.isNaN(Date.parse(domainRecord.createdAt as string))).toBe(false);
 
-    const repo = await run(['repository', 'create', '--domain', 'other', '--domain-owner', '123456789012', '--repository', 'r1'], cliEnv(dataDir));
+    const repo = await vg(['repository', 'create', '--domain', 'other', '--domain-owner', '123456789012', '--repository', 'r1'], cliEnv(dataDir));
     expect(repo.code).toBe(0);
     expect(repo.stderr).toBe('');
     expect(JSON.parse(repo.stdout)).toEqual({ domain: 'other', domainOwner: '123456789012', name: 'r1', createdAt: expect.any(String) });
 
-    const again = await run(['domain', 'create', '--domain', 'other', '--domain-owner', '123456789012'], cliEnv(dataDir));
+    const again = await vg(['domain', 'create', '--domain', 'other', '--domain-owner', '123456789012'], cliEnv(dataDir));
     expect(again.code).toBe(1);
     expect(again.stderr).toBe('versiongate: domain other already exists for owner 123456789012\n');
     expect(again.stdout).toBe('');
 
-    const repoAgain = await run(['repository', 'create', '--domain', 'other', '--domain-owner', '123456789012', '--repository', 'r1'], cliEnv(dataDir));
+    const repoAgain = await vg(['repository', 'create', '--domain', 'other', '--domain-owner', '123456789012', '--repository', 'r1'], cliEnv(dataDir));
     expect(repoAgain.code).toBe(1);
     expect(repoAgain.stderr).toBe('versiongate: repository r1 already exists in domain other\n');
   });
 
-  it('exits 1 with a message for a bad domain owner', async () => {
-    const r = await run(['domain', 'create', '--domain', 'other', '--domain-owner', '12345'], cliEnv(tempDir()));
-    expect(r.code).toBe(1);
-    expect(r.stderr).toBe('versiongate: domain-owner must be a 12-digit account id\n');
-    expect(r.stdout).toBe('');
+  it('exits 2 with a message for a bad domain owner or a bad name (the API would answer 400)', async () => {
+    expectUsageError(await vg(['domain', 'create', '--domain', 'other', '--domain-owner', '12345'], cliEnv(tempDir())), 'domain create', 'domain-owner must be a 12-digit account id');
+    expectUsageError(await vg(['domain', 'create', '--domain', 'other', '--domain-owner', '12'], cliEnv(tempDir())), 'domain create', 'domain-owner must be a 12-digit account id');
+    expectUsageError(
+      await vg(['repository', 'create', '--domain', 'other', '--domain-owner', '123456789012', '--repository', 'r'], cliEnv(tempDir())),
+      'repository create',
+      'repository must be 2 to 100 characters long, got 1',
+    );
   });
 
   it('exits 1 for a repository in a domain that does not exist', async () => {
-    const r = await run(['repository', 'create', '--domain', 'nowhere', '--domain-owner', '123456789012', '--repository', 'r1'], cliEnv(tempDir()));
+    const r = await vg(['repository', 'create', '--domain', 'nowhere', '--domain-owner', '123456789012', '--repository', 'r1'], cliEnv(tempDir()));
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('versiongate: domain nowhere (owner 123456789012) does not exist\n');
     expect(r.stdout).toBe('');
   });
 
   it('exits 2 without --domain-owner', async () => {
-    const r = await run(['domain', 'create', '--domain', 'other'], cliEnv(tempDir()));
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe("versiongate: domain create needs --domain and --domain-owner\nRun 'versiongate help' for usage.\n");
+    expectUsageError(await vg(['domain', 'create', '--domain', 'other'], cliEnv(tempDir())), 'domain create', 'the following arguments are required: --domain-owner');
   });
 });
 

@@ -68,3 +68,16 @@ export function envWithout(...prefixes: string[]): NodeJS.ProcessEnv {
   for (const [k, v] of Object.entries(process.env)) if (!prefixes.some((p) => k.startsWith(p))) env[k] = v;
   return env;
 }
+
+/**
+ * Runs `versiongate ARGS` in this process: the CLI's main() with its output collected and the given
+ * environment, for the tests where the process boundary is not what is tested (it is in
+ * test/cli/cli.test.ts and a few wiring tests). Same result shape as a child process's.
+ */
+export async function runInProcess(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  const { main } = await import('../../src/cli/main.ts');
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { out: (t) => void (stdout += t), err: (t) => void (stderr += t), env });
+  return { code, signal: null, stdout, stderr };
+}

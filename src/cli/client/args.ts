@@ -8,13 +8,18 @@
  * - a map takes the shorthand `k1=v1,k2=v2` (a value keeps any further `=`, such as a base64
  *   revision's padding) or one JSON object;
  * - a boolean member is `--unfinished` or `--no-unfinished`; a switch such as `--no-paginate` is
- *   only present or absent.
+ *   only present or absent;
+ * - a `multiple` flag (versiongate's own, such as `token --group`) takes one word each time it is
+ *   given, and collects them.
  *
- * Stricter than the aws CLI in one way: a flag given twice is a usage error, not "the last wins",
+ * Every `versiongate` command is parsed here, the server's and the operator's as well as the
+ * client commands, so they all take their flags the same way.
+ *
+ * Stricter than the aws CLI in one way: a flag given twice (other than a `multiple` one) is a usage error, not "the last wins",
  * since silently dropping one of two `--versions` lists could change the wrong versions.
  */
 
-export type FlagType = 'string' | 'integer' | 'list' | 'map' | 'boolean' | 'switch';
+export type FlagType = 'string' | 'integer' | 'list' | 'map' | 'boolean' | 'switch' | 'multiple';
 
 export interface FlagSpec {
   /** Without the leading dashes, as the aws CLI spells it: `domain-owner`. */
@@ -99,7 +104,8 @@ export function parseClientArgs(args: readonly string[], flags: readonly FlagSpe
       }
     }
     if (words.length === 0) throw new ClientUsageError(`--${name} needs a value`);
-    set(spec, convert(spec, words));
+    if (spec.type === 'multiple') values[spec.name] = [...((values[spec.name] as string[] | undefined) ?? []), words[0]!];
+    else set(spec, convert(spec, words));
   }
 
   if (!help) {

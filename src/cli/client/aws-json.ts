@@ -30,7 +30,8 @@ export const SHAPES = {
     ['format', 'scalar'],
     ['namespace', 'scalar'],
     ['package', 'scalar'],
-    ['versions', { list: struct(['version', 'scalar'], ['revision', 'scalar'], ['status', 'scalar'], ['origin', PackageVersionOrigin]) }],
+    // identifier: versiongate's, not CodeArtifact's; last, so the rest prints as the aws CLI prints it.
+    ['versions', { list: struct(['version', 'scalar'], ['revision', 'scalar'], ['status', 'scalar'], ['origin', PackageVersionOrigin], ['identifier', 'scalar']) }],
     ['nextToken', 'scalar'],
   ),
   DescribePackageVersionResult: struct([
@@ -49,6 +50,7 @@ export const SHAPES = {
       ['revision', 'scalar'],
       ['status', 'scalar'],
       ['origin', PackageVersionOrigin],
+      ['identifier', 'scalar'],
     ),
   ]),
   ListPackageVersionAssetsResult: struct(

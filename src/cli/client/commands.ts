@@ -8,21 +8,10 @@ import { lstat, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  CopyPackageVersionsCommand,
-  DeletePackageVersionsCommand,
-  DescribePackageVersionCommand,
-  DisposePackageVersionsCommand,
-  GetPackageVersionAssetCommand,
-  ListPackageVersionAssetsCommand,
-  ListPackageVersionsCommand,
-  PublishPackageVersionCommand,
-  UpdatePackageVersionsStatusCommand,
-  type CodeartifactClient,
-  type PackageFormat,
-  type PackageVersionStatus,
-} from '@aws-sdk/client-codeartifact';
+import type { CodeartifactClient, PackageFormat, PackageVersionStatus } from '@aws-sdk/client-codeartifact';
 import { ClientUsageError, type FlagSpec, type FlagValues } from './args.ts';
+import { keepIdentifiers } from './keep-identifiers.ts';
+import { sdk } from './sdk.ts';
 import { cliValue, formatCliJson, SHAPES, type Shape } from './aws-json.ts';
 import { paginate, type FetchPage, type PaginationConfig } from './paginate.ts';
 
@@ -219,7 +208,7 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
     async run(ctx) {
       const v = ctx.values;
       const output = await ctx.client.send(
-        new UpdatePackageVersionsStatusCommand({
+        new (sdk().UpdatePackageVersionsStatusCommand)({
           ...coordinates(v),
           versions: v.versions as string[],
           versionRevisions: v['version-revisions'] as Record<string, string> | undefined,
@@ -239,7 +228,7 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
     async run(ctx) {
       const v = ctx.values;
       const output = await ctx.client.send(
-        new DisposePackageVersionsCommand({
+        new (sdk().DisposePackageVersionsCommand)({
           ...coordinates(v),
           versions: v.versions as string[],
           versionRevisions: v['version-revisions'] as Record<string, string> | undefined,
@@ -258,7 +247,7 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
     async run(ctx) {
       const v = ctx.values;
       const output = await ctx.client.send(
-        new DeletePackageVersionsCommand({ ...coordinates(v), versions: v.versions as string[], expectedStatus: versionStatus(v['expected-status']) }),
+        new (sdk().DeletePackageVersionsCommand)({ ...coordinates(v), versions: v.versions as string[], expectedStatus: versionStatus(v['expected-status']) }),
       );
       return versionsResult(ctx, this.operation, output);
     },
@@ -286,7 +275,7 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
     async run(ctx) {
       const v = ctx.values;
       const output = await ctx.client.send(
-        new CopyPackageVersionsCommand({
+        new (sdk().CopyPackageVersionsCommand)({
           domain: v.domain as string,
           domainOwner: v['domain-owner'] as string | undefined,
           sourceRepository: v['source-repository'] as string,
@@ -319,14 +308,17 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
       const v = ctx.values;
       return list(ctx, listVersionsConfig, (nextToken, maxResults) =>
         ctx.client.send(
-          new ListPackageVersionsCommand({
-            ...coordinates(v),
-            status: versionStatus(v.status),
-            sortBy: v['sort-by'] as 'PUBLISHED_TIME' | undefined,
-            originType: v['origin-type'] as 'INTERNAL' | 'EXTERNAL' | 'UNKNOWN' | undefined,
-            maxResults,
-            nextToken,
-          }),
+          keepIdentifiers(
+            new (sdk().ListPackageVersionsCommand)({
+              ...coordinates(v),
+              status: versionStatus(v.status),
+              sortBy: v['sort-by'] as 'PUBLISHED_TIME' | undefined,
+              originType: v['origin-type'] as 'INTERNAL' | 'EXTERNAL' | 'UNKNOWN' | undefined,
+              maxResults,
+              nextToken,
+            }),
+            { list: 'versions' },
+          ),
         ),
       );
     },
@@ -339,7 +331,8 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
     mutates: false,
     async run(ctx) {
       const v = ctx.values;
-      print(ctx, await ctx.client.send(new DescribePackageVersionCommand({ ...coordinates(v), packageVersion: v['package-version'] as string })), SHAPES.DescribePackageVersionResult);
+      const command = new (sdk().DescribePackageVersionCommand)({ ...coordinates(v), packageVersion: v['package-version'] as string });
+      print(ctx, await ctx.client.send(keepIdentifiers(command, { object: 'packageVersion' })), SHAPES.DescribePackageVersionResult);
       return 0;
     },
   },
@@ -352,7 +345,7 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
     async run(ctx) {
       const v = ctx.values;
       return list(ctx, listAssetsConfig, (nextToken, maxResults) =>
-        ctx.client.send(new ListPackageVersionAssetsCommand({ ...coordinates(v), packageVersion: v['package-version'] as string, maxResults, nextToken })),
+        ctx.client.send(new (sdk().ListPackageVersionAssetsCommand)({ ...coordinates(v), packageVersion: v['package-version'] as string, maxResults, nextToken })),
       );
     },
   },
@@ -372,7 +365,7 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
       const v = ctx.values;
       const outfile = ctx.positionals[0]!;
       const output = await ctx.client.send(
-        new GetPackageVersionAssetCommand({
+        new (sdk().GetPackageVersionAssetCommand)({
           ...coordinates(v),
           packageVersion: v['package-version'] as string,
           asset: v.asset as string,
@@ -406,7 +399,7 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
       // own SHA-256 check refuses the upload (400) rather than storing bytes nobody hashed.
       const assetSHA256 = given ?? (await sha256File(file));
       const output = await ctx.client.send(
-        new PublishPackageVersionCommand({
+        new (sdk().PublishPackageVersionCommand)({
           ...coordinates(v),
           packageVersion: v['package-version'] as string,
           assetContent: createReadStream(file),

@@ -8,8 +8,9 @@
  * that the gateway never reads; a middleware after signing replaces the Authorization header with
  * the bearer token.
  */
-import { CodeartifactClient } from '@aws-sdk/client-codeartifact';
+import type { CodeartifactClient } from '@aws-sdk/client-codeartifact';
 import { ClientUsageError, type FlagSpec, type FlagValues } from './args.ts';
+import { sdk } from './sdk.ts';
 
 export const CONNECTION_FLAGS: readonly FlagSpec[] = [
   { name: 'endpoint-url', type: 'string', help: 'The gateway, e.g. http://127.0.0.1:8080 (or VERSIONGATE_ENDPOINT).' },
@@ -78,7 +79,7 @@ const ignore = () => {};
 const SILENT = { trace: ignore, debug: ignore, info: ignore, warn: ignore, error: ignore };
 
 export function codeArtifactClient(connection: Connection, options: { retries: boolean }): CodeartifactClient {
-  const client = new CodeartifactClient({
+  const client = new (sdk().CodeartifactClient)({
     endpoint: connection.endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'versiongate', secretAccessKey: 'unused' },

@@ -3,18 +3,9 @@
  * with its flags, printing what that command prints: describe-package, list-packages, delete-package,
  * put-package-origin-configuration, get-package-version-readme, list-package-version-dependencies.
  */
-import {
-  DeletePackageCommand,
-  DescribePackageCommand,
-  GetPackageVersionReadmeCommand,
-  ListPackagesCommand,
-  ListPackageVersionDependenciesCommand,
-  PutPackageOriginConfigurationCommand,
-  type AllowPublish,
-  type AllowUpstream,
-  type PackageFormat,
-} from '@aws-sdk/client-codeartifact';
+import type { AllowPublish, AllowUpstream, PackageFormat } from '@aws-sdk/client-codeartifact';
 import { ClientUsageError, type FlagSpec } from './args.ts';
+import { sdk } from './sdk.ts';
 import { SHAPES } from './aws-json.ts';
 import { coordinates, itemShape, list, PACKAGE_FLAGS, PACKAGE_VERSION, PAGINATION_FLAGS, print, type ClientCommand } from './commands.ts';
 
@@ -51,7 +42,7 @@ export const PACKAGE_COMMANDS: readonly ClientCommand[] = [
     flags: PACKAGE_FLAGS,
     mutates: false,
     async run(ctx) {
-      print(ctx, await ctx.client.send(new DescribePackageCommand(coordinates(ctx.values))), SHAPES.DescribePackageResult);
+      print(ctx, await ctx.client.send(new (sdk().DescribePackageCommand)(coordinates(ctx.values))), SHAPES.DescribePackageResult);
       return 0;
     },
   },
@@ -73,7 +64,7 @@ export const PACKAGE_COMMANDS: readonly ClientCommand[] = [
       const v = ctx.values;
       return list(ctx, listPackagesConfig, (nextToken, maxResults) =>
         ctx.client.send(
-          new ListPackagesCommand({
+          new (sdk().ListPackagesCommand)({
             domain: v.domain as string,
             domainOwner: v['domain-owner'] as string | undefined,
             repository: v.repository as string,
@@ -96,7 +87,7 @@ export const PACKAGE_COMMANDS: readonly ClientCommand[] = [
     flags: PACKAGE_FLAGS,
     mutates: true,
     async run(ctx) {
-      print(ctx, await ctx.client.send(new DeletePackageCommand(coordinates(ctx.values))), SHAPES.DeletePackageResult);
+      print(ctx, await ctx.client.send(new (sdk().DeletePackageCommand)(coordinates(ctx.values))), SHAPES.DeletePackageResult);
       return 0;
     },
   },
@@ -107,7 +98,7 @@ export const PACKAGE_COMMANDS: readonly ClientCommand[] = [
     flags: [...PACKAGE_FLAGS, { name: 'restrictions', type: 'map', required: true, help: 'publish=ALLOW|BLOCK,upstream=ALLOW|BLOCK (or the same as JSON).' }],
     mutates: true,
     async run(ctx) {
-      const output = await ctx.client.send(new PutPackageOriginConfigurationCommand({ ...coordinates(ctx.values), restrictions: restrictions(ctx.values.restrictions) }));
+      const output = await ctx.client.send(new (sdk().PutPackageOriginConfigurationCommand)({ ...coordinates(ctx.values), restrictions: restrictions(ctx.values.restrictions) }));
       print(ctx, output, SHAPES.PutPackageOriginConfigurationResult);
       return 0;
     },
@@ -120,7 +111,7 @@ export const PACKAGE_COMMANDS: readonly ClientCommand[] = [
     mutates: false,
     async run(ctx) {
       const v = ctx.values;
-      print(ctx, await ctx.client.send(new GetPackageVersionReadmeCommand({ ...coordinates(v), packageVersion: v['package-version'] as string })), SHAPES.GetPackageVersionReadmeResult);
+      print(ctx, await ctx.client.send(new (sdk().GetPackageVersionReadmeCommand)({ ...coordinates(v), packageVersion: v['package-version'] as string })), SHAPES.GetPackageVersionReadmeResult);
       return 0;
     },
   },
@@ -133,7 +124,7 @@ export const PACKAGE_COMMANDS: readonly ClientCommand[] = [
     async run(ctx) {
       const v = ctx.values;
       const output = await ctx.client.send(
-        new ListPackageVersionDependenciesCommand({ ...coordinates(v), packageVersion: v['package-version'] as string, nextToken: v['next-token'] as string | undefined }),
+        new (sdk().ListPackageVersionDependenciesCommand)({ ...coordinates(v), packageVersion: v['package-version'] as string, nextToken: v['next-token'] as string | undefined }),
       );
       print(ctx, output, SHAPES.ListPackageVersionDependenciesResult);
       return 0;

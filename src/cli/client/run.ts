@@ -10,21 +10,32 @@ import { codeArtifactClient, CONNECTION_FLAGS, resolveConnection } from './conne
 import { PACKAGE_COMMANDS } from './package-commands.ts';
 import { PaginationError } from './paginate.ts';
 import { TENANCY_COMMANDS } from './tenancy-commands.ts';
+import { loadSdk } from './sdk.ts';
+import { synopsis, usageLines, wrap } from '../usage.ts';
 
 const COMMANDS: readonly ClientCommand[] = [...CLIENT_COMMANDS, ...PACKAGE_COMMANDS, ...TENANCY_COMMANDS];
 const BY_NAME = new Map(COMMANDS.map((c) => [c.name, c]));
 
 export const CLIENT_COMMAND_NAMES: readonly string[] = COMMANDS.map((c) => c.name);
 
-export async function runClientCommand(name: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+export interface ClientIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processIo: ClientIo = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+};
+
+export async function runClientCommand(name: string, args: readonly string[], env: NodeJS.ProcessEnv, io: ClientIo = processIo): Promise<number> {
   const command = BY_NAME.get(name);
   if (!command) throw new Error(`not a client command: ${name}`);
   // The SDK warns on every run under Node 20 that its releases from 2027 will need Node 22: news
   // for whoever upgrades the dependency, not for someone archiving a version, and it would bury
   // the one line of stderr a failed command prints.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const out = (text: string) => void process.stdout.write(text);
-  const err = (text: string) => void process.stderr.write(text);
+  const { out, err } = io;
   let client: CodeartifactClient | undefined;
   let endpoint: string | undefined;
   try {
@@ -36,11 +47,12 @@ export async function runClientCommand(name: string, args: readonly string[], en
     if (command.positional && parsed.positionals.length === 0) throw new ClientUsageError(`${name} needs ${command.positional.name}, the last argument`);
     const connection = resolveConnection(parsed.values, env);
     endpoint = connection.endpoint;
+    await loadSdk();
     client = codeArtifactClient(connection, { retries: !command.mutates });
     return await command.run({ client, values: parsed.values, positionals: parsed.positionals, out, err });
   } catch (e) {
     if (e instanceof ClientUsageError) {
-      err(`versiongate: ${e.message}\nRun 'versiongate ${name} --help' for usage.\n`);
+      err(`versiongate: ${e.message}\nUsage:\n${usageOf(command).join('\n')}\nRun 'versiongate ${name} --help' for the details.\n`);
       return 2;
     }
     err(`versiongate: ${describeFailure(e, endpoint)}\n`);
@@ -73,24 +85,14 @@ function isServiceError(e: unknown): e is Error & { $fault: string; $metadata: {
   return e instanceof Error && typeof (e as { $fault?: unknown }).$fault === 'string' && typeof (e as { $metadata?: unknown }).$metadata === 'object';
 }
 
-function synopsis(flag: FlagSpec): string {
-  const core = flag.type === 'boolean' ? `--${flag.name} | --no-${flag.name}` : flag.type === 'switch' ? `--${flag.name}` : `--${flag.name} <value>`;
-  return flag.required ? core : `[${core}]`;
+/** `versiongate NAME --flag <value> … [OUTFILE]`, wrapped: the synopsis of the command's flags. */
+function usageOf(command: ClientCommand): string[] {
+  const visible = [...command.flags, ...CONNECTION_FLAGS].filter((f) => !f.hidden);
+  return usageLines(command.name, [...visible.map(synopsis), ...(command.positional ? [command.positional.name] : [])]);
 }
 
 function helpText(command: ClientCommand): string {
-  const visible = [...command.flags, ...CONNECTION_FLAGS].filter((f) => !f.hidden);
-  const words = [...visible.map(synopsis), ...(command.positional ? [command.positional.name] : [])];
-  const lines: string[] = [];
-  let line = `  versiongate ${command.name}`;
-  for (const word of words) {
-    if (line.length + word.length + 1 > 100) {
-      lines.push(line);
-      line = '     ';
-    }
-    line += ` ${word}`;
-  }
-  lines.push(line);
+  const lines = usageOf(command);
   const describe = (label: string, help: string) => `  ${label.padEnd(34)} ${wrap(help, 100 - 37).join(`\n${' '.repeat(37)}`)}`;
   const flagLine = (f: FlagSpec) => describe(f.type === 'boolean' ? `--[no-]${f.name}` : f.type === 'switch' ? `--${f.name}` : `--${f.name} <value>`, `${f.required ? '(required) ' : ''}${f.help}`);
   return [
@@ -115,16 +117,3 @@ function helpText(command: ClientCommand): string {
   ].join('\n');
 }
 
-/** Word-wraps help text to a width. */
-export function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line && line.length + word.length + 1 > width) {
-      lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  lines.push(line);
-  return lines;
-}

@@ -6,19 +6,8 @@
  * records them (`versiongate domain …` / `repository …` without an endpoint write the database file
  * instead, for bootstrap: see src/cli/main.ts).
  */
-import {
-  CreateDomainCommand,
-  CreateRepositoryCommand,
-  DeleteDomainCommand,
-  DeleteRepositoryCommand,
-  DescribeDomainCommand,
-  DescribeRepositoryCommand,
-  ListDomainsCommand,
-  ListRepositoriesCommand,
-  ListRepositoriesInDomainCommand,
-  UpdateRepositoryCommand,
-} from '@aws-sdk/client-codeartifact';
 import type { FlagSpec, FlagValues } from './args.ts';
+import { sdk } from './sdk.ts';
 import type { Shape } from './aws-json.ts';
 import { itemShape, list, PAGINATION_FLAGS, print, type ClientCommand } from './commands.ts';
 
@@ -89,7 +78,7 @@ export const TENANCY_COMMANDS: readonly ClientCommand[] = [
     mutates: true,
     async run(ctx) {
       const v = ctx.values;
-      const out = await ctx.client.send(new CreateDomainCommand({ domain: v.domain as string }));
+      const out = await ctx.client.send(new (sdk().CreateDomainCommand)({ domain: v.domain as string }));
       print(ctx, out, DomainResult);
       return 0;
     },
@@ -101,7 +90,7 @@ export const TENANCY_COMMANDS: readonly ClientCommand[] = [
     flags: [DOMAIN, DOMAIN_OWNER],
     mutates: false,
     async run(ctx) {
-      print(ctx, await ctx.client.send(new DescribeDomainCommand(domainOf(ctx.values))), DomainResult);
+      print(ctx, await ctx.client.send(new (sdk().DescribeDomainCommand)(domainOf(ctx.values))), DomainResult);
       return 0;
     },
   },
@@ -113,7 +102,7 @@ export const TENANCY_COMMANDS: readonly ClientCommand[] = [
     mutates: false,
     async run(ctx) {
       const config = { resultKey: 'domains', nonAggregateKeys: [], shape: ListDomainsResult, itemShape: itemShape(ListDomainsResult, 'domains') } as const;
-      return list(ctx, config, (nextToken, maxResults) => ctx.client.send(new ListDomainsCommand({ maxResults, nextToken })));
+      return list(ctx, config, (nextToken, maxResults) => ctx.client.send(new (sdk().ListDomainsCommand)({ maxResults, nextToken })));
     },
   },
   {
@@ -123,7 +112,7 @@ export const TENANCY_COMMANDS: readonly ClientCommand[] = [
     flags: [DOMAIN, DOMAIN_OWNER],
     mutates: true,
     async run(ctx) {
-      print(ctx, await ctx.client.send(new DeleteDomainCommand(domainOf(ctx.values))), DomainResult);
+      print(ctx, await ctx.client.send(new (sdk().DeleteDomainCommand)(domainOf(ctx.values))), DomainResult);
       return 0;
     },
   },
@@ -136,7 +125,7 @@ export const TENANCY_COMMANDS: readonly ClientCommand[] = [
     async run(ctx) {
       const v = ctx.values;
       const out = await ctx.client.send(
-        new CreateRepositoryCommand({ ...repositoryOf(v), description: v.description as string | undefined, upstreams: upstreamsOf(v) }),
+        new (sdk().CreateRepositoryCommand)({ ...repositoryOf(v), description: v.description as string | undefined, upstreams: upstreamsOf(v) }),
       );
       print(ctx, out, RepositoryResult);
       return 0;
@@ -149,7 +138,7 @@ export const TENANCY_COMMANDS: readonly ClientCommand[] = [
     flags: [DOMAIN, DOMAIN_OWNER, REPOSITORY],
     mutates: false,
     async run(ctx) {
-      print(ctx, await ctx.client.send(new DescribeRepositoryCommand(repositoryOf(ctx.values))), RepositoryResult);
+      print(ctx, await ctx.client.send(new (sdk().DescribeRepositoryCommand)(repositoryOf(ctx.values))), RepositoryResult);
       return 0;
     },
   },
@@ -161,7 +150,7 @@ export const TENANCY_COMMANDS: readonly ClientCommand[] = [
     mutates: true,
     async run(ctx) {
       const v = ctx.values;
-      const out = await ctx.client.send(new UpdateRepositoryCommand({ ...repositoryOf(v), description: v.description as string | undefined, upstreams: upstreamsOf(v) }));
+      const out = await ctx.client.send(new (sdk().UpdateRepositoryCommand)({ ...repositoryOf(v), description: v.description as string | undefined, upstreams: upstreamsOf(v) }));
       print(ctx, out, RepositoryResult);
       return 0;
     },
@@ -173,7 +162,7 @@ export const TENANCY_COMMANDS: readonly ClientCommand[] = [
     flags: [DOMAIN, DOMAIN_OWNER, REPOSITORY],
     mutates: true,
     async run(ctx) {
-      print(ctx, await ctx.client.send(new DeleteRepositoryCommand(repositoryOf(ctx.values))), RepositoryResult);
+      print(ctx, await ctx.client.send(new (sdk().DeleteRepositoryCommand)(repositoryOf(ctx.values))), RepositoryResult);
       return 0;
     },
   },
@@ -185,7 +174,7 @@ export const TENANCY_COMMANDS: readonly ClientCommand[] = [
     mutates: false,
     async run(ctx) {
       const prefix = ctx.values['repository-prefix'] as string | undefined;
-      return list(ctx, listRepositoriesConfig, (nextToken, maxResults) => ctx.client.send(new ListRepositoriesCommand({ repositoryPrefix: prefix, maxResults, nextToken })));
+      return list(ctx, listRepositoriesConfig, (nextToken, maxResults) => ctx.client.send(new (sdk().ListRepositoriesCommand)({ repositoryPrefix: prefix, maxResults, nextToken })));
     },
   },
   {
@@ -204,7 +193,7 @@ export const TENANCY_COMMANDS: readonly ClientCommand[] = [
       const v = ctx.values;
       return list(ctx, listRepositoriesConfig, (nextToken, maxResults) =>
         ctx.client.send(
-          new ListRepositoriesInDomainCommand({
+          new (sdk().ListRepositoriesInDomainCommand)({
             ...domainOf(v),
             administratorAccount: v['administrator-account'] as string | undefined,
             repositoryPrefix: v['repository-prefix'] as string | undefined,

@@ -7,7 +7,6 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { and, asc, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
@@ -17,6 +16,7 @@ import type { AuditHead, AuditRecord, AuditRecordInput } from '../../audit/audit
 import { deriveFields } from '../../audit/derived-fields.ts';
 import type { Clock } from '../../clock.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
+import { packageRoot } from '../../package-root.ts';
 import { newIdentifier } from '../../registry/identifier.ts';
 import type { VersionState } from '../../registry/plan-change.ts';
 import type { VersionStatus } from '../../registry/statuses.ts';
@@ -67,7 +67,7 @@ import * as schema from './schema.ts';
 import { StaleRead } from './stale-read.ts';
 import { TenancyQueries, TenancyRefused } from './tenancy-store.ts';
 
-const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/sqlite');
+const MIGRATIONS = join(packageRoot(), 'drizzle/sqlite');
 
 type Db = BetterSQLite3Database<typeof schema>;
 

@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { ServiceUnavailableError } from '../../errors.ts';
 import type { AuditRecordInput } from '../../audit/audit-record.ts';
 import { systemClock } from '../../clock.ts';
+import { workerEntry } from '../../package-root.ts';
 import type { PackageDeleteResult, Store, VersionCommit, VersionCommitResult } from '../store.ts';
 import { DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from './group-commit.ts';
 import { openSqliteStore } from './sqlite-store.ts';
@@ -108,7 +109,7 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
   // Opened (and migrated) here first: the writer opens a database whose schema is current.
   const reader = openSqliteStore({ file, clock: systemClock, groupCommit });
   const init: WriterInit = { file, maxBatch: groupCommit.maxBatch, maxQueued: groupCommit.maxQueued };
-  const worker = new Worker(new URL('./writer-thread-boot.mjs', import.meta.url), {
+  const worker = new Worker(workerEntry(import.meta.url, './writer-thread-boot.mjs', 'writer-thread'), {
     workerData: { versiongateWriter: init },
     // Nothing from the parent's command line (V8 flags are process-wide, see reload-worker-boot.mjs).
     execArgv: [],
