@@ -70,9 +70,15 @@ export interface AppDeps extends OperationDeps {
 
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
-      if (!result.success) throw new ValidationError(describeIssues(result.target, result.error.issues), 'FIELD_VALIDATION_FAILED');
-      return undefined;
+    defaultHook: (result, c) => {
+      if (result.success) return undefined;
+      // A parameter given twice reaches the schema as a list, which would be reported as the wrong
+      // type ("expected number, received NaN"); say what the request did instead.
+      if (result.target === 'query') {
+        const repeated = Object.entries(c.req.queries()).find(([, values]) => values.length > 1)?.[0];
+        if (repeated !== undefined) throw new ValidationError(`query parameter ${repeated} is given more than once`, 'FIELD_VALIDATION_FAILED');
+      }
+      throw new ValidationError(describeIssues(result.target, result.error.issues), 'FIELD_VALIDATION_FAILED');
     },
   });
 

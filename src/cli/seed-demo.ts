@@ -5,7 +5,8 @@
  * staging starts empty: what the pipelines publish there is promoted to prod with CopyPackageVersions.
  * Every version is Published with real asset bytes and a revision, its sync awaiting (like a publish):
  * the server's worker pool syncs them, extracting the npm and Maven metadata. Running it again adds
- * what is missing.
+ * the domain, repositories and versions it does not find; a version that exists in any status, Deleted
+ * or Disposed included, is left as it is.
  */
 import { ConflictError } from '../errors.ts';
 import { newRevision } from '../registry/revision.ts';
@@ -90,8 +91,12 @@ export async function seedDemo(store: Store, blobs: BlobStore): Promise<SeedRepo
   for (const v of VERSIONS) {
     const label = `${v.repository}: ${v.format} ${v.namespace ? `${v.namespace}/` : ''}${v.name} ${v.version}`;
     const snapshot = await store.readPackage({ domainOwner: DEMO_OWNER, domain: DEMO_DOMAIN, ...v }, [v.version]);
-    if (snapshot.versions.has(v.version)) {
-      report.existing.push(label);
+    const existing = snapshot.versions.get(v.version);
+    if (existing) {
+      // A version deleted or disposed since is not restored: bringing it back would be a change to the
+      // registry that no policy decided and no audit record shows. Said, so nobody expects otherwise.
+      const gone = existing.status === 'Deleted' || existing.status === 'Disposed';
+      report.existing.push(gone ? `${label} (${existing.status}: not restored; a fresh data dir starts the demo again)` : label);
       continue;
     }
     const assets = [];

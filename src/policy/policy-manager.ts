@@ -175,7 +175,10 @@ export class PolicyManager {
     }
     if (answer.candidate !== undefined) await this.#adoptCandidate(answer.candidate);
     this.#view = this.#compose();
-    this.#lastReload = outcome;
+    // One edit reaches the watcher twice (fs.watch at once, then the 2 s poll that sees the new
+    // fingerprint): the second finds the set it just loaded. That is no news, and must not hide the load.
+    const echo = trigger === 'watch' && outcome.outcome === 'unchanged' && this.#lastReload?.outcome === 'loaded' && this.#lastReload.hash === outcome.hash;
+    if (!echo) this.#lastReload = outcome;
     if (outcome.outcome !== 'unchanged') this.o.onLoad?.(outcome, loaded);
     return outcome;
   }

@@ -93,6 +93,12 @@ describe('validation over HTTP (fresh gateway: nothing below may change or audit
       await expect400(await gw.post(`${UPDATE}?domain=my_domain&domain-owner=111122223333&format=npm&package=chalk`, ARCHIVE, token), 'repository');
     });
 
+    it('a parameter given twice → 400 saying so, not a type error', async () => {
+      const audit = await expect400(await gw.get('/v1/audit?limit=1&limit=2', token), 'query parameter limit is given more than once');
+      expect(audit.message).not.toContain('NaN');
+      await expect400(await gw.post(`${UPDATE}?${CHALK}&repository=prod`, ARCHIVE, token), 'query parameter repository is given more than once');
+    });
+
     it('missing package → 400 naming it', async () => {
       await expect400(await gw.post(`${UPDATE}?${BASE}`, ARCHIVE, token), 'package');
     });

@@ -18,11 +18,10 @@ import { createLifecycle, type Lifecycle } from '../../src/lifecycle.ts';
 import { createLogger, type LogLevel } from '../../src/log.ts';
 import { createMetrics, type Metrics } from '../../src/metrics/metrics.ts';
 import { PolicyEngine } from '../../src/policy/engine.ts';
-import { loadPolicyDir } from '../../src/policy/load-policies.ts';
 import { openBlobStore } from '../../src/store/blob-store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { PackageKey, Store } from '../../src/store/store.ts';
-import { REPO_POLICIES } from '../helpers/gateway.ts';
+import { compiledOnce, REPO_POLICIES } from '../helpers/gateway.ts';
 
 export const CHALK_KEY: PackageKey = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo', format: 'npm', namespace: '', name: 'chalk' };
 export const CHALK_ARN = 'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/my_repo/npm//chalk';
@@ -69,7 +68,8 @@ export async function opsApp(options: OpsAppOptions = {}): Promise<OpsApp> {
   const dir = mkdtempSync(join(tmpdir(), 'versiongate-ops-'));
   const policyDir = join(dir, 'policies');
   cpSync(REPO_POLICIES, policyDir, { recursive: true });
-  const engine = new PolicyEngine(loadPolicyDir(policyDir));
+  // The shipped set, compiled once per worker (the copy in policyDir is what tests read).
+  const engine = new PolicyEngine(compiledOnce(policyDir));
   const devKey = await loadOrCreateDevKey(join(dir, 'data'));
   const devSource = keySourceFor({ mode: 'dev', issuer: DEV_ISSUER, audience: DEV_AUDIENCE }, devKey);
   const verifier = createTokenVerifier({ keySource: devSource, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, groupsClaim: 'groups', clock, clockToleranceSeconds: 0 });

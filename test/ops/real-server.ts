@@ -13,9 +13,8 @@ import { systemClock } from '../../src/clock.ts';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startGateway, type Gateway } from '../../src/main.ts';
-import { REPO_POLICIES } from '../helpers/gateway.ts';
+import { REPO_POLICIES, seededTemplate } from '../helpers/gateway.ts';
 import { LogCapture } from './ops-app.ts';
-import { seedSynced } from '../helpers/seed-synced.ts';
 
 export const WAIT_MS = 30_000;
 
@@ -32,8 +31,10 @@ export async function realServer(flags: Record<string, string> = {}): Promise<Re
   cpSync(REPO_POLICIES, join(dir, 'policies'), { recursive: true });
   const config = parseConfig({ env: {}, flags: { port: '0', 'data-dir': join(dir, 'data'), 'policy-dir': join(dir, 'policies'), ...flags }, dev: true });
   const log = new LogCapture();
+  // The data dir starts as a copy of the worker's seeded, synchronised template: the state seeding
+  // the running server and waiting for its syncs would reach.
+  cpSync(await seededTemplate(), config.dataDir, { recursive: true });
   const gateway = await startGateway(config, { logger: createLogger({ level: 'info', destination: log }) });
-  await seedSynced(gateway, config.dataDir);
   return {
     gateway,
     config,
