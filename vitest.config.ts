@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The browser tests run on their own (npm run test:browser, vitest.browser.config.ts).
+    exclude: ['test/browser/**', '**/node_modules/**'],
     pool: 'forks',
     // The JSON report is what .ci/run counts passed and failed tests from.
     reporters: ['default', 'json'],

@@ -110,7 +110,9 @@ function candidateFromSource(s: Source): FileText[] {
 const kindOf = (file: string) => (file === SCHEMA ? 'schema' : file.startsWith('templates/') ? 'template' : file.startsWith('tests/') ? 'test' : file.endsWith('.json') ? 'links' : 'policy');
 
 /** The candidate in the shapes of POST /v1/policies/check and POST /v1/authorize. */
-function split(files: FileText[]) {
+function split(all: FileText[]) {
+  // The scratch file left empty is no file at all: the untouched candidate is exactly the folder.
+  const files = all.filter((f) => f.file !== SCRATCH_FILE || f.text.trim() !== '');
   const by = (k: string) => files.filter((f) => kindOf(f.file) === k);
   return { schema: files.find((f) => f.file === SCHEMA)?.text ?? '', files: by('policy'), templates: by('template'), links: by('links'), tests: by('test') };
 }
