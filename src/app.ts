@@ -143,6 +143,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   auditVerifyApi(ops, app);
   policyCheckApi({ ...ops, policyDir: deps.policyDir, groupsClaim: deps.groupsClaim ?? 'groups' }, app);
   // The console calls this app's own routes in-process, through the same gate as any client.
+  app.get('/console/', (c) => c.redirect('/console/overview', 303));
   app.route('/console', consoleApp({ ...deps.console, fetch: (request, env) => app.fetch(request, env), now: () => deps.clock.now().getTime(), logger: deps.logger }));
   docsApi(app); // last: the OpenAPI document describes every route mounted before it
 
