@@ -450,7 +450,16 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
   app.get('/versions/sync', async (c) => {
     const k = coordinatesOf((n) => c.req.query(n));
     if (!k) return c.text('missing coordinates', 400);
-    return c.html(await syncProgress(c.var.api, k, c.req.queries('id') ?? []));
+    const progress = await syncProgress(c.var.api, k, c.req.queries('id') ?? []);
+    if (c.req.header('hx-request')) return c.html(progress);
+    return c.html(
+      <Layout title="Resync" session={c.var.session} current="/console/versions">
+        {progress}
+        <p>
+          <a href={backTo(k)}>Back to the versions</a>
+        </p>
+      </Layout>,
+    );
   });
 }
 
