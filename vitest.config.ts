@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // dist/, for the tests that run bin/versiongate.js as a process.
     globalSetup: ['test/global-setup.ts'],
+    // The browser tests run on their own (npm run test:browser, vitest.browser.config.ts).
+    exclude: ['test/browser/**', '**/node_modules/**'],
     pool: 'forks',
     // The JSON report is what .ci/run counts passed and failed tests from.
     reporters: ['default', 'json'],

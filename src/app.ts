@@ -28,6 +28,9 @@ import { versionApi } from './http/version-api.ts';
 import { copyApi } from './http/copy-api.ts';
 import { tenancyApi } from './http/tenancy-api.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
+import { auditVerifyApi } from './http/audit-verify-api.ts';
+import { policyCheckApi } from './http/policy-check-api.ts';
+import { consoleApp, type ConsoleSettings } from './console/console-app.tsx';
 import { instrumentAuthorizer, instrumentVerifier } from './metrics/instrument-auth.ts';
 import { instrumentStore } from './metrics/instrument-store.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
@@ -66,6 +69,10 @@ export interface AppDeps extends OperationDeps {
   rejections?: RejectionLog | undefined;
   /** The account that owns the domains CreateDomain creates (VERSIONGATE_ACCOUNT_ID). */
   accountId?: string | undefined;
+  /** The policy folder, for GET /v1/policies/source (the playground's starting point). */
+  policyDir?: string | undefined;
+  /** The web console's settings (/console/); by default served without development hints or an identity provider. */
+  console?: ConsoleSettings | undefined;
 }
 
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
@@ -139,6 +146,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   auditApi(ops, app);
   copyApi(ops, app);
   policyApi({ ...ops, verifier, groupsClaim: deps.groupsClaim ?? 'groups', policyStatus: deps.policyStatus }, app);
+  auditVerifyApi(ops, app);
+  policyCheckApi({ ...ops, policyDir: deps.policyDir, groupsClaim: deps.groupsClaim ?? 'groups' }, app);
+  // The console calls this app's own routes in-process, through the same gate as any client.
+  app.get('/console/', (c) => c.redirect('/console/overview', 303));
+  app.route('/console', consoleApp({ ...deps.console, fetch: (request, env) => app.fetch(request, env), now: () => deps.clock.now().getTime(), logger: deps.logger }));
   docsApi(app); // last: the OpenAPI document describes every route mounted before it
 
   app.notFound((c) => codeArtifactError(new UnknownOperationError(`no operation at ${c.req.method} ${c.req.path}`), c.get('requestId')));

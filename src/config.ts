@@ -90,6 +90,8 @@ export interface Config {
   commitThread: boolean;
   /** Refused tokens are counted per window and recorded as one record per kind (VERSIONGATE_REJECTION_WINDOW); 0: each on its own. */
   rejectionWindowMs: number;
+  /** The console's OAuth client id at the identity provider (VERSIONGATE_ISSUER); unset: sign-in by pasting a token only. */
+  consoleClientId: string | undefined;
 }
 
 /** One row per setting: the README's settings table is this list. */
@@ -126,6 +128,7 @@ export const SETTINGS = {
   commitBatch: { env: 'VERSIONGATE_COMMIT_BATCH', flag: 'commit-batch', default: '256' },
   commitThread: { env: 'VERSIONGATE_COMMIT_THREAD', flag: 'commit-thread', default: 'on' },
   rejectionWindow: { env: 'VERSIONGATE_REJECTION_WINDOW', flag: 'rejection-window', default: '10' },
+  consoleClientId: { env: 'VERSIONGATE_CONSOLE_CLIENT_ID', flag: 'console-client-id', default: undefined },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -271,6 +274,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     commitBatch,
     rejectionWindowMs,
     commitThread: parseOnOff(raw('commitThread')!, (why) => fail('commitThread', why)),
+    consoleClientId: parseConsoleClientId(raw, fail),
   };
 }
 
@@ -329,6 +333,24 @@ function parseAuth(
     );
   }
   return { mode: 'dev', issuer: issuer ?? DEV_ISSUER, audience: audience ?? DEV_AUDIENCE };
+}
+
+/** The console signs in at the identity provider only: a client id needs VERSIONGATE_ISSUER, and no development key. */
+function parseConsoleClientId(raw: (name: SettingName) => string | undefined, fail: (name: SettingName, why: string) => never): string | undefined {
+  const id = raw('consoleClientId');
+  if (id === undefined) return undefined;
+  if (!/^[\x21-\x7e]{1,256}$/.test(id)) fail('consoleClientId', `not a client id (printable ASCII, no spaces): '${id}'`);
+  const issuer = raw('issuer');
+  if (!issuer) fail('consoleClientId', 'needs VERSIONGATE_ISSUER, whose discovery document names the authorization and token endpoints');
+  let url: URL | undefined;
+  try {
+    url = new URL(issuer!);
+  } catch {
+    fail('consoleClientId', `VERSIONGATE_ISSUER is not a URL: '${issuer}'`);
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url!.hostname);
+  if (url!.protocol !== 'https:' && !(url!.protocol === 'http:' && loopback)) fail('consoleClientId', 'VERSIONGATE_ISSUER must be an https:// URL (plain http only on loopback) for the console to sign in there');
+  return id;
 }
 
 function parseOnOff(text: string, fail: (why: string) => never): boolean {

@@ -153,6 +153,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     maxAssetBytes: config.limits.maxAssetBytes,
     accountId: config.accountId,
     syncScheduled: () => syncWorker.nudge(),
+    policyDir: config.policyDir,
+    console: { devMode: config.auth.mode === 'dev', oidc: config.consoleClientId ? { issuer: config.auth.issuer, clientId: config.consoleClientId, scope: 'openid' } : undefined },
   });
 
   const servers: Server[] = [];

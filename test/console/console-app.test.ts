@@ -1,0 +1,139 @@
+/**
+ * The console over app.request(): the session cookie, the CSRF token, the Content-Security-Policy,
+ * and that its data comes through the gateway's own authorization and audit. (The browser tests in
+ * test/browser drive the same pages in Chromium.)
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CONTENT_SECURITY_POLICY } from '../../src/console/console-app.tsx';
+import { fixedClock } from '../../src/clock.ts';
+import { mintDevToken } from '../../src/auth/dev-key.ts';
+import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
+import { testGateway, type TestGateway } from '../helpers/gateway.ts';
+
+let gw: TestGateway;
+afterEach(async () => {
+  await gw?.close();
+});
+
+const form = (fields: Record<string, string>) => ({ 'content-type': 'application/x-www-form-urlencoded', body: new URLSearchParams(fields).toString() });
+const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+
+async function signedIn(sub: string, groups: string[]) {
+  const token = await gw.token(sub, groups);
+  const page = await gw.app.request('/console/sign-in');
+  const nonce = csrfOf(await page.text())!;
+  const loginCookie = page.headers.get('set-cookie')!.split(';')[0]!;
+  const res = await gw.app.request('/console/sign-in', { method: 'POST', headers: { cookie: loginCookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: nonce, token }).toString() });
+  expect(res.status).toBe(303);
+  const setCookie = res.headers.get('set-cookie')!;
+  return { token, cookie: setCookie.split(';')[0]!, setCookie };
+}
+
+describe('the console', () => {
+  it('sets an HttpOnly, SameSite=Strict session cookie that expires with the token, and a strict CSP', async () => {
+    gw = await testGateway();
+    const { setCookie, cookie } = await signedIn('alice', ['release-managers']);
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Strict/);
+    expect(setCookie).toMatch(/Path=\/console/);
+    const maxAge = Number(/Max-Age=(\d+)/.exec(setCookie)![1]);
+    expect(maxAge).toBeGreaterThan(3500);
+    expect(maxAge).toBeLessThanOrEqual(3600);
+    // Not on loopback: Secure.
+    const res = await gw.app.request('http://console.example.com/console/sign-in');
+    expect(res.headers.get('set-cookie')).toMatch(/Secure/);
+    const page = await gw.app.request('/console/overview', { headers: { cookie } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+    expect(CONTENT_SECURITY_POLICY).toContain("script-src 'self'");
+    expect(CONTENT_SECURITY_POLICY).not.toContain('unsafe');
+    const html = await page.text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(html).not.toMatch(/\son[a-z]+=/);
+  });
+
+  it('refuses a sign-in form without its CSRF nonce', async () => {
+    gw = await testGateway();
+    const res = await gw.app.request('/console/sign-in', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: await gw.token('alice') }).toString() });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('refuses a changing POST without the session CSRF token, and changes nothing', async () => {
+    gw = await testGateway();
+    const { cookie } = await signedIn('alice', ['release-managers']);
+    const fields = { domain: 'my_domain', 'domain-owner': '111122223333', repository: 'my_repo', pkg: 'npm//chalk', action: 'Archive', versions: '4.1.0' };
+    const refused = await gw.app.request('/console/versions/apply', { method: 'POST', headers: { cookie, ...form(fields) }, body: form(fields).body });
+    expect(refused.status).toBe(403);
+    const before = await gw.store.listAudit({ filter: { action: 'UpdatePackageVersionsStatus' }, limit: 10 });
+    expect(before).toEqual([]);
+    // With the token from the confirmation page, the same form archives, through the audited API.
+    const confirm = await gw.app.request(`/console/versions/confirm?${new URLSearchParams({ ...fields, action: 'Archive' })}`, { headers: { cookie } });
+    const csrf = csrfOf(await confirm.text())!;
+    const applied = await gw.app.request('/console/versions/apply', { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...fields, csrf }).toString() });
+    expect(applied.status).toBe(200);
+    expect(await applied.text()).toContain('1 version(s) now Archived');
+    const records = await gw.store.listAudit({ filter: { action: 'UpdatePackageVersionsStatus' }, limit: 10 });
+    expect(records).toHaveLength(1);
+    expect(records[0]!.principal?.subject).toBe('alice');
+    expect(records[0]!.outcome).toBe('applied');
+  });
+
+  it('ends the session when the gateway refuses its token, and says why', async () => {
+    gw = await testGateway();
+    const expired = await mintDevToken({ key: gw.devKey, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, subject: 'alice', groups: [], groupsClaim: 'groups', ttlSeconds: 60, clock: fixedClock(new Date(Date.now() - 3600_000)) });
+    const res = await gw.app.request('/console/versions', { headers: { cookie: `vg_console=${expired}` } });
+    expect(res.status).toBe(303);
+    expect(decodeURIComponent(res.headers.get('location')!)).toMatch(/sign-in\?error=the gateway refused your session's token: .*expired/);
+    expect(res.headers.get('set-cookie')).toMatch(/vg_console=;.*Max-Age=0/);
+    await gw.rejections.flush();
+    const refused = await gw.store.listAudit({ filter: { decision: 'unauthenticated' }, limit: 10 });
+    expect(refused.length).toBeGreaterThan(0);
+  });
+
+  it('shows only what Cedar allows: the playground refuses a release manager, with the API denial audited', async () => {
+    gw = await testGateway();
+    const { cookie } = await signedIn('alice', ['release-managers']);
+    const res = await gw.app.request('/console/playground', { headers: { cookie } });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain('not authorized to perform: ReadPolicies');
+    const denied = await gw.store.listAudit({ filter: { action: 'ReadPolicies', decision: 'deny' }, limit: 10 });
+    // GET /v1/policies and GET /v1/policies/source, each asked and refused on its own.
+    expect(denied).toHaveLength(2);
+    for (const d of denied) expect(d.principal?.subject).toBe('alice');
+  });
+});
+
+describe('the playground and audit endpoints', () => {
+  it('POST /v1/policies/check reports Cedar diagnostics at file:line:column and runs tests against the candidate', async () => {
+    gw = await testGateway();
+    const sam = await gw.token('sam', ['security']);
+    const source = (await (await gw.get('/v1/policies/source', sam)).json()) as { schema: string; files: Array<{ file: string; text: string }> };
+    // testGateway serves no policy folder: a clear 400, not a 500.
+    expect((source as unknown as { message: string }).message).toContain('without a policy folder');
+    const schema = (await import('node:fs')).readFileSync(`${gw.policyDir}/schema.cedarschema`, 'utf8');
+    const bad = await gw.post('/v1/policies/check', { schema, files: [{ file: 'x.cedar', text: 'permit (principal, action, resource' }] }, sam);
+    const badBody = (await bad.json()) as { valid: boolean; diagnostics: Array<{ file: string; line: number; column: number; severity: string }> };
+    expect(bad.status).toBe(200);
+    expect(badBody.valid).toBe(false);
+    expect(badBody.diagnostics[0]).toMatchObject({ file: 'x.cedar', line: 1, severity: 'error' });
+    const tests = JSON.stringify([{ name: 'anyone reads audit', claims: { sub: 'x', groups: [] }, action: 'ReadAuditLog', resource: 'AuditLog::"versiongate"', decision: 'allow' }]);
+    const good = await gw.post('/v1/policies/check', { schema, files: [{ file: 'x.cedar', text: 'permit (principal, action, resource);' }], tests: [{ file: 'tests/t.json', text: tests }] }, sam);
+    expect(await good.json()).toMatchObject({ valid: true, tests: { passed: 1, failed: 0 } });
+    const alice = await gw.token('alice', ['release-managers']);
+    expect((await gw.post('/v1/policies/check', { schema, files: [] }, alice)).status).toBe(403);
+  });
+
+  it('POST /v1/audit/verify walks the chain for those who may read it all', async () => {
+    gw = await testGateway();
+    const ada = await gw.token('ada', ['auditors']);
+    const res = await gw.post('/v1/audit/verify', {}, ada);
+    const body = (await res.json()) as { ok: boolean; records: number; head: string };
+    expect(res.status).toBe(200);
+    expect(body.ok).toBe(true);
+    expect(body.head).toMatch(/^\d+:[0-9a-f]{64}$/);
+    const wrongHead = await gw.post('/v1/audit/verify', { head: `1:${'0'.repeat(64)}` }, ada);
+    expect(await wrongHead.json()).toMatchObject({ ok: false });
+    expect((await gw.post('/v1/audit/verify', {}, await gw.token('alice', ['release-managers']))).status).toBe(403);
+  });
+});
