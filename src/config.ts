@@ -90,7 +90,11 @@ export interface Config {
   commitThread: boolean;
   /** Refused tokens are counted per window and recorded as one record per kind (VERSIONGATE_REJECTION_WINDOW); 0: each on its own. */
   rejectionWindowMs: number;
+  /** The database: the embedded SQLite file in the data directory, or a PostgreSQL that several replicas share. */
+  database: DatabaseConfig;
 }
+
+export type DatabaseConfig = { kind: 'sqlite' } | { kind: 'postgres'; url: string; poolSize: number };
 
 /** One row per setting: the README's settings table is this list. */
 export const SETTINGS = {
@@ -126,6 +130,8 @@ export const SETTINGS = {
   commitBatch: { env: 'VERSIONGATE_COMMIT_BATCH', flag: 'commit-batch', default: '256' },
   commitThread: { env: 'VERSIONGATE_COMMIT_THREAD', flag: 'commit-thread', default: 'on' },
   rejectionWindow: { env: 'VERSIONGATE_REJECTION_WINDOW', flag: 'rejection-window', default: '10' },
+  databaseUrl: { env: 'VERSIONGATE_DATABASE_URL', flag: 'database-url', default: undefined },
+  databasePoolSize: { env: 'VERSIONGATE_DATABASE_POOL_SIZE', flag: 'database-pool-size', default: '10' },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -271,7 +277,21 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     commitBatch,
     rejectionWindowMs,
     commitThread: parseOnOff(raw('commitThread')!, (why) => fail('commitThread', why)),
+    database: parseDatabase(raw('databaseUrl'), whole('databasePoolSize', 1, 1000, 'connections'), (why) => fail('databaseUrl', why)),
   };
+}
+
+/** Unset: the embedded SQLite file. Set: a postgres:// (or postgresql://) URL, refused otherwise. */
+function parseDatabase(url: string | undefined, poolSize: number, fail: (why: string) => never): DatabaseConfig {
+  if (url === undefined || url === '') return { kind: 'sqlite' };
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return fail('must be a URL such as postgres://user:password@host:5432/versiongate');
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') return fail(`must be a postgres:// URL, got one of scheme '${parsed.protocol.slice(0, -1)}'`);
+  return { kind: 'postgres', url, poolSize };
 }
 
 /** `on`, `off`, or `HOST:PORT` (`[::1]:9464` for IPv6) for a listener that serves only /metrics. */

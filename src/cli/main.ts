@@ -2,17 +2,16 @@
  * The `versiongate` command. Exit codes: 0 success, 1 failure, 2 usage error, 3 invalid policy set
  * (as the Cedar CLI's validate).
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadOrCreateDevKey, mintDevToken } from '../auth/dev-key.ts';
 import { systemClock } from '../clock.ts';
 import { parseConfig, SETTINGS, type Config } from '../config.ts';
 import { ApiError, ConfigError } from '../errors.ts';
-import { BLOB_DIR, DATABASE_FILE, startGateway } from '../main.ts';
+import { startGateway } from '../main.ts';
 import { PolicySetError } from '../policy/load-policies.ts';
 import { checkDomainName, checkDomainOwner, checkRepositoryName } from '../resource/coordinates.ts';
-import { openBlobStore } from '../store/blob-store.ts';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import type { BlobStore } from '../store/blob-store.ts';
+import { openStores } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
 import { AuditUsageError, auditExport, auditQuery, auditVerify } from './audit-commands.ts';
 import { policyDiff, PolicyUsageError, policyExplain, policyFormat, policyTest, policyValidate } from './policy-commands.ts';
@@ -243,10 +242,11 @@ async function tokenCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-async function withStore<T>(cfg: Config, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = openSqliteStore({ file: join(cfg.dataDir, DATABASE_FILE), clock: systemClock });
+async function withStore<T>(cfg: Config, fn: (store: Store, blobs: BlobStore) => Promise<T>): Promise<T> {
+  // The database the settings name (--database-url / VERSIONGATE_DATABASE_URL), as `serve` opens it.
+  const { store, blobs } = await openStores({ database: cfg.database, dataDir: cfg.dataDir, clock: systemClock });
   try {
-    return await fn(store);
+    return await fn(store, blobs);
   } finally {
     await store.close();
   }
@@ -256,7 +256,7 @@ async function seedCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args);
   if (positionals.length !== 1 || positionals[0] !== 'demo') throw new UsageError("seed takes one argument: 'demo'");
   const cfg = config(values, true, false);
-  const report = await withStore(cfg, (store) => seedDemo(store, openBlobStore(join(cfg.dataDir, BLOB_DIR))));
+  const report = await withStore(cfg, (store, blobs) => seedDemo(store, blobs));
   for (const line of report.created) process.stdout.write(`created  ${line}\n`);
   for (const line of report.existing) process.stdout.write(`exists   ${line}\n`);
   if (report.versionsCreated > 0) {

@@ -90,6 +90,8 @@ export function openPool(url: string, max: number): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
+    // A database that does not answer fails a request (and /readyz) in seconds, rather than holding it.
+    connectionTimeoutMillis: 5000,
     types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
   });
   // An idle connection the server dropped must not take the process down; the next query reconnects.
