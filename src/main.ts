@@ -3,7 +3,6 @@
  * Also used by tests to run the real server on a free port.
  */
 import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { collectDefaultMetrics } from 'prom-client';
 import { createApp } from './app.ts';
@@ -23,17 +22,14 @@ import { removeBlobs } from './operations/change-versions.ts';
 import { policyLoadRecord, shadowRecord } from './audit/build-record.ts';
 import type { CompiledPolicySet } from './policy/load-policies.ts';
 import { PolicyManager, type ReloadOutcome } from './policy/policy-manager.ts';
-import { openBlobStore } from './store/blob-store.ts';
 import { DEFAULT_GROUP_COMMIT } from './store/sqlite/group-commit.ts';
-import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
-import { openThreadedSqliteStore } from './store/sqlite/threaded-store.ts';
+import { openStores } from './store/open-store.ts';
 import { RejectionLog } from './audit/rejection-log.ts';
 import { instrumentStore } from './metrics/instrument-store.ts';
 import type { Store } from './store/store.ts';
 import { createSyncWorker, type SyncWorker } from './sync/sync-worker.ts';
 
-export const DATABASE_FILE = 'versiongate.db';
-export const BLOB_DIR = 'blobs';
+export { BLOB_DIR, DATABASE_FILE } from './store/open-store.ts';
 /**
  * How often Node looks for connections past headersTimeout/requestTimeout (its default is 30 s,
  * which would let a slow client hold a connection up to 30 s past either limit).
@@ -73,11 +69,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // The store opens first so that loading the policy set, refused or not, is in the audit log.
   let metrics: Metrics | undefined;
   const groupCommit = { ...DEFAULT_GROUP_COMMIT, maxBatch: config.commitBatch, onCommit: (batchSize: number) => metrics?.committed(batchSize) };
-  const file = join(config.dataDir, DATABASE_FILE);
   // The writer thread keeps the system clock: a caller that brings a clock of its own (a test) keeps
   // the writes on this thread, where that clock stamps them.
-  const store =
-    config.commitThread && clock === systemClock ? await openThreadedSqliteStore({ file, groupCommit }) : openSqliteStore({ file, clock, groupCommit });
+  const { store, blobs } = await openStores({ database: config.database, dataDir: config.dataDir, clock, groupCommit, writerThread: config.commitThread && clock === systemClock });
   metrics = createMetrics({ livePolicySet: () => policies?.live.policySet, syncJobCounts: () => store.countSyncJobs() });
   // Process metrics (CPU, memory, event loop lag, GC) belong to the process, so only the server has them.
   collectDefaultMetrics({ register: metrics.registry, prefix: 'versiongate_' });
@@ -124,7 +118,6 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     cacheSize: config.tokenCacheSize,
   });
 
-  const blobs = openBlobStore(join(config.dataDir, BLOB_DIR));
   // Created here so publishes and resyncs can wake it; it starts once the server is up.
   const syncWorker = createSyncWorker({ store, blobs, clock, log: logger, settings: config.sync, region: config.region });
   // Through the metrics' decorator, as every other audit write: refusals' records are counted too.

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_AUDIENCE, DEV_ISSUER } from '../src/config.ts';
+import { DEV_AUDIENCE, DEV_ISSUER, parseConfig } from '../src/config.ts';
 import { configParser } from './helpers/parse-config.ts';
 
 /** A working folder holding ./policies, so the default policy folder exists. */
@@ -49,6 +49,7 @@ describe('parseConfig defaults', () => {
       commitBatch: 256,
       commitThread: true,
       rejectionWindowMs: 10_000,
+      database: { kind: 'sqlite' },
     });
   });
 
@@ -232,5 +233,18 @@ describe('parseConfig identity provider', () => {
   it('prefers a configured identity provider over --dev', () => {
     const cfg = parse({ env: { ...IDP, VERSIONGATE_JWKS_URL: 'https://idp.example.com/jwks' }, dev: true });
     expect(cfg.auth.mode).toBe('jwks-url');
+  });
+});
+
+describe('the database setting', () => {
+  const parseWith = (env: Record<string, string>) => parseConfig({ env, flags: {}, dev: true, requirePolicyDir: false });
+  it('keeps the embedded SQLite unless a postgres:// URL is given, with its pool size', () => {
+    expect(parseWith({}).database).toEqual({ kind: 'sqlite' });
+    expect(parseWith({ VERSIONGATE_DATABASE_URL: 'postgres://u:p@db:5432/vg', VERSIONGATE_DATABASE_POOL_SIZE: '4' }).database).toEqual({ kind: 'postgres', url: 'postgres://u:p@db:5432/vg', poolSize: 4 });
+  });
+  it('refuses another scheme, and never repeats the URL (it may hold a password)', () => {
+    expect(() => parseWith({ VERSIONGATE_DATABASE_URL: 'mysql://u:secret@db/vg' })).toThrow(/^VERSIONGATE_DATABASE_URL \(--database-url\): must be a postgres:\/\/ URL/);
+    expect(() => parseWith({ VERSIONGATE_DATABASE_URL: 'mysql://u:secret@db/vg' })).not.toThrow(/secret/);
+    expect(() => parseWith({ VERSIONGATE_DATABASE_POOL_SIZE: '0' })).toThrow(/VERSIONGATE_DATABASE_POOL_SIZE/);
   });
 });

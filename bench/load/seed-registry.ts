@@ -7,13 +7,10 @@
  * only writer while it runs). Every load connection updates a version of its own: concurrent
  * requests then never race for one version's revision, so none is retried or refused (409).
  */
-import { join } from 'node:path';
 import { systemClock } from '../../src/clock.ts';
 import { DEMO_DOMAIN, DEMO_OWNER, seedDemo } from '../../src/cli/seed-demo.ts';
-import { BLOB_DIR, DATABASE_FILE } from '../../src/main.ts';
 import { newRevision } from '../../src/registry/revision.ts';
-import { openBlobStore } from '../../src/store/blob-store.ts';
-import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { openStores } from '../../src/store/open-store.ts';
 import type { PackageKey } from '../../src/store/store.ts';
 
 export const REPOSITORY = 'my_repo';
@@ -33,10 +30,10 @@ export function packageQuery(key: Pick<PackageKey, 'format' | 'namespace' | 'nam
   return q.toString();
 }
 
-export async function seedRegistry(dataDir: string): Promise<void> {
-  const store = openSqliteStore({ file: join(dataDir, DATABASE_FILE), clock: systemClock });
+/** `databaseUrl`: seed that PostgreSQL (asset bytes in it) instead of the data directory's SQLite file. */
+export async function seedRegistry(dataDir: string, databaseUrl?: string): Promise<void> {
+  const { store, blobs } = await openStores({ database: databaseUrl ? { kind: 'postgres', url: databaseUrl, poolSize: 2 } : { kind: 'sqlite' }, dataDir, clock: systemClock });
   try {
-    const blobs = openBlobStore(join(dataDir, BLOB_DIR));
     await seedDemo(store, blobs);
     for (let slot = 0; slot < VERSION_SLOTS; slot++) {
       const version = benchVersion(slot);

@@ -42,15 +42,23 @@ export interface Versiongate {
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** A PostgreSQL the server uses (--database-url) instead of its data directory's SQLite file. */
+  databaseUrl?: string | undefined;
+  /** Another replica on the same database: it is already seeded, and this one signs with its development key. */
+  replicaOf?: string | undefined;
+}
+
 /** `extraArgs`: settings flags for this run (e.g. `--commit-batch 1`). */
-export async function startVersiongate(dir: string, generated: number, extraArgs: string[] = []): Promise<Versiongate> {
+export async function startVersiongate(dir: string, generated: number, extraArgs: string[] = [], options: StartOptions = {}): Promise<Versiongate> {
   const dataDir = join(dir, 'data');
   const policyDir = join(dir, 'policies');
   mkdirSync(dataDir, { recursive: true });
   // The whole folder: schema, policies, templates/, links.json and tests/ (the server runs the tests at load).
   cpSync(join(ROOT, 'policies'), policyDir, { recursive: true });
   writeGeneratedPolicies(policyDir, generated);
-  await seedRegistry(dataDir);
+  if (options.replicaOf) cpSync(join(options.replicaOf, 'data', 'dev-signing-key.json'), join(dataDir, 'dev-signing-key.json'));
+  else await seedRegistry(dataDir, options.databaseUrl);
   // Created before the server starts, which then uses this key: the bench can mint tokens itself.
   const devKey = await loadOrCreateDevKey(dataDir);
 
@@ -61,6 +69,7 @@ export async function startVersiongate(dir: string, generated: number, extraArgs
     // info is the default, and the URL is announced at info: the one log line per request it costs is
     // part of what a production gateway pays.
     ...['--log-level', 'info', '--metrics', 'on'],
+    ...(options.databaseUrl ? ['--database-url', options.databaseUrl] : []),
     ...extraArgs,
   ];
   const child = spawnTracked(process.execPath, [...SERVER_NODE_ARGS, ...args], { cwd: ROOT, env: envWithoutSettings(), stdio: ['ignore', 'pipe', 'pipe'] });

@@ -8,7 +8,7 @@
  *   - given a head saved earlier: a log that ends before it (a truncated tail) or whose record at
  *     that seq has another hash (a rewritten log).
  */
-import type { Store } from '../store/store.ts';
+import type { AuditLogStore } from '../store/store.ts';
 import { GENESIS_HASH, hashEncoded } from './audit-hash.ts';
 import type { AuditHead } from './audit-record.ts';
 import { deriveFields } from './derived-fields.ts';
@@ -31,7 +31,7 @@ export interface VerifyOptions {
   batchSize?: number;
 }
 
-export async function verifyChain(store: Store, options: VerifyOptions = {}): Promise<VerifyResult> {
+export async function verifyChain(store: Pick<AuditLogStore, 'readAuditChain'>, options: VerifyOptions = {}): Promise<VerifyResult> {
   const batchSize = options.batchSize ?? 10_000;
   const expected = options.expectedHead;
   let prevSeq = 0;

@@ -8,10 +8,10 @@
  * `versiongate --help` or `versiongate token` load neither the server (hono, cedar, drizzle,
  * prom-client, pino) nor the AWS SDK.
  */
-import { join } from 'node:path';
 import { systemClock } from '../clock.ts';
 import { parseConfig, SETTINGS, type Config } from '../config.ts';
 import { ApiError, ConfigError } from '../errors.ts';
+import type { BlobStore } from '../store/blob-store.ts';
 import type { Store } from '../store/store.ts';
 import { ClientUsageError, parseClientArgs, type FlagSpec } from './client/args.ts';
 import { CLIENT_COMMANDS, type ClientCommand } from './client/commands.ts';
@@ -126,9 +126,7 @@ const COMMANDS: readonly LocalCommand[] = [
     async run({ io, config }) {
       const cfg = config({ requirePolicyDir: false });
       const { seedDemo } = await import('./seed-demo.ts');
-      const { openBlobStore } = await import('../store/blob-store.ts');
-      const { BLOB_DIR } = await import('../main.ts');
-      const report = await withStore(cfg, (store) => seedDemo(store, openBlobStore(join(cfg.dataDir, BLOB_DIR))));
+      const report = await withStore(cfg, (store, blobs) => seedDemo(store, blobs));
       for (const line of report.created) io.out(`created  ${line}\n`);
       for (const line of report.existing) io.out(`exists   ${line}\n`);
       if (report.versionsCreated > 0) {
@@ -342,12 +340,12 @@ function adminCreate(noun: 'domain' | 'repository'): LocalCommand {
   };
 }
 
-async function withStore<T>(cfg: Config, fn: (store: Store) => Promise<T>): Promise<T> {
-  const { openSqliteStore } = await import('../store/sqlite/sqlite-store.ts');
-  const { DATABASE_FILE } = await import('../main.ts');
-  const store = openSqliteStore({ file: join(cfg.dataDir, DATABASE_FILE), clock: systemClock });
+async function withStore<T>(cfg: Config, fn: (store: Store, blobs: BlobStore) => Promise<T>): Promise<T> {
+  // The database the settings name (--database-url / VERSIONGATE_DATABASE_URL), as `serve` opens it.
+  const { openStores } = await import('../store/open-store.ts');
+  const { store, blobs } = await openStores({ database: cfg.database, dataDir: cfg.dataDir, clock: systemClock });
   try {
-    return await fn(store);
+    return await fn(store, blobs);
   } finally {
     await store.close();
   }

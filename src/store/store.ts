@@ -339,7 +339,53 @@ export type PackageDeleteResult =
   | { ok: false; reason: 'stale' }
   | { ok: false; reason: 'expired' };
 
-export interface Store extends TenancyStore {
+/** Packages, their versions and assets: reads, and the guarded (compare-and-set on revisions) writes with their audit records. */
+export interface VersionStore {
+  /** The metadata the last completed sync recorded. */
+  readVersionMetadata(versionId: number): Promise<VersionMetadata>;
+  readPackage(key: PackageKey, versions: readonly string[]): Promise<PackageSnapshot>;
+  /** Adds a version (creating the package if needed), its sync awaiting. Fails with ConflictError if it exists. */
+  addVersion(version: NewVersion): Promise<void>;
+  commitVersionChanges(commit: VersionCommit): Promise<VersionCommitResult>;
+  /**
+   * Commits copies with their audit record, in one transaction, guarded by the source and destination
+   * revisions the decision was made on (stale: nothing written). Replaced destination assets' bytes
+   * are returned in blobsToDelete only when no record uses them any more.
+   */
+  commitVersionCopies(commit: CopyCommit): Promise<VersionCommitResult>;
+  /** One version (Deleted included) with its asset count, and the named asset, in one consistent read. */
+  readVersion(key: PackageKey, version: string, assetName?: string): Promise<VersionSnapshot>;
+  /** The package and version a permanent identifier names (Deleted versions included); null if none. */
+  resolveIdentifier(identifier: string): Promise<IdentifiedVersion | null>;
+  /** A page of a package's versions with one of the given statuses, in the query's order. */
+  listVersions(query: VersionListQuery): Promise<VersionRecord[]>;
+  /** The most recently published version whose status is Published, if any. */
+  latestPublishedVersion(packageId: number): Promise<string | null>;
+  /** A page of a version's assets by name, starting after `afterName`. */
+  listAssets(versionId: number, afterName: string | undefined, limit: number): Promise<AssetInput[]>;
+  /**
+   * Reserves a blob key before an upload writes its bytes: until a commit claims the key with its
+   * asset record, the bytes count as orphaned and the next start removes them.
+   */
+  reserveBlob(blobKey: string): Promise<void>;
+  /** Blob keys whose records are gone but whose bytes may still be on disk. */
+  pendingBlobDeletions(): Promise<string[]>;
+  forgetBlobDeletions(keys: readonly string[]): Promise<void>;
+  /** The package, its origin restrictions and its versions, in one consistent read. */
+  readPackageRecord(key: PackageKey): Promise<PackageRecordSnapshot>;
+  /** A page of a repository's packages in (format, namespace, name) order, filtered. */
+  listPackages(query: PackageListQuery): Promise<PackageListItem[]>;
+  /** Sets the package's origin restrictions (creating it with no versions if needed) with the audit record. */
+  putPackageOrigin(commit: OriginCommit): Promise<'ok' | 'expired'>;
+  /** Deletes the package and everything it holds with the audit record, all or nothing. */
+  deletePackage(commit: PackageDeleteCommit): Promise<PackageDeleteResult>;
+}
+
+/**
+ * The sync queue: each version's job, claimed by one worker at a time (a generation guard makes a
+ * superseded claim write nothing; several replicas claim without taking the same job).
+ */
+export interface SyncQueueStore {
   /**
    * Schedules the versions' syncs, all or none, with `audit`, in one transaction: each job (created
    * if none) goes to awaiting with no attempts. Returns false, writing nothing (the caller records
@@ -373,45 +419,10 @@ export interface Store extends TenancyStore {
    * counts only jobs a worker may claim: those of Unfinished versions are `waiting_for_assets`.
    */
   countSyncJobs(): Promise<SyncJobCounts>;
-  /** The metadata the last completed sync recorded. */
-  readVersionMetadata(versionId: number): Promise<VersionMetadata>;
+}
 
-  createDomain(name: string, owner: string): Promise<DomainRecord>;
-  createRepository(domainOwner: string, domain: string, name: string): Promise<RepositoryRecord>;
-  listDomains(): Promise<DomainRecord[]>;
-  listRepositories(domainOwner: string, domain: string): Promise<RepositoryRecord[]>;
-  /** Owners of every domain with this name (the caller resolves a missing domain-owner). */
-  domainOwners(domain: string): Promise<string[]>;
-
-  readPackage(key: PackageKey, versions: readonly string[]): Promise<PackageSnapshot>;
-  /** Adds a version (creating the package if needed), its sync awaiting. Fails with ConflictError if it exists. */
-  addVersion(version: NewVersion): Promise<void>;
-  commitVersionChanges(commit: VersionCommit): Promise<VersionCommitResult>;
-  /**
-   * Commits copies with their audit record, in one transaction, guarded by the source and destination
-   * revisions the decision was made on (stale: nothing written). Replaced destination assets' bytes
-   * are returned in blobsToDelete only when no record uses them any more.
-   */
-  commitVersionCopies(commit: CopyCommit): Promise<VersionCommitResult>;
-
-  /** One version (Deleted included) with its asset count, and the named asset, in one consistent read. */
-  readVersion(key: PackageKey, version: string, assetName?: string): Promise<VersionSnapshot>;
-  /** The package and version a permanent identifier names (Deleted versions included); null if none. */
-  resolveIdentifier(identifier: string): Promise<IdentifiedVersion | null>;
-  /** A page of a package's versions with one of the given statuses, in the query's order. */
-  listVersions(query: VersionListQuery): Promise<VersionRecord[]>;
-  /** The most recently published version whose status is Published, if any. */
-  latestPublishedVersion(packageId: number): Promise<string | null>;
-  /** A page of a version's assets by name, starting after `afterName`. */
-  listAssets(versionId: number, afterName: string | undefined, limit: number): Promise<AssetInput[]>;
-  /**
-   * Reserves a blob key before an upload writes its bytes: until a commit claims the key with its
-   * asset record, the bytes count as orphaned and the next start removes them.
-   */
-  reserveBlob(blobKey: string): Promise<void>;
-  /** The secret stored under this name; stores `candidate` first if there is none yet. */
-  ensureSecret(name: string, candidate: Uint8Array): Promise<Uint8Array>;
-
+/** The audit log: one hash chain (its rules are src/audit/chain-link.ts), appended in commit order. */
+export interface AuditLogStore {
   /**
    * Appends one record to the chain; resolves with its seq once it is durable. Requests' writes
    * (this, commitVersionChanges, scheduleSync) may be grouped into one transaction, each isolated
@@ -427,23 +438,28 @@ export interface Store extends TenancyStore {
   /** Oldest first from afterSeq (exclusive), unparsed, for verify. */
   readAuditChain(afterSeq: number, limit: number): Promise<AuditChainEntry[]>;
   auditHead(): Promise<AuditHead | null>;
+}
+
+/** Secrets the gateway makes for itself, created once and shared by every process on the database. */
+export interface SecretStore {
+  /** The secret stored under this name; stores `candidate` first if there is none yet. */
+  ensureSecret(name: string, candidate: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Domains and repositories as the seed, the CLI and the audit scope use them (the API's changes are TenancyStore's). */
+export interface DirectoryStore {
+  createDomain(name: string, owner: string): Promise<DomainRecord>;
+  createRepository(domainOwner: string, domain: string, name: string): Promise<RepositoryRecord>;
+  listDomains(): Promise<DomainRecord[]>;
+  listRepositories(domainOwner: string, domain: string): Promise<RepositoryRecord[]>;
+  /** Owners of every domain with this name (the caller resolves a missing domain-owner). */
+  domainOwners(domain: string): Promise<string[]>;
   /** Every repository of every domain (to decide which ones a principal may read the audit of). */
   listAllRepositories(): Promise<RepositoryRecord[]>;
+}
 
-  /** Blob keys whose records are gone but whose bytes may still be on disk. */
-  pendingBlobDeletions(): Promise<string[]>;
-  forgetBlobDeletions(keys: readonly string[]): Promise<void>;
-
-  // The package operations (DescribePackage, ListPackages, DeletePackage, PutPackageOriginConfiguration).
-  /** The package, its origin restrictions and its versions, in one consistent read. */
-  readPackageRecord(key: PackageKey): Promise<PackageRecordSnapshot>;
-  /** A page of a repository's packages in (format, namespace, name) order, filtered. */
-  listPackages(query: PackageListQuery): Promise<PackageListItem[]>;
-  /** Sets the package's origin restrictions (creating it with no versions if needed) with the audit record. */
-  putPackageOrigin(commit: OriginCommit): Promise<'ok' | 'expired'>;
-  /** Deletes the package and everything it holds with the audit record, all or nothing. */
-  deletePackage(commit: PackageDeleteCommit): Promise<PackageDeleteResult>;
-
+/** Every port, on one database: what the gateway is given. */
+export interface Store extends VersionStore, SyncQueueStore, AuditLogStore, SecretStore, DirectoryStore, TenancyStore {
   /** Resolves when the database answers a trivial query (readiness). */
   ping(): Promise<void>;
 

@@ -11,9 +11,8 @@ import Database from 'better-sqlite3';
 import { and, asc, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { canonicalJson, encodePrincipal, encodeRecord, GENESIS_HASH, hashEncoded } from '../../audit/audit-hash.ts';
+import { EMPTY_CHAIN_HEAD, encodedFromColumns, linkRecord, recordFromColumns, versionsBySeq, type ChainHead } from '../../audit/chain-link.ts';
 import type { AuditHead, AuditRecord, AuditRecordInput } from '../../audit/audit-record.ts';
-import { deriveFields } from '../../audit/derived-fields.ts';
 import type { Clock } from '../../clock.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import { packageRoot } from '../../package-root.ts';
@@ -738,8 +737,8 @@ class SqliteStore implements Store {
     });
   }
 
-  private chainHead(): { seq: number; hash: string; time: string } {
-    return this.auditHeadRow.get() ?? { seq: 0, hash: GENESIS_HASH, time: '' };
+  private chainHead(): ChainHead {
+    return this.auditHeadRow.get() ?? EMPTY_CHAIN_HEAD;
   }
 
   /**
@@ -751,43 +750,12 @@ class SqliteStore implements Store {
     return this.linkAudit(r, this.chainHead()).seq;
   }
 
-  private linkAudit(input: AuditRecordInput, head: { seq: number; hash: string; time: string }): { seq: number; hash: string; time: string } {
-    const seq = head.seq + 1;
-    const prevHash = head.hash;
-    // Time never decreases along the chain: a clock stepping back is absorbed by taking the previous
-    // record's time. Time windows then map onto seq ranges (see seqWindow), and verify checks it.
-    const r = input.time < head.time ? { ...input, time: head.time } : input;
-    const encoded = encodeRecord(seq, prevHash, r);
-    const hash = hashEncoded(encoded);
-    const derived = deriveFields(r);
-    this.insertAuditRow.run({
-      seq,
-      prevHash,
-      hash,
-      decisionId: r.decisionId,
-      time: r.time,
-      requestId: r.requestId,
-      sourceIp: r.sourceIp,
-      principalIssuer: r.principal?.issuer ?? null,
-      principalSubject: r.principal?.subject ?? null,
-      principalGroups: r.principal ? canonicalJson(r.principal.groups) : null,
-      action: r.action,
-      resource: r.resource,
-      decision: r.decision,
-      reason: r.reason,
-      determiningPolicies: encoded.determiningPolicies,
-      errors: encoded.errors,
-      policySetHash: r.policySetHash,
-      request: encoded.request,
-      changes: encoded.changes,
-      outcome: r.outcome,
-      httpStatus: r.httpStatus,
-      repositoryArn: derived.repositoryArn,
-      domainArn: derived.domainArn,
-      packageName: derived.packageName,
-    });
-    for (const version of derived.versions) this.insertAuditVersion.run(seq, version);
-    return { seq, hash, time: r.time };
+  /** The chain's rules are src/audit/chain-link.ts's; here the linked row is inserted. */
+  private linkAudit(input: AuditRecordInput, head: ChainHead): ChainHead {
+    const linked = linkRecord(head, input);
+    this.insertAuditRow.run(linked.columns as unknown as Record<string, unknown>);
+    for (const version of linked.versions) this.insertAuditVersion.run(linked.columns.seq, version);
+    return linked.head;
   }
 
   /**
@@ -842,45 +810,21 @@ class SqliteStore implements Store {
     const rows = this.auditChainRows.all(afterSeq, limit) as ChainRow[];
     if (rows.length === 0) return [];
     const versions = this.versionsOf(rows[0]![0], rows[rows.length - 1]![0]);
-    const str = (v: string | null) => (v === null ? 'null' : JSON.stringify(v));
-    return rows.map(([seq, prevHash, hash, decisionId, time, requestId, sourceIp, issuer, subject, groups, action, resource, decision, reason, determining, errors, policySetHash, request, changes, outcome, httpStatus, repositoryArn, domainArn, packageName]) => ({
+    return rows.map(([seq, prevHash, hash, decisionId, time, requestId, sourceIp, principalIssuer, principalSubject, principalGroups, action, resource, decision, reason, determiningPolicies, errors, policySetHash, request, changes, outcome, httpStatus, repositoryArn, domainArn, packageName]) => ({
       seq,
       prevHash,
       hash,
       time,
-      // Scalars re-encoded; JSON columns used as stored (they are the canonical texts).
-      encoded: {
-        action: JSON.stringify(action),
-        changes,
-        decision: JSON.stringify(decision),
-        decisionId: JSON.stringify(decisionId),
-        determiningPolicies: determining,
-        errors,
-        httpStatus: String(httpStatus),
-        outcome: JSON.stringify(outcome),
-        policySetHash: str(policySetHash),
-        prevHash: JSON.stringify(prevHash),
-        principal: encodePrincipal(issuer, subject, groups),
-        reason: str(reason),
-        request,
-        requestId: JSON.stringify(requestId),
-        resource: str(resource),
-        seq: String(seq),
-        sourceIp: str(sourceIp),
-        time: JSON.stringify(time),
-      },
+      encoded: encodedFromColumns({
+        seq, prevHash, decisionId, time, requestId, sourceIp, principalIssuer, principalSubject, principalGroups, action, resource, decision, reason,
+        determiningPolicies, errors, policySetHash, request, changes, outcome, httpStatus,
+      }),
       derived: { repositoryArn, domainArn, packageName, versions: versions.get(seq) ?? [] },
     }));
   }
 
   private versionsOf(firstSeq: number, lastSeq: number): Map<number, string[]> {
-    const versions = new Map<number, string[]>();
-    for (const v of this.auditRangeVersions.all(firstSeq, lastSeq)) {
-      const list = versions.get(v.seq);
-      if (list) list.push(v.version);
-      else versions.set(v.seq, [v.version]);
-    }
-    return versions;
+    return versionsBySeq(this.auditRangeVersions.all(firstSeq, lastSeq));
   }
 
   async auditHead(): Promise<AuditHead | null> {
@@ -1081,27 +1025,7 @@ function fromRawAuditRow(r: RawAuditRow): AuditRecord {
 }
 
 function toAuditRecord(r: AuditRow): AuditRecord {
-  return {
-    seq: r.seq,
-    prevHash: r.prevHash,
-    hash: r.hash,
-    decisionId: r.decisionId,
-    time: r.time,
-    requestId: r.requestId,
-    sourceIp: r.sourceIp,
-    principal: r.principalSubject === null ? null : { issuer: r.principalIssuer ?? '', subject: r.principalSubject, groups: r.principalGroups === null ? [] : JSON.parse(r.principalGroups) },
-    action: r.action,
-    resource: r.resource,
-    decision: r.decision as AuditRecord['decision'],
-    reason: r.reason,
-    determiningPolicies: JSON.parse(r.determiningPolicies),
-    errors: JSON.parse(r.errors),
-    policySetHash: r.policySetHash,
-    request: JSON.parse(r.request),
-    changes: JSON.parse(r.changes),
-    outcome: r.outcome as AuditRecord['outcome'],
-    httpStatus: r.httpStatus,
-  };
+  return recordFromColumns(r);
 }
 
 function auditConditions(f: AuditFilter): SQL[] {

@@ -1,0 +1,1201 @@
+/**
+ * The shared store: PostgreSQL through node-postgres (`pg`), with drizzle-kit's migrations
+ * (drizzle/postgres) applied at start under an advisory lock, so replicas starting together migrate
+ * once. Several replicas may use one database at once: writes are grouped per replica
+ * (pg-group-commit.ts) and guarded by revisions that every replica's UPDATE re-checks under its row
+ * lock; the audit chain is appended under the head row's lock; sync jobs are claimed with
+ * FOR UPDATE SKIP LOCKED and a lease; secrets are created once (INSERT … ON CONFLICT DO NOTHING).
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import pg from 'pg';
+import { GENESIS_HASH } from '../../audit/audit-hash.ts';
+import type { AuditHead, AuditRecord, AuditRecordInput } from '../../audit/audit-record.ts';
+import { encodedFromColumns, recordFromColumns, versionsBySeq, type AuditColumns } from '../../audit/chain-link.ts';
+import type { Clock } from '../../clock.ts';
+import { ConflictError, NotFoundError } from '../../errors.ts';
+import { newIdentifier } from '../../registry/identifier.ts';
+import type { VersionState } from '../../registry/plan-change.ts';
+import type { VersionStatus } from '../../registry/statuses.ts';
+import type { PackageFormat } from '../../resource/formats.ts';
+import { DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from '../sqlite/group-commit.ts';
+import { StaleRead } from '../sqlite/stale-read.ts';
+import type {
+  AssetInput,
+  AuditChainEntry,
+  AuditFilter,
+  AuditQuery,
+  ClaimedSyncJob,
+  CopyCommit,
+  DomainDetail,
+  DomainRecord,
+  IdentifiedVersion,
+  NewVersion,
+  OriginCommit,
+  OriginRestriction,
+  PackageDeleteCommit,
+  PackageDeleteResult,
+  PackageDependency,
+  PackageKey,
+  PackageListItem,
+  PackageListQuery,
+  PackageRecordSnapshot,
+  PackageSnapshot,
+  PublishWrite,
+  RepositoryDetail,
+  RepositoryListQuery,
+  RepositoryRecord,
+  Store,
+  StoredAuditRecord,
+  SyncClaim,
+  SyncJob,
+  SyncJobCounts,
+  SyncState,
+  TenancyChange,
+  TenancyRefusal,
+  TenancyResult,
+  VersionCommit,
+  VersionCommitResult,
+  VersionListQuery,
+  VersionMetadata,
+  VersionRecord,
+  VersionSnapshot,
+} from '../store.ts';
+import { PgGroupCommitter, type PgTx, type PgWork, type PgWriteGuard } from './pg-group-commit.ts';
+
+const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/postgres');
+
+/** Namespaced advisory lock key for migrations ('vgmigrat' as 64 bits). */
+const MIGRATION_LOCK = '8530485367089295732';
+
+export interface PostgresStoreOptions {
+  url: string;
+  clock: Clock;
+  /** Connections this process keeps open at most. */
+  poolSize?: number | undefined;
+  groupCommit?: GroupCommitOptions | undefined;
+  /** How long a claimed sync job is held without progress before another replica may take it over. */
+  syncLeaseMs?: number | undefined;
+  /** Reservations and queued deletions younger than this are another replica's work in progress. */
+  blobGraceMs?: number | undefined;
+}
+
+export const DEFAULT_SYNC_LEASE_MS = 5 * 60_000;
+const DEFAULT_BLOB_GRACE_MS = 60 * 60_000;
+
+/** Opens a pool with int8 read as a number (counts, sizes: all far below 2^53). */
+export function openPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    // A database that does not answer fails a request (and /readyz) in seconds, rather than holding it.
+    connectionTimeoutMillis: 5000,
+    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
+  });
+  // An idle connection the server dropped must not take the process down; the next query reconnects.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export async function migratePostgres(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await migrate(drizzle(client), { migrationsFolder: MIGRATIONS });
+      await client.query(`INSERT INTO audit_head (id, seq, hash, time) VALUES (1, 0, $1, '') ON CONFLICT DO NOTHING`, [GENESIS_HASH]);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store & { readonly pool: pg.Pool }> {
+  const pool = openPool(o.url, o.poolSize ?? 10);
+  try {
+    await migratePostgres(pool);
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new Error(`PostgreSQL at ${redactUrl(o.url)}: ${(err as Error).message}`, { cause: err });
+  }
+  return new PostgresStore(pool, o.clock, new PgGroupCommitter(pool, o.groupCommit ?? DEFAULT_GROUP_COMMIT), o.syncLeaseMs ?? DEFAULT_SYNC_LEASE_MS, o.blobGraceMs ?? DEFAULT_BLOB_GRACE_MS);
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the configured database URL';
+  }
+}
+
+type Queryable = { query<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>> };
+
+const VERSION_COLUMNS = 'v.id, v.version, v.identifier, v.status, v.revision, v.published_at';
+const ASSET_COLUMNS = 'name, size, md5, sha1, sha256, sha512, blob_key';
+const JOB_COLUMNS = 'id, version_id, state, attempts, next_attempt_at, status_reason, progress, created_at, updated_at, started_at, finished_at, generation';
+const GONE_STATUSES = ['Deleted', 'Disposed'];
+
+class StalePackage extends Error {}
+class TenancyRefused extends Error {
+  constructor(readonly refusal: TenancyRefusal) {
+    super(refusal.reason);
+  }
+}
+
+/** PostgreSQL's unique violation, deadlock and serialization failure: another replica got there first. */
+function lostRace(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === '23505' || code === '40P01' || code === '40001';
+}
+
+class PostgresStore implements Store {
+  constructor(
+    readonly pool: pg.Pool,
+    private readonly clock: Clock,
+    private readonly group: PgGroupCommitter,
+    private readonly syncLeaseMs: number,
+    private readonly blobGraceMs: number,
+  ) {}
+
+  private now(): string {
+    return this.clock.now().toISOString();
+  }
+
+  private async rows<R extends pg.QueryResultRow>(db: Queryable, text: string, params: unknown[] = []): Promise<R[]> {
+    return (await db.query<R>(text, params)).rows;
+  }
+
+  private async one<R extends pg.QueryResultRow>(db: Queryable, text: string, params: unknown[] = []): Promise<R | undefined> {
+    return (await db.query<R>(text, params)).rows[0];
+  }
+
+  /** A transaction of its own (not grouped), for the writes that carry no audit record. */
+  private async transaction<T>(fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Joins the group commit; a write that lost a race to another replica reads as stale. */
+  private async grouped<T>(work: PgWork<T>, expired: VersionCommit['expired'], instead: (tx: PgTx) => () => T): Promise<T> {
+    const guard: PgWriteGuard<T> | undefined = expired && { cancelled: () => expired.check(), instead: async (tx) => instead(tx) };
+    return this.group.submit(work, guard);
+  }
+
+  // --- Directory ---
+
+  private async domainId(db: Queryable, owner: string, name: string): Promise<number | undefined> {
+    return (await this.one<{ id: number }>(db, `SELECT id FROM domains WHERE owner = $1 AND name = $2`, [owner, name]))?.id;
+  }
+
+  private async repositoryId(db: Queryable, owner: string, domain: string, name: string): Promise<number | undefined> {
+    return (
+      await this.one<{ id: number }>(db, `SELECT r.id FROM repositories r JOIN domains d ON d.id = r.domain_id WHERE d.owner = $1 AND d.name = $2 AND r.name = $3`, [owner, domain, name])
+    )?.id;
+  }
+
+  async createDomain(name: string, owner: string): Promise<DomainRecord> {
+    const createdAt = this.now();
+    try {
+      await this.pool.query(`INSERT INTO domains (owner, name, created_at) VALUES ($1, $2, $3)`, [owner, name, createdAt]);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new ConflictError(`domain ${name} already exists for owner ${owner}`, 'domain', name);
+      throw err;
+    }
+    return { name, owner, createdAt };
+  }
+
+  async createRepository(domainOwner: string, domain: string, name: string): Promise<RepositoryRecord> {
+    const domainId = await this.domainId(this.pool, domainOwner, domain);
+    if (domainId === undefined) throw new NotFoundError(`domain ${domain} (owner ${domainOwner}) does not exist`, 'domain', domain);
+    const createdAt = this.now();
+    try {
+      await this.pool.query(`INSERT INTO repositories (domain_id, name, created_at) VALUES ($1, $2, $3)`, [domainId, name, createdAt]);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new ConflictError(`repository ${name} already exists in domain ${domain}`, 'repository', name);
+      throw err;
+    }
+    return { domain, domainOwner, name, createdAt };
+  }
+
+  async listDomains(): Promise<DomainRecord[]> {
+    return this.rows<DomainRecord>(this.pool, `SELECT name, owner, created_at AS "createdAt" FROM domains ORDER BY owner, name`);
+  }
+
+  async listRepositories(domainOwner: string, domain: string): Promise<RepositoryRecord[]> {
+    const rows = await this.rows<{ name: string; createdAt: string }>(
+      this.pool,
+      `SELECT r.name, r.created_at AS "createdAt" FROM repositories r JOIN domains d ON d.id = r.domain_id WHERE d.owner = $1 AND d.name = $2 ORDER BY r.name`,
+      [domainOwner, domain],
+    );
+    return rows.map((r) => ({ ...r, domain, domainOwner }));
+  }
+
+  async domainOwners(domain: string): Promise<string[]> {
+    return (await this.rows<{ owner: string }>(this.pool, `SELECT owner FROM domains WHERE name = $1`, [domain])).map((r) => r.owner);
+  }
+
+  async listAllRepositories(): Promise<RepositoryRecord[]> {
+    return this.rows<RepositoryRecord>(
+      this.pool,
+      `SELECT r.name, r.created_at AS "createdAt", d.name AS domain, d.owner AS "domainOwner" FROM repositories r JOIN domains d ON d.id = r.domain_id ORDER BY d.owner, d.name, r.name`,
+    );
+  }
+
+  // --- Versions ---
+
+  async readPackage(key: PackageKey, versions: readonly string[]): Promise<PackageSnapshot> {
+    const repositoryId = await this.repositoryId(this.pool, key.domainOwner, key.domain, key.repository);
+    if (repositoryId === undefined) {
+      return { domainExists: (await this.domainId(this.pool, key.domainOwner, key.domain)) !== undefined, repositoryExists: false, packageId: null, versions: new Map() };
+    }
+    const packageId = await this.packageIdIn(this.pool, repositoryId, key);
+    const found = new Map<string, VersionState>();
+    if (packageId !== undefined && versions.length > 0) {
+      for (const r of await this.versionStates(this.pool, packageId, versions)) found.set(r.version, r);
+    }
+    return { domainExists: true, repositoryExists: true, packageId: packageId ?? null, versions: found };
+  }
+
+  private async packageIdIn(db: Queryable, repositoryId: number, key: PackageKey): Promise<number | undefined> {
+    return (
+      await this.one<{ id: number }>(db, `SELECT id FROM packages WHERE repository_id = $1 AND format = $2 AND namespace = $3 AND name = $4`, [
+        repositoryId,
+        key.format,
+        key.namespace,
+        key.name,
+      ])
+    )?.id;
+  }
+
+  /** The versions' rows; `lock` takes their row locks (FOR SHARE) so a guard read stays true until commit. */
+  private async versionStates(db: Queryable, packageId: number, versions: readonly string[], lock = false): Promise<Array<VersionState & { id: number }>> {
+    const rows = await this.rows<{ id: number; version: string; status: string; revision: string }>(
+      db,
+      `SELECT id, version, status, revision FROM package_versions WHERE package_id = $1 AND version = ANY($2::text[]) ORDER BY id${lock ? ' FOR SHARE' : ''}`,
+      [packageId, versions],
+    );
+    return rows.map((r) => ({ id: r.id, version: r.version, status: r.status as VersionStatus, revision: r.revision }));
+  }
+
+  async addVersion(v: NewVersion): Promise<void> {
+    await this.transaction(async (tx) => {
+      const now = this.now();
+      const packageId = await this.ensurePackage(tx, v.key, now);
+      const existing = await this.one(tx, `SELECT id FROM package_versions WHERE package_id = $1 AND version = $2`, [packageId, v.version]);
+      if (existing) throw new ConflictError(`version ${v.version} already exists`, 'package-version', v.version);
+      const versionId = (
+        await this.one<{ id: number }>(
+          tx,
+          `INSERT INTO package_versions (package_id, version, identifier, status, revision, published_at, status_updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
+          [packageId, v.version, newIdentifier(), v.status, v.revision, now],
+        )
+      )!.id;
+      for (const a of v.assets) await this.insertAsset(tx, versionId, a);
+      await this.awaitSync(tx, versionId, now);
+    });
+  }
+
+  private async insertAsset(db: Queryable, versionId: number, a: AssetInput): Promise<void> {
+    await db.query(`INSERT INTO assets (version_id, name, size, md5, sha1, sha256, sha512, blob_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [
+      versionId,
+      a.name,
+      a.size,
+      a.md5,
+      a.sha1,
+      a.sha256,
+      a.sha512,
+      a.blobKey,
+    ]);
+  }
+
+  /** The version's sync job (created if none) back to awaiting, due now; the generation moves on. */
+  private async awaitSync(db: Queryable, versionId: number, now: string): Promise<void> {
+    await db.query(
+      `INSERT INTO sync_jobs (version_id, state, attempts, next_attempt_at, status_reason, progress, created_at, updated_at, started_at, finished_at, generation)
+       VALUES ($1, 'awaiting', 0, $2, NULL, 0, $2, $2, NULL, NULL, 1)
+       ON CONFLICT (version_id) DO UPDATE SET state = 'awaiting', attempts = 0, next_attempt_at = excluded.next_attempt_at, status_reason = NULL,
+         progress = 0, updated_at = excluded.updated_at, started_at = NULL, finished_at = NULL, generation = sync_jobs.generation + 1, lease_expires_at = NULL`,
+      [versionId, now],
+    );
+  }
+
+  /** The package's id, created in its repository if needed. Two replicas creating it at once: one insert wins, the other reads it. */
+  private async ensurePackage(db: Queryable, key: PackageKey, now: string): Promise<number> {
+    const repositoryId = await this.repositoryId(db, key.domainOwner, key.domain, key.repository);
+    if (repositoryId === undefined) throw new NotFoundError(`repository ${key.repository} does not exist in domain ${key.domain}`, 'repository', key.repository);
+    const inserted = await this.one<{ id: number }>(
+      db,
+      `INSERT INTO packages (repository_id, format, namespace, name, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id`,
+      [repositoryId, key.format, key.namespace, key.name, now],
+    );
+    return inserted?.id ?? (await this.packageIdIn(db, repositoryId, key))!;
+  }
+
+  /** Queues removed blob keys that no asset record uses any more; returns those queued. */
+  private async releaseBlobs(db: Queryable, blobKeys: readonly string[], now: string): Promise<string[]> {
+    const released: string[] = [];
+    for (const blobKey of new Set(blobKeys)) {
+      if (await this.one(db, `SELECT 1 FROM assets WHERE blob_key = $1 LIMIT 1`, [blobKey])) continue;
+      await db.query(`INSERT INTO blob_deletions (blob_key, queued_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [blobKey, now]);
+      released.push(blobKey);
+    }
+    return released;
+  }
+
+  private async staleAware<T extends { ok: boolean }>(run: () => Promise<T>, stale: (versions: string[]) => T): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof StaleRead) return stale(err.versions);
+      if (lostRace(err)) return stale([]);
+      throw err;
+    }
+  }
+
+  async commitVersionChanges(c: VersionCommit): Promise<VersionCommitResult> {
+    return this.staleAware(
+      () => this.grouped((tx) => this.applyVersionChanges(tx, c), c.expired, (tx) => this.expiredResult(tx, c.expired)),
+      (staleVersions) => ({ ok: false, reason: 'stale', staleVersions: staleVersions.length ? staleVersions : c.guards.map((g) => g.version) }),
+    );
+  }
+
+  private expiredResult(tx: PgTx, expired: VersionCommit['expired']): () => VersionCommitResult {
+    const seq = expired?.audit ? tx.audit(expired.audit()) : undefined;
+    return () => ({ ok: false, reason: 'expired', ...(seq ? { auditSeq: seq.seq } : {}) });
+  }
+
+  private async applyVersionChanges(tx: PgTx, c: VersionCommit): Promise<() => VersionCommitResult> {
+    const now = this.now();
+    const blobsToDelete: string[] = [];
+    if (c.packageId === null && !c.publish) throw new Error('commitVersionChanges: a package id is required unless a publish creates the package');
+    const packageId = c.packageId ?? (await this.ensurePackage(tx, c.publish!.key, now));
+    const current = new Map<string, string>();
+    for (const r of await this.versionStates(tx, packageId, c.guards.map((g) => g.version), true)) current.set(r.version, r.revision);
+    const stale = c.guards.filter((g) => (current.get(g.version) ?? null) !== g.revision).map((g) => g.version);
+    if (stale.length > 0) throw new StaleRead(stale);
+    if (c.publish) await this.writePublish(tx, packageId, c.publish, c.guards, now);
+    for (const change of c.changes) {
+      const updated = await this.one<{ id: number }>(
+        tx,
+        `UPDATE package_versions SET status = $1, revision = $2, status_updated_at = $3 WHERE package_id = $4 AND version = $5 AND revision = $6 RETURNING id`,
+        [change.after.status, change.after.revision, now, packageId, change.version, change.before.revision],
+      );
+      if (!updated) throw new StaleRead([change.version]);
+      if (c.disposeAssets) {
+        const removed = await this.rows<{ blob_key: string }>(tx, `DELETE FROM assets WHERE version_id = $1 RETURNING blob_key`, [updated.id]);
+        blobsToDelete.push(...(await this.releaseBlobs(tx, removed.map((r) => r.blob_key), now)));
+      }
+      if (c.startSyncs?.includes(change.version)) await this.awaitSync(tx, updated.id, now);
+    }
+    const seq = tx.audit(c.audit);
+    return () => ({ ok: true, auditSeq: seq.seq, blobsToDelete });
+  }
+
+  private async writePublish(tx: PgTx, packageId: number, p: PublishWrite, guards: VersionCommit['guards'], now: string): Promise<void> {
+    const guard = guards.find((g) => g.version === p.version);
+    if (!guard) throw new Error(`commitVersionChanges: the published version ${p.version} has no guard`);
+    let versionId: number;
+    if (guard.revision === null) {
+      // Another replica inserting the same version at once makes this a unique violation: a lost race, stale.
+      versionId = (
+        await this.one<{ id: number }>(
+          tx,
+          `INSERT INTO package_versions (package_id, version, identifier, status, revision, published_at, status_updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
+          [packageId, p.version, newIdentifier(), p.status, p.revision, now],
+        )
+      )!.id;
+    } else {
+      const updated = await this.one<{ id: number }>(
+        tx,
+        p.fresh
+          ? `UPDATE package_versions SET status = $1, revision = $2, status_updated_at = $3, published_at = $3, identifier = $7 WHERE package_id = $4 AND version = $5 AND revision = $6 RETURNING id`
+          : `UPDATE package_versions SET status = $1, revision = $2, status_updated_at = $3 WHERE package_id = $4 AND version = $5 AND revision = $6 RETURNING id`,
+        [p.status, p.revision, now, packageId, p.version, guard.revision, ...(p.fresh ? [newIdentifier()] : [])],
+      );
+      if (!updated) throw new StaleRead([p.version]);
+      versionId = updated.id;
+    }
+    if (p.asset) {
+      await this.insertAsset(tx, versionId, p.asset);
+      const claimed = await tx.query(`DELETE FROM blob_deletions WHERE blob_key = $1`, [p.asset.blobKey]);
+      if (claimed.rowCount !== 1) throw new Error(`the reservation of blob ${p.asset.blobKey} is gone, so its bytes may be too; the asset was not added`);
+    }
+    await this.awaitSync(tx, versionId, now);
+  }
+
+  async commitVersionCopies(c: CopyCommit): Promise<VersionCommitResult> {
+    const guards = [...c.source.guards.map((g) => g.version), ...c.destination.guards.map((g) => g.version)];
+    return this.staleAware(
+      () => this.grouped((tx) => this.applyCopies(tx, c), c.expired, (tx) => this.expiredResult(tx, c.expired)),
+      (staleVersions) => ({ ok: false, reason: 'stale', staleVersions: staleVersions.length ? staleVersions : [...new Set(guards)] }),
+    );
+  }
+
+  private async applyCopies(tx: PgTx, c: CopyCommit): Promise<() => VersionCommitResult> {
+    const now = this.now();
+    const rowsOf = async (packageId: number, versions: readonly string[]) => new Map((await this.versionStates(tx, packageId, versions, true)).map((r) => [r.version, r]));
+    const sourceRows = await rowsOf(c.source.packageId, c.source.guards.map((g) => g.version));
+    const staleSource = c.source.guards.filter((g) => sourceRows.get(g.version)?.revision !== g.revision).map((g) => g.version);
+    const destinationId = c.destination.packageId ?? (await this.ensurePackage(tx, c.destination.key, now));
+    const destinationRows = await rowsOf(destinationId, c.destination.guards.map((g) => g.version));
+    const staleDestination = c.destination.guards.filter((g) => (destinationRows.get(g.version)?.revision ?? null) !== g.revision).map((g) => g.version);
+    const stale = [...new Set([...staleSource, ...staleDestination])];
+    if (stale.length > 0) throw new StaleRead(stale);
+    const replaced: string[] = [];
+    for (const copy of c.copies) {
+      const source = sourceRows.get(copy.version);
+      if (!source) throw new Error(`commitVersionCopies: the copied version ${copy.version} has no source guard`);
+      const existing = destinationRows.get(copy.version);
+      let versionId: number;
+      if (existing) {
+        const updated = await this.one<{ id: number }>(
+          tx,
+          `UPDATE package_versions SET identifier = $1, status = $2, revision = $3, published_at = $4, status_updated_at = $4,
+             summary = NULL, home_page = NULL, source_code_repository = NULL, licenses = NULL
+           WHERE id = $5 AND revision = $6 RETURNING id`,
+          [newIdentifier(), copy.after.status, copy.after.revision, now, existing.id, existing.revision],
+        );
+        if (!updated) throw new StaleRead([copy.version]);
+        versionId = updated.id;
+        replaced.push(...(await this.rows<{ blob_key: string }>(tx, `DELETE FROM assets WHERE version_id = $1 RETURNING blob_key`, [versionId])).map((r) => r.blob_key));
+      } else {
+        versionId = (
+          await this.one<{ id: number }>(
+            tx,
+            `INSERT INTO package_versions (package_id, version, identifier, status, revision, published_at, status_updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
+            [destinationId, copy.version, newIdentifier(), copy.after.status, copy.after.revision, now],
+          )
+        )!.id;
+      }
+      await tx.query(
+        `INSERT INTO assets (version_id, name, size, md5, sha1, sha256, sha512, blob_key) SELECT $1, ${ASSET_COLUMNS} FROM assets WHERE version_id = $2 ORDER BY name`,
+        [versionId, source.id],
+      );
+      await this.awaitSync(tx, versionId, now);
+    }
+    const blobsToDelete = await this.releaseBlobs(tx, replaced, now);
+    const seq = tx.audit(c.audit);
+    return () => ({ ok: true, auditSeq: seq.seq, blobsToDelete });
+  }
+
+  async readVersion(key: PackageKey, version: string, assetName?: string): Promise<VersionSnapshot> {
+    // One statement: one snapshot, so the version, its counts, its job and the asset belong together.
+    const row = await this.one<VersionRow & { package_id: number; asset_count: number | null; sync_state: string | null; sync_reason: string | null } & Partial<Prefixed<AssetRow>>>(
+      this.pool,
+      `SELECT p.id AS package_id, ${VERSION_COLUMNS}, (SELECT count(*)::int FROM assets x WHERE x.version_id = v.id) AS asset_count,
+         j.state AS sync_state, j.status_reason AS sync_reason,
+         a.name AS a_name, a.size AS a_size, a.md5 AS a_md5, a.sha1 AS a_sha1, a.sha256 AS a_sha256, a.sha512 AS a_sha512, a.blob_key AS a_blob_key
+       FROM packages p JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
+       LEFT JOIN package_versions v ON v.package_id = p.id AND v.version = $7
+       LEFT JOIN sync_jobs j ON j.version_id = v.id
+       LEFT JOIN assets a ON a.version_id = v.id AND a.name = $8
+       WHERE d.owner = $1 AND d.name = $2 AND r.name = $3 AND p.format = $4 AND p.namespace = $5 AND p.name = $6`,
+      [key.domainOwner, key.domain, key.repository, key.format, key.namespace, key.name, version, assetName ?? null],
+    );
+    if (!row) {
+      const repositoryExists = (await this.repositoryId(this.pool, key.domainOwner, key.domain, key.repository)) !== undefined;
+      const domainExists = repositoryExists || (await this.domainId(this.pool, key.domainOwner, key.domain)) !== undefined;
+      return { domainExists, repositoryExists, packageId: null, version: null, asset: null };
+    }
+    const exists = row.id !== null;
+    return {
+      domainExists: true,
+      repositoryExists: true,
+      packageId: row.package_id,
+      version: exists ? { ...toVersionRecord(row), assetCount: row.asset_count ?? 0, syncState: (row.sync_state as SyncState | null) ?? null, syncReason: row.sync_reason ?? null } : null,
+      asset:
+        exists && row.a_name != null
+          ? { name: row.a_name, size: row.a_size!, md5: row.a_md5!, sha1: row.a_sha1!, sha256: row.a_sha256!, sha512: row.a_sha512!, blobKey: row.a_blob_key! }
+          : null,
+    };
+  }
+
+  async resolveIdentifier(identifier: string): Promise<IdentifiedVersion | null> {
+    const r = await this.one<IdentifierRow>(
+      this.pool,
+      `SELECT d.owner, d.name AS domain, r.name AS repository, p.format, p.namespace, p.name, v.version
+       FROM package_versions v JOIN packages p ON p.id = v.package_id JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
+       WHERE v.identifier = $1`,
+      [identifier],
+    );
+    return r ? { key: keyOf(r), version: r.version } : null;
+  }
+
+  async listVersions(q: VersionListQuery): Promise<VersionRecord[]> {
+    if (q.statuses.length === 0) return [];
+    if (q.order === 'version') {
+      const after = q.after?.order === 'version' ? q.after.version : '';
+      return (
+        await this.rows<VersionRow>(
+          this.pool,
+          `SELECT ${VERSION_COLUMNS} FROM package_versions v WHERE v.package_id = $1 AND v.status = ANY($2::text[]) AND v.version > $3 ORDER BY v.version LIMIT $4`,
+          [q.packageId, q.statuses, after, q.limit],
+        )
+      ).map(toVersionRecord);
+    }
+    const after = q.after?.order === 'published' ? q.after : { publishedAt: '\uffff', id: 2 ** 31 - 1 };
+    return (
+      await this.rows<VersionRow>(
+        this.pool,
+        `SELECT ${VERSION_COLUMNS} FROM package_versions v
+         WHERE v.package_id = $1 AND v.status = ANY($2::text[]) AND (v.published_at < $3 OR (v.published_at = $3 AND v.id < $4))
+         ORDER BY v.published_at DESC, v.id DESC LIMIT $5`,
+        [q.packageId, q.statuses, after.publishedAt, after.id, q.limit],
+      )
+    ).map(toVersionRecord);
+  }
+
+  async latestPublishedVersion(packageId: number): Promise<string | null> {
+    return (
+      (await this.one<{ version: string }>(this.pool, `SELECT version FROM package_versions WHERE package_id = $1 AND status = 'Published' ORDER BY published_at DESC, id DESC LIMIT 1`, [packageId]))
+        ?.version ?? null
+    );
+  }
+
+  async listAssets(versionId: number, afterName: string | undefined, limit: number): Promise<AssetInput[]> {
+    return (await this.rows<AssetRow>(this.pool, `SELECT ${ASSET_COLUMNS} FROM assets WHERE version_id = $1 AND name > $2 ORDER BY name LIMIT $3`, [versionId, afterName ?? '', limit])).map(
+      toAsset,
+    );
+  }
+
+  async reserveBlob(blobKey: string): Promise<void> {
+    await this.pool.query(`INSERT INTO blob_deletions (blob_key, queued_at) VALUES ($1, $2)`, [blobKey, this.now()]);
+  }
+
+  async ensureSecret(name: string, candidate: Uint8Array): Promise<Uint8Array> {
+    // Every replica offers its own candidate; the first insert wins and all read the same value.
+    await this.pool.query(`INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [name, Buffer.from(candidate), this.now()]);
+    const row = await this.one<{ value: Buffer }>(this.pool, `SELECT value FROM secrets WHERE name = $1`, [name]);
+    return new Uint8Array(row!.value);
+  }
+
+  /**
+   * Keys queued for removal: only those older than the grace period. A younger reservation may be an
+   * upload in progress on another replica, whose bytes must not be removed under it.
+   */
+  async pendingBlobDeletions(): Promise<string[]> {
+    const before = new Date(this.clock.now().getTime() - this.blobGraceMs).toISOString();
+    return (await this.rows<{ blob_key: string }>(this.pool, `SELECT blob_key FROM blob_deletions WHERE queued_at < $1 ORDER BY blob_key`, [before])).map((r) => r.blob_key);
+  }
+
+  async forgetBlobDeletions(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.pool.query(`DELETE FROM blob_deletions WHERE blob_key = ANY($1::text[])`, [[...keys]]);
+  }
+
+  // --- Packages ---
+
+  async readPackageRecord(key: PackageKey): Promise<PackageRecordSnapshot> {
+    const rows = await this.rows<{ id: number; origin_publish: string; origin_upstream: string; version: string | null; status: string | null; revision: string | null }>(
+      this.pool,
+      `SELECT p.id, p.origin_publish, p.origin_upstream, v.version, v.status, v.revision
+       FROM packages p JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
+       LEFT JOIN package_versions v ON v.package_id = p.id
+       WHERE d.owner = $1 AND d.name = $2 AND r.name = $3 AND p.format = $4 AND p.namespace = $5 AND p.name = $6 ORDER BY v.version`,
+      [key.domainOwner, key.domain, key.repository, key.format, key.namespace, key.name],
+    );
+    const first = rows[0];
+    if (!first) {
+      const repositoryExists = (await this.repositoryId(this.pool, key.domainOwner, key.domain, key.repository)) !== undefined;
+      return { domainExists: repositoryExists || (await this.domainId(this.pool, key.domainOwner, key.domain)) !== undefined, repositoryExists, package: null, versions: [] };
+    }
+    const versions = rows.filter((r) => r.version !== null).map((r) => ({ version: r.version!, status: r.status as VersionStatus, revision: r.revision! }));
+    return { domainExists: true, repositoryExists: true, package: { id: first.id, origin: originOf(first) }, versions };
+  }
+
+  async listPackages(q: PackageListQuery): Promise<PackageListItem[]> {
+    const args: unknown[] = [q.domainOwner, q.domain, q.repository];
+    const where = ['d.owner = $1', 'd.name = $2', 'r.name = $3'];
+    const arg = (v: unknown) => `$${args.push(v)}`;
+    if (q.format !== undefined) where.push(`p.format = ${arg(q.format)}`);
+    if (q.namespacePrefix !== undefined) where.push(`p.namespace >= ${arg(q.namespacePrefix)} AND p.namespace < ${arg(`${q.namespacePrefix}\uffff`)}`);
+    if (q.packagePrefix !== undefined) where.push(`p.name >= ${arg(q.packagePrefix)} AND p.name < ${arg(`${q.packagePrefix}\uffff`)}`);
+    if (q.publish !== undefined) where.push(`p.origin_publish = ${arg(q.publish)}`);
+    if (q.upstream !== undefined) where.push(`p.origin_upstream = ${arg(q.upstream)}`);
+    if (q.after) where.push(`(p.format, p.namespace, p.name) > (${arg(q.after.format)}, ${arg(q.after.namespace)}, ${arg(q.after.name)})`);
+    const rows = await this.rows<{ format: string; namespace: string; name: string; origin_publish: string; origin_upstream: string }>(
+      this.pool,
+      `SELECT p.format, p.namespace, p.name, p.origin_publish, p.origin_upstream
+       FROM packages p JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
+       WHERE ${where.join(' AND ')} ORDER BY p.format, p.namespace, p.name LIMIT ${arg(q.limit)}`,
+      args,
+    );
+    return rows.map((r) => ({ format: r.format as PackageFormat, namespace: r.namespace, name: r.name, origin: originOf(r) }));
+  }
+
+  async putPackageOrigin(c: OriginCommit): Promise<'ok' | 'expired'> {
+    return this.grouped(
+      async (tx) => {
+        const { key } = c;
+        const repositoryId = await this.repositoryId(tx, key.domainOwner, key.domain, key.repository);
+        if (repositoryId === undefined) throw new NotFoundError(`repository ${key.repository} does not exist in domain ${key.domain}`, 'repository', key.repository);
+        await tx.query(
+          `INSERT INTO packages (repository_id, format, namespace, name, created_at, origin_publish, origin_upstream) VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (repository_id, format, namespace, name) DO UPDATE SET origin_publish = excluded.origin_publish, origin_upstream = excluded.origin_upstream`,
+          [repositoryId, key.format, key.namespace, key.name, this.now(), c.origin.publish, c.origin.upstream],
+        );
+        tx.audit(c.audit);
+        return () => 'ok' as const;
+      },
+      c.expired,
+      (tx) => {
+        if (c.expired?.audit) tx.audit(c.expired.audit());
+        return () => 'expired' as const;
+      },
+    );
+  }
+
+  async deletePackage(c: PackageDeleteCommit): Promise<PackageDeleteResult> {
+    try {
+      return await this.grouped<PackageDeleteResult>(
+        async (tx) => {
+          const now = this.now();
+          const rows = await this.rows<{ id: number; version: string; revision: string }>(tx, `SELECT id, version, revision FROM package_versions WHERE package_id = $1 ORDER BY id FOR UPDATE`, [c.packageId]);
+          const guarded = new Map(c.guards.map((g) => [g.version, g.revision]));
+          if (rows.length !== guarded.size || rows.some((r) => guarded.get(r.version) !== r.revision)) throw new StalePackage();
+          const ids = rows.map((r) => r.id);
+          const removed = await this.rows<{ blob_key: string }>(tx, `DELETE FROM assets WHERE version_id = ANY($1::int[]) RETURNING blob_key`, [ids]);
+          const blobsToDelete = removed.map((r) => r.blob_key);
+          for (const key of blobsToDelete) await tx.query(`INSERT INTO blob_deletions (blob_key, queued_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [key, now]);
+          await tx.query(`DELETE FROM sync_jobs WHERE version_id = ANY($1::int[])`, [ids]);
+          await tx.query(`DELETE FROM package_versions WHERE package_id = $1`, [c.packageId]);
+          const gone = await tx.query(`DELETE FROM packages WHERE id = $1`, [c.packageId]);
+          if (gone.rowCount !== 1) throw new StalePackage();
+          tx.audit(c.audit);
+          return () => ({ ok: true, blobsToDelete });
+        },
+        c.expired,
+        (tx) => {
+          if (c.expired?.audit) tx.audit(c.expired.audit());
+          return () => ({ ok: false, reason: 'expired' });
+        },
+      );
+    } catch (err) {
+      if (err instanceof StalePackage || lostRace(err)) return { ok: false, reason: 'stale' };
+      throw err;
+    }
+  }
+
+  // --- Sync queue ---
+
+  async scheduleSync(versionIds: readonly number[], audit: AuditRecordInput): Promise<boolean> {
+    return this.group.submit(async (tx) => {
+      const now = this.now();
+      const busy = await this.one(tx, `SELECT 1 FROM sync_jobs WHERE version_id = ANY($1::int[]) AND state IN ('awaiting', 'in_progress') LIMIT 1`, [[...versionIds]]);
+      if (busy) return () => false;
+      for (const versionId of versionIds) await this.awaitSync(tx, versionId, now);
+      tx.audit(audit);
+      return () => true;
+    });
+  }
+
+  async readSyncJob(versionId: number): Promise<SyncJob | null> {
+    const row = await this.one<SyncJobRow>(this.pool, `SELECT ${JOB_COLUMNS} FROM sync_jobs WHERE version_id = $1`, [versionId]);
+    return row ? toSyncJob(row) : null;
+  }
+
+  private leaseFrom(now: string): string {
+    return new Date(Date.parse(now) + this.syncLeaseMs).toISOString();
+  }
+
+  /**
+   * One statement claims a job: the oldest due awaiting one, or one whose claim's lease has run out
+   * (its replica died), skipping rows another replica is claiming right now (SKIP LOCKED), so two
+   * workers never take the same job and never wait for each other.
+   */
+  async claimSyncJob(): Promise<ClaimedSyncJob | null> {
+    const now = this.now();
+    const row = await this.one<SyncJobRow>(
+      this.pool,
+      `WITH next AS (
+         SELECT j.id FROM sync_jobs j JOIN package_versions v ON v.id = j.version_id
+         WHERE ((j.state = 'awaiting' AND j.next_attempt_at <= $1) OR (j.state = 'in_progress' AND j.lease_expires_at < $1)) AND v.status <> 'Unfinished'
+         ORDER BY j.next_attempt_at, j.id LIMIT 1 FOR UPDATE OF j SKIP LOCKED)
+       UPDATE sync_jobs s SET state = 'in_progress', attempts = s.attempts + 1, progress = 0, started_at = $1, updated_at = $1,
+         generation = s.generation + 1, lease_expires_at = $2
+       FROM next WHERE s.id = next.id
+       RETURNING s.id, s.version_id, s.state, s.attempts, s.next_attempt_at, s.status_reason, s.progress, s.created_at, s.updated_at, s.started_at, s.finished_at, s.generation`,
+      [now, this.leaseFrom(now)],
+    );
+    if (!row) return null;
+    const where = await this.one<IdentifierRow>(
+      this.pool,
+      `SELECT d.owner, d.name AS domain, r.name AS repository, p.format, p.namespace, p.name, v.version
+       FROM package_versions v JOIN packages p ON p.id = v.package_id JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
+       WHERE v.id = $1`,
+      [row.version_id],
+    );
+    const assets = (await this.rows<AssetRow>(this.pool, `SELECT ${ASSET_COLUMNS} FROM assets WHERE version_id = $1 ORDER BY name`, [row.version_id])).map(toAsset);
+    return { ...toSyncJob(row), generation: row.generation, key: keyOf(where!), version: where!.version, assets };
+  }
+
+  async setSyncProgress(claim: SyncClaim, progress: number): Promise<void> {
+    const now = this.now();
+    // Progress renews the lease: a job that moves is not taken over.
+    await this.pool.query(`UPDATE sync_jobs SET progress = $1, updated_at = $2, lease_expires_at = $3 WHERE id = $4 AND generation = $5 AND state = 'in_progress'`, [
+      progress,
+      now,
+      this.leaseFrom(now),
+      claim.id,
+      claim.generation,
+    ]);
+  }
+
+  async completeSync(claim: SyncClaim, m: VersionMetadata, revision: string, audit: AuditRecordInput): Promise<'completed' | 'superseded'> {
+    return this.group.submit(async (tx) => {
+      const now = this.now();
+      const job = await this.one<{ version_id: number; version: string; status: VersionStatus; revision: string }>(
+        tx,
+        `SELECT j.version_id, v.version, v.status, v.revision FROM sync_jobs j JOIN package_versions v ON v.id = j.version_id
+         WHERE j.id = $1 AND j.generation = $2 AND j.state = 'in_progress' FOR UPDATE OF j, v`,
+        [claim.id, claim.generation],
+      );
+      if (!job) return () => 'superseded' as const;
+      if (job.status === 'Disposed' || job.status === 'Deleted') {
+        await tx.query(`UPDATE sync_jobs SET state = 'failed', status_reason = $1, finished_at = $2, updated_at = $2, lease_expires_at = NULL WHERE id = $3`, [
+          `The version was ${job.status.toLowerCase()} while its sync ran; nothing was changed.`,
+          now,
+          claim.id,
+        ]);
+        return () => 'superseded' as const;
+      }
+      await tx.query(`UPDATE sync_jobs SET state = 'completed', progress = 100, status_reason = NULL, finished_at = $1, updated_at = $1, lease_expires_at = NULL WHERE id = $2`, [now, claim.id]);
+      await tx.query(
+        `UPDATE package_versions SET summary = $1, home_page = $2, source_code_repository = $3, licenses = $4, readme = $5, dependencies = $6, revision = $7 WHERE id = $8`,
+        [
+          m.summary,
+          m.homePage,
+          m.sourceCodeRepository,
+          m.licenses === null ? null : JSON.stringify(m.licenses),
+          m.readme ?? null,
+          m.dependencies ? JSON.stringify(m.dependencies) : null,
+          revision,
+          job.version_id,
+        ],
+      );
+      tx.audit({ ...audit, changes: [{ version: job.version, before: { status: job.status, revision: job.revision }, after: { status: job.status, revision } }] });
+      return () => 'completed' as const;
+    });
+  }
+
+  async failSyncAttempt(claim: SyncClaim, reason: string, retryAt: string | null): Promise<void> {
+    const now = this.now();
+    if (retryAt === null) {
+      await this.pool.query(
+        `UPDATE sync_jobs SET state = 'failed', status_reason = $1, finished_at = $2, updated_at = $2, lease_expires_at = NULL WHERE id = $3 AND generation = $4 AND state = 'in_progress'`,
+        [reason, now, claim.id, claim.generation],
+      );
+    } else {
+      await this.pool.query(
+        `UPDATE sync_jobs SET state = 'awaiting', status_reason = $1, next_attempt_at = $2, updated_at = $3, lease_expires_at = NULL WHERE id = $4 AND generation = $5 AND state = 'in_progress'`,
+        [reason, retryAt, now, claim.id, claim.generation],
+      );
+    }
+  }
+
+  /**
+   * At start: only jobs whose lease has run out go back to awaiting. A job in progress under a live
+   * lease belongs to another replica that is running it; taking it would run it twice.
+   */
+  async recoverSyncJobs(): Promise<number> {
+    const now = this.now();
+    const r = await this.pool.query(
+      `UPDATE sync_jobs SET state = 'awaiting', next_attempt_at = $1, updated_at = $1, generation = generation + 1, lease_expires_at = NULL,
+         status_reason = 'The sync was interrupted by a restart; it will run again.'
+       WHERE state = 'in_progress' AND (lease_expires_at IS NULL OR lease_expires_at < $1)`,
+      [now],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  async countSyncJobs(): Promise<SyncJobCounts> {
+    const counts: SyncJobCounts = { awaiting: 0, in_progress: 0, completed: 0, failed: 0, waiting_for_assets: 0 };
+    for (const r of await this.rows<{ state: SyncState; n: number }>(this.pool, `SELECT state, count(*)::int AS n FROM sync_jobs GROUP BY state`)) counts[r.state] = r.n;
+    const unfinished =
+      (await this.one<{ n: number }>(this.pool, `SELECT count(*)::int AS n FROM sync_jobs j JOIN package_versions v ON v.id = j.version_id WHERE j.state = 'awaiting' AND v.status = 'Unfinished'`))?.n ?? 0;
+    counts.awaiting -= unfinished;
+    counts.waiting_for_assets = unfinished;
+    return counts;
+  }
+
+  async readVersionMetadata(versionId: number): Promise<VersionMetadata> {
+    const r = await this.one<{ summary: string | null; home_page: string | null; source_code_repository: string | null; licenses: string | null; readme: string | null; dependencies: string | null }>(
+      this.pool,
+      `SELECT summary, home_page, source_code_repository, licenses, readme, dependencies FROM package_versions WHERE id = $1`,
+      [versionId],
+    );
+    return {
+      summary: r?.summary ?? null,
+      homePage: r?.home_page ?? null,
+      sourceCodeRepository: r?.source_code_repository ?? null,
+      licenses: r?.licenses ? (JSON.parse(r.licenses) as string[]) : null,
+      readme: r?.readme ?? null,
+      dependencies: r?.dependencies ? (JSON.parse(r.dependencies) as PackageDependency[]) : null,
+    };
+  }
+
+  // --- Audit log ---
+
+  async appendAudit(record: AuditRecordInput): Promise<number> {
+    return this.group.submit(async (tx) => {
+      const seq = tx.audit(record);
+      return () => seq.seq;
+    });
+  }
+
+  async appendAuditBatch(records: readonly AuditRecordInput[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.group.submit(async (tx) => {
+      for (const r of records) tx.audit(r);
+      return () => undefined;
+    });
+  }
+
+  /** A time window as a seq range (times never decrease along the chain). */
+  private async firstAtOrAfter(time: string): Promise<number | undefined> {
+    return (await this.one<{ seq: number }>(this.pool, `SELECT seq FROM audit_log WHERE time >= $1 ORDER BY time, seq LIMIT 1`, [time]))?.seq;
+  }
+
+  async listAudit(q: AuditQuery): Promise<AuditRecord[]> {
+    const { since, until, ...filter } = q.filter ?? {};
+    const args: unknown[] = [];
+    const where = auditConditions(filter, args);
+    const arg = (v: unknown) => `$${args.push(v)}`;
+    if (since !== undefined) where.push(`seq >= ${arg((await this.firstAtOrAfter(since)) ?? 2 ** 31 - 1)}`);
+    if (until !== undefined) {
+      const end = await this.firstAtOrAfter(until);
+      if (end !== undefined) where.push(`seq < ${arg(end)}`);
+    }
+    if (q.beforeSeq !== undefined) where.push(`seq < ${arg(q.beforeSeq)}`);
+    const rows = await this.rows<RawAuditRow>(
+      this.pool,
+      `SELECT ${AUDIT_SELECT} FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${arg(q.limit)}`,
+      args,
+    );
+    return rows.map((r) => recordFromColumns(r));
+  }
+
+  async readAuditRange(afterSeq: number, limit: number, window: { since?: string | undefined; until?: string | undefined } = {}): Promise<StoredAuditRecord[]> {
+    let from = afterSeq;
+    let to = 2 ** 31 - 1;
+    if (window.since !== undefined) from = Math.max(from, ((await this.firstAtOrAfter(window.since)) ?? 2 ** 31 - 1) - 1);
+    if (window.until !== undefined) to = (await this.firstAtOrAfter(window.until)) ?? to;
+    const rows = await this.rows<RawAuditRow>(this.pool, `SELECT ${AUDIT_SELECT} FROM audit_log WHERE seq > $1 AND seq < $2 ORDER BY seq LIMIT $3`, [from, to, limit]);
+    if (rows.length === 0) return [];
+    const versions = await this.versionsOf(rows[0]!.seq, rows[rows.length - 1]!.seq);
+    return rows.map((row) => ({
+      ...recordFromColumns(row),
+      derived: { repositoryArn: row.repositoryArn, domainArn: row.domainArn, packageName: row.packageName, versions: versions.get(row.seq) ?? [] },
+    }));
+  }
+
+  async readAuditChain(afterSeq: number, limit: number): Promise<AuditChainEntry[]> {
+    const rows = await this.rows<RawAuditRow>(this.pool, `SELECT ${AUDIT_SELECT} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
+    if (rows.length === 0) return [];
+    const versions = await this.versionsOf(rows[0]!.seq, rows[rows.length - 1]!.seq);
+    return rows.map((r) => ({
+      seq: r.seq,
+      prevHash: r.prevHash,
+      hash: r.hash,
+      time: r.time,
+      encoded: encodedFromColumns(r),
+      derived: { repositoryArn: r.repositoryArn, domainArn: r.domainArn, packageName: r.packageName, versions: versions.get(r.seq) ?? [] },
+    }));
+  }
+
+  private async versionsOf(firstSeq: number, lastSeq: number): Promise<Map<number, string[]>> {
+    return versionsBySeq(await this.rows<{ seq: number; version: string }>(this.pool, `SELECT seq, version FROM audit_versions WHERE seq >= $1 AND seq <= $2 ORDER BY seq, version`, [firstSeq, lastSeq]));
+  }
+
+  async auditHead(): Promise<AuditHead | null> {
+    const head = await this.one<{ seq: number; hash: string }>(this.pool, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`);
+    return head ?? null;
+  }
+
+  // --- Tenancy through the API ---
+
+  private async domainRow(db: Queryable, owner: string, name: string) {
+    return this.one<{ id: number; name: string; owner: string; created_at: string }>(db, `SELECT id, name, owner, created_at FROM domains WHERE owner = $1 AND name = $2`, [owner, name]);
+  }
+
+  private async domainDetail(db: Queryable, owner: string, domain: string): Promise<DomainDetail | null> {
+    const row = await this.domainRow(db, owner, domain);
+    if (!row) return null;
+    const counts = (await this.one<{ repositories: number; bytes: number }>(
+      db,
+      `SELECT (SELECT count(*)::int FROM repositories WHERE domain_id = $1) AS repositories,
+         (SELECT coalesce(sum(a.size), 0)::float8 FROM assets a JOIN package_versions v ON v.id = a.version_id
+            JOIN packages p ON p.id = v.package_id JOIN repositories r ON r.id = p.repository_id WHERE r.domain_id = $1) AS bytes`,
+      [row.id],
+    ))!;
+    return { name: row.name, owner: row.owner, createdAt: row.created_at, repositoryCount: counts.repositories, assetSizeBytes: counts.bytes };
+  }
+
+  private async repositoryRow(db: Queryable, owner: string, domain: string, repository: string) {
+    return this.one<RepositoryRow>(db, `SELECT ${REPOSITORY_COLUMNS} FROM repositories r JOIN domains d ON d.id = r.domain_id WHERE d.owner = $1 AND d.name = $2 AND r.name = $3`, [
+      owner,
+      domain,
+      repository,
+    ]);
+  }
+
+  async describeDomain(owner: string, domain: string): Promise<DomainDetail | null> {
+    return this.domainDetail(this.pool, owner, domain);
+  }
+
+  async listDomainPage(after: { owner: string; name: string } | undefined, limit: number): Promise<DomainRecord[]> {
+    return this.rows<DomainRecord>(this.pool, `SELECT name, owner, created_at AS "createdAt" FROM domains WHERE (owner, name) > ($1, $2) ORDER BY owner, name LIMIT $3`, [
+      after?.owner ?? '',
+      after?.name ?? '',
+      limit,
+    ]);
+  }
+
+  async describeRepository(owner: string, domain: string, repository: string): Promise<RepositoryDetail | null> {
+    const row = await this.repositoryRow(this.pool, owner, domain, repository);
+    return row ? toRepository(row) : null;
+  }
+
+  async listRepositoryPage(q: RepositoryListQuery): Promise<RepositoryDetail[]> {
+    const args: unknown[] = [q.after?.domainOwner ?? '', q.after?.domain ?? '', q.after?.name ?? ''];
+    const where = ['(d.owner, d.name, r.name) > ($1, $2, $3)'];
+    const arg = (v: unknown) => `$${args.push(v)}`;
+    if (q.domain) where.push(`d.owner = ${arg(q.domain.owner)} AND d.name = ${arg(q.domain.name)}`);
+    if (q.prefix !== undefined) where.push(`r.name >= ${arg(q.prefix)} AND r.name < ${arg(`${q.prefix}\uffff`)}`);
+    const rows = await this.rows<RepositoryRow>(
+      this.pool,
+      `SELECT ${REPOSITORY_COLUMNS} FROM repositories r JOIN domains d ON d.id = r.domain_id WHERE ${where.join(' AND ')} ORDER BY d.owner, d.name, r.name LIMIT ${arg(q.limit)}`,
+      args,
+    );
+    return rows.map(toRepository);
+  }
+
+  async applyTenancyChange(change: TenancyChange, audit: AuditRecordInput): Promise<TenancyResult> {
+    try {
+      return await this.group.submit(async (tx) => {
+        const after = await this.applyTenancy(tx, change, this.now());
+        const seq = tx.audit(audit);
+        return (): TenancyResult => ({ ok: true, ...after, auditSeq: seq.seq });
+      });
+    } catch (err) {
+      if (err instanceof TenancyRefused) return { ok: false, ...err.refusal };
+      // Another replica made the same domain or repository at the same moment.
+      if ((err as { code?: string }).code === '23505' && (change.kind === 'createDomain' || change.kind === 'createRepository')) {
+        return { ok: false, reason: change.kind === 'createDomain' ? 'domain_exists' : 'repository_exists' };
+      }
+      throw err;
+    }
+  }
+
+  private async applyTenancy(tx: PgTx, change: TenancyChange, now: string): Promise<{ domain: DomainDetail; repository?: RepositoryDetail }> {
+    // The domain row is locked: repository changes of one domain (and its deletion) take turns across replicas.
+    const domain = await this.one<{ id: number }>(tx, `SELECT id FROM domains WHERE owner = $1 AND name = $2 FOR UPDATE`, [change.owner, change.domain]);
+    if (change.kind === 'createDomain') {
+      if (domain) throw new TenancyRefused({ reason: 'domain_exists' });
+      await tx.query(`INSERT INTO domains (owner, name, created_at) VALUES ($1, $2, $3)`, [change.owner, change.domain, now]);
+      return { domain: (await this.domainDetail(tx, change.owner, change.domain))! };
+    }
+    if (!domain) throw new TenancyRefused({ reason: 'domain_missing' });
+    if (change.kind === 'deleteDomain') {
+      const before = (await this.domainDetail(tx, change.owner, change.domain))!;
+      if (before.repositoryCount > 0) throw new TenancyRefused({ reason: 'domain_not_empty' });
+      await tx.query(`DELETE FROM domains WHERE id = $1`, [domain.id]);
+      return { domain: before };
+    }
+    const existing = await this.repositoryRow(tx, change.owner, change.domain, change.repository);
+    const after = async () => ({
+      domain: (await this.domainDetail(tx, change.owner, change.domain))!,
+      repository: (await this.describeRepositoryIn(tx, change.owner, change.domain, change.repository))!,
+    });
+    if (change.kind === 'createRepository') {
+      if (existing) throw new TenancyRefused({ reason: 'repository_exists' });
+      await this.checkUpstreams(tx, domain.id, change.upstreams);
+      await tx.query(`INSERT INTO repositories (domain_id, name, created_at, description, upstreams) VALUES ($1, $2, $3, $4, $5)`, [
+        domain.id,
+        change.repository,
+        now,
+        change.description,
+        JSON.stringify(change.upstreams),
+      ]);
+      return after();
+    }
+    if (!existing) throw new TenancyRefused({ reason: 'repository_missing' });
+    if (change.kind === 'updateRepository') {
+      if (change.upstreams !== undefined) {
+        await this.checkUpstreams(tx, domain.id, change.upstreams);
+        await tx.query(`UPDATE repositories SET upstreams = $1 WHERE id = $2`, [JSON.stringify(change.upstreams), existing.id]);
+      }
+      if (change.description !== undefined) await tx.query(`UPDATE repositories SET description = $1 WHERE id = $2`, [change.description, existing.id]);
+      return after();
+    }
+    const live = (await this.one<{ n: number }>(
+      tx,
+      `SELECT count(*)::int AS n FROM package_versions v JOIN packages p ON p.id = v.package_id WHERE p.repository_id = $1 AND NOT (v.status = ANY($2::text[]))`,
+      [existing.id, GONE_STATUSES],
+    ))!.n;
+    if (live > 0) throw new TenancyRefused({ reason: 'repository_holds_versions', versions: live });
+    const downstream = (await this.rows<{ name: string; upstreams: string }>(tx, `SELECT name, upstreams FROM repositories WHERE domain_id = $1 AND id <> $2`, [domain.id, existing.id]))
+      .filter((r) => (JSON.parse(r.upstreams) as string[]).includes(existing.name))
+      .map((r) => r.name);
+    if (downstream.length > 0) throw new TenancyRefused({ reason: 'repository_is_upstream', downstream });
+    const before = toRepository(existing);
+    const versions = `SELECT v.id FROM package_versions v JOIN packages p ON p.id = v.package_id WHERE p.repository_id = $1`;
+    await tx.query(`INSERT INTO blob_deletions (blob_key, queued_at) SELECT blob_key, $2 FROM assets WHERE version_id IN (${versions}) ON CONFLICT DO NOTHING`, [existing.id, now]);
+    await tx.query(`DELETE FROM assets WHERE version_id IN (${versions})`, [existing.id]);
+    await tx.query(`DELETE FROM sync_jobs WHERE version_id IN (${versions})`, [existing.id]);
+    await tx.query(`DELETE FROM package_versions WHERE package_id IN (SELECT id FROM packages WHERE repository_id = $1)`, [existing.id]);
+    await tx.query(`DELETE FROM packages WHERE repository_id = $1`, [existing.id]);
+    await tx.query(`DELETE FROM repositories WHERE id = $1`, [existing.id]);
+    return { domain: (await this.domainDetail(tx, change.owner, change.domain))!, repository: before };
+  }
+
+  private async describeRepositoryIn(db: Queryable, owner: string, domain: string, repository: string): Promise<RepositoryDetail | null> {
+    const row = await this.repositoryRow(db, owner, domain, repository);
+    return row ? toRepository(row) : null;
+  }
+
+  private async checkUpstreams(tx: Queryable, domainId: number, upstreams: readonly string[]): Promise<void> {
+    const found = new Set((await this.rows<{ name: string }>(tx, `SELECT name FROM repositories WHERE domain_id = $1 AND name = ANY($2::text[])`, [domainId, [...upstreams]])).map((r) => r.name));
+    const missing = upstreams.find((u) => !found.has(u));
+    if (missing !== undefined) throw new TenancyRefused({ reason: 'upstream_missing', upstream: missing });
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.group.close();
+    await this.pool.end();
+  }
+}
+
+type Prefixed<T> = { [K in keyof T as `a_${string & K}`]: T[K] };
+
+interface VersionRow {
+  id: number;
+  version: string;
+  identifier: string;
+  status: string;
+  revision: string;
+  published_at: string;
+}
+function toVersionRecord(r: VersionRow): VersionRecord {
+  return { id: r.id, version: r.version, identifier: r.identifier, status: r.status as VersionStatus, revision: r.revision, publishedAt: r.published_at };
+}
+
+interface AssetRow {
+  name: string;
+  size: number;
+  md5: string;
+  sha1: string;
+  sha256: string;
+  sha512: string;
+  blob_key: string;
+}
+function toAsset(r: AssetRow): AssetInput {
+  return { name: r.name, size: r.size, md5: r.md5, sha1: r.sha1, sha256: r.sha256, sha512: r.sha512, blobKey: r.blob_key };
+}
+
+interface SyncJobRow {
+  id: number;
+  version_id: number;
+  state: string;
+  attempts: number;
+  next_attempt_at: string;
+  status_reason: string | null;
+  progress: number;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  generation: number;
+}
+function toSyncJob(r: SyncJobRow): SyncJob {
+  return {
+    id: r.id,
+    versionId: r.version_id,
+    state: r.state as SyncState,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    statusReason: r.status_reason,
+    progress: r.progress,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+interface IdentifierRow {
+  owner: string;
+  domain: string;
+  repository: string;
+  format: string;
+  namespace: string;
+  name: string;
+  version: string;
+}
+function keyOf(r: IdentifierRow): PackageKey {
+  return { domainOwner: r.owner, domain: r.domain, repository: r.repository, format: r.format as PackageFormat, namespace: r.namespace, name: r.name };
+}
+
+function originOf(r: { origin_publish: string; origin_upstream: string }) {
+  return { publish: r.origin_publish as OriginRestriction, upstream: r.origin_upstream as OriginRestriction };
+}
+
+interface RepositoryRow {
+  id: number;
+  name: string;
+  created_at: string;
+  description: string | null;
+  upstreams: string;
+  domain: string;
+  owner: string;
+}
+const REPOSITORY_COLUMNS = 'r.id, r.name, r.created_at, r.description, r.upstreams, d.name AS domain, d.owner';
+function toRepository(r: RepositoryRow): RepositoryDetail {
+  return { domain: r.domain, domainOwner: r.owner, name: r.name, createdAt: r.created_at, description: r.description, upstreams: JSON.parse(r.upstreams) as string[] };
+}
+
+/** The audit columns under their AuditColumns names. */
+const AUDIT_SELECT = `seq, prev_hash AS "prevHash", hash, decision_id AS "decisionId", time, request_id AS "requestId", source_ip AS "sourceIp",
+  principal_issuer AS "principalIssuer", principal_subject AS "principalSubject", principal_groups AS "principalGroups", action, resource, decision, reason,
+  determining_policies AS "determiningPolicies", errors, policy_set_hash AS "policySetHash", request, changes, outcome, http_status AS "httpStatus",
+  repository_arn AS "repositoryArn", domain_arn AS "domainArn", package_name AS "packageName"`;
+type RawAuditRow = AuditColumns;
+
+function auditConditions(f: AuditFilter, args: unknown[]): string[] {
+  const arg = (v: unknown) => `$${args.push(v)}`;
+  const c: string[] = [];
+  if (f.principal !== undefined) c.push(`principal_subject = ${arg(f.principal)}`);
+  if (f.action !== undefined) c.push(`action = ${arg(f.action)}`);
+  if (f.decision !== undefined) c.push(`decision = ${arg(f.decision)}`);
+  if (f.resource !== undefined) c.push(`resource = ${arg(f.resource)}`);
+  if (f.resourcePrefix !== undefined) c.push(`resource >= ${arg(f.resourcePrefix)} AND resource < ${arg(`${f.resourcePrefix}\uffff`)}`);
+  if (f.repositoryArn !== undefined) c.push(`repository_arn = ${arg(f.repositoryArn)}`);
+  if (f.domainArn !== undefined) c.push(`domain_arn = ${arg(f.domainArn)}`);
+  if (f.packageName !== undefined) c.push(`package_name = ${arg(f.packageName)}`);
+  if (f.version !== undefined) c.push(`seq IN (SELECT seq FROM audit_versions WHERE version = ${arg(f.version)})`);
+  if (f.repositoryScope !== undefined) c.push(f.repositoryScope.length === 0 ? 'false' : `repository_arn = ANY(${arg([...f.repositoryScope])}::text[])`);
+  return c;
+}
