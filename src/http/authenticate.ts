@@ -36,7 +36,7 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     let verified: Promise<Verified> | undefined;
     const verify = () =>
       (verified ??= Promise.resolve()
-        .then(() => deps.verifier.verify(bearerToken(c.req.header('authorization'))))
+        .then(() => deps.verifier.verify(bearerToken(c.req.header('authorization'), authorizationHeaderCount(c))))
         .then(
           (principal): Verified => ({ ok: true, principal }),
           (err: unknown): Verified => ({ ok: false, err }),
@@ -77,7 +77,22 @@ function callerFor(c: Context<AppEnv>, deps: AuthenticateDeps, verify: () => Pro
     })());
 }
 
-function bearerToken(header: string | undefined): string {
+/**
+ * How many Authorization headers the request carried. Node keeps the first of several and drops the
+ * rest, while a proxy in front may act on the last: a request two readers can attribute to two
+ * principals is refused, not interpreted. Only the Node server's raw headers can tell (app.request()
+ * in tests has none: one header at most, as a Headers object holds).
+ */
+function authorizationHeaderCount(c: Context<AppEnv>): number {
+  const raw = (c.env as { incoming?: { rawHeaders?: unknown } } | undefined)?.incoming?.rawHeaders;
+  if (!Array.isArray(raw)) return c.req.header('authorization') === undefined ? 0 : 1;
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (typeof raw[i] === 'string' && (raw[i] as string).toLowerCase() === 'authorization') n++;
+  return n;
+}
+
+function bearerToken(header: string | undefined, headerCount: number): string {
+  if (headerCount > 1) throw new UnauthenticatedError('the request has more than one Authorization header', 'ERR_TOKEN_SCHEME');
   if (!header) throw new UnauthenticatedError('a bearer token is required (Authorization: Bearer <JWT>)', 'ERR_TOKEN_MISSING');
   const match = /^Bearer +([^\s]+) *$/i.exec(header);
   if (!match) {
