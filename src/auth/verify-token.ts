@@ -85,7 +85,20 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
       const keySet = o.keySource.keySetVersion?.();
       const cached = cache.get(token, nowMs, keySet);
       if (cached) return cached;
-      const { principal, window } = await verifyAfresh(token, nowMs);
+      let fresh: Awaited<ReturnType<typeof verifyAfresh>>;
+      try {
+        fresh = await verifyAfresh(token, nowMs);
+      } catch (err) {
+        // The identity provider is down (503): a token this process verified under the last key set
+        // it had keeps working until its own expiry, as it would have had the set been fresh. Nothing
+        // unverified ever passes: a token never verified here is still refused.
+        if (err instanceof ServiceUnavailableError) {
+          const stale = cache.getDuringOutage(token, nowMs);
+          if (stale) return stale;
+        }
+        throw err;
+      }
+      const { principal, window } = fresh;
       // One object serves every later request with this token: none of them may change it.
       Object.freeze(principal.groups);
       Object.freeze(principal);
