@@ -90,6 +90,8 @@ export interface Config {
   commitThread: boolean;
   /** Refused tokens are counted per window and recorded as one record per kind (VERSIONGATE_REJECTION_WINDOW); 0: each on its own. */
   rejectionWindowMs: number;
+  /** Refused tokens one source address may cause per 10 s before it is answered 429 (VERSIONGATE_AUTH_FAILURE_LIMIT); 0: no cap. */
+  authFailureLimit: number;
 }
 
 /** One row per setting: the README's settings table is this list. */
@@ -126,6 +128,7 @@ export const SETTINGS = {
   commitBatch: { env: 'VERSIONGATE_COMMIT_BATCH', flag: 'commit-batch', default: '256' },
   commitThread: { env: 'VERSIONGATE_COMMIT_THREAD', flag: 'commit-thread', default: 'on' },
   rejectionWindow: { env: 'VERSIONGATE_REJECTION_WINDOW', flag: 'rejection-window', default: '10' },
+  authFailureLimit: { env: 'VERSIONGATE_AUTH_FAILURE_LIMIT', flag: 'auth-failure-limit', default: '100' },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -226,6 +229,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     return value;
   };
   const commitBatch = whole('commitBatch', 1, 10_000, 'writes');
+  const authFailureLimit = whole('authFailureLimit', 0, 1_000_000, 'refused tokens');
   const sync: SyncSettings = {
     concurrency: whole('syncWorkers', 1, 64, 'workers'),
     maxAttempts: whole('syncAttempts', 1, 100, 'attempts'),
@@ -270,6 +274,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     sync,
     commitBatch,
     rejectionWindowMs,
+    authFailureLimit,
     commitThread: parseOnOff(raw('commitThread')!, (why) => fail('commitThread', why)),
   };
 }

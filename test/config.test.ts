@@ -49,6 +49,7 @@ describe('parseConfig defaults', () => {
       commitBatch: 256,
       commitThread: true,
       rejectionWindowMs: 10_000,
+      authFailureLimit: 100,
     });
   });
 
