@@ -20,21 +20,13 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PackageKey } from '../../src/store/store.ts';
 import { testGateway, type TestGateway } from '../helpers/gateway.ts';
+import { expectedFailures, type Model, type Status } from './version-rules.ts';
 
 const DEEP = process.env.VERSIONGATE_DEEP === '1';
 const MODEL_RUNS_TEST = 60;
 const RUNS = DEEP ? 1_000 : MODEL_RUNS_TEST;
 const SEED = process.env.VERSIONGATE_FUZZ_SEED ? Number(process.env.VERSIONGATE_FUZZ_SEED) : undefined;
 const VERSIONS = ['1.0.0', '1.1.0', '2.0.0'] as const;
-type Status = 'Published' | 'Unlisted' | 'Archived' | 'Disposed';
-
-interface Model {
-  /** Present versions only; a deleted version is absent. */
-  versions: Map<string, { status: Status; revision: string }>;
-  /** Revisions a version once had and no longer has. */
-  stale: Map<string, string>;
-}
-
 interface Real {
   gw: TestGateway;
   token: string;
@@ -45,20 +37,6 @@ type Failed = Record<string, { errorCode: string }>;
 interface ChangeAnswer {
   successfulVersions: Record<string, { revision: string; status: string }>;
   failedVersions: Failed;
-}
-
-/** The reference: which versions fail with which code, from the seed document's rules. */
-function expectedFailures(m: Model, versions: string[], kind: 'update' | 'dispose' | 'delete', target: Status | undefined, expectedStatus: Status | undefined, revisions: Record<string, string>): Record<string, string> {
-  const failed: Record<string, string> = {};
-  for (const v of versions) {
-    const state = m.versions.get(v);
-    if (!state) failed[v] = 'NOT_FOUND';
-    else if (revisions[v] !== undefined && revisions[v] !== state.revision) failed[v] = 'MISMATCHED_REVISION';
-    else if (expectedStatus !== undefined && expectedStatus !== state.status) failed[v] = 'MISMATCHED_STATUS';
-    else if (kind === 'update' && state.status === 'Disposed' && target !== 'Disposed') failed[v] = 'NOT_ALLOWED';
-  }
-  if (Object.keys(failed).length > 0) for (const v of versions) failed[v] ??= 'SKIPPED';
-  return failed;
 }
 
 const codes = (f: Failed) => Object.fromEntries(Object.entries(f).map(([v, e]) => [v, e.errorCode]));
