@@ -11,6 +11,7 @@ import { ApiError, InternalError, PayloadTooLargeError, ValidationError } from '
 import { DEFAULT_REJECTION_WINDOW_MS, RejectionLog } from './audit/rejection-log.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { auditApi } from './http/audit-api.ts';
+import type { AuthFailureLimiter } from './auth/failure-limiter.ts';
 import { createAuthenticate } from './http/authenticate.ts';
 import { cloudsmithError, isCloudsmithPath, resyncApi } from './http/resync-api.ts';
 import { codeArtifactError, fromHttpException, UnknownOperationError } from './http/error-envelope.ts';
@@ -67,6 +68,8 @@ export interface AppDeps extends OperationDeps {
    * which nothing closes (the server passes its own and closes it before the store).
    */
   rejections?: RejectionLog | undefined;
+  /** Caps refused tokens per source address (VERSIONGATE_AUTH_FAILURE_LIMIT); none: no cap. */
+  authFailures?: AuthFailureLimiter | undefined;
   /** The account that owns the domains CreateDomain creates (VERSIONGATE_ACCOUNT_ID). */
   accountId?: string | undefined;
   /** The policy folder, for GET /v1/policies/source (the playground's starting point). */
@@ -134,7 +137,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   // Every API route is authenticated by one middleware; each handler binds the result to its action.
   const rejections = deps.rejections ?? new RejectionLog({ append: (r) => ops.store.appendAudit(r), windowMs: DEFAULT_REJECTION_WINDOW_MS, onError: (err) => deps.logger.error('could not record refused tokens', { err }) });
-  app.use('/v1/*', createAuthenticate({ verifier, rejections, clock: deps.clock }));
+  app.use('/v1/*', createAuthenticate({ verifier, rejections, clock: deps.clock, failures: deps.authFailures }));
   healthApi(readiness, app);
   if (deps.serveMetrics !== false) metricsApi(metrics, app);
   versionApi(ops, app);

@@ -94,6 +94,8 @@ export interface Config {
   consoleClientId: string | undefined;
   /** The database: the embedded SQLite file in the data directory, or a PostgreSQL that several replicas share. */
   database: DatabaseConfig;
+  /** Refused tokens one source address may cause per 10 s before it is answered 429 (VERSIONGATE_AUTH_FAILURE_LIMIT); 0: no cap. */
+  authFailureLimit: number;
 }
 
 export type DatabaseConfig = { kind: 'sqlite' } | { kind: 'postgres'; url: string; poolSize: number };
@@ -135,6 +137,7 @@ export const SETTINGS = {
   consoleClientId: { env: 'VERSIONGATE_CONSOLE_CLIENT_ID', flag: 'console-client-id', default: undefined },
   databaseUrl: { env: 'VERSIONGATE_DATABASE_URL', flag: 'database-url', default: undefined },
   databasePoolSize: { env: 'VERSIONGATE_DATABASE_POOL_SIZE', flag: 'database-pool-size', default: '10' },
+  authFailureLimit: { env: 'VERSIONGATE_AUTH_FAILURE_LIMIT', flag: 'auth-failure-limit', default: '100' },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -235,6 +238,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     return value;
   };
   const commitBatch = whole('commitBatch', 1, 10_000, 'writes');
+  const authFailureLimit = whole('authFailureLimit', 0, 1_000_000, 'refused tokens');
   const sync: SyncSettings = {
     concurrency: whole('syncWorkers', 1, 64, 'workers'),
     maxAttempts: whole('syncAttempts', 1, 100, 'attempts'),
@@ -279,6 +283,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     sync,
     commitBatch,
     rejectionWindowMs,
+    authFailureLimit,
     commitThread: parseOnOff(raw('commitThread')!, (why) => fail('commitThread', why)),
     consoleClientId: parseConsoleClientId(raw, fail),
     database: parseDatabase(raw('databaseUrl'), whole('databasePoolSize', 1, 1000, 'connections'), (why) => fail('databaseUrl', why)),

@@ -128,6 +128,24 @@ export class ServiceUnavailableError extends ApiError {
   }
 }
 
+/** Too many refused tokens from one source (auth/failure-limiter.ts): try again after Retry-After. */
+export class ThrottlingError extends ApiError {
+  readonly status = 429;
+  readonly type = 'ThrottlingException';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+  override fields() {
+    return { retryAfterSeconds: this.retryAfterSeconds };
+  }
+  override headers(): Record<string, string> {
+    return { 'retry-after': String(this.retryAfterSeconds) };
+  }
+}
+
 /** Anything unexpected. The message is fixed so nothing internal leaks; the cause is logged. */
 export class InternalError extends ApiError {
   readonly status = 500;

@@ -7,6 +7,7 @@ import { getRequestListener } from '@hono/node-server';
 import { collectDefaultMetrics } from 'prom-client';
 import { createApp } from './app.ts';
 import { loadOrCreateDevKey, type DevKey } from './auth/dev-key.ts';
+import { AUTH_FAILURE_WINDOW_MS, AuthFailureLimiter } from './auth/failure-limiter.ts';
 import { keySourceFor } from './auth/key-source.ts';
 import { createTokenVerifier } from './auth/verify-token.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -129,6 +130,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   });
   const app = createApp({
     rejections,
+    authFailures: new AuthFailureLimiter({ maxFailures: config.authFailureLimit, windowMs: AUTH_FAILURE_WINDOW_MS }),
     store,
     blobs,
     authorizer: () => policyManager.authorizer(),

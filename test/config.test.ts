@@ -50,6 +50,7 @@ describe('parseConfig defaults', () => {
       commitThread: true,
       rejectionWindowMs: 10_000,
       database: { kind: 'sqlite' },
+      authFailureLimit: 100,
     });
   });
 

@@ -8,7 +8,7 @@
  * minutes, or for an unknown kid at most every 30 s), and its key set changes when the fetched keys do.
  */
 import { readFileSync } from 'node:fs';
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwksCache, type JSONWebKeySet, type JWKSCacheInput, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwksCache, type JSONWebKeySet, type JWKSCacheInput, type JWTVerifyGetKey } from 'jose';
 import type { AuthConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import type { DevKey } from './dev-key.ts';
@@ -38,8 +38,14 @@ export function keySourceFor(auth: AuthConfig, devKey?: DevKey): KeySource {
     case 'jwks-url': {
       // jose writes each key set it fetches into this object: what remoteKeySetVersion watches.
       const fetched: JWKSCacheInput = {};
-      const remote = createRemoteJWKSet(auth.url, { timeoutDuration: 5_000, cooldownDuration: 30_000, cacheMaxAge: 600_000, [jwksCache]: fetched });
-      return guarded(remote, `JWKS ${auth.url.href}`, remoteKeySetVersion(remote, fetched));
+      const remote = createRemoteJWKSet(auth.url, {
+        timeoutDuration: JWKS_TIMEOUT_MS,
+        cooldownDuration: 30_000,
+        cacheMaxAge: 600_000,
+        [jwksCache]: fetched,
+        [customFetch]: fetchJwksBounded,
+      });
+      return guarded(withBackoff(remote, JWKS_BACKOFF_MS), `JWKS ${auth.url.href}`, remoteKeySetVersion(remote, fetched));
     }
     case 'jwks-file':
       return guarded(createLocalJWKSet(readJwksFile(auth.file)), `JWKS file ${auth.file}`, FIXED_KEY_SET);
@@ -73,6 +79,74 @@ export function readJwksFile(file: string): JSONWebKeySet {
     }
   }
   return parsed as JSONWebKeySet;
+}
+
+/** The whole fetch of a JWKS URL, body included. */
+export const JWKS_TIMEOUT_MS = 5_000;
+/** A key set is a few KiB; a larger answer is refused before it is parsed (jose reads any size). */
+export const MAX_JWKS_BYTES = 256 * 1024;
+/** After a failed fetch, how long every verification needing the URL fails at once (the 503's Retry-After). */
+export const JWKS_BACKOFF_MS = 5_000;
+
+/**
+ * jose's fetch, bounded: the body is read up to MAX_JWKS_BYTES (under jose's timeout signal, so a
+ * body that trickles in is cut off too), and a set holding private or shared-secret key material is
+ * refused whole, as a JWKS file holding it is refused at start. Any refusal is a failed fetch (503).
+ */
+export async function fetchJwksBounded(url: string, init: RequestInit): Promise<Response> {
+  const response = await fetch(url, init);
+  if (response.status !== 200 || !response.body) return response;
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > MAX_JWKS_BYTES) {
+    await response.body.cancel();
+    throw new Error(`the key set is ${declared} bytes, more than ${MAX_JWKS_BYTES}`);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size > MAX_JWKS_BYTES) throw new Error(`the key set is more than ${MAX_JWKS_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return new Response(text, { status: 200 }); // jose reports it as not JSON
+  }
+  const keys = (parsed as { keys?: unknown } | null)?.keys;
+  if (Array.isArray(keys)) {
+    for (const key of keys as unknown[]) {
+      const jwk = key as Record<string, unknown> | null;
+      if (jwk && typeof jwk === 'object' && ('d' in jwk || jwk.kty === 'oct')) {
+        throw new Error(`the key set holds private or symmetric key material (kid ${String(jwk.kid)})`);
+      }
+    }
+  }
+  return new Response(text, { status: 200, headers: { 'content-type': 'application/json' } });
+}
+
+/**
+ * After a fetch fails, every call fails at once for `ms` instead of fetching again: while the
+ * identity provider is down (or refuses at once), a flood of requests cannot become a flood of
+ * fetches. jose's own cooldown covers the other flood: unknown kids fetch again at most every 30 s.
+ */
+function withBackoff(getKey: JWTVerifyGetKey, ms: number): JWTVerifyGetKey {
+  let failedAt = -Infinity;
+  let lastError: unknown;
+  return async (header, token) => {
+    if (Date.now() - failedAt < ms) throw new KeySourceUnavailable('the last fetch of the key set failed; not trying again yet', { cause: lastError });
+    try {
+      return await getKey(header, token);
+    } catch (err) {
+      if (!(err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys)) {
+        failedAt = Date.now();
+        lastError = err;
+      }
+      throw err;
+    }
+  };
 }
 
 function guarded(getKey: JWTVerifyGetKey, description: string, keySetVersion: () => number | undefined): KeySource {

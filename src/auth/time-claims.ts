@@ -22,6 +22,8 @@ export interface AcceptanceWindow {
 }
 
 const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const;
+/** 9999-12-31T23:59:59Z in seconds. */
+const LATEST_NUMERIC_DATE = 253_402_300_799;
 
 /**
  * Run after jose has verified the token and its own time checks. Throws jose's claim error so the
@@ -34,6 +36,11 @@ export function refuseUnsafeTimes(payload: JWTPayload, nowSeconds: number, o: Ti
     // Infinity and would never expire.
     if (value !== undefined && !Number.isFinite(value)) {
       throw new errors.JWTClaimValidationFailed(`"${claim}" claim must be a finite number`, payload, claim, 'invalid');
+    }
+    // Past year 9999 an instant has no ISO form (Date#toISOString throws): such a claim is a forgery
+    // or a bug at the issuer, never a real expiry, and nothing downstream should have to handle it.
+    if (value !== undefined && Math.abs(value) > LATEST_NUMERIC_DATE) {
+      throw new errors.JWTClaimValidationFailed(`"${claim}" claim must be a date before the year 10000`, payload, claim, 'invalid');
     }
   }
   // jose checks iat only when given a maximum token age. A token issued in the future is refused

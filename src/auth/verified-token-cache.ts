@@ -51,6 +51,18 @@ export class VerifiedTokenCache {
   }
 
   /**
+   * While the key source cannot be reached: the principal for a token verified under the last key set
+   * the cache saw, if still within its acceptance window. The identity provider being down tells
+   * nothing new about its keys, so what was verified stays as verified until it expires; entries
+   * are not dropped, so they serve again once the source is back with the same set.
+   */
+  getDuringOutage(token: string, nowMs: number): Principal | undefined {
+    const entry = this.#entries.get(token);
+    if (entry === undefined || nowMs < entry.notBeforeMs || nowMs >= entry.expiresAtMs) return undefined;
+    return entry.principal;
+  }
+
+  /**
    * Remembers a verification made under `keySet`, the key set read *before* verifying. If the cache
    * has moved on to another key set meanwhile, the verification is not kept.
    */

@@ -6,7 +6,7 @@
  * map lookup and a comparison with the clock, and is answered exactly as a fresh verification would
  * be, or verified afresh.
  */
-import { errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import { errors, jwtVerify, type JWTHeaderParameters, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { Clock } from '../clock.ts';
 import { ServiceUnavailableError, UnauthenticatedError } from '../errors.ts';
 import { KeySourceUnavailable, type KeySource } from './key-source.ts';
@@ -52,10 +52,13 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
 
   /** The full verification: structure, signature (jose), claims, principal. */
   async function verifyAfresh(token: string, nowMs: number): Promise<{ principal: Principal; window: AcceptanceWindow }> {
+    refuseNonCanonicalForm(token);
     refuseAmbiguousJson(token);
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, o.keySource.getKey, { ...joseOptions, currentDate: new Date(nowMs) }));
+      let protectedHeader: JWTHeaderParameters;
+      ({ payload, protectedHeader } = await jwtVerify(token, o.keySource.getKey, { ...joseOptions, currentDate: new Date(nowMs) }));
+      refuseForeignType(protectedHeader);
       refuseUnsafeTimes(payload, Math.floor(nowMs / 1000), times);
     } catch (err) {
       throw toAuthError(err);
@@ -82,7 +85,20 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
       const keySet = o.keySource.keySetVersion?.();
       const cached = cache.get(token, nowMs, keySet);
       if (cached) return cached;
-      const { principal, window } = await verifyAfresh(token, nowMs);
+      let fresh: Awaited<ReturnType<typeof verifyAfresh>>;
+      try {
+        fresh = await verifyAfresh(token, nowMs);
+      } catch (err) {
+        // The identity provider is down (503): a token this process verified under the last key set
+        // it had keeps working until its own expiry, as it would have had the set been fresh. Nothing
+        // unverified ever passes: a token never verified here is still refused.
+        if (err instanceof ServiceUnavailableError) {
+          const stale = cache.getDuringOutage(token, nowMs);
+          if (stale) return stale;
+        }
+        throw err;
+      }
+      const { principal, window } = fresh;
       // One object serves every later request with this token: none of them may change it.
       Object.freeze(principal.groups);
       Object.freeze(principal);
@@ -95,6 +111,37 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
 function refuseOversized(token: string): void {
   if (token.length > MAX_TOKEN_LENGTH) {
     throw new UnauthenticatedError(`the token is longer than ${MAX_TOKEN_LENGTH} characters`, 'ERR_TOKEN_TOO_LARGE');
+  }
+}
+
+/**
+ * A JWS compact serialisation is three base64url segments without padding (RFC 7515 §7.1, §2). jose
+ * decodes more leniently (padding, the '+/' alphabet, whitespace), so one signed token could be
+ * written many ways: each would be a different key in the verified-token cache and a different string
+ * to any log or replay check. Only the one canonical spelling is accepted.
+ */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+function refuseNonCanonicalForm(token: string): void {
+  if (!COMPACT_JWS.test(token)) {
+    throw new UnauthenticatedError('the token is not a JWS in compact form (three base64url segments, no padding)', 'ERR_JWS_INVALID');
+  }
+}
+
+/**
+ * The token types an access token may declare (RFC 9068 §2.1 `at+jwt`, or plain `JWT`), compared as
+ * RFC 7515 §4.1.9 says: case-insensitively, with "application/" optional. No `typ` at all is accepted
+ * (many identity providers send none). Any other type is a token minted for something else (an ID
+ * token's cousin, a DPoP proof, a logout token) and is never taken as an access token.
+ */
+const ACCESS_TOKEN_TYPES = new Set(['jwt', 'at+jwt']);
+
+function refuseForeignType(header: JWTHeaderParameters): void {
+  const typ: unknown = header.typ;
+  if (typ === undefined) return;
+  const normalised = typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : undefined;
+  if (normalised === undefined || !ACCESS_TOKEN_TYPES.has(normalised)) {
+    throw new errors.JWTClaimValidationFailed('unexpected "typ" JWT header value', {}, 'typ', 'check_failed');
   }
 }
 
@@ -127,6 +174,7 @@ function messageFor(err: errors.JOSEError): string {
   if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'iat' && err.reason === 'check_failed') return 'the token was issued in the future';
   if (err instanceof errors.JWKSNoMatchingKey) return 'the token is not signed by a known key';
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is not valid';
+  if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'typ') return 'the token\'s type ("typ") is not an access token\'s (JWT or at+jwt)';
   if (err instanceof errors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm that is not allowed';
   return `the token is not valid: ${err.message}`;
 }

@@ -11,7 +11,8 @@ import type { RejectionLog } from '../audit/rejection-log.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { TokenVerifier } from '../auth/verify-token.ts';
 import type { Clock } from '../clock.ts';
-import { ServiceUnavailableError, UnauthenticatedError } from '../errors.ts';
+import type { AuthFailureLimiter } from '../auth/failure-limiter.ts';
+import { ServiceUnavailableError, ThrottlingError, UnauthenticatedError } from '../errors.ts';
 import type { Caller } from '../operations/caller.ts';
 import type { AppEnv } from './app-env.ts';
 import { requestMeta } from './request-context.ts';
@@ -21,6 +22,8 @@ export interface AuthenticateDeps {
   /** Where refusals are audited: the first of each kind at once, the rest counted (rejection-log.ts). */
   rejections: RejectionLog;
   clock: Clock;
+  /** Caps refused tokens per source address (failure-limiter.ts); none: no cap. */
+  failures?: AuthFailureLimiter | undefined;
 }
 
 /** The request's caller, once the handler knows what the request is for. */
@@ -34,12 +37,21 @@ export function createAuthenticate(deps: AuthenticateDeps) {
     // Started now, awaited when the handler asks: validation and verification overlap, and a failure
     // is held (never an unhandled rejection) until it can be audited with what it was aimed at.
     let verified: Promise<Verified> | undefined;
+    const source = deps.failures ? requestMeta(c).sourceIp : null;
     const verify = () =>
       (verified ??= Promise.resolve()
-        .then(() => deps.verifier.verify(bearerToken(c.req.header('authorization'))))
+        .then(() => {
+          // A source past its cap is answered before its token costs anything.
+          const waitMs = deps.failures?.retryAfterMs(source, deps.clock.now().getTime()) ?? 0;
+          if (waitMs > 0) throw new ThrottlingError('too many refused tokens from this address; try again later', Math.ceil(waitMs / 1000));
+          return deps.verifier.verify(bearerToken(c.req.header('authorization'), authorizationHeaderCount(c)));
+        })
         .then(
           (principal): Verified => ({ ok: true, principal }),
-          (err: unknown): Verified => ({ ok: false, err }),
+          (err: unknown): Verified => {
+            if (err instanceof UnauthenticatedError) deps.failures?.recordFailure(source, deps.clock.now().getTime());
+            return { ok: false, err };
+          },
         ));
     verify();
     c.set('caller', callerFor(c, deps, verify));
@@ -57,11 +69,11 @@ function callerFor(c: Context<AppEnv>, deps: AuthenticateDeps, verify: () => Pro
       const v = await verify();
       if (!v.ok) {
         const err = v.err;
-        const status = err instanceof ServiceUnavailableError ? 503 : 401;
-        const code = err instanceof UnauthenticatedError ? err.code : status === 503 ? 'KEY_SOURCE_UNAVAILABLE' : 'ERR_TOKEN_INVALID';
+        const status = err instanceof ServiceUnavailableError ? 503 : err instanceof ThrottlingError ? 429 : 401;
+        const code = err instanceof UnauthenticatedError ? err.code : status === 503 ? 'KEY_SOURCE_UNAVAILABLE' : status === 429 ? 'TOO_MANY_REFUSED_TOKENS' : 'ERR_TOKEN_INVALID';
         c.set('decision', 'unauthenticated');
         await deps.rejections.record({ clock: deps.clock, meta, action, resource, code, httpStatus: status });
-        throw err instanceof UnauthenticatedError || err instanceof ServiceUnavailableError ? err : new UnauthenticatedError('the token is not valid', code);
+        throw err instanceof UnauthenticatedError || err instanceof ServiceUnavailableError || err instanceof ThrottlingError ? err : new UnauthenticatedError('the token is not valid', code);
       }
       c.set('principal', v.principal);
       return {
@@ -77,7 +89,22 @@ function callerFor(c: Context<AppEnv>, deps: AuthenticateDeps, verify: () => Pro
     })());
 }
 
-function bearerToken(header: string | undefined): string {
+/**
+ * How many Authorization headers the request carried. Node keeps the first of several and drops the
+ * rest, while a proxy in front may act on the last: a request two readers can attribute to two
+ * principals is refused, not interpreted. Only the Node server's raw headers can tell (app.request()
+ * in tests has none: one header at most, as a Headers object holds).
+ */
+function authorizationHeaderCount(c: Context<AppEnv>): number {
+  const raw = (c.env as { incoming?: { rawHeaders?: unknown } } | undefined)?.incoming?.rawHeaders;
+  if (!Array.isArray(raw)) return c.req.header('authorization') === undefined ? 0 : 1;
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (typeof raw[i] === 'string' && (raw[i] as string).toLowerCase() === 'authorization') n++;
+  return n;
+}
+
+function bearerToken(header: string | undefined, headerCount: number): string {
+  if (headerCount > 1) throw new UnauthenticatedError('the request has more than one Authorization header', 'ERR_TOKEN_SCHEME');
   if (!header) throw new UnauthenticatedError('a bearer token is required (Authorization: Bearer <JWT>)', 'ERR_TOKEN_MISSING');
   const match = /^Bearer +([^\s]+) *$/i.exec(header);
   if (!match) {

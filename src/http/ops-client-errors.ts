@@ -44,8 +44,39 @@ function refusalFor(code: string | undefined, maxHeaderBytes: number): Refusal {
   }
 }
 
-export function answerClientErrors(server: Server, deps: { logger: Logger; metrics: Metrics; maxHeaderBytes: number }): void {
+/**
+ * Closing a socket with unread bytes in it makes the kernel send a reset, and a reset can overtake
+ * the answer just written: a client still sending its oversized headers would then see only
+ * "connection reset". So, as a web server's lingering close does, this side stops writing (FIN after
+ * the answer), reads and discards what the client is still sending, and destroys the socket once the
+ * client is done, or after `maxMs` or `maxBytes`, whichever comes first: the refusal's cost stays bounded.
+ */
+const lingering = new WeakSet<Duplex>();
+
+function lingeringClose(socket: Socket, limits: { maxMs: number; maxBytes: number }): void {
+  lingering.add(socket);
+  // Node's own reader would parse the discarded bytes again and report each failure as another
+  // clientError; from here on they are only counted.
+  socket.removeAllListeners('data');
+  let discarded = 0;
+  const timer = setTimeout(() => socket.destroy(), limits.maxMs);
+  timer.unref();
+  socket.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > limits.maxBytes) socket.destroy();
+  });
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('end', () => socket.destroy());
+  socket.end();
+  socket.resume();
+}
+
+const DEFAULT_DRAIN = { maxMs: 2_000, maxBytes: 1024 * 1024 };
+
+export function answerClientErrors(server: Server, deps: { logger: Logger; metrics: Metrics; maxHeaderBytes: number; drain?: { maxMs: number; maxBytes: number } }): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // Already answered and being drained (lingeringClose): nothing more to say or do.
+    if (lingering.has(socket)) return;
     const parseError = typeof err.code === 'string' && (err.code.startsWith('HPE_') || err.code === 'ERR_HTTP_REQUEST_TIMEOUT');
     // A response already under way, or a peer that is gone (ECONNRESET): nothing can be said any more.
     const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
@@ -69,7 +100,7 @@ export function answerClientErrors(server: Server, deps: { logger: Logger; metri
         body,
       ].join('\r\n'),
     );
-    (socket as Socket).destroySoon(); // after the answer is flushed
+    lingeringClose(socket as Socket, deps.drain ?? DEFAULT_DRAIN);
     deps.metrics.httpParseErrors.inc({ status: String(refusal.status) });
     // The canonical line for a request that never reached the app; none of its bytes are logged.
     deps.logger.info('request', { requestId, status: refusal.status, reason: err.code, route: null, principal: null, action: null, resource: null, decision: null });

@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { KeySourceUnavailable, keySourceFor, readJwksFile } from '../../src/auth/key-source.ts';
+import { JWKS_BACKOFF_MS, KeySourceUnavailable, keySourceFor, readJwksFile } from '../../src/auth/key-source.ts';
 import { createTokenVerifier, type TokenVerifier } from '../../src/auth/verify-token.ts';
 import { fixedClock } from '../../src/clock.ts';
 import { ConfigError, ServiceUnavailableError, UnauthenticatedError } from '../../src/errors.ts';
@@ -284,7 +284,16 @@ describe('keySourceFor jwks-url', () => {
     const token = await signToken();
     await expectUnavailable(verifier.verify(token));
     up = true;
-    expect((await verifier.verify(token)).subject).toBe('alice');
+    // Within the backoff after a failed fetch, the URL is not asked again (JWKS_BACKOFF_MS).
+    await expectUnavailable(verifier.verify(token));
+    expect(hits.get(server)).toEqual(['/jwks.json']);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + JWKS_BACKOFF_MS + 1);
+      expect((await verifier.verify(token)).subject).toBe('alice');
+    } finally {
+      vi.useRealTimers();
+    }
     expect(hits.get(server)).toEqual(['/jwks.json', '/jwks.json']);
   });
 

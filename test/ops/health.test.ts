@@ -5,8 +5,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
-import { keySourceFor, KeySourceUnavailable, type KeySource } from '../../src/auth/key-source.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { JWKS_BACKOFF_MS, keySourceFor, KeySourceUnavailable, type KeySource } from '../../src/auth/key-source.ts';
 import { createLifecycle } from '../../src/lifecycle.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createReadiness, KEY_CHECK_CACHE_MS } from '../../src/readiness.ts';
@@ -121,10 +121,15 @@ describe('the key source readiness check against a JWKS URL', () => {
       expect((await readiness()).checks.keySource).toBe('failing');
       expect(fetches).toBe(1);
       now += 1;
+      // After a failed fetch the key source waits JWKS_BACKOFF_MS (wall clock) before fetching again.
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(Date.now() + JWKS_BACKOFF_MS + 1);
       const report = await readiness();
+      vi.useRealTimers();
       expect(report).toEqual({ ready: true, checks: { lifecycle: 'serving', store: 'ok', policySet: 'ok', keySource: 'ok' } });
       expect(fetches).toBe(2);
     } finally {
+      vi.useRealTimers();
       await gw.close();
     }
   });

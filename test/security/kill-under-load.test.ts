@@ -1,0 +1,183 @@
+/**
+ * kill -9 under mixed load. The real server (`versiongate serve`, a child process) takes, from several
+ * connections at once, each its own package's life cycle over and over: publish a version (its bytes
+ * to the blob store), unlist it, publish it again, dispose it (its bytes go), delete it. At a random
+ * moment it is killed with SIGKILL, started again on the same data, and the load goes on; 20 cycles
+ * in `npm test`, 200 under `npm run test:deep`.
+ *
+ * Afterwards: every change a client saw acknowledged has its audit record (by request id); each
+ * connection's versions are exactly where the acknowledged steps left them, or one step further (a
+ * change that committed but whose answer the kill cut off), never anywhere else; the chain verifies;
+ * and once the server has started again (which removes the bytes of assets whose removal a kill
+ * interrupted), the blob store holds exactly the bytes of the assets that exist: none of a disposed
+ * or deleted version, none missing. (test/ops/crash-group-commit.test.ts covers status changes alone,
+ * with the revision chain of each version; this suite adds publishes, disposes, deletes and blobs.)
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadOrCreateDevKey, mintDevToken } from '../../src/auth/dev-key.ts';
+import { systemClock } from '../../src/clock.ts';
+import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
+import { lookAtStore, seededDataDir, type DataDir } from './security-fixtures.ts';
+import { killAll, LIMIT_MS, spawnServer } from './spawned-server.ts';
+
+const DEEP = process.env.VERSIONGATE_DEEP === '1';
+const CYCLES = Number(process.env.VERSIONGATE_KILL_CYCLES ?? (DEEP ? 200 : 20));
+const CONNECTIONS = 6;
+const STEPS = ['publish', 'unlist', 'republish', 'dispose', 'delete'] as const;
+type Step = (typeof STEPS)[number];
+
+let data: DataDir | undefined;
+afterAll(() => {
+  killAll();
+  data?.remove();
+});
+
+interface Lane {
+  name: string;
+  /** The version being walked through the steps, and the index of the last acknowledged step (-1: none). */
+  n: number;
+  acked: number;
+  /** Request ids of every acknowledged change. */
+  requestIds: string[];
+  /** Versions whose delete was acknowledged. */
+  done: string[];
+  /** The last request died with the server: it may have committed without an answer. */
+  uncertain: boolean;
+}
+
+const query = (lane: Lane) => `domain=my_domain&domain-owner=111122223333&repository=my_repo&format=generic&namespace=kill&package=${lane.name}`;
+const versionOf = (lane: Lane) => `1.0.${lane.n}`;
+
+async function step(url: string, token: string, lane: Lane, s: Step): Promise<Response> {
+  const common = { authorization: `Bearer ${token}` };
+  const signal = AbortSignal.timeout(LIMIT_MS);
+  const v = versionOf(lane);
+  if (s === 'publish') {
+    const bytes = randomBytes(64 + lane.n);
+    return fetch(`${url}/v1/package/version/publish?${query(lane)}&version=${v}&asset=a.bin`, {
+      method: 'POST',
+      body: bytes,
+      headers: { ...common, 'content-type': 'application/octet-stream', 'x-amz-content-sha256': createHash('sha256').update(bytes).digest('hex') },
+      signal,
+    });
+  }
+  const path = { unlist: 'update_status', republish: 'update_status', dispose: 'dispose', delete: 'delete' }[s];
+  const body = { versions: [v], ...(s === 'unlist' ? { targetStatus: 'Unlisted' } : s === 'republish' ? { targetStatus: 'Published' } : {}) };
+  return fetch(`${url}/v1/package/versions/${path}?${query(lane)}`, { method: 'POST', body: JSON.stringify(body), headers: { ...common, 'content-type': 'application/json' }, signal });
+}
+
+async function drive(url: string, token: string, lane: Lane, stop: { killed: boolean }, onAck: () => void): Promise<void> {
+  while (!stop.killed) {
+    const s = STEPS[lane.acked + 1]!;
+    let res: Response;
+    let text: string;
+    try {
+      res = await step(url, token, lane, s);
+      text = await res.text();
+    } catch {
+      lane.uncertain = true; // the server died under this request: never acknowledged
+      return;
+    }
+    const body = (res.status === 200 ? JSON.parse(text) : {}) as { failedVersions?: Record<string, { errorCode: string }> };
+    const failed = Object.values(body.failedVersions ?? {});
+    // The request cut off by the kill had committed: its retry finds the step done (the version is
+    // already deleted, or already published). The change is the lost request's, recorded under its id.
+    const alreadyDone = lane.uncertain && ((s === 'delete' && failed[0]?.errorCode === 'NOT_FOUND') || (s === 'publish' && res.status === 409));
+    lane.uncertain = false;
+    if (!alreadyDone) {
+      if (res.status !== 200) throw new Error(`${s} of ${lane.name} ${versionOf(lane)}: ${res.status} ${text}`);
+      if (failed.length > 0) throw new Error(`${s} of ${lane.name} ${versionOf(lane)} failed: ${text}`);
+      lane.requestIds.push(res.headers.get('x-amzn-requestid')!);
+    }
+    lane.acked++;
+    onAck();
+    if (lane.acked === STEPS.length - 1) {
+      lane.done.push(versionOf(lane));
+      lane.n++;
+      lane.acked = -1;
+    }
+  }
+}
+
+/** Where a version stands in the steps, from the database: -1 absent (never published, or deleted). */
+function standing(db: Database.Database, lane: Lane, version: string): { status: string | null; assets: number } {
+  const row = db
+    .prepare(
+      `SELECT v.status AS status, (SELECT count(*) FROM assets a WHERE a.version_id = v.id) AS assets
+       FROM package_versions v JOIN packages p ON p.id = v.package_id
+       WHERE p.namespace = 'kill' AND p.name = ? AND v.version = ?`,
+    )
+    .get(lane.name, version) as { status: string; assets: number } | undefined;
+  // A deleted version may stay as a row marked Deleted: either way it does not exist.
+  return row && row.status !== 'Deleted' ? { status: row.status, assets: row.assets } : { status: null, assets: 0 };
+}
+
+/** What the database may show after step `i` was acknowledged (i+1: the next one committed, its answer lost). */
+const STATE_AFTER: Record<number, string | null> = { [-1]: null, 0: 'Published', 1: 'Unlisted', 2: 'Published', 3: 'Disposed', 4: null };
+
+describe('kill -9 under mixed load', () => {
+  it(`loses no acknowledged change and leaves nothing half there, over ${CYCLES} kills`, async () => {
+    data = await seededDataDir('vg-kill-load-');
+    const devKey = await loadOrCreateDevKey(data.dataDir);
+    const token = await mintDevToken({ key: devKey, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, subject: 'loader', groups: ['publishers', 'release-managers', 'security'], groupsClaim: 'groups', ttlSeconds: 4 * 3600, clock: systemClock });
+    const lanes: Lane[] = Array.from({ length: CONNECTIONS }, (_, i) => ({ name: `lane-${i}`, n: 0, acked: -1, requestIds: [], done: [], uncertain: false }));
+    const env = { VERSIONGATE_DATA_DIR: data.dataDir, VERSIONGATE_SYNC_WORKERS: '1' };
+
+    for (let cycle = 0; cycle < CYCLES; cycle++) {
+      const t0 = Date.now();
+      const server = await spawnServer(env, { dev: true });
+      const t1 = Date.now();
+      const stop = { killed: false };
+      let acks = 0;
+      let first!: () => void;
+      const firstAck = new Promise<void>((resolve) => (first = resolve));
+      const loads = lanes.map((lane) => drive(server.url, token, lane, stop, () => (++acks === 1 ? first() : undefined)));
+      await Promise.race([firstAck, sleep(LIMIT_MS)]);
+      await sleep(Math.floor(Math.random() * 400));
+      stop.killed = true;
+      await server.kill();
+      await Promise.all(loads);
+      if (process.env.VERSIONGATE_KILL_TRACE) console.log(`cycle ${cycle}: start ${t1 - t0} ms, load+kill ${Date.now() - t1} ms, ${acks} acks`);
+      expect(acks, `cycle ${cycle}: no change was acknowledged`).toBeGreaterThan(0);
+    }
+
+    // One clean start, which removes bytes a kill left queued for removal, then stop.
+    const last = await spawnServer(env, { dev: true });
+    await last.stop();
+
+    const look = await lookAtStore(data.dataDir);
+    expect(look.chainOk, look.chainReport).toBe(true);
+    const recorded = new Set(look.records.filter((r) => r.outcome === 'applied').map((r) => r.requestId));
+    const db = new Database(join(data.dataDir, 'versiongate.db'), { readonly: true });
+    try {
+      for (const lane of lanes) {
+        const missing = lane.requestIds.filter((id) => !recorded.has(id));
+        expect(missing, `${lane.name}: acknowledged changes without their record`).toEqual([]);
+        for (const v of lane.done) expect(standing(db, lane, v).status, `${lane.name} ${v} was deleted`).toBeNull();
+        const now = standing(db, lane, versionOf(lane));
+        const allowed = [STATE_AFTER[lane.acked], STATE_AFTER[lane.acked + 1]];
+        expect(allowed, `${lane.name} ${versionOf(lane)} after step ${lane.acked}`).toContain(now.status);
+        // A published version has its asset; a disposed one has none.
+        if (now.status !== null) expect(now.assets, `${lane.name} ${versionOf(lane)} (${now.status})`).toBe(now.status === 'Disposed' ? 0 : 1);
+      }
+      // The blob store holds exactly the bytes of the assets that exist.
+      const keys = new Set((db.prepare('SELECT blob_key AS k FROM assets').all() as Array<{ k: string }>).map((r) => r.k));
+      const onDisk = new Set<string>();
+      for (const sub of readdirSync(join(data.dataDir, 'blobs'), { withFileTypes: true })) {
+        if (!sub.isDirectory()) continue;
+        for (const f of readdirSync(join(data.dataDir, 'blobs', sub.name))) if (/^[0-9a-f]{32}$/.test(f)) onDisk.add(f);
+      }
+      expect([...onDisk].filter((k) => !keys.has(k)), 'bytes of assets that no longer exist').toEqual([]);
+      expect([...keys].filter((k) => !onDisk.has(k)), 'assets whose bytes are gone').toEqual([]);
+    } finally {
+      db.close();
+    }
+    const total = lanes.reduce((n, l) => n + l.requestIds.length, 0);
+    console.log(`kill -9: ${CYCLES} kills, ${total} acknowledged changes, all recorded; ${lanes.reduce((n, l) => n + l.done.length, 0)} versions walked to deletion`);
+  }, DEEP ? 7_200_000 : 1_200_000);
+});
