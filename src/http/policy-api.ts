@@ -79,15 +79,19 @@ export function policyApi(deps: PolicyApiDeps, app: OpenAPIHono<AppEnv>): void {
 
   /** The caller, authorized against the live set (whatever set a request supplies): a deny is recorded and thrown. */
   const gate = async (c: Context<AppEnv>, action: ActionName) =>
-    authorize(deps, await c.var.caller(action, auditName(bench)), { action, resource: bench, context: {}, request: {} });
+    authorize(deps, await c.var.caller(action, auditName(bench)), { action, resource: bench, context: action === 'SimulateAuthorization' ? { ownAccess: false } : {}, request: {} });
 
   app.openapi(authorizeRoute, async (c) => {
     const body = c.req.valid('json');
     const resource = resourceOf(body, deps.region);
-    const allowed = await gate(c, 'SimulateAuthorization');
+    const caller = await c.var.caller('SimulateAuthorization', auditName(bench));
+    const simulated = await simulatedPrincipal(body.principal, deps);
+    // Asking the live set about oneself tells the caller only what trying would tell it (and each
+    // try is audited too); the policies decide whether that is allowed, through context.ownAccess.
+    const ownAccess = body.policies === undefined && samePrincipal(simulated, caller.principal);
+    const allowed = await authorize(deps, caller, { action: 'SimulateAuthorization', resource: bench, context: { ownAccess }, request: {} });
     // Compiling a supplied set is real work: only after the caller is allowed to use the bench.
     const supplied = body.policies ? compileSupplied(body.policies, deps.authorizer().policySet.schemaText) : undefined;
-    const simulated = await simulatedPrincipal(body.principal, deps);
     const call = {
       principal: userUid(simulated),
       action: { type: 'Action', id: body.action },
@@ -124,6 +128,13 @@ function resourceOf(body: z.infer<typeof authorizeBody>, region: string): CedarR
     return repositoryResource(region, r.domainOwner!, r.domain, r.repository);
   }
   return body.resource === 'PolicySet::"live"' ? policySetResource() : auditLogResource();
+}
+
+/** The same principal: issuer, subject and the same groups (in any order). */
+function samePrincipal(a: Principal, b: Principal): boolean {
+  if (a.issuer !== b.issuer || a.subject !== b.subject || a.groups.length !== b.groups.length) return false;
+  const groups = new Set(b.groups);
+  return a.groups.every((g) => groups.has(g));
 }
 
 async function simulatedPrincipal(p: z.infer<typeof authorizeBody>['principal'], deps: PolicyApiDeps): Promise<Principal> {

@@ -57,8 +57,9 @@ export interface PolicyCheckApiDeps extends OperationDeps {
 
 export function policyCheckApi(deps: PolicyCheckApiDeps, app: OpenAPIHono<AppEnv>): void {
   const bench = policySetResource();
+  // A candidate check is never about the caller's own access to the live set.
   const gate = async (c: Context<AppEnv>, action: ActionName, request: Record<string, unknown>) =>
-    authorize(deps, await c.var.caller(action, auditName(bench)), { action, resource: bench, context: {}, request });
+    authorize(deps, await c.var.caller(action, auditName(bench)), { action, resource: bench, context: action === 'SimulateAuthorization' ? { ownAccess: false } : {}, request });
 
   app.openapi(sourceRoute, async (c) => {
     await (await gate(c, 'ReadPolicies', { source: true })).recordRead();

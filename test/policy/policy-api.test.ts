@@ -70,6 +70,22 @@ describe('the policy test bench', () => {
     expect(snap.versions.get('4.1.0')!.status).toBe('Published');
   });
 
+  it('lets anyone ask the live set about their own access, and nobody else\'s', async () => {
+    const rita = await s.token('rita', ['release-managers']);
+    const ask = (principal: unknown, extra: object = {}) =>
+      simulate({ principal, action: 'DisposePackageVersions', package: CHALK, context: { versions: ['4.0.0'], currentStatuses: ['Published'] }, ...extra }, rita);
+    // Her own token: allowed by anyone-may-check-their-own-access, and the answer is about her.
+    const own = await ask({ token: rita });
+    expect(own.status).toBe(200);
+    expect(await own.json()).toMatchObject({ decision: 'deny', because: 'no_permit', evaluatedAgainst: 'live' });
+    const [record] = await s.gateway.store.listAudit({ limit: 1, filter: { action: 'SimulateAuthorization' } });
+    expect(record).toMatchObject({ decision: 'allow', principal: { subject: 'rita' }, determiningPolicies: ['anyone-may-check-their-own-access'] });
+    // Someone else's token, the same name with other groups, or her own against a supplied set: the test bench's, not hers.
+    expect((await ask({ token: security })).status).toBe(403);
+    expect((await ask({ token: await s.token('rita', ['release-managers', 'security']) })).status).toBe(403);
+    expect((await ask({ token: rita }, { policies: { files: { 'p.cedar': 'permit (principal, action, resource);' } } })).status).toBe(403);
+  });
+
   it('GET /v1/policies lists the live set for the security team only', async () => {
     const res = await s.get('/v1/policies', security);
     expect(res.status).toBe(200);
