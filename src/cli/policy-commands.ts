@@ -9,6 +9,7 @@ import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { CedarValueJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { PolicyEngine } from '../policy/engine.ts';
 import { packageResource, principalEntities, userUid } from '../policy/entities.ts';
+import { addDisagreement, sortedDisagreements, type DisagreementRow } from '../policy/disagreements.ts';
 import { describeExplanation, explain } from '../policy/explain.ts';
 import { formatDiagnostic, loadPolicyDir, TEMPLATE_DIR } from '../policy/load-policies.ts';
 import { formatFailure, readTestCases, runPolicyTests } from '../policy/run-tests.ts';
@@ -126,40 +127,19 @@ export function policyExplain(dir: string, values: Values, groupsClaim: string, 
   return decision.decision === 'allow' ? 0 : 2;
 }
 
-interface DiffRow {
-  action: string;
-  live: string;
-  candidate: string;
-  count: number;
-  first: string;
-  last: string;
-  resources: Set<string>;
-}
-
 /** Summarises shadow disagreements recorded in the audit: what promoting the candidate would change. */
 export async function policyDiff(store: Store, values: Values, out: Out): Promise<number> {
   const since = typeof values.since === 'string' ? values.since : undefined;
   if (since !== undefined && Number.isNaN(Date.parse(since))) throw new PolicyUsageError('--since must be an ISO 8601 time');
-  const rows = new Map<string, DiffRow>();
+  const rows = new Map<string, DisagreementRow>();
   let after = 0;
   for (;;) {
     const batch = await store.readAuditRange(after, 5_000, { since: since === undefined ? undefined : new Date(since).toISOString() });
     if (batch.length === 0) break;
     after = batch[batch.length - 1]!.seq;
-    for (const r of batch) {
-      if (r.outcome !== 'shadow_disagreement') continue;
-      const live = (r.request as { live?: { decision: string; determiningPolicies: string[] } }).live;
-      const liveText = `${live?.decision ?? '?'}${live?.determiningPolicies.length ? ` (${live.determiningPolicies.join(', ')})` : ''}`;
-      const candidateText = `${r.decision}${r.determiningPolicies.length ? ` (${r.determiningPolicies.join(', ')})` : r.reason ? ` (${r.reason})` : ''}`;
-      const key = `${r.action}\n${liveText}\n${candidateText}`;
-      const row = rows.get(key) ?? { action: r.action, live: liveText, candidate: candidateText, count: 0, first: r.time, last: r.time, resources: new Set<string>() };
-      row.count++;
-      row.last = r.time;
-      if (r.resource) row.resources.add(r.resource);
-      rows.set(key, row);
-    }
+    for (const r of batch) addDisagreement(rows, r);
   }
-  const sorted = [...rows.values()].sort((a, b) => b.count - a.count);
+  const sorted = sortedDisagreements(rows);
   if (values.json) {
     out(JSON.stringify(sorted.map((r) => ({ ...r, resources: [...r.resources].slice(0, 10) })), null, 2));
     return 0;

@@ -10,6 +10,7 @@ import type { Context, Hono } from 'hono';
 import type { FC } from 'hono/jsx';
 import type { ApiClient } from '../api-client.ts';
 import { anchorOf, CedarSource } from '../cedar-source.tsx';
+import { addDisagreement, sortedDisagreements, type DisagreementRow } from '../../policy/disagreements.ts';
 import type { ConsoleContext, ConsoleEnv } from '../console-env.ts';
 import { Csrf, Decision, Layout, Notice } from '../layout.tsx';
 import type { PolicyStatusBody } from './overview.tsx';
@@ -217,19 +218,10 @@ const ExplanationView: FC<{ title: string; r: { ok: boolean; body: Explanation; 
   </section>
 );
 
-interface DiffRow {
-  action: string;
-  live: string;
-  candidate: string;
-  count: number;
-  first: string;
-  last: string;
-  resources: Set<string>;
-}
 
 /** Shadow disagreements among the newest audit records this principal may read, grouped as `policy diff` groups them. */
-async function shadowDiff(api: ApiClient): Promise<{ rows: DiffRow[]; scanned: number; error?: string }> {
-  const rows = new Map<string, DiffRow>();
+async function shadowDiff(api: ApiClient): Promise<{ rows: DisagreementRow[]; scanned: number; error?: string }> {
+  const rows = new Map<string, DisagreementRow>();
   let cursor: string | undefined;
   let scanned = 0;
   for (let pageNo = 0; pageNo < 4; pageNo++) {
@@ -240,22 +232,12 @@ async function shadowDiff(api: ApiClient): Promise<{ rows: DiffRow[]; scanned: n
     if (!page.ok) return { rows: [], scanned, error: page.error! };
     for (const r of page.body.records) {
       scanned++;
-      if (r.outcome !== 'shadow_disagreement') continue;
-      const live = r.request.live;
-      const liveText = `${live?.decision ?? '?'}${live?.determiningPolicies.length ? ` (${live.determiningPolicies.join(', ')})` : ''}`;
-      const candidateText = `${r.decision}${r.determiningPolicies.length ? ` (${r.determiningPolicies.join(', ')})` : r.reason ? ` (${r.reason})` : ''}`;
-      const key = `${r.action}\n${liveText}\n${candidateText}`;
-      const row = rows.get(key) ?? { action: r.action, live: liveText, candidate: candidateText, count: 0, first: r.time, last: r.time, resources: new Set<string>() };
-      row.count++;
-      // Newest first: each older record moves the first time back.
-      row.first = r.time;
-      if (r.resource) row.resources.add(r.resource);
-      rows.set(key, row);
+      addDisagreement(rows, r);
     }
     cursor = page.body.nextToken;
     if (!cursor) break;
   }
-  return { rows: [...rows.values()].sort((a, b) => b.count - a.count), scanned };
+  return { rows: sortedDisagreements(rows), scanned };
 }
 
 const Field: FC<{ name: keyof RequestForm; label: string; value: string }> = ({ name, label, value }) => (
