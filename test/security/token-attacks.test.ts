@@ -72,12 +72,18 @@ describe.each([
     expect(control.status, control.text.slice(0, 500)).toBe(200);
     controlRequestId = control.headers['x-amzn-requestid'];
     for (const attack of ATTACKS) {
-      const res = await rawHttp(server.port, {
-        method: 'POST',
-        path: UPDATE_CHALK,
-        headerLines: await attack.headers(ctx),
-        body: JSON.stringify({ versions: ['4.1.0'], targetStatus: 'Archived' }),
-      });
+      const send = async () =>
+        rawHttp(server.port, {
+          method: 'POST',
+          path: UPDATE_CHALK,
+          headerLines: await attack.headers(ctx),
+          body: JSON.stringify({ versions: ['4.1.0'], targetStatus: 'Archived' }),
+        });
+      let res = await send();
+      // A refusal answered while the client is still sending (the 2.6 MB header's 431) can be lost to
+      // the reset that ends such a connection, on a busy machine: ask again, up to twice. The answer
+      // asserted below is the same.
+      for (let tries = 1; Number.isNaN(res.status) && tries < 3; tries++) res = await send();
       answers.set(attack.name, { status: res.status, requestId: res.headers['x-amzn-requestid'], body: res.body || res.text, headers: res.headers });
     }
     await server.stop();

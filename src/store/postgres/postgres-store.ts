@@ -6,11 +6,11 @@
  * lock; the audit chain is appended under the head row's lock; sync jobs are claimed with
  * FOR UPDATE SKIP LOCKED and a lease; secrets are created once (INSERT … ON CONFLICT DO NOTHING).
  */
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
+import { packageRoot } from '../../package-root.ts';
 import { GENESIS_HASH } from '../../audit/audit-hash.ts';
 import type { AuditHead, AuditRecord, AuditRecordInput } from '../../audit/audit-record.ts';
 import { encodedFromColumns, recordFromColumns, versionsBySeq, type AuditColumns } from '../../audit/chain-link.ts';
@@ -65,7 +65,7 @@ import type {
 } from '../store.ts';
 import { PgGroupCommitter, type PgTx, type PgWork, type PgWriteGuard } from './pg-group-commit.ts';
 
-const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), '../../../drizzle/postgres');
+const MIGRATIONS = join(packageRoot(), 'drizzle/postgres');
 
 /** Namespaced advisory lock key for migrations ('vgmigrat' as 64 bits). */
 const MIGRATION_LOCK = '8530485367089295732';
