@@ -69,11 +69,12 @@ function callerFor(c: Context<AppEnv>, deps: AuthenticateDeps, verify: () => Pro
       const v = await verify();
       if (!v.ok) {
         const err = v.err;
-        const status = err instanceof ServiceUnavailableError ? 503 : err instanceof ThrottlingError ? 429 : 401;
-        const code = err instanceof UnauthenticatedError ? err.code : status === 503 ? 'KEY_SOURCE_UNAVAILABLE' : status === 429 ? 'TOO_MANY_REFUSED_TOKENS' : 'ERR_TOKEN_INVALID';
+        // Any other failure of verification is still a refused token: a 401, never a 500.
+        const refusal = err instanceof UnauthenticatedError || err instanceof ServiceUnavailableError || err instanceof ThrottlingError ? err : new UnauthenticatedError('the token is not valid', 'ERR_TOKEN_INVALID');
+        const code = refusal instanceof UnauthenticatedError ? refusal.code : refusal instanceof ThrottlingError ? 'TOO_MANY_REFUSED_TOKENS' : 'KEY_SOURCE_UNAVAILABLE';
         c.set('decision', 'unauthenticated');
-        await deps.rejections.record({ clock: deps.clock, meta, action, resource, code, httpStatus: status });
-        throw err instanceof UnauthenticatedError || err instanceof ServiceUnavailableError || err instanceof ThrottlingError ? err : new UnauthenticatedError('the token is not valid', code);
+        await deps.rejections.record({ clock: deps.clock, meta, action, resource, code, httpStatus: refusal.status });
+        throw refusal;
       }
       c.set('principal', v.principal);
       return {
