@@ -34,7 +34,6 @@ import type {
   IdentifiedVersion,
   NewVersion,
   OriginCommit,
-  OriginRestriction,
   PackageDeleteCommit,
   PackageDeleteResult,
   PackageDependency,
@@ -64,6 +63,7 @@ import type {
   VersionSnapshot,
 } from '../store.ts';
 import { PgGroupCommitter, type PgTx, type PgWork, type PgWriteGuard } from './pg-group-commit.ts';
+import { ASSET_COLUMNS, type AssetRow, type IdentifierRow, keyOf, originOf, REPOSITORY_COLUMNS, type RepositoryRow, type SyncJobRow, toAsset, toRepository, toSyncJob, toVersionRecord, VERSION_COLUMNS, type VersionRow } from '../sql-rows.ts';
 
 const MIGRATIONS = join(packageRoot(), 'drizzle/postgres');
 
@@ -138,8 +138,6 @@ export function redactUrl(url: string): string {
 
 type Queryable = { query<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>> };
 
-const VERSION_COLUMNS = 'v.id, v.version, v.identifier, v.status, v.revision, v.published_at';
-const ASSET_COLUMNS = 'name, size, md5, sha1, sha256, sha512, blob_key';
 const JOB_COLUMNS = 'id, version_id, state, attempts, next_attempt_at, status_reason, progress, created_at, updated_at, started_at, finished_at, generation';
 const GONE_STATUSES = ['Deleted', 'Disposed'];
 
@@ -1090,93 +1088,6 @@ class PostgresStore implements Store {
 }
 
 type Prefixed<T> = { [K in keyof T as `a_${string & K}`]: T[K] };
-
-interface VersionRow {
-  id: number;
-  version: string;
-  identifier: string;
-  status: string;
-  revision: string;
-  published_at: string;
-}
-function toVersionRecord(r: VersionRow): VersionRecord {
-  return { id: r.id, version: r.version, identifier: r.identifier, status: r.status as VersionStatus, revision: r.revision, publishedAt: r.published_at };
-}
-
-interface AssetRow {
-  name: string;
-  size: number;
-  md5: string;
-  sha1: string;
-  sha256: string;
-  sha512: string;
-  blob_key: string;
-}
-function toAsset(r: AssetRow): AssetInput {
-  return { name: r.name, size: r.size, md5: r.md5, sha1: r.sha1, sha256: r.sha256, sha512: r.sha512, blobKey: r.blob_key };
-}
-
-interface SyncJobRow {
-  id: number;
-  version_id: number;
-  state: string;
-  attempts: number;
-  next_attempt_at: string;
-  status_reason: string | null;
-  progress: number;
-  created_at: string;
-  updated_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  generation: number;
-}
-function toSyncJob(r: SyncJobRow): SyncJob {
-  return {
-    id: r.id,
-    versionId: r.version_id,
-    state: r.state as SyncState,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    statusReason: r.status_reason,
-    progress: r.progress,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-  };
-}
-
-interface IdentifierRow {
-  owner: string;
-  domain: string;
-  repository: string;
-  format: string;
-  namespace: string;
-  name: string;
-  version: string;
-}
-function keyOf(r: IdentifierRow): PackageKey {
-  return { domainOwner: r.owner, domain: r.domain, repository: r.repository, format: r.format as PackageFormat, namespace: r.namespace, name: r.name };
-}
-
-function originOf(r: { origin_publish: string; origin_upstream: string }) {
-  return { publish: r.origin_publish as OriginRestriction, upstream: r.origin_upstream as OriginRestriction };
-}
-
-interface RepositoryRow {
-  id: number;
-  name: string;
-  created_at: string;
-  description: string | null;
-  upstreams: string;
-  domain: string;
-  owner: string;
-}
-const REPOSITORY_COLUMNS = 'r.id, r.name, r.created_at, r.description, r.upstreams, d.name AS domain, d.owner';
-function toRepository(r: RepositoryRow): RepositoryDetail {
-  return { domain: r.domain, domainOwner: r.owner, name: r.name, createdAt: r.created_at, description: r.description, upstreams: JSON.parse(r.upstreams) as string[] };
-}
-
 /** The audit columns under their AuditColumns names. */
 const AUDIT_SELECT = `seq, prev_hash AS "prevHash", hash, decision_id AS "decisionId", time, request_id AS "requestId", source_ip AS "sourceIp",
   principal_issuer AS "principalIssuer", principal_subject AS "principalSubject", principal_groups AS "principalGroups", action, resource, decision, reason,

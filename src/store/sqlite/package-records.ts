@@ -12,7 +12,6 @@ import type { VersionStatus } from '../../registry/statuses.ts';
 import type { PackageFormat } from '../../resource/formats.ts';
 import type {
   OriginCommit,
-  OriginRestriction,
   PackageDeleteCommit,
   PackageDeleteResult,
   PackageKey,
@@ -21,6 +20,7 @@ import type {
   PackageRecordSnapshot,
 } from '../store.ts';
 import type { GroupCommitter } from './group-commit.ts';
+import { originOf } from '../sql-rows.ts';
 
 /** What the package records need from the store that owns the connection. */
 export interface PackageRecordsHost {
@@ -172,8 +172,4 @@ export class PackageRecords {
     this.host.insertAudit(c.audit);
     return { ok: true, blobsToDelete };
   }
-}
-
-function originOf(r: { origin_publish: string; origin_upstream: string }) {
-  return { publish: r.origin_publish as OriginRestriction, upstream: r.origin_upstream as OriginRestriction };
 }

@@ -19,7 +19,6 @@ import { packageRoot } from '../../package-root.ts';
 import { newIdentifier } from '../../registry/identifier.ts';
 import type { VersionState } from '../../registry/plan-change.ts';
 import type { VersionStatus } from '../../registry/statuses.ts';
-import type { PackageFormat } from '../../resource/formats.ts';
 import type {
   AssetInput,
   AuditChainEntry,
@@ -65,6 +64,7 @@ import { PackageRecords } from './package-records.ts';
 import * as schema from './schema.ts';
 import { StaleRead } from './stale-read.ts';
 import { TenancyQueries, TenancyRefused } from './tenancy-store.ts';
+import { ASSET_COLUMNS, type AssetRow, type IdentifierRow, keyOf, type SyncJobRow, toAsset, toSyncJob, toVersionRecord, VERSION_COLUMNS, type VersionRow } from '../sql-rows.ts';
 
 const MIGRATIONS = join(packageRoot(), 'drizzle/sqlite');
 
@@ -560,7 +560,7 @@ class SqliteStore implements Store {
       return {
         ...toSyncJob({ ...row, state: 'in_progress', attempts: row.attempts + 1, progress: 0, started_at: now, updated_at: now }),
         generation: row.generation + 1,
-        key: { domainOwner: where.owner, domain: where.domain, repository: where.repository, format: where.format as PackageFormat, namespace: where.namespace, name: where.name },
+        key: keyOf(where),
         version: where.version,
         assets,
       };
@@ -688,7 +688,7 @@ class SqliteStore implements Store {
     const r = this.byIdentifier.get(identifier);
     if (!r) return null;
     return {
-      key: { domainOwner: r.owner, domain: r.domain, repository: r.repository, format: r.format as PackageFormat, namespace: r.namespace, name: r.name },
+      key: keyOf(r),
       version: r.version,
     };
   }
@@ -891,73 +891,6 @@ class SqliteStore implements Store {
 }
 
 type AuditRow = typeof schema.auditLog.$inferSelect;
-
-const VERSION_COLUMNS = 'v.id, v.version, v.identifier, v.status, v.revision, v.published_at';
-interface VersionRow {
-  id: number;
-  version: string;
-  identifier: string;
-  status: string;
-  revision: string;
-  published_at: string;
-}
-function toVersionRecord(r: VersionRow): VersionRecord {
-  return { id: r.id, version: r.version, identifier: r.identifier, status: r.status as VersionStatus, revision: r.revision, publishedAt: r.published_at };
-}
-
-interface SyncJobRow {
-  id: number;
-  version_id: number;
-  state: string;
-  attempts: number;
-  next_attempt_at: string;
-  status_reason: string | null;
-  progress: number;
-  created_at: string;
-  updated_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  generation: number;
-}
-function toSyncJob(r: SyncJobRow): SyncJob {
-  return {
-    id: r.id,
-    versionId: r.version_id,
-    state: r.state as SyncState,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    statusReason: r.status_reason,
-    progress: r.progress,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-  };
-}
-
-interface IdentifierRow {
-  owner: string;
-  domain: string;
-  repository: string;
-  format: string;
-  namespace: string;
-  name: string;
-  version: string;
-}
-
-const ASSET_COLUMNS = 'name, size, md5, sha1, sha256, sha512, blob_key';
-interface AssetRow {
-  name: string;
-  size: number;
-  md5: string;
-  sha1: string;
-  sha256: string;
-  sha512: string;
-  blob_key: string;
-}
-function toAsset(r: AssetRow): AssetInput {
-  return { name: r.name, size: r.size, md5: r.md5, sha1: r.sha1, sha256: r.sha256, sha512: r.sha512, blobKey: r.blob_key };
-}
 
 const CHAIN_COLUMNS = [
   'seq', 'prev_hash', 'hash', 'decision_id', 'time', 'request_id', 'source_ip', 'principal_issuer', 'principal_subject',

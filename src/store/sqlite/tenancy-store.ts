@@ -14,32 +14,11 @@ import type {
   TenancyChange,
   TenancyRefusal,
 } from '../store.ts';
+import { REPOSITORY_COLUMNS, type RepositoryRow, toRepository } from '../sql-rows.ts';
 
 /** Statuses a repository may still hold when it is deleted: nothing a consumer could download or restore. */
 const GONE_STATUSES = ['Deleted', 'Disposed'];
 
-interface RepositoryRow {
-  id: number;
-  name: string;
-  created_at: string;
-  description: string | null;
-  upstreams: string;
-  domain: string;
-  owner: string;
-}
-
-const REPOSITORY_COLUMNS = 'r.id, r.name, r.created_at, r.description, r.upstreams, d.name AS domain, d.owner';
-
-function toRepository(r: RepositoryRow): RepositoryDetail {
-  return {
-    domain: r.domain,
-    domainOwner: r.owner,
-    name: r.name,
-    createdAt: r.created_at,
-    description: r.description,
-    upstreams: JSON.parse(r.upstreams) as string[],
-  };
-}
 
 /** Thrown inside the change's savepoint to roll it back and say why. */
 export class TenancyRefused extends Error {
