@@ -145,18 +145,34 @@ function refuseForeignType(header: JWTHeaderParameters): void {
   }
 }
 
-/** Looks at the header and payload only (not the signature), each decoded once. */
+/**
+ * Looks at the header and payload only (not the signature), each decoded once: no duplicate keys in
+ * either, and a header that is a JSON object. The last is jose's first check too, made here so that
+ * the commonest garbage (a token that is not a JWT at all) is refused without building a JOSEError,
+ * whose stack trace cost more than the rest of the refusal; the answer is jose's, word for word.
+ */
 function refuseAmbiguousJson(token: string): void {
   const headerEnd = token.indexOf('.');
   if (headerEnd < 0) return; // malformed: jose reports it
   const payloadEnd = token.indexOf('.', headerEnd + 1);
   const parts = [token.slice(0, headerEnd), token.slice(headerEnd + 1, payloadEnd < 0 ? undefined : payloadEnd)] as const;
   for (const [i, part] of parts.entries()) {
-    // base64url decoding never throws: anything malformed is left for jose to report.
-    const dup = findDuplicateKey(Buffer.from(part, 'base64url').toString('utf8'));
+    // base64url decoding never throws: anything malformed is left for JSON.parse or jose to report.
+    const text = Buffer.from(part, 'base64url').toString('utf8');
+    if (i === 0 && !isJsonObject(text)) throw new UnauthenticatedError('the token is not valid: JWS Protected Header is invalid', 'ERR_JWS_INVALID');
+    const dup = findDuplicateKey(text);
     if (dup !== undefined) {
       throw new UnauthenticatedError(`the token's ${i === 0 ? 'header' : 'payload'} repeats the key "${dup}"`, 'ERR_JWT_DUPLICATE_KEY');
     }
+  }
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
   }
 }
 

@@ -87,6 +87,11 @@ export function openSqliteStore({ file, clock, groupCommit, migrate: applyMigrat
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  // Each write of a group commit runs in a savepoint, whose undo pages SQLite keeps in a statement
+  // journal that spills to a temporary file past 64 KiB: a batch of 32 wrote it with a pwrite per
+  // page. It only ever serves a rollback inside the open transaction (durability is the WAL's), so
+  // memory is where it belongs.
+  sqlite.pragma('temp_store = MEMORY');
   const db = drizzle(sqlite, { schema });
   if (applyMigrations) migrate(db, { migrationsFolder: MIGRATIONS });
   return new SqliteStore(sqlite, db, clock, new GroupCommitter(sqlite, groupCommit ?? DEFAULT_GROUP_COMMIT));
