@@ -80,6 +80,15 @@ export interface SqliteStoreOptions {
   migrate?: boolean | undefined;
 }
 
+/** One row of readPackage's statement: the version columns are null when no named version exists. */
+interface PackageSnapshotRow {
+  repositoryId: number | null;
+  packageId: number | null;
+  version: string | null;
+  status: string | null;
+  revision: string | null;
+}
+
 export function openSqliteStore({ file, clock, groupCommit, migrate: applyMigrations = true }: SqliteStoreOptions): Store {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new Database(file);
@@ -124,9 +133,11 @@ class SqliteStore implements Store {
   /** The write path of every status change: read, guard, update, audit. Prepared once, never built per call. */
   private readonly domainIdOf: Database.Statement<[string, string], number>;
   private readonly repositoryIdOf: Database.Statement<[string, string, string], number>;
-  private readonly packageIdIn: Database.Statement<[number, string, string, string], number>;
   /** The versions are one JSON array, so one prepared statement serves any number of them. */
   private readonly versionStates: Database.Statement<[number, string], { version: string; status: string; revision: string }>;
+  private readonly versionStateOf1: Database.Statement<[number, string], { version: string; status: string; revision: string }>;
+  private readonly packageSnapshot: Database.Statement<[string, string, string, string, string, string, string], PackageSnapshotRow>;
+  private readonly packageSnapshotOf1: Database.Statement<[string, string, string, string, string, string, string], PackageSnapshotRow>;
   private readonly updateStatus: Database.Statement<[string, string, string, number, string, string], number>;
   private readonly removeAssets: Database.Statement<[number], string>;
   private readonly blobInUse: Database.Statement<[string], number>;
@@ -208,10 +219,26 @@ class SqliteStore implements Store {
     this.repositoryIdOf = sqlite
       .prepare(`SELECT r.id FROM repositories r JOIN domains d ON d.id = r.domain_id WHERE d.owner = ? AND d.name = ? AND r.name = ?`)
       .pluck() as Database.Statement<[string, string, string], number>;
-    this.packageIdIn = sqlite
-      .prepare(`SELECT id FROM packages WHERE repository_id = ? AND format = ? AND namespace = ? AND name = ?`)
-      .pluck() as Database.Statement<[number, string, string, string], number>;
     this.versionStates = sqlite.prepare(`SELECT version, status, revision FROM package_versions WHERE package_id = ? AND version IN (SELECT value FROM json_each(?))`);
+    this.versionStateOf1 = sqlite.prepare(`SELECT version, status, revision FROM package_versions WHERE package_id = ? AND version = ?`);
+    // Every request that names a package reads this first: one statement rather than one per table,
+    // since each call into SQLite costs more than the index lookups it makes.
+    this.packageSnapshot = sqlite.prepare(
+      `SELECT r.id AS repositoryId, p.id AS packageId, v.version, v.status, v.revision
+         FROM domains d
+         LEFT JOIN repositories r ON r.domain_id = d.id AND r.name = ?
+         LEFT JOIN packages p ON p.repository_id = r.id AND p.format = ? AND p.namespace = ? AND p.name = ?
+         LEFT JOIN package_versions v ON v.package_id = p.id AND v.version IN (SELECT value FROM json_each(?))
+        WHERE d.owner = ? AND d.name = ?`,
+    );
+    this.packageSnapshotOf1 = sqlite.prepare(
+      `SELECT r.id AS repositoryId, p.id AS packageId, v.version, v.status, v.revision
+         FROM domains d
+         LEFT JOIN repositories r ON r.domain_id = d.id AND r.name = ?
+         LEFT JOIN packages p ON p.repository_id = r.id AND p.format = ? AND p.namespace = ? AND p.name = ?
+         LEFT JOIN package_versions v ON v.package_id = p.id AND v.version = ?
+        WHERE d.owner = ? AND d.name = ?`,
+    );
     this.updateStatus = sqlite
       .prepare(`UPDATE package_versions SET status = ?, revision = ?, status_updated_at = ? WHERE package_id = ? AND version = ? AND revision = ? RETURNING id`)
       .pluck() as Database.Statement<[string, string, string, number, string, string], number>;
@@ -301,19 +328,18 @@ class SqliteStore implements Store {
   }
 
   async readPackage(key: PackageKey, versions: readonly string[]): Promise<PackageSnapshot> {
-    const repositoryId = this.repositoryIdOf.get(key.domainOwner, key.domain, key.repository);
-    if (repositoryId === undefined) {
-      const domainExists = this.domainIdOf.get(key.domainOwner, key.domain) !== undefined;
-      return { domainExists, repositoryExists: false, packageId: null, versions: new Map() };
-    }
-    const packageId = this.packageIdIn.get(repositoryId, key.format, key.namespace, key.name);
+    // Most requests name one version: json_each costs more than the rest of the statement.
+    const rows =
+      versions.length === 1
+        ? this.packageSnapshotOf1.all(key.repository, key.format, key.namespace, key.name, versions[0]!, key.domainOwner, key.domain)
+        : this.packageSnapshot.all(key.repository, key.format, key.namespace, key.name, JSON.stringify(versions), key.domainOwner, key.domain);
+    const first = rows[0];
+    if (first === undefined) return { domainExists: false, repositoryExists: false, packageId: null, versions: new Map() };
     const found = new Map<string, VersionState>();
-    if (packageId !== undefined && versions.length > 0) {
-      for (const r of this.versionStates.all(packageId, JSON.stringify(versions))) {
-        found.set(r.version, { version: r.version, status: r.status as VersionStatus, revision: r.revision });
-      }
+    for (const r of rows) {
+      if (r.version !== null) found.set(r.version, { version: r.version, status: r.status as VersionStatus, revision: r.revision! });
     }
-    return { domainExists: true, repositoryExists: true, packageId: packageId ?? null, versions: found };
+    return { domainExists: true, repositoryExists: first.repositoryId !== null, packageId: first.packageId, versions: found };
   }
 
   private packageId(db: Db, repositoryId: number, key: PackageKey): number | undefined {
@@ -445,7 +471,9 @@ class SqliteStore implements Store {
     if (c.packageId === null && !c.publish) throw new Error('commitVersionChanges: a package id is required unless a publish creates the package');
     const packageId = c.packageId ?? this.ensurePackage(this.db, c.publish!.key, now);
     const current = new Map<string, string>();
-    for (const r of this.versionStates.all(packageId, JSON.stringify(c.guards.map((g) => g.version)))) current.set(r.version, r.revision);
+    // One guard is the common case, and json_each costs more than the lookup itself.
+    const rows = c.guards.length === 1 ? this.versionStateOf1.all(packageId, c.guards[0]!.version) : this.versionStates.all(packageId, JSON.stringify(c.guards.map((g) => g.version)));
+    for (const r of rows) current.set(r.version, r.revision);
     // A null guard is a version that did not exist when the decision was made: it still must not.
     const stale = c.guards.filter((g) => (current.get(g.version) ?? null) !== g.revision).map((g) => g.version);
     if (stale.length > 0) throw new StaleRead(stale);
