@@ -18,7 +18,7 @@ import { ConflictError, NotFoundError } from '../../errors.ts';
 import { packageRoot } from '../../package-root.ts';
 import { newIdentifier } from '../../registry/identifier.ts';
 import type { VersionState } from '../../registry/plan-change.ts';
-import type { VersionStatus } from '../../registry/statuses.ts';
+import { VERSION_STATUSES, type VersionStatus } from '../../registry/statuses.ts';
 import type {
   AssetInput,
   AuditChainEntry,
@@ -80,6 +80,15 @@ export interface SqliteStoreOptions {
   migrate?: boolean | undefined;
 }
 
+/** One placeholder per status there is: a status filter never names more. */
+const STATUS_SLOTS = VERSION_STATUSES.map(() => '?').join(', ');
+type StatusSlots = Array<string | null>;
+
+function statusSlots(statuses: readonly string[]): StatusSlots {
+  if (statuses.length > VERSION_STATUSES.length) throw new Error(`a status filter names ${statuses.length} statuses; there are ${VERSION_STATUSES.length}`);
+  return VERSION_STATUSES.map((_, i) => statuses[i] ?? null);
+}
+
 /** One row of readPackage's statement: the version columns are null when no named version exists. */
 interface PackageSnapshotRow {
   repositoryId: number | null;
@@ -123,8 +132,8 @@ class SqliteStore implements Store {
   private readonly syncJobsByState: Database.Statement<[], { state: SyncState; n: number }>;
   private readonly awaitingUnfinished: Database.Statement<[], number>;
   private readonly assetRow: Database.Statement<[number, string], AssetRow>;
-  private readonly versionsByName: Database.Statement<[number, string, string, number], VersionRow>;
-  private readonly versionsByPublished: Database.Statement<[number, string, string, string, number, number], VersionRow>;
+  private readonly versionsByName: Database.Statement<[number, ...StatusSlots, string, number], VersionRow>;
+  private readonly versionsByPublished: Database.Statement<[number, ...StatusSlots, string, string, number, number], VersionRow>;
   private readonly latestPublished: Database.Statement<[number], string>;
   private readonly assetsByName: Database.Statement<[number, string, number], AssetRow>;
   /** A version and its asset are read in one transaction, so they always belong together. */
@@ -195,15 +204,16 @@ class SqliteStore implements Store {
          status_reason = NULL, progress = 0, updated_at = excluded.updated_at, started_at = NULL, finished_at = NULL, generation = generation + 1`,
     );
     this.assetRow = sqlite.prepare(`SELECT ${ASSET_COLUMNS} FROM assets WHERE version_id = ? AND name = ?`);
-    // Statuses come as a JSON array, so one prepared statement serves every status filter.
+    // Statuses fill STATUS_SLOTS parameters (the rest NULL, which matches nothing), so one prepared
+    // statement serves every status filter; json_each here cost more than the whole lookup.
     this.versionsByName = sqlite.prepare(
       `SELECT ${VERSION_COLUMNS} FROM package_versions v
-       WHERE v.package_id = ? AND v.status IN (SELECT value FROM json_each(?)) AND v.version > ?
+       WHERE v.package_id = ? AND v.status IN (${STATUS_SLOTS}) AND v.version > ?
        ORDER BY v.version LIMIT ?`,
     );
     this.versionsByPublished = sqlite.prepare(
       `SELECT ${VERSION_COLUMNS} FROM package_versions v
-       WHERE v.package_id = ? AND v.status IN (SELECT value FROM json_each(?)) AND (v.published_at < ? OR (v.published_at = ? AND v.id < ?))
+       WHERE v.package_id = ? AND v.status IN (${STATUS_SLOTS}) AND (v.published_at < ? OR (v.published_at = ? AND v.id < ?))
        ORDER BY v.published_at DESC, v.id DESC LIMIT ?`,
     );
     this.latestPublished = sqlite
@@ -728,15 +738,15 @@ class SqliteStore implements Store {
 
   async listVersions(q: VersionListQuery): Promise<VersionRecord[]> {
     if (q.statuses.length === 0) return [];
-    const statuses = JSON.stringify(q.statuses);
+    const statuses = statusSlots(q.statuses);
     if (q.order === 'version') {
       // Every version is at least one character long, so '' starts before the first.
       const after = q.after?.order === 'version' ? q.after.version : '';
-      return this.versionsByName.all(q.packageId, statuses, after, q.limit).map(toVersionRecord);
+      return this.versionsByName.all(q.packageId, ...statuses, after, q.limit).map(toVersionRecord);
     }
     // Newest first: the first page starts above every ISO time.
     const after = q.after?.order === 'published' ? q.after : { publishedAt: '\uffff', id: Number.MAX_SAFE_INTEGER };
-    return this.versionsByPublished.all(q.packageId, statuses, after.publishedAt, after.publishedAt, after.id, q.limit).map(toVersionRecord);
+    return this.versionsByPublished.all(q.packageId, ...statuses, after.publishedAt, after.publishedAt, after.id, q.limit).map(toVersionRecord);
   }
 
   async latestPublishedVersion(packageId: number): Promise<string | null> {
