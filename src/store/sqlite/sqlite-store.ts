@@ -78,6 +78,12 @@ export interface SqliteStoreOptions {
   groupCommit?: GroupCommitOptions | undefined;
   /** Apply pending migrations (default true); the writer thread opens a database its parent migrated. */
   migrate?: boolean | undefined;
+  /**
+   * Keep SQLite's temporary files in memory (default true). A connection that group-commits needs it
+   * (see below); one that only reads, as the threaded store's reader, does not, and keeps the large
+   * sorts an audit query may make able to spill to disk.
+   */
+  memoryTempStore?: boolean | undefined;
 }
 
 /** One placeholder per status there is: a status filter never names more. */
@@ -98,7 +104,7 @@ interface PackageSnapshotRow {
   revision: string | null;
 }
 
-export function openSqliteStore({ file, clock, groupCommit, migrate: applyMigrations = true }: SqliteStoreOptions): Store {
+export function openSqliteStore({ file, clock, groupCommit, migrate: applyMigrations = true, memoryTempStore = true }: SqliteStoreOptions): Store {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new Database(file);
   sqlite.pragma('journal_mode = WAL');
@@ -109,7 +115,7 @@ export function openSqliteStore({ file, clock, groupCommit, migrate: applyMigrat
   // journal that spills to a temporary file past 64 KiB: a batch of 32 wrote it with a pwrite per
   // page. It only ever serves a rollback inside the open transaction (durability is the WAL's), so
   // memory is where it belongs.
-  sqlite.pragma('temp_store = MEMORY');
+  if (memoryTempStore) sqlite.pragma('temp_store = MEMORY');
   const db = drizzle(sqlite, { schema });
   if (applyMigrations) migrate(db, { migrationsFolder: MIGRATIONS });
   return new SqliteStore(sqlite, db, clock, new GroupCommitter(sqlite, groupCommit ?? DEFAULT_GROUP_COMMIT));

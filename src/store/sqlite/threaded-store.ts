@@ -107,7 +107,8 @@ interface Pending {
 
 export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROUP_COMMIT }: ThreadedStoreOptions): Promise<Store> {
   // Opened (and migrated) here first: the writer opens a database whose schema is current.
-  const reader = openSqliteStore({ file, clock: systemClock, groupCommit });
+  // The reader makes no group commits (the writer does), so its sorts may spill to disk as usual.
+  const reader = openSqliteStore({ file, clock: systemClock, groupCommit, memoryTempStore: false });
   const init: WriterInit = { file, maxBatch: groupCommit.maxBatch, maxQueued: groupCommit.maxQueued };
   const worker = new Worker(workerEntry(import.meta.url, './writer-thread-boot.mjs', 'writer-thread'), {
     workerData: { versiongateWriter: init },
