@@ -40,6 +40,12 @@ export interface AuditSeq {
 /** What a write runs with: its batch's connection, inside its savepoint. */
 export interface PgTx {
   query<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  /**
+   * A hot statement as a named prepared statement: parsed and planned once per connection rather
+   * than at every run (on a busy machine, parsing and planning a write's statement cost more than
+   * running it). `name` must stand for this one text only.
+   */
+  prepared<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, params: unknown[]): Promise<pg.QueryResult<R>>;
   /** Queues a record to be linked to the chain with this write (dropped if the write rolls back). */
   audit(record: AuditRecordInput): AuditSeq;
 }
@@ -187,6 +193,7 @@ export class PgGroupCommitter {
     const seqs: AuditSeq[] = [];
     const tx: PgTx = {
       query: (text, params) => client.query(text, params),
+      prepared: (name, text, values) => client.query({ name, text, values }),
       audit: (record) => {
         const seq = { seq: 0 };
         records.push(record);
@@ -212,7 +219,7 @@ export class PgGroupCommitter {
 
 /** Links records after the head (locked until commit), inserts them and moves the head once. */
 export async function appendLinked(client: pg.PoolClient | pg.Client, records: readonly AuditRecordInput[], seqs?: readonly AuditSeq[]): Promise<ChainHead> {
-  const head = (await client.query<ChainHead>(`SELECT seq, hash, time FROM audit_head WHERE id = 1 FOR UPDATE`)).rows[0];
+  const head = (await client.query<ChainHead>({ name: 'vg_audit_head_lock', text: `SELECT seq, hash, time FROM audit_head WHERE id = 1 FOR UPDATE` })).rows[0];
   if (!head) throw new Error('the audit chain has no head row: the database was not migrated by versiongate');
   const linked = linkRecords(head, records);
   const col = <K extends keyof (typeof linked)[number]['columns']>(k: K) => linked.map((l) => l.columns[k]);
@@ -221,8 +228,9 @@ export async function appendLinked(client: pg.PoolClient | pg.Client, records: r
   for (const l of linked) for (const v of l.versions) (versionSeqs.push(l.columns.seq), versions.push(v));
   const last = linked[linked.length - 1]!.head;
   // One statement (one round trip while the head is locked): the records, their versions, the head.
-  await client.query(
-    `WITH records AS (
+  await client.query({
+    name: 'vg_audit_append',
+    text: `WITH records AS (
        INSERT INTO audit_log (seq, prev_hash, hash, decision_id, time, request_id, source_ip, principal_issuer, principal_subject,
          principal_groups, action, resource, decision, reason, determining_policies, errors, policy_set_hash, request, changes,
          outcome, http_status, repository_arn, domain_arn, package_name)
@@ -233,13 +241,13 @@ export async function appendLinked(client: pg.PoolClient | pg.Client, records: r
        INSERT INTO audit_versions (seq, version) SELECT * FROM unnest($25::int[], $26::text[])
      )
      UPDATE audit_head SET seq = $27, hash = $28, time = $29 WHERE id = 1`,
-    [
+    values: [
       col('seq'), col('prevHash'), col('hash'), col('decisionId'), col('time'), col('requestId'), col('sourceIp'), col('principalIssuer'),
       col('principalSubject'), col('principalGroups'), col('action'), col('resource'), col('decision'), col('reason'), col('determiningPolicies'),
       col('errors'), col('policySetHash'), col('request'), col('changes'), col('outcome'), col('httpStatus'), col('repositoryArn'), col('domainArn'),
       col('packageName'), versionSeqs, versions, last.seq, last.hash, last.time,
     ],
-  );
+  });
   if (seqs) linked.forEach((l, i) => (seqs[i]!.seq = l.columns.seq));
   return last;
 }

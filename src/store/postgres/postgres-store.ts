@@ -279,17 +279,20 @@ class PostgresStore implements Store {
    * read before its write; on a busy machine every round trip waits for the server to be scheduled).
    */
   async readPackage(key: PackageKey, versions: readonly string[]): Promise<PackageSnapshot> {
-    const row = await this.one<{ domain_id: number | null; repository_id: number | null; package_id: number | null; versions: Array<{ version: string; status: string; revision: string }> | null }>(
-      this.pool,
-      `SELECT d.id AS domain_id, r.id AS repository_id, p.id AS package_id,
+    type Row = { domain_id: number | null; repository_id: number | null; package_id: number | null; versions: Array<{ version: string; status: string; revision: string }> | null };
+    const row = (
+      await this.pool.query<Row>({
+        name: 'vg_read_package',
+        text: `SELECT d.id AS domain_id, r.id AS repository_id, p.id AS package_id,
          (SELECT json_agg(json_build_object('version', v.version, 'status', v.status, 'revision', v.revision) ORDER BY v.id)
             FROM package_versions v WHERE v.package_id = p.id AND v.version = ANY($6::text[])) AS versions
        FROM (SELECT 1) AS one
        LEFT JOIN domains d ON d.owner = $1 AND d.name = $2
        LEFT JOIN repositories r ON r.domain_id = d.id AND r.name = $3
        LEFT JOIN packages p ON p.repository_id = r.id AND p.format = $4 AND p.namespace = $5 AND p.name = $7`,
-      [key.domainOwner, key.domain, key.repository, key.format, key.namespace, [...versions], key.name],
-    );
+        values: [key.domainOwner, key.domain, key.repository, key.format, key.namespace, [...versions], key.name],
+      })
+    ).rows[0];
     if (row?.repository_id == null) return { domainExists: row?.domain_id != null, repositoryExists: false, packageId: null, versions: new Map() };
     const found = new Map<string, VersionState>();
     for (const v of row.versions ?? []) found.set(v.version, { version: v.version, status: v.status as VersionStatus, revision: v.revision });
@@ -414,7 +417,8 @@ class PostgresStore implements Store {
    */
   private async applyStatusChanges(tx: PgTx, c: VersionCommit): Promise<() => VersionCommitResult> {
     const row = (
-      await tx.query<{ stale: string[]; changed: number }>(
+      await tx.prepared<{ stale: string[]; changed: number }>(
+        'vg_status_changes',
         `WITH guard AS (SELECT * FROM unnest($2::text[], $3::text[]) AS g(version, revision)),
          current AS (SELECT version, revision FROM package_versions WHERE package_id = $1 AND version = ANY($2::text[]) ORDER BY id FOR UPDATE),
          stale AS (SELECT guard.version FROM guard LEFT JOIN current ON current.version = guard.version WHERE current.revision IS DISTINCT FROM guard.revision),
