@@ -6,6 +6,7 @@
  * lock; the audit chain is appended under the head row's lock; sync jobs are claimed with
  * FOR UPDATE SKIP LOCKED and a lease; secrets are created once (INSERT … ON CONFLICT DO NOTHING).
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
@@ -943,17 +944,14 @@ class PostgresStore implements Store {
     const args: unknown[] = [];
     const where = auditConditions(filter, args);
     const arg = (v: unknown) => `$${args.push(v)}`;
-    if (since !== undefined) where.push(`seq >= ${arg((await this.firstAtOrAfter(since)) ?? 2 ** 31 - 1)}`);
-    if (until !== undefined) {
-      const end = await this.firstAtOrAfter(until);
-      if (end !== undefined) where.push(`seq < ${arg(end)}`);
-    }
+    // A time window as a seq range (times never decrease along the chain), found in the same
+    // statement: each bound is an InitPlan that the seq index scan then starts or stops at.
+    const firstAtOrAfter = (time: string) => `COALESCE((SELECT seq FROM audit_log WHERE time >= ${arg(time)} ORDER BY time, seq LIMIT 1), ${2 ** 31 - 1})`;
+    if (since !== undefined) where.push(`seq >= ${firstAtOrAfter(since)}`);
+    if (until !== undefined) where.push(`seq < ${firstAtOrAfter(until)}`);
     if (q.beforeSeq !== undefined) where.push(`seq < ${arg(q.beforeSeq)}`);
-    const rows = await this.rows<RawAuditRow>(
-      this.pool,
-      `SELECT ${AUDIT_SELECT} FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${arg(q.limit)}`,
-      args,
-    );
+    const text = `SELECT ${AUDIT_SELECT} FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${arg(q.limit)}`;
+    const rows = (await this.pool.query<RawAuditRow>({ name: preparedName('vg_audit_page', text), text, values: args })).rows;
     return rows.map((r) => recordFromColumns(r));
   }
 
@@ -1159,6 +1157,19 @@ const AUDIT_SELECT = `seq, prev_hash AS "prevHash", hash, decision_id AS "decisi
   determining_policies AS "determiningPolicies", errors, policy_set_hash AS "policySetHash", request, changes, outcome, http_status AS "httpStatus",
   repository_arn AS "repositoryArn", domain_arn AS "domainArn", package_name AS "packageName"`;
 type RawAuditRow = AuditColumns;
+
+const preparedNames = new Map<string, string>();
+
+/**
+ * A name for a statement whose text is one of few (each combination of filters makes one), so that
+ * each connection parses and plans it once: an audit page is a short index scan, and planning it cost
+ * as much as running it. Values are always parameters, never part of the text.
+ */
+function preparedName(prefix: string, text: string): string {
+  let name = preparedNames.get(text);
+  if (name === undefined) preparedNames.set(text, (name = `${prefix}_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`));
+  return name;
+}
 
 function auditConditions(f: AuditFilter, args: unknown[]): string[] {
   const arg = (v: unknown) => `$${args.push(v)}`;
