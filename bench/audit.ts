@@ -73,6 +73,8 @@ const RUNS = 30;
 
 interface Figures {
   fillSeconds: number;
+  /** PostgreSQL only: the p50 (ms) of `SELECT 1`, the round trip every page pays before its query. */
+  roundTrip?: number | undefined;
   /** p50 and max (ms) and the rows of a page, per query, in QUERIES' order. */
   pages: Array<{ p50: number; max: number; rows: number }>;
   verifySeconds: number;
@@ -80,7 +82,7 @@ interface Figures {
 }
 
 /** `afterFill`: what the database would do by itself soon after such a fill, done now (see postgresRun). */
-async function measure(engine: string, store: Store, afterFill?: () => Promise<string>): Promise<Figures> {
+async function measure(engine: string, store: Store, afterFill?: () => Promise<string>, roundTrip?: () => Promise<unknown>): Promise<Figures> {
   const log = (line: string) => console.log(`${engine}: ${line}`);
   let t = performance.now();
   for (let i = 0; i < TOTAL; i += BATCH) {
@@ -90,6 +92,17 @@ async function measure(engine: string, store: Store, afterFill?: () => Promise<s
   log(`filled ${TOTAL} records in ${fillSeconds.toFixed(1)} s (${Math.round(TOTAL / fillSeconds)}/s, batches of ${BATCH})`);
   if (afterFill) log(await afterFill());
 
+  let roundTripMs: number | undefined;
+  if (roundTrip) {
+    const samples: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      t = performance.now();
+      await roundTrip();
+      samples.push(performance.now() - t);
+    }
+    roundTripMs = samples.sort((a, b) => a - b)[RUNS / 2]!;
+    log(`a round trip (SELECT 1), ${RUNS} runs: p50 ${roundTripMs.toFixed(2)} ms`);
+  }
   log(`GET /v1/audit page of 50 (store query), ${RUNS} runs each:`);
   const pages: Figures['pages'] = [];
   for (const [name, filter, beforeSeq] of QUERIES) {
@@ -110,7 +123,7 @@ async function measure(engine: string, store: Store, afterFill?: () => Promise<s
   const verifySeconds = (performance.now() - t) / 1000;
   const verified = result.ok ? 'intact' : `BROKEN at ${result.break?.seq}`;
   log(`verify: ${verified}, ${result.records} records in ${verifySeconds.toFixed(1)} s (${Math.round(result.records / verifySeconds)}/s)`);
-  return { fillSeconds, pages, verifySeconds, verified };
+  return { fillSeconds, roundTrip: roundTripMs, pages, verifySeconds, verified };
 }
 
 async function sqliteRun(): Promise<Figures> {
@@ -145,7 +158,7 @@ async function postgresRun(): Promise<Figures> {
       return `ANALYZE audit_log, audit_versions (what autovacuum does after a fill) in ${((performance.now() - t) / 1000).toFixed(1)} s`;
     };
     try {
-      return await measure('PostgreSQL', store, analyze);
+      return await measure('PostgreSQL', store, analyze, () => store.pool.query('SELECT 1'));
     } finally {
       await store.close();
     }
@@ -163,6 +176,7 @@ if (sqlite && postgres) {
   console.log(`\n${TOTAL.toLocaleString('en')} records, SQLite and PostgreSQL in this run (p50 of ${RUNS}; PostgreSQL as a multiple of SQLite):\n`);
   console.log('| measurement | SQLite | PostgreSQL | PostgreSQL / SQLite |');
   console.log('| --- | ---: | ---: | ---: |');
+  console.log(`| a round trip to PostgreSQL (\`SELECT 1\`), which every page pays | (in process) | ${ms(postgres.roundTrip ?? NaN)} | |`);
   QUERIES.forEach(([name], i) => {
     const a = sqlite.pages[i]!;
     const b = postgres.pages[i]!;
