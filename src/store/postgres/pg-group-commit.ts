@@ -84,7 +84,10 @@ interface Pending {
 
 type Outcome = { ok: true; finish: () => unknown; records: AuditRecordInput[]; seqs: AuditSeq[] } | { ok: false; error: unknown; aborted?: boolean };
 
-/** One round trip: the transaction, and a bound on waiting for another replica's lock. */
+/**
+ * One round trip: the transaction, and a bound on waiting for another replica's lock (never wait
+ * forever: a write that cannot get one fails, and says so).
+ */
 const BEGIN = `BEGIN; SET LOCAL lock_timeout = '15s'`;
 
 export class PgGroupCommitter {
@@ -137,7 +140,6 @@ export class PgGroupCommitter {
     }
     let broken: unknown;
     try {
-      // Never wait forever on another replica's lock: a write that cannot get one fails (and says so).
       const outcomes = (await this.#attempt(client, batch, true)) ?? (await this.#attempt(client, batch, false))!;
       await client.query('COMMIT');
       this.options.onCommit?.(batch.length, (performance.now() - started) / 1000);
