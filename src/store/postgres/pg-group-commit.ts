@@ -13,6 +13,15 @@
  * locking bug would be an error, never a fork). Row locks of the writes are taken before the head's,
  * always in that order, so the head adds no deadlock.
  *
+ * Round trips: on a busy machine each one waits for the server process to be scheduled, so a batch
+ * sends as few as it can. The pool's connections are pipelined (node-postgres `pipeline`): BEGIN and
+ * the statements of every *single-statement* write (see PgSubmitOptions.single) leave at once, without
+ * savepoints; then the other writes run one at a time, each in its savepoint; then the head is locked,
+ * the records inserted and the head moved in one statement; then COMMIT. If a single-statement write
+ * fails in PostgreSQL (a deadlock with another replica, a lock timeout, a constraint), the transaction
+ * is aborted, so it is rolled back and the whole batch runs again the careful way, every write in a
+ * savepoint of its own, one after another (nothing was acknowledged yet, so running again is safe).
+ *
  * READ COMMITTED, on purpose: a guard written as `UPDATE … WHERE revision = $read` that waited for
  * another replica's commit re-reads the row it waited for, so a lost race is a stale guard (409),
  * never a lost update; and the head read after waiting for its lock is the committed head.
@@ -31,8 +40,30 @@ export interface AuditSeq {
 /** What a write runs with: its batch's connection, inside its savepoint. */
 export interface PgTx {
   query<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  /**
+   * A hot statement as a named prepared statement: parsed and planned once per connection rather
+   * than at every run (on a busy machine, parsing and planning a write's statement cost more than
+   * running it). `name` must stand for this one text only.
+   */
+  prepared<R extends pg.QueryResultRow = Record<string, unknown>>(name: string, text: string, params: unknown[]): Promise<pg.QueryResult<R>>;
   /** Queues a record to be linked to the chain with this write (dropped if the write rolls back). */
   audit(record: AuditRecordInput): AuditSeq;
+}
+
+/**
+ * Thrown by a single-statement write that finds it changed more or less than it should have: without a
+ * savepoint the change cannot be undone alone, so the batch is rolled back and runs again with one.
+ */
+export class PartialWrite extends Error {}
+
+export interface PgSubmitOptions {
+  /**
+   * The write runs at most one statement, and when it throws (a PartialWrite aside) that statement
+   * changed nothing: a guard that did not hold. It then needs no savepoint, and it may run beside the
+   * batch's other single-statement writes, all their statements sent at once: each is atomic and
+   * guarded on its own, so any order of them is an order they could have run in one by one.
+   */
+  single?: boolean | undefined;
 }
 
 /** A write: runs its statements, and returns how to build its result once the batch is durable. */
@@ -46,11 +77,18 @@ export interface PgWriteGuard<T> {
 interface Pending {
   work: PgWork<unknown>;
   guard: PgWriteGuard<unknown> | undefined;
+  single: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
 
-type Outcome = { ok: true; finish: () => unknown; records: AuditRecordInput[]; seqs: AuditSeq[] } | { ok: false; error: unknown };
+type Outcome = { ok: true; finish: () => unknown; records: AuditRecordInput[]; seqs: AuditSeq[] } | { ok: false; error: unknown; aborted?: boolean };
+
+/**
+ * One round trip: the transaction, and a bound on waiting for another replica's lock (never wait
+ * forever: a write that cannot get one fails, and says so).
+ */
+const BEGIN = `BEGIN; SET LOCAL lock_timeout = '15s'`;
 
 export class PgGroupCommitter {
   #queue: Pending[] = [];
@@ -66,13 +104,13 @@ export class PgGroupCommitter {
     return this.#queue.length;
   }
 
-  submit<T>(work: PgWork<T>, guard?: PgWriteGuard<T>): Promise<T> {
+  submit<T>(work: PgWork<T>, guard?: PgWriteGuard<T>, options: PgSubmitOptions = {}): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('the store is closed'));
     if (this.#queue.length >= this.options.maxQueued) {
       return Promise.reject(new ServiceUnavailableError(`The gateway has ${this.#queue.length} writes waiting to commit; try again shortly.`));
     }
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ work: work as PgWork<unknown>, guard: guard as PgWriteGuard<unknown> | undefined, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({ work: work as PgWork<unknown>, guard: guard as PgWriteGuard<unknown> | undefined, single: options.single === true, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#running) this.#running = new Promise<void>((done) => setImmediate(() => void this.#drain().finally(done)));
     });
   }
@@ -102,15 +140,7 @@ export class PgGroupCommitter {
     }
     let broken: unknown;
     try {
-      await client.query('BEGIN');
-      // Never wait forever on another replica's lock: a write that cannot get one fails (and says so).
-      await client.query(`SET LOCAL lock_timeout = '15s'`);
-      const outcomes: Outcome[] = [];
-      for (const p of batch) outcomes.push(await this.#runOne(client, p));
-      const records: AuditRecordInput[] = [];
-      const seqs: AuditSeq[] = [];
-      for (const o of outcomes) if (o.ok) (records.push(...o.records), seqs.push(...o.seqs));
-      if (records.length > 0) await appendLinked(client, records, seqs);
+      const outcomes = (await this.#attempt(client, batch, true)) ?? (await this.#attempt(client, batch, false))!;
       await client.query('COMMIT');
       this.options.onCommit?.(batch.length, (performance.now() - started) / 1000);
       outcomes.forEach((o, i) => {
@@ -132,11 +162,40 @@ export class PgGroupCommitter {
     }
   }
 
-  async #runOne(client: pg.PoolClient, p: Pending): Promise<Outcome> {
+  /**
+   * The batch's transaction up to its COMMIT. `together`: the single-statement writes are sent at once,
+   * without savepoints; if one of them aborted the transaction, it is rolled back and the answer is
+   * null (run it again with `together` false: every write in its own savepoint, one at a time).
+   */
+  async #attempt(client: pg.PoolClient, batch: Pending[], together: boolean): Promise<Outcome[] | null> {
+    const begin = client.query(BEGIN);
+    const early = batch.map((p) => (together && p.single ? this.#runOne(client, p, false) : undefined));
+    const beginError = await begin.then(
+      () => undefined,
+      (err: unknown) => err ?? new Error('BEGIN failed'),
+    );
+    const settled = await Promise.all(early);
+    if (beginError !== undefined) throw beginError;
+    if (settled.some((o) => o && !o.ok && o.aborted)) {
+      await client.query('ROLLBACK');
+      return null;
+    }
+    const outcomes: Outcome[] = [];
+    for (const [i, p] of batch.entries()) outcomes.push(settled[i] ?? (await this.#runOne(client, p, true)));
+    const records: AuditRecordInput[] = [];
+    const seqs: AuditSeq[] = [];
+    for (const o of outcomes) if (o.ok) (records.push(...o.records), seqs.push(...o.seqs));
+    if (records.length > 0) await appendLinked(client, records, seqs);
+    return outcomes;
+  }
+
+  /** Runs one write, in a savepoint of its own unless `savepoint` is false (single-statement writes). */
+  async #runOne(client: pg.PoolClient, p: Pending, savepoint: boolean): Promise<Outcome> {
     const records: AuditRecordInput[] = [];
     const seqs: AuditSeq[] = [];
     const tx: PgTx = {
       query: (text, params) => client.query(text, params),
+      prepared: (name, text, values) => client.query({ name, text, values }),
       audit: (record) => {
         const seq = { seq: 0 };
         records.push(record);
@@ -144,12 +203,15 @@ export class PgGroupCommitter {
         return seq;
       },
     };
-    await client.query('SAVEPOINT write');
+    if (savepoint) await client.query('SAVEPOINT write');
     try {
       const finish = p.guard?.cancelled() ? await p.guard.instead(tx) : await p.work(tx);
-      await client.query('RELEASE SAVEPOINT write');
+      if (savepoint) await client.query('RELEASE SAVEPOINT write');
       return { ok: true, finish, records, seqs };
     } catch (error) {
+      // Without a savepoint, an error PostgreSQL reported has aborted the whole transaction, and a
+      // PartialWrite left a change that cannot be undone alone: the batch must run again, carefully.
+      if (!savepoint) return { ok: false, error, aborted: isSqlError(error) || error instanceof PartialWrite || !(error instanceof Error) };
       // Throws (failing the whole batch) only if the connection itself is gone.
       await client.query('ROLLBACK TO SAVEPOINT write');
       return { ok: false, error };
@@ -159,30 +221,35 @@ export class PgGroupCommitter {
 
 /** Links records after the head (locked until commit), inserts them and moves the head once. */
 export async function appendLinked(client: pg.PoolClient | pg.Client, records: readonly AuditRecordInput[], seqs?: readonly AuditSeq[]): Promise<ChainHead> {
-  const head = (await client.query<ChainHead>(`SELECT seq, hash, time FROM audit_head WHERE id = 1 FOR UPDATE`)).rows[0];
+  const head = (await client.query<ChainHead>({ name: 'vg_audit_head_lock', text: `SELECT seq, hash, time FROM audit_head WHERE id = 1 FOR UPDATE` })).rows[0];
   if (!head) throw new Error('the audit chain has no head row: the database was not migrated by versiongate');
   const linked = linkRecords(head, records);
   const col = <K extends keyof (typeof linked)[number]['columns']>(k: K) => linked.map((l) => l.columns[k]);
-  await client.query(
-    `INSERT INTO audit_log (seq, prev_hash, hash, decision_id, time, request_id, source_ip, principal_issuer, principal_subject,
-       principal_groups, action, resource, decision, reason, determining_policies, errors, policy_set_hash, request, changes,
-       outcome, http_status, repository_arn, domain_arn, package_name)
-     SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-       $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[],
-       $20::text[], $21::int[], $22::text[], $23::text[], $24::text[])`,
-    [
-      col('seq'), col('prevHash'), col('hash'), col('decisionId'), col('time'), col('requestId'), col('sourceIp'), col('principalIssuer'),
-      col('principalSubject'), col('principalGroups'), col('action'), col('resource'), col('decision'), col('reason'), col('determiningPolicies'),
-      col('errors'), col('policySetHash'), col('request'), col('changes'), col('outcome'), col('httpStatus'), col('repositoryArn'), col('domainArn'),
-      col('packageName'),
-    ],
-  );
   const versionSeqs: number[] = [];
   const versions: string[] = [];
   for (const l of linked) for (const v of l.versions) (versionSeqs.push(l.columns.seq), versions.push(v));
-  if (versions.length > 0) await client.query(`INSERT INTO audit_versions (seq, version) SELECT * FROM unnest($1::int[], $2::text[])`, [versionSeqs, versions]);
   const last = linked[linked.length - 1]!.head;
-  await client.query(`UPDATE audit_head SET seq = $1, hash = $2, time = $3 WHERE id = 1`, [last.seq, last.hash, last.time]);
+  // One statement (one round trip while the head is locked): the records, their versions, the head.
+  await client.query({
+    name: 'vg_audit_append',
+    text: `WITH records AS (
+       INSERT INTO audit_log (seq, prev_hash, hash, decision_id, time, request_id, source_ip, principal_issuer, principal_subject,
+         principal_groups, action, resource, decision, reason, determining_policies, errors, policy_set_hash, request, changes,
+         outcome, http_status, repository_arn, domain_arn, package_name)
+       SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+         $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[],
+         $20::text[], $21::int[], $22::text[], $23::text[], $24::text[])
+     ), versions AS (
+       INSERT INTO audit_versions (seq, version) SELECT * FROM unnest($25::int[], $26::text[])
+     )
+     UPDATE audit_head SET seq = $27, hash = $28, time = $29 WHERE id = 1`,
+    values: [
+      col('seq'), col('prevHash'), col('hash'), col('decisionId'), col('time'), col('requestId'), col('sourceIp'), col('principalIssuer'),
+      col('principalSubject'), col('principalGroups'), col('action'), col('resource'), col('decision'), col('reason'), col('determiningPolicies'),
+      col('errors'), col('policySetHash'), col('request'), col('changes'), col('outcome'), col('httpStatus'), col('repositoryArn'), col('domainArn'),
+      col('packageName'), versionSeqs, versions, last.seq, last.hash, last.time,
+    ],
+  });
   if (seqs) linked.forEach((l, i) => (seqs[i]!.seq = l.columns.seq));
   return last;
 }

@@ -6,6 +6,7 @@
  * lock; the audit chain is appended under the head row's lock; sync jobs are claimed with
  * FOR UPDATE SKIP LOCKED and a lease; secrets are created once (INSERT … ON CONFLICT DO NOTHING).
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
@@ -62,7 +63,7 @@ import type {
   VersionRecord,
   VersionSnapshot,
 } from '../store.ts';
-import { PgGroupCommitter, type PgTx, type PgWork, type PgWriteGuard } from './pg-group-commit.ts';
+import { PartialWrite, PgGroupCommitter, type PgSubmitOptions, type PgTx, type PgWork, type PgWriteGuard } from './pg-group-commit.ts';
 import { ASSET_COLUMNS, type AssetRow, type IdentifierRow, keyOf, originOf, REPOSITORY_COLUMNS, type RepositoryRow, type SyncJobRow, toAsset, toRepository, toSyncJob, toVersionRecord, VERSION_COLUMNS, type VersionRow } from '../sql-rows.ts';
 
 const MIGRATIONS = join(packageRoot(), 'drizzle/postgres');
@@ -90,6 +91,9 @@ export function openPool(url: string, max: number): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
+    // A group-commit batch sends the statements of its writes without waiting for each answer
+    // (src/store/postgres/pg-group-commit.ts); nothing here reads through a cursor, which this refuses.
+    pipeline: true,
     // A database that does not answer fails a request (and /readyz) in seconds, rather than holding it.
     connectionTimeoutMillis: 5000,
     types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
@@ -142,6 +146,17 @@ const JOB_COLUMNS = 'id, version_id, state, attempts, next_attempt_at, status_re
 const GONE_STATUSES = ['Deleted', 'Disposed'];
 
 class StalePackage extends Error {}
+
+/**
+ * A commit that only sets statuses on versions that exist, each guarded by the revision it changes
+ * from: nothing created, no assets removed, no sync started. It can be one statement (applyStatusChanges).
+ */
+function statusOnly(c: VersionCommit): boolean {
+  if (c.packageId === null || c.publish || c.disposeAssets || (c.startSyncs?.length ?? 0) > 0) return false;
+  const guarded = new Map(c.guards.map((g) => [g.version, g.revision]));
+  if (guarded.size !== c.guards.length || new Set(c.changes.map((x) => x.version)).size !== c.changes.length) return false;
+  return c.changes.every((x) => guarded.get(x.version) === x.before.revision);
+}
 class TenancyRefused extends Error {
   constructor(readonly refusal: TenancyRefusal) {
     super(refusal.reason);
@@ -193,9 +208,9 @@ class PostgresStore implements Store {
   }
 
   /** Joins the group commit; a write that lost a race to another replica reads as stale. */
-  private async grouped<T>(work: PgWork<T>, expired: VersionCommit['expired'], instead: (tx: PgTx) => () => T): Promise<T> {
+  private async grouped<T>(work: PgWork<T>, expired: VersionCommit['expired'], instead: (tx: PgTx) => () => T, options?: PgSubmitOptions): Promise<T> {
     const guard: PgWriteGuard<T> | undefined = expired && { cancelled: () => expired.check(), instead: async (tx) => instead(tx) };
-    return this.group.submit(work, guard);
+    return this.group.submit(work, guard, options);
   }
 
   // --- Directory ---
@@ -260,17 +275,29 @@ class PostgresStore implements Store {
 
   // --- Versions ---
 
+  /**
+   * One round trip: the domain, repository, package and versions in a single statement (a request's
+   * read before its write; on a busy machine every round trip waits for the server to be scheduled).
+   */
   async readPackage(key: PackageKey, versions: readonly string[]): Promise<PackageSnapshot> {
-    const repositoryId = await this.repositoryId(this.pool, key.domainOwner, key.domain, key.repository);
-    if (repositoryId === undefined) {
-      return { domainExists: (await this.domainId(this.pool, key.domainOwner, key.domain)) !== undefined, repositoryExists: false, packageId: null, versions: new Map() };
-    }
-    const packageId = await this.packageIdIn(this.pool, repositoryId, key);
+    type Row = { domain_id: number | null; repository_id: number | null; package_id: number | null; versions: Array<{ version: string; status: string; revision: string }> | null };
+    const row = (
+      await this.pool.query<Row>({
+        name: 'vg_read_package',
+        text: `SELECT d.id AS domain_id, r.id AS repository_id, p.id AS package_id,
+         (SELECT json_agg(json_build_object('version', v.version, 'status', v.status, 'revision', v.revision) ORDER BY v.id)
+            FROM package_versions v WHERE v.package_id = p.id AND v.version = ANY($6::text[])) AS versions
+       FROM (SELECT 1) AS one
+       LEFT JOIN domains d ON d.owner = $1 AND d.name = $2
+       LEFT JOIN repositories r ON r.domain_id = d.id AND r.name = $3
+       LEFT JOIN packages p ON p.repository_id = r.id AND p.format = $4 AND p.namespace = $5 AND p.name = $7`,
+        values: [key.domainOwner, key.domain, key.repository, key.format, key.namespace, [...versions], key.name],
+      })
+    ).rows[0];
+    if (row?.repository_id == null) return { domainExists: row?.domain_id != null, repositoryExists: false, packageId: null, versions: new Map() };
     const found = new Map<string, VersionState>();
-    if (packageId !== undefined && versions.length > 0) {
-      for (const r of await this.versionStates(this.pool, packageId, versions)) found.set(r.version, r);
-    }
-    return { domainExists: true, repositoryExists: true, packageId: packageId ?? null, versions: found };
+    for (const v of row.versions ?? []) found.set(v.version, { version: v.version, status: v.status as VersionStatus, revision: v.revision });
+    return { domainExists: true, repositoryExists: true, packageId: row.package_id ?? null, versions: found };
   }
 
   private async packageIdIn(db: Queryable, repositoryId: number, key: PackageKey): Promise<number | undefined> {
@@ -371,7 +398,10 @@ class PostgresStore implements Store {
 
   async commitVersionChanges(c: VersionCommit): Promise<VersionCommitResult> {
     return this.staleAware(
-      () => this.grouped((tx) => this.applyVersionChanges(tx, c), c.expired, (tx) => this.expiredResult(tx, c.expired)),
+      () =>
+        statusOnly(c)
+          ? this.grouped((tx) => this.applyStatusChanges(tx, c), c.expired, (tx) => this.expiredResult(tx, c.expired), { single: true })
+          : this.grouped((tx) => this.applyVersionChanges(tx, c), c.expired, (tx) => this.expiredResult(tx, c.expired)),
       (staleVersions) => ({ ok: false, reason: 'stale', staleVersions: staleVersions.length ? staleVersions : c.guards.map((g) => g.version) }),
     );
   }
@@ -379,6 +409,42 @@ class PostgresStore implements Store {
   private expiredResult(tx: PgTx, expired: VersionCommit['expired']): () => VersionCommitResult {
     const seq = expired?.audit ? tx.audit(expired.audit()) : undefined;
     return () => ({ ok: false, reason: 'expired', ...(seq ? { auditSeq: seq.seq } : {}) });
+  }
+
+  /**
+   * A change of statuses only (see statusOnly), as one statement: the guarded rows locked, the guards
+   * compared, and the updates made only if every guard holds. So it either changes every version or
+   * none, and can run without a savepoint beside the batch's other such writes.
+   */
+  private async applyStatusChanges(tx: PgTx, c: VersionCommit): Promise<() => VersionCommitResult> {
+    const row = (
+      await tx.prepared<{ stale: string[]; changed: number }>(
+        'vg_status_changes',
+        `WITH guard AS (SELECT * FROM unnest($2::text[], $3::text[]) AS g(version, revision)),
+         current AS (SELECT version, revision FROM package_versions WHERE package_id = $1 AND version = ANY($2::text[]) ORDER BY id FOR UPDATE),
+         stale AS (SELECT guard.version FROM guard LEFT JOIN current ON current.version = guard.version WHERE current.revision IS DISTINCT FROM guard.revision),
+         changed AS (
+           UPDATE package_versions v SET status = c.status, revision = c.revision, status_updated_at = $4
+           FROM unnest($5::text[], $6::text[], $7::text[], $8::text[]) AS c(version, status, revision, before)
+           WHERE v.package_id = $1 AND v.version = c.version AND v.revision = c.before AND NOT EXISTS (SELECT 1 FROM stale)
+           RETURNING v.id)
+         SELECT ARRAY(SELECT version FROM stale) AS stale, (SELECT count(*) FROM changed)::int AS changed`,
+        [
+          c.packageId,
+          c.guards.map((g) => g.version),
+          c.guards.map((g) => g.revision),
+          this.now(),
+          c.changes.map((x) => x.version),
+          c.changes.map((x) => x.after.status),
+          c.changes.map((x) => x.after.revision),
+          c.changes.map((x) => x.before.revision),
+        ],
+      )
+    ).rows[0]!;
+    if (row.stale.length > 0) throw new StaleRead(row.stale);
+    if (row.changed !== c.changes.length) throw new PartialWrite(`commitVersionChanges: ${row.changed} of ${c.changes.length} status changes were made though every guard held`);
+    const seq = tx.audit(c.audit);
+    return () => ({ ok: true, auditSeq: seq.seq, blobsToDelete: [] });
   }
 
   private async applyVersionChanges(tx: PgTx, c: VersionCommit): Promise<() => VersionCommitResult> {
@@ -878,17 +944,14 @@ class PostgresStore implements Store {
     const args: unknown[] = [];
     const where = auditConditions(filter, args);
     const arg = (v: unknown) => `$${args.push(v)}`;
-    if (since !== undefined) where.push(`seq >= ${arg((await this.firstAtOrAfter(since)) ?? 2 ** 31 - 1)}`);
-    if (until !== undefined) {
-      const end = await this.firstAtOrAfter(until);
-      if (end !== undefined) where.push(`seq < ${arg(end)}`);
-    }
+    // A time window as a seq range (times never decrease along the chain), found in the same
+    // statement: each bound is an InitPlan that the seq index scan then starts or stops at.
+    const firstAtOrAfter = (time: string) => `COALESCE((SELECT seq FROM audit_log WHERE time >= ${arg(time)} ORDER BY time, seq LIMIT 1), ${2 ** 31 - 1})`;
+    if (since !== undefined) where.push(`seq >= ${firstAtOrAfter(since)}`);
+    if (until !== undefined) where.push(`seq < ${firstAtOrAfter(until)}`);
     if (q.beforeSeq !== undefined) where.push(`seq < ${arg(q.beforeSeq)}`);
-    const rows = await this.rows<RawAuditRow>(
-      this.pool,
-      `SELECT ${AUDIT_SELECT} FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${arg(q.limit)}`,
-      args,
-    );
+    const text = `SELECT ${AUDIT_SELECT} FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${arg(q.limit)}`;
+    const rows = (await this.pool.query<RawAuditRow>({ name: preparedName('vg_audit_page', text), text, values: args })).rows;
     return rows.map((r) => recordFromColumns(r));
   }
 
@@ -1094,6 +1157,19 @@ const AUDIT_SELECT = `seq, prev_hash AS "prevHash", hash, decision_id AS "decisi
   determining_policies AS "determiningPolicies", errors, policy_set_hash AS "policySetHash", request, changes, outcome, http_status AS "httpStatus",
   repository_arn AS "repositoryArn", domain_arn AS "domainArn", package_name AS "packageName"`;
 type RawAuditRow = AuditColumns;
+
+const preparedNames = new Map<string, string>();
+
+/**
+ * A name for a statement whose text is one of few (each combination of filters makes one), so that
+ * each connection parses and plans it once: an audit page is a short index scan, and planning it cost
+ * as much as running it. Values are always parameters, never part of the text.
+ */
+function preparedName(prefix: string, text: string): string {
+  let name = preparedNames.get(text);
+  if (name === undefined) preparedNames.set(text, (name = `${prefix}_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`));
+  return name;
+}
 
 function auditConditions(f: AuditFilter, args: unknown[]): string[] {
   const arg = (v: unknown) => `$${args.push(v)}`;

@@ -1,0 +1,134 @@
+/**
+ * The PostgreSQL group commit's two ways of running a batch: single-statement writes sent together
+ * without savepoints, and the careful way (a savepoint each, one at a time) that the whole batch falls
+ * back to when one of them aborts the transaction. Whichever way a batch ran, every write that
+ * succeeded is committed with its audit record, and every write that failed left nothing behind.
+ */
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyChain } from '../../src/audit/verify-chain.ts';
+import { systemClock } from '../../src/clock.ts';
+import { PartialWrite, PgGroupCommitter, type PgWork } from '../../src/store/postgres/pg-group-commit.ts';
+import { migratePostgres, openPool, openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
+import { auditInput } from '../helpers/audit-input.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
+
+let db: TestDatabase;
+let pool: pg.Pool;
+let batches: number[];
+let group: PgGroupCommitter;
+
+beforeAll(async () => {
+  db = await createTestDatabase('vg_group');
+  pool = openPool(db.url, 4);
+  await migratePostgres(pool);
+  await pool.query(`CREATE TABLE scratch (k text PRIMARY KEY)`);
+  batches = [];
+  group = new PgGroupCommitter(pool, { maxBatch: 64, maxQueued: 1000, onCommit: (size) => batches.push(size) });
+});
+
+afterAll(async () => {
+  await group?.close();
+  await pool?.end();
+  await db?.drop();
+});
+
+/** A single-statement write: one row and one audit record (the record's requestId names the row). */
+const insert =
+  (k: string): PgWork<string> =>
+  async (tx) => {
+    await tx.query(`INSERT INTO scratch (k) VALUES ($1)`, [k]);
+    tx.audit(auditInput({ requestId: k }));
+    return () => k;
+  };
+
+async function keys(): Promise<string[]> {
+  return (await pool.query<{ k: string }>(`SELECT k FROM scratch ORDER BY k`)).rows.map((r) => r.k);
+}
+
+async function recordedRequests(): Promise<string[]> {
+  return (await pool.query<{ request_id: string }>(`SELECT request_id FROM audit_log ORDER BY seq`)).rows.map((r) => r.request_id);
+}
+
+describe('PgGroupCommitter', () => {
+  it('commits single-statement writes sent together, each with its record, in one batch', async () => {
+    const results = await Promise.all(['a1', 'a2', 'a3'].map((k) => group.submit(insert(k), undefined, { single: true })));
+    expect(results).toEqual(['a1', 'a2', 'a3']);
+    expect(batches.at(-1)).toBe(3);
+    expect(await keys()).toEqual(['a1', 'a2', 'a3']);
+    expect((await recordedRequests()).sort()).toEqual(['a1', 'a2', 'a3']);
+  });
+
+  it('a single-statement write that PostgreSQL refuses sends the batch round again, carefully: the others still commit', async () => {
+    const before = batches.length;
+    // b1 is inserted twice in one batch: sent together, the second one aborts the transaction.
+    const outcomes = await Promise.allSettled([
+      group.submit(insert('b1'), undefined, { single: true }),
+      group.submit(insert('b1'), undefined, { single: true }),
+      group.submit(insert('b2'), undefined, { single: true }),
+      // A write with several statements, run in its savepoint beside them.
+      group.submit(async (tx) => {
+        await tx.query(`INSERT INTO scratch (k) VALUES ('b3')`);
+        await tx.query(`INSERT INTO scratch (k) VALUES ('b4')`);
+        tx.audit(auditInput({ requestId: 'b3+b4' }));
+        return () => 'b3+b4';
+      }),
+    ]);
+    expect(batches.length).toBe(before + 1);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ code: '23505' });
+    expect(await keys()).toEqual(['a1', 'a2', 'a3', 'b1', 'b2', 'b3', 'b4']);
+    expect((await recordedRequests()).slice(3).sort()).toEqual(['b1', 'b2', 'b3+b4']);
+  });
+
+  it('a PartialWrite is undone alone: the batch runs again with a savepoint for it', async () => {
+    const outcomes = await Promise.allSettled([
+      group.submit(insert('c1'), undefined, { single: true }),
+      group.submit(
+        async (tx) => {
+          await tx.query(`INSERT INTO scratch (k) VALUES ('c2')`);
+          tx.audit(auditInput({ requestId: 'c2' }));
+          throw new PartialWrite('changed more than it should have');
+        },
+        undefined,
+        { single: true },
+      ),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(PartialWrite);
+    expect(await keys()).not.toContain('c2');
+    expect(await keys()).toContain('c1');
+    expect(await recordedRequests()).not.toContain('c2');
+  });
+
+  it('a guard that does not hold fails its write alone, without sending the batch round again', async () => {
+    const runs: string[] = [];
+    const counted =
+      (k: string): PgWork<string> =>
+      async (tx) => {
+        runs.push(k);
+        return insert(k)(tx);
+      };
+    const stale: PgWork<string> = async (tx) => {
+      runs.push('stale');
+      const r = await tx.query(`UPDATE scratch SET k = 'never' WHERE k = 'no such row' RETURNING k`);
+      if (r.rowCount === 0) throw new Error('stale');
+      return () => 'unreachable';
+    };
+    const outcomes = await Promise.allSettled([group.submit(counted('d1'), undefined, { single: true }), group.submit(stale, undefined, { single: true })]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
+    // Each ran once: a failure that changed nothing needs no second round.
+    expect(runs.sort()).toEqual(['d1', 'stale']);
+  });
+
+  it('leaves one unbroken chain', async () => {
+    const store = await openPostgresStore({ url: db.url, clock: systemClock });
+    try {
+      const result = await verifyChain(store);
+      expect(result.ok).toBe(true);
+      expect(result.records).toBe((await recordedRequests()).length);
+    } finally {
+      await store.close();
+    }
+  });
+});
