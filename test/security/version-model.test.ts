@@ -23,6 +23,9 @@
  * VERSIONGATE_FUZZ_SEED, VERSIONGATE_FUZZ_PATH and VERSIONGATE_MODEL_REPLAY_PATH.
  */
 import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PackageKey } from '../../src/store/store.ts';
@@ -59,6 +62,8 @@ interface Real {
   token: string;
   key: PackageKey;
   query: string;
+  /** Blob keys this sequence's assets ever had: those of assets no longer stored must be off the disk. */
+  blobKeys: Set<string>;
 }
 
 type Failed = Record<string, { errorCode: string }>;
@@ -75,10 +80,12 @@ const codes = (f: Failed) => Object.fromEntries(Object.entries(f).map(([v, e]) =
 const statusOf = (m: LifeModel, v: string): Status | 'Deleted' => m.versions.get(v)?.status ?? 'Deleted';
 
 /**
- * The stored state must be the model's after every step: each version's row and its sync job, read
- * from the store (not through the API, which the steps themselves check).
+ * The stored state must be the model's after every step: each version's row, its assets (name and
+ * SHA-256, their bytes on disk) and its sync job, read from the store (not through the API, which the
+ * steps themselves check); and the bytes of every asset this sequence no longer has are gone.
  */
 async function expectStoredState(m: LifeModel, r: Real, after: string): Promise<void> {
+  const live = new Set<string>();
   for (const v of VERSIONS) {
     const snapshot = await r.gw.store.readVersion(r.key, v);
     const row = snapshot.version;
@@ -93,9 +100,16 @@ async function expectStoredState(m: LifeModel, r: Real, after: string): Promise<
     else expect(row.status, where).toBe('Deleted');
     expect(row.identifier, `${where}: identifier`).toBe(m.identifiers.get(v));
     expect(row.assetCount, `${where}: assets`).toBe(m.assets.get(v)?.size ?? 0);
+    const assets = await r.gw.store.listAssets(row.id, undefined, 10);
+    expect(Object.fromEntries(assets.map((a) => [a.name, a.sha256])), `${where}: assets`).toEqual(Object.fromEntries(m.assets.get(v) ?? []));
+    for (const a of assets) {
+      r.blobKeys.add(a.blobKey);
+      live.add(a.blobKey);
+    }
     const job = await r.gw.store.readSyncJob(row.id);
     expect(job?.state, `${where}: sync`).toBe(m.sync.get(v));
   }
+  for (const k of r.blobKeys) expect(existsSync(r.gw.blobs.pathOf(k)), `after ${after}: bytes of blob ${k} on disk`).toBe(live.has(k));
 }
 
 /** Every step checks its answer against the model, updates the model, then compares the store. */
@@ -523,7 +537,7 @@ describe('the version life cycle against its model', () => {
         model.sync.set(seeded, 'awaiting');
         const query = `domain=${OWNER}&domain-owner=111122223333&repository=${REPO}&format=generic&namespace=model&package=pkg-${run}`;
         try {
-          await fc.asyncModelRun(() => ({ model, real: { gw, token, key, query } }), cmds);
+          await fc.asyncModelRun(() => ({ model, real: { gw, token, key, query, blobKeys: new Set() } }), cmds);
         } finally {
           // The next sequence's sync steps count only its own jobs.
           await gw.sync();
@@ -531,6 +545,17 @@ describe('the version life cycle against its model', () => {
       }),
       { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}), ...(PATH ? { path: PATH } : {}), verbose: 1 },
     );
+    // Refused uploads (a conflict, a wrong SHA-256) and removed assets leave no bytes behind: the blob
+    // store holds exactly the bytes of the assets stored, the demo's and every sequence's.
+    const db = new Database(join(gw.dataDir, 'data', 'versiongate.db'), { readonly: true });
+    const stored = new Set((db.prepare('SELECT blob_key AS k FROM assets').all() as Array<{ k: string }>).map((a) => a.k));
+    db.close();
+    const blobDir = join(gw.dataDir, 'data', 'blobs');
+    const onDisk = readdirSync(blobDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .flatMap((d) => readdirSync(join(blobDir, d.name)));
+    expect(onDisk.filter((f) => !stored.has(f)), 'bytes no asset has').toEqual([]);
+    expect([...stored].filter((k) => !onDisk.includes(k)), 'assets whose bytes are gone').toEqual([]);
     const steps = [...tally.values()].reduce((a, b) => a + b, 0);
     console.log(`model: ${run} sequences, ${steps} state-changing steps checked; outcomes:\n${[...tally].sort().map(([k, n]) => `  ${k}: ${n}`).join('\n')}`);
   }, DEEP ? 3_600_000 : 300_000);
