@@ -15,8 +15,8 @@
  *
  * Each cycle starts a new process, so its start is most of a cycle: the servers load a policy folder
  * of one permit (the shipped schema, no policy tests) rather than ./policies, whose validation and
- * policy tests took 2.3 s of a 7.1 s start in a CPU profile, and have nothing to do with durability. What every
- * cycle does reuse is the data directory, the signing key and the token.
+ * policy tests took 2.3 s of a 7.1 s start in a CPU profile, and have nothing to do with durability.
+ * What every cycle does reuse is the data directory, the signing key and the token.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
