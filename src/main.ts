@@ -3,6 +3,7 @@
  * Also used by tests to run the real server on a free port.
  */
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { collectDefaultMetrics } from 'prom-client';
 import { createApp } from './app.ts';
@@ -21,6 +22,7 @@ import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { removeBlobs } from './operations/change-versions.ts';
 import { policyLoadRecord, shadowRecord } from './audit/build-record.ts';
+import { CHECKED_SET_FILE } from './policy/checked-set-cache.ts';
 import type { CompiledPolicySet } from './policy/load-policies.ts';
 import { PolicyManager, type ReloadOutcome } from './policy/policy-manager.ts';
 import { DEFAULT_GROUP_COMMIT } from './store/sqlite/group-commit.ts';
@@ -92,6 +94,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       clock,
       logger,
       groupsClaim: config.groupsClaim,
+      checkedSetCache: join(config.dataDir, CHECKED_SET_FILE),
       onLoad: (o, set) => void recordLoad(o, set),
       onDisagreement: (d) =>
         void store
@@ -208,6 +211,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     policySetHash: policyManager.live.policySet.hash,
     policies: Object.keys(policyManager.live.policySet.policies).length,
     links: policyManager.live.policySet.links.length,
+    policyChecks: policyManager.startChecks,
     shadow: policyManager.status().candidate !== null,
     keySource: config.auth.mode,
     dataDir: config.dataDir,
