@@ -69,24 +69,20 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const logger = options.logger ?? createLogger(config.logLevel);
   const lifecycle = createLifecycle('starting');
   let policies: PolicyManager | undefined;
-  // The store opens first so that loading the policy set, refused or not, is in the audit log.
   let metrics: Metrics | undefined;
   const groupCommit = { ...DEFAULT_GROUP_COMMIT, maxBatch: config.commitBatch, onCommit: (batchSize: number) => metrics?.committed(batchSize) };
   // The writer thread keeps the system clock: a caller that brings a clock of its own (a test) keeps
   // the writes on this thread, where that clock stamps them.
-  const { store, blobs } = await openStores({ database: config.database, dataDir: config.dataDir, clock, groupCommit, writerThread: config.commitThread && clock === systemClock });
-  metrics = createMetrics({ livePolicySet: () => policies?.live.policySet, syncJobCounts: () => store.countSyncJobs() });
-  // Process metrics (CPU, memory, event loop lag, GC) belong to the process, so only the server has them.
-  collectDefaultMetrics({ register: metrics.registry, prefix: 'versiongate_' });
-
+  const opening = openStores({ database: config.database, dataDir: config.dataDir, clock, groupCommit, writerThread: config.commitThread && clock === systemClock });
+  // Meanwhile the policy set is checked: the store's writer thread starts on another core while this
+  // one checks. The load, refused or not, is recorded once the store is open, before anything else.
   // A set that does not validate, or whose tests fail, never serves a request (PolicySetError
-  // carries the diagnostics). Every load, at start or later, refused or not, is counted and audited;
-  // with SQLite the append completes before appendAudit returns its promise.
-  const recordLoad = (o: ReloadOutcome, set?: CompiledPolicySet) => {
-    metrics.policyLoaded(o.trigger === 'start' ? 'start' : 'reload', o.outcome === 'loaded');
-    const loaded = set ? { hash: set.hash, files: set.files, policies: Object.keys(set.policies).length + set.links.length } : undefined;
-    return store.appendAudit(policyLoadRecord({ clock, source: config.policyDir, loaded, errors: o.errors })).catch((err: unknown) => logger.error('could not record a policy load', { err }));
-  };
+  // carries the diagnostics).
+  let recordLoad: ((o: ReloadOutcome, set?: CompiledPolicySet) => Promise<unknown>) | undefined;
+  // Shadow disagreements come from requests, so only once the store is open.
+  let auditStore: Store | undefined;
+  const loadsBeforeStore: Array<[ReloadOutcome, CompiledPolicySet | undefined]> = [];
+  let refused: unknown;
   try {
     policies = PolicyManager.start({
       dir: config.policyDir,
@@ -95,15 +91,32 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       logger,
       groupsClaim: config.groupsClaim,
       checkedSetCache: join(config.dataDir, CHECKED_SET_FILE),
-      onLoad: (o, set) => void recordLoad(o, set),
+      onLoad: (o, set) => (recordLoad ? void recordLoad(o, set) : loadsBeforeStore.push([o, set])),
       onDisagreement: (d) =>
-        void store
-          .appendAudit(shadowRecord({ clock, meta: d.request.meta, principal: d.request.principal, action: d.request.action, resource: d.request.resource.uid.id, live: d.live, candidate: d.candidate }))
+        void auditStore
+          ?.appendAudit(shadowRecord({ clock, meta: d.request.meta, principal: d.request.principal, action: d.request.action, resource: d.request.resource.uid.id, live: d.live, candidate: d.candidate }))
           .catch((err: unknown) => logger.error('could not record a shadow disagreement', { err })),
     });
   } catch (err) {
+    refused = err;
+  }
+  // A store that cannot open fails the start first, whatever became of the policy set.
+  const { store, blobs } = await opening;
+  auditStore = store;
+  metrics = createMetrics({ livePolicySet: () => policies?.live.policySet, syncJobCounts: () => store.countSyncJobs() });
+  // Process metrics (CPU, memory, event loop lag, GC) belong to the process, so only the server has them.
+  collectDefaultMetrics({ register: metrics.registry, prefix: 'versiongate_' });
+
+  // Every load, at start or later, refused or not, is counted and audited.
+  recordLoad = (o: ReloadOutcome, set?: CompiledPolicySet) => {
+    metrics.policyLoaded(o.trigger === 'start' ? 'start' : 'reload', o.outcome === 'loaded');
+    const loaded = set ? { hash: set.hash, files: set.files, policies: Object.keys(set.policies).length + set.links.length } : undefined;
+    return store.appendAudit(policyLoadRecord({ clock, source: config.policyDir, loaded, errors: o.errors })).catch((err: unknown) => logger.error('could not record a policy load', { err }));
+  };
+  await Promise.all(loadsBeforeStore.map(([o, set]) => recordLoad!(o, set)));
+  if (refused !== undefined || !policies) {
     await store.close();
-    throw err;
+    throw refused;
   }
   const policyManager = policies;
   for (const w of policyManager.live.policySet.warnings) logger.warn('policy warning', { ...w });
