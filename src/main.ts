@@ -4,33 +4,21 @@
  */
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { getRequestListener } from '@hono/node-server';
-import { collectDefaultMetrics } from 'prom-client';
-import { createApp } from './app.ts';
-import { loadOrCreateDevKey, type DevKey } from './auth/dev-key.ts';
-import { AUTH_FAILURE_WINDOW_MS, AuthFailureLimiter } from './auth/failure-limiter.ts';
-import { keySourceFor } from './auth/key-source.ts';
-import { createTokenVerifier } from './auth/verify-token.ts';
+import type { DevKey } from './auth/dev-key.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config, LimitsConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
-import { answerClientErrors } from './http/ops-client-errors.ts';
-import { createMetricsApp } from './http/ops-metrics.ts';
-import { REFUSAL_DRAIN_MS, serveRefusalsReadably } from './http/refuse-unread-body.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './log.ts';
-import { createMetrics, type Metrics } from './metrics/metrics.ts';
-import { removeBlobs } from './operations/change-versions.ts';
-import { policyLoadRecord, shadowRecord } from './audit/build-record.ts';
-import { CHECKED_SET_FILE } from './policy/checked-set-cache.ts';
+import type { Metrics } from './metrics/metrics.ts';
 import type { CompiledPolicySet } from './policy/load-policies.ts';
-import { PolicyManager, type ReloadOutcome } from './policy/policy-manager.ts';
+import type { PolicyManager, ReloadOutcome } from './policy/policy-manager.ts';
 import { DEFAULT_GROUP_COMMIT } from './store/sqlite/group-commit.ts';
 import { openStores } from './store/open-store.ts';
-import { RejectionLog } from './audit/rejection-log.ts';
-import { instrumentStore } from './metrics/instrument-store.ts';
 import type { Store } from './store/store.ts';
-import { createSyncWorker, type SyncWorker } from './sync/sync-worker.ts';
+import type { SyncWorker } from './sync/sync-worker.ts';
+
+type ServerModules = typeof import('./server-modules.ts');
 
 export { BLOB_DIR, DATABASE_FILE } from './store/open-store.ts';
 /**
@@ -74,6 +62,19 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // The writer thread keeps the system clock: a caller that brings a clock of its own (a test) keeps
   // the writes on this thread, where that clock stamps them.
   const opening = openStores({ database: config.database, dataDir: config.dataDir, clock, groupCommit, writerThread: config.commitThread && clock === systemClock });
+  // Its failure is awaited below; until then it must not count as an unhandled rejection.
+  opening.catch(() => undefined);
+  // The rest of the server is loaded while the store's writer thread boots (server-modules.ts).
+  const loading = import('./server-modules.ts');
+  let m: ServerModules;
+  try {
+    m = await loading;
+  } catch (err) {
+    await opening.then((s) => s.store.close()).catch(() => undefined);
+    throw err;
+  }
+  const { PolicyManager, CHECKED_SET_FILE, shadowRecord, createMetrics, collectDefaultMetrics, policyLoadRecord, loadOrCreateDevKey, keySourceFor, createTokenVerifier } = m;
+  const { createSyncWorker, instrumentStore, RejectionLog, createApp, AuthFailureLimiter, AUTH_FAILURE_WINDOW_MS, answerClientErrors, createMetricsApp, removeBlobs } = m;
   // Meanwhile the policy set is checked: the store's writer thread starts on another core while this
   // one checks. The load, refused or not, is recorded once the store is open, before anything else.
   // A set that does not validate, or whose tests fail, never serves a request (PolicySetError
@@ -177,7 +178,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   };
   let server: Server;
   try {
-    server = await listen(app.fetch, config.host, config.port, config.limits);
+    server = await listen(m, app.fetch, config.host, config.port, config.limits);
   } catch (err) {
     return abandonStart(listenError('VERSIONGATE_HOST/VERSIONGATE_PORT (--host/--port)', config.host, config.port, err));
   }
@@ -189,7 +190,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const { host: mHost, port: mPort } = config.metrics;
     let metricsServer: Server;
     try {
-      metricsServer = await listen(createMetricsApp(metrics).fetch, mHost, mPort, config.limits);
+      metricsServer = await listen(m, createMetricsApp(metrics).fetch, mHost, mPort, config.limits);
     } catch (err) {
       return abandonStart(listenError('VERSIONGATE_METRICS (--metrics)', mHost, mPort, err));
     }
@@ -271,7 +272,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   };
 }
 
-function listen(fetch: Parameters<typeof getRequestListener>[0], hostname: string, port: number, limits: LimitsConfig): Promise<Server> {
+function listen(
+  { getRequestListener, serveRefusalsReadably, REFUSAL_DRAIN_MS }: Pick<ServerModules, 'getRequestListener' | 'serveRefusalsReadably' | 'REFUSAL_DRAIN_MS'>,
+  fetch: Parameters<ServerModules['getRequestListener']>[0],
+  hostname: string,
+  port: number,
+  limits: LimitsConfig,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer({
       maxHeaderSize: limits.maxHeaderBytes,
