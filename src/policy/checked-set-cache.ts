@@ -24,7 +24,7 @@ import { policySetHash, type CompiledPolicySet, type PolicyFileText, type Policy
 
 export const CHECKED_SET_FILE = 'policy-check-cache.json';
 /** Changes whenever the record's layout does: an older record is then of another format, so ignored. */
-const FORMAT = 'versiongate-checked-policy-set/1';
+const FORMAT = 'versiongate-checked-policy-set/2';
 
 /** Everything a start-up check of the set reads: the set's files and its tests' files. */
 export interface CheckInputs {
@@ -89,7 +89,13 @@ function filesUnder(dir: string): string[] {
  * The set recorded under this key, or undefined on any doubt. The set must also be the one the
  * sources name (its hash is recomputed from them): the record can only stand for these files.
  */
-export function readCheckedSet(file: string, key: string, sources: PolicySources): CompiledPolicySet | undefined {
+export interface CheckedSet {
+  set: CompiledPolicySet;
+  /** The schema's action groups (policy-index.ts actionParents), which Cedar takes a while to read out. */
+  actionParents: Map<string, string[]>;
+}
+
+export function readCheckedSet(file: string, key: string, sources: PolicySources): CheckedSet | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -99,18 +105,23 @@ export function readCheckedSet(file: string, key: string, sources: PolicySources
   const newline = text.indexOf('\n');
   if (newline < 0) return undefined;
   const payload = text.slice(newline + 1);
-  let header: unknown;
-  let set: CompiledPolicySet;
+  let record: { set?: unknown; actionParents?: unknown };
   try {
-    header = JSON.parse(text.slice(0, newline));
-    const h = header as { format?: unknown; key?: unknown; digest?: unknown };
+    const h = JSON.parse(text.slice(0, newline)) as { format?: unknown; key?: unknown; digest?: unknown };
     if (h.format !== FORMAT || h.key !== key || h.digest !== sha256(payload)) return undefined;
-    set = JSON.parse(payload) as CompiledPolicySet;
+    record = JSON.parse(payload) as typeof record;
   } catch {
     return undefined;
   }
+  const { set, actionParents } = record;
   if (!isSetShaped(set) || set.schemaText !== sources.schemaText || set.hash !== policySetHash(sources)) return undefined;
-  return set;
+  if (typeof actionParents !== 'object' || actionParents === null || Array.isArray(actionParents)) return undefined;
+  const parents = new Map<string, string[]>();
+  for (const [action, groups] of Object.entries(actionParents)) {
+    if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) return undefined;
+    parents.set(action, groups as string[]);
+  }
+  return { set, actionParents: parents };
 }
 
 /**
@@ -118,8 +129,8 @@ export function readCheckedSet(file: string, key: string, sources: PolicySources
  * a reader sees the old record or the new one, never half of one. Failing to write costs only the
  * next start's time, so it is reported to the caller, never thrown.
  */
-export function writeCheckedSet(file: string, key: string, set: CompiledPolicySet): Error | undefined {
-  const payload = JSON.stringify(set);
+export function writeCheckedSet(file: string, key: string, { set, actionParents }: CheckedSet): Error | undefined {
+  const payload = JSON.stringify({ set, actionParents: Object.fromEntries(actionParents) });
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     writeFileSync(temporary, `${JSON.stringify({ format: FORMAT, key, digest: sha256(payload) })}\n${payload}`, { mode: 0o600 });

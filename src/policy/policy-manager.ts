@@ -18,6 +18,7 @@ import { checkKey, codeVersion, readCheckedSet, writeCheckedSet, type CheckInput
 import { compilePolicySet, formatDiagnostic, loadPolicyDir, PolicySetError, readPolicyDir, type CompiledPolicySet } from './load-policies.ts';
 import { formatFailure, parseTestFiles, readTestFiles, runPolicyTests } from './run-tests.ts';
 import { runReloadJob, type ReloadAnswer } from './reload-worker.ts';
+import { actionParents, rememberActionParents } from './policy-index.ts';
 import { shadowing, type Disagreement } from './shadow.ts';
 
 export const CANDIDATE_DIR = 'candidate';
@@ -105,9 +106,13 @@ function checkAtStart(o: PolicyManagerOptions): { set: CompiledPolicySet; engine
   if (file === undefined) return { ...checkInputs(inputs, options), checks: 'ran' };
   const key = checkKey(inputs, codeVersion());
   const recorded = readCheckedSet(file, key, inputs.sources);
-  if (recorded) return { set: recorded, engine: new PolicyEngine(recorded, options), checks: 'reused' };
+  if (recorded) {
+    rememberActionParents(recorded.set.schemaText, recorded.actionParents);
+    return { set: recorded.set, engine: new PolicyEngine(recorded.set, options), checks: 'reused' };
+  }
   const checked = checkInputs(inputs, options);
-  const failed = writeCheckedSet(file, key, checked.set);
+  // The engine has just read the schema's action groups: recorded too, so a restart need not.
+  const failed = writeCheckedSet(file, key, { set: checked.set, actionParents: actionParents(checked.set.schemaText) });
   if (failed) o.logger.warn('could not record the checked policy set; the next start checks it again', { file, err: failed });
   return { ...checked, checks: 'ran' };
 }
