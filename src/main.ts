@@ -84,6 +84,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   let auditStore: Store | undefined;
   const loadsBeforeStore: Array<[ReloadOutcome, CompiledPolicySet | undefined]> = [];
   let refused: unknown;
+  // A PostgreSQL store is opened over sockets whose timers (connect, pool) would expire while the
+  // check below holds this thread: it is opened first, and only the SQLite writer thread overlaps.
+  if (config.database.kind === 'postgres') await opening.catch(() => undefined);
   try {
     policies = PolicyManager.start({
       dir: config.policyDir,

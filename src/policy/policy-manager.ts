@@ -104,7 +104,14 @@ function checkAtStart(o: PolicyManagerOptions): { set: CompiledPolicySet; engine
   const inputs = readCheckInputs(o.dir, o.groupsClaim);
   const file = o.checkedSetCache;
   if (file === undefined) return { ...checkInputs(inputs, options), checks: 'ran' };
-  const key = checkKey(inputs, codeVersion());
+  let key: string;
+  try {
+    key = checkKey(inputs, codeVersion());
+  } catch (err) {
+    // The running code could not be read to be named: nothing is reused or recorded.
+    o.logger.warn('cannot name the running code; the policy set is checked in full and not recorded', { err });
+    return { ...checkInputs(inputs, options), checks: 'ran' };
+  }
   const recorded = readCheckedSet(file, key, inputs.sources);
   if (recorded) {
     rememberActionParents(recorded.set.schemaText, recorded.actionParents);
