@@ -3,32 +3,22 @@
  * Also used by tests to run the real server on a free port.
  */
 import { createServer, type Server } from 'node:http';
-import { getRequestListener } from '@hono/node-server';
-import { collectDefaultMetrics } from 'prom-client';
-import { createApp } from './app.ts';
-import { loadOrCreateDevKey, type DevKey } from './auth/dev-key.ts';
-import { AUTH_FAILURE_WINDOW_MS, AuthFailureLimiter } from './auth/failure-limiter.ts';
-import { keySourceFor } from './auth/key-source.ts';
-import { createTokenVerifier } from './auth/verify-token.ts';
+import { join } from 'node:path';
+import type { DevKey } from './auth/dev-key.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config, LimitsConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
-import { answerClientErrors } from './http/ops-client-errors.ts';
-import { createMetricsApp } from './http/ops-metrics.ts';
-import { REFUSAL_DRAIN_MS, serveRefusalsReadably } from './http/refuse-unread-body.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './log.ts';
-import { createMetrics, type Metrics } from './metrics/metrics.ts';
-import { removeBlobs } from './operations/change-versions.ts';
-import { policyLoadRecord, shadowRecord } from './audit/build-record.ts';
+import type { Metrics } from './metrics/metrics.ts';
 import type { CompiledPolicySet } from './policy/load-policies.ts';
-import { PolicyManager, type ReloadOutcome } from './policy/policy-manager.ts';
+import type { PolicyManager, ReloadOutcome } from './policy/policy-manager.ts';
 import { DEFAULT_GROUP_COMMIT } from './store/sqlite/group-commit.ts';
 import { openStores } from './store/open-store.ts';
-import { RejectionLog } from './audit/rejection-log.ts';
-import { instrumentStore } from './metrics/instrument-store.ts';
 import type { Store } from './store/store.ts';
-import { createSyncWorker, type SyncWorker } from './sync/sync-worker.ts';
+import type { SyncWorker } from './sync/sync-worker.ts';
+
+type ServerModules = typeof import('./server-modules.ts');
 
 export { BLOB_DIR, DATABASE_FILE } from './store/open-store.ts';
 /**
@@ -67,24 +57,36 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const logger = options.logger ?? createLogger(config.logLevel);
   const lifecycle = createLifecycle('starting');
   let policies: PolicyManager | undefined;
-  // The store opens first so that loading the policy set, refused or not, is in the audit log.
   let metrics: Metrics | undefined;
   const groupCommit = { ...DEFAULT_GROUP_COMMIT, maxBatch: config.commitBatch, onCommit: (batchSize: number) => metrics?.committed(batchSize) };
   // The writer thread keeps the system clock: a caller that brings a clock of its own (a test) keeps
   // the writes on this thread, where that clock stamps them.
-  const { store, blobs } = await openStores({ database: config.database, dataDir: config.dataDir, clock, groupCommit, writerThread: config.commitThread && clock === systemClock });
-  metrics = createMetrics({ livePolicySet: () => policies?.live.policySet, syncJobCounts: () => store.countSyncJobs() });
-  // Process metrics (CPU, memory, event loop lag, GC) belong to the process, so only the server has them.
-  collectDefaultMetrics({ register: metrics.registry, prefix: 'versiongate_' });
-
+  const opening = openStores({ database: config.database, dataDir: config.dataDir, clock, groupCommit, writerThread: config.commitThread && clock === systemClock });
+  // Its failure is awaited below; until then it must not count as an unhandled rejection.
+  opening.catch(() => undefined);
+  // The rest of the server is loaded while the store's writer thread boots (server-modules.ts).
+  const loading = import('./server-modules.ts');
+  let m: ServerModules;
+  try {
+    m = await loading;
+  } catch (err) {
+    await opening.then((s) => s.store.close()).catch(() => undefined);
+    throw err;
+  }
+  const { PolicyManager, CHECKED_SET_FILE, shadowRecord, createMetrics, collectDefaultMetrics, policyLoadRecord, loadOrCreateDevKey, keySourceFor, createTokenVerifier } = m;
+  const { createSyncWorker, instrumentStore, RejectionLog, createApp, AuthFailureLimiter, AUTH_FAILURE_WINDOW_MS, answerClientErrors, createMetricsApp, removeBlobs } = m;
+  // Meanwhile the policy set is checked: the store's writer thread starts on another core while this
+  // one checks. The load, refused or not, is recorded once the store is open, before anything else.
   // A set that does not validate, or whose tests fail, never serves a request (PolicySetError
-  // carries the diagnostics). Every load, at start or later, refused or not, is counted and audited;
-  // with SQLite the append completes before appendAudit returns its promise.
-  const recordLoad = (o: ReloadOutcome, set?: CompiledPolicySet) => {
-    metrics.policyLoaded(o.trigger === 'start' ? 'start' : 'reload', o.outcome === 'loaded');
-    const loaded = set ? { hash: set.hash, files: set.files, policies: Object.keys(set.policies).length + set.links.length } : undefined;
-    return store.appendAudit(policyLoadRecord({ clock, source: config.policyDir, loaded, errors: o.errors })).catch((err: unknown) => logger.error('could not record a policy load', { err }));
-  };
+  // carries the diagnostics).
+  let recordLoad: ((o: ReloadOutcome, set?: CompiledPolicySet) => Promise<unknown>) | undefined;
+  // Shadow disagreements come from requests, so only once the store is open.
+  let auditStore: Store | undefined;
+  const loadsBeforeStore: Array<[ReloadOutcome, CompiledPolicySet | undefined]> = [];
+  let refused: unknown;
+  // A PostgreSQL store is opened over sockets whose timers (connect, pool) would expire while the
+  // check below holds this thread: it is opened first, and only the SQLite writer thread overlaps.
+  if (config.database.kind === 'postgres') await opening.catch(() => undefined);
   try {
     policies = PolicyManager.start({
       dir: config.policyDir,
@@ -92,15 +94,33 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       clock,
       logger,
       groupsClaim: config.groupsClaim,
-      onLoad: (o, set) => void recordLoad(o, set),
+      checkedSetCache: join(config.dataDir, CHECKED_SET_FILE),
+      onLoad: (o, set) => (recordLoad ? void recordLoad(o, set) : loadsBeforeStore.push([o, set])),
       onDisagreement: (d) =>
-        void store
-          .appendAudit(shadowRecord({ clock, meta: d.request.meta, principal: d.request.principal, action: d.request.action, resource: d.request.resource.uid.id, live: d.live, candidate: d.candidate }))
+        void auditStore
+          ?.appendAudit(shadowRecord({ clock, meta: d.request.meta, principal: d.request.principal, action: d.request.action, resource: d.request.resource.uid.id, live: d.live, candidate: d.candidate }))
           .catch((err: unknown) => logger.error('could not record a shadow disagreement', { err })),
     });
   } catch (err) {
+    refused = err;
+  }
+  // A store that cannot open fails the start first, whatever became of the policy set.
+  const { store, blobs } = await opening;
+  auditStore = store;
+  metrics = createMetrics({ livePolicySet: () => policies?.live.policySet, syncJobCounts: () => store.countSyncJobs() });
+  // Process metrics (CPU, memory, event loop lag, GC) belong to the process, so only the server has them.
+  collectDefaultMetrics({ register: metrics.registry, prefix: 'versiongate_' });
+
+  // Every load, at start or later, refused or not, is counted and audited.
+  recordLoad = (o: ReloadOutcome, set?: CompiledPolicySet) => {
+    metrics.policyLoaded(o.trigger === 'start' ? 'start' : 'reload', o.outcome === 'loaded');
+    const loaded = set ? { hash: set.hash, files: set.files, policies: Object.keys(set.policies).length + set.links.length } : undefined;
+    return store.appendAudit(policyLoadRecord({ clock, source: config.policyDir, loaded, errors: o.errors })).catch((err: unknown) => logger.error('could not record a policy load', { err }));
+  };
+  await Promise.all(loadsBeforeStore.map(([o, set]) => recordLoad!(o, set)));
+  if (refused !== undefined || !policies) {
     await store.close();
-    throw err;
+    throw refused;
   }
   const policyManager = policies;
   for (const w of policyManager.live.policySet.warnings) logger.warn('policy warning', { ...w });
@@ -161,7 +181,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   };
   let server: Server;
   try {
-    server = await listen(app.fetch, config.host, config.port, config.limits);
+    server = await listen(m, app.fetch, config.host, config.port, config.limits);
   } catch (err) {
     return abandonStart(listenError('VERSIONGATE_HOST/VERSIONGATE_PORT (--host/--port)', config.host, config.port, err));
   }
@@ -173,7 +193,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const { host: mHost, port: mPort } = config.metrics;
     let metricsServer: Server;
     try {
-      metricsServer = await listen(createMetricsApp(metrics).fetch, mHost, mPort, config.limits);
+      metricsServer = await listen(m, createMetricsApp(metrics).fetch, mHost, mPort, config.limits);
     } catch (err) {
       return abandonStart(listenError('VERSIONGATE_METRICS (--metrics)', mHost, mPort, err));
     }
@@ -208,6 +228,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     policySetHash: policyManager.live.policySet.hash,
     policies: Object.keys(policyManager.live.policySet.policies).length,
     links: policyManager.live.policySet.links.length,
+    policyChecks: policyManager.startChecks,
     shadow: policyManager.status().candidate !== null,
     keySource: config.auth.mode,
     dataDir: config.dataDir,
@@ -254,7 +275,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   };
 }
 
-function listen(fetch: Parameters<typeof getRequestListener>[0], hostname: string, port: number, limits: LimitsConfig): Promise<Server> {
+function listen(
+  { getRequestListener, serveRefusalsReadably, REFUSAL_DRAIN_MS }: Pick<ServerModules, 'getRequestListener' | 'serveRefusalsReadably' | 'REFUSAL_DRAIN_MS'>,
+  fetch: Parameters<ServerModules['getRequestListener']>[0],
+  hostname: string,
+  port: number,
+  limits: LimitsConfig,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer({
       maxHeaderSize: limits.maxHeaderBytes,

@@ -120,14 +120,15 @@ const COMMANDS: readonly LocalCommand[] = [
   },
   {
     name: 'seed demo',
-    summary: 'Loads the demo registry (my_domain with my_repo, prod and staging) into the data dir. Safe to run again.',
+    summary: 'Loads the demo registry (my_domain with my_repo, prod and staging) into the data dir; run again, adds what is missing and restores deleted or disposed demo versions.',
     flags: [],
     settings: DATA_DIR,
     async run({ io, config }) {
       const cfg = config({ requirePolicyDir: false });
       const { seedDemo } = await import('./seed-demo.ts');
-      const report = await withStore(cfg, (store, blobs) => seedDemo(store, blobs));
+      const report = await withStore(cfg, (store, blobs) => seedDemo(store, blobs, { region: cfg.region }));
       for (const line of report.created) io.out(`created  ${line}\n`);
+      for (const line of report.restored) io.out(`restored ${line}\n`);
       for (const line of report.existing) io.out(`exists   ${line}\n`);
       if (report.versionsCreated > 0) {
         // Said on stderr: stdout stays the list scripts read.

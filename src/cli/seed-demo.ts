@@ -5,18 +5,25 @@
  * staging starts empty: what the pipelines publish there is promoted to prod with CopyPackageVersions.
  * Every version is Published with real asset bytes and a revision, its sync awaiting (like a publish):
  * the server's worker pool syncs them, extracting the npm and Maven metadata. Running it again adds
- * the domain, repositories and versions it does not find; a version that exists in any status, Deleted
- * or Disposed included, is left as it is.
+ * the domain, repositories and versions it does not find, and restores a demo version that was
+ * deleted or disposed since (following the README does both) to Published with its demo asset, a new
+ * revision and, for a deleted one, a new identifier, recorded in the audit log as a SeedDemo change.
+ * A version in any other status (Archived, Unlisted…) is left as it is.
  */
+import { createHash, randomUUID } from 'node:crypto';
+import { systemClock, type Clock } from '../clock.ts';
 import { ConflictError } from '../errors.ts';
 import { newRevision } from '../registry/revision.ts';
 import type { PackageFormat } from '../resource/formats.ts';
+import { packageRef } from '../resource/package-arn.ts';
+import type { VersionStatus } from '../registry/statuses.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { Store } from '../store/store.ts';
 import { tgz } from './tarball.ts';
 
 export const DEMO_DOMAIN = 'my_domain';
 export const DEMO_OWNER = '111122223333';
+const DEFAULT_REGION = 'us-east-1';
 
 interface DemoVersion {
   repository: string;
@@ -70,13 +77,21 @@ function demoAssets(v: DemoVersion): Array<{ name: string; bytes: Uint8Array }> 
 
 export interface SeedReport {
   created: string[];
+  /** Deleted or disposed demo versions published again, each with the status it had. */
+  restored: string[];
   existing: string[];
-  /** How many versions were created (each awaiting its sync). */
+  /** How many versions were created or restored (each awaiting its sync). */
   versionsCreated: number;
 }
 
-export async function seedDemo(store: Store, blobs: BlobStore): Promise<SeedReport> {
-  const report: SeedReport = { created: [], existing: [], versionsCreated: 0 };
+export interface SeedOptions {
+  /** The region of the ARNs the restores' audit records name (VERSIONGATE_REGION). */
+  region?: string | undefined;
+  clock?: Clock | undefined;
+}
+
+export async function seedDemo(store: Store, blobs: BlobStore, options: SeedOptions = {}): Promise<SeedReport> {
+  const report: SeedReport = { created: [], restored: [], existing: [], versionsCreated: 0 };
   const ignoreExisting = async (what: string, fn: () => Promise<unknown>) => {
     try {
       await fn();
@@ -92,11 +107,14 @@ export async function seedDemo(store: Store, blobs: BlobStore): Promise<SeedRepo
     const label = `${v.repository}: ${v.format} ${v.namespace ? `${v.namespace}/` : ''}${v.name} ${v.version}`;
     const snapshot = await store.readPackage({ domainOwner: DEMO_OWNER, domain: DEMO_DOMAIN, ...v }, [v.version]);
     const existing = snapshot.versions.get(v.version);
+    if (existing && (existing.status === 'Deleted' || existing.status === 'Disposed')) {
+      await restore(store, blobs, v, snapshot.packageId!, existing, options);
+      report.restored.push(`${label} (was ${existing.status})`);
+      report.versionsCreated++;
+      continue;
+    }
     if (existing) {
-      // A version deleted or disposed since is not restored: bringing it back would be a change to the
-      // registry that no policy decided and no audit record shows. Said, so nobody expects otherwise.
-      const gone = existing.status === 'Deleted' || existing.status === 'Disposed';
-      report.existing.push(gone ? `${label} (${existing.status}: not restored; a fresh data dir starts the demo again)` : label);
+      report.existing.push(label);
       continue;
     }
     const assets = [];
@@ -111,4 +129,53 @@ export async function seedDemo(store: Store, blobs: BlobStore): Promise<SeedRepo
     }
   }
   return report;
+}
+
+/**
+ * Publishes a deleted or disposed demo version again, as a publish of its demo asset would: one
+ * commit, guarded by the revision just read, with its audit record (no principal: it is the
+ * operator's local command, like the policy loads), the version's sync awaiting.
+ */
+async function restore(store: Store, blobs: BlobStore, v: DemoVersion, packageId: number, before: { status: VersionStatus; revision: string }, options: SeedOptions): Promise<void> {
+  const [demo] = demoAssets(v);
+  const blobKey = blobs.newKey();
+  // Reserved first, as a publish does: bytes no commit claims are removed at the next start.
+  await store.reserveBlob(blobKey);
+  let claimed = false;
+  try {
+    const asset = await blobs.ingest(demo!.name, blobKey, new Blob([demo!.bytes]).stream(), { maxBytes: demo!.bytes.length, expectedSha256: createHash('sha256').update(demo!.bytes).digest('hex') });
+    const key = { domainOwner: DEMO_OWNER, domain: DEMO_DOMAIN, repository: v.repository, format: v.format, namespace: v.namespace, name: v.name };
+    const revision = newRevision();
+    const ref = packageRef({ region: options.region ?? DEFAULT_REGION, ...key });
+    const result = await store.commitVersionChanges({
+      packageId,
+      guards: [{ version: v.version, revision: before.revision }],
+      changes: [],
+      disposeAssets: false,
+      publish: { key, version: v.version, status: 'Published', revision, fresh: before.status === 'Deleted', asset },
+      audit: {
+        decisionId: randomUUID(),
+        time: (options.clock ?? systemClock).now().toISOString(),
+        requestId: 'seed-demo',
+        sourceIp: null,
+        principal: null,
+        action: 'SeedDemo',
+        resource: ref.arn,
+        decision: 'none',
+        reason: null,
+        determiningPolicies: [],
+        errors: [],
+        policySetHash: null,
+        request: { versions: [v.version], restore: true, assetName: asset.name },
+        changes: [{ version: v.version, before: { status: before.status, revision: before.revision }, after: { status: 'Published', revision } }],
+        outcome: 'applied',
+        httpStatus: 0,
+        packageScope: { repositoryArn: ref.repositoryArn, domainArn: ref.domainArn, packageName: ref.name },
+      },
+    });
+    if (!result.ok) throw new ConflictError(`${v.name} ${v.version} changed while the demo restored it; nothing was changed, run seed demo again`, 'package-version', v.version);
+    claimed = true;
+  } finally {
+    if (!claimed) await blobs.remove(blobKey).catch(() => undefined);
+  }
 }

@@ -33,9 +33,10 @@ const docsRoute = createRoute({
 });
 
 /**
- * Registers /openapi.json and /docs, then generates the document. Call it after every other route
- * is mounted: the document is built once, here, so a schema that cannot be described fails when
- * the app is built rather than on a request.
+ * Registers /openapi.json and /docs. Call it after every other route is mounted: the document
+ * describes the routes mounted before it. It is generated on its first request and kept: generating
+ * it walks every route's zod schemas, which took a third of the server's start when done here
+ * (test/ops/openapi.test.ts generates it, so a schema that cannot be described fails the tests).
  */
 export function docsApi(app: OpenAPIHono<AppEnv>): void {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
@@ -44,29 +45,31 @@ export function docsApi(app: OpenAPIHono<AppEnv>): void {
     bearerFormat: 'JWT',
     description: 'A JWT from the identity provider (or `versiongate token` in development mode).',
   });
-  app.openapi(documentRoute, (c) => c.json(document, 200));
+  let document: ReturnType<typeof generate> | undefined;
+  app.openapi(documentRoute, (c) => c.json((document ??= generate()), 200));
   app.openapi(docsRoute, (c) => {
     c.header('content-security-policy', DOCS_CSP);
     c.header('x-content-type-options', 'nosniff');
     c.header('referrer-policy', 'no-referrer');
     return c.html(DOCS_HTML, 200);
   });
-  const document = app.getOpenAPI31Document({
-    openapi: '3.1.0',
-    info: {
-      title: 'versiongate',
-      version: VERSION,
-      description:
-        "A policy-and-authorization gateway in front of a package registry's version-lifecycle API. The version operations speak CodeArtifact's REST-JSON protocol; errors use its envelope (x-amzn-ErrorType header, JSON body with message).",
-    },
-    // Every operation needs a bearer token unless it says otherwise (the operations endpoints do).
-    security: [{ bearerAuth: [] }],
-    tags: [
-      { name: 'versions', description: 'CodeArtifact version-status operations' },
-      { name: 'audit', description: 'The audit log' },
-      { name: 'operations', description: 'Health, readiness, metrics and these docs (no token)' },
-    ],
-  });
+  const generate = () =>
+    app.getOpenAPI31Document({
+      openapi: '3.1.0',
+      info: {
+        title: 'versiongate',
+        version: VERSION,
+        description:
+          "A policy-and-authorization gateway in front of a package registry's version-lifecycle API. The version operations speak CodeArtifact's REST-JSON protocol; errors use its envelope (x-amzn-ErrorType header, JSON body with message).",
+      },
+      // Every operation needs a bearer token unless it says otherwise (the operations endpoints do).
+      security: [{ bearerAuth: [] }],
+      tags: [
+        { name: 'versions', description: 'CodeArtifact version-status operations' },
+        { name: 'audit', description: 'The audit log' },
+        { name: 'operations', description: 'Health, readiness, metrics and these docs (no token)' },
+      ],
+    });
 }
 
 const DOCS_SCRIPT = `

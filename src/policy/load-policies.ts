@@ -237,10 +237,7 @@ function compileChecked(schemaText: string, files: PolicyFileText[], templateFil
   const warnings = answer.validationWarnings.filter((v) => !isLink.has(v.policyId)).map((v) => located(v.policyId, v.error, 'warning'));
   if (validationErrors.length > 0) throw new PolicySetError(sortDiagnostics([...validationErrors, ...warnings]));
 
-  const hash = createHash('sha256');
-  hash.update(`${SCHEMA_FILE}\0${schemaText}\0`);
   const allFiles = [...files, ...templateFiles, ...linkFiles];
-  for (const { file, text } of allFiles) hash.update(`${file}\0${text}\0`);
   return {
     schemaText,
     policies,
@@ -250,9 +247,17 @@ function compileChecked(schemaText: string, files: PolicyFileText[], templateFil
     links,
     sources,
     files: allFiles.map((f) => f.file),
-    hash: hash.digest('hex'),
+    hash: policySetHash({ schemaText, files, templates: templateFiles, links: linkFiles }),
     warnings: sortDiagnostics(warnings),
   };
+}
+
+/** SHA-256 over the schema and every file of the set, in order: CompiledPolicySet.hash. */
+export function policySetHash(sources: PolicySources): string {
+  const hash = createHash('sha256');
+  hash.update(`${SCHEMA_FILE}\0${sources.schemaText}\0`);
+  for (const { file, text } of [...sources.files, ...(sources.templates ?? []), ...(sources.links ?? [])]) hash.update(`${file}\0${text}\0`);
+  return hash.digest('hex');
 }
 
 type Locate = (file: string, text: string, offset: number) => { file: string; line: number; column: number };

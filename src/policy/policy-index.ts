@@ -104,6 +104,11 @@ export function actionParents(schemaText: string): Map<string, string[]> {
 }
 let lastActionParents: { schemaText: string; parents: Map<string, string[]> } | undefined;
 
+/** The answer actionParents gave for this schema before (recorded with a checked set), taken as its answer now. */
+export function rememberActionParents(schemaText: string, parents: Map<string, string[]>): void {
+  lastActionParents = { schemaText, parents };
+}
+
 /** The entity and everything above it, as entityKey strings: Cedar's `in` is true exactly for these. */
 export function ancestry(uid: EntityRef, parentsOf: (key: string) => readonly string[] | undefined): Set<string> {
   const seen = new Set<string>();

@@ -14,9 +14,11 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { checkOffThread } from './check-off-thread.ts';
 import { PolicyEngine, type Authorizer, type PolicyEngineOptions } from './engine.ts';
-import { formatDiagnostic, loadPolicyDir, PolicySetError, type CompiledPolicySet } from './load-policies.ts';
-import { formatFailure, readTestCases, runPolicyTests } from './run-tests.ts';
+import { checkKey, codeVersion, readCheckedSet, writeCheckedSet, type CheckInputs } from './checked-set-cache.ts';
+import { compilePolicySet, formatDiagnostic, loadPolicyDir, PolicySetError, readPolicyDir, type CompiledPolicySet } from './load-policies.ts';
+import { formatFailure, parseTestFiles, readTestFiles, runPolicyTests } from './run-tests.ts';
 import { runReloadJob, type ReloadAnswer } from './reload-worker.ts';
+import { actionParents, rememberActionParents } from './policy-index.ts';
 import { shadowing, type Disagreement } from './shadow.ts';
 
 export const CANDIDATE_DIR = 'candidate';
@@ -63,13 +65,28 @@ export interface PolicyManagerOptions {
   reloadInWorker?: boolean;
   /** A reload whose checks take longer is refused (default RELOAD_WORKER_TIMEOUT_MS). */
   reloadTimeoutMs?: number;
+  /**
+   * Where the set that passed its checks at start is recorded (checked-set-cache.ts), so that a start
+   * with the same inputs and code reuses them. Undefined: every start checks in full.
+   */
+  checkedSetCache?: string | undefined;
 }
 
 /** Validates a folder and runs its tests: what a set must pass to become live. */
 export function checkPolicyDir(dir: string, groupsClaim?: string, options: PolicyEngineOptions = {}): { set: CompiledPolicySet; engine: PolicyEngine } {
-  const set = loadPolicyDir(dir);
+  return checkInputs(readCheckInputs(dir, groupsClaim), options);
+}
+
+function readCheckInputs(dir: string, groupsClaim: string | undefined): CheckInputs {
+  return { sources: readPolicyDir(dir), tests: readTestFiles(dir), groupsClaim };
+}
+
+/** The checks of checkPolicyDir, over inputs already read (so what is checked is what was keyed). */
+function checkInputs(inputs: CheckInputs, options: PolicyEngineOptions): { set: CompiledPolicySet; engine: PolicyEngine } {
+  const { sources } = inputs;
+  const set = compilePolicySet(sources.schemaText, sources.files, sources);
   const engine = new PolicyEngine(set, options);
-  const report = runPolicyTests(set, readTestCases(dir, groupsClaim), undefined, engine);
+  const report = runPolicyTests(set, parseTestFiles(inputs.tests, inputs.groupsClaim), undefined, engine);
   if (report.failed > 0) {
     throw new PolicySetError(
       report.failures.map((f) => ({ file: f.case.file, line: 1, column: 1, severity: 'error' as const, message: formatFailure(f).replace(/\n\s*/g, ' | ') })),
@@ -77,6 +94,38 @@ export function checkPolicyDir(dir: string, groupsClaim?: string, options: Polic
   }
   return { set, engine };
 }
+
+/**
+ * The start-up check: in full, unless the data directory records that this exact set, with these
+ * exact tests, passed under this exact code (checked-set-cache.ts). A set that passes is recorded.
+ */
+function checkAtStart(o: PolicyManagerOptions): { set: CompiledPolicySet; engine: PolicyEngine; checks: StartChecks } {
+  const options = { decisionCacheSize: o.decisionCacheSize };
+  const inputs = readCheckInputs(o.dir, o.groupsClaim);
+  const file = o.checkedSetCache;
+  if (file === undefined) return { ...checkInputs(inputs, options), checks: 'ran' };
+  let key: string;
+  try {
+    key = checkKey(inputs, codeVersion());
+  } catch (err) {
+    // The running code could not be read to be named: nothing is reused or recorded.
+    o.logger.warn('cannot name the running code; the policy set is checked in full and not recorded', { err });
+    return { ...checkInputs(inputs, options), checks: 'ran' };
+  }
+  const recorded = readCheckedSet(file, key, inputs.sources);
+  if (recorded) {
+    rememberActionParents(recorded.set.schemaText, recorded.actionParents);
+    return { set: recorded.set, engine: new PolicyEngine(recorded.set, options), checks: 'reused' };
+  }
+  const checked = checkInputs(inputs, options);
+  // The engine has just read the schema's action groups: recorded too, so a restart need not.
+  const failed = writeCheckedSet(file, key, { set: checked.set, actionParents: actionParents(checked.set.schemaText) });
+  if (failed) o.logger.warn('could not record the checked policy set; the next start checks it again', { file, err: failed });
+  return { ...checked, checks: 'ran' };
+}
+
+/** Whether the start-up checks ran, or were those recorded for the same inputs and code. */
+export type StartChecks = 'ran' | 'reused';
 
 export class PolicyManager {
   #live: PolicyEngine;
@@ -95,6 +144,8 @@ export class PolicyManager {
   private constructor(
     private readonly o: PolicyManagerOptions,
     live: PolicyEngine,
+    /** Whether the live set's checks ran at start or were reused (see checkAtStart). */
+    readonly startChecks: StartChecks,
   ) {
     this.#live = live;
     this.#loadedAt = o.clock.now().toISOString();
@@ -115,15 +166,15 @@ export class PolicyManager {
   /** Loads the live set at start: an invalid set or failing tests stop the start (PolicySetError). */
   static start(o: PolicyManagerOptions): PolicyManager {
     const at = o.clock.now().toISOString();
-    let checked: ReturnType<typeof checkPolicyDir>;
+    let checked: ReturnType<typeof checkAtStart>;
     try {
-      checked = checkPolicyDir(o.dir, o.groupsClaim, { decisionCacheSize: o.decisionCacheSize });
+      checked = checkAtStart(o);
     } catch (err) {
       o.onLoad?.({ at, trigger: 'start', outcome: 'refused', errors: errorsOf(err) });
       throw err;
     }
     o.onLoad?.({ at, trigger: 'start', outcome: 'loaded', hash: checked.set.hash, errors: [] }, checked.set);
-    return new PolicyManager(o, checked.engine);
+    return new PolicyManager(o, checked.engine, checked.checks);
   }
 
   /** What operations ask: the live set, with the candidate in shadow when there is one. */

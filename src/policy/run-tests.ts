@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PolicyEngine } from './engine.ts';
-import type { CompiledPolicySet } from './load-policies.ts';
+import type { CompiledPolicySet, PolicyFileText } from './load-policies.ts';
 import { parseTestFile, type PolicyTestCase } from './test-cases.ts';
 
 export const TESTS_DIR = 'tests';
@@ -23,12 +23,21 @@ export interface TestReport {
 }
 
 export function readTestCases(policyDir: string, groupsClaim?: string): PolicyTestCase[] {
+  return parseTestFiles(readTestFiles(policyDir), groupsClaim);
+}
+
+/** The text of every tests/*.json file, by its name under the policy folder, in name order. */
+export function readTestFiles(policyDir: string): PolicyFileText[] {
   const dir = join(policyDir, TESTS_DIR);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .flatMap((f) => parseTestFile(`${TESTS_DIR}/${f}`, readFileSync(join(dir, f), 'utf8'), groupsClaim));
+    .map((f) => ({ file: `${TESTS_DIR}/${f}`, text: readFileSync(join(dir, f), 'utf8') }));
+}
+
+export function parseTestFiles(files: readonly PolicyFileText[], groupsClaim?: string): PolicyTestCase[] {
+  return files.flatMap((f) => parseTestFile(f.file, f.text, groupsClaim));
 }
 
 export function runPolicyTests(set: CompiledPolicySet, cases: readonly PolicyTestCase[], filter?: string, engine = new PolicyEngine(set)): TestReport {

@@ -8,8 +8,6 @@ import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { DatabaseConfig } from '../config.ts';
 import { openBlobStore, type BlobStore } from './blob-store.ts';
-import { openPostgresBlobStore } from './postgres/pg-blob-store.ts';
-import { openPostgresStore } from './postgres/postgres-store.ts';
 import type { GroupCommitOptions } from './sqlite/group-commit.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
 import { openThreadedSqliteStore } from './sqlite/threaded-store.ts';
@@ -29,6 +27,8 @@ export interface OpenStoreOptions {
 
 export async function openStores(o: OpenStoreOptions): Promise<{ store: Store; blobs: BlobStore }> {
   if (o.database.kind === 'postgres') {
+    // Imported here: pg and its driver cost a SQLite gateway a quarter of a second at every start.
+    const [{ openPostgresStore }, { openPostgresBlobStore }] = await Promise.all([import('./postgres/postgres-store.ts'), import('./postgres/pg-blob-store.ts')]);
     const store = await openPostgresStore({ url: o.database.url, poolSize: o.database.poolSize, clock: o.clock, groupCommit: o.groupCommit });
     return { store, blobs: openPostgresBlobStore(store.pool) };
   }
