@@ -46,11 +46,6 @@ export function redactSecrets(fields: Record<string, unknown>): Record<string, u
   return out ?? fields;
 }
 
-/** Request lines gathered before a write to stdout. */
-const STDOUT_BATCH_BYTES = 4096;
-/** The longest a line waits on stdout when fewer than STDOUT_BATCH_BYTES are waiting. */
-const STDOUT_FLUSH_MS = 100;
-
 export function createLogger(levelOrOptions: LogLevel | LoggerOptions = 'info'): Logger {
   const { level = 'info', destination } = typeof levelOrOptions === 'string' ? { level: levelOrOptions } : levelOrOptions;
   const options = {
@@ -67,14 +62,11 @@ export function createLogger(levelOrOptions: LogLevel | LoggerOptions = 'info'):
           options,
           // Warnings and errors are written synchronously: the last of them before an exit (a failed
           // start, a crash) are never lost. The per-request lines on stdout are written asynchronously
-          // and gathered: a write when 4 KiB are waiting, or every STDOUT_FLUSH_MS, whichever comes
-          // first, so a busy gateway does not pay a write(2) per request (at ~2,500 requests a second
-          // that was ~5% of the event loop) and an idle one still shows each line within a moment.
-          // pino flushes what waits on exit; a SIGKILL can lose up to the last 4 KiB of request lines,
-          // never an audit record (those are in the database, committed before the answer).
+          // (lines that arrive while a write is in flight go out together in the next one), so a busy
+          // gateway does not make a blocking write(2) per request; pino flushes them on exit.
           pino.multistream(
             [
-              { level: 'debug', stream: pino.destination({ dest: 1, sync: false, minLength: STDOUT_BATCH_BYTES, periodicFlush: STDOUT_FLUSH_MS }) },
+              { level: 'debug', stream: pino.destination({ dest: 1, sync: false }) },
               { level: 'warn', stream: pino.destination({ dest: 2, sync: true }) },
             ],
             { dedupe: true },
