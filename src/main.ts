@@ -118,7 +118,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     return store.appendAudit(policyLoadRecord({ clock, source: config.policyDir, loaded, errors: o.errors })).catch((err: unknown) => logger.error('could not record a policy load', { err }));
   };
   await Promise.all(loadsBeforeStore.map(([o, set]) => recordLoad!(o, set)));
-  if (refused !== undefined || !policies) {
+  // PolicyManager.start returned a manager or threw (`refused`).
+  if (!policies) {
     await store.close();
     throw refused;
   }

@@ -85,16 +85,16 @@ function filesUnder(dir: string): string[] {
   return out.sort();
 }
 
-/**
- * The set recorded under this key, or undefined on any doubt. The set must also be the one the
- * sources name (its hash is recomputed from them): the record can only stand for these files.
- */
 export interface CheckedSet {
   set: CompiledPolicySet;
   /** The schema's action groups (policy-index.ts actionParents), which Cedar takes a while to read out. */
   actionParents: Map<string, string[]>;
 }
 
+/**
+ * The set recorded under this key, or undefined on any doubt. The set must also be the one the
+ * sources name (its hash is recomputed from them): the record can only stand for these files.
+ */
 export function readCheckedSet(file: string, key: string, sources: PolicySources): CheckedSet | undefined {
   let text: string;
   try {

@@ -152,7 +152,7 @@ class SqliteStore implements Store {
   private readonly versionStates: Database.Statement<[number, string], { version: string; status: string; revision: string }>;
   private readonly versionStateOf1: Database.Statement<[number, string], { version: string; status: string; revision: string }>;
   private readonly packageSnapshot: Database.Statement<[string, string, string, string, string, string, string], PackageSnapshotRow>;
-  private readonly packageSnapshotOf1: Database.Statement<[string, string, string, string, string, string, string], PackageSnapshotRow>;
+  private readonly packageSnapshotOf1: Database.Statement<[string, string, string, string, string | null, string, string], PackageSnapshotRow>;
   private readonly updateStatus: Database.Statement<[string, string, string, number, string, string], number>;
   private readonly removeAssets: Database.Statement<[number], string>;
   private readonly blobInUse: Database.Statement<[string], number>;
@@ -238,23 +238,18 @@ class SqliteStore implements Store {
     this.versionStates = sqlite.prepare(`SELECT version, status, revision FROM package_versions WHERE package_id = ? AND version IN (SELECT value FROM json_each(?))`);
     this.versionStateOf1 = sqlite.prepare(`SELECT version, status, revision FROM package_versions WHERE package_id = ? AND version = ?`);
     // Every request that names a package reads this first: one statement rather than one per table,
-    // since each call into SQLite costs more than the index lookups it makes.
-    this.packageSnapshot = sqlite.prepare(
+    // since each call into SQLite costs more than the index lookups it makes. Most requests name one
+    // version or none (a NULL, which matches no row), and json_each costs more than the rest of the
+    // statement, so those have a statement of their own.
+    const snapshotSql = (versionTest: string) =>
       `SELECT r.id AS repositoryId, p.id AS packageId, v.version, v.status, v.revision
          FROM domains d
          LEFT JOIN repositories r ON r.domain_id = d.id AND r.name = ?
          LEFT JOIN packages p ON p.repository_id = r.id AND p.format = ? AND p.namespace = ? AND p.name = ?
-         LEFT JOIN package_versions v ON v.package_id = p.id AND v.version IN (SELECT value FROM json_each(?))
-        WHERE d.owner = ? AND d.name = ?`,
-    );
-    this.packageSnapshotOf1 = sqlite.prepare(
-      `SELECT r.id AS repositoryId, p.id AS packageId, v.version, v.status, v.revision
-         FROM domains d
-         LEFT JOIN repositories r ON r.domain_id = d.id AND r.name = ?
-         LEFT JOIN packages p ON p.repository_id = r.id AND p.format = ? AND p.namespace = ? AND p.name = ?
-         LEFT JOIN package_versions v ON v.package_id = p.id AND v.version = ?
-        WHERE d.owner = ? AND d.name = ?`,
-    );
+         LEFT JOIN package_versions v ON v.package_id = p.id AND ${versionTest}
+        WHERE d.owner = ? AND d.name = ?`;
+    this.packageSnapshot = sqlite.prepare(snapshotSql('v.version IN (SELECT value FROM json_each(?))'));
+    this.packageSnapshotOf1 = sqlite.prepare(snapshotSql('v.version = ?'));
     this.updateStatus = sqlite
       .prepare(`UPDATE package_versions SET status = ?, revision = ?, status_updated_at = ? WHERE package_id = ? AND version = ? AND revision = ? RETURNING id`)
       .pluck() as Database.Statement<[string, string, string, number, string, string], number>;
@@ -344,10 +339,9 @@ class SqliteStore implements Store {
   }
 
   async readPackage(key: PackageKey, versions: readonly string[]): Promise<PackageSnapshot> {
-    // Most requests name one version: json_each costs more than the rest of the statement.
     const rows =
-      versions.length === 1
-        ? this.packageSnapshotOf1.all(key.repository, key.format, key.namespace, key.name, versions[0]!, key.domainOwner, key.domain)
+      versions.length <= 1
+        ? this.packageSnapshotOf1.all(key.repository, key.format, key.namespace, key.name, versions[0] ?? null, key.domainOwner, key.domain)
         : this.packageSnapshot.all(key.repository, key.format, key.namespace, key.name, JSON.stringify(versions), key.domainOwner, key.domain);
     const first = rows[0];
     if (first === undefined) return { domainExists: false, repositoryExists: false, packageId: null, versions: new Map() };
