@@ -4,6 +4,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { Clock } from '../clock.ts';
 import type { AuthorizationDecision } from '../policy/engine.ts';
 import type { PackageRef } from '../resource/package-arn.ts';
+import type { VersionStatus } from '../registry/statuses.ts';
 import type { AuditOutcome, AuditRecordInput } from './audit-record.ts';
 
 export interface RequestMeta {
@@ -205,5 +206,41 @@ export function syncRecord(i: SyncRecordInput): AuditRecordInput {
     changes: [],
     outcome: 'applied',
     httpStatus: 0,
+  };
+}
+
+export interface SeedRestoreRecordInput {
+  clock: Clock;
+  /** The restored version's package. */
+  ref: PackageRef;
+  version: string;
+  assetName: string;
+  before: { status: VersionStatus; revision: string };
+  revision: string;
+}
+
+/**
+ * `seed demo` publishing a deleted or disposed demo version again: the operator's local command, so
+ * like a policy load it has no principal and no Cedar decision, but its change is on the chain.
+ */
+export function seedRestoreRecord(i: SeedRestoreRecordInput): AuditRecordInput {
+  return {
+    decisionId: randomUUID(),
+    time: i.clock.now().toISOString(),
+    requestId: 'seed-demo',
+    sourceIp: null,
+    principal: null,
+    action: 'SeedDemo',
+    resource: i.ref.arn,
+    decision: 'none',
+    reason: null,
+    determiningPolicies: [],
+    errors: [],
+    policySetHash: null,
+    request: { versions: [i.version], restore: true, assetName: i.assetName },
+    changes: [{ version: i.version, before: i.before, after: { status: 'Published', revision: i.revision } }],
+    outcome: 'applied',
+    httpStatus: 0,
+    packageScope: { repositoryArn: i.ref.repositoryArn, domainArn: i.ref.domainArn, packageName: i.ref.name },
   };
 }

@@ -10,7 +10,8 @@
  * revision and, for a deleted one, a new identifier, recorded in the audit log as a SeedDemo change.
  * A version in any other status (Archived, Unlisted…) is left as it is.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { seedRestoreRecord } from '../audit/build-record.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { ConflictError } from '../errors.ts';
 import { newRevision } from '../registry/revision.ts';
@@ -153,25 +154,7 @@ async function restore(store: Store, blobs: BlobStore, v: DemoVersion, packageId
       changes: [],
       disposeAssets: false,
       publish: { key, version: v.version, status: 'Published', revision, fresh: before.status === 'Deleted', asset },
-      audit: {
-        decisionId: randomUUID(),
-        time: (options.clock ?? systemClock).now().toISOString(),
-        requestId: 'seed-demo',
-        sourceIp: null,
-        principal: null,
-        action: 'SeedDemo',
-        resource: ref.arn,
-        decision: 'none',
-        reason: null,
-        determiningPolicies: [],
-        errors: [],
-        policySetHash: null,
-        request: { versions: [v.version], restore: true, assetName: asset.name },
-        changes: [{ version: v.version, before: { status: before.status, revision: before.revision }, after: { status: 'Published', revision } }],
-        outcome: 'applied',
-        httpStatus: 0,
-        packageScope: { repositoryArn: ref.repositoryArn, domainArn: ref.domainArn, packageName: ref.name },
-      },
+      audit: seedRestoreRecord({ clock: options.clock ?? systemClock, ref, version: v.version, assetName: asset.name, before: { status: before.status, revision: before.revision }, revision }),
     });
     if (!result.ok) throw new ConflictError(`${v.name} ${v.version} changed while the demo restored it; nothing was changed, run seed demo again`, 'package-version', v.version);
     claimed = true;
