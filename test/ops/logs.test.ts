@@ -2,8 +2,10 @@
  * The canonical log line: one JSON line per request with request id, principal, action, resource,
  * decision, status and duration, captured from the logger's destination; never a token.
  */
+import { spawnSync } from 'node:child_process';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, REDACTED } from '../../src/log.ts';
+import { createLogger, REDACTED, turnBatched } from '../../src/log.ts';
 import { CHALK } from '../helpers/gateway.ts';
 import { CHALK_ARN, LogCapture, opsApp, post, type OpsApp } from './ops-app.ts';
 
@@ -110,4 +112,25 @@ describe('the logger', () => {
     expect(out.lines).toHaveLength(1);
     expect(out.lines[0]).toMatchObject({ level: 'error', msg: 'failed', err: { type: 'Error', message: 'boom' } });
   });
+
+  it('writes the lines of one turn of the event loop together, when the turn ends', async () => {
+    const writes: string[] = [];
+    const out = turnBatched({ write: (text: string) => writes.push(text), flush: (cb) => cb?.(), flushSync() {}, end() {} });
+    out.write('{"n":1}\n');
+    out.write('{"n":2}\n');
+    expect(writes).toEqual([]);
+    await nextTurn();
+    expect(writes).toEqual(['{"n":1}\n{"n":2}\n']);
+    out.write('{"n":3}\n');
+    await nextTurn();
+    expect(writes).toEqual(['{"n":1}\n{"n":2}\n', '{"n":3}\n']);
+  });
+
+  it('writes the lines still gathered when the process exits in the same turn', () => {
+    const script = `import { createLogger } from './src/log.ts'; const l = createLogger(); l.info('first'); l.info('last words'); process.exit(3);`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.status).toBe(3);
+    expect(run.stdout.trim().split('\n').map((l) => JSON.parse(l).msg)).toEqual(['first', 'last words']);
+  });
 });
+

