@@ -168,6 +168,9 @@ function refuseAmbiguousJson(token: string): void {
 }
 
 function isJsonObject(text: string): boolean {
+  // Garbage decodes to text that cannot open an object: answered without JSON.parse, whose
+  // SyntaxError (a stack trace each) was most of what refusing such a token cost.
+  if (!/^[ \t\n\r]*\{/.test(text)) return false;
   try {
     const value: unknown = JSON.parse(text);
     return typeof value === 'object' && value !== null && !Array.isArray(value);
