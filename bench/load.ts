@@ -29,6 +29,7 @@ import { sampleRss, type RssSampler } from './load/rss-sampler.ts';
 import { runDriver } from './load/run-driver.ts';
 import { auditedRead, durableUpdate, unauthorizedFlood, type Expected, type Scenario } from './load/scenarios.ts';
 import { describeCounters } from './load/server-counters.ts';
+import { describeCpu, threadCpu, type ThreadCpu } from './load/thread-cpu.ts';
 import { loadSettings, ROOT, type LoadSettings } from './load/settings.ts';
 import { SERVER_NODE_ARGS, startVersiongate, type Versiongate } from './load/versiongate-process.ts';
 
@@ -61,10 +62,12 @@ async function compare(bare: BareServer, vg: Versiongate, scenario: Scenario, po
   checkShare('bare server', what, bareResult, '2xx');
   progress(`${what}: versiongate, ${seconds} s`);
   const before = await vg.scrape();
-  const vgResult = await runDriver({ ...scenario.spec, url: vg.url, seconds });
+  let cpuBefore: ThreadCpu | undefined;
+  const vgResult = await runDriver({ ...scenario.spec, url: vg.url, seconds }, () => (cpuBefore = threadCpu(vg.pid)));
+  const cpuAfter = threadCpu(vg.pid);
   const after = await vg.scrape();
   checkShare('versiongate', what, vgResult, scenario.expected);
-  counters.push(`${what}:`, ...describeCounters(before, after, vgResult.duration).map((l) => `  ${l}`));
+  counters.push(`${what}:`, ...[describeCpu(cpuBefore, cpuAfter, vgResult.requests.total), ...describeCounters(before, after, vgResult.duration, vgResult.requests.total)].map((l) => `  ${l}`));
   return { scenario, policies, bare: bareResult, versiongate: vgResult };
 }
 
@@ -90,7 +93,7 @@ async function memoryRun(vg: Versiongate, token: string, settings: LoadSettings)
   const samples = sampler?.stop() ?? [];
   const after = await vg.scrape();
   checkShare('versiongate', 'memory run (scenario 1, shipped policies)', result, scenario.expected);
-  counters.push('memory run (scenario 1, shipped policies):', ...describeCounters(before, after, result.duration).map((l) => `  ${l}`));
+  counters.push('memory run (scenario 1, shipped policies):', ...describeCounters(before, after, result.duration, result.requests.total).map((l) => `  ${l}`));
   return { seconds: settings.memorySeconds, samples, result };
 }
 

@@ -9,8 +9,12 @@ import { growth, growthBy, type Sample } from './prometheus.ts';
 const count = (n: number) => Math.round(n).toLocaleString('en-US');
 const perSecond = (n: number, seconds: number) => `${count(n / seconds)}/s`;
 
-export function describeCounters(before: readonly Sample[], after: readonly Sample[], seconds: number): string[] {
+export function describeCounters(before: readonly Sample[], after: readonly Sample[], seconds: number, requests: number): string[] {
   const lines: string[] = [];
+
+  // Pauses of the event loop for garbage collection (prom-client's default metrics), per request.
+  const gc = growthBy(before, after, 'versiongate_nodejs_gc_duration_seconds_sum', ['kind']);
+  if (gc.length > 0 && requests > 0) lines.push(`GC pauses on the event loop per request: ${gc.map((d) => `${d.key.replace('kind=', '')} ${Math.round((d.value * 1e6) / requests)} µs`).join(', ')}`);
 
   const commits = growth(before, after, 'versiongate_store_commits_total');
   const batchSum = growth(before, after, 'versiongate_store_commit_batch_size_sum');
