@@ -77,16 +77,19 @@ describe('SQLite store', () => {
     await store.appendAudit(first);
     const snap = await store.readPackage(key, ['4.1.0']);
     const v = snap.versions.get('4.1.0')!;
-    // A duplicate decision id violates the audit table's unique index inside the same transaction.
+    // The database refuses this one audit row, inside the transaction that holds the change.
+    const schema = new Database(join(dir, 'db.sqlite'));
+    schema.exec(`CREATE TRIGGER refuse_row BEFORE INSERT ON audit_log WHEN NEW.request_id = 'refused' BEGIN SELECT RAISE(ABORT, 'audit row refused'); END`);
+    schema.close();
     await expect(
       store.commitVersionChanges({
         packageId: snap.packageId!,
         guards: [{ version: '4.1.0', revision: v.revision }],
         changes: [{ version: '4.1.0', before: { status: v.status, revision: v.revision }, after: { status: 'Archived', revision: 'X' } }],
         disposeAssets: false,
-        audit: { ...audit(), decisionId: first.decisionId },
+        audit: { ...audit(), requestId: 'refused' },
       }),
-    ).rejects.toThrow();
+    ).rejects.toThrow('audit row refused');
     expect((await store.readPackage(key, ['4.1.0'])).versions.get('4.1.0')).toMatchObject({ status: 'Published', revision: v.revision });
     expect(await store.listAudit({ limit: 10 })).toHaveLength(1);
   });
