@@ -59,9 +59,9 @@ export async function startClientHarness(options: { policies?: Record<string, st
       else env[k] = v;
     }
     if (options.process) return cli.run(args, env);
-    // Timestamps are printed in the local zone, as the aws CLI prints them: UTC here, as in the child.
-    process.env.TZ = env.TZ;
-    return runInProcess(args, env);
+    // Timestamps are printed in the local zone, as the aws CLI prints them: UTC here, as in the child;
+    // the runner's own zone is put back afterwards, since the next test files run in this process.
+    return withTimeZone(env.TZ, () => runInProcess(args, env));
   };
 
   return {
@@ -75,6 +75,18 @@ export async function startClientHarness(options: { policies?: Record<string, st
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function withTimeZone<T>(zone: string | undefined, run: () => Promise<T>): Promise<T> {
+  const before = process.env.TZ;
+  if (zone === undefined) delete process.env.TZ;
+  else process.env.TZ = zone;
+  try {
+    return await run();
+  } finally {
+    if (before === undefined) delete process.env.TZ;
+    else process.env.TZ = before;
+  }
 }
 
 /** What the aws CLI prints for this value: 4-space indented JSON and a newline. */
