@@ -60,6 +60,7 @@ describe('PgSharedReader', () => {
     try {
       const pid = ((await echo(reader, 1)).rows[0] as unknown as { pid: number }).pid;
       await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+      while ((await pool.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount) await new Promise((r) => setTimeout(r, 10));
       // The read sent on the ended connection (if it was still held) fails; it is then dropped.
       await echo(reader, 2).catch(() => undefined);
       const after = await echo(reader, 3);

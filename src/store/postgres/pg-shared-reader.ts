@@ -30,6 +30,16 @@ export function readerConnections(poolSize: number): number {
   return poolSize >= 6 ? 2 : 0;
 }
 
+/**
+ * The read failed because its connection did: not a SQL error, or one that ends the session (class
+ * 08, connection exception; class 57, the server shutting it down; any FATAL).
+ */
+function connectionLost(err: unknown): boolean {
+  if (!isSqlError(err)) return true;
+  const { code, severity } = err as { code: string; severity?: string };
+  return code.startsWith('08') || code.startsWith('57') || severity === 'FATAL' || severity === 'PANIC';
+}
+
 export class PgSharedReader {
   #held: Held[] = [];
   #connecting: Promise<Held> | null = null;
@@ -57,7 +67,7 @@ export class PgSharedReader {
     try {
       return await held.client.query<R>(config);
     } catch (err) {
-      if (!isSqlError(err)) this.#drop(held, err);
+      if (connectionLost(err)) this.#drop(held, err);
       throw err;
     } finally {
       held.inFlight--;
