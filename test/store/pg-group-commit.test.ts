@@ -121,6 +121,40 @@ describe('PgGroupCommitter', () => {
     expect(runs.sort()).toEqual(['d1', 'stale']);
   });
 
+  it('a single-statement write that sends its statement after an await is not sent behind the head lock: the batch runs again, carefully, and commits it', async () => {
+    const runs: string[] = [];
+    const late: PgWork<string> = async (tx) => {
+      runs.push('late');
+      await Promise.resolve();
+      return insert('e2')(tx);
+    };
+    const outcomes = await Promise.allSettled([group.submit(insert('e1'), undefined, { single: true }), group.submit(late, undefined, { single: true })]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
+    // Refused once (sent late), then run in a savepoint of its own.
+    expect(runs).toEqual(['late', 'late']);
+    expect(await keys()).toEqual(expect.arrayContaining(['e1', 'e2']));
+    expect(await recordedRequests()).toEqual(expect.arrayContaining(['e1', 'e2']));
+  });
+
+  it('a batch whose records PostgreSQL refuses is not committed: COMMIT, sent behind them, answers ROLLBACK and every write fails', async () => {
+    const taken = (await pool.query<{ decision_id: string }>(`SELECT decision_id FROM audit_log ORDER BY seq LIMIT 1`)).rows[0]!.decision_id;
+    const headBefore = (await pool.query(`SELECT seq, hash FROM audit_head`)).rows[0];
+    const clash: PgWork<string> = async (tx) => {
+      await tx.query(`INSERT INTO scratch (k) VALUES ('f2')`);
+      // A decision id already on the chain: the records' insert violates its unique index.
+      tx.audit(auditInput({ requestId: 'f2', decisionId: taken }));
+      return () => 'f2';
+    };
+    const outcomes = await Promise.allSettled([group.submit(insert('f1'), undefined, { single: true }), group.submit(clash, undefined, { single: true })]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ code: '23505' });
+    expect(await keys()).not.toContain('f1');
+    expect(await keys()).not.toContain('f2');
+    expect((await pool.query(`SELECT seq, hash FROM audit_head`)).rows[0]).toEqual(headBefore);
+    // The connection is good for the next batch.
+    expect(await group.submit(insert('f3'), undefined, { single: true })).toBe('f3');
+  });
+
   it('leaves one unbroken chain', async () => {
     const store = await openPostgresStore({ url: db.url, clock: systemClock });
     try {

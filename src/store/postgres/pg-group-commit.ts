@@ -16,8 +16,10 @@
  * Round trips: on a busy machine each one waits for the server process to be scheduled, so a batch
  * sends as few as it can. The pool's connections are pipelined (node-postgres `pipeline`): BEGIN and
  * the statements of every *single-statement* write (see PgSubmitOptions.single) leave at once, without
- * savepoints; then the other writes run one at a time, each in its savepoint; then the head is locked,
- * the records inserted and the head moved in one statement; then COMMIT. If a single-statement write
+ * savepoints; then the other writes run one at a time, each in its savepoint; then the head is locked;
+ * then the records inserted and the head moved in one statement, with COMMIT right behind it. A batch
+ * of single-statement writes only sends the head's lock with its writes' statements, so it takes two
+ * round trips in all: the writes and the lock, then the records and COMMIT. If a single-statement write
  * fails in PostgreSQL (a deadlock with another replica, a lock timeout, a constraint), the transaction
  * is aborted, so it is rolled back and the whole batch runs again the careful way, every write in a
  * savepoint of its own, one after another (nothing was acknowledged yet, so running again is safe).
@@ -61,7 +63,8 @@ export interface PgSubmitOptions {
    * The write runs at most one statement, and when it throws (a PartialWrite aside) that statement
    * changed nothing: a guard that did not hold. It then needs no savepoint, and it may run beside the
    * batch's other single-statement writes, all their statements sent at once: each is atomic and
-   * guarded on its own, so any order of them is an order they could have run in one by one.
+   * guarded on its own, so any order of them is an order they could have run in one by one. Its
+   * statement must be sent before the write's first await: the head's lock may leave right after it.
    */
   single?: boolean | undefined;
 }
@@ -141,7 +144,6 @@ export class PgGroupCommitter {
     let broken: unknown;
     try {
       const outcomes = (await this.#attempt(client, batch, true)) ?? (await this.#attempt(client, batch, false))!;
-      await client.query('COMMIT');
       this.options.onCommit?.(batch.length, (performance.now() - started) / 1000);
       outcomes.forEach((o, i) => {
         const p = batch[i]!;
@@ -163,13 +165,22 @@ export class PgGroupCommitter {
   }
 
   /**
-   * The batch's transaction up to its COMMIT. `together`: the single-statement writes are sent at once,
+   * The batch's transaction, COMMIT included. `together`: the single-statement writes are sent at once,
    * without savepoints; if one of them aborted the transaction, it is rolled back and the answer is
    * null (run it again with `together` false: every write in its own savepoint, one at a time).
    */
   async #attempt(client: pg.PoolClient, batch: Pending[], together: boolean): Promise<Outcome[] | null> {
     const begin = client.query(BEGIN);
-    const early = batch.map((p) => (together && p.single ? this.#runOne(client, p, false) : undefined));
+    const sending: Sending = { open: true };
+    const early = batch.map((p) => (together && p.single ? this.#runOne(client, p, false, sending) : undefined));
+    // A batch of single-statement writes only (a replica's status changes): each has sent its
+    // statement by now (PgSubmitOptions.single), so the head's lock leaves right behind them, after
+    // their row locks as always, without a round trip of its own.
+    const head = together && batch.every((p) => p.single) ? lockHead(client) : undefined;
+    if (head) {
+      sending.open = false;
+      head.catch(() => undefined); // awaited below, once the writes' answers are in
+    }
     const beginError = await begin.then(
       () => undefined,
       (err: unknown) => err ?? new Error('BEGIN failed'),
@@ -181,21 +192,24 @@ export class PgGroupCommitter {
       return null;
     }
     const outcomes: Outcome[] = [];
-    for (const [i, p] of batch.entries()) outcomes.push(settled[i] ?? (await this.#runOne(client, p, true)));
+    for (const [i, p] of batch.entries()) outcomes.push(settled[i] ?? (await this.#runOne(client, p, true, sending)));
     const records: AuditRecordInput[] = [];
     const seqs: AuditSeq[] = [];
     for (const o of outcomes) if (o.ok) (records.push(...o.records), seqs.push(...o.seqs));
-    if (records.length > 0) await appendLinked(client, records, seqs);
+    await commitLinked(client, records, seqs, head);
     return outcomes;
   }
 
   /** Runs one write, in a savepoint of its own unless `savepoint` is false (single-statement writes). */
-  async #runOne(client: pg.PoolClient, p: Pending, savepoint: boolean): Promise<Outcome> {
+  async #runOne(client: pg.PoolClient, p: Pending, savepoint: boolean, sending: Sending): Promise<Outcome> {
     const records: AuditRecordInput[] = [];
     const seqs: AuditSeq[] = [];
+    // A single-statement write whose statement would leave after the head's lock (sent after its
+    // first await) would take a row lock after the head's: the batch runs again the careful way.
+    const late = () => !savepoint && !sending.open;
     const tx: PgTx = {
-      query: (text, params) => client.query(text, params),
-      prepared: (name, text, values) => client.query({ name, text, values }),
+      query: (text, params) => (late() ? Promise.reject(new SentLate()) : client.query(text, params)),
+      prepared: (name, text, values) => (late() ? Promise.reject(new SentLate()) : client.query({ name, text, values })),
       audit: (record) => {
         const seq = { seq: 0 };
         records.push(record);
@@ -219,18 +233,66 @@ export class PgGroupCommitter {
   }
 }
 
-/** Links records after the head (locked until commit), inserts them and moves the head once. */
-export async function appendLinked(client: pg.PoolClient | pg.Client, records: readonly AuditRecordInput[], seqs?: readonly AuditSeq[]): Promise<ChainHead> {
-  const head = (await client.query<ChainHead>({ name: 'vg_audit_head_lock', text: `SELECT seq, hash, time FROM audit_head WHERE id = 1 FOR UPDATE` })).rows[0];
+/** Whether single-statement writes may still send their statement (not once the head's lock is sent). */
+interface Sending {
+  open: boolean;
+}
+
+/** A single-statement write sent its statement after its first await (see #runOne). */
+class SentLate extends PartialWrite {
+  constructor() {
+    super('a single-statement write sent its statement after its first await');
+  }
+}
+
+const HEAD_LOCK = { name: 'vg_audit_head_lock', text: `SELECT seq, hash, time FROM audit_head WHERE id = 1 FOR UPDATE` };
+
+/** The chain's head, locked until the transaction ends. */
+async function lockHead(client: pg.PoolClient | pg.Client): Promise<ChainHead> {
+  const head = (await client.query<ChainHead>(HEAD_LOCK)).rows[0];
   if (!head) throw new Error('the audit chain has no head row: the database was not migrated by versiongate');
+  return head;
+}
+
+/**
+ * Links the records after the head (`head`, if its lock was already sent, else locked here), and
+ * commits: the statement that inserts them and moves the head, and COMMIT, leave together (one round
+ * trip while the head is locked). COMMIT is sent only once the insert is on its way: a statement the
+ * client refuses to send is refused by the next tick (node-postgres reports it on process.nextTick),
+ * and then nothing is committed. If PostgreSQL fails the insert, the transaction is aborted and its
+ * COMMIT answers ROLLBACK: the batch fails, its writes undone with it.
+ */
+export async function commitLinked(client: pg.PoolClient | pg.Client, records: readonly AuditRecordInput[], seqs: readonly AuditSeq[], head?: Promise<ChainHead>): Promise<void> {
+  const locked = head ? await head : records.length > 0 ? await lockHead(client) : undefined;
+  let appended: Promise<unknown> = Promise.resolve();
+  if (records.length > 0) {
+    let refused: unknown;
+    appended = new Promise((resolve, reject) =>
+      client.query(appendStatement(locked!, records, seqs), (err: Error | undefined, result: pg.QueryResult) => (err ? reject((refused = err)) : resolve(result))),
+    );
+    await new Promise((resolve) => process.nextTick(resolve));
+    if (refused !== undefined) throw refused;
+  }
+  const commit = client.query('COMMIT');
+  const [insert, committed] = await Promise.allSettled([appended, commit]);
+  if (insert.status === 'rejected') throw insert.reason;
+  if (committed.status === 'rejected') throw committed.reason;
+  if (committed.value.command !== 'COMMIT') throw new Error(`the batch's transaction was not committed (COMMIT answered ${committed.value.command})`);
+}
+
+/**
+ * The one statement that inserts the records linked after `head`, their versions, and moves the head;
+ * `seqs` get the records' seqs (read them only once the transaction committed).
+ */
+function appendStatement(head: ChainHead, records: readonly AuditRecordInput[], seqs: readonly AuditSeq[]): pg.QueryConfig {
   const linked = linkRecords(head, records);
   const col = <K extends keyof (typeof linked)[number]['columns']>(k: K) => linked.map((l) => l.columns[k]);
   const versionSeqs: number[] = [];
   const versions: string[] = [];
   for (const l of linked) for (const v of l.versions) (versionSeqs.push(l.columns.seq), versions.push(v));
   const last = linked[linked.length - 1]!.head;
-  // One statement (one round trip while the head is locked): the records, their versions, the head.
-  await client.query({
+  linked.forEach((l, i) => (seqs[i]!.seq = l.columns.seq));
+  return {
     name: 'vg_audit_append',
     text: `WITH records AS (
        INSERT INTO audit_log (seq, prev_hash, hash, decision_id, time, request_id, source_ip, principal_issuer, principal_subject,
@@ -249,9 +311,7 @@ export async function appendLinked(client: pg.PoolClient | pg.Client, records: r
       col('errors'), col('policySetHash'), col('request'), col('changes'), col('outcome'), col('httpStatus'), col('repositoryArn'), col('domainArn'),
       col('packageName'), versionSeqs, versions, last.seq, last.hash, last.time,
     ],
-  });
-  if (seqs) linked.forEach((l, i) => (seqs[i]!.seq = l.columns.seq));
-  return last;
+  };
 }
 
 /** An error PostgreSQL reported (the connection is still good), as opposed to a broken connection. */

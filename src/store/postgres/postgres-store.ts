@@ -63,6 +63,7 @@ import type {
   VersionRecord,
   VersionSnapshot,
 } from '../store.ts';
+import { PgSharedReader, readerConnections } from './pg-shared-reader.ts';
 import { PartialWrite, PgGroupCommitter, type PgSubmitOptions, type PgTx, type PgWork, type PgWriteGuard } from './pg-group-commit.ts';
 import { ASSET_COLUMNS, type AssetRow, type IdentifierRow, keyOf, originOf, REPOSITORY_COLUMNS, type RepositoryRow, type SyncJobRow, toAsset, toRepository, toSyncJob, toVersionRecord, VERSION_COLUMNS, type VersionRow } from '../sql-rows.ts';
 
@@ -126,7 +127,8 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store 
     await pool.end().catch(() => undefined);
     throw new Error(`PostgreSQL at ${redactUrl(o.url)}: ${(err as Error).message}`, { cause: err });
   }
-  return new PostgresStore(pool, o.clock, new PgGroupCommitter(pool, o.groupCommit ?? DEFAULT_GROUP_COMMIT), o.syncLeaseMs ?? DEFAULT_SYNC_LEASE_MS, o.blobGraceMs ?? DEFAULT_BLOB_GRACE_MS);
+  const reader = new PgSharedReader(pool, readerConnections(o.poolSize ?? 10));
+  return new PostgresStore(pool, o.clock, new PgGroupCommitter(pool, o.groupCommit ?? DEFAULT_GROUP_COMMIT), reader, o.syncLeaseMs ?? DEFAULT_SYNC_LEASE_MS, o.blobGraceMs ?? DEFAULT_BLOB_GRACE_MS);
 }
 
 /** The URL without its password, for messages. */
@@ -174,6 +176,7 @@ class PostgresStore implements Store {
     readonly pool: pg.Pool,
     private readonly clock: Clock,
     private readonly group: PgGroupCommitter,
+    private readonly reader: PgSharedReader,
     private readonly syncLeaseMs: number,
     private readonly blobGraceMs: number,
   ) {}
@@ -277,12 +280,13 @@ class PostgresStore implements Store {
 
   /**
    * One round trip: the domain, repository, package and versions in a single statement (a request's
-   * read before its write; on a busy machine every round trip waits for the server to be scheduled).
+   * read before its write; on a busy machine every round trip waits for the server to be scheduled),
+   * on the connections that these reads share (pg-shared-reader.ts).
    */
   async readPackage(key: PackageKey, versions: readonly string[]): Promise<PackageSnapshot> {
     type Row = { domain_id: number | null; repository_id: number | null; package_id: number | null; versions: Array<{ version: string; status: string; revision: string }> | null };
     const row = (
-      await this.pool.query<Row>({
+      await this.reader.query<Row>({
         name: 'vg_read_package',
         text: `SELECT d.id AS domain_id, r.id AS repository_id, p.id AS package_id,
          (SELECT json_agg(json_build_object('version', v.version, 'status', v.status, 'revision', v.revision) ORDER BY v.id)
@@ -1146,6 +1150,7 @@ class PostgresStore implements Store {
 
   async close(): Promise<void> {
     await this.group.close();
+    await this.reader.close();
     await this.pool.end();
   }
 }
