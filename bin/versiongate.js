@@ -11,6 +11,13 @@ import { setFlagsFromString } from 'node:v8';
 // kept out of TurboFan's JS-to-wasm inlining. Set before any wasm is compiled; `npm start` also
 // passes it on the command line.
 setFlagsFromString('--no-turbo-inline-js-wasm-calls');
+// cedar-wasm's code is compiled by Liftoff when first called, and its hot functions again by TurboFan
+// on V8's background threads. At start that second compile (the policy set's checks make Cedar's
+// parsers hot) is more CPU than everything else the start does, and V8 runs it on up to four
+// threads at once, which on a two-core machine starve the main thread and the SQLite writer
+// thread. One thread is enough: the functions still tier up, a little later (mostly after the
+// gateway is ready), while Liftoff's code answers meanwhile.
+setFlagsFromString('--wasm-num-compilation-tasks=1');
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const built = join(root, 'dist', 'cli.js');
