@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Launcher for the `versiongate` command: runs the built JavaScript in dist/ (scripts/build.mjs).
-// When dist/ is missing or older than src/ (a fresh clone, a pull, an edit), it is built first if
-// esbuild is installed, and otherwise the launcher says how to build it.
+// When dist/ is missing or older than src/ (a fresh clone, a pull, an edit) or than the installed
+// dependencies, it is built first if esbuild is installed, and otherwise the launcher says how to build it.
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +44,19 @@ try {
 } catch {
   // not built yet
 }
-if (builtAt === 0 || newest(join(root, 'src')) > builtAt) {
+/** Modification time of a file, 0 when there is none. */
+function mtime(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+// The bundle holds the pure-JavaScript dependencies too (scripts/build.mjs), so an install that
+// changed them (npm rewrites node_modules/.package-lock.json) or a changed build makes it stale.
+const inputsAt = Math.max(newest(join(root, 'src')), mtime(join(root, 'node_modules', '.package-lock.json')), mtime(join(root, 'scripts', 'build.mjs')));
+if (builtAt === 0 || inputsAt > builtAt) {
   try {
     const { build } = await import('../scripts/build.mjs');
     await build({ quiet: true });
