@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { parseLinkFile, type TemplateLink } from './links.ts';
 import { policyTextProblem } from './policy-guard.ts';
+import { convertSchema } from './schema-json.ts';
 import type { PolicyHead } from './policy-index.ts';
 
 export const SCHEMA_FILE = 'schema.cedarschema';
@@ -142,7 +143,8 @@ function compileChecked(schemaText: string, files: PolicyFileText[], templateFil
 
   const schemaProblem = policyTextProblem(schemaText);
   if (schemaProblem) throw new PolicySetError([{ file: SCHEMA_FILE, line: 1, column: 1, severity: 'error', message: `schema is ${schemaProblem}` }]);
-  const schemaCheck = cedar.checkParseSchema(schemaText);
+  // Parsed once, here; Cedar is given the JSON form from then on (schema-json.ts).
+  const schemaCheck = convertSchema(schemaText);
   if (schemaCheck.type === 'failure') {
     throw new PolicySetError(schemaCheck.errors.map((e) => ({ ...at(SCHEMA_FILE, schemaText, e.sourceLocations?.[0]?.start ?? 0), severity: 'error' as const, message: e.message, ...(e.help ? { help: e.help } : {}) })));
   }
@@ -217,7 +219,7 @@ function compileChecked(schemaText: string, files: PolicyFileText[], templateFil
     newId: l.id,
     values: { ...(l.principal ? { '?principal': l.principal } : {}), ...(l.resource ? { '?resource': l.resource } : {}) },
   }));
-  const answer = cedar.validate({ schema: schemaText, policies: { staticPolicies: policies, templates, templateLinks }, validationSettings: { mode: 'strict' } });
+  const answer = cedar.validate({ schema: schemaCheck.json, policies: { staticPolicies: policies, templates, templateLinks }, validationSettings: { mode: 'strict' } });
   if (answer.type === 'failure') {
     throw new PolicySetError(answer.errors.map((e) => ({ file: SCHEMA_FILE, line: 1, column: 1, severity: 'error' as const, message: e.message })));
   }

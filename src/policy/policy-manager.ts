@@ -18,7 +18,7 @@ import { checkKey, codeVersion, readCheckedSet, writeCheckedSet, type CheckInput
 import { compilePolicySet, formatDiagnostic, loadPolicyDir, PolicySetError, readPolicyDir, type CompiledPolicySet } from './load-policies.ts';
 import { formatFailure, parseTestFiles, readTestFiles, runPolicyTests } from './run-tests.ts';
 import { runReloadJob, type ReloadAnswer } from './reload-worker.ts';
-import { actionParents, rememberActionParents } from './policy-index.ts';
+import { rememberSchemaJson, schemaJson } from './schema-json.ts';
 import { shadowing, type Disagreement } from './shadow.ts';
 
 export const CANDIDATE_DIR = 'candidate';
@@ -114,12 +114,12 @@ function checkAtStart(o: PolicyManagerOptions): { set: CompiledPolicySet; engine
   }
   const recorded = readCheckedSet(file, key, inputs.sources);
   if (recorded) {
-    rememberActionParents(recorded.set.schemaText, recorded.actionParents);
+    rememberSchemaJson(recorded.set.schemaText, recorded.schemaJson);
     return { set: recorded.set, engine: new PolicyEngine(recorded.set, options), checks: 'reused' };
   }
   const checked = checkInputs(inputs, options);
-  // The engine has just read the schema's action groups: recorded too, so a restart need not.
-  const failed = writeCheckedSet(file, key, { set: checked.set, actionParents: actionParents(checked.set.schemaText) });
+  // The schema's JSON form, which the checks just made, is recorded too, so a restart need not parse the text.
+  const failed = writeCheckedSet(file, key, { set: checked.set, schemaJson: schemaJson(checked.set.schemaText) });
   if (failed) o.logger.warn('could not record the checked policy set; the next start checks it again', { file, err: failed });
   return { ...checked, checks: 'ran' };
 }
