@@ -23,7 +23,7 @@ import type { SchemaJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { packageRoot, packageVersion } from '../package-root.ts';
 import { policySetHash, type CompiledPolicySet, type PolicyFileText, type PolicySources } from './load-policies.ts';
 
-export const CHECKED_SET_FILE = 'policy-check-cache.json';
+export { CHECKED_SET_FILE } from './checked-set-file.ts';
 /** Changes whenever the record's layout does: an older record is then of another format, so ignored. */
 const FORMAT = 'versiongate-checked-policy-set/3';
 
