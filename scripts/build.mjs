@@ -17,10 +17,11 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
  * Dependencies left in node_modules: native code and files read beside their code (better-sqlite3,
- * cedar-wasm's .wasm, htmx's script), pino (its transports start workers from its own files), and
- * what only some commands load (pg, the AWS SDK).
+ * cedar-wasm's .wasm, htmx's script) and what only some commands load (pg, the AWS SDK). pino is
+ * bundled: its transports (pino.transport) start workers from pino's own files and would not work
+ * from the bundle, but versiongate writes its logs to a destination stream, never a transport.
  */
-const EXTERNAL = ['better-sqlite3', '@cedar-policy/cedar-wasm', '@cedar-policy/cedar-wasm/*', 'pino', 'pg', '@aws-sdk/*', 'htmx.org', 'tsx', 'tsx/*', 'esbuild'];
+const EXTERNAL = ['better-sqlite3', '@cedar-policy/cedar-wasm', '@cedar-policy/cedar-wasm/*', 'pg', '@aws-sdk/*', 'htmx.org', 'tsx', 'tsx/*', 'esbuild'];
 
 export async function build({ quiet = false } = {}) {
   let esbuild;
