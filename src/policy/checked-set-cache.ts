@@ -18,10 +18,11 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { createRequire } from 'node:module';
 import type { SchemaJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { packageRoot, packageVersion } from '../package-root.ts';
-import { policySetHash, type CompiledPolicySet, type PolicyFileText, type PolicySources } from './load-policies.ts';
+import type { CompiledPolicySet } from './load-policies.ts';
+import { policySetHash, type PolicyFileText, type PolicySources } from './policy-files.ts';
 
 export { CHECKED_SET_FILE } from './checked-set-file.ts';
 /** Changes whenever the record's layout does: an older record is then of another format, so ignored. */
@@ -73,7 +74,16 @@ export function codeVersion(): string {
   const dir = here.endsWith('.ts') ? join(packageRoot(), 'src') : dirname(here);
   const h = createHash('sha256');
   for (const file of filesUnder(dir)) h.update(`${relative(dir, file)}\0`).update(readFileSync(file)).update('\0');
-  return (code = `versiongate ${packageVersion()}; cedar-wasm ${cedar.getCedarSDKVersion()}; code ${h.digest('hex')}`);
+  return (code = `versiongate ${packageVersion()}; cedar-wasm ${cedarVersion()}; code ${h.digest('hex')}`);
+}
+
+/**
+ * The installed cedar-wasm's version, from its package.json beside the code that loads (its exports
+ * do not list the manifest): read, not asked of Cedar, so that naming the code does not load Cedar.
+ */
+function cedarVersion(): string {
+  const entry = createRequire(join(packageRoot(), 'package.json')).resolve('@cedar-policy/cedar-wasm/nodejs');
+  return (JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 function filesUnder(dir: string): string[] {

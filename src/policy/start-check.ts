@@ -1,5 +1,6 @@
 /**
- * The start's policy check, begun before the server loads its modules. When the data directory
+ * The start's policy check, begun before the server loads its modules, and before Cedar (nothing
+ * here loads it, so the worker starts as early as it can). When the data directory
  * records that this exact set passed its checks under this exact code (checked-set-cache.ts), that
  * record is the answer, read here in a few milliseconds. Otherwise the checks (strict validation,
  * the set's tests) run in a worker thread (reload-worker.ts), on the other core, while this thread
@@ -7,9 +8,8 @@
  */
 import { checkOffThread } from './check-off-thread.ts';
 import { checkKey, codeVersion, readCheckedSet } from './checked-set-cache.ts';
-import { readPolicyDir } from './load-policies.ts';
+import { readPolicyDir, readTestFiles } from './policy-files.ts';
 import type { ReloadAnswer } from './reload-worker.ts';
-import { readTestFiles } from './run-tests.ts';
 
 export interface StartCheckJob {
   dir: string;
