@@ -1,8 +1,10 @@
 // Builds dist/ from src/ with esbuild: the `versiongate` command (dist/cli.js, run by
 // bin/versiongate.js) and the two worker threads' entries (dist/writer-thread.js,
-// dist/reload-worker.js), which the bundle starts from beside its own chunks. Dependencies stay in
-// node_modules (packages: 'external'); each command's dynamic import() becomes a chunk of its own,
-// so a command loads only what it uses. `npm install` runs this (the prepare script); so does
+// dist/reload-worker.js), which the bundle starts from beside its own chunks. The pure-JavaScript
+// dependencies (hono, zod, drizzle, jose, prom-client…) are bundled in: Node 20's ES module loader
+// resolves, reads and links each of their ~500 files one by one, which cost `serve` about a third of
+// its start; the rest stay in node_modules (EXTERNAL). Each command's dynamic import() becomes a chunk
+// of its own, so a command loads only what it uses. `npm install` runs this (the prepare script); so does
 // bin/versiongate.js when dist/ is missing or older than src/.
 //
 // The build goes to a temporary folder renamed into place, so a `versiongate` started meanwhile
@@ -12,6 +14,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Dependencies left in node_modules: native code and files read beside their code (better-sqlite3,
+ * cedar-wasm's .wasm, htmx's script) and what only some commands load (pg, the AWS SDK). pino is
+ * bundled: its transports (pino.transport) start workers from pino's own files and would not work
+ * from the bundle, but versiongate writes its logs to a destination stream, never a transport.
+ */
+const EXTERNAL = ['better-sqlite3', '@cedar-policy/cedar-wasm', '@cedar-policy/cedar-wasm/*', 'pg', '@aws-sdk/*', 'htmx.org', 'tsx', 'tsx/*', 'esbuild'];
 
 export async function build({ quiet = false } = {}) {
   let esbuild;
@@ -35,7 +45,9 @@ export async function build({ quiet = false } = {}) {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    packages: 'external',
+    external: EXTERNAL,
+    // Bundled CommonJS dependencies (prom-client…) require Node's own modules: give them a require.
+    banner: { js: "import { createRequire as __vgCreateRequire } from 'node:module'; const require = __vgCreateRequire(import.meta.url);" },
     chunkNames: 'chunk-[hash]',
     logLevel: quiet ? 'error' : 'warning',
   });

@@ -11,8 +11,9 @@ import { ConfigError } from './errors.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Metrics } from './metrics/metrics.ts';
+import { CHECKED_SET_FILE } from './policy/checked-set-file.ts';
 import type { CompiledPolicySet } from './policy/load-policies.ts';
-import type { PolicyManager, ReloadOutcome } from './policy/policy-manager.ts';
+import type { PolicyManager, PolicyManagerOptions, ReloadOutcome } from './policy/policy-manager.ts';
 import { DEFAULT_GROUP_COMMIT } from './store/sqlite/group-commit.ts';
 import { openStores } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
@@ -50,6 +51,13 @@ export interface Gateway {
 export interface StartOptions {
   clock?: Clock;
   logger?: Logger;
+  /**
+   * Check the policy set at start in a worker thread, beside this thread's loading of the server
+   * (default: when running from the bundle in dist/). From the sources a worker must first load
+   * TypeScript through tsx, which costs more than it saves, so the tests check on this thread unless
+   * they ask. The checks are the same either way.
+   */
+  checkPoliciesOffThread?: boolean;
 }
 
 export async function startGateway(config: Config, options: StartOptions = {}): Promise<Gateway> {
@@ -64,6 +72,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const opening = openStores({ database: config.database, dataDir: config.dataDir, clock, groupCommit, writerThread: config.commitThread && clock === systemClock });
   // Its failure is awaited below; until then it must not count as an unhandled rejection.
   opening.catch(() => undefined);
+  // The policy set's check (the record that this set passed it, or validation and the set's tests in
+  // a worker thread, on the other core while this one loads the server: start-check.ts) begins
+  // before anything else. Nothing is served until it answers, and its answer is judged below.
+  const checkedSetCache = join(config.dataDir, CHECKED_SET_FILE);
+  const checkStartedAt = clock.now().toISOString();
+  const checking =
+    (options.checkPoliciesOffThread ?? !import.meta.url.endsWith('.ts'))
+      ? (await import('./policy/start-check.ts')).beginStartCheck({ dir: config.policyDir, groupsClaim: config.groupsClaim, checkedSetCache })
+      : undefined;
   // The rest of the server is loaded while the store's writer thread boots (server-modules.ts).
   const loading = import('./server-modules.ts');
   let m: ServerModules;
@@ -73,10 +90,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     await opening.then((s) => s.store.close()).catch(() => undefined);
     throw err;
   }
-  const { PolicyManager, CHECKED_SET_FILE, shadowRecord, createMetrics, collectDefaultMetrics, policyLoadRecord, loadOrCreateDevKey, keySourceFor, createTokenVerifier } = m;
+  const { PolicyManager, shadowRecord, createMetrics, collectDefaultMetrics, policyLoadRecord, loadOrCreateDevKey, keySourceFor, createTokenVerifier } = m;
   const { createSyncWorker, instrumentStore, RejectionLog, createApp, AuthFailureLimiter, AUTH_FAILURE_WINDOW_MS, answerClientErrors, createMetricsApp, removeBlobs } = m;
-  // Meanwhile the policy set is checked: the store's writer thread starts on another core while this
-  // one checks. The load, refused or not, is recorded once the store is open, before anything else.
+  // Meanwhile the policy set is checked (in the worker begun above, or here): the store's writer
+  // thread starts on another core. The load, refused or not, is recorded once the store is open,
+  // before anything else.
   // A set that does not validate, or whose tests fail, never serves a request (PolicySetError
   // carries the diagnostics).
   let recordLoad: ((o: ReloadOutcome, set?: CompiledPolicySet) => Promise<unknown>) | undefined;
@@ -87,20 +105,21 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // A PostgreSQL store is opened over sockets whose timers (connect, pool) would expire while the
   // check below holds this thread: it is opened first, and only the SQLite writer thread overlaps.
   if (config.database.kind === 'postgres') await opening.catch(() => undefined);
+  const managerOptions: PolicyManagerOptions = {
+    dir: config.policyDir,
+    decisionCacheSize: config.decisionCacheSize,
+    clock,
+    logger,
+    groupsClaim: config.groupsClaim,
+    checkedSetCache,
+    onLoad: (o, set) => (recordLoad ? void recordLoad(o, set) : loadsBeforeStore.push([o, set])),
+    onDisagreement: (d) =>
+      void auditStore
+        ?.appendAudit(shadowRecord({ clock, meta: d.request.meta, principal: d.request.principal, action: d.request.action, resource: d.request.resource.uid.id, live: d.live, candidate: d.candidate }))
+        .catch((err: unknown) => logger.error('could not record a shadow disagreement', { err })),
+  };
   try {
-    policies = PolicyManager.start({
-      dir: config.policyDir,
-      decisionCacheSize: config.decisionCacheSize,
-      clock,
-      logger,
-      groupsClaim: config.groupsClaim,
-      checkedSetCache: join(config.dataDir, CHECKED_SET_FILE),
-      onLoad: (o, set) => (recordLoad ? void recordLoad(o, set) : loadsBeforeStore.push([o, set])),
-      onDisagreement: (d) =>
-        void auditStore
-          ?.appendAudit(shadowRecord({ clock, meta: d.request.meta, principal: d.request.principal, action: d.request.action, resource: d.request.resource.uid.id, live: d.live, candidate: d.candidate }))
-          .catch((err: unknown) => logger.error('could not record a shadow disagreement', { err })),
-    });
+    policies = checking ? PolicyManager.startChecked(managerOptions, await checking, checkStartedAt) : PolicyManager.start(managerOptions);
   } catch (err) {
     refused = err;
   }

@@ -18,13 +18,15 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { createRequire } from 'node:module';
+import type { SchemaJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { packageRoot, packageVersion } from '../package-root.ts';
-import { policySetHash, type CompiledPolicySet, type PolicyFileText, type PolicySources } from './load-policies.ts';
+import type { CompiledPolicySet } from './load-policies.ts';
+import { policySetHash, type PolicyFileText, type PolicySources } from './policy-files.ts';
 
-export const CHECKED_SET_FILE = 'policy-check-cache.json';
+export { CHECKED_SET_FILE } from './checked-set-file.ts';
 /** Changes whenever the record's layout does: an older record is then of another format, so ignored. */
-const FORMAT = 'versiongate-checked-policy-set/2';
+const FORMAT = 'versiongate-checked-policy-set/3';
 
 /** Everything a start-up check of the set reads: the set's files and its tests' files. */
 export interface CheckInputs {
@@ -72,7 +74,16 @@ export function codeVersion(): string {
   const dir = here.endsWith('.ts') ? join(packageRoot(), 'src') : dirname(here);
   const h = createHash('sha256');
   for (const file of filesUnder(dir)) h.update(`${relative(dir, file)}\0`).update(readFileSync(file)).update('\0');
-  return (code = `versiongate ${packageVersion()}; cedar-wasm ${cedar.getCedarSDKVersion()}; code ${h.digest('hex')}`);
+  return (code = `versiongate ${packageVersion()}; cedar-wasm ${cedarVersion()}; code ${h.digest('hex')}`);
+}
+
+/**
+ * The installed cedar-wasm's version, from its package.json beside the code that loads (its exports
+ * do not list the manifest): read, not asked of Cedar, so that naming the code does not load Cedar.
+ */
+function cedarVersion(): string {
+  const entry = createRequire(join(packageRoot(), 'package.json')).resolve('@cedar-policy/cedar-wasm/nodejs');
+  return (JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 function filesUnder(dir: string): string[] {
@@ -87,8 +98,8 @@ function filesUnder(dir: string): string[] {
 
 export interface CheckedSet {
   set: CompiledPolicySet;
-  /** The schema's action groups (policy-index.ts actionParents), which Cedar takes a while to read out. */
-  actionParents: Map<string, string[]>;
+  /** Cedar's JSON form of the set's schema (schema-json.ts): what parsing the text again would give. */
+  schemaJson: SchemaJson<string>;
 }
 
 /**
@@ -105,7 +116,7 @@ export function readCheckedSet(file: string, key: string, sources: PolicySources
   const newline = text.indexOf('\n');
   if (newline < 0) return undefined;
   const payload = text.slice(newline + 1);
-  let record: { set?: unknown; actionParents?: unknown };
+  let record: { set?: unknown; schemaJson?: unknown };
   try {
     const h = JSON.parse(text.slice(0, newline)) as { format?: unknown; key?: unknown; digest?: unknown };
     if (h.format !== FORMAT || h.key !== key || h.digest !== sha256(payload)) return undefined;
@@ -113,15 +124,10 @@ export function readCheckedSet(file: string, key: string, sources: PolicySources
   } catch {
     return undefined;
   }
-  const { set, actionParents } = record;
+  const { set, schemaJson } = record;
   if (!isSetShaped(set) || set.schemaText !== sources.schemaText || set.hash !== policySetHash(sources)) return undefined;
-  if (typeof actionParents !== 'object' || actionParents === null || Array.isArray(actionParents)) return undefined;
-  const parents = new Map<string, string[]>();
-  for (const [action, groups] of Object.entries(actionParents)) {
-    if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) return undefined;
-    parents.set(action, groups as string[]);
-  }
-  return { set, actionParents: parents };
+  if (typeof schemaJson !== 'object' || schemaJson === null || Array.isArray(schemaJson)) return undefined;
+  return { set, schemaJson: schemaJson as SchemaJson<string> };
 }
 
 /**
@@ -129,8 +135,8 @@ export function readCheckedSet(file: string, key: string, sources: PolicySources
  * a reader sees the old record or the new one, never half of one. Failing to write costs only the
  * next start's time, so it is reported to the caller, never thrown.
  */
-export function writeCheckedSet(file: string, key: string, { set, actionParents }: CheckedSet): Error | undefined {
-  const payload = JSON.stringify({ set, actionParents: Object.fromEntries(actionParents) });
+export function writeCheckedSet(file: string, key: string, { set, schemaJson }: CheckedSet): Error | undefined {
+  const payload = JSON.stringify({ set, schemaJson });
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     writeFileSync(temporary, `${JSON.stringify({ format: FORMAT, key, digest: sha256(payload) })}\n${payload}`, { mode: 0o600 });

@@ -17,6 +17,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { RequestMeta } from '../audit/build-record.ts';
 import { principalEntities, userUid, type CedarResource, type EntityUid } from './entities.ts';
 import type { CompiledPolicySet } from './load-policies.ts';
+import { schemaJson } from './schema-json.ts';
 
 export type ActionName =
   | 'UpdatePackageVersionsStatus'
@@ -142,7 +143,7 @@ export class PolicyEngine implements Authorizer {
     this.#setId = `pset-${policySet.hash.slice(0, 16)}-${n}`;
     this.#schemaName = `schema-${policySet.hash.slice(0, 16)}-${n}`;
     this.#held = { ids: new Set(), schemaName: this.#schemaName };
-    const schema = cedar.preparseSchema(this.#schemaName, policySet.schemaText);
+    const schema = cedar.preparseSchema(this.#schemaName, schemaJson(policySet.schemaText));
     if (schema.type === 'failure') throw new Error(`preparsing the schema failed: ${schema.errors.map((e) => e.message).join('; ')}`);
     this.#index = index ?? indexPolicySet(policySet);
     this.#actionParents = actionParents(policySet.schemaText);

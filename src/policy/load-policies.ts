@@ -3,30 +3,16 @@
  * against the schema, and produces a policy set ready to preparse. A set with any error is refused
  * as a whole; its diagnostics are data, sorted by file, line and column.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { parseLinkFile, type TemplateLink } from './links.ts';
+import { policySetHash, PolicySetError, readPolicyDir, SCHEMA_FILE, TEMPLATE_DIR, type PolicyDiagnostic, type PolicyFileText, type PolicySources } from './policy-files.ts';
 import { policyTextProblem } from './policy-guard.ts';
+import { convertSchema } from './schema-json.ts';
 import type { PolicyHead } from './policy-index.ts';
 
-export const SCHEMA_FILE = 'schema.cedarschema';
-export const TEMPLATE_DIR = 'templates';
-export const LINKS_FILE = 'links.json';
-export const LINKS_DIR = 'links';
-/** Links files are data (entity ids), never parsed as Cedar text: they may be large. */
-export const MAX_LINKS_FILE_BYTES = 64 * 1024 * 1024;
-
-export interface PolicyDiagnostic {
-  file: string;
-  line: number;
-  column: number;
-  severity: 'error' | 'warning';
-  message: string;
-  help?: string;
-  policyId?: string;
-}
+// Reading the folder needs no Cedar (policy-files.ts): the start reads it before Cedar is loaded.
+export { formatDiagnostic, LINKS_DIR, LINKS_FILE, MAX_LINKS_FILE_BYTES, policySetHash, PolicySetError, readPolicyDir, SCHEMA_FILE, TEMPLATE_DIR } from './policy-files.ts';
+export type { PolicyDiagnostic, PolicyFileText, PolicySources } from './policy-files.ts';
 
 export interface PolicySource {
   file: string;
@@ -60,64 +46,6 @@ export interface CompiledPolicySet {
   warnings: PolicyDiagnostic[];
 }
 
-export class PolicySetError extends Error {
-  override readonly name = 'PolicySetError';
-  constructor(readonly diagnostics: PolicyDiagnostic[]) {
-    super(
-      `the policy set is not valid (${diagnostics.filter((d) => d.severity === 'error').length} error(s)):\n` +
-        diagnostics.map(formatDiagnostic).join('\n'),
-    );
-  }
-}
-
-export function formatDiagnostic(d: PolicyDiagnostic): string {
-  const where = `${d.file}:${d.line}:${d.column}`;
-  return `${where}: ${d.severity}: ${d.message}${d.help ? ` (help: ${d.help})` : ''}`;
-}
-
-export interface PolicyFileText {
-  file: string;
-  text: string;
-}
-
-export interface PolicySources {
-  schemaText: string;
-  files: PolicyFileText[];
-  templates?: PolicyFileText[] | undefined;
-  links?: PolicyFileText[] | undefined;
-}
-
-const cedarFilesIn = (dir: string, prefix = ''): PolicyFileText[] =>
-  existsSync(dir)
-    ? readdirSync(dir, { withFileTypes: true })
-        .filter((e) => e.isFile() && e.name.endsWith('.cedar'))
-        .map((e) => e.name)
-        .sort()
-        .map((name) => ({ file: prefix + name, text: readFileSync(join(dir, name), 'utf8') }))
-    : [];
-
-/** Reads the folder; compilePolicySet does the checking. */
-export function readPolicyDir(dir: string): PolicySources {
-  let schemaText: string;
-  try {
-    schemaText = readFileSync(join(dir, SCHEMA_FILE), 'utf8');
-  } catch {
-    throw new PolicySetError([{ file: SCHEMA_FILE, line: 1, column: 1, severity: 'error', message: `missing ${SCHEMA_FILE} in ${dir}` }]);
-  }
-  const linkFiles: PolicyFileText[] = [];
-  const readLinks = (path: string, name: string) => {
-    if (statSync(path).size > MAX_LINKS_FILE_BYTES) {
-      throw new PolicySetError([{ file: name, line: 1, column: 1, severity: 'error', message: `larger than ${MAX_LINKS_FILE_BYTES} bytes: split it into files under ${LINKS_DIR}/` }]);
-    }
-    linkFiles.push({ file: name, text: readFileSync(path, 'utf8') });
-  };
-  if (existsSync(join(dir, LINKS_FILE))) readLinks(join(dir, LINKS_FILE), LINKS_FILE);
-  if (existsSync(join(dir, LINKS_DIR))) {
-    for (const name of readdirSync(join(dir, LINKS_DIR)).filter((n) => n.endsWith('.json')).sort()) readLinks(join(dir, LINKS_DIR, name), `${LINKS_DIR}/${name}`);
-  }
-  return { schemaText, files: cedarFilesIn(dir), templates: cedarFilesIn(join(dir, TEMPLATE_DIR), `${TEMPLATE_DIR}/`), links: linkFiles };
-}
-
 export function loadPolicyDir(dir: string): CompiledPolicySet {
   const sources = readPolicyDir(dir);
   return compilePolicySet(sources.schemaText, sources.files, sources);
@@ -142,7 +70,8 @@ function compileChecked(schemaText: string, files: PolicyFileText[], templateFil
 
   const schemaProblem = policyTextProblem(schemaText);
   if (schemaProblem) throw new PolicySetError([{ file: SCHEMA_FILE, line: 1, column: 1, severity: 'error', message: `schema is ${schemaProblem}` }]);
-  const schemaCheck = cedar.checkParseSchema(schemaText);
+  // Parsed once, here; Cedar is given the JSON form from then on (schema-json.ts).
+  const schemaCheck = convertSchema(schemaText);
   if (schemaCheck.type === 'failure') {
     throw new PolicySetError(schemaCheck.errors.map((e) => ({ ...at(SCHEMA_FILE, schemaText, e.sourceLocations?.[0]?.start ?? 0), severity: 'error' as const, message: e.message, ...(e.help ? { help: e.help } : {}) })));
   }
@@ -217,7 +146,7 @@ function compileChecked(schemaText: string, files: PolicyFileText[], templateFil
     newId: l.id,
     values: { ...(l.principal ? { '?principal': l.principal } : {}), ...(l.resource ? { '?resource': l.resource } : {}) },
   }));
-  const answer = cedar.validate({ schema: schemaText, policies: { staticPolicies: policies, templates, templateLinks }, validationSettings: { mode: 'strict' } });
+  const answer = cedar.validate({ schema: schemaCheck.json, policies: { staticPolicies: policies, templates, templateLinks }, validationSettings: { mode: 'strict' } });
   if (answer.type === 'failure') {
     throw new PolicySetError(answer.errors.map((e) => ({ file: SCHEMA_FILE, line: 1, column: 1, severity: 'error' as const, message: e.message })));
   }
@@ -250,14 +179,6 @@ function compileChecked(schemaText: string, files: PolicyFileText[], templateFil
     hash: policySetHash({ schemaText, files, templates: templateFiles, links: linkFiles }),
     warnings: sortDiagnostics(warnings),
   };
-}
-
-/** SHA-256 over the schema and every file of the set, in order: CompiledPolicySet.hash. */
-export function policySetHash(sources: PolicySources): string {
-  const hash = createHash('sha256');
-  hash.update(`${SCHEMA_FILE}\0${sources.schemaText}\0`);
-  for (const { file, text } of [...sources.files, ...(sources.templates ?? []), ...(sources.links ?? [])]) hash.update(`${file}\0${text}\0`);
-  return hash.digest('hex');
 }
 
 type Locate = (file: string, text: string, offset: number) => { file: string; line: number; column: number };

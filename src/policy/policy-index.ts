@@ -17,6 +17,7 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { EntityJson, EntityUidJson, PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { entityKey, type EntityRef, type TemplateLink } from './links.ts';
+import { schemaJson } from './schema-json.ts';
 
 /** The scope part of Cedar's JSON form of a policy or template: what the index needs, clonable. */
 export type PolicyHead = Pick<PolicyJson, 'principal' | 'action' | 'resource'>;
@@ -86,13 +87,10 @@ export function headOf(text: string, template = false): PolicyHead {
  * request's entities (which are walked too: a superset is always safe).
  */
 export function actionParents(schemaText: string): Map<string, string[]> {
-  // Converting the schema costs Cedar tens of milliseconds; engines of one set (a reload, a shadow
-  // candidate with the same schema) share the answer.
+  // Engines of one set (a reload, a shadow candidate with the same schema) share the answer.
   if (lastActionParents?.schemaText === schemaText) return lastActionParents.parents;
   const parents = new Map<string, string[]>();
-  const json = cedar.schemaToJson(schemaText);
-  if (json.type === 'failure') throw new Error(`reading the schema's actions failed: ${json.errors.map((e) => e.message).join('; ')}`);
-  for (const [ns, def] of Object.entries(json.json)) {
+  for (const [ns, def] of Object.entries(schemaJson(schemaText))) {
     const actionType = ns ? `${ns}::Action` : 'Action';
     for (const [name, action] of Object.entries(def.actions ?? {})) {
       const list = (action.memberOf ?? []).map((m) => entityKey({ type: m.type ? (m.type.includes('::') || !ns ? m.type : `${ns}::${m.type}`) : actionType, id: m.id }));
@@ -103,11 +101,6 @@ export function actionParents(schemaText: string): Map<string, string[]> {
   return parents;
 }
 let lastActionParents: { schemaText: string; parents: Map<string, string[]> } | undefined;
-
-/** The answer actionParents gave for this schema before (recorded with a checked set), taken as its answer now. */
-export function rememberActionParents(schemaText: string, parents: Map<string, string[]>): void {
-  lastActionParents = { schemaText, parents };
-}
 
 /** The entity and everything above it, as entityKey strings: Cedar's `in` is true exactly for these. */
 export function ancestry(uid: EntityRef, parentsOf: (key: string) => readonly string[] | undefined): Set<string> {

@@ -18,7 +18,7 @@ import { checkKey, codeVersion, readCheckedSet, writeCheckedSet, type CheckInput
 import { compilePolicySet, formatDiagnostic, loadPolicyDir, PolicySetError, readPolicyDir, type CompiledPolicySet } from './load-policies.ts';
 import { formatFailure, parseTestFiles, readTestFiles, runPolicyTests } from './run-tests.ts';
 import { runReloadJob, type ReloadAnswer } from './reload-worker.ts';
-import { actionParents, rememberActionParents } from './policy-index.ts';
+import { rememberSchemaJson, schemaJson } from './schema-json.ts';
 import { shadowing, type Disagreement } from './shadow.ts';
 
 export const CANDIDATE_DIR = 'candidate';
@@ -95,11 +95,22 @@ function checkInputs(inputs: CheckInputs, options: PolicyEngineOptions): { set: 
   return { set, engine };
 }
 
+/** What the start-up check needs (a PolicyManager's options, or a worker's job). */
+export interface StartCheckOptions {
+  dir: string;
+  groupsClaim?: string | undefined;
+  checkedSetCache?: string | undefined;
+  decisionCacheSize?: number | undefined;
+  /** Something went wrong that costs only time (the record could not be written…). */
+  warn(message: string, err: unknown): void;
+}
+
 /**
  * The start-up check: in full, unless the data directory records that this exact set, with these
  * exact tests, passed under this exact code (checked-set-cache.ts). A set that passes is recorded.
+ * `engine` is the one the set's tests ran on, when they ran.
  */
-function checkAtStart(o: PolicyManagerOptions): { set: CompiledPolicySet; engine: PolicyEngine; checks: StartChecks } {
+export function checkAtStart(o: StartCheckOptions): { set: CompiledPolicySet; engine?: PolicyEngine; checks: StartChecks } {
   const options = { decisionCacheSize: o.decisionCacheSize };
   const inputs = readCheckInputs(o.dir, o.groupsClaim);
   const file = o.checkedSetCache;
@@ -109,18 +120,18 @@ function checkAtStart(o: PolicyManagerOptions): { set: CompiledPolicySet; engine
     key = checkKey(inputs, codeVersion());
   } catch (err) {
     // The running code could not be read to be named: nothing is reused or recorded.
-    o.logger.warn('cannot name the running code; the policy set is checked in full and not recorded', { err });
+    o.warn('cannot name the running code; the policy set is checked in full and not recorded', err);
     return { ...checkInputs(inputs, options), checks: 'ran' };
   }
   const recorded = readCheckedSet(file, key, inputs.sources);
   if (recorded) {
-    rememberActionParents(recorded.set.schemaText, recorded.actionParents);
-    return { set: recorded.set, engine: new PolicyEngine(recorded.set, options), checks: 'reused' };
+    rememberSchemaJson(recorded.set.schemaText, recorded.schemaJson);
+    return { set: recorded.set, checks: 'reused' };
   }
   const checked = checkInputs(inputs, options);
-  // The engine has just read the schema's action groups: recorded too, so a restart need not.
-  const failed = writeCheckedSet(file, key, { set: checked.set, actionParents: actionParents(checked.set.schemaText) });
-  if (failed) o.logger.warn('could not record the checked policy set; the next start checks it again', { file, err: failed });
+  // The schema's JSON form, which the checks just made, is recorded too, so a restart need not parse the text.
+  const failed = writeCheckedSet(file, key, { set: checked.set, schemaJson: schemaJson(checked.set.schemaText) });
+  if (failed) o.warn(`could not record the checked policy set in ${file}; the next start checks it again`, failed);
   return { ...checked, checks: 'ran' };
 }
 
@@ -168,13 +179,35 @@ export class PolicyManager {
     const at = o.clock.now().toISOString();
     let checked: ReturnType<typeof checkAtStart>;
     try {
-      checked = checkAtStart(o);
+      checked = checkAtStart({ ...o, warn: (message, err) => o.logger.warn(message, { err }) });
     } catch (err) {
       o.onLoad?.({ at, trigger: 'start', outcome: 'refused', errors: errorsOf(err) });
       throw err;
     }
     o.onLoad?.({ at, trigger: 'start', outcome: 'loaded', hash: checked.set.hash, errors: [] }, checked.set);
-    return new PolicyManager(o, checked.engine, checked.checks);
+    return new PolicyManager(o, checked.engine ?? new PolicyEngine(checked.set, { decisionCacheSize: o.decisionCacheSize }), checked.checks);
+  }
+
+  /**
+   * Loads the live set at start from the answer of the start's check run in a worker thread
+   * (checkOffThread with a `start` job, begun by the caller at `at`, so that its thread could do
+   * other work meanwhile): the same checks as start()'s, refused alike (PolicySetError when the set
+   * is at fault). Whatever went wrong with the worker refuses the start too.
+   */
+  static startChecked(o: PolicyManagerOptions, answer: ReloadAnswer, at: string): PolicyManager {
+    const { live } = answer;
+    if ('errors' in live || !live.start) {
+      const errors = 'errors' in live ? live.errors : ['the policy check in its worker thread did not say how it checked the set'];
+      o.onLoad?.({ at, trigger: 'start', outcome: 'refused', errors });
+      throw 'diagnostics' in live && live.diagnostics ? new PolicySetError(live.diagnostics) : new Error(errors.join('\n'));
+    }
+    const { set, start } = live;
+    for (const w of start.warnings) o.logger.warn(w);
+    // This thread's Cedar reads the schema from the JSON form the worker made, not from the text again.
+    rememberSchemaJson(set.schemaText, start.schemaJson);
+    const engine = new PolicyEngine(set, { decisionCacheSize: o.decisionCacheSize });
+    o.onLoad?.({ at, trigger: 'start', outcome: 'loaded', hash: set.hash, errors: [] }, set);
+    return new PolicyManager(o, engine, start.checks);
   }
 
   /** What operations ask: the live set, with the candidate in shadow when there is one. */

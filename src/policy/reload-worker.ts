@@ -9,17 +9,33 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { formatDiagnostic, loadPolicyDir, PolicySetError, type CompiledPolicySet } from './load-policies.ts';
-import { CANDIDATE_DIR, checkPolicyDir } from './policy-manager.ts';
+import type { SchemaJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { formatDiagnostic, loadPolicyDir, PolicySetError, type CompiledPolicySet, type PolicyDiagnostic } from './load-policies.ts';
+import { CANDIDATE_DIR, checkAtStart, checkPolicyDir, type StartChecks } from './policy-manager.ts';
+import { schemaJson } from './schema-json.ts';
 
 export interface ReloadJob {
   dir: string;
   groupsClaim?: string | undefined;
+  /**
+   * The start's check (PolicyManager.startOffThread): with the record of the set that passed before
+   * (checked-set-cache.ts), read and written here. The candidate is then left to the caller.
+   */
+  start?: { checkedSetCache?: string | undefined } | undefined;
+}
+
+/** What a start's check adds to the set: how it was checked, and what the caller's engine reuses. */
+export interface StartFacts {
+  checks: StartChecks;
+  schemaJson: SchemaJson<string>;
+  /** What went wrong without refusing the set (the record could not be written…), to be logged. */
+  warnings: string[];
 }
 
 /** What the checks found: the live set's replacement (or why not), and the candidate (null: none). */
 export interface ReloadAnswer {
-  live: { set: CompiledPolicySet } | { errors: string[] };
+  /** `diagnostics` when the set was refused for what it holds (PolicySetError), so the caller can refuse it alike. */
+  live: { set: CompiledPolicySet; start?: StartFacts } | { errors: string[]; diagnostics?: PolicyDiagnostic[] };
   /** Undefined when the worker failed before it got to the candidate: keep the current one. */
   candidate?: { set: CompiledPolicySet } | { errors: string[] } | null;
 }
@@ -27,6 +43,7 @@ export interface ReloadAnswer {
 const errorsOf = (err: unknown): string[] => (err instanceof PolicySetError ? err.diagnostics.map(formatDiagnostic) : [(err as Error).message]);
 
 export function runReloadJob(job: ReloadJob): ReloadAnswer {
+  if (job.start) return { live: runStartCheck(job, job.start.checkedSetCache) };
   let live: ReloadAnswer['live'];
   try {
     live = { set: checkPolicyDir(job.dir, job.groupsClaim).set };
@@ -43,6 +60,16 @@ export function runReloadJob(job: ReloadJob): ReloadAnswer {
     }
   }
   return { live, candidate };
+}
+
+function runStartCheck(job: ReloadJob, checkedSetCache: string | undefined): ReloadAnswer['live'] {
+  const warnings: string[] = [];
+  try {
+    const { set, checks } = checkAtStart({ dir: job.dir, groupsClaim: job.groupsClaim, checkedSetCache, warn: (message, err) => warnings.push(`${message}: ${(err as Error).message}`) });
+    return { set, start: { checks, schemaJson: schemaJson(set.schemaText), warnings } };
+  } catch (err) {
+    return { errors: errorsOf(err), ...(err instanceof PolicySetError ? { diagnostics: err.diagnostics } : {}) };
+  }
 }
 
 /**
@@ -70,7 +97,7 @@ export function* reloadMessages(answer: ReloadAnswer): Generator<ReloadMessage> 
   if (candidate) yield* parts('candidate', candidate);
   yield {
     kind: 'done',
-    answer: { live: live ? { set: light(live) } : answer.live, ...(answer.candidate !== undefined ? { candidate: candidate ? { set: light(candidate) } : answer.candidate } : {}) },
+    answer: { live: live ? { ...answer.live, set: light(live) } : answer.live, ...(answer.candidate !== undefined ? { candidate: candidate ? { set: light(candidate) } : answer.candidate } : {}) },
   };
 }
 

@@ -2,13 +2,12 @@
  * Runs policy test cases against a compiled policy set through the same engine the gateway uses,
  * and reports each failure with the expected and actual decision and the determining policies.
  */
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { PolicyEngine } from './engine.ts';
 import type { CompiledPolicySet, PolicyFileText } from './load-policies.ts';
+import { readTestFiles } from './policy-files.ts';
 import { parseTestFile, type PolicyTestCase } from './test-cases.ts';
 
-export const TESTS_DIR = 'tests';
+export { readTestFiles, TESTS_DIR } from './policy-files.ts';
 
 export interface TestFailure {
   case: PolicyTestCase;
@@ -24,16 +23,6 @@ export interface TestReport {
 
 export function readTestCases(policyDir: string, groupsClaim?: string): PolicyTestCase[] {
   return parseTestFiles(readTestFiles(policyDir), groupsClaim);
-}
-
-/** The text of every tests/*.json file, by its name under the policy folder, in name order. */
-export function readTestFiles(policyDir: string): PolicyFileText[] {
-  const dir = join(policyDir, TESTS_DIR);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => ({ file: `${TESTS_DIR}/${f}`, text: readFileSync(join(dir, f), 'utf8') }));
 }
 
 export function parseTestFiles(files: readonly PolicyFileText[], groupsClaim?: string): PolicyTestCase[] {

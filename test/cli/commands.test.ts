@@ -4,7 +4,7 @@
  * launcher: what `--help` and `token` load (none of the server's dependencies, nor the AWS SDK).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -103,7 +103,11 @@ describe('usage errors: exit 2, the problem and the command usage on stderr', ()
 });
 
 describe('the launcher loads only what a command uses', () => {
-  /** Runs bin/versiongate.js with a resolve hook that lists every package it loads from node_modules. */
+  /**
+   * Runs bin/versiongate.js with a resolve hook that lists every package it loads: from node_modules,
+   * and bundled into the dist/ chunks it loads (esbuild heads each bundled file with a
+   * `// …node_modules/<package>/…` comment).
+   */
   function packagesLoaded(args: string[]): Promise<{ code: number | null; packages: Set<string>; stdout: string }> {
     const hook = join(dir, 'hook.mjs');
     writeFileSync(
@@ -114,6 +118,7 @@ export async function resolve(specifier, context, next) {
   const result = await next(specifier, context);
   const m = result.url.match(/node_modules\\\\/((@[^/]+\\\\/)?[^/]+)/);
   if (m) process.stderr.write('LOADED ' + m[1] + '\\\\n');
+  else if (result.url.startsWith('file:') && result.url.includes('/dist/')) process.stderr.write('CHUNK ' + result.url + '\\\\n');
   return result;
 }\`));
 `,
@@ -129,6 +134,9 @@ export async function resolve(specifier, context, next) {
       child.once('close', (code) => {
         clearTimeout(timer);
         const packages = new Set([...stderr.matchAll(/^LOADED (.+)$/gm)].map((m) => m[1]!));
+        for (const [, url] of stderr.matchAll(/^CHUNK (.+)$/gm)) {
+          for (const m of readFileSync(new URL(url!), 'utf8').matchAll(/^\/\/ \S*node_modules\/((@[^/]+\/)?[^/\s]+)\//gm)) packages.add(m[1]!);
+        }
         resolve({ code, packages, stdout });
       });
     });
