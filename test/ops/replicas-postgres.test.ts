@@ -197,8 +197,11 @@ describe('two replicas on one PostgreSQL', () => {
     expect(res.status, await res.clone().text()).toBeLessThan(300);
     await until('the resync completed', async () => (await store.readSyncJob(current.id))?.state === 'completed' && (await store.readSyncJob(current.id))!.attempts === 1);
     const job = (await store.readSyncJob(current.id))!;
-    const completions = [a, b].map((r, i) => r.out().slice(logged[i]).split('\n').filter((l) => l.includes('"sync completed"') && l.includes(`"syncJob":${job.id},`)).length);
-    expect(completions[0]! + completions[1]!).toBe(1);
+    const completions = () => [a, b].map((r, i) => r.out().slice(logged[i]).split('\n').filter((l) => l.includes('"sync completed"') && l.includes(`"syncJob":${job.id},`)).length);
+    // Log lines are written asynchronously (at the end of their turn of the event loop, then through
+    // a pipe): the line may arrive just after the job's row says it completed.
+    await until('the replica that ran it logged "sync completed"', async () => completions()[0]! + completions()[1]! > 0);
+    expect(completions()[0]! + completions()[1]!).toBe(1);
 
     // One chain, checked by the CLI on the shared database: every record of both replicas on it.
     const verified = await cli(['audit', 'verify']);
