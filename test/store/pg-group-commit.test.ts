@@ -137,17 +137,19 @@ describe('PgGroupCommitter', () => {
   });
 
   it('a batch whose records PostgreSQL refuses is not committed: COMMIT, sent behind them, answers ROLLBACK and every write fails', async () => {
-    const taken = (await pool.query<{ decision_id: string }>(`SELECT decision_id FROM audit_log ORDER BY seq LIMIT 1`)).rows[0]!.decision_id;
+    // The database refuses this one record (the records of a batch go in one statement).
+    await pool.query(`CREATE FUNCTION refuse_f2() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.request_id = 'f2' THEN RAISE EXCEPTION 'audit row refused' USING ERRCODE = '23514'; END IF; RETURN NEW; END $$`);
+    await pool.query(`CREATE TRIGGER refuse_f2 BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_f2()`);
     const headBefore = (await pool.query(`SELECT seq, hash FROM audit_head`)).rows[0];
     const clash: PgWork<string> = async (tx) => {
       await tx.query(`INSERT INTO scratch (k) VALUES ('f2')`);
-      // A decision id already on the chain: the records' insert violates its unique index.
-      tx.audit(auditInput({ requestId: 'f2', decisionId: taken }));
+      tx.audit(auditInput({ requestId: 'f2' }));
       return () => 'f2';
     };
     const outcomes = await Promise.allSettled([group.submit(insert('f1'), undefined, { single: true }), group.submit(clash, undefined, { single: true })]);
+    await pool.query(`DROP TRIGGER refuse_f2 ON audit_log; DROP FUNCTION refuse_f2()`);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
-    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ code: '23505' });
+    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ code: '23514', message: 'audit row refused' });
     expect(await keys()).not.toContain('f1');
     expect(await keys()).not.toContain('f2');
     expect((await pool.query(`SELECT seq, hash FROM audit_head`)).rows[0]).toEqual(headBefore);

@@ -204,8 +204,9 @@ export const auditLog = pgTable(
     domainArn: text('domain_arn'),
     packageName: text('package_name'),
   },
+  // No index on decision_id, as in SQLite: nothing looks a record up by it, and a random UUID's
+  // index dirties a page of its own per record written.
   (t) => [
-    uniqueIndex('audit_log_decision_id').on(t.decisionId),
     index('audit_log_time').on(t.time),
     index('audit_log_resource_seq').on(t.resource, t.seq),
     index('audit_log_repository_seq').on(t.repositoryArn, t.seq),
