@@ -15,15 +15,15 @@ const MAX_KEY_LENGTH = 16 * 1024;
 const MAX_DEPTH = 64;
 
 /**
- * An injective encoding of JSON-like data: its JSON text, taken only when JSON would represent the
- * value faithfully. Anything that JSON would silently change or drop (undefined, NaN, -0, bigint,
+ * The decision cache's key for a call: an injective encoding of JSON-like data, its JSON text,
+ * taken only when JSON would represent the value faithfully. Anything that JSON would silently change or drop (undefined, NaN, -0, bigint,
  * functions, class instances, symbol keys, holes, …) makes the value uncacheable, so it is
  * evaluated every time: the key never merges two inputs Cedar could tell apart. Object keys keep
  * their order: the same input built in another order is a second entry (a miss), never a wrong hit.
  * Every caller builds its calls in one fixed shape, so that costs nothing, and it spares a sort and
  * a string per object on every request (a sorted encoding was a fifth of a request's allocations).
  */
-export function canonicalKey(value: unknown): string | undefined {
+export function decisionKey(value: unknown): string | undefined {
   if (!jsonFaithful(value, 0)) return undefined;
   const key = JSON.stringify(value);
   return key.length <= MAX_KEY_LENGTH ? key : undefined;

@@ -10,7 +10,7 @@
  */
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { CedarValueJson, EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
-import { canonicalKey, DEFAULT_DECISION_CACHE_SIZE, Lru } from './decision-cache.ts';
+import { decisionKey, DEFAULT_DECISION_CACHE_SIZE, Lru } from './decision-cache.ts';
 import type { EntityRef } from './links.ts';
 import { actionParents, ancestry, headOf, parentsIn, PolicyIndex, scopeOf, uidOf, type IndexedPolicy, type PolicyHead } from './policy-index.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -177,7 +177,7 @@ export class PolicyEngine implements Authorizer {
     const hash = this.policySet.hash;
     const fail = (errors: string[]): AuthorizationDecision => ({ decision: 'deny', determiningPolicies: [], errors, policySetHash: hash, denyKind: 'error' });
     if (this.#broken) return fail([`policy engine unavailable: ${this.#broken}`]);
-    const key = this.#decisions.capacity > 0 ? canonicalKey([call.principal, call.action, call.resource, call.context, call.entities]) : undefined;
+    const key = this.#decisions.capacity > 0 ? decisionKey([call.principal, call.action, call.resource, call.context, call.entities]) : undefined;
     if (key !== undefined) {
       const hit = this.#decisions.get(key);
       if (hit) return { ...hit, determiningPolicies: [...hit.determiningPolicies], errors: [...hit.errors], cached: true };

@@ -18,8 +18,8 @@ export interface ReloadJob {
   dir: string;
   groupsClaim?: string | undefined;
   /**
-   * The start's check (PolicyManager.startOffThread): with the record of the set that passed before
-   * (checked-set-cache.ts), read and written here. The candidate is then left to the caller.
+   * The start's check (begun by start-check.ts, judged by PolicyManager.startChecked): with the
+   * record of the set that passed before (checked-set-cache.ts), read and written here. The candidate is then left to the caller.
    */
   start?: { checkedSetCache?: string | undefined } | undefined;
 }

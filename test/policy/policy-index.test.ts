@@ -1,7 +1,7 @@
 /** The index of policy scopes and the decision cache: the pieces the differential test guards as a whole. */
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canonicalKey, Lru } from '../../src/policy/decision-cache.ts';
+import { decisionKey, Lru } from '../../src/policy/decision-cache.ts';
 import { PolicyEngine } from '../../src/policy/engine.ts';
 import { packageResource } from '../../src/policy/entities.ts';
 import { loadPolicyDir } from '../../src/policy/load-policies.ts';
@@ -82,23 +82,23 @@ describe('the decision cache', () => {
   });
 
   it('never merges inputs that JSON would make equal', () => {
-    expect(canonicalKey({ b: 1, a: [1, 'x'] })).toBe(canonicalKey({ b: 1, a: [1, 'x'] }));
-    expect(canonicalKey({ b: 1, a: [1, 'x'] })).not.toBe(canonicalKey({ b: 1, a: ['1', 'x'] }));
-    expect(canonicalKey({ a: null })).not.toBe(canonicalKey({}));
-    expect(canonicalKey({ a: undefined })).toBeUndefined();
-    expect(canonicalKey({ a: Number.NaN })).toBeUndefined();
-    expect(canonicalKey({ a: -0 })).toBeUndefined();
-    expect(canonicalKey({ a: new Date(0) })).toBeUndefined();
+    expect(decisionKey({ b: 1, a: [1, 'x'] })).toBe(decisionKey({ b: 1, a: [1, 'x'] }));
+    expect(decisionKey({ b: 1, a: [1, 'x'] })).not.toBe(decisionKey({ b: 1, a: ['1', 'x'] }));
+    expect(decisionKey({ a: null })).not.toBe(decisionKey({}));
+    expect(decisionKey({ a: undefined })).toBeUndefined();
+    expect(decisionKey({ a: Number.NaN })).toBeUndefined();
+    expect(decisionKey({ a: -0 })).toBeUndefined();
+    expect(decisionKey({ a: new Date(0) })).toBeUndefined();
     // eslint-disable-next-line no-sparse-arrays
-    expect(canonicalKey([1, , 2])).toBeUndefined();
-    expect(canonicalKey('a"b')).not.toBe(canonicalKey('a\\"b'));
-    expect(canonicalKey({ a: () => 1 })).toBeUndefined();
-    expect(canonicalKey({ a: { toJSON: () => 'x' } })).toBeUndefined();
-    expect(canonicalKey({ a: 1n })).toBeUndefined();
-    expect(canonicalKey({ a: 1, [Symbol('s')]: 2 })).toBeUndefined();
+    expect(decisionKey([1, , 2])).toBeUndefined();
+    expect(decisionKey('a"b')).not.toBe(decisionKey('a\\"b'));
+    expect(decisionKey({ a: () => 1 })).toBeUndefined();
+    expect(decisionKey({ a: { toJSON: () => 'x' } })).toBeUndefined();
+    expect(decisionKey({ a: 1n })).toBeUndefined();
+    expect(decisionKey({ a: 1, [Symbol('s')]: 2 })).toBeUndefined();
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    expect(canonicalKey(cyclic)).toBeUndefined();
+    expect(decisionKey(cyclic)).toBeUndefined();
   });
 
   it('the LRU drops the least recently used entry', () => {
