@@ -22,6 +22,7 @@ import { refuseWhileStarting } from './http/ops-gate.ts';
 import { healthApi } from './http/ops-health.ts';
 import { policyApi } from './http/policy-api.ts';
 import { metricsApi } from './http/ops-metrics.ts';
+import { GatewayApp } from './http/openapi-app.ts';
 import { requestContext } from './http/request-context.ts';
 import { packageApi } from './http/package-api.ts';
 import { packagesApi } from './http/packages-api.ts';
@@ -80,7 +81,7 @@ export interface AppDeps extends OperationDeps {
 }
 
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
-  const app = new OpenAPIHono<AppEnv>({
+  const app = new GatewayApp<AppEnv>({
     defaultHook: (result, c) => {
       if (result.success) return undefined;
       // A parameter given twice reaches the schema as a list, which would be reported as the wrong

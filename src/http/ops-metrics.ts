@@ -6,6 +6,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { AppEnv } from './app-env.ts';
+import { GatewayApp } from './openapi-app.ts';
 
 const metricsRoute = createRoute({
   method: 'get',
@@ -28,7 +29,7 @@ export function metricsApi(metrics: Metrics, app: OpenAPIHono<AppEnv>): void {
 
 /** The app of a listener of its own (VERSIONGATE_METRICS=HOST:PORT): /metrics and nothing else. */
 export function createMetricsApp(metrics: Metrics): OpenAPIHono<AppEnv> {
-  const app = new OpenAPIHono<AppEnv>();
+  const app = new GatewayApp<AppEnv>();
   metricsApi(metrics, app);
   app.notFound((c) => c.text('only GET /metrics is served here\n', 404));
   return app;
