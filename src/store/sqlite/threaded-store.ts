@@ -17,7 +17,7 @@ import { workerEntry } from '../../package-root.ts';
 import type { PackageDeleteResult, Store, VersionCommit, VersionCommitResult } from '../store.ts';
 import { DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from './group-commit.ts';
 import { openSqliteStore } from './sqlite-store.ts';
-import { reviveError, type FlatError, type WriteRequest, type WriterInit, type WriterMessage } from './writer-protocol.ts';
+import { encodeWrites, reviveError, type FlatError, type WriteRequest, type WriterInit, type WriterMessage } from './writer-protocol.ts';
 
 /** Answered on this thread's connection. */
 const READS = [
@@ -152,7 +152,7 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
   const post = () => {
     const requests = outbox;
     outbox = [];
-    if (!failure) worker.postMessage(requests);
+    if (!failure) worker.postMessage(encodeWrites(requests));
   };
   const send = <T>(method: string, args: unknown[]): Promise<T> => {
     if (failure) return Promise.reject(new ServiceUnavailableError(`The store's writer stopped (${failure.message}); the write was not made.`));

@@ -13,7 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../../clock.ts';
 import type { Store, VersionCommit } from '../store.ts';
 import { openSqliteStore } from './sqlite-store.ts';
-import { flattenError, type WriteAnswer, type WriteRequest, type WriterInit, type WriterMessage } from './writer-protocol.ts';
+import { decodeWrites, flattenError, type WriteAnswer, type WriteRequest, type WriterInit, type WriterMessage } from './writer-protocol.ts';
 
 const init = (workerData as { versiongateWriter: WriterInit }).versiongateWriter;
 const port = parentPort!;
@@ -66,7 +66,8 @@ function withDeadline(arg: unknown): unknown {
   return { ...rest, expired: { check, remainingMs: () => Math.max(0, deadlineAt - performance.timeOrigin - performance.now()) } satisfies VersionCommit['expired'] };
 }
 
-port.on('message', (m: WriteRequest[] | 'close') => {
+// 'close' is the one message that is neither a list of writes nor one as JSON text (which starts with '[').
+port.on('message', (m: WriteRequest[] | string) => {
   if (m === 'close') {
     // Commits what waits, answers all of it (every answer settles a few ticks after its commit), then
     // ends: the parent waits for the exit.
@@ -80,7 +81,7 @@ port.on('message', (m: WriteRequest[] | 'close') => {
       .then(() => end(), end);
     return;
   }
-  for (const request of m) run(request);
+  for (const request of decodeWrites(m)) run(request);
 });
 
 /** Submits one write to the group committer (synchronously, so one message's writes share a batch). */
