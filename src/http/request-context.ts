@@ -4,6 +4,7 @@
  * Authorization header.
  */
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
@@ -37,11 +38,12 @@ export function requestContext({ logger, metrics, lifecycle, deadlineMs }: Reque
     c.set('requestId', requestId);
     c.set('deadline', createDeadline({ timeoutMs: deadlineMs, hardStop: lifecycle.hardStop }));
     await next();
-    setHeader(c, 'x-request-id', requestId);
+    const set = headerSetter(c);
+    set('x-request-id', requestId);
     // CodeArtifact's REST-JSON answers carry it too, successes included: the AWS SDK reports it as $metadata.requestId.
-    setHeader(c, 'x-amzn-requestid', requestId);
+    set('x-amzn-requestid', requestId);
     // While draining, each connection closes after its response, so the server can finish closing.
-    if (lifecycle.state === 'stopping') setHeader(c, 'connection', 'close');
+    if (lifecycle.state === 'stopping') set('connection', 'close');
 
     const seconds = (performance.now() - started) / 1000;
     const route = routeOf(c);
@@ -65,16 +67,23 @@ export function requestContext({ logger, metrics, lifecycle, deadlineMs }: Reque
 }
 
 /**
- * A header on the response the handler made. c.header() at this point would rebuild that response
- * (and make @hono/node-server turn its lightweight one into a whole fetch Response, every request);
- * its headers can be set in place. A response whose headers are immutable is rebuilt after all.
+ * Sets a header on the response the handler made. From a socket, it is set on Node's response, which
+ * has not been written yet: writeHead merges it with the handler's headers. Setting it on the handler's
+ * Response instead would turn that response's plain header object into a fetch Headers object, and
+ * @hono/node-server then writes the response the slow way: through Headers' validation, sorting and
+ * iteration, on every request. An in-process request (the console, app.request()) has no Node
+ * response, so its header goes on the Response; one whose headers are immutable is rebuilt.
  */
-function setHeader(c: Context<AppEnv>, name: string, value: string): void {
-  try {
-    c.res.headers.set(name, value);
-  } catch {
-    c.header(name, value);
-  }
+function headerSetter(c: Context<AppEnv>): (name: string, value: string) => void {
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  if (outgoing && typeof outgoing.setHeader === 'function' && !outgoing.headersSent) return (name, value) => outgoing.setHeader(name, value);
+  return (name, value) => {
+    try {
+      c.res.headers.set(name, value);
+    } catch {
+      c.header(name, value);
+    }
+  };
 }
 
 /** The pattern of the route that answered (middleware is registered for ALL methods, routes are not). */
