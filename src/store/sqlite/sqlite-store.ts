@@ -104,7 +104,12 @@ interface PackageSnapshotRow {
   revision: string | null;
 }
 
-export function openSqliteStore({ file, clock, groupCommit, migrate: applyMigrations = true, memoryTempStore = true }: SqliteStoreOptions): Store {
+export function openSqliteStore(options: SqliteStoreOptions): Store {
+  return openSqliteConnection(options).store;
+}
+
+/** The store and its connection, for a caller that manages the connection's transactions itself (turn-snapshot.ts). */
+export function openSqliteConnection({ file, clock, groupCommit, migrate: applyMigrations = true, memoryTempStore = true }: SqliteStoreOptions): { store: Store; sqlite: Database.Database } {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new Database(file);
   sqlite.pragma('journal_mode = WAL');
@@ -118,7 +123,7 @@ export function openSqliteStore({ file, clock, groupCommit, migrate: applyMigrat
   if (memoryTempStore) sqlite.pragma('temp_store = MEMORY');
   const db = drizzle(sqlite, { schema });
   if (applyMigrations) migrate(db, { migrationsFolder: MIGRATIONS });
-  return new SqliteStore(sqlite, db, clock, new GroupCommitter(sqlite, groupCommit ?? DEFAULT_GROUP_COMMIT));
+  return { store: new SqliteStore(sqlite, db, clock, new GroupCommitter(sqlite, groupCommit ?? DEFAULT_GROUP_COMMIT)), sqlite };
 }
 
 class SqliteStore implements Store {

@@ -16,7 +16,8 @@ import { systemClock } from '../../clock.ts';
 import { workerEntry } from '../../package-root.ts';
 import type { PackageDeleteResult, Store, VersionCommit, VersionCommitResult } from '../store.ts';
 import { DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from './group-commit.ts';
-import { openSqliteStore } from './sqlite-store.ts';
+import { openSqliteConnection } from './sqlite-store.ts';
+import { TurnSnapshot } from './turn-snapshot.ts';
 import { encodeWrites, reviveError, type FlatError, type WriteRequest, type WriterInit, type WriterMessage } from './writer-protocol.ts';
 
 /** Answered on this thread's connection. */
@@ -108,7 +109,9 @@ interface Pending {
 export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROUP_COMMIT }: ThreadedStoreOptions): Promise<Store> {
   // Opened (and migrated) here first: the writer opens a database whose schema is current.
   // The reader makes no group commits (the writer does), so its sorts may spill to disk as usual.
-  const reader = openSqliteStore({ file, clock: systemClock, groupCommit, memoryTempStore: false });
+  const { store: reader, sqlite: readerConnection } = openSqliteConnection({ file, clock: systemClock, groupCommit, memoryTempStore: false });
+  // This thread's reads of one turn share a read transaction; the writer's answers end it first.
+  const snapshot = new TurnSnapshot(readerConnection);
   const init: WriterInit = { file, maxBatch: groupCommit.maxBatch, maxQueued: groupCommit.maxQueued };
   const worker = new Worker(workerEntry(import.meta.url, './writer-thread-boot.mjs', 'writer-thread'), {
     workerData: { versiongateWriter: init },
@@ -126,6 +129,7 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
     pending.clear();
   };
   worker.on('message', (m: WriterMessage & { closeError?: FlatError }) => {
+    snapshot.end();
     for (const a of m.answers) {
       const p = pending.get(a.id);
       if (!p) continue;
@@ -164,7 +168,14 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
   };
 
   const store: Record<string, unknown> = {};
-  for (const m of READS) store[m] = (reader[m] as (...a: unknown[]) => unknown).bind(reader);
+  for (const m of READS) {
+    const read = (reader[m] as (...a: unknown[]) => unknown).bind(reader);
+    // async: a read of a closed store rejects, as every read does, rather than throwing.
+    store[m] = async (...args: unknown[]) => {
+      snapshot.enter();
+      return read(...args);
+    };
+  }
   for (const m of WRITES) store[m] = (...args: unknown[]) => send(m, args);
 
   /**
@@ -196,6 +207,7 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
         worker.postMessage('close');
         await exited;
       }
+      snapshot.end();
       await reader.close();
     })();
     return closing;
