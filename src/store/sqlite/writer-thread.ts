@@ -2,7 +2,8 @@
  * The SQLite writer thread: a connection of its own that makes every write of the store, grouped
  * into commits (group-commit.ts), so the SQL of the writes and the fsync of each COMMIT run beside the
  * event loop instead of on it. WAL lets the main thread's connection keep reading meanwhile, and a
- * reader starting after a COMMIT sees it, so a request that reads after its write was acknowledged
+ * reader starting after a COMMIT sees it; the main thread ends its open read snapshot before it takes
+ * in these answers (turn-snapshot.ts), so a request that reads after its write was acknowledged
  * sees its own change.
  *
  * Answers leave only after the COMMIT that holds their write has returned (synchronous=FULL), one
