@@ -8,7 +8,7 @@
  */
 import type pg from 'pg';
 
-type Corkable = { cork?(): void; uncork?(): void; destroyed?: boolean };
+type Corkable = { cork?(): void; uncork?(): void };
 
 function socketOf(client: pg.ClientBase): Corkable | undefined {
   return (client as unknown as { connection?: { stream?: Corkable } }).connection?.stream;
