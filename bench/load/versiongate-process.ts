@@ -47,6 +47,8 @@ export interface StartOptions {
   databaseUrl?: string | undefined;
   /** Another replica on the same database: it is already seeded, and this one signs with its development key. */
   replicaOf?: string | undefined;
+  /** Another checkout of versiongate to run (its bin/versiongate.js and policies/), for A/B runs; this one by default. */
+  checkout?: string | undefined;
 }
 
 /** `extraArgs`: settings flags for this run (e.g. `--commit-batch 1`). */
@@ -55,7 +57,8 @@ export async function startVersiongate(dir: string, generated: number, extraArgs
   const policyDir = join(dir, 'policies');
   mkdirSync(dataDir, { recursive: true });
   // The whole folder: schema, policies, templates/, links.json and tests/ (the server runs the tests at load).
-  cpSync(join(ROOT, 'policies'), policyDir, { recursive: true });
+  const checkout = options.checkout ?? ROOT;
+  cpSync(join(checkout, 'policies'), policyDir, { recursive: true });
   writeGeneratedPolicies(policyDir, generated);
   if (options.replicaOf) cpSync(join(options.replicaOf, 'data', 'dev-signing-key.json'), join(dataDir, 'dev-signing-key.json'));
   else await seedRegistry(dataDir, options.databaseUrl);
@@ -76,7 +79,7 @@ export async function startVersiongate(dir: string, generated: number, extraArgs
     ...(options.databaseUrl ? ['--database-url', options.databaseUrl] : []),
     ...extraArgs,
   ];
-  const child = spawnTracked(process.execPath, [...SERVER_NODE_ARGS, ...args], { cwd: ROOT, env: envWithoutSettings(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTracked(process.execPath, [...SERVER_NODE_ARGS, ...args], { cwd: checkout, env: envWithoutSettings(), stdio: ['ignore', 'pipe', 'pipe'] });
   const output = watchOutput(child, 'versiongate');
   try {
     const deadline = Date.now() + START_TIMEOUT_MS;

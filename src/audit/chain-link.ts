@@ -137,8 +137,11 @@ export function encodedFromColumns(c: Omit<AuditColumns, 'hash' | 'repositoryArn
   };
 }
 
+/** The columns a record is read from: the derived ones (repository, domain, package) are not part of it. */
+export type RecordColumns = Omit<AuditColumns, 'repositoryArn' | 'domainArn' | 'packageName'>;
+
 /** A stored record read back (the JSON columns parsed). */
-export function recordFromColumns(r: AuditColumns): AuditRecord {
+export function recordFromColumns(r: RecordColumns): AuditRecord {
   return {
     seq: r.seq,
     prevHash: r.prevHash,

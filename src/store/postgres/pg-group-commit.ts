@@ -32,6 +32,7 @@ import type pg from 'pg';
 import { linkRecords, type ChainHead } from '../../audit/chain-link.ts';
 import type { AuditRecordInput } from '../../audit/audit-record.ts';
 import { ServiceUnavailableError } from '../../errors.ts';
+import { holdWrites, sendTogether } from './pg-send-together.ts';
 import type { GroupCommitOptions } from '../sqlite/group-commit.ts';
 
 /** A record's seq, known once its batch has linked it (read it in the finisher, after commit). */
@@ -170,17 +171,22 @@ export class PgGroupCommitter {
    * null (run it again with `together` false: every write in its own savepoint, one at a time).
    */
   async #attempt(client: pg.PoolClient, batch: Pending[], together: boolean): Promise<Outcome[] | null> {
-    const begin = client.query(BEGIN);
     const sending: Sending = { open: true };
-    const early = batch.map((p) => (together && p.single ? this.#runOne(client, p, false, sending) : undefined));
-    // A batch of single-statement writes only (a replica's status changes): each has sent its
-    // statement by now (PgSubmitOptions.single), so the head's lock leaves right behind them, after
-    // their row locks as always, without a round trip of its own.
-    const head = together && batch.every((p) => p.single) ? lockHead(client) : undefined;
-    if (head) {
-      sending.open = false;
-      head.catch(() => undefined); // awaited below, once the writes' answers are in
-    }
+    // BEGIN, the single-statement writes' statements and the head's lock are all sent before this
+    // function's first await: they leave in one write to the socket (pg-send-together.ts).
+    const { begin, early, head } = sendTogether(client, () => {
+      const begin = client.query(BEGIN);
+      const early = batch.map((p) => (together && p.single ? this.#runOne(client, p, false, sending) : undefined));
+      // A batch of single-statement writes only (a replica's status changes): each has sent its
+      // statement by now (PgSubmitOptions.single), so the head's lock leaves right behind them, after
+      // their row locks as always, without a round trip of its own.
+      const head = together && batch.every((p) => p.single) ? lockHead(client) : undefined;
+      if (head) {
+        sending.open = false;
+        head.catch(() => undefined); // awaited below, once the writes' answers are in
+      }
+      return { begin, early, head };
+    });
     const beginError = await begin.then(
       () => undefined,
       (err: unknown) => err ?? new Error('BEGIN failed'),
@@ -265,15 +271,23 @@ async function lockHead(client: pg.PoolClient | pg.Client): Promise<ChainHead> {
 export async function commitLinked(client: pg.PoolClient | pg.Client, records: readonly AuditRecordInput[], seqs: readonly AuditSeq[], head?: Promise<ChainHead>): Promise<void> {
   const locked = head ? await head : records.length > 0 ? await lockHead(client) : undefined;
   let appended: Promise<unknown> = Promise.resolve();
-  if (records.length > 0) {
-    let refused: unknown;
-    appended = new Promise((resolve, reject) =>
-      client.query(appendStatement(locked!, records, seqs), (err: Error | undefined, result: pg.QueryResult) => (err ? reject((refused = err)) : resolve(result))),
-    );
-    await new Promise((resolve) => process.nextTick(resolve));
-    if (refused !== undefined) throw refused;
+  // The insert and COMMIT leave in one write (pg-send-together.ts); a refused insert's bytes, if any
+  // were queued, still leave before the throw, and no COMMIT with them.
+  const release = holdWrites(client);
+  let commit: Promise<pg.QueryResult>;
+  try {
+    if (records.length > 0) {
+      let refused: unknown;
+      appended = new Promise((resolve, reject) =>
+        client.query(appendStatement(locked!, records, seqs), (err: Error | undefined, result: pg.QueryResult) => (err ? reject((refused = err)) : resolve(result))),
+      );
+      await new Promise((resolve) => process.nextTick(resolve));
+      if (refused !== undefined) throw refused;
+    }
+    commit = client.query('COMMIT');
+  } finally {
+    release();
   }
-  const commit = client.query('COMMIT');
   const [insert, committed] = await Promise.allSettled([appended, commit]);
   if (insert.status === 'rejected') throw insert.reason;
   if (committed.status === 'rejected') throw committed.reason;

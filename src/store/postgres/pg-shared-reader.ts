@@ -1,5 +1,6 @@
 /**
- * The read every write request makes first (readPackage), on a few connections that those reads share.
+ * The read every write request makes first (readPackage, one statement per turn of the event loop:
+ * pg-coalesced-reads.ts), on a few connections that those reads share.
  *
  * Through the pool, each of these reads takes a connection of its own for one round trip. Under load
  * (32 requests at once) the pool's connections were all busy, and a read waited for one longer than

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { packageRoot } from '../../package-root.ts';
 import { GENESIS_HASH } from '../../audit/audit-hash.ts';
 import type { AuditHead, AuditRecord, AuditRecordInput } from '../../audit/audit-record.ts';
-import { encodedFromColumns, recordFromColumns, versionsBySeq, type AuditColumns } from '../../audit/chain-link.ts';
+import { encodedFromColumns, recordFromColumns, versionsBySeq, type AuditColumns, type RecordColumns } from '../../audit/chain-link.ts';
 import type { Clock } from '../../clock.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import { newIdentifier } from '../../registry/identifier.ts';
@@ -63,6 +63,7 @@ import type {
   VersionRecord,
   VersionSnapshot,
 } from '../store.ts';
+import { CoalescedReads } from './pg-coalesced-reads.ts';
 import { PgSharedReader, readerConnections } from './pg-shared-reader.ts';
 import { PartialWrite, PgGroupCommitter, type PgSubmitOptions, type PgTx, type PgWork, type PgWriteGuard } from './pg-group-commit.ts';
 import { ASSET_COLUMNS, type AssetRow, type IdentifierRow, keyOf, originOf, REPOSITORY_COLUMNS, type RepositoryRow, type SyncJobRow, toAsset, toRepository, toSyncJob, toVersionRecord, VERSION_COLUMNS, type VersionRow } from '../sql-rows.ts';
@@ -171,7 +172,18 @@ function lostRace(err: unknown): boolean {
   return code === '23505' || code === '40P01' || code === '40001';
 }
 
+/** One readPackage call: its package and the versions it asks for. */
+interface PackageRead {
+  key: PackageKey;
+  versions: readonly string[];
+}
+
+/** Reads that share one readPackage statement at most (their arrays stay small). */
+const MAX_PACKAGE_READS = 64;
+
 class PostgresStore implements Store {
+  private readonly packageReads = new CoalescedReads<PackageRead, PackageSnapshot>((reads) => this.readPackages(reads), MAX_PACKAGE_READS);
+
   constructor(
     readonly pool: pg.Pool,
     private readonly clock: Clock,
@@ -281,27 +293,54 @@ class PostgresStore implements Store {
   /**
    * One round trip: the domain, repository, package and versions in a single statement (a request's
    * read before its write; on a busy machine every round trip waits for the server to be scheduled),
+   * shared with the other readPackage calls of the same turn of the event loop (pg-coalesced-reads.ts),
    * on the connections that these reads share (pg-shared-reader.ts).
    */
   async readPackage(key: PackageKey, versions: readonly string[]): Promise<PackageSnapshot> {
-    type Row = { domain_id: number | null; repository_id: number | null; package_id: number | null; versions: Array<{ version: string; status: string; revision: string }> | null };
-    const row = (
-      await this.reader.query<Row>({
-        name: 'vg_read_package',
-        text: `SELECT d.id AS domain_id, r.id AS repository_id, p.id AS package_id,
+    return this.packageReads.read({ key, versions });
+  }
+
+  /** The packages' snapshots, one statement for all of them (see readPackage). */
+  private async readPackages(reads: readonly PackageRead[]): Promise<PackageSnapshot[]> {
+    type Row = { i: number; domain_id: number | null; repository_id: number | null; package_id: number | null; versions: Array<{ version: string; status: string; revision: string }> | null };
+    const column = (f: (key: PackageKey) => string) => reads.map((r) => f(r.key));
+    // The versions asked for, flattened: read i's versions are those paired with i (1-based, as ORDINALITY counts).
+    const versionReads: number[] = [];
+    const versionNames: string[] = [];
+    reads.forEach((r, i) => {
+      for (const v of new Set(r.versions)) (versionReads.push(i + 1), versionNames.push(v));
+    });
+    const { rows } = await this.reader.query<Row>({
+      name: 'vg_read_packages',
+      text: `SELECT k.i, d.id AS domain_id, r.id AS repository_id, p.id AS package_id,
          (SELECT json_agg(json_build_object('version', v.version, 'status', v.status, 'revision', v.revision) ORDER BY v.id)
-            FROM package_versions v WHERE v.package_id = p.id AND v.version = ANY($6::text[])) AS versions
-       FROM (SELECT 1) AS one
-       LEFT JOIN domains d ON d.owner = $1 AND d.name = $2
-       LEFT JOIN repositories r ON r.domain_id = d.id AND r.name = $3
-       LEFT JOIN packages p ON p.repository_id = r.id AND p.format = $4 AND p.namespace = $5 AND p.name = $7`,
-        values: [key.domainOwner, key.domain, key.repository, key.format, key.namespace, [...versions], key.name],
-      })
-    ).rows[0];
-    if (row?.repository_id == null) return { domainExists: row?.domain_id != null, repositoryExists: false, packageId: null, versions: new Map() };
-    const found = new Map<string, VersionState>();
-    for (const v of row.versions ?? []) found.set(v.version, { version: v.version, status: v.status as VersionStatus, revision: v.revision });
-    return { domainExists: true, repositoryExists: true, packageId: row.package_id ?? null, versions: found };
+            FROM unnest($7::int[], $8::text[]) AS x(i, version) JOIN package_versions v ON v.package_id = p.id AND v.version = x.version
+            WHERE x.i = k.i) AS versions
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS k(owner, domain, repository, format, namespace, name, i)
+       LEFT JOIN domains d ON d.owner = k.owner AND d.name = k.domain
+       LEFT JOIN repositories r ON r.domain_id = d.id AND r.name = k.repository
+       LEFT JOIN packages p ON p.repository_id = r.id AND p.format = k.format AND p.namespace = k.namespace AND p.name = k.name`,
+      values: [
+        column((k) => k.domainOwner),
+        column((k) => k.domain),
+        column((k) => k.repository),
+        column((k) => k.format),
+        column((k) => k.namespace),
+        column((k) => k.name),
+        versionReads,
+        versionNames,
+      ],
+    });
+    const byRead = new Map<number, Row>();
+    for (const row of rows) byRead.set(row.i, row);
+    return reads.map((_, i) => {
+      const row = byRead.get(i + 1);
+      if (!row) throw new Error(`readPackage: no row for read ${i + 1} of ${reads.length}`);
+      if (row.repository_id == null) return { domainExists: row.domain_id != null, repositoryExists: false, packageId: null, versions: new Map() };
+      const found = new Map<string, VersionState>();
+      for (const v of row.versions ?? []) found.set(v.version, { version: v.version, status: v.status as VersionStatus, revision: v.revision });
+      return { domainExists: true, repositoryExists: true, packageId: row.package_id ?? null, versions: found };
+    });
   }
 
   private async packageIdIn(db: Queryable, repositoryId: number, key: PackageKey): Promise<number | undefined> {
@@ -421,6 +460,7 @@ class PostgresStore implements Store {
    * none, and can run without a savepoint beside the batch's other such writes.
    */
   private async applyStatusChanges(tx: PgTx, c: VersionCommit): Promise<() => VersionCommitResult> {
+    if (c.changes.length === 1 && c.guards.length === 1) return this.applyOneStatusChange(tx, c, c.changes[0]!);
     const row = (
       await tx.prepared<{ stale: string[]; changed: number }>(
         'vg_status_changes',
@@ -447,6 +487,25 @@ class PostgresStore implements Store {
     ).rows[0]!;
     if (row.stale.length > 0) throw new StaleRead(row.stale);
     if (row.changed !== c.changes.length) throw new PartialWrite(`commitVersionChanges: ${row.changed} of ${c.changes.length} status changes were made though every guard held`);
+    const seq = tx.audit(c.audit);
+    return () => ({ ok: true, auditSeq: seq.seq, blobsToDelete: [] });
+  }
+
+  /**
+   * The common case, one version whose guard is the change's own revision: a plain guarded UPDATE.
+   * Under its row lock PostgreSQL re-checks `revision = before` on the row as last committed, so the
+   * change is made only if the guard holds; no row means stale. No separate lock (a WAL record of its
+   * own) and no arrays: half the general statement's WAL records and a fraction of its time in
+   * PostgreSQL (pg_stat_statements under bench:load --postgres).
+   */
+  private async applyOneStatusChange(tx: PgTx, c: VersionCommit, change: VersionCommit['changes'][number]): Promise<() => VersionCommitResult> {
+    const updated = await tx.prepared(
+      'vg_status_change_one',
+      `UPDATE package_versions SET status = $3, revision = $4, status_updated_at = $5 WHERE package_id = $1 AND version = $2 AND revision = $6`,
+      [c.packageId, change.version, change.after.status, change.after.revision, this.now(), change.before.revision],
+    );
+    // (package_id, version) is unique: one row changed, or none because the guard did not hold.
+    if (updated.rowCount !== 1) throw new StaleRead([change.version]);
     const seq = tx.audit(c.audit);
     return () => ({ ok: true, auditSeq: seq.seq, blobsToDelete: [] });
   }
@@ -954,8 +1013,8 @@ class PostgresStore implements Store {
     if (since !== undefined) where.push(`seq >= ${firstAtOrAfter(since)}`);
     if (until !== undefined) where.push(`seq < ${firstAtOrAfter(until)}`);
     if (q.beforeSeq !== undefined) where.push(`seq < ${arg(q.beforeSeq)}`);
-    const text = `SELECT ${AUDIT_SELECT} FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${arg(q.limit)}`;
-    const rows = (await this.pool.query<RawAuditRow>({ name: preparedName('vg_audit_page', text), text, values: args })).rows;
+    const text = `SELECT ${RECORD_SELECT} FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${arg(q.limit)}`;
+    const rows = (await this.pool.query<RecordColumns>({ name: preparedName('vg_audit_page', text), text, values: args })).rows;
     return rows.map((r) => recordFromColumns(r));
   }
 
@@ -1150,17 +1209,23 @@ class PostgresStore implements Store {
 
   async close(): Promise<void> {
     await this.group.close();
+    await this.packageReads.close();
     await this.reader.close();
     await this.pool.end();
   }
 }
 
 type Prefixed<T> = { [K in keyof T as `a_${string & K}`]: T[K] };
-/** The audit columns under their AuditColumns names. */
-const AUDIT_SELECT = `seq, prev_hash AS "prevHash", hash, decision_id AS "decisionId", time, request_id AS "requestId", source_ip AS "sourceIp",
+/**
+ * A record's columns under their AuditColumns names: what a page of the log reads. Without the derived
+ * repository, domain and package, which only the chain's readers use, a page decodes ~15% fewer
+ * bytes in node-postgres.
+ */
+const RECORD_SELECT = `seq, prev_hash AS "prevHash", hash, decision_id AS "decisionId", time, request_id AS "requestId", source_ip AS "sourceIp",
   principal_issuer AS "principalIssuer", principal_subject AS "principalSubject", principal_groups AS "principalGroups", action, resource, decision, reason,
-  determining_policies AS "determiningPolicies", errors, policy_set_hash AS "policySetHash", request, changes, outcome, http_status AS "httpStatus",
-  repository_arn AS "repositoryArn", domain_arn AS "domainArn", package_name AS "packageName"`;
+  determining_policies AS "determiningPolicies", errors, policy_set_hash AS "policySetHash", request, changes, outcome, http_status AS "httpStatus"`;
+/** Every audit column under its AuditColumns name. */
+const AUDIT_SELECT = `${RECORD_SELECT}, repository_arn AS "repositoryArn", domain_arn AS "domainArn", package_name AS "packageName"`;
 type RawAuditRow = AuditColumns;
 
 const preparedNames = new Map<string, string>();

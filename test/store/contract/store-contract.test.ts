@@ -78,6 +78,45 @@ describe.each(ENGINES)('store contract: $name', (engine) => {
       expect(await store.readVersion({ ...key, domain: 'none' }, '1.0.0')).toMatchObject({ domainExists: false, repositoryExists: false, version: null });
     });
 
+    it('answers many package reads made at once, each with its own package and versions', async () => {
+      await add('1.0.0');
+      await add('1.1.0', 'Unlisted');
+      await store.addVersion({ key: { ...key, name: 'other' }, version: '3.0.0', status: 'Published', revision: 'o-r0', assets: [] });
+      await store.createRepository(base.domainOwner, base.domain, 'empty_repo');
+      const reads: Array<[PackageKey, string[]]> = [
+        [key, ['1.0.0']],
+        [key, ['1.1.0', '1.0.0', '9.9.9']],
+        [{ ...key, name: 'other' }, ['3.0.0', '1.0.0']],
+        [key, []],
+        [{ ...key, name: 'missing' }, ['1.0.0']],
+        [{ ...key, repository: 'empty_repo' }, ['1.0.0']],
+        [{ ...key, repository: 'none' }, ['1.0.0']],
+        [{ ...key, domain: 'none' }, ['1.0.0']],
+        [key, ['1.0.0', '1.0.0']],
+      ];
+      const one = async ([k, versions]: [PackageKey, string[]]) => {
+        const s = await store.readPackage(k, versions);
+        return { ...s, versions: [...s.versions.values()].sort((a, b) => a.version.localeCompare(b.version)) };
+      };
+      const together = await Promise.all(reads.map(one));
+      const alone = [];
+      for (const r of reads) alone.push(await one(r));
+      expect(together).toEqual(alone);
+      const packageId = alone[0]!.packageId;
+      expect(packageId).not.toBeNull();
+      expect(alone.map((s) => [s.domainExists, s.repositoryExists, s.packageId === null ? null : s.packageId === packageId ? 'widget' : 'other', s.versions.map((v) => `${v.version}:${v.status}`)])).toEqual([
+        [true, true, 'widget', ['1.0.0:Published']],
+        [true, true, 'widget', ['1.0.0:Published', '1.1.0:Unlisted']],
+        [true, true, 'other', ['3.0.0:Published']],
+        [true, true, 'widget', []],
+        [true, true, null, []],
+        [true, true, null, []],
+        [true, false, null, []],
+        [false, false, null, []],
+        [true, true, 'widget', ['1.0.0:Published']],
+      ]);
+    });
+
     it('lists, configures and deletes packages, each with its audit record; a stale delete changes nothing', async () => {
       await add('1.0.0', 'Published', [asset('a.tgz', 'c'.repeat(32))]);
       expect(await store.putPackageOrigin({ key: { ...key, name: 'other' }, origin: { publish: 'BLOCK', upstream: 'ALLOW' }, audit: auditInput() })).toBe('ok');
@@ -104,6 +143,32 @@ describe.each(ENGINES)('store contract: $name', (engine) => {
       const ok = await store.commitVersionChanges(change(packageId, '1.0.0', v.revision, 'r1'));
       expect(ok).toEqual({ ok: true, auditSeq: 1, blobsToDelete: [] });
       expect((await store.readVersion(key, '1.0.0')).version).toMatchObject({ status: 'Archived', revision: 'r1' });
+    });
+
+    it('changes the statuses of several versions all together or not at all', async () => {
+      const a = await add('1.0.0');
+      const b = await add('1.1.0');
+      const packageId = (await store.readPackage(key, [])).packageId!;
+      const both = (revisionOfB: string): VersionCommit => ({
+        packageId,
+        guards: [
+          { version: '1.0.0', revision: a.revision },
+          { version: '1.1.0', revision: revisionOfB },
+        ],
+        changes: [
+          { version: '1.0.0', before: { status: 'Published', revision: a.revision }, after: { status: 'Archived', revision: 'a1' } },
+          { version: '1.1.0', before: { status: 'Published', revision: revisionOfB }, after: { status: 'Archived', revision: 'b1' } },
+        ],
+        disposeAssets: false,
+        audit: auditInput(),
+      });
+      expect(await store.commitVersionChanges(both('wrong'))).toEqual({ ok: false, reason: 'stale', staleVersions: ['1.1.0'] });
+      expect([...(await store.readPackage(key, ['1.0.0', '1.1.0'])).versions.values()].map((v) => v.revision).sort()).toEqual([a.revision, b.revision].sort());
+      expect(await store.commitVersionChanges(both(b.revision))).toEqual({ ok: true, auditSeq: 1, blobsToDelete: [] });
+      expect([...(await store.readPackage(key, ['1.0.0', '1.1.0'])).versions.values()].map((v) => `${v.version}:${v.status}:${v.revision}`).sort()).toEqual([
+        '1.0.0:Archived:a1',
+        '1.1.0:Archived:b1',
+      ]);
     });
 
     it('of 20 conflicting changes submitted at once, exactly one wins; every other is stale', async () => {
