@@ -460,7 +460,9 @@ class PostgresStore implements Store {
    * none, and can run without a savepoint beside the batch's other such writes.
    */
   private async applyStatusChanges(tx: PgTx, c: VersionCommit): Promise<() => VersionCommitResult> {
-    if (c.changes.length === 1 && c.guards.length === 1) return this.applyOneStatusChange(tx, c, c.changes[0]!);
+    const only = c.changes.length === 1 && c.guards.length === 1 ? c.changes[0]! : undefined;
+    // Only when the one guard is the change's own: its version at the revision the change starts from.
+    if (only && c.guards[0]!.version === only.version && c.guards[0]!.revision === only.before.revision) return this.applyOneStatusChange(tx, c, only);
     const row = (
       await tx.prepared<{ stale: string[]; changed: number }>(
         'vg_status_changes',
