@@ -18,6 +18,7 @@ import type { RequestMeta } from '../audit/build-record.ts';
 import { principalEntities, userUid, type CedarResource, type EntityUid } from './entities.ts';
 import type { CompiledPolicySet } from './load-policies.ts';
 import { schemaJson } from './schema-json.ts';
+import { releaseLater } from './wasm-release.ts';
 
 export type ActionName =
   | 'UpdatePackageVersionsStatus'
@@ -103,18 +104,10 @@ export interface PolicyEngineOptions {
 type Outcome = { decision: 'allow' | 'deny'; reason: string[]; errors: string[] };
 
 /**
- * What an engine no longer reachable held in the wasm instance: its slices are overwritten with an
- * empty set and its schema with an empty schema, the only way cedar-wasm 4 offers to release them
- * (it has no call to drop a preparsed set or schema).
+ * What an engine no longer reachable held in the wasm instance: its slices and schema, released a
+ * few per turn (wasm-release.ts).
  */
-const released = new FinalizationRegistry<{ ids: Set<string>; schemaName: string }>((held) => {
-  try {
-    for (const id of held.ids) cedar.preparsePolicySet(id, { staticPolicies: {} });
-    cedar.preparseSchema(held.schemaName, '');
-  } catch {
-    /* a wasm instance that traps is already denying every request; nothing to release into */
-  }
-});
+const released = new FinalizationRegistry<{ ids: Set<string>; schemaName: string }>((held) => releaseLater(held.ids, held.schemaName));
 
 export class PolicyEngine implements Authorizer {
   readonly #setId: string;
