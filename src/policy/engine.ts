@@ -196,7 +196,7 @@ export class PolicyEngine implements Authorizer {
 
   /** The policies (static and links) whose scope can hold for the call, in the index's order. */
   sliceOf(call: CedarCall): IndexedPolicy[] {
-    return this.#lookup(call).map((i) => this.#index.policies[i]!);
+    return this.#lookup(call).map((i) => this.#index.policyAt(i));
   }
 
   #lookup(call: CedarCall): number[] {
@@ -223,12 +223,12 @@ export class PolicyEngine implements Authorizer {
     const templates: Record<string, string> = {};
     const templateLinks: Array<{ templateId: string; newId: string; values: Record<string, EntityRef> }> = [];
     for (const i of positions) {
-      const p = this.#index.policies[i]!;
-      if (!p.link) {
-        staticPolicies[p.id] = this.policySet.policies[p.id]!;
+      const l = this.#index.linkAt(i);
+      if (!l) {
+        const id = this.#index.idAt(i);
+        staticPolicies[id] = this.policySet.policies[id]!;
         continue;
       }
-      const l = p.link;
       templates[l.template] ??= this.policySet.templates[l.template]!;
       templateLinks.push({
         templateId: l.template,
@@ -260,6 +260,7 @@ function* indexEntries(set: CompiledPolicySet): Generator<IndexedPolicy> {
 export function indexPolicySet(set: CompiledPolicySet): PolicyIndex {
   const index = new PolicyIndex();
   for (const entry of indexEntries(set)) index.add(entry);
+  index.seal();
   return index;
 }
 
@@ -278,6 +279,7 @@ export async function indexPolicySetInSteps(set: CompiledPolicySet, stepMs = 5):
       started = performance.now();
     }
   }
+  index.seal();
   return index;
 }
 
