@@ -123,8 +123,8 @@ export class PolicyEngine implements Authorizer {
   #broken: string | undefined;
 
   /** An engine whose index is built in steps, leaving the event loop free (reloads use it). */
-  static async create(policySet: CompiledPolicySet, options: PolicyEngineOptions = {}): Promise<PolicyEngine> {
-    return new PolicyEngine(policySet, options, await indexPolicySetInSteps(policySet));
+  static async create(policySet: CompiledPolicySet, options: PolicyEngineOptions = {}, headParts?: readonly string[]): Promise<PolicyEngine> {
+    return new PolicyEngine(policySet, options, await indexPolicySetInSteps(policySet, 5, headParts));
   }
 
   constructor(
@@ -245,9 +245,10 @@ export class PolicyEngine implements Authorizer {
 }
 
 /** Every static policy and template link of the set, with its scope, in a stable order. */
-function* indexEntries(set: CompiledPolicySet): Generator<IndexedPolicy> {
+function* indexEntries(set: CompiledPolicySet, headParts?: readonly string[]): Generator<IndexedPolicy> {
   const heads = set.heads ?? {};
-  const head = (id: string, text: string, template: boolean) => heads[id] ?? headOf(text, template);
+  const fromParts = headParts ? headsFromParts(headParts) : undefined;
+  const head = (id: string, text: string, template: boolean) => fromParts?.(id) ?? heads[id] ?? headOf(text, template);
   for (const id of Object.keys(set.policies)) yield { id, scope: scopeOf(head(id, set.policies[id]!, false)) };
   const templateHeads = new Map<string, PolicyHead>();
   for (const link of set.links) {
@@ -257,9 +258,30 @@ function* indexEntries(set: CompiledPolicySet): Generator<IndexedPolicy> {
   }
 }
 
-export function indexPolicySet(set: CompiledPolicySet): PolicyIndex {
+/**
+ * Heads that arrived as the JSON text of [id, head] entries (HeadParts), parsed a part at a time as
+ * they are asked for: in the order the worker sent them, that is one part in memory at a time. Each
+ * id is asked for once; one that no part holds is parsed from its text by the caller.
+ */
+export function headsFromParts(parts: readonly string[]): (id: string) => PolicyHead | undefined {
+  const pending = new Map<string, PolicyHead>();
+  let next = 0;
+  return (id) => {
+    for (;;) {
+      const h = pending.get(id);
+      if (h !== undefined) {
+        pending.delete(id);
+        return h;
+      }
+      if (next >= parts.length) return undefined;
+      for (const [k, v] of JSON.parse(parts[next++]!) as Array<[string, PolicyHead]>) pending.set(k, v);
+    }
+  };
+}
+
+export function indexPolicySet(set: CompiledPolicySet, headParts?: readonly string[]): PolicyIndex {
   const index = new PolicyIndex();
-  for (const entry of indexEntries(set)) index.add(entry);
+  for (const entry of indexEntries(set, headParts)) index.add(entry);
   index.seal();
   return index;
 }
@@ -268,11 +290,11 @@ export function indexPolicySet(set: CompiledPolicySet): PolicyIndex {
  * The same index, built in steps of at most `stepMs` with the event loop free in between: tens of
  * thousands of policies take longer to index than a request should ever wait.
  */
-export async function indexPolicySetInSteps(set: CompiledPolicySet, stepMs = 5): Promise<PolicyIndex> {
+export async function indexPolicySetInSteps(set: CompiledPolicySet, stepMs = 5, headParts?: readonly string[]): Promise<PolicyIndex> {
   const index = new PolicyIndex();
   let started = performance.now();
   let n = 0;
-  for (const entry of indexEntries(set)) {
+  for (const entry of indexEntries(set, headParts)) {
     index.add(entry);
     if ((++n & 31) === 0 && performance.now() - started > stepMs) {
       await new Promise((resolve) => setImmediate(resolve));
