@@ -124,7 +124,7 @@ export class PolicyEngine implements Authorizer {
 
   /** An engine whose index is built in steps, leaving the event loop free (reloads use it). */
   static async create(policySet: CompiledPolicySet, options: PolicyEngineOptions = {}, headParts?: readonly string[]): Promise<PolicyEngine> {
-    return new PolicyEngine(policySet, options, await indexPolicySetInSteps(policySet, 5, headParts));
+    return new PolicyEngine(policySet, options, await indexPolicySetInSteps(policySet, undefined, headParts));
   }
 
   constructor(
@@ -288,19 +288,22 @@ export function indexPolicySet(set: CompiledPolicySet, headParts?: readonly stri
 
 /**
  * The same index, built in steps of at most `stepMs` with the event loop free in between: tens of
- * thousands of policies take longer to index than a request should ever wait.
+ * thousands of policies take longer to index than a request should ever wait. Short steps also keep
+ * what a scavenge or a marking step finds new small, since each such pause lands between two steps.
  */
-export async function indexPolicySetInSteps(set: CompiledPolicySet, stepMs = 5, headParts?: readonly string[]): Promise<PolicyIndex> {
+export async function indexPolicySetInSteps(set: CompiledPolicySet, stepMs = 2, headParts?: readonly string[]): Promise<PolicyIndex> {
   const index = new PolicyIndex();
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
   let started = performance.now();
   let n = 0;
   for (const entry of indexEntries(set, headParts)) {
     index.add(entry);
     if ((++n & 31) === 0 && performance.now() - started > stepMs) {
-      await new Promise((resolve) => setImmediate(resolve));
+      await turn();
       started = performance.now();
     }
   }
+  for (const _ of index.sealing()) await turn();
   index.seal();
   return index;
 }

@@ -263,10 +263,19 @@ export class PolicyIndex {
 
   /** Builds the lookup tables from what was added (lookup() seals an index that is not). */
   seal(): void {
+    for (const _ of this.sealing());
+  }
+
+  /**
+   * seal() in pieces, one per dimension and pass over the policies: a caller that must not hold the
+   * event loop (indexPolicySetInSteps) lets other work run between them.
+   */
+  *sealing(): Generator<void> {
     if (this.#postings) return;
     const n = this.#ids.length;
     const keyCount = this.#keys.length;
-    const build = (d: number): Postings => {
+    const built: Postings[] = [];
+    for (let d = 0; d < DIMENSIONS.length; d++) {
       const start = new Int32Array(keyCount + 1);
       for (let i = 0; i < n; i++) {
         const count = this.#scopeCount.at(3 * i + d);
@@ -274,6 +283,7 @@ export class PolicyIndex {
         for (let k = 0; k < count; k++) start[this.#scopeKeys.at(from + k) + 1]!++;
       }
       for (let k = 0; k < keyCount; k++) start[k + 1]! += start[k]!;
+      yield;
       const positions = new Int32Array(start[keyCount]!);
       const fill = start.slice(0, keyCount);
       // Positions ascending within each key: policies are visited in order.
@@ -282,10 +292,14 @@ export class PolicyIndex {
         const from = this.#scopeStart.at(3 * i + d);
         for (let k = 0; k < count; k++) positions[fill[this.#scopeKeys.at(from + k)]!++] = i;
       }
-      return { start, positions };
-    };
-    this.#postings = { principal: build(0), action: build(1), resource: build(2) };
-    this.#anyArrays = { principal: this.#any.principal.toArray(), action: this.#any.action.toArray(), resource: this.#any.resource.toArray() };
+      built.push({ start, positions });
+      yield;
+    }
+    // Nothing was added meanwhile (add() clears the tables, and nothing else sets them): the tables are whole.
+    if (built.length === DIMENSIONS.length && this.#ids.length === n && this.#keys.length === keyCount) {
+      this.#postings = { principal: built[0]!, action: built[1]!, resource: built[2]! };
+      this.#anyArrays = { principal: this.#any.principal.toArray(), action: this.#any.action.toArray(), resource: this.#any.resource.toArray() };
+    }
   }
 
   /**

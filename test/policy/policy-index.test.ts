@@ -2,10 +2,10 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decisionKey, GenerationalCache, Lru } from '../../src/policy/decision-cache.ts';
-import { PolicyEngine } from '../../src/policy/engine.ts';
+import { indexPolicySet, indexPolicySetInSteps, PolicyEngine } from '../../src/policy/engine.ts';
 import { packageResource } from '../../src/policy/entities.ts';
 import { loadPolicyDir } from '../../src/policy/load-policies.ts';
-import { headOf, scopeOf } from '../../src/policy/policy-index.ts';
+import { headOf, PolicyIndex, scopeOf } from '../../src/policy/policy-index.ts';
 
 /** The shipped policies folder (as test/helpers/gateway.ts names it, without loading the app). */
 const REPO_POLICIES = resolve(import.meta.dirname, '../../policies');
@@ -27,6 +27,35 @@ describe('policy scopes', () => {
       action: null,
       resource: ['Domain::"d"'],
     });
+  });
+
+  it('files and finds policies by key, in order, with duplicates filed once and late additions seen', () => {
+    const index = new PolicyIndex([
+      { id: 'p0', scope: { principal: ['User::"a"'], action: ['Action::"X"', 'Action::"X"'], resource: null } },
+      { id: 'p1', scope: { principal: null, action: null, resource: null } },
+      { id: 'p2', scope: { principal: ['Group::"g"'], action: ['Action::"X"', 'Action::"Y"'], resource: ['Repository::"r"'] } },
+      { id: 'p3', scope: { principal: ['User::"b"'], action: [], resource: null } },
+    ]);
+    const anc = (principal: string[], action: string[], resource: string[]) => ({ principal: new Set(principal), action: new Set(action), resource: new Set(resource) });
+    expect(index.lookup(anc(['User::"a"'], ['Action::"X"'], ['Package::"p"']))).toEqual([0, 1]);
+    expect(index.lookup(anc(['User::"a"', 'Group::"g"'], ['Action::"Y"'], ['Package::"p"', 'Repository::"r"']))).toEqual([1, 2]);
+    // `action in []` never holds.
+    expect(index.lookup(anc(['User::"b"'], ['Action::"X"'], []))).toEqual([1]);
+    expect(index.remainder).toEqual(['p1']);
+    expect(index.policyAt(0)).toEqual({ id: 'p0', scope: { principal: ['User::"a"'], action: ['Action::"X"'], resource: null } });
+    index.add({ id: 'p4', scope: { principal: ['User::"a"'], action: null, resource: null } });
+    expect(index.lookup(anc(['User::"a"'], ['Action::"Z"'], []))).toEqual([1, 4]);
+  });
+
+  it('an index built in steps (sealed over several turns) answers as one built at once', async () => {
+    const set = loadPolicyDir(REPO_POLICIES);
+    const whole = indexPolicySet(set);
+    const stepped = await indexPolicySetInSteps(set, 0);
+    expect(stepped.size).toBe(whole.size);
+    for (let i = 0; i < whole.size; i++) expect(stepped.policyAt(i)).toEqual(whole.policyAt(i));
+    const anc = { principal: new Set(['User::"alice"', 'Group::"release-managers"']), action: new Set(['Action::"UpdatePackageVersionsStatus"']), resource: new Set(['Package::', 'Repository::', 'Domain::'].map((t, i) => `${t}${JSON.stringify([chalk('my_repo').uid.id, ...(chalk('my_repo').entities[0]!.parents as Array<{ id: string }>).map((p) => p.id)][i])}`)) };
+    expect(stepped.lookup(anc)).toEqual(whole.lookup(anc));
+    expect(whole.lookup(anc).length).toBeGreaterThan(0);
   });
 
   it('the shipped set: only the policies that pin nothing are in the remainder', () => {
