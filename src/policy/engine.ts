@@ -104,10 +104,46 @@ export interface PolicyEngineOptions {
 type Outcome = { decision: 'allow' | 'deny'; reason: string[]; errors: string[] };
 
 /**
- * What an engine no longer reachable held in the wasm instance: its slices and schema, released a
- * few per turn (wasm-release.ts).
+ * What an engine no longer reachable held in the wasm instance: its slices, released a few per turn
+ * (wasm-release.ts), and its share of the preparsed schema.
  */
-const released = new FinalizationRegistry<{ ids: Set<string>; schemaName: string }>((held) => releaseLater(held.ids, held.schemaName));
+const released = new FinalizationRegistry<{ ids: Set<string>; schemaText: string }>((held) => {
+  releaseLater(held.ids);
+  releaseSchema(held.schemaText);
+});
+
+/**
+ * Preparsed schemas, one per schema text, shared by the engines that use it. Cedar takes 30-70 ms
+ * to preparse the shipped schema, in one wasm call that holds the event loop; most reloads change
+ * policies only, and then the new engine reuses the live engine's schema instead.
+ */
+const schemas = new Map<string, { name: string; users: number }>();
+let schemaCounter = 0;
+
+function acquireSchema(schemaText: string): string {
+  const known = schemas.get(schemaText);
+  if (known) {
+    known.users++;
+    return known.name;
+  }
+  const name = `schema-${++schemaCounter}`;
+  const schema = cedar.preparseSchema(name, schemaJson(schemaText));
+  if (schema.type === 'failure') throw new Error(`preparsing the schema failed: ${schema.errors.map((e) => e.message).join('; ')}`);
+  schemas.set(schemaText, { name, users: 1 });
+  return name;
+}
+
+function releaseSchema(schemaText: string): void {
+  const known = schemas.get(schemaText);
+  if (!known || --known.users > 0) return;
+  schemas.delete(schemaText);
+  releaseLater([], known.name);
+}
+
+/** How many preparsed schemas engines hold now (one per distinct schema text in use). */
+export function preparsedSchemaCount(): number {
+  return schemas.size;
+}
 
 export class PolicyEngine implements Authorizer {
   readonly #setId: string;
@@ -117,7 +153,7 @@ export class PolicyEngine implements Authorizer {
   /** Slice key (the slice's positions in the index) → preparsed set id; Map order is the LRU order. */
   readonly #slices: Lru<string>;
   /** The preparsed ids this engine holds in the wasm instance, released when it is collected. */
-  readonly #held: { ids: Set<string>; schemaName: string };
+  readonly #held: { ids: Set<string>; schemaText: string };
   readonly #decisions: GenerationalCache<AuthorizationDecision>;
   #sliceIds = 0;
   #broken: string | undefined;
@@ -134,14 +170,13 @@ export class PolicyEngine implements Authorizer {
   ) {
     const n = ++instanceCounter;
     this.#setId = `pset-${policySet.hash.slice(0, 16)}-${n}`;
-    this.#schemaName = `schema-${policySet.hash.slice(0, 16)}-${n}`;
-    this.#held = { ids: new Set(), schemaName: this.#schemaName };
-    const schema = cedar.preparseSchema(this.#schemaName, schemaJson(policySet.schemaText));
-    if (schema.type === 'failure') throw new Error(`preparsing the schema failed: ${schema.errors.map((e) => e.message).join('; ')}`);
     this.#index = index ?? indexPolicySet(policySet);
     this.#actionParents = actionParents(policySet.schemaText);
     this.#slices = new Lru(Math.max(1, options.sliceCacheSize ?? DEFAULT_SLICE_CACHE_SIZE));
     this.#decisions = new GenerationalCache(options.decisionCacheSize ?? DEFAULT_DECISION_CACHE_SIZE);
+    // Last, so that an engine that fails to construct holds no share of a schema it cannot give back.
+    this.#schemaName = acquireSchema(policySet.schemaText);
+    this.#held = { ids: new Set(), schemaText: policySet.schemaText };
     released.register(this, this.#held);
   }
 

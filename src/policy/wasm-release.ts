@@ -18,10 +18,11 @@ const queue: Release[] = [];
 let head = 0;
 let scheduled = false;
 
-/** Queues the release of these preparsed sets and this preparsed schema. */
-export function releaseLater(setIds: Iterable<string>, schemaName: string): void {
+/** Queues the release of these preparsed sets, and of this preparsed schema when one is named. */
+export function releaseLater(setIds: Iterable<string>, schemaName?: string): void {
   for (const name of setIds) queue.push({ kind: 'set', name });
-  queue.push({ kind: 'schema', name: schemaName });
+  if (schemaName !== undefined) queue.push({ kind: 'schema', name: schemaName });
+  if (queue.length === head) return;
   if (!scheduled) {
     scheduled = true;
     setImmediate(drain).unref();

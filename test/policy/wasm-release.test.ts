@@ -42,3 +42,22 @@ describe('releasing preparsed sets', () => {
     expect(allowedBy('wasm-release-test-kept')).toBe('allow');
   });
 });
+
+describe('preparsed schemas', () => {
+  it('engines of one schema text share one preparsed schema; another text gets its own', async () => {
+    const { PolicyEngine, preparsedSchemaCount } = await import('../../src/policy/engine.ts');
+    const { loadPolicyDir } = await import('../../src/policy/load-policies.ts');
+    const { resolve } = await import('node:path');
+    const set = loadPolicyDir(resolve(import.meta.dirname, '../../policies'));
+    const before = preparsedSchemaCount();
+    const engines = [new PolicyEngine(set), new PolicyEngine({ ...set, hash: 'another-set-same-schema' })];
+    const held = preparsedSchemaCount();
+    // At most one more: the shipped schema may already be held by an engine another test made.
+    expect(held - before).toBeLessThanOrEqual(1);
+    const other = new PolicyEngine({ ...set, schemaText: `${set.schemaText}\n// the same schema, another text\n` });
+    expect(preparsedSchemaCount()).toBe(held + 1);
+    // Both schemas answer: the engines decide with them.
+    const request = { principal: { issuer: 'i', subject: 'alice', groups: ['maintainers'] }, action: 'ReadPolicies' as const, resource: { uid: { type: 'PolicySet', id: 'live' }, entities: [{ uid: { type: 'PolicySet', id: 'live' }, attrs: {}, parents: [] }] }, context: {} };
+    for (const e of [...engines, other]) expect(e.authorize(request).errors).toEqual([]);
+  });
+});
