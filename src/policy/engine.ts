@@ -344,9 +344,10 @@ export async function indexPolicySetInSteps(set: CompiledPolicySet, stepMs = 2, 
 }
 
 /**
- * A copy the caller may change without changing the cache. Spelled out, not spread: V8 allocated
- * `{ ...hit }` of a cached (old-generation) decision in the old generation, so every cache hit left
- * about 90 bytes there for the next full collection; a literal is young and dies with the request.
+ * A copy the caller may change without changing the cache. Spelled out, not spread: measured under a
+ * steady stream of cache hits, `{ ...hit }` of a cached (old-generation) decision grew the old
+ * generation by ~90 bytes per hit (the copies survived scavenges, for reasons inside V8), where this
+ * literal, or Object.assign, grew it by nothing.
  */
 function copyDecision(d: AuthorizationDecision, cached: boolean): AuthorizationDecision {
   const determiningPolicies = [...d.determiningPolicies];
