@@ -41,17 +41,26 @@ export function checkOffThread(job: ReloadJob, timeoutMs: number = RELOAD_WORKER
     // this turn's requests had their chance (see reloadMessages).
     const parts = { live: emptyParts(), candidate: emptyParts() };
     worker.on('message', (m: ReloadMessage) => {
-      if (m.kind === 'part') {
-        const into = parts[m.which][m.field];
-        for (const [k, v] of m.entries) into[k] = v;
+      if (m.kind === 'part' || m.kind === 'heads') {
+        if (m.kind === 'heads') parts[m.which].heads.push(m.json);
+        else {
+          const into = parts[m.which][m.field];
+          for (const [k, v] of m.entries) into[k] = v;
+        }
         setImmediate(() => worker?.postMessage('next'));
         return;
       }
       const fill = (set: CompiledPolicySet, p: ReturnType<typeof emptyParts>) =>
-        Object.assign(set, { policies: p.policies as CompiledPolicySet['policies'], heads: p.heads as CompiledPolicySet['heads'], sources: p.sources as CompiledPolicySet['sources'] });
+        Object.assign(set, { policies: p.policies as CompiledPolicySet['policies'], sources: p.sources as CompiledPolicySet['sources'] });
       const { live, candidate } = m.answer;
-      if ('set' in live) fill(live.set, parts.live);
-      if (candidate && 'set' in candidate) fill(candidate.set, parts.candidate);
+      if ('set' in live) {
+        fill(live.set, parts.live);
+        live.headParts = parts.live.heads;
+      }
+      if (candidate && 'set' in candidate) {
+        fill(candidate.set, parts.candidate);
+        candidate.headParts = parts.candidate.heads;
+      }
       done(m.answer);
     });
     worker.once('error', (err) => refuse(err.message));
@@ -59,6 +68,6 @@ export function checkOffThread(job: ReloadJob, timeoutMs: number = RELOAD_WORKER
   });
 }
 
-function emptyParts(): Record<'policies' | 'heads' | 'sources', Record<string, unknown>> {
-  return { policies: {}, heads: {}, sources: {} };
+function emptyParts(): { policies: Record<string, unknown>; sources: Record<string, unknown>; heads: string[] } {
+  return { policies: {}, sources: {}, heads: [] };
 }

@@ -55,6 +55,62 @@ function jsonFaithful(v: unknown, depth: number): boolean {
   }
 }
 
+/**
+ * The decision cache's store: bounded, with hits that change nothing. A recency list moved on every
+ * hit (Lru below) re-inserts the entry, and a Map keeps the key it was last given: the request's
+ * freshly built key string (a call's JSON, about a kilobyte) then outlived the request, so every hit
+ * promoted a kilobyte to the old generation and left the previous key there as garbage. That was
+ * most of what the young generation copied and the old one collected under a steady load.
+ *
+ * So entries live in two generations of at most capacity/2 each. New entries, and entries hit in the
+ * older generation, go into the recent one; a hit in the recent one is a lookup and nothing more.
+ * When the recent one is full it becomes the older one, and the older one is dropped. An entry is
+ * therefore kept for at least capacity/2 new entries after it was last used.
+ */
+export class GenerationalCache<V> {
+  #recent = new Map<string, V>();
+  #older = new Map<string, V>();
+  readonly #generation: number;
+
+  constructor(readonly capacity: number) {
+    this.#generation = Math.max(1, Math.floor(capacity / 2));
+  }
+
+  get size(): number {
+    return this.#recent.size + this.#older.size;
+  }
+
+  get(key: string): V | undefined {
+    const v = this.#recent.get(key);
+    if (v !== undefined) return v;
+    const old = this.#older.get(key);
+    if (old !== undefined) {
+      this.#older.delete(key);
+      this.#put(key, old);
+    }
+    return old;
+  }
+
+  set(key: string, value: V): void {
+    if (this.capacity <= 0) return;
+    if (this.#recent.has(key)) {
+      this.#recent.set(key, value);
+      return;
+    }
+    this.#older.delete(key);
+    this.#put(key, value);
+  }
+
+  #put(key: string, value: V): void {
+    if (this.#recent.size >= this.#generation) {
+      // A capacity of 1 keeps no older generation: one entry in all.
+      this.#older = this.capacity >= 2 ? this.#recent : new Map();
+      this.#recent = new Map();
+    }
+    this.#recent.set(key, value);
+  }
+}
+
 /** A bounded map whose insertion order is its recency order. */
 export class Lru<V> {
   readonly #map = new Map<string, V>();

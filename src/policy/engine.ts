@@ -10,7 +10,7 @@
  */
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { CedarValueJson, EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
-import { decisionKey, DEFAULT_DECISION_CACHE_SIZE, Lru } from './decision-cache.ts';
+import { decisionKey, DEFAULT_DECISION_CACHE_SIZE, GenerationalCache, Lru } from './decision-cache.ts';
 import type { EntityRef } from './links.ts';
 import { actionParents, ancestry, headOf, parentsIn, PolicyIndex, scopeOf, uidOf, type IndexedPolicy, type PolicyHead } from './policy-index.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -18,6 +18,7 @@ import type { RequestMeta } from '../audit/build-record.ts';
 import { principalEntities, userUid, type CedarResource, type EntityUid } from './entities.ts';
 import type { CompiledPolicySet } from './load-policies.ts';
 import { schemaJson } from './schema-json.ts';
+import { releaseLater } from './wasm-release.ts';
 
 export type ActionName =
   | 'UpdatePackageVersionsStatus'
@@ -103,18 +104,46 @@ export interface PolicyEngineOptions {
 type Outcome = { decision: 'allow' | 'deny'; reason: string[]; errors: string[] };
 
 /**
- * What an engine no longer reachable held in the wasm instance: its slices are overwritten with an
- * empty set and its schema with an empty schema, the only way cedar-wasm 4 offers to release them
- * (it has no call to drop a preparsed set or schema).
+ * What an engine no longer reachable held in the wasm instance: its slices, released a few per turn
+ * (wasm-release.ts), and its share of the preparsed schema.
  */
-const released = new FinalizationRegistry<{ ids: Set<string>; schemaName: string }>((held) => {
-  try {
-    for (const id of held.ids) cedar.preparsePolicySet(id, { staticPolicies: {} });
-    cedar.preparseSchema(held.schemaName, '');
-  } catch {
-    /* a wasm instance that traps is already denying every request; nothing to release into */
-  }
+const released = new FinalizationRegistry<{ ids: Set<string>; schemaText: string }>((held) => {
+  releaseLater(held.ids);
+  releaseSchema(held.schemaText);
 });
+
+/**
+ * Preparsed schemas, one per schema text, shared by the engines that use it. Cedar takes 30-70 ms
+ * to preparse the shipped schema, in one wasm call that holds the event loop; most reloads change
+ * policies only, and then the new engine reuses the live engine's schema instead.
+ */
+const schemas = new Map<string, { name: string; users: number }>();
+let schemaCounter = 0;
+
+function acquireSchema(schemaText: string): string {
+  const known = schemas.get(schemaText);
+  if (known) {
+    known.users++;
+    return known.name;
+  }
+  const name = `schema-${++schemaCounter}`;
+  const schema = cedar.preparseSchema(name, schemaJson(schemaText));
+  if (schema.type === 'failure') throw new Error(`preparsing the schema failed: ${schema.errors.map((e) => e.message).join('; ')}`);
+  schemas.set(schemaText, { name, users: 1 });
+  return name;
+}
+
+function releaseSchema(schemaText: string): void {
+  const known = schemas.get(schemaText);
+  if (!known || --known.users > 0) return;
+  schemas.delete(schemaText);
+  releaseLater([], known.name);
+}
+
+/** How many preparsed schemas engines hold now (one per distinct schema text in use). */
+export function preparsedSchemaCount(): number {
+  return schemas.size;
+}
 
 export class PolicyEngine implements Authorizer {
   readonly #setId: string;
@@ -124,14 +153,14 @@ export class PolicyEngine implements Authorizer {
   /** Slice key (the slice's positions in the index) → preparsed set id; Map order is the LRU order. */
   readonly #slices: Lru<string>;
   /** The preparsed ids this engine holds in the wasm instance, released when it is collected. */
-  readonly #held: { ids: Set<string>; schemaName: string };
-  readonly #decisions: Lru<AuthorizationDecision>;
+  readonly #held: { ids: Set<string>; schemaText: string };
+  readonly #decisions: GenerationalCache<AuthorizationDecision>;
   #sliceIds = 0;
   #broken: string | undefined;
 
   /** An engine whose index is built in steps, leaving the event loop free (reloads use it). */
-  static async create(policySet: CompiledPolicySet, options: PolicyEngineOptions = {}): Promise<PolicyEngine> {
-    return new PolicyEngine(policySet, options, await indexPolicySetInSteps(policySet));
+  static async create(policySet: CompiledPolicySet, options: PolicyEngineOptions = {}, headParts?: readonly string[]): Promise<PolicyEngine> {
+    return new PolicyEngine(policySet, options, await indexPolicySetInSteps(policySet, undefined, headParts));
   }
 
   constructor(
@@ -141,14 +170,13 @@ export class PolicyEngine implements Authorizer {
   ) {
     const n = ++instanceCounter;
     this.#setId = `pset-${policySet.hash.slice(0, 16)}-${n}`;
-    this.#schemaName = `schema-${policySet.hash.slice(0, 16)}-${n}`;
-    this.#held = { ids: new Set(), schemaName: this.#schemaName };
-    const schema = cedar.preparseSchema(this.#schemaName, schemaJson(policySet.schemaText));
-    if (schema.type === 'failure') throw new Error(`preparsing the schema failed: ${schema.errors.map((e) => e.message).join('; ')}`);
     this.#index = index ?? indexPolicySet(policySet);
     this.#actionParents = actionParents(policySet.schemaText);
     this.#slices = new Lru(Math.max(1, options.sliceCacheSize ?? DEFAULT_SLICE_CACHE_SIZE));
-    this.#decisions = new Lru(options.decisionCacheSize ?? DEFAULT_DECISION_CACHE_SIZE);
+    this.#decisions = new GenerationalCache(options.decisionCacheSize ?? DEFAULT_DECISION_CACHE_SIZE);
+    // Last, so that an engine that fails to construct holds no share of a schema it cannot give back.
+    this.#schemaName = acquireSchema(policySet.schemaText);
+    this.#held = { ids: new Set(), schemaText: policySet.schemaText };
     released.register(this, this.#held);
   }
 
@@ -180,7 +208,7 @@ export class PolicyEngine implements Authorizer {
     const key = this.#decisions.capacity > 0 ? decisionKey([call.principal, call.action, call.resource, call.context, call.entities]) : undefined;
     if (key !== undefined) {
       const hit = this.#decisions.get(key);
-      if (hit) return { ...hit, determiningPolicies: [...hit.determiningPolicies], errors: [...hit.errors], cached: true };
+      if (hit) return copyDecision(hit, true);
     }
     let decision: AuthorizationDecision;
     try {
@@ -190,7 +218,7 @@ export class PolicyEngine implements Authorizer {
       this.#broken = (err as Error).message;
       return fail([`policy engine failure: ${this.#broken}`]);
     }
-    if (key !== undefined) this.#decisions.set(key, { ...decision, determiningPolicies: [...decision.determiningPolicies], errors: [...decision.errors] });
+    if (key !== undefined) this.#decisions.set(key, copyDecision(decision, false));
     return decision;
   }
 
@@ -203,7 +231,7 @@ export class PolicyEngine implements Authorizer {
 
   /** The policies (static and links) whose scope can hold for the call, in the index's order. */
   sliceOf(call: CedarCall): IndexedPolicy[] {
-    return this.#lookup(call).map((i) => this.#index.policies[i]!);
+    return this.#lookup(call).map((i) => this.#index.policyAt(i));
   }
 
   #lookup(call: CedarCall): number[] {
@@ -230,12 +258,12 @@ export class PolicyEngine implements Authorizer {
     const templates: Record<string, string> = {};
     const templateLinks: Array<{ templateId: string; newId: string; values: Record<string, EntityRef> }> = [];
     for (const i of positions) {
-      const p = this.#index.policies[i]!;
-      if (!p.link) {
-        staticPolicies[p.id] = this.policySet.policies[p.id]!;
+      const l = this.#index.linkAt(i);
+      if (!l) {
+        const id = this.#index.idAt(i);
+        staticPolicies[id] = this.policySet.policies[id]!;
         continue;
       }
-      const l = p.link;
       templates[l.template] ??= this.policySet.templates[l.template]!;
       templateLinks.push({
         templateId: l.template,
@@ -252,9 +280,10 @@ export class PolicyEngine implements Authorizer {
 }
 
 /** Every static policy and template link of the set, with its scope, in a stable order. */
-function* indexEntries(set: CompiledPolicySet): Generator<IndexedPolicy> {
+function* indexEntries(set: CompiledPolicySet, headParts?: readonly string[]): Generator<IndexedPolicy> {
   const heads = set.heads ?? {};
-  const head = (id: string, text: string, template: boolean) => heads[id] ?? headOf(text, template);
+  const fromParts = headParts ? headsFromParts(headParts) : undefined;
+  const head = (id: string, text: string, template: boolean) => fromParts?.(id) ?? heads[id] ?? headOf(text, template);
   for (const id of Object.keys(set.policies)) yield { id, scope: scopeOf(head(id, set.policies[id]!, false)) };
   const templateHeads = new Map<string, PolicyHead>();
   for (const link of set.links) {
@@ -264,28 +293,68 @@ function* indexEntries(set: CompiledPolicySet): Generator<IndexedPolicy> {
   }
 }
 
-export function indexPolicySet(set: CompiledPolicySet): PolicyIndex {
+/**
+ * Heads that arrived as the JSON text of [id, head] entries (HeadParts), parsed a part at a time as
+ * they are asked for: in the order the worker sent them, that is one part in memory at a time. Each
+ * id is asked for once; one that no part holds is parsed from its text by the caller.
+ */
+export function headsFromParts(parts: readonly string[]): (id: string) => PolicyHead | undefined {
+  const pending = new Map<string, PolicyHead>();
+  let next = 0;
+  return (id) => {
+    for (;;) {
+      const h = pending.get(id);
+      if (h !== undefined) {
+        pending.delete(id);
+        return h;
+      }
+      if (next >= parts.length) return undefined;
+      for (const [k, v] of JSON.parse(parts[next++]!) as Array<[string, PolicyHead]>) pending.set(k, v);
+    }
+  };
+}
+
+export function indexPolicySet(set: CompiledPolicySet, headParts?: readonly string[]): PolicyIndex {
   const index = new PolicyIndex();
-  for (const entry of indexEntries(set)) index.add(entry);
+  for (const entry of indexEntries(set, headParts)) index.add(entry);
+  index.seal();
   return index;
 }
 
 /**
  * The same index, built in steps of at most `stepMs` with the event loop free in between: tens of
- * thousands of policies take longer to index than a request should ever wait.
+ * thousands of policies take longer to index than a request should ever wait. Short steps also keep
+ * what a scavenge or a marking step finds new small, since each such pause lands between two steps.
  */
-export async function indexPolicySetInSteps(set: CompiledPolicySet, stepMs = 5): Promise<PolicyIndex> {
+export async function indexPolicySetInSteps(set: CompiledPolicySet, stepMs = 2, headParts?: readonly string[]): Promise<PolicyIndex> {
   const index = new PolicyIndex();
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
   let started = performance.now();
   let n = 0;
-  for (const entry of indexEntries(set)) {
+  for (const entry of indexEntries(set, headParts)) {
     index.add(entry);
     if ((++n & 31) === 0 && performance.now() - started > stepMs) {
-      await new Promise((resolve) => setImmediate(resolve));
+      await turn();
       started = performance.now();
     }
   }
+  for (const _ of index.sealing()) await turn();
+  index.seal();
   return index;
+}
+
+/**
+ * A copy the caller may change without changing the cache. Spelled out, not spread: measured under a
+ * steady stream of cache hits, `{ ...hit }` of a cached (old-generation) decision grew the old
+ * generation by ~90 bytes per hit (the copies survived scavenges, for reasons inside V8), where this
+ * literal, or Object.assign, grew it by nothing.
+ */
+function copyDecision(d: AuthorizationDecision, cached: boolean): AuthorizationDecision {
+  const determiningPolicies = [...d.determiningPolicies];
+  const errors = [...d.errors];
+  const { decision, policySetHash, denyKind } = d;
+  if (denyKind === undefined) return cached ? { decision, determiningPolicies, errors, policySetHash, cached } : { decision, determiningPolicies, errors, policySetHash };
+  return cached ? { decision, determiningPolicies, errors, policySetHash, denyKind, cached } : { decision, determiningPolicies, errors, policySetHash, denyKind };
 }
 
 function combine(outcomes: Outcome[], policySetHash: string): AuthorizationDecision {

@@ -136,20 +136,69 @@ export function parentsIn(entities: readonly EntityJson[]): Map<string, string[]
 const DIMENSIONS = ['principal', 'action', 'resource'] as const;
 type Dimension = (typeof DIMENSIONS)[number];
 
+/** A growable list of 32-bit integers: its storage is one typed array, which the GC never walks or copies. */
+class IntList {
+  #data = new Int32Array(16);
+  length = 0;
+
+  push(v: number): void {
+    if (this.length === this.#data.length) {
+      const next = new Int32Array(this.#data.length * 2);
+      next.set(this.#data);
+      this.#data = next;
+    }
+    this.#data[this.length++] = v;
+  }
+
+  at(i: number): number {
+    return this.#data[i]!;
+  }
+
+  /** The items, in a typed array of their own length. */
+  toArray(): Int32Array {
+    return this.#data.slice(0, this.length);
+  }
+}
+
+/** Per key id, the positions filed under it: one typed array of positions and one of offsets into it. */
+interface Postings {
+  start: Int32Array;
+  positions: Int32Array;
+}
+
+const NO_KEYS = -1;
+
+/**
+ * Built once per policy set and kept for the set's life, so it is held in few objects: a large set's
+ * index was ~13 small objects per policy, which every scavenge copied while a reload built it and
+ * every full collection marked after. Keys (entity keys) are interned to numbers; each policy's scope
+ * is a range of key numbers in one typed array, and the policies filed under each key are found
+ * through typed arrays too (built by seal(), after the last add). The only per-key objects left are
+ * the key strings themselves, once each, in the map that interns them.
+ */
 export class PolicyIndex {
-  readonly #policies: IndexedPolicy[] = [];
-  readonly #byKey: Record<Dimension, Map<string, number[]>> = { principal: new Map(), action: new Map(), resource: new Map() };
-  readonly #any: Record<Dimension, number[]> = { principal: [], action: [], resource: [] };
+  readonly #ids: string[] = [];
+  readonly #links = new Map<number, TemplateLink>();
+  readonly #keyIds = new Map<string, number>();
+  readonly #keys: string[] = [];
+  /** Per policy and dimension (3 per policy): where its keys start in #scopeKeys, and how many (NO_KEYS: pins nothing). */
+  readonly #scopeStart = new IntList();
+  readonly #scopeCount = new IntList();
+  readonly #scopeKeys = new IntList();
+  readonly #any: Record<Dimension, IntList> = { principal: new IntList(), action: new IntList(), resource: new IntList() };
   readonly #remainder: string[] = [];
+  #postings: Record<Dimension, Postings> | undefined;
+  #anyArrays: Record<Dimension, Int32Array> | undefined;
   #stamp = new Uint32Array(0);
   #generation = 0;
 
   constructor(policies: readonly IndexedPolicy[] = []) {
     for (const p of policies) this.add(p);
+    this.seal();
   }
 
-  get policies(): readonly IndexedPolicy[] {
-    return this.#policies;
+  get size(): number {
+    return this.#ids.length;
   }
 
   /** Policies that pin nothing in any dimension: evaluated with every request. */
@@ -157,28 +206,100 @@ export class PolicyIndex {
     return this.#remainder;
   }
 
-  /** Files one more policy (an index is built before it is used: see indexPolicySetInSteps). */
+  idAt(i: number): string {
+    return this.#ids[i]!;
+  }
+
+  linkAt(i: number): TemplateLink | undefined {
+    return this.#links.get(i);
+  }
+
+  /** The policy at a position, as it was added (rebuilt: for tests and explanations, not the hot path). */
+  policyAt(i: number): IndexedPolicy {
+    const dim = (d: number): string[] | null => {
+      const count = this.#scopeCount.at(3 * i + d);
+      if (count === NO_KEYS) return null;
+      const start = this.#scopeStart.at(3 * i + d);
+      return Array.from({ length: count }, (_, k) => this.#keys[this.#scopeKeys.at(start + k)]!);
+    };
+    const link = this.#links.get(i);
+    return { id: this.#ids[i]!, ...(link ? { link } : {}), scope: { principal: dim(0), action: dim(1), resource: dim(2) } };
+  }
+
+  /** Files one more policy (an index is built, then sealed, before it is used: see indexPolicySetInSteps). */
   add(p: IndexedPolicy): void {
-    const i = this.#policies.length;
-    this.#policies.push(p);
+    const i = this.#ids.length;
+    this.#ids.push(p.id);
+    if (p.link) this.#links.set(i, p.link);
     const scope = p.scope;
-    for (const d of DIMENSIONS) {
-      const keys = scope[d];
+    for (let d = 0; d < DIMENSIONS.length; d++) {
+      const dimension = DIMENSIONS[d]!;
+      const keys = scope[dimension];
+      this.#scopeStart.push(this.#scopeKeys.length);
       if (keys === null) {
-        this.#any[d].push(i);
+        this.#scopeCount.push(NO_KEYS);
+        this.#any[dimension].push(i);
         continue;
       }
-      const map = this.#byKey[d];
+      let count = 0;
       for (let k = 0; k < keys.length; k++) {
         const key = keys[k]!;
         // A key listed twice (`action in [A, A]`) is filed once.
         if (keys.indexOf(key) !== k) continue;
-        const list = map.get(key);
-        if (list) list.push(i);
-        else map.set(key, [i]);
+        let id = this.#keyIds.get(key);
+        if (id === undefined) {
+          id = this.#keys.length;
+          this.#keys.push(key);
+          this.#keyIds.set(key, id);
+        }
+        this.#scopeKeys.push(id);
+        count++;
       }
+      this.#scopeCount.push(count);
     }
     if (scope.principal === null && scope.action === null && scope.resource === null) this.#remainder.push(p.id);
+    this.#postings = undefined;
+  }
+
+  /** Builds the lookup tables from what was added (lookup() seals an index that is not). */
+  seal(): void {
+    for (const _ of this.sealing());
+  }
+
+  /**
+   * seal() in pieces, one per dimension and pass over the policies: a caller that must not hold the
+   * event loop (indexPolicySetInSteps) lets other work run between them.
+   */
+  *sealing(): Generator<void> {
+    if (this.#postings) return;
+    const n = this.#ids.length;
+    const keyCount = this.#keys.length;
+    const built: Postings[] = [];
+    for (let d = 0; d < DIMENSIONS.length; d++) {
+      const start = new Int32Array(keyCount + 1);
+      for (let i = 0; i < n; i++) {
+        const count = this.#scopeCount.at(3 * i + d);
+        const from = this.#scopeStart.at(3 * i + d);
+        for (let k = 0; k < count; k++) start[this.#scopeKeys.at(from + k) + 1]!++;
+      }
+      for (let k = 0; k < keyCount; k++) start[k + 1]! += start[k]!;
+      yield;
+      const positions = new Int32Array(start[keyCount]!);
+      const fill = start.slice(0, keyCount);
+      // Positions ascending within each key: policies are visited in order.
+      for (let i = 0; i < n; i++) {
+        const count = this.#scopeCount.at(3 * i + d);
+        const from = this.#scopeStart.at(3 * i + d);
+        for (let k = 0; k < count; k++) positions[fill[this.#scopeKeys.at(from + k)]!++] = i;
+      }
+      built.push({ start, positions });
+      yield;
+    }
+    // Nothing was added meanwhile (add() clears the tables, and nothing else sets them): the tables are whole.
+    if (built.length === DIMENSIONS.length && this.#ids.length === n && this.#keys.length === keyCount) {
+      this.#postings = { principal: built[0]!, action: built[1]!, resource: built[2]! };
+      this.#anyArrays = { principal: this.#any.principal.toArray(), action: this.#any.action.toArray(), resource: this.#any.resource.toArray() };
+    }
   }
 
   /**
@@ -187,29 +308,49 @@ export class PolicyIndex {
    * the fewest candidates is walked; each candidate is checked against the other two.
    */
   lookup(anc: Record<Dimension, ReadonlySet<string>>): number[] {
-    let best: Dimension = 'principal';
+    this.seal();
+    const postings = this.#postings!;
+    const any = this.#anyArrays!;
+    // The ancestries as key numbers; a key no policy names cannot select anything.
+    const ids: number[][] = [[], [], []];
+    let best = 0;
     let bestCount = Infinity;
-    for (const d of DIMENSIONS) {
-      let n = this.#any[d].length;
-      for (const k of anc[d]) n += this.#byKey[d].get(k)?.length ?? 0;
-      if (n < bestCount) [best, bestCount] = [d, n];
+    for (let d = 0; d < DIMENSIONS.length; d++) {
+      const dimension = DIMENSIONS[d]!;
+      let count = any[dimension].length;
+      for (const key of anc[dimension]) {
+        const id = this.#keyIds.get(key);
+        if (id === undefined) continue;
+        ids[d]!.push(id);
+        count += postings[dimension].start[id + 1]! - postings[dimension].start[id]!;
+      }
+      if (count < bestCount) [best, bestCount] = [d, count];
     }
     // A generation stamp per policy dedupes candidates filed under several keys, without a Set.
-    if (this.#stamp.length !== this.#policies.length) this.#stamp = new Uint32Array(this.#policies.length);
+    if (this.#stamp.length !== this.#ids.length) this.#stamp = new Uint32Array(this.#ids.length);
     if (++this.#generation === 0xffffffff) {
       this.#stamp.fill(0);
       this.#generation = 1;
     }
     const gen = this.#generation;
     const found: number[] = [];
+    const holds = (i: number, d: number): boolean => {
+      const count = this.#scopeCount.at(3 * i + d);
+      if (count === NO_KEYS) return true;
+      const from = this.#scopeStart.at(3 * i + d);
+      for (let k = 0; k < count; k++) if (ids[d]!.includes(this.#scopeKeys.at(from + k))) return true;
+      return false;
+    };
     const consider = (i: number) => {
       if (this.#stamp[i] === gen) return;
       this.#stamp[i] = gen;
-      const s = this.#policies[i]!.scope;
-      if (DIMENSIONS.every((d) => d === best || s[d] === null || s[d].some((k) => anc[d].has(k)))) found.push(i);
+      for (let d = 0; d < 3; d++) if (d !== best && !holds(i, d)) return;
+      found.push(i);
     };
-    for (const i of this.#any[best]) consider(i);
-    for (const k of anc[best]) for (const i of this.#byKey[best].get(k) ?? []) consider(i);
+    const bestDimension = DIMENSIONS[best]!;
+    for (const i of any[bestDimension]) consider(i);
+    const { start, positions } = postings[bestDimension];
+    for (const id of ids[best]!) for (let k = start[id]!; k < start[id + 1]!; k++) consider(positions[k]!);
     return found.sort((a, b) => a - b);
   }
 }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { checkOffThread } from './check-off-thread.ts';
-import { PolicyEngine, type Authorizer, type PolicyEngineOptions } from './engine.ts';
+import { indexPolicySet, PolicyEngine, type Authorizer, type PolicyEngineOptions } from './engine.ts';
 import { checkKey, codeVersion, readCheckedSet, writeCheckedSet, type CheckInputs } from './checked-set-cache.ts';
 import { compilePolicySet, formatDiagnostic, loadPolicyDir, PolicySetError, readPolicyDir, type CompiledPolicySet } from './load-policies.ts';
 import { formatFailure, parseTestFiles, readTestFiles, runPolicyTests } from './run-tests.ts';
@@ -205,7 +205,7 @@ export class PolicyManager {
     for (const w of start.warnings) o.logger.warn(w);
     // This thread's Cedar reads the schema from the JSON form the worker made, not from the text again.
     rememberSchemaJson(set.schemaText, start.schemaJson);
-    const engine = new PolicyEngine(set, { decisionCacheSize: o.decisionCacheSize });
+    const engine = new PolicyEngine(set, { decisionCacheSize: o.decisionCacheSize }, indexPolicySet(set, live.headParts));
     o.onLoad?.({ at, trigger: 'start', outcome: 'loaded', hash: set.hash, errors: [] }, set);
     return new PolicyManager(o, engine, start.checks);
   }
@@ -243,7 +243,7 @@ export class PolicyManager {
       } else {
         // WASM state is per thread: this thread's Cedar parses the schema again and indexes the set;
         // slices of it are preparsed when requests first need them.
-        const engine = await this.#engine(set);
+        const engine = await this.#engine(set, answer.live.headParts);
         // The swap: one assignment. Requests that already took the old view finish with it.
         this.#live = engine;
         this.#loadedAt = at;
@@ -267,8 +267,8 @@ export class PolicyManager {
     return outcome;
   }
 
-  #engine(set: CompiledPolicySet): Promise<PolicyEngine> {
-    return PolicyEngine.create(set, { decisionCacheSize: this.o.decisionCacheSize });
+  #engine(set: CompiledPolicySet, headParts?: readonly string[]): Promise<PolicyEngine> {
+    return PolicyEngine.create(set, { decisionCacheSize: this.o.decisionCacheSize }, headParts);
   }
 
   async #adoptCandidate(candidate: NonNullable<ReloadAnswer['candidate']> | null): Promise<void> {
@@ -280,7 +280,7 @@ export class PolicyManager {
     try {
       if ('errors' in candidate) throw new ReloadRefused(candidate.errors);
       const { set } = candidate;
-      if (this.#candidate?.policySet.hash !== set.hash) this.#candidate = await this.#engine(set);
+      if (this.#candidate?.policySet.hash !== set.hash) this.#candidate = await this.#engine(set, candidate.headParts);
       this.#candidateStatus = { hash: set.hash, loadedAt: this.o.clock.now().toISOString(), files: set.files };
     } catch (err) {
       this.#candidate = undefined;

@@ -35,9 +35,19 @@ export interface StartFacts {
 /** What the checks found: the live set's replacement (or why not), and the candidate (null: none). */
 export interface ReloadAnswer {
   /** `diagnostics` when the set was refused for what it holds (PolicySetError), so the caller can refuse it alike. */
-  live: { set: CompiledPolicySet; start?: StartFacts } | { errors: string[]; diagnostics?: PolicyDiagnostic[] };
+  live: ({ set: CompiledPolicySet; start?: StartFacts } & HeadParts) | { errors: string[]; diagnostics?: PolicyDiagnostic[] };
   /** Undefined when the worker failed before it got to the candidate: keep the current one. */
-  candidate?: { set: CompiledPolicySet } | { errors: string[] } | null;
+  candidate?: ({ set: CompiledPolicySet } & HeadParts) | { errors: string[] } | null;
+}
+
+/**
+ * A set that came from the worker in parts carries its heads (the scopes the engine indexes) here, as
+ * the JSON text of each part, not in set.heads: the engine parses them a part at a time while it
+ * indexes (PolicyEngine.create), so ~7 objects per policy are made only to die young, and are never
+ * kept on this thread.
+ */
+export interface HeadParts {
+  headParts?: string[];
 }
 
 const errorsOf = (err: unknown): string[] => (err instanceof PolicySetError ? err.diagnostics.map(formatDiagnostic) : [(err as Error).message]);
@@ -76,21 +86,27 @@ function runStartCheck(job: ReloadJob, checkedSetCache: string | undefined): Rel
  * The answer travels in parts, each sent only when the parent asks for the next: a large set (10,000
  * policies are ~6 MB) would otherwise be deserialized on the parent's thread in one go, holding up
  * its requests for longer than any step of the reload should. Each part is a slice of one of the
- * set's large records; the last message is the answer with those records emptied.
+ * set's large records (the heads as JSON text: see HeadParts); the last message is the answer with
+ * those records emptied.
  */
 export const PART_SIZE = 500;
-export type PartField = 'policies' | 'heads' | 'sources';
-export type ReloadMessage = { kind: 'part'; which: 'live' | 'candidate'; field: PartField; entries: Array<[string, unknown]> } | { kind: 'done'; answer: ReloadAnswer };
+export type PartField = 'policies' | 'sources';
+export type ReloadMessage =
+  | { kind: 'part'; which: 'live' | 'candidate'; field: PartField; entries: Array<[string, unknown]> }
+  | { kind: 'heads'; which: 'live' | 'candidate'; json: string }
+  | { kind: 'done'; answer: ReloadAnswer };
 
 export function* reloadMessages(answer: ReloadAnswer): Generator<ReloadMessage> {
-  const light = (set: CompiledPolicySet): CompiledPolicySet => ({ ...set, policies: {}, heads: {}, sources: {} });
-  const parts = (which: 'live' | 'candidate', set: CompiledPolicySet) =>
-    (['policies', 'heads', 'sources'] as const).flatMap((field) => {
-      const entries = Object.entries(set[field] ?? {});
-      const out: ReloadMessage[] = [];
-      for (let i = 0; i < entries.length; i += PART_SIZE) out.push({ kind: 'part', which, field, entries: entries.slice(i, i + PART_SIZE) });
-      return out;
-    });
+  const light = (set: CompiledPolicySet): CompiledPolicySet => ({ ...set, policies: {}, heads: undefined, sources: {} });
+  const slices = <T,>(entries: T[]): T[][] => {
+    const out: T[][] = [];
+    for (let i = 0; i < entries.length; i += PART_SIZE) out.push(entries.slice(i, i + PART_SIZE));
+    return out;
+  };
+  const parts = (which: 'live' | 'candidate', set: CompiledPolicySet): ReloadMessage[] => [
+    ...(['policies', 'sources'] as const).flatMap((field) => slices(Object.entries(set[field])).map((entries): ReloadMessage => ({ kind: 'part', which, field, entries }))),
+    ...slices(Object.entries(set.heads ?? {})).map((entries): ReloadMessage => ({ kind: 'heads', which, json: JSON.stringify(entries) })),
+  ];
   const live = 'set' in answer.live ? answer.live.set : undefined;
   const candidate = answer.candidate && 'set' in answer.candidate ? answer.candidate.set : undefined;
   if (live) yield* parts('live', live);
