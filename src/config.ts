@@ -70,7 +70,7 @@ export interface Config {
   clockToleranceSeconds: number;
   /** Verified tokens remembered until they expire (an LRU); 0 turns the cache off. */
   tokenCacheSize: number;
-  /** Cedar decisions remembered per policy set (an LRU, emptied by every reload); 0 turns the cache off. */
+  /** Cedar decisions remembered per policy set (decision-cache.ts, emptied by every reload); 0 turns the cache off. */
   decisionCacheSize: number;
   /** Tokens issued longer ago than this are refused; undefined: no bound. */
   maxTokenAgeSeconds: number | undefined;

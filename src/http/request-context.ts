@@ -76,7 +76,7 @@ export function requestContext({ logger, metrics, lifecycle, deadlineMs }: Reque
  */
 function headerSetter(c: Context<AppEnv>): (name: string, value: string) => void {
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-  if (outgoing && typeof outgoing.setHeader === 'function' && !outgoing.headersSent) return (name, value) => outgoing.setHeader(name, value);
+  if (outgoing && !outgoing.headersSent) return (name, value) => outgoing.setHeader(name, value);
   return (name, value) => {
     try {
       c.res.headers.set(name, value);

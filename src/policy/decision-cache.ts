@@ -1,11 +1,11 @@
 /**
  * Cedar is a pure function of (policy set, principal, action, resource, context, entities). An
- * engine holds one policy set for its life, so it can keep whole decisions keyed by a canonical
- * encoding of the rest of the call. A new set is a new engine with an empty cache, so a reload
+ * engine holds one policy set for its life, so it can keep whole decisions keyed by an encoding of
+ * the rest of the call (decisionKey). A new set is a new engine with an empty cache, so a reload
  * never answers from the old set's decisions.
  */
 
-/** Entries an engine keeps by default; the least recently used is dropped beyond it. */
+/** Entries an engine keeps by default (GenerationalCache: the older half is dropped when the newer half fills). */
 export const DEFAULT_DECISION_CACHE_SIZE = 10_000;
 
 /** Calls whose encoding is longer than this are not cached (a key is held in memory per entry). */

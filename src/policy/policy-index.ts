@@ -308,7 +308,8 @@ export class PolicyIndex {
    * the fewest candidates is walked; each candidate is checked against the other two.
    */
   lookup(anc: Record<Dimension, ReadonlySet<string>>): number[] {
-    this.seal();
+    // Checked here, not in seal(): seal() starts a generator, which a sealed index's every lookup would allocate.
+    if (!this.#postings) this.seal();
     const postings = this.#postings!;
     const any = this.#anyArrays!;
     // The ancestries as key numbers; a key no policy names cannot select anything.

@@ -53,11 +53,24 @@ export class TurnSnapshot {
     setImmediate(this.#endOfTurn);
   }
 
-  /** Ends the open snapshot, if any: the next read begins a fresh one. */
+  /**
+   * Ends the open snapshot, if any: the next read begins a fresh one. Never throws: it runs where an
+   * exception would skip the writer's answers or end the process, and a read transaction has nothing
+   * to keep, so one that will not commit is rolled back.
+   */
   end(): void {
     if (this.#openedAt === undefined) return;
     this.#openedAt = undefined;
     // A failed statement can have rolled the transaction back already (SQLite does for I/O errors).
-    if (this.#sqlite.inTransaction) this.#commit.run();
+    if (!this.#sqlite.inTransaction) return;
+    try {
+      this.#commit.run();
+    } catch {
+      try {
+        if (this.#sqlite.inTransaction) this.#sqlite.exec('ROLLBACK');
+      } catch {
+        // The connection is closed or broken: its next read fails on its own, as a rejection.
+      }
+    }
   }
 }
