@@ -190,6 +190,20 @@ describe('the SQLite writer thread', () => {
     expect((await verifyChain(store)).ok).toBe(true);
   });
 
+  it('hands a write to an idle writer at once, while this thread is still busy with its turn', async () => {
+    const committed = store.appendAudit(auditInput({ requestId: 'not-held' }));
+    await Promise.resolve(); // the submitting job ends; this turn of the event loop goes on
+    // Busy for the rest of the turn, as a thread is with a burst of requests: the record must reach
+    // the disk meanwhile, not wait for the turn's end. (A write held for it would never show here.)
+    const watcher = new Database(join(dir, 'db.sqlite'), { readonly: true });
+    const seen = watcher.prepare("SELECT count(*) AS n FROM audit_log WHERE request_id = 'not-held'").pluck();
+    const giveUpAt = Date.now() + 20_000;
+    let visible = false;
+    while (!visible && Date.now() < giveUpAt) visible = seen.get() === 1;
+    watcher.close();
+    expect(visible).toBe(true);
+    await committed;
+  });
 });
 
 describe('GroupCommitter', () => {

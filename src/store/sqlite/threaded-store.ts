@@ -150,10 +150,14 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
     throw err;
   });
 
-  // The writes of one turn of the event loop leave in one message, so the writer sees them together
-  // and commits them together (as the in-process group committer would), for one postMessage.
+  // While the writer commits, the writes of one turn of the event loop leave in one message at the
+  // turn's end, and the writer commits together everything that arrived meanwhile. When it has
+  // nothing to do, a write leaves at once (after the current job's synchronous part, so writes made
+  // together still travel together): holding it to the turn's end would keep the writer idle while
+  // this thread works through the rest of the turn's requests, and every request of the turn waiting.
   let outbox: WriteRequest[] = [];
   const post = () => {
+    if (outbox.length === 0) return;
     const requests = outbox;
     outbox = [];
     if (!failure) worker.postMessage(encodeWrites(requests));
@@ -163,7 +167,10 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      if (outbox.push({ id, method, args }) === 1) setImmediate(post);
+      if (outbox.push({ id, method, args }) > 1) return;
+      // Every write not in the outbox is at the writer, unanswered: when there are none, it is idle.
+      if (pending.size === 1) queueMicrotask(post);
+      else setImmediate(post);
     });
   };
 
