@@ -23,7 +23,7 @@ import { startBare, type BareServer } from './load/bare-process.ts';
 import { postgresRuns } from './load/postgres-runs.ts';
 import { cleanUp, cleanUpOnExit, makeTempDir, wasInterrupted } from './load/cleanup.ts';
 import type { DriveResult } from './load/drive-spec.ts';
-import { expectedShare, statusBreakdown } from './load/outcome.ts';
+import { combineRounds, expectedShare, rate, statusBreakdown } from './load/outcome.ts';
 import { header, memory, policiesLabel, table, type Comparison, type MemoryReport } from './load/report.ts';
 import { sampleRss, type RssSampler } from './load/rss-sampler.ts';
 import { runDriver } from './load/run-driver.ts';
@@ -54,21 +54,48 @@ function checkShare(who: string, what: string, result: DriveResult, expected: Ex
   progress(line);
 }
 
-async function compare(bare: BareServer, vg: Versiongate, scenario: Scenario, policies: string, seconds: number): Promise<Comparison> {
-  const what = `scenario ${scenario.number} (${scenario.name}), ${policies} policies`;
-  progress(`${what}: bare server, ${seconds} s`);
-  const bareResult = await runDriver({ ...scenario.spec, url: bare.url, seconds });
-  // The bare server checks nothing, so it answers 2xx even to the 401 flood.
-  checkShare('bare server', what, bareResult, '2xx');
-  progress(`${what}: versiongate, ${seconds} s`);
-  const before = await vg.scrape();
-  let cpuBefore: ThreadCpu | undefined;
-  const vgResult = await runDriver({ ...scenario.spec, url: vg.url, seconds }, () => (cpuBefore = threadCpu(vg.pid)));
-  const cpuAfter = threadCpu(vg.pid);
-  const after = await vg.scrape();
-  checkShare('versiongate', what, vgResult, scenario.expected);
-  counters.push(`${what}:`, ...[describeCpu(cpuBefore, cpuAfter, vgResult.requests.total), ...describeCounters(before, after, vgResult.duration, vgResult.requests.total)].map((l) => `  ${l}`));
-  return { scenario, policies, bare: bareResult, versiongate: vgResult };
+/**
+ * One row of the table: `rounds` turns of `seconds` each for the bare server and for versiongate,
+ * alternating which goes first (so neither always runs in the other's wake). The server's counters
+ * and CPU cover its own turns only.
+ */
+function comparer(rounds: number) {
+  return async function compare(bare: BareServer, vg: Versiongate, scenario: Scenario, policies: string, seconds: number): Promise<Comparison> {
+    const what = `scenario ${scenario.number} (${scenario.name}), ${policies} policies`;
+    const bareRuns: DriveResult[] = [];
+    const vgRuns: DriveResult[] = [];
+    const cpu: ThreadCpu = { main: 0, others: 0 };
+    let cpuKnown = true;
+    const before = await vg.scrape();
+    for (let round = 0; round < rounds; round++) {
+      const label = rounds === 1 ? '' : `, round ${round + 1} of ${rounds}`;
+      const turns = round % 2 === 0 ? (['bare', 'versiongate'] as const) : (['versiongate', 'bare'] as const);
+      for (const turn of turns) {
+        progress(`${what}: ${turn === 'bare' ? 'bare server' : 'versiongate'}, ${seconds} s${label}`);
+        if (turn === 'bare') {
+          bareRuns.push(await runDriver({ ...scenario.spec, url: bare.url, seconds }));
+          continue;
+        }
+        let cpuBefore: ThreadCpu | undefined;
+        vgRuns.push(await runDriver({ ...scenario.spec, url: vg.url, seconds }, () => (cpuBefore = threadCpu(vg.pid))));
+        const cpuAfter = threadCpu(vg.pid);
+        if (cpuBefore && cpuAfter) {
+          cpu.main += cpuAfter.main - cpuBefore.main;
+          cpu.others += cpuAfter.others - cpuBefore.others;
+        } else cpuKnown = false;
+      }
+    }
+    const after = await vg.scrape();
+    const bareResult = combineRounds(bareRuns);
+    const vgResult = combineRounds(vgRuns);
+    // The bare server checks nothing, so it answers 2xx even to the 401 flood.
+    checkShare('bare server', what, bareResult, '2xx');
+    checkShare('versiongate', what, vgResult, scenario.expected);
+    const cpuLine = describeCpu(cpuKnown ? { main: 0, others: 0 } : undefined, cpuKnown ? cpu : undefined, vgResult.requests.total);
+    counters.push(`${what}:`, ...[cpuLine, ...describeCounters(before, after, vgResult.duration, vgResult.requests.total)].map((l) => `  ${l}`));
+    const roundRates = bareRuns.map((b, i) => ({ bare: rate(b), versiongate: rate(vgRuns[i]!) }));
+    return { scenario, policies, bare: bareResult, versiongate: vgResult, rounds: roundRates };
+  };
 }
 
 /**
@@ -106,7 +133,8 @@ function commandLine(): string {
 
 async function main(): Promise<void> {
   const settings = loadSettings(process.env);
-  console.log(header(commandLine(), settings.seconds, settings.memorySeconds, settings.connections, settings.warmupSeconds));
+  const compare = comparer(settings.rounds);
+  console.log(header(commandLine(), settings));
   const root = makeTempDir('versiongate-load-');
   const bare = await startBare();
   console.log(`bare:     node --import tsx bench/load/bare-server.ts (${bare.url})`);

@@ -26,3 +26,43 @@ export function statusBreakdown(result: DriveResult): string {
 export function rate(result: DriveResult): number {
   return result.duration > 0 ? result.requests.total / result.duration : 0;
 }
+
+/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * The rounds of one server's measurement as one result: every response and error counted, the rate
+ * over the rounds' whole time. autocannon reports percentiles, not its histogram, so the rounds'
+ * latencies cannot be merged exactly: p50 is the median round's, and p99 the worst round's, so the
+ * tail is never reported better than some round saw it.
+ */
+export function combineRounds(rounds: readonly DriveResult[]): DriveResult {
+  if (rounds.length === 0) throw new Error('combineRounds: no rounds');
+  if (rounds.length === 1) return rounds[0]!;
+  const sum = (pick: (r: DriveResult) => number) => rounds.reduce((total, r) => total + pick(r), 0);
+  const statusCodeStats: Record<string, { count: number }> = {};
+  for (const r of rounds) {
+    for (const [status, { count }] of Object.entries(r.statusCodeStats)) statusCodeStats[status] = { count: (statusCodeStats[status]?.count ?? 0) + count };
+  }
+  const duration = sum((r) => r.duration);
+  const total = sum((r) => r.requests.total);
+  return {
+    duration,
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    non2xx: sum((r) => r.non2xx),
+    statusCodeStats,
+    latency: {
+      p50: median(rounds.map((r) => r.latency.p50)),
+      p99: Math.max(...rounds.map((r) => r.latency.p99)),
+      average: total > 0 ? sum((r) => r.latency.average * r.requests.total) / total : 0,
+      max: Math.max(...rounds.map((r) => r.latency.max)),
+    },
+    requests: { average: duration > 0 ? total / duration : 0, total, sent: sum((r) => r.requests.sent) },
+  };
+}

@@ -13,6 +13,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../../test/helpers/embedded-postgres.ts';
 import type { BareServer } from './bare-process.ts';
 import type { DriveResult } from './drive-spec.ts';
+import { rate } from './outcome.ts';
 import type { Comparison } from './report.ts';
 import { runDriver } from './run-driver.ts';
 import { durableUpdate } from './scenarios.ts';
@@ -62,7 +63,9 @@ export async function postgresRuns(root: string, bare: BareServer, settings: Loa
         runDriver({ ...durableUpdate(token, half, 0).spec, url: a.url, seconds: settings.seconds }),
         runDriver({ ...durableUpdate(token, half, 1).spec, url: b.url, seconds: settings.seconds }),
       ]);
-      rows.push({ scenario: durableUpdate(token, settings.connections, 0), policies: 'shipped, PostgreSQL, 2 replicas', bare: bareResult, versiongate: combine(ra, rb) });
+      const both = combine(ra, rb);
+      // One round: the replicas' pair of drivers runs once.
+      rows.push({ scenario: durableUpdate(token, settings.connections, 0), policies: 'shipped, PostgreSQL, 2 replicas', bare: bareResult, versiongate: both, rounds: [{ bare: rate(bareResult), versiongate: rate(both) }] });
     } finally {
       await a.stop();
       await b.stop();

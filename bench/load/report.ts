@@ -2,15 +2,24 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import type { DriveResult } from './drive-spec.ts';
-import { expectedShare, rate } from './outcome.ts';
+import { expectedShare, median, rate } from './outcome.ts';
 import type { Scenario } from './scenarios.ts';
+import type { LoadSettings } from './settings.ts';
 
 export interface Comparison {
   scenario: Scenario;
   /** "shipped", "shipped + 1,000" … */
   policies: string;
+  /** Every round of each server, combined (combineRounds). */
   bare: DriveResult;
   versiongate: DriveResult;
+  /** Each round's rates, the two servers' turns side by side. */
+  rounds: ReadonlyArray<{ bare: number; versiongate: number }>;
+}
+
+/** The median of the rounds' own ratios (versiongate over bare): each round's pair ran under the same load. */
+export function roundRatios(c: Comparison): number[] {
+  return c.rounds.filter((r) => r.bare > 0).map((r) => r.versiongate / r.bare);
 }
 
 export function policiesLabel(generated: number): string {
@@ -25,14 +34,14 @@ function nproc(): string {
   }
 }
 
-export function header(command: string, seconds: number, memorySeconds: number, connections: number, warmupSeconds: number): string {
+export function header(command: string, { seconds, rounds, memorySeconds, connections, warmupSeconds }: LoadSettings): string {
   return [
     `versiongate load benchmark`,
     `date:     ${new Date().toISOString()}`,
     `node:     ${process.version}`,
     `nproc:    ${nproc()} (${cpus()[0]?.model ?? 'unknown CPU'})`,
     `command:  ${command}`,
-    `load:     autocannon in its own process, ${connections} keep-alive connections, ${seconds} s per measurement (BENCH_SECONDS); memory run ${memorySeconds} s; each server warmed up first with ${warmupSeconds} s of unmeasured updates (BENCH_WARMUP)`,
+    `load:     autocannon in its own process, ${connections} keep-alive connections; each measurement ${rounds} round${rounds === 1 ? '' : 's'} (BENCH_ROUNDS) of ${seconds} s (BENCH_SECONDS) for each server, the two taking turns; memory run ${memorySeconds} s; each server warmed up first with ${warmupSeconds} s of unmeasured updates (BENCH_WARMUP)`,
   ].join('\n');
 }
 
@@ -44,14 +53,16 @@ const percent = (share: number) => `${(share * 100).toFixed(share === 1 ? 0 : 2)
 export function table(rows: readonly Comparison[]): string {
   const head = ['scenario', 'policies', 'bare req/s', 'versiongate req/s', 'ratio', 'versiongate p50 / p99', 'expected-status share'];
   const body = rows.map((r) => {
-    const bare = rate(r.bare);
-    const vg = rate(r.versiongate);
+    // The rates are the rounds' medians, and the ratio the median of the rounds' ratios, with their
+    // range when there was more than one round.
+    const ratios = roundRatios(r);
+    const range = ratios.length > 1 ? ` (${ratio(Math.min(...ratios))}–${ratio(Math.max(...ratios))})` : '';
     return [
       `${r.scenario.number}. ${r.scenario.name}`,
       r.policies,
-      fixed(bare, 0),
-      fixed(vg, 0),
-      bare > 0 ? ratio(vg / bare) : 'n/a',
+      fixed(median(r.rounds.map((x) => x.bare)), 0),
+      fixed(median(r.rounds.map((x) => x.versiongate)), 0),
+      ratios.length > 0 ? `${ratio(median(ratios))}${range}` : 'n/a',
       `${fixed(r.versiongate.latency.p50, 1)} / ${fixed(r.versiongate.latency.p99, 1)} ms`,
       `${percent(expectedShare(r.versiongate, r.scenario.expected))} ${r.scenario.expected === 401 ? '401' : '2xx'}`,
     ];
