@@ -128,6 +128,19 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
     for (const p of pending.values()) p.reject(new ServiceUnavailableError(`The store's writer stopped (${failure.message}); the write was not made.`));
     pending.clear();
   };
+  // While the writer commits, the writes of one turn of the event loop leave in one message at the
+  // turn's end, or as soon as the writer's answers arrive if that is sooner, and the writer commits
+  // together everything that arrived meanwhile. When it has nothing to do, a write leaves at once
+  // (after the current job's synchronous part, so writes made together still travel together):
+  // holding it to the turn's end would keep the writer idle while this thread works through the rest
+  // of the turn's requests, and every request of the turn waiting.
+  let outbox: WriteRequest[] = [];
+  const post = () => {
+    if (outbox.length === 0) return;
+    const requests = outbox;
+    outbox = [];
+    if (!failure) worker.postMessage(encodeWrites(requests));
+  };
   worker.on('message', (m: WriterMessage & { closeError?: FlatError }) => {
     snapshot.end();
     for (const a of m.answers) {
@@ -138,6 +151,8 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
       else p.reject(reviveError(a.error!));
     }
     for (const size of m.commits) groupCommit.onCommit?.(size, 0);
+    // The writer has just finished a batch: what waits here for the turn's end can leave now.
+    post();
   });
   worker.on('error', (err) => fail(err));
   worker.on('exit', (code) => fail(new Error(closing ? 'the store is closed' : `the writer thread exited with status ${code}`)));
@@ -150,18 +165,6 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
     throw err;
   });
 
-  // While the writer commits, the writes of one turn of the event loop leave in one message at the
-  // turn's end, and the writer commits together everything that arrived meanwhile. When it has
-  // nothing to do, a write leaves at once (after the current job's synchronous part, so writes made
-  // together still travel together): holding it to the turn's end would keep the writer idle while
-  // this thread works through the rest of the turn's requests, and every request of the turn waiting.
-  let outbox: WriteRequest[] = [];
-  const post = () => {
-    if (outbox.length === 0) return;
-    const requests = outbox;
-    outbox = [];
-    if (!failure) worker.postMessage(encodeWrites(requests));
-  };
   const send = <T>(method: string, args: unknown[]): Promise<T> => {
     if (failure) return Promise.reject(new ServiceUnavailableError(`The store's writer stopped (${failure.message}); the write was not made.`));
     const id = nextId++;
