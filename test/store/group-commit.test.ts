@@ -190,7 +190,7 @@ describe('the SQLite writer thread', () => {
     expect((await verifyChain(store)).ok).toBe(true);
   });
 
-  it('hands a write to an idle writer at once, while this thread is still busy with its turn', async () => {
+  it('hands a write to the writer at once, while this thread is still busy with its turn', async () => {
     const committed = store.appendAudit(auditInput({ requestId: 'not-held' }));
     await Promise.resolve(); // the submitting job ends; this turn of the event loop goes on
     // Busy for the rest of the turn, as a thread is with a burst of requests: the record must reach

@@ -128,12 +128,10 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
     for (const p of pending.values()) p.reject(new ServiceUnavailableError(`The store's writer stopped (${failure.message}); the write was not made.`));
     pending.clear();
   };
-  // While the writer commits, the writes of one turn of the event loop leave in one message at the
-  // turn's end, or as soon as the writer's answers arrive if that is sooner, and the writer commits
-  // together everything that arrived meanwhile. When it has nothing to do, a write leaves at once
-  // (after the current job's synchronous part, so writes made together still travel together):
-  // holding it to the turn's end would keep the writer idle while this thread works through the rest
-  // of the turn's requests, and every request of the turn waiting.
+  // Each write leaves for the writer as soon as the job that made it has run (writes made together
+  // still travel together), not at the end of the turn: a turn can hold a burst of requests, and a
+  // write held for the rest of it kept the writer idle, or its next batch short, while this thread
+  // worked through them. The writer commits together every write that arrived during its last commit.
   let outbox: WriteRequest[] = [];
   const post = () => {
     if (outbox.length === 0) return;
@@ -151,8 +149,6 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
       else p.reject(reviveError(a.error!));
     }
     for (const size of m.commits) groupCommit.onCommit?.(size, 0);
-    // The writer has just finished a batch: what waits here for the turn's end can leave now.
-    post();
   });
   worker.on('error', (err) => fail(err));
   worker.on('exit', (code) => fail(new Error(closing ? 'the store is closed' : `the writer thread exited with status ${code}`)));
@@ -170,10 +166,7 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      if (outbox.push({ id, method, args }) > 1) return;
-      // Every write not in the outbox is at the writer, unanswered: when there are none, it is idle.
-      if (pending.size === 1) queueMicrotask(post);
-      else setImmediate(post);
+      if (outbox.push({ id, method, args }) === 1) queueMicrotask(post);
     });
   };
 
