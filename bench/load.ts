@@ -91,6 +91,7 @@ function comparer(rounds: number) {
     // The bare server checks nothing, so it answers 2xx even to the 401 flood.
     checkShare('bare server', what, bareResult, '2xx');
     checkShare('versiongate', what, vgResult, scenario.expected);
+    // The CPU of versiongate's turns, added up, as one before/after pair.
     const cpuLine = describeCpu(cpuKnown ? { main: 0, others: 0 } : undefined, cpuKnown ? cpu : undefined, vgResult.requests.total);
     counters.push(`${what}:`, ...[cpuLine, ...describeCounters(before, after, vgResult.duration, vgResult.requests.total)].map((l) => `  ${l}`));
     const roundRates = bareRuns.map((b, i) => ({ bare: rate(b), versiongate: rate(vgRuns[i]!) }));

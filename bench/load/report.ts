@@ -17,7 +17,7 @@ export interface Comparison {
   rounds: ReadonlyArray<{ bare: number; versiongate: number }>;
 }
 
-/** The median of the rounds' own ratios (versiongate over bare): each round's pair ran under the same load. */
+/** Each round's ratio, versiongate over bare: the two turns of a round ran under nearly the same load. */
 export function roundRatios(c: Comparison): number[] {
   return c.rounds.filter((r) => r.bare > 0).map((r) => r.versiongate / r.bare);
 }
