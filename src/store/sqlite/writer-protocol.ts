@@ -22,15 +22,15 @@ export interface WriteRequest {
 
 /**
  * The writes whose arguments are plain JSON data by their types: strings, numbers, booleans, null,
- * arrays and plain objects (a status change, an audit record), never bytes, a Date or a Map. A turn's
- * writes that are all of these cross as one JSON text: for the hot write, a status change with its
+ * arrays and plain objects (a status change, an audit record), never bytes, a Date or a Map. A
+ * message whose writes are all of these crosses as one JSON text: for the hot write, a status change with its
  * record, that costs the event loop about a third less to send than the structured clone of the same
  * objects, and the writer a third as much to read. What JSON changes is what no write of these reads:
  * an undefined field is left out (as the audit hash leaves it out, canonicalJson in audit-hash.ts).
  */
 const JSON_WRITES: ReadonlySet<string> = new Set(['commitVersionChanges', 'appendAudit', 'appendAuditBatch']);
 
-/** One turn's writes as they cross to the writer: a JSON text when every one is plain data, else the objects. */
+/** The writes of one message as they cross to the writer: a JSON text when every one is plain data, else the objects. */
 export function encodeWrites(requests: WriteRequest[]): WriteRequest[] | string {
   for (const r of requests) if (!JSON_WRITES.has(r.method)) return requests;
   return JSON.stringify(requests);
