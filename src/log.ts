@@ -4,6 +4,7 @@
  * the fields that could hold one are redacted wherever they appear at the top two levels.
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { fdLines } from './fd-lines.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -62,8 +63,8 @@ export function createLogger(levelOrOptions: LogLevel | LoggerOptions = 'info'):
           options,
           // Warnings and errors are written synchronously: the last of them before an exit (a failed
           // start, a crash) are never lost. The per-request lines on stdout are gathered for a turn
-          // of the event loop and written asynchronously (see turnBatched), so a busy gateway does
-          // not make a write(2) per request; they are flushed on exit.
+          // of the event loop and written together when it ends (see turnBatched and fd-lines.ts), so
+          // a busy gateway does not make a write(2) per request; they are flushed on exit.
           pino.multistream(
             [
               { level: 'debug', stream: stdoutLines() },
@@ -90,7 +91,7 @@ let stdout: FlushableStream | undefined;
 
 /** The process's one stream of stdout lines (every logger of the process shares it). */
 function stdoutLines(): FlushableStream {
-  return (stdout ??= turnBatched(pino.destination({ dest: 1, sync: false })));
+  return (stdout ??= turnBatched(fdLines(1)));
 }
 
 /**
