@@ -40,8 +40,9 @@ interface Tally {
   first: UnauthenticatedRecordInput;
   /** Refusals after the first, not yet recorded. */
   count: number;
-  firstAt: string;
-  lastAt: string;
+  /** Kept as the clock gave them and written out once, in the summary: a flood counts thousands a second. */
+  firstAt: Date;
+  lastAt: Date;
   firstRequestId: string;
   lastRequestId: string;
   resources: Set<string>;
@@ -118,17 +119,17 @@ export class RejectionLog {
 }
 
 function newTally(r: UnauthenticatedRecordInput): Tally {
-  const at = r.clock.now().toISOString();
+  const at = r.clock.now();
   return { first: r, count: 0, firstAt: at, lastAt: at, firstRequestId: r.meta.requestId, lastRequestId: r.meta.requestId, resources: new Set(), resourcesOmitted: 0 };
 }
 
 function count(tally: Tally, r: UnauthenticatedRecordInput): void {
   if (tally.count === 0) {
-    tally.firstAt = r.clock.now().toISOString();
+    tally.firstAt = r.clock.now();
     tally.firstRequestId = r.meta.requestId;
   }
   tally.count++;
-  tally.lastAt = r.clock.now().toISOString();
+  tally.lastAt = r.clock.now();
   tally.lastRequestId = r.meta.requestId;
   if (r.resource !== null && !tally.resources.has(r.resource)) {
     if (tally.resources.size < RESOURCE_SAMPLE) tally.resources.add(r.resource);
@@ -148,8 +149,8 @@ function summary(tally: Tally, overflow: boolean): AuditRecordInput {
     ...(overflow ? { reason: 'MANY_KINDS' } : {}),
     request: {
       rejected: tally.count,
-      firstAt: tally.firstAt,
-      lastAt: tally.lastAt,
+      firstAt: tally.firstAt.toISOString(),
+      lastAt: tally.lastAt.toISOString(),
       firstRequestId: tally.firstRequestId,
       lastRequestId: tally.lastRequestId,
       resources,
