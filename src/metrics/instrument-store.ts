@@ -27,15 +27,19 @@ export function instrumentStore(store: Store, metrics: Metrics): Store {
 }
 
 function timed(operation: string, method: (...args: unknown[]) => unknown, target: Store, metrics: Metrics) {
+  // The labels are made once per method, and the clock read by hand: prom-client's startTimer makes
+  // two closures and merges two label objects on every call, and a request makes several calls.
+  const ok = { operation, result: 'ok' };
+  const failed = { operation, result: 'error' };
   return async function instrumented(...args: unknown[]): Promise<unknown> {
-    const stop = metrics.storeDuration.startTimer({ operation });
+    const started = performance.now();
     try {
       const result = await method.apply(target, args);
-      stop({ result: 'ok' });
+      metrics.storeDuration.observe(ok, (performance.now() - started) / 1000);
       countAudit(operation, result, metrics);
       return result;
     } catch (err) {
-      stop({ result: 'error' });
+      metrics.storeDuration.observe(failed, (performance.now() - started) / 1000);
       throw err;
     }
   };
