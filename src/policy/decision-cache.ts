@@ -9,7 +9,7 @@
 export const DEFAULT_DECISION_CACHE_SIZE = 10_000;
 
 /** Calls whose encoding is longer than this are not cached (a key is held in memory per entry). */
-export const MAX_KEY_LENGTH = 16 * 1024;
+const MAX_KEY_LENGTH = 16 * 1024;
 
 /** Deeper inputs are evaluated every time (and a cyclic one never reaches JSON.stringify). */
 const MAX_DEPTH = 64;
@@ -29,8 +29,7 @@ export function decisionKey(value: unknown): string | undefined {
   return key.length <= MAX_KEY_LENGTH ? key : undefined;
 }
 
-/** Whether JSON.stringify represents the value exactly, at `depth` within the key (see decisionKey). */
-export function jsonFaithful(v: unknown, depth: number): boolean {
+function jsonFaithful(v: unknown, depth: number): boolean {
   switch (typeof v) {
     case 'string':
     case 'boolean':

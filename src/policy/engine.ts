@@ -15,8 +15,7 @@ import type { EntityRef } from './links.ts';
 import { actionParents, ancestry, headOf, parentsIn, PolicyIndex, scopeOf, uidOf, type IndexedPolicy, type PolicyHead } from './policy-index.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { RequestMeta } from '../audit/build-record.ts';
-import { type CedarResource, type EntityUid } from './entities.ts';
-import { principalPart, requestKey, resourcePart } from './request-key.ts';
+import { principalEntities, userUid, type CedarResource, type EntityUid } from './entities.ts';
 import type { CompiledPolicySet } from './load-policies.ts';
 import { schemaJson } from './schema-json.ts';
 import { releaseLater } from './wasm-release.ts';
@@ -187,12 +186,13 @@ export class PolicyEngine implements Authorizer {
   }
 
   authorize(request: AuthorizationRequest): AuthorizationDecision {
-    const principal = principalPart(request.principal);
-    const resource = resourcePart(request.resource);
-    const action = { type: 'Action', id: request.action };
-    const call: CedarCall = { principal: principal.uid, action, resource: resource.uid, context: request.context, entities: [...principal.entities, ...resource.entities] };
-    // The key decisionKey would make of this call, from the principal's and resource's kept encodings.
-    return this.#decide(call, this.#decisions.capacity > 0 ? requestKey(principal, action, resource, request.context) : undefined);
+    return this.evaluate({
+      principal: userUid(request.principal),
+      action: { type: 'Action', id: request.action },
+      resource: request.resource.uid,
+      context: request.context,
+      entities: [...principalEntities(request.principal), ...request.resource.entities],
+    });
   }
 
   /**
@@ -202,14 +202,10 @@ export class PolicyEngine implements Authorizer {
    * error (see policy-index.ts), so the answer is the one Cedar gives for the whole set.
    */
   evaluate(call: CedarCall): AuthorizationDecision {
-    return this.#decide(call, this.#decisions.capacity > 0 ? decisionKey([call.principal, call.action, call.resource, call.context, call.entities]) : undefined);
-  }
-
-  /** Decides a call whose decision-cache key (undefined: not cacheable) the caller made. */
-  #decide(call: CedarCall, key: string | undefined): AuthorizationDecision {
     const hash = this.policySet.hash;
     const fail = (errors: string[]): AuthorizationDecision => ({ decision: 'deny', determiningPolicies: [], errors, policySetHash: hash, denyKind: 'error' });
     if (this.#broken) return fail([`policy engine unavailable: ${this.#broken}`]);
+    const key = this.#decisions.capacity > 0 ? decisionKey([call.principal, call.action, call.resource, call.context, call.entities]) : undefined;
     if (key !== undefined) {
       const hit = this.#decisions.get(key);
       if (hit) return copyDecision(hit, true);

@@ -8,7 +8,6 @@
 import type { CedarValueJson, EntityJson, EntityUidJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { Principal } from '../auth/principal.ts';
 import { arnsFor, domainArn, repositoryArn, type PackageRef, type ResolvedPackage } from '../resource/package-arn.ts';
-import { GenerationalCache } from './decision-cache.ts';
 
 export type EntityUid = { type: string; id: string };
 
@@ -26,25 +25,9 @@ export function principalEntities(principal: Principal): EntityJson[] {
   return [{ uid: userUid(principal), attrs: { issuer: principal.issuer }, parents }];
 }
 
-/**
- * Package resources shared between the requests that ask about the same package, frozen: the decision
- * cache then encodes each once (request-key.ts), not on every request. A kept one is handed out only
- * when every value it was built from is the same.
- */
-const sharedResources = new GenerationalCache<{ resource: CedarResource; from: string[] }>(2_000);
-
 /** The package as Cedar's resource; a PackageRef's ARNs are used as they are. */
 export function packageResource(p: ResolvedPackage | PackageRef): CedarResource {
   const arns = 'arn' in p ? { package: p.arn, repository: p.repositoryArn, domain: p.domainArn } : arnsFor(p);
-  const from = [arns.repository, arns.domain, p.domain, p.domainOwner, p.repository, p.format, p.namespace, p.name];
-  const shared = sharedResources.get(arns.package);
-  if (shared && shared.from.every((v, i) => v === from[i])) return shared.resource;
-  const resource = deepFreeze(buildPackageResource(p, arns));
-  sharedResources.set(arns.package, { resource, from });
-  return resource;
-}
-
-function buildPackageResource(p: ResolvedPackage, arns: { package: string; repository: string; domain: string }): CedarResource {
   const domain: EntityUid = { type: 'Domain', id: arns.domain };
   const repository: EntityUid = { type: 'Repository', id: arns.repository };
   const uid: EntityUid = { type: 'Package', id: arns.package };
@@ -96,13 +79,4 @@ export function auditLogResource(): CedarResource {
 export function policySetResource(): CedarResource {
   const uid = { type: 'PolicySet', id: 'live' };
   return { uid, entities: [{ uid, attrs: {}, parents: [] }] };
-}
-
-/** Freezes a value and everything it holds (a value shared between requests). */
-export function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
-    Object.freeze(v);
-  }
-  return v;
 }
