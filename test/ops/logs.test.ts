@@ -3,9 +3,11 @@
  * decision, status and duration, captured from the logger's destination; never a token.
  */
 import { spawnSync } from 'node:child_process';
+import fc from 'fast-check';
+import { pino } from 'pino';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, REDACTED, turnBatched } from '../../src/log.ts';
+import { createLogger, pinoOptions, REDACTED, turnBatched } from '../../src/log.ts';
 import { CHALK } from '../helpers/gateway.ts';
 import { CHALK_ARN, LogCapture, opsApp, post, type OpsApp } from './ops-app.ts';
 
@@ -134,3 +136,42 @@ describe('the logger', () => {
   });
 });
 
+describe('lines written without pino', () => {
+  /** Every line the logger writes, with its time taken out (the two are written moments apart). */
+  const lines = () => {
+    const out: string[] = [];
+    return { out, destination: { write: (line: string) => void out.push(line.replace(/"time":"[^"]*"/, '"time":"-"')) } };
+  };
+
+  it('are, for plain fields, the very text pino writes', () => {
+    // Names and values as a request line may carry them, and strings with anything JSON must escape.
+    const plain = fc.oneof(fc.string({ unit: 'binary' }), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined));
+    const fields = fc.dictionary(fc.string({ unit: 'binary', minLength: 1 }).filter((k) => !['level', 'time', 'msg', '__proto__'].includes(k)), plain, { maxKeys: 12 });
+    fc.assert(
+      fc.property(fields, fc.string({ unit: 'binary' }), fc.constantFrom('info', 'debug') as fc.Arbitrary<'info' | 'debug'>, (f, msg, level) => {
+        const ours = lines();
+        const theirs = lines();
+        createLogger({ level: 'debug', destination: ours.destination })[level](msg, f);
+        pino(pinoOptions('debug'), theirs.destination)[level](f, msg);
+        expect(ours.out).toEqual(theirs.out);
+      }),
+      { numRuns: 2_000, seed: 20261206 },
+    );
+  });
+
+  it('leave to pino what it would change: secret fields, nested values, its own names, errors', () => {
+    const ours = lines();
+    const logger = createLogger({ level: 'info', destination: ours.destination });
+    logger.info('x', { token: 'abc.def.ghi' });
+    logger.info('x', { nested: { authorization: 'Bearer q' } });
+    logger.info('x', { msg: 'mine' });
+    logger.info('x', { err: new Error('boom') });
+    logger.debug('hidden', { a: 1 });
+    const parsed = ours.out.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(parsed).toHaveLength(4);
+    expect(parsed[0]).toMatchObject({ token: REDACTED });
+    expect(parsed[1]).toMatchObject({ nested: { authorization: REDACTED } });
+    expect(parsed[3]).toMatchObject({ err: { type: 'Error', message: 'boom' } });
+    expect(ours.out.join('')).not.toContain('abc.def.ghi');
+  });
+});
