@@ -153,6 +153,8 @@ describe('lines written without pino', () => {
         const theirs = lines();
         createLogger({ level: 'debug', destination: ours.destination })[level](msg, f);
         pino(pinoOptions('debug'), theirs.destination)[level](f, msg);
+        createLogger({ level: 'debug', destination: ours.destination })[level](msg);
+        pino(pinoOptions('debug'), theirs.destination)[level]({}, msg);
         expect(ours.out).toEqual(theirs.out);
       }),
       { numRuns: 2_000, seed: 20261206 },
