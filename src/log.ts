@@ -4,7 +4,7 @@
  * the fields that could hold one are redacted wherever they appear at the top two levels.
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
-import { fdLines } from './fd-lines.ts';
+import { fdLines, type LineSink } from './fd-lines.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -83,14 +83,14 @@ export function createLogger(levelOrOptions: LogLevel | LoggerOptions = 'info'):
   // cost the 401 flood ~25 µs of event loop a request (bench/ab.ts: 165 against 137 µs a refusal),
   // and one JSON.stringify of the same object costs ~2. Anything else goes through pino.
   const lines = destination ?? stdoutLines();
-  const plainLine = (label: 'info' | 'debug', rank: number, msg: string, fields: Record<string, unknown> = {}): boolean => {
+  const plainLine = (label: 'info' | 'debug', msg: string, fields: Record<string, unknown> = {}): boolean => {
     if (!isPlain(fields)) return false;
-    if (out.levelVal <= rank) lines.write(`${JSON.stringify({ level: label, time: new Date().toISOString(), ...fields, msg })}\n`);
+    if (out.isLevelEnabled(label)) lines.write(`${JSON.stringify({ level: label, time: new Date().toISOString(), ...fields, msg })}\n`);
     return true;
   };
   return {
-    debug: (msg, fields) => plainLine('debug', 20, msg, fields) || out.debug(fields ?? {}, msg),
-    info: (msg, fields) => plainLine('info', 30, msg, fields) || out.info(fields ?? {}, msg),
+    debug: (msg, fields) => plainLine('debug', msg, fields) || out.debug(fields ?? {}, msg),
+    info: (msg, fields) => plainLine('info', msg, fields) || out.info(fields ?? {}, msg),
     warn: (msg, fields) => out.warn(fields ?? {}, msg),
     error: (msg, fields) => out.error(fields ?? {}, msg),
   };
@@ -106,16 +106,10 @@ function isPlain(fields: Record<string, unknown>): boolean {
   return true;
 }
 
-interface FlushableStream extends DestinationStream {
-  flush(cb?: (err?: Error) => void): void;
-  flushSync(): void;
-  end(): void;
-}
-
-let stdout: FlushableStream | undefined;
+let stdout: LineSink | undefined;
 
 /** The process's one stream of stdout lines (every logger of the process shares it). */
-function stdoutLines(): FlushableStream {
+function stdoutLines(): LineSink {
   return (stdout ??= turnBatched(fdLines(1)));
 }
 
@@ -127,7 +121,7 @@ function stdoutLines(): FlushableStream {
  * missed them); lines still gathered when the process exits are written synchronously. Ending it
  * only flushes: the stream it writes to is the process's stdout.
  */
-export function turnBatched(out: FlushableStream): FlushableStream {
+export function turnBatched(out: LineSink): LineSink {
   let pending = '';
   const handOn = () => {
     if (pending === '') return;

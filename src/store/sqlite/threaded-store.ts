@@ -134,7 +134,6 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
   // worked through them. The writer commits together every write that arrived during its last commit.
   let outbox: WriteRequest[] = [];
   const post = () => {
-    if (outbox.length === 0) return;
     const requests = outbox;
     outbox = [];
     if (!failure) worker.postMessage(encodeWrites(requests));
