@@ -21,6 +21,7 @@ import type {
 } from '../store.ts';
 import type { GroupCommitter } from './group-commit.ts';
 import { originOf } from '../sql-rows.ts';
+import { BOUND_LIMIT } from './bound-limit.ts';
 
 /** What the package records need from the store that owns the connection. */
 export interface PackageRecordsHost {
@@ -96,7 +97,7 @@ export class PackageRecords {
       .prepare(
         `SELECT p.format, p.namespace, p.name, p.origin_publish, p.origin_upstream
          FROM packages p JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
-         WHERE ${where.join(' AND ')} ORDER BY p.format, p.namespace, p.name LIMIT ?`,
+         WHERE ${where.join(' AND ')} ORDER BY p.format, p.namespace, p.name ${BOUND_LIMIT}`,
       )
       .all(...args, q.limit) as ListRow[];
     return rows.map((r) => ({ format: r.format as PackageFormat, namespace: r.namespace, name: r.name, origin: originOf(r) }));

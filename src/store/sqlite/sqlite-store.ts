@@ -65,6 +65,7 @@ import * as schema from './schema.ts';
 import { StaleRead } from './stale-read.ts';
 import { TenancyQueries, TenancyRefused } from './tenancy-store.ts';
 import { ASSET_COLUMNS, type AssetRow, type IdentifierRow, keyOf, type SyncJobRow, toAsset, toSyncJob, toVersionRecord, VERSION_COLUMNS, type VersionRow } from '../sql-rows.ts';
+import { BOUND_LIMIT } from './bound-limit.ts';
 
 const MIGRATIONS = join(packageRoot(), 'drizzle/sqlite');
 
@@ -180,8 +181,8 @@ class SqliteStore implements Store {
     private readonly clock: Clock,
     private readonly group: GroupCommitter,
   ) {
-    this.auditRange = sqlite.prepare(`SELECT * FROM audit_log WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?`);
-    this.auditChainRows = sqlite.prepare(`SELECT ${CHAIN_COLUMNS.join(', ')} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?`).raw(true) as Database.Statement<[number, number], unknown[]>;
+    this.auditRange = sqlite.prepare(`SELECT * FROM audit_log WHERE seq > ? AND seq < ? ORDER BY seq ${BOUND_LIMIT}`);
+    this.auditChainRows = sqlite.prepare(`SELECT ${CHAIN_COLUMNS.join(', ')} FROM audit_log WHERE seq > ? ORDER BY seq ${BOUND_LIMIT}`).raw(true) as Database.Statement<[number, number], unknown[]>;
     this.auditRangeVersions = sqlite.prepare(`SELECT seq, version FROM audit_versions WHERE seq >= ? AND seq <= ? ORDER BY seq, version`);
     this.auditHeadRow = sqlite.prepare(`SELECT seq, hash, time FROM audit_log ORDER BY seq DESC LIMIT 1`);
     this.insertAuditRow = sqlite.prepare(
@@ -220,17 +221,17 @@ class SqliteStore implements Store {
     this.versionsByName = sqlite.prepare(
       `SELECT ${VERSION_COLUMNS} FROM package_versions v
        WHERE v.package_id = ? AND v.status IN (${STATUS_SLOTS}) AND v.version > ?
-       ORDER BY v.version LIMIT ?`,
+       ORDER BY v.version ${BOUND_LIMIT}`,
     );
     this.versionsByPublished = sqlite.prepare(
       `SELECT ${VERSION_COLUMNS} FROM package_versions v
        WHERE v.package_id = ? AND v.status IN (${STATUS_SLOTS}) AND (v.published_at < ? OR (v.published_at = ? AND v.id < ?))
-       ORDER BY v.published_at DESC, v.id DESC LIMIT ?`,
+       ORDER BY v.published_at DESC, v.id DESC ${BOUND_LIMIT}`,
     );
     this.latestPublished = sqlite
       .prepare(`SELECT version FROM package_versions WHERE package_id = ? AND status = 'Published' ORDER BY published_at DESC, id DESC LIMIT 1`)
       .pluck() as Database.Statement<[number], string>;
-    this.assetsByName = sqlite.prepare(`SELECT ${ASSET_COLUMNS} FROM assets WHERE version_id = ? AND name > ? ORDER BY name LIMIT ?`);
+    this.assetsByName = sqlite.prepare(`SELECT ${ASSET_COLUMNS} FROM assets WHERE version_id = ? AND name > ? ORDER BY name ${BOUND_LIMIT}`);
     this.byIdentifier = sqlite.prepare(
       `SELECT d.owner, d.name AS domain, r.name AS repository, p.format, p.namespace, p.name, v.version
        FROM package_versions v JOIN packages p ON p.id = v.package_id JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id

@@ -15,6 +15,7 @@ import type {
   TenancyRefusal,
 } from '../store.ts';
 import { REPOSITORY_COLUMNS, type RepositoryRow, toRepository } from '../sql-rows.ts';
+import { BOUND_LIMIT } from './bound-limit.ts';
 
 /** Statuses a repository may still hold when it is deleted: nothing a consumer could download or restore. */
 const GONE_STATUSES = ['Deleted', 'Disposed'];
@@ -51,7 +52,7 @@ export class TenancyQueries {
 
   listDomainPage(after: { owner: string; name: string } | undefined, limit: number): DomainRecord[] {
     const rows = this.db
-      .prepare(`SELECT name, owner, created_at FROM domains WHERE (owner, name) > (?, ?) ORDER BY owner, name LIMIT ?`)
+      .prepare(`SELECT name, owner, created_at FROM domains WHERE (owner, name) > (?, ?) ORDER BY owner, name ${BOUND_LIMIT}`)
       .all(after?.owner ?? '', after?.name ?? '', limit) as Array<{ name: string; owner: string; created_at: string }>;
     return rows.map((r) => ({ name: r.name, owner: r.owner, createdAt: r.created_at }));
   }
@@ -75,7 +76,7 @@ export class TenancyQueries {
     }
     params.push(q.limit);
     const rows = this.db
-      .prepare(`SELECT ${REPOSITORY_COLUMNS} FROM repositories r JOIN domains d ON d.id = r.domain_id WHERE ${where.join(' AND ')} ORDER BY d.owner, d.name, r.name LIMIT ?`)
+      .prepare(`SELECT ${REPOSITORY_COLUMNS} FROM repositories r JOIN domains d ON d.id = r.domain_id WHERE ${where.join(' AND ')} ORDER BY d.owner, d.name, r.name ${BOUND_LIMIT}`)
       .all(...params) as RepositoryRow[];
     return rows.map(toRepository);
   }
