@@ -201,6 +201,20 @@ class PostgresStore implements Store {
     return (await db.query<R>(text, params)).rows;
   }
 
+  /**
+   * A read on a client's path (a version, its assets, a package, a page of versions) as a named
+   * prepared statement: PostgreSQL parses and plans it once per pooled connection, not on every call.
+   * Unnamed, the parsing and planning were about a third of PostgreSQL's CPU for an audited
+   * ListPackageVersions (~500 against ~310 µs a read, scenario 2 of bench:load on PostgreSQL).
+   */
+  private async namedRows<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
+    return (await this.pool.query<R>({ name, text, values })).rows;
+  }
+
+  private async namedOne<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R | undefined> {
+    return (await this.namedRows<R>(name, text, values))[0];
+  }
+
   private async one<R extends pg.QueryResultRow>(db: Queryable, text: string, params: unknown[] = []): Promise<R | undefined> {
     return (await db.query<R>(text, params)).rows[0];
   }
@@ -628,8 +642,8 @@ class PostgresStore implements Store {
 
   async readVersion(key: PackageKey, version: string, assetName?: string): Promise<VersionSnapshot> {
     // One statement: one snapshot, so the version, its counts, its job and the asset belong together.
-    const row = await this.one<VersionRow & { package_id: number; asset_count: number | null; sync_state: string | null; sync_reason: string | null } & Partial<Prefixed<AssetRow>>>(
-      this.pool,
+    const row = await this.namedOne<VersionRow & { package_id: number; asset_count: number | null; sync_state: string | null; sync_reason: string | null } & Partial<Prefixed<AssetRow>>>(
+      'vg_read_version',
       `SELECT p.id AS package_id, ${VERSION_COLUMNS}, (SELECT count(*)::int FROM assets x WHERE x.version_id = v.id) AS asset_count,
          j.state AS sync_state, j.status_reason AS sync_reason,
          a.name AS a_name, a.size AS a_size, a.md5 AS a_md5, a.sha1 AS a_sha1, a.sha256 AS a_sha256, a.sha512 AS a_sha512, a.blob_key AS a_blob_key
@@ -659,8 +673,8 @@ class PostgresStore implements Store {
   }
 
   async resolveIdentifier(identifier: string): Promise<IdentifiedVersion | null> {
-    const r = await this.one<IdentifierRow>(
-      this.pool,
+    const r = await this.namedOne<IdentifierRow>(
+      'vg_resolve_identifier',
       `SELECT d.owner, d.name AS domain, r.name AS repository, p.format, p.namespace, p.name, v.version
        FROM package_versions v JOIN packages p ON p.id = v.package_id JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
        WHERE v.identifier = $1`,
@@ -674,8 +688,8 @@ class PostgresStore implements Store {
     if (q.order === 'version') {
       const after = q.after?.order === 'version' ? q.after.version : '';
       return (
-        await this.rows<VersionRow>(
-          this.pool,
+        await this.namedRows<VersionRow>(
+          'vg_versions_by_name',
           `SELECT ${VERSION_COLUMNS} FROM package_versions v WHERE v.package_id = $1 AND v.status = ANY($2::text[]) AND v.version > $3 ORDER BY v.version LIMIT $4`,
           [q.packageId, q.statuses, after, q.limit],
         )
@@ -683,8 +697,8 @@ class PostgresStore implements Store {
     }
     const after = q.after?.order === 'published' ? q.after : { publishedAt: '\uffff', id: 2 ** 31 - 1 };
     return (
-      await this.rows<VersionRow>(
-        this.pool,
+      await this.namedRows<VersionRow>(
+        'vg_versions_by_published',
         `SELECT ${VERSION_COLUMNS} FROM package_versions v
          WHERE v.package_id = $1 AND v.status = ANY($2::text[]) AND (v.published_at < $3 OR (v.published_at = $3 AND v.id < $4))
          ORDER BY v.published_at DESC, v.id DESC LIMIT $5`,
@@ -695,13 +709,13 @@ class PostgresStore implements Store {
 
   async latestPublishedVersion(packageId: number): Promise<string | null> {
     return (
-      (await this.one<{ version: string }>(this.pool, `SELECT version FROM package_versions WHERE package_id = $1 AND status = 'Published' ORDER BY published_at DESC, id DESC LIMIT 1`, [packageId]))
+      (await this.namedOne<{ version: string }>('vg_latest_published', `SELECT version FROM package_versions WHERE package_id = $1 AND status = 'Published' ORDER BY published_at DESC, id DESC LIMIT 1`, [packageId]))
         ?.version ?? null
     );
   }
 
   async listAssets(versionId: number, afterName: string | undefined, limit: number): Promise<AssetInput[]> {
-    return (await this.rows<AssetRow>(this.pool, `SELECT ${ASSET_COLUMNS} FROM assets WHERE version_id = $1 AND name > $2 ORDER BY name LIMIT $3`, [versionId, afterName ?? '', limit])).map(
+    return (await this.namedRows<AssetRow>('vg_list_assets', `SELECT ${ASSET_COLUMNS} FROM assets WHERE version_id = $1 AND name > $2 ORDER BY name LIMIT $3`, [versionId, afterName ?? '', limit])).map(
       toAsset,
     );
   }
@@ -734,8 +748,8 @@ class PostgresStore implements Store {
   // --- Packages ---
 
   async readPackageRecord(key: PackageKey): Promise<PackageRecordSnapshot> {
-    const rows = await this.rows<{ id: number; origin_publish: string; origin_upstream: string; version: string | null; status: string | null; revision: string | null }>(
-      this.pool,
+    const rows = await this.namedRows<{ id: number; origin_publish: string; origin_upstream: string; version: string | null; status: string | null; revision: string | null }>(
+      'vg_read_package_record',
       `SELECT p.id, p.origin_publish, p.origin_upstream, v.version, v.status, v.revision
        FROM packages p JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
        LEFT JOIN package_versions v ON v.package_id = p.id
@@ -967,8 +981,8 @@ class PostgresStore implements Store {
   }
 
   async readVersionMetadata(versionId: number): Promise<VersionMetadata> {
-    const r = await this.one<{ summary: string | null; home_page: string | null; source_code_repository: string | null; licenses: string | null; readme: string | null; dependencies: string | null }>(
-      this.pool,
+    const r = await this.namedOne<{ summary: string | null; home_page: string | null; source_code_repository: string | null; licenses: string | null; readme: string | null; dependencies: string | null }>(
+      'vg_read_version_metadata',
       `SELECT summary, home_page, source_code_repository, licenses, readme, dependencies FROM package_versions WHERE id = $1`,
       [versionId],
     );
