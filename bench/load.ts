@@ -29,7 +29,7 @@ import { sampleRss, type RssSampler } from './load/rss-sampler.ts';
 import { runDriver } from './load/run-driver.ts';
 import { auditedRead, durableUpdate, unauthorizedFlood, type Expected, type Scenario } from './load/scenarios.ts';
 import { describeCounters } from './load/server-counters.ts';
-import { describeCpu, threadCpu, type ThreadCpu } from './load/thread-cpu.ts';
+import { describeCpu, describeDatabaseCpu, processTreeCpu, threadCpu, type DatabaseProcess, type ThreadCpu } from './load/thread-cpu.ts';
 import { loadSettings, ROOT, type LoadSettings } from './load/settings.ts';
 import { SERVER_NODE_ARGS, startVersiongate, type Versiongate } from './load/versiongate-process.ts';
 
@@ -60,12 +60,18 @@ function checkShare(who: string, what: string, result: DriveResult, expected: Ex
  * and CPU cover its own turns only.
  */
 function comparer(rounds: number) {
-  return async function compare(bare: BareServer, vg: Versiongate, scenario: Scenario, policies: string, seconds: number): Promise<Comparison> {
+  return async function compare(bare: BareServer, vg: Versiongate, scenario: Scenario, policies: string, seconds: number, database?: DatabaseProcess): Promise<Comparison> {
     const what = `scenario ${scenario.number} (${scenario.name}), ${policies} policies`;
     const bareRuns: DriveResult[] = [];
     const vgRuns: DriveResult[] = [];
     const cpu: ThreadCpu = { main: 0, others: 0 };
     let cpuKnown = true;
+    // The database server's CPU in versiongate's turns (PostgreSQL's, in the --postgres rows).
+    let databaseCpu: number | undefined = database ? 0 : undefined;
+    const databaseNow = () => {
+      const pid = database?.pid();
+      return pid === undefined ? undefined : processTreeCpu(pid);
+    };
     const before = await vg.scrape();
     for (let round = 0; round < rounds; round++) {
       const label = rounds === 1 ? '' : `, round ${round + 1} of ${rounds}`;
@@ -77,12 +83,20 @@ function comparer(rounds: number) {
           continue;
         }
         let cpuBefore: ThreadCpu | undefined;
-        vgRuns.push(await runDriver({ ...scenario.spec, url: vg.url, seconds }, () => (cpuBefore = threadCpu(vg.pid))));
+        let databaseBefore: number | undefined;
+        vgRuns.push(
+          await runDriver({ ...scenario.spec, url: vg.url, seconds }, () => {
+            cpuBefore = threadCpu(vg.pid);
+            databaseBefore = databaseNow();
+          }),
+        );
         const cpuAfter = threadCpu(vg.pid);
         if (cpuBefore && cpuAfter) {
           cpu.main += cpuAfter.main - cpuBefore.main;
           cpu.others += cpuAfter.others - cpuBefore.others;
         } else cpuKnown = false;
+        const databaseAfter = databaseNow();
+        if (databaseCpu !== undefined) databaseCpu = databaseBefore !== undefined && databaseAfter !== undefined ? databaseCpu + databaseAfter - databaseBefore : undefined;
       }
     }
     const after = await vg.scrape();
@@ -93,7 +107,8 @@ function comparer(rounds: number) {
     checkShare('versiongate', what, vgResult, scenario.expected);
     // The CPU of versiongate's turns, added up, as one before/after pair.
     const cpuLine = describeCpu(cpuKnown ? { main: 0, others: 0 } : undefined, cpuKnown ? cpu : undefined, vgResult.requests.total);
-    counters.push(`${what}:`, ...[cpuLine, ...describeCounters(before, after, vgResult.duration, vgResult.requests.total)].map((l) => `  ${l}`));
+    const databaseLine = database ? [describeDatabaseCpu(database.name, databaseCpu, vgResult.requests.total)] : [];
+    counters.push(`${what}:`, ...[cpuLine, ...databaseLine, ...describeCounters(before, after, vgResult.duration, vgResult.requests.total)].map((l) => `  ${l}`));
     const roundRates = bareRuns.map((b, i) => ({ bare: rate(b), versiongate: rate(vgRuns[i]!) }));
     return { scenario, policies, bare: bareResult, versiongate: vgResult, rounds: roundRates };
   };

@@ -16,6 +16,7 @@ import type { BareServer } from './bare-process.ts';
 import type { DriveResult } from './drive-spec.ts';
 import { rate } from './outcome.ts';
 import type { Comparison } from './report.ts';
+import type { DatabaseProcess } from './thread-cpu.ts';
 import { runDriver } from './run-driver.ts';
 import { auditedRead, durableUpdate, type Scenario } from './scenarios.ts';
 import type { LoadSettings } from './settings.ts';
@@ -26,7 +27,7 @@ const READER = { sub: 'bench-developer', groups: ['developers'] };
 
 export interface PostgresRunHooks {
   progress(line: string): void;
-  compare(bare: BareServer, vg: Versiongate, scenario: Scenario, policies: string, seconds: number): Promise<Comparison>;
+  compare(bare: BareServer, vg: Versiongate, scenario: Scenario, policies: string, seconds: number, database?: DatabaseProcess): Promise<Comparison>;
   /** Unmeasured updates on versions of their own (block 2) before a server's first measurement. */
   warmUp(who: string, url: string, token: string, settings: LoadSettings): Promise<void>;
 }
@@ -46,8 +47,9 @@ export async function postgresRuns(root: string, bare: BareServer, settings: Loa
     const one = await startVersiongate(join(root, 'pg-one'), 0, [], { databaseUrl: await createDatabase(server.adminUrl, 'bench_one') });
     const oneToken = await one.token(CURATOR.sub, CURATOR.groups);
     await hooks.warmUp('versiongate, PostgreSQL, 1 replica', one.url, oneToken, settings);
-    rows.push(await hooks.compare(bare, one, durableUpdate(oneToken, settings.connections, 0), 'shipped, PostgreSQL, 1 replica', settings.seconds));
-    rows.push(await hooks.compare(bare, one, auditedRead(await one.token(READER.sub, READER.groups), settings.connections), 'shipped, PostgreSQL, 1 replica', settings.seconds));
+    const postgres: DatabaseProcess = { name: 'PostgreSQL', pid: () => server.pid() };
+    rows.push(await hooks.compare(bare, one, durableUpdate(oneToken, settings.connections, 0), 'shipped, PostgreSQL, 1 replica', settings.seconds, postgres));
+    rows.push(await hooks.compare(bare, one, auditedRead(await one.token(READER.sub, READER.groups), settings.connections), 'shipped, PostgreSQL, 1 replica', settings.seconds, postgres));
     await one.stop();
 
     const url = await createDatabase(server.adminUrl, 'bench_two');

@@ -52,6 +52,43 @@ export function threadCpu(pid: number): ThreadCpu | undefined {
   return cpu;
 }
 
+/** A database server the benchmark started, whose CPU per request is reported beside the gateway's. */
+export interface DatabaseProcess {
+  name: string;
+  /** Its main process (PostgreSQL's postmaster), or undefined once it is gone. */
+  pid(): number | undefined;
+}
+
+/**
+ * CPU seconds of a process and of its children (user + system, as /proc counts them): a database
+ * server's postmaster and the backends, writers and checkpointer it forked. Children that ended
+ * during a run drop out of the sum, so use it across runs whose connections stay open.
+ */
+export function processTreeCpu(rootPid: number): number | undefined {
+  const hz = clockTicks();
+  let seconds = 0;
+  let found = false;
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      } catch {
+        continue; // a process that ended meanwhile
+      }
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields[1] is the parent's pid; utime and stime are fields[11] and fields[12].
+      if (Number(entry) !== rootPid && Number(fields[1]) !== rootPid) continue;
+      found ||= Number(entry) === rootPid;
+      seconds += (Number(fields[11]) + Number(fields[12])) / hz;
+    }
+  } catch {
+    return undefined;
+  }
+  return found ? seconds : undefined;
+}
+
 const micros = (seconds: number, requests: number) => `${Math.round((seconds * 1e6) / requests)} µs`;
 
 /**
@@ -63,4 +100,10 @@ export function describeCpu(before: ThreadCpu | undefined, after: ThreadCpu | un
   const main = after.main - before.main;
   const others = after.others - before.others;
   return `server CPU per request: ${micros(main + others, requests)} (event loop ${micros(main, requests)}, other threads ${micros(others, requests)})`;
+}
+
+/** One line: the database server's CPU per answered request, in the same turns as the gateway's. */
+export function describeDatabaseCpu(name: string, seconds: number | undefined, requests: number): string {
+  if (seconds === undefined || requests === 0) return `${name} CPU per request: n/a (needs /proc)`;
+  return `${name} CPU per request: ${micros(seconds, requests)} (its server process and the processes it started)`;
 }

@@ -73,6 +73,8 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
 export interface RunningPostgres {
   /** postgres://… as the superuser, on the `postgres` database. */
   adminUrl: string;
+  /** The postmaster's process id (benchmarks add up its CPU and its children's), or undefined once stopped. */
+  pid(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -120,6 +122,13 @@ export async function startEmbeddedPostgres(extraFlags: string[] = []): Promise<
   }
   return {
     adminUrl: `postgres://${user}:${password}@127.0.0.1:${port}/postgres`,
+    pid: () => {
+      try {
+        return Number(readFileSync(join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n', 1)[0]) || undefined;
+      } catch {
+        return undefined;
+      }
+    },
     stop: async () => {
       await pg.stop();
       rmSync(dir, { recursive: true, force: true });
