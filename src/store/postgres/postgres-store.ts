@@ -204,8 +204,8 @@ class PostgresStore implements Store {
   /**
    * A read on a client's path (a version, its assets, a package, a page of versions) as a named
    * prepared statement: PostgreSQL parses and plans it once per pooled connection, not on every call.
-   * Unnamed, the parsing and planning were about a third of PostgreSQL's CPU for an audited
-   * ListPackageVersions (~500 against ~310 µs a read, scenario 2 of bench:load on PostgreSQL).
+   * Unnamed, parsing and planning them took ~40% of PostgreSQL's CPU per audited ListPackageVersions
+   * (README, On PostgreSQL). The names are fixed: one name, one text.
    */
   private async namedRows<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
     return (await this.pool.query<R>({ name, text, values })).rows;
