@@ -84,8 +84,10 @@ export function createLogger(levelOrOptions: LogLevel | LoggerOptions = 'info'):
   // and one JSON.stringify of the same object costs ~2. Anything else goes through pino.
   const lines = destination ?? stdoutLines();
   const plainLine = (label: 'info' | 'debug', msg: string, fields: Record<string, unknown> = {}): boolean => {
+    // A line below the level is written by neither path: nothing to look at.
+    if (!out.isLevelEnabled(label)) return true;
     if (!isPlain(fields)) return false;
-    if (out.isLevelEnabled(label)) lines.write(`${JSON.stringify({ level: label, time: new Date().toISOString(), ...fields, msg })}\n`);
+    lines.write(`${JSON.stringify({ level: label, time: new Date().toISOString(), ...fields, msg })}\n`);
     return true;
   };
   return {
