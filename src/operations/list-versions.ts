@@ -52,14 +52,13 @@ export async function listVersions(deps: PackageApiDeps, input: ListVersionsInpu
   }
   // Every version here was published to this repository (see version-view.ts): none is EXTERNAL or UNKNOWN.
   const statuses = input.originType === undefined || input.originType === 'INTERNAL' ? listedStatuses(input.status) : [];
-  const rows = await deps.store.listVersions({ packageId: snapshot.packageId!, statuses, order, after, limit: input.maxResults + 1 });
+  const { versions: rows, latestPublished: defaultDisplayVersion } = await deps.store.listVersions({ packageId: snapshot.packageId!, statuses, order, after, limit: input.maxResults + 1 });
   const page = rows.slice(0, input.maxResults);
   const last = page[page.length - 1];
   const nextToken =
     rows.length > input.maxResults && last
       ? await deps.pageTokens.issue(scope, order === 'version' ? { v: last.version } : { t: last.publishedAt, i: last.id })
       : undefined;
-  const defaultDisplayVersion = await deps.store.latestPublishedVersion(snapshot.packageId!);
   // Recorded before anything is returned: a read that could not be recorded is not answered.
   await allowed.recordRead();
   return {

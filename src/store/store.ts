@@ -174,6 +174,13 @@ export interface VersionListQuery {
   limit: number;
 }
 
+/** A page of versions, and what ListPackageVersions answers beside it, read together. */
+export interface VersionPage {
+  versions: VersionRecord[];
+  /** The most recently published version whose status is Published (its defaultDisplayVersion), if any. */
+  latestPublished: string | null;
+}
+
 export type VersionCommitResult =
   | { ok: true; auditSeq: number; blobsToDelete: string[] }
   | { ok: false; reason: 'stale'; staleVersions: string[] }
@@ -357,10 +364,11 @@ export interface VersionStore {
   readVersion(key: PackageKey, version: string, assetName?: string): Promise<VersionSnapshot>;
   /** The package and version a permanent identifier names (Deleted versions included); null if none. */
   resolveIdentifier(identifier: string): Promise<IdentifiedVersion | null>;
-  /** A page of a package's versions with one of the given statuses, in the query's order. */
-  listVersions(query: VersionListQuery): Promise<VersionRecord[]>;
-  /** The most recently published version whose status is Published, if any. */
-  latestPublishedVersion(packageId: number): Promise<string | null>;
+  /**
+   * A page of a package's versions with one of the given statuses, in the query's order, and its
+   * latest Published version whatever the page's filter: one read (one round trip on PostgreSQL).
+   */
+  listVersions(query: VersionListQuery): Promise<VersionPage>;
   /** A page of a version's assets by name, starting after `afterName`. */
   listAssets(versionId: number, afterName: string | undefined, limit: number): Promise<AssetInput[]>;
   /**

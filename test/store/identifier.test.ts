@@ -51,7 +51,7 @@ describe('package version identifiers', () => {
     expect(await store.resolveIdentifier(two.identifier)).toEqual({ key, version: '2.0.0' });
     expect(await store.resolveIdentifier('zzzzzzzzzzzz')).toBeNull();
     const listed = await store.listVersions({ packageId: (await store.readPackage(key, [])).packageId!, statuses: ['Published'], order: 'version', limit: 10 });
-    expect(listed.map((v) => v.identifier)).toEqual([one.identifier, two.identifier]);
+    expect(listed.versions.map((v) => v.identifier)).toEqual([one.identifier, two.identifier]);
   });
 
   it('the migration backfills versions created before identifiers existed, each a different one', async () => {

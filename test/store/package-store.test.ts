@@ -121,15 +121,15 @@ describe('the package store', () => {
     for (const v of ['1.0.0', '3.0.0', '2.0.0', '10.0.0']) await publish(v);
     await publish('4.0.0-rc', 'Unfinished');
     const packageId = (await store.readVersion(key, '1.0.0')).packageId!;
-    const names = async (q: Omit<Parameters<Store['listVersions']>[0], 'packageId'>) => (await store.listVersions({ packageId, ...q })).map((v) => v.version);
+    const names = async (q: Omit<Parameters<Store['listVersions']>[0], 'packageId'>) => (await store.listVersions({ packageId, ...q })).versions.map((v) => v.version);
 
     expect(await names({ statuses: ['Published'], order: 'version', limit: 10 })).toEqual(['1.0.0', '10.0.0', '2.0.0', '3.0.0']);
     expect(await names({ statuses: ['Published'], order: 'version', after: { order: 'version', version: '10.0.0' }, limit: 1 })).toEqual(['2.0.0']);
     expect(await names({ statuses: ['Published', 'Unfinished'], order: 'published', limit: 10 })).toEqual(['4.0.0-rc', '10.0.0', '2.0.0', '3.0.0', '1.0.0']);
-    const [, second] = await store.listVersions({ packageId, statuses: ['Published'], order: 'published', limit: 2 });
+    const [, second] = (await store.listVersions({ packageId, statuses: ['Published'], order: 'published', limit: 2 })).versions;
     expect(await names({ statuses: ['Published'], order: 'published', after: { order: 'published', publishedAt: second!.publishedAt, id: second!.id }, limit: 10 })).toEqual(['3.0.0', '1.0.0']);
     expect(await names({ statuses: [], order: 'version', limit: 10 })).toEqual([]);
-    expect(await store.latestPublishedVersion(packageId)).toBe('10.0.0');
+    expect((await store.listVersions({ packageId, statuses: [], order: 'version', limit: 10 })).latestPublished).toBe('10.0.0');
   });
 
   it('pages through assets by name', async () => {

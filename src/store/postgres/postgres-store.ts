@@ -59,8 +59,8 @@ import type {
   VersionCommit,
   VersionCommitResult,
   VersionListQuery,
+  VersionPage,
   VersionMetadata,
-  VersionRecord,
   VersionSnapshot,
 } from '../store.ts';
 import { CoalescedReads } from './pg-coalesced-reads.ts';
@@ -171,6 +171,9 @@ function lostRace(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   return code === '23505' || code === '40P01' || code === '40001';
 }
+
+/** The package's ($1) latest Published version, as a one-column derived table (ListPackageVersions' defaultDisplayVersion). */
+const LATEST_PUBLISHED = `SELECT (SELECT version FROM package_versions WHERE package_id = $1 AND status = 'Published' ORDER BY published_at DESC, id DESC LIMIT 1) AS latest_published`;
 
 /** One readPackage call: its package and the versions it asks for. */
 interface PackageRead {
@@ -683,35 +686,38 @@ class PostgresStore implements Store {
     return r ? { key: keyOf(r), version: r.version } : null;
   }
 
-  async listVersions(q: VersionListQuery): Promise<VersionRecord[]> {
-    if (q.statuses.length === 0) return [];
+  /**
+   * The page and the latest Published version in one statement: the latest is a one-row derived
+   * table, the page joined to it laterally, so an empty page is one row whose page columns are null.
+   */
+  async listVersions(q: VersionListQuery): Promise<VersionPage> {
+    let rows: Array<{ [K in keyof VersionRow]: VersionRow[K] | null } & { latest_published: string | null }>;
     if (q.order === 'version') {
       const after = q.after?.order === 'version' ? q.after.version : '';
-      return (
-        await this.namedRows<VersionRow>(
-          'vg_versions_by_name',
-          `SELECT ${VERSION_COLUMNS} FROM package_versions v WHERE v.package_id = $1 AND v.status = ANY($2::text[]) AND v.version > $3 ORDER BY v.version LIMIT $4`,
-          [q.packageId, q.statuses, after, q.limit],
-        )
-      ).map(toVersionRecord);
-    }
-    const after = q.after?.order === 'published' ? q.after : { publishedAt: '\uffff', id: 2 ** 31 - 1 };
-    return (
-      await this.namedRows<VersionRow>(
-        'vg_versions_by_published',
-        `SELECT ${VERSION_COLUMNS} FROM package_versions v
-         WHERE v.package_id = $1 AND v.status = ANY($2::text[]) AND (v.published_at < $3 OR (v.published_at = $3 AND v.id < $4))
-         ORDER BY v.published_at DESC, v.id DESC LIMIT $5`,
+      rows = await this.namedRows(
+        'vg_version_page_by_name',
+        `SELECT l.latest_published, page.* FROM (${LATEST_PUBLISHED}) l
+         LEFT JOIN LATERAL (SELECT ${VERSION_COLUMNS} FROM package_versions v
+           WHERE v.package_id = $1 AND v.status = ANY($2::text[]) AND v.version > $3 ORDER BY v.version LIMIT $4) page ON true
+         ORDER BY page.version`,
+        [q.packageId, q.statuses, after, q.limit],
+      );
+    } else {
+      const after = q.after?.order === 'published' ? q.after : { publishedAt: '\uffff', id: 2 ** 31 - 1 };
+      rows = await this.namedRows(
+        'vg_version_page_by_published',
+        `SELECT l.latest_published, page.* FROM (${LATEST_PUBLISHED}) l
+         LEFT JOIN LATERAL (SELECT ${VERSION_COLUMNS} FROM package_versions v
+           WHERE v.package_id = $1 AND v.status = ANY($2::text[]) AND (v.published_at < $3 OR (v.published_at = $3 AND v.id < $4))
+           ORDER BY v.published_at DESC, v.id DESC LIMIT $5) page ON true
+         ORDER BY page.published_at DESC, page.id DESC`,
         [q.packageId, q.statuses, after.publishedAt, after.id, q.limit],
-      )
-    ).map(toVersionRecord);
-  }
-
-  async latestPublishedVersion(packageId: number): Promise<string | null> {
-    return (
-      (await this.namedOne<{ version: string }>('vg_latest_published', `SELECT version FROM package_versions WHERE package_id = $1 AND status = 'Published' ORDER BY published_at DESC, id DESC LIMIT 1`, [packageId]))
-        ?.version ?? null
-    );
+      );
+    }
+    return {
+      versions: rows.filter((r) => r.id != null).map((r) => toVersionRecord(r as VersionRow)),
+      latestPublished: rows[0]?.latest_published ?? null,
+    };
   }
 
   async listAssets(versionId: number, afterName: string | undefined, limit: number): Promise<AssetInput[]> {

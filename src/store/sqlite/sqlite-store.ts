@@ -55,6 +55,7 @@ import type {
   VersionCommit,
   VersionCommitResult,
   VersionListQuery,
+  VersionPage,
   VersionRecord,
   VersionSnapshot,
 } from '../store.ts';
@@ -742,7 +743,12 @@ class SqliteStore implements Store {
     };
   }
 
-  async listVersions(q: VersionListQuery): Promise<VersionRecord[]> {
+  async listVersions(q: VersionListQuery): Promise<VersionPage> {
+    // Both statements run in this call, so in one read transaction (the turn's, turn-snapshot.ts).
+    return { versions: this.versionPage(q), latestPublished: this.latestPublished.get(q.packageId) ?? null };
+  }
+
+  private versionPage(q: VersionListQuery): VersionRecord[] {
     if (q.statuses.length === 0) return [];
     const statuses = statusSlots(q.statuses);
     if (q.order === 'version') {
@@ -753,10 +759,6 @@ class SqliteStore implements Store {
     // Newest first: the first page starts above every ISO time.
     const after = q.after?.order === 'published' ? q.after : { publishedAt: '\uffff', id: Number.MAX_SAFE_INTEGER };
     return this.versionsByPublished.all(q.packageId, ...statuses, after.publishedAt, after.publishedAt, after.id, q.limit).map(toVersionRecord);
-  }
-
-  async latestPublishedVersion(packageId: number): Promise<string | null> {
-    return this.latestPublished.get(packageId) ?? null;
   }
 
   async listAssets(versionId: number, afterName: string | undefined, limit: number): Promise<AssetInput[]> {

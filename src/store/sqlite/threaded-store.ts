@@ -32,7 +32,6 @@ const READS = [
   'readVersion',
   'resolveIdentifier',
   'listVersions',
-  'latestPublishedVersion',
   'listAssets',
   'listAudit',
   'readAuditRange',

@@ -65,12 +65,18 @@ describe.each(ENGINES)('store contract: $name', (engine) => {
       expect(await store.resolveIdentifier('nope')).toBeNull();
       const packageId = snap.packageId!;
       const byName = await store.listVersions({ packageId, statuses: ['Published', 'Unlisted'], order: 'version', limit: 2 });
-      expect(byName.map((v) => v.version)).toEqual(['0.9.0', '1.0.0']);
+      expect(byName.versions.map((v) => v.version)).toEqual(['0.9.0', '1.0.0']);
+      expect(byName.versions[0]).toEqual({ id: expect.any(Number), version: '0.9.0', identifier: expect.stringMatching(/^[0-9A-Za-z]{12}$/), status: 'Unlisted', revision: expect.any(String), publishedAt: expect.any(String) });
+      expect(byName.latestPublished).toBe('1.1.0');
       const next = await store.listVersions({ packageId, statuses: ['Published', 'Unlisted'], order: 'version', after: { order: 'version', version: '1.0.0' }, limit: 2 });
-      expect(next.map((v) => v.version)).toEqual(['1.1.0']);
+      expect(next.versions.map((v) => v.version)).toEqual(['1.1.0']);
       const newest = await store.listVersions({ packageId, statuses: ['Published'], order: 'published', limit: 10 });
-      expect(newest.map((v) => v.version)).toEqual(['1.1.0', '1.0.0']);
-      expect(await store.latestPublishedVersion(packageId)).toBe('1.1.0');
+      expect(newest).toEqual({ versions: [expect.objectContaining({ version: '1.1.0' }), expect.objectContaining({ version: '1.0.0' })], latestPublished: '1.1.0' });
+      // The latest Published version comes with every page, even one the filter or the cursor leaves empty.
+      const unlistedOnly = await store.listVersions({ packageId, statuses: ['Unlisted'], order: 'published', limit: 10 });
+      expect(unlistedOnly).toEqual({ versions: [expect.objectContaining({ version: '0.9.0' })], latestPublished: '1.1.0' });
+      expect(await store.listVersions({ packageId, statuses: ['Published'], order: 'version', after: { order: 'version', version: '9' }, limit: 10 })).toEqual({ versions: [], latestPublished: '1.1.0' });
+      expect(await store.listVersions({ packageId, statuses: [], order: 'published', limit: 10 })).toEqual({ versions: [], latestPublished: '1.1.0' });
       expect((await store.listAssets(snap.version!.id, 'a.tgz', 10)).map((a) => a.name)).toEqual(['b.txt']);
       const pkg = await store.readPackage(key, ['1.0.0', '2.0.0']);
       expect([...pkg.versions.keys()]).toEqual(['1.0.0']);
