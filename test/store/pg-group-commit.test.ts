@@ -4,8 +4,8 @@
  * back to when one of them aborts the transaction. Whichever way a batch ran, every write that
  * succeeded is committed with its audit record, and every write that failed left nothing behind.
  */
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { systemClock } from '../../src/clock.ts';
 import { PartialWrite, PgGroupCommitter, type PgWork } from '../../src/store/postgres/pg-group-commit.ts';
@@ -155,6 +155,28 @@ describe('PgGroupCommitter', () => {
     expect((await pool.query(`SELECT seq, hash FROM audit_head`)).rows[0]).toEqual(headBefore);
     // The connection is good for the next batch.
     expect(await group.submit(insert('f3'), undefined, { single: true })).toBe('f3');
+  });
+
+  it('records made together commit in one batch, without a savepoint each', async () => {
+    const store = await openPostgresStore({ url: db.url, clock: systemClock });
+    const sent: string[] = [];
+    const originalQuery = pg.Client.prototype.query;
+    const query = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
+      const first = args[0] as string | { text?: string };
+      sent.push(typeof first === 'string' ? first : (first.text ?? ''));
+      return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof originalQuery);
+    try {
+      const requests = ['g1', 'g2', 'g3', 'g4'];
+      const seqs = await Promise.all(requests.map((k) => store.appendAudit(auditInput({ requestId: k }))));
+      expect(new Set(seqs).size).toBe(4);
+      expect(sent.filter((t) => t.startsWith('BEGIN'))).toHaveLength(1);
+      expect(sent.filter((t) => t.includes('SAVEPOINT'))).toEqual([]);
+      expect((await recordedRequests()).slice(-4)).toEqual(requests);
+    } finally {
+      query.mockRestore();
+      await store.close();
+    }
   });
 
   it('leaves one unbroken chain', async () => {

@@ -175,6 +175,9 @@ function lostRace(err: unknown): boolean {
 /** The package's ($1) latest Published version, as a one-column derived table (ListPackageVersions' defaultDisplayVersion). */
 const LATEST_PUBLISHED = `SELECT (SELECT version FROM package_versions WHERE package_id = $1 AND status = 'Published' ORDER BY published_at DESC, id DESC LIMIT 1) AS latest_published`;
 
+/** How a write that only queues audit records is submitted (see appendAudit). */
+const RECORD_ONLY: PgSubmitOptions = { single: true };
+
 /** One readPackage call: its package and the versions it asks for. */
 interface PackageRead {
   key: PackageKey;
@@ -1004,19 +1007,32 @@ class PostgresStore implements Store {
 
   // --- Audit log ---
 
+  // A write that only records runs no statement of its own (its records go in with the batch's, after
+  // the head's lock) and cannot fail halfway, so it needs no savepoint: `single`. Without it, each
+  // audited read, denial or refused-token window cost its batch a SAVEPOINT and a RELEASE, two round
+  // trips one write after another.
+
   async appendAudit(record: AuditRecordInput): Promise<number> {
-    return this.group.submit(async (tx) => {
-      const seq = tx.audit(record);
-      return () => seq.seq;
-    });
+    return this.group.submit(
+      async (tx) => {
+        const seq = tx.audit(record);
+        return () => seq.seq;
+      },
+      undefined,
+      RECORD_ONLY,
+    );
   }
 
   async appendAuditBatch(records: readonly AuditRecordInput[]): Promise<void> {
     if (records.length === 0) return;
-    await this.group.submit(async (tx) => {
-      for (const r of records) tx.audit(r);
-      return () => undefined;
-    });
+    await this.group.submit(
+      async (tx) => {
+        for (const r of records) tx.audit(r);
+        return () => undefined;
+      },
+      undefined,
+      RECORD_ONLY,
+    );
   }
 
   /** A time window as a seq range (times never decrease along the chain). */
