@@ -1,6 +1,8 @@
 /**
- * `node --import tsx bench/ab.ts [--scenario 1|2|3] [--rounds N] NAME=CHECKOUT NAME=CHECKOUT …`:
+ * `node --import tsx bench/ab.ts [--scenario 1|2|3] [--rounds N] NAME=CHECKOUT NAME=CHECKOUT … [--args NAME "FLAGS"]`:
  * checkouts of versiongate side by side on their embedded SQLite store, to tell what a change did.
+ * `--args NAME "FLAGS"` starts that side's server with these flags too, so one checkout can be set
+ * against itself (`thread=. inline=. --args inline "--commit-thread off"`).
  * Each checkout's server is started once, by that checkout's own bench/load/versiongate-process.ts
  * (so each runs its own code: give this one as `new=.`, the code before a change as, say,
  * `base=../vg-base`, a `git worktree` with node_modules linked and dist/ built), seeded and warmed up,
@@ -42,12 +44,27 @@ interface Side {
   turns: Array<{ rate: number; p50: number; p99: number; main: number; others: number }>;
 }
 
-function parseArgs(argv: string[]): { scenario: number; rounds: number; checkouts: Array<[string, string]> } {
+interface Checkout {
+  name: string;
+  checkout: string;
+  /** Flags for this side's server, after the harness's own. */
+  flags: string[];
+}
+
+function parseArgs(argv: string[]): { scenario: number; rounds: number; checkouts: Checkout[] } {
   let scenario = 1;
   let rounds = 6;
-  const checkouts: Array<[string, string]> = [];
+  const checkouts: Checkout[] = [];
+  const flags = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (arg === '--args') {
+      const name = argv[++i];
+      const text = argv[++i];
+      if (name === undefined || text === undefined) throw new Error('--args takes a NAME and its server flags in one argument, as in --args inline "--commit-thread off"');
+      flags.set(name, text.split(/\s+/).filter(Boolean));
+      continue;
+    }
     if (arg === '--scenario' || arg === '--rounds') {
       const value = Number(argv[++i]);
       if (!Number.isInteger(value) || value < 1 || (arg === '--scenario' && value > 3) || value > 100) throw new Error(`${arg} takes ${arg === '--scenario' ? '1, 2 or 3' : 'a whole number from 1 to 100'}, got '${argv[i]}'`);
@@ -57,19 +74,26 @@ function parseArgs(argv: string[]): { scenario: number; rounds: number; checkout
     }
     const eq = arg.indexOf('=');
     if (eq <= 0) throw new Error(`expected NAME=CHECKOUT, --scenario or --rounds, got '${arg}'`);
-    checkouts.push([arg.slice(0, eq), resolve(arg.slice(eq + 1))]);
+    const name = arg.slice(0, eq);
+    if (checkouts.some((c) => c.name === name)) throw new Error(`two sides are named '${name}'`);
+    checkouts.push({ name, checkout: resolve(arg.slice(eq + 1)), flags: [] });
   }
   if (checkouts.length < 2) throw new Error('give at least two checkouts: NAME=CHECKOUT NAME=CHECKOUT');
+  for (const [name, given] of flags) {
+    const side = checkouts.find((c) => c.name === name);
+    if (!side) throw new Error(`--args names '${name}', which is not one of the sides (${checkouts.map((c) => c.name).join(', ')})`);
+    side.flags = given;
+  }
   return { scenario, rounds, checkouts };
 }
 
-async function start(name: string, checkout: string, dir: string, scenarioNumber: number): Promise<Side> {
+async function start({ name, checkout, flags }: Checkout, dir: string, scenarioNumber: number): Promise<Side> {
   // The checkout's own harness, so that its own server code (and its own seeding) runs.
   const harness = (await import(resolve(checkout, 'bench/load/versiongate-process.ts'))) as {
-    startVersiongate(dataDir: string, generated: number): Promise<Server>;
+    startVersiongate(dataDir: string, generated: number, extraArgs?: string[]): Promise<Server>;
   };
-  process.stderr.write(`bench:ab: starting ${name} (${checkout})\n`);
-  const server = await harness.startVersiongate(resolve(dir, name), 0);
+  process.stderr.write(`bench:ab: starting ${name} (${checkout}${flags.length > 0 ? ` ${flags.join(' ')}` : ''})\n`);
+  const server = await harness.startVersiongate(resolve(dir, name), 0, flags);
   const curator = await server.token(CURATOR.sub, CURATOR.groups);
   const reader = await server.token(READER.sub, READER.groups);
   const scenario = (block: number) => (scenarioNumber === 1 ? durableUpdate(curator, 32, block) : scenarioNumber === 2 ? auditedRead(reader, 32) : unauthorizedFlood(32));
@@ -82,7 +106,7 @@ async function main(): Promise<void> {
   const dir = makeTempDir('versiongate-ab-');
   const sides: Side[] = [];
   try {
-    for (const [name, checkout] of checkouts) sides.push(await start(name, checkout, dir, scenario));
+    for (const checkout of checkouts) sides.push(await start(checkout, dir, scenario));
     for (const side of sides) {
       if (warmupSeconds > 0) await runDriver({ ...durableUpdate(await side.server.token(CURATOR.sub, CURATOR.groups), 32, WARMUP_BLOCK).spec, url: side.server.url, seconds: warmupSeconds });
     }
