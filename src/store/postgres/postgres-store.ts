@@ -175,7 +175,12 @@ function lostRace(err: unknown): boolean {
 /** The package's ($1) latest Published version, as a one-column derived table (ListPackageVersions' defaultDisplayVersion). */
 const LATEST_PUBLISHED = `SELECT (SELECT version FROM package_versions WHERE package_id = $1 AND status = 'Published' ORDER BY published_at DESC, id DESC LIMIT 1) AS latest_published`;
 
-/** How a write that only queues audit records is submitted (see appendAudit). */
+/**
+ * How a write that only queues audit records is submitted. It runs no statement of its own (its
+ * records go in with the batch's, after the head's lock) and cannot fail halfway, so it needs no
+ * savepoint. As an ordinary write, each audited read, denial or window of refused tokens cost its
+ * batch a SAVEPOINT and a RELEASE: two round trips, one write after another.
+ */
 const RECORD_ONLY: PgSubmitOptions = { single: true };
 
 /** One readPackage call: its package and the versions it asks for. */
@@ -1006,11 +1011,6 @@ class PostgresStore implements Store {
   }
 
   // --- Audit log ---
-
-  // A write that only records runs no statement of its own (its records go in with the batch's, after
-  // the head's lock) and cannot fail halfway, so it needs no savepoint: `single`. Without it, each
-  // audited read, denial or refused-token window cost its batch a SAVEPOINT and a RELEASE, two round
-  // trips one write after another.
 
   async appendAudit(record: AuditRecordInput): Promise<number> {
     return this.group.submit(
