@@ -24,7 +24,7 @@ import { postgresRuns } from './load/postgres-runs.ts';
 import { cleanUp, cleanUpOnExit, makeTempDir, wasInterrupted } from './load/cleanup.ts';
 import type { DriveResult } from './load/drive-spec.ts';
 import { combineRounds, expectedShare, rate, statusBreakdown } from './load/outcome.ts';
-import { header, memory, policiesLabel, table, type Comparison, type MemoryReport } from './load/report.ts';
+import { groupCommitGain, header, memory, policiesLabel, table, type Comparison, type MemoryReport } from './load/report.ts';
 import { sampleRss, type RssSampler } from './load/rss-sampler.ts';
 import { runDriver } from './load/run-driver.ts';
 import { auditedRead, durableUpdate, unauthorizedFlood, type Expected, type Scenario } from './load/scenarios.ts';
@@ -204,6 +204,8 @@ function printReport(): void {
   console.log('');
   console.log(table(sorted));
   console.log('');
+  const gain = groupCommitGain(sorted);
+  if (gain) console.log(`${gain}\n`);
   for (const w of warnings) console.log(w);
   if (warnings.length > 0) console.log('');
   console.log('versiongate counters (from GET /metrics, before and after each run):');

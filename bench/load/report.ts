@@ -72,6 +72,23 @@ export function table(rows: readonly Comparison[]): string {
   return [line(head), `|${widths.map((w, i) => (i >= 2 && i <= 4 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...body.map(line)].join('\n');
 }
 
+/**
+ * What group commit buys, from the table's own rows: scenario 1's durable changes per second (one a
+ * request) against the row that gives each request a transaction and an fsync of its own
+ * (`--commit-batch 1`), both the rounds' medians. Undefined when the run has no such pair.
+ */
+export function groupCommitGain(rows: readonly Comparison[]): string | undefined {
+  const updates = rows.filter((r) => r.scenario.number === 1);
+  const oneByOne = updates.find((r) => r.policies.endsWith('--commit-batch 1'));
+  const perSecond = (r: Comparison) => median(r.rounds.map((x) => x.versiongate));
+  if (!oneByOne || !(perSecond(oneByOne) > 0)) return undefined;
+  const grouped = updates.filter((r) => r !== oneByOne);
+  if (grouped.length === 0) return undefined;
+  const base = perSecond(oneByOne);
+  const each = grouped.map((r) => `${r.policies} ${fixed(perSecond(r), 0)}/s (${(perSecond(r) / base).toFixed(1)}×)`);
+  return `group commit: durable changes per second (one per request, medians of the rounds) ${each.join(', ')}, against ${fixed(base, 0)}/s with a transaction and an fsync per change (--commit-batch 1)`;
+}
+
 export interface MemoryReport {
   seconds: number;
   /** KiB, one a second. */

@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import type { DriveResult } from '../../bench/load/drive-spec.ts';
 import { combineRounds, median, rate } from '../../bench/load/outcome.ts';
-import { roundRatios, table, type Comparison } from '../../bench/load/report.ts';
+import { groupCommitGain, roundRatios, table, type Comparison } from '../../bench/load/report.ts';
 import { loadSettings } from '../../bench/load/settings.ts';
-import { unauthorizedFlood } from '../../bench/load/scenarios.ts';
+import { durableUpdate, unauthorizedFlood } from '../../bench/load/scenarios.ts';
 
 function run(total: number, seconds: number, p50: number, p99: number, statuses: Record<string, number> = { 200: total }): DriveResult {
   return {
@@ -52,6 +52,22 @@ describe('bench:load rounds', () => {
     const printed = table([row]);
     const cells = printed.split('\n')[2]!.split('|').map((c) => c.trim());
     expect(cells.slice(3, 6)).toEqual(['35,000', '1,800', '0.051 (0.050–0.053)']);
+  });
+
+  it('says what group commit buys: each update row\'s changes per second against --commit-batch 1\'s, from the rounds\' medians', () => {
+    const updates = (policies: string, rates: number[]): Comparison => ({
+      scenario: durableUpdate('token', 32, 0),
+      policies,
+      bare: combineRounds(rates.map(() => run(150_000, 5, 1, 3))),
+      versiongate: combineRounds(rates.map((r) => run(r * 5, 5, 7, 20))),
+      rounds: rates.map((r) => ({ bare: 30_000, versiongate: r })),
+    });
+    const rows = [updates('shipped', [3_000, 4_000, 4_100]), updates('shipped + 1,000', [3_500, 3_600, 3_700]), updates('shipped, --commit-batch 1', [2_000, 1_000, 2_100])];
+    expect(groupCommitGain(rows)).toBe(
+      'group commit: durable changes per second (one per request, medians of the rounds) shipped 4,000/s (2.0×), shipped + 1,000 3,600/s (1.8×), against 2,000/s with a transaction and an fsync per change (--commit-batch 1)',
+    );
+    // No --commit-batch 1 row (a --postgres run): nothing to compare with.
+    expect(groupCommitGain(rows.slice(0, 2))).toBeUndefined();
   });
 
   it('takes the median of an even count as the mean of the middle two', () => {
