@@ -204,10 +204,21 @@ function messageFor(err: errors.JOSEError): string {
   return `the token is not valid: ${err.message}`;
 }
 
+/**
+ * Control characters, and UTF-16 surrogates standing alone (`"\ud800"` is valid JSON, so a signed
+ * payload can carry one). Neither has a place in a name, and a lone surrogate breaks what follows:
+ * Cedar's JSON parser refuses it, and UTF-8 storage replaces it, so the audit record would no longer
+ * match its own hash.
+ */
+const NOT_A_NAME = /[\x00-\x1f\x7f]|\p{Cs}/u;
+
 function principalFrom(payload: JWTPayload, groupsClaim: string): Principal {
   const subject = payload.sub!;
   if (typeof subject !== 'string' || subject.length === 0 || subject.length > 256) {
     throw new UnauthenticatedError('the token\'s "sub" claim must be a string of 1 to 256 characters', 'ERR_JWT_CLAIM_VALIDATION_FAILED');
+  }
+  if (NOT_A_NAME.test(subject)) {
+    throw new UnauthenticatedError('the token\'s "sub" claim holds a control character or a lone UTF-16 surrogate', 'ERR_JWT_CLAIM_VALIDATION_FAILED');
   }
   const raw = payload[groupsClaim];
   let groups: string[] = [];
@@ -216,7 +227,7 @@ function principalFrom(payload: JWTPayload, groupsClaim: string): Principal {
     const ok =
       Array.isArray(raw) &&
       raw.length <= MAX_GROUPS &&
-      raw.every((g) => typeof g === 'string' && g.length > 0 && g.length <= 256 && !/[\x00-\x1f\x7f]/.test(g));
+      raw.every((g) => typeof g === 'string' && g.length > 0 && g.length <= 256 && !NOT_A_NAME.test(g));
     if (!ok) {
       throw new UnauthenticatedError(
         `the token's "${groupsClaim}" claim must be an array of at most ${MAX_GROUPS} group names`,

@@ -210,6 +210,10 @@ export class PolicyEngine implements Authorizer {
       const hit = this.#decisions.get(key);
       if (hit) return copyDecision(hit, true);
     }
+    // Cedar's JSON reader throws on a lone UTF-16 surrogate (valid in JavaScript, and in JSON as
+    // "\ud800"), and a throw marks this engine broken for every later request: such a call is denied
+    // here, before Cedar, and the engine goes on answering.
+    if (holdsLoneSurrogate(call, 0)) return fail(['the request holds a lone UTF-16 surrogate, which Cedar cannot read']);
     let decision: AuthorizationDecision;
     try {
       decision = combine([this.#run(this.#sliceFor(call), call)], hash);
@@ -392,4 +396,15 @@ export function evaluateUnprepared(set: CompiledPolicySet, call: CedarCall): Aut
   if (answer.type === 'failure') return { decision: 'deny', determiningPolicies: [], errors: answer.errors.map((e) => e.message), policySetHash: set.hash, denyKind: 'error' };
   const { decision, diagnostics } = answer.response;
   return combine([{ decision, reason: diagnostics.reason, errors: diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`) }], set.hash);
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Whether a string anywhere in the value is not well-formed UTF-16 (nesting past 64 levels is not looked into). */
+function holdsLoneSurrogate(v: unknown, depth: number): boolean {
+  if (typeof v === 'string') return LONE_SURROGATE.test(v);
+  if (typeof v !== 'object' || v === null || depth >= 64) return false;
+  if (Array.isArray(v)) return v.some((x) => holdsLoneSurrogate(x, depth + 1));
+  for (const [k, x] of Object.entries(v)) if (LONE_SURROGATE.test(k) || holdsLoneSurrogate(x, depth + 1)) return true;
+  return false;
 }

@@ -114,6 +114,23 @@ describe('PolicyEngine.authorize fails closed', () => {
     });
   });
 
+  it('a lone UTF-16 surrogate anywhere in a request is denied before Cedar, and the engine answers the next request', () => {
+    const engine = new PolicyEngine(compile(PERMIT_ALL_UPDATES));
+    // Cedar's JSON reader throws on one, and a throw marks the engine broken for every later request.
+    const cases = [
+      { principal: { ...alice, subject: 'alice\ud800' }, context: archiveContext },
+      { principal: { ...alice, groups: ['release-managers\udc00'] }, context: archiveContext },
+      { principal: alice, context: { ...archiveContext, versions: ['4.1.0\ud800'] } },
+    ];
+    for (const { principal, context } of cases) {
+      const d = engine.authorize({ principal, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context });
+      expect(d).toMatchObject({ decision: 'deny', determiningPolicies: [], errors: ['the request holds a lone UTF-16 surrogate, which Cedar cannot read'], denyKind: 'error' });
+      expect(engine.authorize({ principal: alice, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context: archiveContext }).decision).toBe('allow');
+    }
+    // A well-formed pair of surrogates (one character outside the BMP) is no problem.
+    expect(engine.authorize({ principal: { ...alice, subject: 'alice\u{1F600}' }, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context: archiveContext }).decision).toBe('allow');
+  });
+
   it('a context attribute of the wrong type fails request validation: deny with errors', () => {
     const engine = new PolicyEngine(compile(PERMIT_ALL_UPDATES));
     const d = engine.authorize({

@@ -202,6 +202,11 @@ export const ATTACKS: AttackCase[] = [
   { name: 'sub a number', headers: async (ctx) => bearer(await genuine(ctx, { sub: 42 })), expect: CLAIM },
   { name: 'sub an object', headers: async (ctx) => bearer(await genuine(ctx, { sub: { admin: true } })), expect: CLAIM },
   { name: 'sub of 300 characters', headers: async (ctx) => bearer(await genuine(ctx, { sub: 'a'.repeat(300) })), expect: CLAIM },
+  // "\ud800" is valid JSON and a valid JavaScript string, but not a name: Cedar's JSON reader refuses
+  // it (which, reaching the engine, would deny every later request), and UTF-8 storage replaces it.
+  { name: 'sub with a lone UTF-16 surrogate', headers: async (ctx) => bearer(await genuine(ctx, { sub: 'mallory\ud800' })), expect: CLAIM },
+  { name: 'sub with a NUL character', headers: async (ctx) => bearer(await genuine(ctx, { sub: 'mallory\u0000' })), expect: CLAIM },
+  { name: 'groups with a lone UTF-16 surrogate', headers: async (ctx) => bearer(await genuine(ctx, { groups: ['release-managers\udc00'] })), expect: CLAIM },
   { name: 'sub of 10 KB', headers: async (ctx) => bearer(await genuine(ctx, { sub: 'a'.repeat(10 * 1024) })), expect: TOO_LARGE },
 
   // groups.
