@@ -86,6 +86,17 @@ describe('the policy test bench', () => {
     expect((await ask({ token: rita }, { policies: { files: { 'p.cedar': 'permit (principal, action, resource);' } } })).status).toBe(403);
   });
 
+  it('a lone UTF-16 surrogate in what anyone may ask about their own access is denied, and the live set goes on deciding', async () => {
+    // Cedar's JSON reader throws on one; a throw would have marked the live engine broken and denied
+    // every later request of every client.
+    const rita = await s.token('rita', ['release-managers']);
+    const res = await simulate({ principal: { token: rita }, action: 'UpdatePackageVersionsStatus', package: CHALK, context: { versions: ['4.1.0\ud800'], currentStatuses: ['Published'], targetStatus: 'Archived' } }, rita);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ decision: 'deny', because: 'error', errors: ['the request holds a lone UTF-16 surrogate, which Cedar cannot read'] });
+    const after = await simulate({ principal: { token: rita }, action: 'UpdatePackageVersionsStatus', package: CHALK, context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' } }, rita);
+    expect(await after.json()).toMatchObject({ decision: 'allow', because: 'permit' });
+  });
+
   it('GET /v1/policies lists the live set for the security team only', async () => {
     const res = await s.get('/v1/policies', security);
     expect(res.status).toBe(200);
