@@ -218,7 +218,11 @@ export class PolicyEngine implements Authorizer {
     try {
       decision = combine([this.#run(this.#sliceFor(call), call)], hash);
     } catch (err) {
-      // A trap inside the wasm instance can leave it unusable: from here on every request is denied.
+      // cedar-wasm reports a call its JSON reader refuses (nested past serde_json's 128 levels, say) by
+      // throwing a plain Error, and the instance is as it was: that request alone is denied. Anything
+      // else, a trap (WebAssembly.RuntimeError) or the wasm stack overflowing (RangeError), can leave
+      // the instance unusable: from here on every request is denied.
+      if (err instanceof Error && err.constructor === Error) return fail([`policy engine failure: ${err.message}`]);
       this.#broken = (err as Error).message;
       return fail([`policy engine failure: ${this.#broken}`]);
     }

@@ -131,6 +131,16 @@ describe('PolicyEngine.authorize fails closed', () => {
     expect(engine.authorize({ principal: { ...alice, subject: 'alice\u{1F600}' }, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context: archiveContext }).decision).toBe('allow');
   });
 
+  it('a call Cedar\'s JSON reader refuses (nested too deep) is denied alone: the engine answers the next request', () => {
+    const engine = new PolicyEngine(compile(PERMIT_ALL_UPDATES));
+    let deep: CedarValueJson = '4.1.0';
+    for (let i = 0; i < 200; i++) deep = [deep];
+    const d = engine.authorize({ principal: alice, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context: { ...archiveContext, x: deep } });
+    expect(d).toMatchObject({ decision: 'deny', determiningPolicies: [], denyKind: 'error' });
+    expect(d.errors).toEqual([expect.stringMatching(/^policy engine failure: recursion limit exceeded/)]);
+    expect(engine.authorize({ principal: alice, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context: archiveContext }).decision).toBe('allow');
+  });
+
   it('a context attribute of the wrong type fails request validation: deny with errors', () => {
     const engine = new PolicyEngine(compile(PERMIT_ALL_UPDATES));
     const d = engine.authorize({

@@ -97,6 +97,18 @@ describe('the policy test bench', () => {
     expect(await after.json()).toMatchObject({ decision: 'allow', because: 'permit' });
   });
 
+  it('a self-check nested too deep for Cedar is denied, and the live set goes on deciding', async () => {
+    const rita = await s.token('rita', ['release-managers']);
+    let deep: unknown = 1;
+    for (let i = 0; i < 2_000; i++) deep = [deep];
+    const res = await simulate({ principal: { token: rita }, action: 'UpdatePackageVersionsStatus', package: CHALK, context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived', x: deep } }, rita);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ decision: 'deny', because: 'error' });
+    const after = await simulate({ principal: { token: rita }, action: 'UpdatePackageVersionsStatus', package: CHALK, context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' } }, rita);
+    expect(after.status).toBe(200);
+    expect(await after.json()).toMatchObject({ decision: 'allow', because: 'permit' });
+  });
+
   it('GET /v1/policies lists the live set for the security team only', async () => {
     const res = await s.get('/v1/policies', security);
     expect(res.status).toBe(200);
