@@ -210,19 +210,15 @@ export class PolicyEngine implements Authorizer {
       const hit = this.#decisions.get(key);
       if (hit) return copyDecision(hit, true);
     }
-    // Cedar's JSON reader throws on a lone UTF-16 surrogate (valid in JavaScript, and in JSON as
-    // "\ud800"), and a throw marks this engine broken for every later request: such a call is denied
-    // here, before Cedar, and the engine goes on answering.
-    if (holdsLoneSurrogate(call, 0)) return fail(['the request holds a lone UTF-16 surrogate, which Cedar cannot read']);
+    const unreadable = unreadableByCedar(call);
+    if (unreadable) return fail([unreadable]);
     let decision: AuthorizationDecision;
     try {
       decision = combine([this.#run(this.#sliceFor(call), call)], hash);
     } catch (err) {
-      // cedar-wasm reports a call its JSON reader refuses (nested past serde_json's 128 levels, say) by
-      // throwing a plain Error, and the instance is as it was: that request alone is denied. Anything
-      // else, a trap (WebAssembly.RuntimeError) or the wasm stack overflowing (RangeError), can leave
-      // the instance unusable: from here on every request is denied.
-      if (err instanceof Error && err.constructor === Error) return fail([`policy engine failure: ${err.message}`]);
+      if (isRefusal(err)) return fail([`policy engine failure: ${err.message}`]);
+      // A trap (WebAssembly.RuntimeError) or the wasm stack overflowing (RangeError) can leave the
+      // instance unusable: from here on every request is denied.
       this.#broken = (err as Error).message;
       return fail([`policy engine failure: ${this.#broken}`]);
     }
@@ -383,7 +379,23 @@ function combine(outcomes: Outcome[], policySetHash: string): AuthorizationDecis
  * must not grow the wasm instance's cache of preparsed sets. The same fail-closed rule applies.
  */
 export function evaluateUnprepared(set: CompiledPolicySet, call: CedarCall): AuthorizationDecision {
-  const answer = cedar.isAuthorized({
+  const refused = (errors: string[]): AuthorizationDecision => ({ decision: 'deny', determiningPolicies: [], errors, policySetHash: set.hash, denyKind: 'error' });
+  const unreadable = unreadableByCedar(call);
+  if (unreadable) return refused([unreadable]);
+  let answer: ReturnType<typeof cedar.isAuthorized>;
+  try {
+    answer = isAuthorizedUnprepared(set, call);
+  } catch (err) {
+    if (isRefusal(err)) return refused([`policy engine failure: ${err.message}`]);
+    throw err;
+  }
+  if (answer.type === 'failure') return refused(answer.errors.map((e) => e.message));
+  const { decision, diagnostics } = answer.response;
+  return combine([{ decision, reason: diagnostics.reason, errors: diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`) }], set.hash);
+}
+
+function isAuthorizedUnprepared(set: CompiledPolicySet, call: CedarCall): ReturnType<typeof cedar.isAuthorized> {
+  return cedar.isAuthorized({
     ...call,
     schema: set.schemaText,
     validateRequest: true,
@@ -397,9 +409,22 @@ export function evaluateUnprepared(set: CompiledPolicySet, call: CedarCall): Aut
       })),
     },
   });
-  if (answer.type === 'failure') return { decision: 'deny', determiningPolicies: [], errors: answer.errors.map((e) => e.message), policySetHash: set.hash, denyKind: 'error' };
-  const { decision, diagnostics } = answer.response;
-  return combine([{ decision, reason: diagnostics.reason, errors: diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`) }], set.hash);
+}
+
+/**
+ * Why Cedar could not read the call, caught before Cedar: its JSON reader throws on a lone UTF-16
+ * surrogate (valid in JavaScript, and in JSON as "\ud800"). Undefined when there is no such reason.
+ */
+function unreadableByCedar(call: CedarCall): string | undefined {
+  return holdsLoneSurrogate(call, 0) ? 'the request holds a lone UTF-16 surrogate, which Cedar cannot read' : undefined;
+}
+
+/**
+ * A call cedar-wasm refused by throwing a plain Error (its JSON reader stops at a lone surrogate or
+ * past serde_json's 128 levels of nesting): the instance is as it was, so the request alone is denied.
+ */
+function isRefusal(err: unknown): err is Error {
+  return err instanceof Error && err.constructor === Error;
 }
 
 const LONE_SURROGATE = /\p{Cs}/u;

@@ -54,6 +54,20 @@ describe('the policy test bench', () => {
     expect((await invalid.json()).message).toContain('bad.cedar:1:');
   });
 
+  it('a request Cedar cannot read, against a supplied set, is denied with the reason, never a 500', async () => {
+    const files = { 'try.cedar': 'permit (principal in Group::"web", action == Action::"DisposePackageVersions", resource);' };
+    let deep: unknown = '4.0.0';
+    for (let i = 0; i < 2_000; i++) deep = [deep];
+    for (const [context, error] of [
+      [{ versions: ['4.0.0\ud800'], currentStatuses: ['Published'] }, 'the request holds a lone UTF-16 surrogate, which Cedar cannot read'],
+      [{ versions: ['4.0.0'], currentStatuses: ['Published'], x: deep }, expect.stringMatching(/^policy engine failure: recursion limit exceeded/)],
+    ] as const) {
+      const res = await simulate({ principal: { claims: { sub: 'w', groups: ['web'] } }, action: 'DisposePackageVersions', package: CHALK, context, policies: { files } });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ decision: 'deny', because: 'error', errors: [error], evaluatedAgainst: 'supplied' });
+    }
+  });
+
   it('is itself authorized by the live set and audited; it changes nothing', async () => {
     const rita = await s.token('rita', ['release-managers']);
     const denied = await simulate({ principal: { claims: { sub: 'rita', groups: ['release-managers'] } }, action: 'UpdatePackageVersionsStatus', package: CHALK, context: {} }, rita);
