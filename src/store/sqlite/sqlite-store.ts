@@ -744,7 +744,9 @@ class SqliteStore implements Store {
   }
 
   async listVersions(q: VersionListQuery): Promise<VersionPage> {
-    // Both statements run in this call, so in one read transaction (the turn's, turn-snapshot.ts).
+    // Both statements run in this one synchronous call, so no commit comes between them: behind the
+    // writer thread they share the turn's read transaction (turn-snapshot.ts), and with the writes on
+    // this connection none can run meanwhile.
     return { versions: this.versionPage(q), latestPublished: this.latestPublished.get(q.packageId) ?? null };
   }
 
