@@ -14,44 +14,56 @@ import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 export const RELEASES_PER_TURN = 32;
 
 type Release = { kind: 'set' | 'schema'; name: string };
-const queue: Release[] = [];
-let head = 0;
-let scheduled = false;
 
-/** Queues the release of these preparsed sets, and of this preparsed schema when one is named. */
-export function releaseLater(setIds: Iterable<string>, schemaName?: string): void {
-  for (const name of setIds) queue.push({ kind: 'set', name });
-  if (schemaName !== undefined) queue.push({ kind: 'schema', name: schemaName });
-  if (queue.length === head) return;
-  if (!scheduled) {
-    scheduled = true;
-    setImmediate(drain).unref();
+/**
+ * A queue of releases drained a few per turn. The process has one (`releaseLater`); a test makes
+ * its own, so releases queued by engines other test files let the collector finalize never mix in.
+ */
+export class ReleaseQueue {
+  private readonly queue: Release[] = [];
+  private head = 0;
+  private scheduled = false;
+
+  /** Queues the release of these preparsed sets, and of this preparsed schema when one is named. */
+  releaseLater(setIds: Iterable<string>, schemaName?: string): void {
+    for (const name of setIds) this.queue.push({ kind: 'set', name });
+    if (schemaName !== undefined) this.queue.push({ kind: 'schema', name: schemaName });
+    if (this.queue.length === this.head || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.drain).unref();
   }
-}
 
-/** Releases still waiting for their turn. */
-export function pendingReleases(): number {
-  return queue.length - head;
-}
+  /** Releases still waiting for their turn. */
+  pending(): number {
+    return this.queue.length - this.head;
+  }
 
-function drain(): void {
-  scheduled = false;
-  const end = Math.min(queue.length, head + RELEASES_PER_TURN);
-  try {
-    for (; head < end; head++) {
-      const r = queue[head]!;
-      if (r.kind === 'set') cedar.preparsePolicySet(r.name, { staticPolicies: {} });
-      else cedar.preparseSchema(r.name, '');
+  private readonly drain = (): void => {
+    this.scheduled = false;
+    const end = Math.min(this.queue.length, this.head + RELEASES_PER_TURN);
+    try {
+      for (; this.head < end; this.head++) {
+        const r = this.queue[this.head]!;
+        if (r.kind === 'set') cedar.preparsePolicySet(r.name, { staticPolicies: {} });
+        else cedar.preparseSchema(r.name, '');
+      }
+    } catch {
+      // A wasm instance that traps is already denying every request; nothing to release into.
+      this.head = this.queue.length;
     }
-  } catch {
-    // A wasm instance that traps is already denying every request; nothing to release into.
-    head = queue.length;
-  }
-  if (head >= queue.length) {
-    queue.length = 0;
-    head = 0;
-    return;
-  }
-  scheduled = true;
-  setImmediate(drain).unref();
+    if (this.head >= this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+      return;
+    }
+    this.scheduled = true;
+    setImmediate(this.drain).unref();
+  };
+}
+
+const processQueue = new ReleaseQueue();
+
+/** Queues the release of these preparsed sets (and schema) on the process's queue. */
+export function releaseLater(setIds: Iterable<string>, schemaName?: string): void {
+  processQueue.releaseLater(setIds, schemaName);
 }
