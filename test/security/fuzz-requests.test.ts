@@ -5,8 +5,13 @@
  * content types and bodies (the real shapes with wrong types, deep nesting, huge numbers, __proto__
  * and constructor keys), with valid, expired, forged and no tokens.
  *
+ * Bodies also carry what only JSON can: lone UTF-16 surrogates, and self-checks at POST /v1/authorize
+ * (the one JSON endpoint any authenticated client may call about itself) with hostile contexts.
+ *
  * Invariants, checked on every request: never a 5xx; an error always in an envelope (CodeArtifact's
- * x-amzn-ErrorType + JSON message, or Cloudsmith's JSON detail for the resync routes). Afterwards:
+ * x-amzn-ErrorType + JSON message, or Cloudsmith's JSON detail for the resync routes); and the
+ * gateway still decides: a genuine request the live set allows is allowed right after it (one input
+ * that made Cedar throw once marked the engine broken and denied every later request). Afterwards:
  * every revision in the database that the seed did not hold was written by a change that has its
  * audit record, every seeded revision gone is accounted for by one, the chain verifies, and the heap
  * did not grow without bound.
@@ -42,6 +47,8 @@ const GOOD_VALUES: Record<string, string[]> = {
   namespace: ['', 'nestjs', 'org.apache.logging.log4j'], package: ['chalk', 'core', 'log4j'], version: ['4.0.0', '4.1.0', '4.1.1', '9.9.9'],
   'max-results': ['1', '50', '1000'], status: ['Published', 'Archived'],
 };
+const OWN_TOKEN = '$own-token';
+const CHALK = { domain: 'my_domain', domainOwner: '111122223333', repository: 'my_repo', format: 'npm', package: 'chalk' };
 const STATUSES = ['Published', 'Unlisted', 'Archived', 'Disposed', 'Unfinished', 'Deleted', 'published', ''];
 
 /** Strings an attacker would try in any slot. */
@@ -64,7 +71,10 @@ const path = fc.oneof(
 );
 
 const deep = (depth: number): unknown => (depth === 0 ? 'bottom' : { a: [deep(depth - 1)] });
+/** Valid JavaScript, valid JSON once stringified, and unreadable by Cedar's (Rust's) JSON reader. */
+const LONE_SURROGATES = ['\ud800', 'eve\udfff', '4.1.0\ud800', '\udc00\ud800'];
 const weird = fc.oneof(
+  fc.constantFrom<unknown>(...LONE_SURROGATES, { [LONE_SURROGATES[0]!]: 1 }, [LONE_SURROGATES[1]]),
   fc.constantFrom<unknown>(1e308, -1e308, 2 ** 53 + 1, -0, 0.1, 1e-320, Number.MAX_SAFE_INTEGER, true, null, [], {}, '', 'x'.repeat(10_000)),
   fc.jsonValue({ maxDepth: 3 }),
   fc.integer({ min: 1, max: 2000 }).map((d) => deep(d)),
@@ -84,8 +94,14 @@ const body = fc.oneof(
       assetName: fc.oneof(fc.string(), weird),
       description: fc.oneof(fc.string(), weird),
       policies: weird,
-      principal: weird,
-      action: weird,
+      // The request's own token, spliced in at send time: a self-check anyone may make.
+      principal: fc.oneof(fc.constant<unknown>({ token: OWN_TOKEN }), weird),
+      action: fc.oneof(fc.constantFrom('UpdatePackageVersionsStatus', 'DisposePackageVersions', 'ListPackageVersions', 'ReadPolicies'), weird),
+      package: fc.oneof(fc.constant<unknown>(CHALK), weird),
+      context: fc.oneof(
+        fc.record({ versions: versionsField, currentStatuses: fc.oneof(fc.constant(['Published']), weird), targetStatus: fc.oneof(fc.constantFrom(...STATUSES), weird), x: weird }, { requiredKeys: [] }),
+        weird,
+      ),
       resource: weird,
       __proto__: weird,
     },
@@ -112,13 +128,29 @@ const target = fc.oneof(
   { weight: 1, arbitrary: fc.record({ method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'), path, query }) },
   { weight: 2, arbitrary: nearValid },
 );
-const request = fc.record({
+const anyRequest = fc.record({
   target,
   token: fc.constantFrom<TokenKind>('admin', 'admin', 'user', 'security', 'expired', 'forged', 'garbage', 'none'),
   contentType: fc.constantFrom(...CONTENT_TYPES),
   body: fc.option(body, { nil: undefined }),
   extraHeader: fc.option(fc.tuple(fc.constantFrom('x-request-id', 'x-forwarded-for', 'accept', 'x-amz-target', 'content-encoding', 'expect'), hostileString.filter((v) => /^[\x20-\x7e]*$/.test(v))), { nil: undefined }),
 });
+
+/** A self-check (POST /v1/authorize about one's own token), well formed but for a hostile context. */
+const selfCheck = fc
+  .record({
+    token: fc.constantFrom<TokenKind>('admin', 'user', 'security'),
+    action: fc.constantFrom('UpdatePackageVersionsStatus', 'DisposePackageVersions', 'ListPackageVersions'),
+    context: fc.record({ versions: versionsField, currentStatuses: fc.oneof(fc.constant(['Published']), weird), targetStatus: fc.oneof(fc.constantFrom(...STATUSES), weird), x: weird }, { requiredKeys: [] }),
+  })
+  .map(({ token, action, context }) => ({
+    target: { method: 'POST', path: '/v1/authorize', query: '' },
+    token,
+    contentType: 'application/json' as string | undefined,
+    body: JSON.stringify({ principal: { token: OWN_TOKEN }, action, package: CHALK, context }) as string | undefined,
+    extraHeader: undefined as [string, string] | undefined,
+  }));
+const request = fc.oneof({ weight: 9, arbitrary: anyRequest }, { weight: 1, arbitrary: selfCheck });
 
 let gw: TestGateway;
 const statuses = new Map<number, number>();
@@ -159,6 +191,7 @@ describe('fuzzed requests against the app', () => {
   it(`answers ${RUNS} generated requests without a 5xx, every error in its envelope`, async () => {
     const heapBefore = process.memoryUsage().heapUsed;
     let tried = 0;
+    let stoppedDecidingAfter: string | undefined;
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
         tried++;
@@ -169,7 +202,8 @@ describe('fuzzed requests against the app', () => {
         if (r.extraHeader) headers[r.extraHeader[0]] = r.extraHeader[1];
         const { method, path: p, query: q } = r.target;
         const hasBody = r.body !== undefined && !['GET', 'HEAD'].includes(method);
-        const res = await gw.app.request(`${p}${q ? `?${q}` : ''}`, { method, headers, ...(hasBody ? { body: r.body } : {}) });
+        const sent = hasBody ? r.body!.replaceAll(JSON.stringify(OWN_TOKEN), JSON.stringify(token ?? '')) : undefined;
+        const res = await gw.app.request(`${p}${q ? `?${q}` : ''}`, { method, headers, ...(sent !== undefined ? { body: sent } : {}) });
         const text = await res.text();
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         if (res.status >= 500) throw new Error(`${res.status}: ${text.slice(0, 500)}`);
@@ -185,6 +219,15 @@ describe('fuzzed requests against the app', () => {
           const cloudsmith = typeof p.detail === 'string';
           if (!codeArtifact && !cloudsmith) throw new Error(`a ${res.status} outside the envelope: ${text.slice(0, 200)}`);
         }
+        // The gateway still decides: the security team may read the live set, whatever came before.
+        const canary = await gw.app.request('/v1/policies', { headers: { authorization: `Bearer ${tokens.security}` } });
+        if (canary.status !== 200) {
+          // The gateway's state outlives the request, so fast-check shrinks on a broken gateway: the
+          // request that broke it is the first one this saw, not the shrunk counterexample.
+          stoppedDecidingAfter ??= JSON.stringify(r);
+          throw new Error(`an allowed request got ${canary.status} (${(await canary.text()).slice(0, 200)}); the gateway stopped deciding after ${stoppedDecidingAfter}`);
+        }
+        await canary.arrayBuffer();
       }),
       { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}), verbose: 1, endOnFailure: false },
     );
