@@ -99,6 +99,11 @@ export interface PolicyEngineOptions {
   decisionCacheSize?: number | undefined;
   /** Preparsed slices kept in the wasm instance. */
   sliceCacheSize?: number | undefined;
+  /**
+   * The Cedar call that decides, cedar-wasm's own by default. A test hands in one that traps, to see
+   * what the engine does when the instance fails (cedar-wasm's ESM exports cannot be replaced).
+   */
+  statefulIsAuthorized?: typeof cedar.statefulIsAuthorized | undefined;
 }
 
 type Outcome = { decision: 'allow' | 'deny'; reason: string[]; errors: string[] };
@@ -157,6 +162,7 @@ export class PolicyEngine implements Authorizer {
   readonly #decisions: GenerationalCache<AuthorizationDecision>;
   #sliceIds = 0;
   #broken: string | undefined;
+  readonly #cedarDecide: typeof cedar.statefulIsAuthorized;
 
   /** An engine whose index is built in steps, leaving the event loop free (reloads use it). */
   static async create(policySet: CompiledPolicySet, options: PolicyEngineOptions = {}, headParts?: readonly string[]): Promise<PolicyEngine> {
@@ -174,6 +180,7 @@ export class PolicyEngine implements Authorizer {
     this.#actionParents = actionParents(policySet.schemaText);
     this.#slices = new Lru(Math.max(1, options.sliceCacheSize ?? DEFAULT_SLICE_CACHE_SIZE));
     this.#decisions = new GenerationalCache(options.decisionCacheSize ?? DEFAULT_DECISION_CACHE_SIZE);
+    this.#cedarDecide = options.statefulIsAuthorized ?? cedar.statefulIsAuthorized;
     // Last, so that an engine that fails to construct holds no share of a schema it cannot give back.
     this.#schemaName = acquireSchema(policySet.schemaText);
     this.#held = { ids: new Set(), schemaText: policySet.schemaText };
@@ -227,7 +234,7 @@ export class PolicyEngine implements Authorizer {
   }
 
   #run(setId: string, call: CedarCall): Outcome {
-    const answer = cedar.statefulIsAuthorized({ ...call, preparsedPolicySetId: setId, preparsedSchemaName: this.#schemaName, validateRequest: true });
+    const answer = this.#cedarDecide({ ...call, preparsedPolicySetId: setId, preparsedSchemaName: this.#schemaName, validateRequest: true });
     if (answer.type === 'failure') return { decision: 'deny', reason: [], errors: answer.errors.map((e) => e.message) };
     const { decision, diagnostics } = answer.response;
     return { decision, reason: diagnostics.reason, errors: diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`) };

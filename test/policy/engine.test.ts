@@ -141,6 +141,43 @@ describe('PolicyEngine.authorize fails closed', () => {
     expect(engine.authorize({ principal: alice, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context: archiveContext }).decision).toBe('allow');
   });
 
+  it('a trap or an overflowing wasm stack stops the engine: that request and every later one is denied', () => {
+    // cedar-wasm cannot be made to trap on demand, so the engine is handed a Cedar call that fails
+    // once the way a trapped instance does, and is the real one otherwise.
+    // The lib is ES2023 without the DOM's, which is where TypeScript declares WebAssembly's errors.
+    const { RuntimeError } = (globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } }).WebAssembly;
+    for (const failure of [new RuntimeError('unreachable'), new RangeError('Maximum call stack size exceeded')]) {
+      let calls = 0;
+      const engine = new PolicyEngine(compile(PERMIT_ALL_UPDATES), {
+        decisionCacheSize: 0,
+        statefulIsAuthorized: (call) => {
+          if (++calls === 2) throw failure;
+          return cedar.statefulIsAuthorized(call);
+        },
+      });
+      const archive = () => engine.authorize({ principal: alice, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context: archiveContext });
+      expect(archive().decision).toBe('allow');
+      expect(archive()).toMatchObject({ decision: 'deny', determiningPolicies: [], errors: [`policy engine failure: ${failure.message}`], denyKind: 'error' });
+      // The instance may be corrupt: the engine no longer asks it, though the Cedar call would now answer.
+      expect(archive()).toMatchObject({ decision: 'deny', errors: [`policy engine unavailable: ${failure.message}`], denyKind: 'error' });
+      expect(calls).toBe(2);
+    }
+  });
+
+  it('a plain Error from Cedar (a call it refuses) denies only that request', () => {
+    let calls = 0;
+    const engine = new PolicyEngine(compile(PERMIT_ALL_UPDATES), {
+      decisionCacheSize: 0,
+      statefulIsAuthorized: (call) => {
+        if (++calls === 1) throw new Error('invalid unicode code point');
+        return cedar.statefulIsAuthorized(call);
+      },
+    });
+    const archive = () => engine.authorize({ principal: alice, action: 'UpdatePackageVersionsStatus', resource: myRepoChalk, context: archiveContext });
+    expect(archive()).toMatchObject({ decision: 'deny', errors: ['policy engine failure: invalid unicode code point'], denyKind: 'error' });
+    expect(archive().decision).toBe('allow');
+  });
+
   it('a context attribute of the wrong type fails request validation: deny with errors', () => {
     const engine = new PolicyEngine(compile(PERMIT_ALL_UPDATES));
     const d = engine.authorize({
