@@ -8,6 +8,7 @@
 import { canonicalJson, encodePrincipal, encodeRecord, GENESIS_HASH, hashEncoded, type EncodedFields } from './audit-hash.ts';
 import type { AuditRecord, AuditRecordInput } from './audit-record.ts';
 import { deriveFields } from './derived-fields.ts';
+import { holdsUnstorable, storableOrNull, storableText } from './storable-text.ts';
 
 /** The newest record's place: what the next record links to. */
 export interface ChainHead {
@@ -64,7 +65,7 @@ export interface LinkedRecord {
 export function linkRecord(head: ChainHead, input: AuditRecordInput): LinkedRecord {
   const seq = head.seq + 1;
   const prevHash = head.hash;
-  const r = input.time < head.time ? { ...input, time: head.time } : input;
+  const r = storable(input.time < head.time ? { ...input, time: head.time } : input);
   const encoded = encodeRecord(seq, prevHash, r);
   const hash = hashEncoded(encoded);
   const derived = deriveFields(r);
@@ -97,6 +98,32 @@ export function linkRecord(head: ChainHead, input: AuditRecordInput): LinkedReco
     },
     versions: derived.versions,
     head: { seq, hash, time: r.time },
+  };
+}
+
+/**
+ * The record as its columns will hold it, hashed as such. Otherwise the store would write U+FFFD
+ * where the hash saw a lone surrogate (a false tampering alarm at the next verify), and PostgreSQL
+ * would refuse a NUL and with it the whole batch. The gateway refuses such text at its edges (tokens,
+ * package names); this is the floor under whatever reaches a record another way.
+ */
+function storable(r: AuditRecordInput): AuditRecordInput {
+  const p = r.principal;
+  const raw = [r.decisionId, r.time, r.requestId, r.sourceIp, r.action, r.resource, r.decision, r.reason, r.policySetHash, r.outcome, p?.issuer, p?.subject];
+  if (!raw.some(holdsUnstorable)) return r;
+  return {
+    ...r,
+    decisionId: storableText(r.decisionId),
+    time: storableText(r.time),
+    requestId: storableText(r.requestId),
+    sourceIp: storableOrNull(r.sourceIp),
+    action: storableText(r.action) as AuditRecordInput['action'],
+    resource: storableOrNull(r.resource),
+    decision: storableText(r.decision) as AuditRecordInput['decision'],
+    reason: storableOrNull(r.reason),
+    policySetHash: storableOrNull(r.policySetHash),
+    outcome: storableText(r.outcome) as AuditRecordInput['outcome'],
+    principal: p ? { ...p, issuer: storableText(p.issuer), subject: storableText(p.subject) } : p,
   };
 }
 

@@ -4,6 +4,7 @@
  * `audit verify` recomputes them, so editing one to hide a record from a query is detected too.
  */
 import type { AuditRecordInput } from './audit-record.ts';
+import { storableOrNull, storableText } from './storable-text.ts';
 
 export interface DerivedAuditFields {
   repositoryArn: string | null;
@@ -19,14 +20,14 @@ const REPOSITORY_ARN = /^(arn:aws:codeartifact:[^:]+:\d{12}):repository\/([^/]+)
 export function deriveFields(r: Pick<AuditRecordInput, 'resource' | 'request' | 'changes' | 'packageScope'>): DerivedAuditFields {
   const versions = versionsNamed(r);
   const scope = r.packageScope;
-  if (scope) return { repositoryArn: scope.repositoryArn, domainArn: scope.domainArn, packageName: scope.packageName, versions };
+  if (scope) return { repositoryArn: storableText(scope.repositoryArn), domainArn: storableText(scope.domainArn), packageName: storableOrNull(scope.packageName), versions };
   const repo = r.resource ? REPOSITORY_ARN.exec(r.resource) : null;
-  if (repo) return { repositoryArn: r.resource, domainArn: `${repo[1]}:domain/${repo[2]}`, packageName: null, versions };
+  if (repo) return { repositoryArn: storableText(r.resource!), domainArn: `${repo[1]}:domain/${repo[2]}`, packageName: null, versions };
   const m = r.resource ? PACKAGE_ARN.exec(r.resource) : null;
   return {
-    repositoryArn: m ? `${m[1]}:repository/${m[2]}/${m[3]}` : null,
-    domainArn: m ? `${m[1]}:domain/${m[2]}` : null,
-    packageName: m ? m[4]! : null,
+    repositoryArn: m ? storableText(`${m[1]}:repository/${m[2]}/${m[3]}`) : null,
+    domainArn: m ? storableText(`${m[1]}:domain/${m[2]}`) : null,
+    packageName: m ? storableText(m[4]!) : null,
     versions,
   };
 }
@@ -34,7 +35,8 @@ export function deriveFields(r: Pick<AuditRecordInput, 'resource' | 'request' | 
 function versionsNamed(r: Pick<AuditRecordInput, 'request' | 'changes'>): string[] {
   const versions = new Set<string>();
   const requested = (r.request as { versions?: unknown }).versions;
-  if (Array.isArray(requested)) for (const v of requested) if (typeof v === 'string') versions.add(v);
-  for (const c of r.changes as Array<{ version?: unknown }>) if (typeof c?.version === 'string') versions.add(c.version);
+  // Index columns: raw text, so stored as a column can hold it (verify derives them the same way).
+  if (Array.isArray(requested)) for (const v of requested) if (typeof v === 'string') versions.add(storableText(v));
+  for (const c of r.changes as Array<{ version?: unknown }>) if (typeof c?.version === 'string') versions.add(storableText(c.version));
   return [...versions].sort();
 }

@@ -227,6 +227,25 @@ describe.each(ENGINES)('store contract: $name', (engine) => {
       for (let i = 1; i < range.length; i++) expect(range[i]!.time >= range[i - 1]!.time).toBe(true);
     });
 
+    it('stores what text columns cannot hold (a lone surrogate, NUL) as U+FFFD, hashed as stored: the chain verifies', async () => {
+      // Valid in a JavaScript string, not in UTF-8 (what both engines store) nor in PostgreSQL's text.
+      const odd = (s: string) => `${s}\ud800\u0000\udc00x`;
+      const stored = (s: string) => `${s}\ufffd\ufffd\ufffdx`;
+      const principal = { issuer: odd('iss'), subject: odd('eve'), groups: [odd('g')] };
+      await store.appendAuditBatch([
+        auditInput({ principal, reason: odd('reason'), requestId: odd('req'), sourceIp: odd('ip'), resource: odd('arn:x'), request: { versions: [odd('1.0.0')] }, errors: [odd('e')] }),
+        auditInput({ requestId: 'after' }),
+      ]);
+      await store.appendAudit(auditInput({ reason: odd('alone') }));
+      expect(await verifyChain(store)).toMatchObject({ ok: true, records: 3 });
+      const [first] = await store.readAuditRange(0, 1);
+      expect(first).toMatchObject({ reason: stored('reason'), requestId: stored('req'), sourceIp: stored('ip'), resource: stored('arn:x'), principal: { issuer: stored('iss'), subject: stored('eve') } });
+      // JSON columns keep them, escaped: JSON.stringify writes "\ud800" and "\u0000" as ASCII.
+      expect(first).toMatchObject({ principal: { groups: [odd('g')] }, request: { versions: [odd('1.0.0')] }, errors: [odd('e')] });
+      // The version index holds what a column can: a query by the stored text finds the record.
+      expect((await store.listAudit({ limit: 10, filter: { version: stored('1.0.0') } })).map((r) => r.seq)).toEqual([1]);
+    });
+
     it('filters and pages newest first, by principal, version, resource prefix and time window', async () => {
       const arn = 'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/my_repo/npm/acme/widget';
       await store.appendAudit(auditInput({ resource: arn, request: { versions: ['1.0.0'] }, time: '2026-03-01T00:00:01.000Z' }));
