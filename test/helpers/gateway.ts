@@ -1,7 +1,8 @@
 /**
- * Builds the real app (createApp) on a temporary data directory: a real SQLite file, real Cedar
- * policies (./policies unless a test gives its own), a real ES256 development key. Requests go
- * through app.request(), the same fetch handler the server uses.
+ * Builds the real app (createApp) on a temporary data directory: a real SQLite file (or, asked for,
+ * a database of its own on the run's PostgreSQL), real Cedar policies (./policies unless a test gives
+ * its own), a real ES256 development key. Requests go through app.request(), the same fetch handler
+ * the server uses.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,10 +18,13 @@ import { silentLogger } from '../../src/log.ts';
 import { PolicyEngine } from '../../src/policy/engine.ts';
 import { loadPolicyDir, type CompiledPolicySet } from '../../src/policy/load-policies.ts';
 import { openBlobStore, type BlobStore } from '../../src/store/blob-store.ts';
+import { openPostgresBlobStore } from '../../src/store/postgres/pg-blob-store.ts';
+import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { seedDemo } from '../../src/cli/seed-demo.ts';
 import { createSyncWorker, DEFAULT_SYNC_SETTINGS } from '../../src/sync/sync-worker.ts';
+import { createTestDatabase } from './postgres.ts';
 
 export const REPO_POLICIES = resolve(import.meta.dirname, '../../policies');
 export const CHALK = 'domain=my_domain&domain-owner=111122223333&repository=my_repo&format=npm&package=chalk';
@@ -59,6 +63,8 @@ export interface TestGatewayOptions {
   seed?: boolean;
   /** The window refused tokens are counted over (the server's default unless given; 0: each recorded). */
   rejectionWindowMs?: number;
+  /** The store: SQLite (the default), or PostgreSQL with its blob store, seeded the same way. */
+  engine?: 'sqlite' | 'postgres';
 }
 
 export async function testGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -76,13 +82,16 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
   const engine = new PolicyEngine(compiledOnce(policyDir, options));
   // A seeded database on the system clock is a copy of this worker's template (seeded and synced once);
   // a test with its own clock seeds its own, so every time in it comes from that clock.
-  const fromTemplate = options.seed !== false && options.clock === undefined;
+  const postgres = options.engine === 'postgres';
+  const fromTemplate = !postgres && options.seed !== false && options.clock === undefined;
   if (fromTemplate) cpSync(await seededTemplate(), join(dataDir, 'data'), { recursive: true });
   const devKey = await loadOrCreateDevKey(join(dataDir, 'data'));
   const auth = { mode: 'dev' as const, issuer: DEV_ISSUER, audience: DEV_AUDIENCE };
   const verifier = createTokenVerifier({ keySource: keySourceFor(auth, devKey), issuer: DEV_ISSUER, audience: DEV_AUDIENCE, groupsClaim: 'groups', clock, clockToleranceSeconds: 0 });
-  const store = openSqliteStore({ file: join(dataDir, 'data', 'versiongate.db'), clock });
-  const blobs = openBlobStore(join(dataDir, 'data', 'blobs'));
+  const database = postgres ? await createTestDatabase('gateway') : undefined;
+  const pgStore = database ? await openPostgresStore({ url: database.url, clock, poolSize: 8 }) : undefined;
+  const store: Store = pgStore ?? openSqliteStore({ file: join(dataDir, 'data', 'versiongate.db'), clock });
+  const blobs = pgStore ? openPostgresBlobStore(pgStore.pool) : openBlobStore(join(dataDir, 'data', 'blobs'));
   const worker = createSyncWorker({ store, blobs, clock, log: silentLogger, settings: DEFAULT_SYNC_SETTINGS });
   const sync = async () => {
     let ran = 0;
@@ -116,6 +125,7 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
     close: async () => {
       await rejections.close();
       await store.close();
+      await database?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

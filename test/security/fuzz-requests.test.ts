@@ -1,6 +1,6 @@
 /**
- * Fuzzed requests: fast-check drives the real app (in-process, createApp on a real SQLite file, real
- * Cedar, real ES256 tokens) with generated requests across every route: methods, paths (real routes
+ * Fuzzed requests: fast-check drives the real app (in-process, createApp on a real SQLite file and
+ * again on a real PostgreSQL database, real Cedar, real ES256 tokens) with generated requests across every route: methods, paths (real routes
  * and near misses), query strings (repeated, missing, overlong, percent-encoded, unicode), headers,
  * content types and bodies (the real shapes with wrong types, deep nesting, huge numbers, __proto__
  * and constructor keys), with valid, expired, forged and no tokens.
@@ -22,6 +22,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { mintDevToken } from '../../src/auth/dev-key.ts';
@@ -152,42 +153,46 @@ const selfCheck = fc
   }));
 const request = fc.oneof({ weight: 9, arbitrary: anyRequest }, { weight: 1, arbitrary: selfCheck });
 
-let gw: TestGateway;
-const statuses = new Map<number, number>();
-let tokens: Record<TokenKind, string | undefined>;
-let seededRevisions: Set<string>;
-const dbFile = () => join(gw.dataDir, 'data', 'versiongate.db');
-const revisionsNow = (): Set<string> => {
-  const db = new Database(dbFile(), { readonly: true });
-  try {
-    return new Set((db.prepare('SELECT revision FROM package_versions').all() as Array<{ revision: string }>).map((r) => r.revision));
-  } finally {
-    db.close();
-  }
-};
-
-beforeAll(async () => {
-  gw = await testGateway();
-  const expiredClock = { now: () => new Date(Date.now() - 7200_000) };
-  tokens = {
-    admin: await gw.token('fuzz-admin', ['release-managers', 'registry-admins', 'security']),
-    user: await gw.token('fuzz-user', ['developers']),
-    security: await gw.token('fuzz-sec', ['security']),
-    expired: await mintDevToken({ key: gw.devKey, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, subject: 'old', groups: ['release-managers'], groupsClaim: 'groups', ttlSeconds: 60, clock: expiredClock }),
-    forged: `${(await gw.token('x', ['release-managers'])).split('.').slice(0, 2).join('.')}.${'A'.repeat(86)}`,
-    garbage: 'a.b.c',
-    none: undefined,
+describe.each(['sqlite', 'postgres'] as const)('fuzzed requests against the app on %s', (engine) => {
+  let gw: TestGateway;
+  const statuses = new Map<number, number>();
+  let tokens: Record<TokenKind, string | undefined>;
+  let seededRevisions: Set<string>;
+  /** Every revision the database holds, read past the store (its ports never list them all). */
+  const revisionsNow = async (): Promise<Set<string>> => {
+    if (engine === 'postgres') {
+      const { rows } = await (gw.store as unknown as { pool: pg.Pool }).pool.query<{ revision: string }>('SELECT revision FROM package_versions');
+      return new Set(rows.map((r) => r.revision));
+    }
+    const db = new Database(join(gw.dataDir, 'data', 'versiongate.db'), { readonly: true });
+    try {
+      return new Set((db.prepare('SELECT revision FROM package_versions').all() as Array<{ revision: string }>).map((r) => r.revision));
+    } finally {
+      db.close();
+    }
   };
-  seededRevisions = revisionsNow();
-  const doc = (await (await gw.app.request('/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
-  for (const [p, methods] of Object.entries(doc.paths)) {
-    for (const m of Object.keys(methods)) operations.push([m.toUpperCase(), p.replace(/\{owner\}/g, 'my_domain').replace(/\{repo\}/g, 'my_repo').replace(/\{[^}]+\}/g, 'abc123')]);
-  }
-  expect(operations.length).toBeGreaterThan(20);
-});
-afterAll(() => gw?.close());
 
-describe('fuzzed requests against the app', () => {
+  beforeAll(async () => {
+    gw = await testGateway({ engine });
+    const expiredClock = { now: () => new Date(Date.now() - 7200_000) };
+    tokens = {
+      admin: await gw.token('fuzz-admin', ['release-managers', 'registry-admins', 'security']),
+      user: await gw.token('fuzz-user', ['developers']),
+      security: await gw.token('fuzz-sec', ['security']),
+      expired: await mintDevToken({ key: gw.devKey, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, subject: 'old', groups: ['release-managers'], groupsClaim: 'groups', ttlSeconds: 60, clock: expiredClock }),
+      forged: `${(await gw.token('x', ['release-managers'])).split('.').slice(0, 2).join('.')}.${'A'.repeat(86)}`,
+      garbage: 'a.b.c',
+      none: undefined,
+    };
+    seededRevisions = await revisionsNow();
+    const doc = (await (await gw.app.request('/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
+    for (const [p, methods] of Object.entries(doc.paths)) {
+      for (const m of Object.keys(methods)) operations.push([m.toUpperCase(), p.replace(/\{owner\}/g, 'my_domain').replace(/\{repo\}/g, 'my_repo').replace(/\{[^}]+\}/g, 'abc123')]);
+    }
+    expect(operations.length).toBeGreaterThan(20);
+  });
+  afterAll(() => gw?.close());
+
   it(`answers ${RUNS} generated requests without a 5xx, every error in its envelope`, async () => {
     const heapBefore = process.memoryUsage().heapUsed;
     let tried = 0;
@@ -253,7 +258,7 @@ describe('fuzzed requests against the app', () => {
     }
     // Not vacuous: the generated requests did change versions.
     expect(written.size).toBeGreaterThan(0);
-    const now = revisionsNow();
+    const now = await revisionsNow();
     const unrecorded = [...now].filter((rev) => !seededRevisions.has(rev) && !written.has(rev));
     expect(unrecorded).toEqual([]);
     const vanished = [...seededRevisions].filter((rev) => !now.has(rev) && !replaced.has(rev));
