@@ -5,7 +5,8 @@
  * audit record; the records' order is a serial order, and replaying the 50 requests one by one in that
  * order through the reference model (version-rules.ts) gives exactly the answers each request got. The
  * version's applied records chain its revisions from the seed to what is stored; the chain verifies.
- * Several rounds, each on a version of its own.
+ * Several rounds, each on a version of its own; on SQLite, then on PostgreSQL (whose group commit
+ * gives each write a savepoint of its own on a pooled connection).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
@@ -37,15 +38,15 @@ function requestsFor(round: number, seedRevision: string): Req[] {
   });
 }
 
-let gw: TestGateway;
-let token: string;
-beforeAll(async () => {
-  gw = await testGateway();
-  token = await gw.token('racer', ['release-managers', 'security']);
-});
-afterAll(() => gw?.close());
+describe.each(['sqlite', 'postgres'] as const)(`${CONCURRENT} concurrent conflicting requests on one version, on %s`, (engine) => {
+  let gw: TestGateway;
+  let token: string;
+  beforeAll(async () => {
+    gw = await testGateway({ engine });
+    token = await gw.token('racer', ['release-managers', 'security']);
+  });
+  afterAll(() => gw?.close());
 
-describe(`${CONCURRENT} concurrent conflicting requests on one version`, () => {
   it(`end in a state a serial order explains, one record per decision, over ${ROUNDS} rounds`, async () => {
     let totalConflicts = 0;
     for (let round = 0; round < ROUNDS; round++) {
@@ -116,7 +117,7 @@ describe(`${CONCURRENT} concurrent conflicting requests on one version`, () => {
       if (final) expect({ status: stored?.status, revision: stored?.revision }).toEqual(final);
       else expect(stored === undefined || stored.status === 'Deleted').toBe(true);
     }
-    console.log(`races: ${ROUNDS} rounds of ${CONCURRENT}; ${totalConflicts} answered 409 (nothing changed), the rest decided`);
+    console.log(`races on ${engine}: ${ROUNDS} rounds of ${CONCURRENT}; ${totalConflicts} answered 409 (nothing changed), the rest decided`);
     const verified = await verifyChain(gw.store);
     expect(verified.ok, JSON.stringify(verified)).toBe(true);
   }, 600_000);

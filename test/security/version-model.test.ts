@@ -17,17 +17,21 @@
  * the status endpoint say "awaiting" (and a second resync is refused); after it, "completed" with a
  * new revision, or "failed" for a version disposed or deleted meanwhile.
  *
+ * The model runs on each store: SQLite, then PostgreSQL (its blobs in the database).
+ *
  * Each sequence runs on a package of its own (its first version added through the store, as a seed
  * would, the other two never published yet), so one gateway serves every run. `npm test`: MODEL_RUNS_TEST sequences; deep: 1,000.
  * A failure prints the seed, the path and the shrunk commands (with their replayPath); replay it with
  * VERSIONGATE_FUZZ_SEED, VERSIONGATE_FUZZ_PATH and VERSIONGATE_MODEL_REPLAY_PATH.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BlobMissingError, type BlobStore } from '../../src/store/blob-store.ts';
 import type { PackageKey } from '../../src/store/store.ts';
 import { testGateway, type TestGateway } from '../helpers/gateway.ts';
 import { expectedFailures, expectedPublish, resyncable, syncOutcome, type Model, type Status, type SyncState } from './version-rules.ts';
@@ -109,7 +113,18 @@ async function expectStoredState(m: LifeModel, r: Real, after: string): Promise<
     const job = await r.gw.store.readSyncJob(row.id);
     expect(job?.state, `${where}: sync`).toBe(m.sync.get(v));
   }
-  for (const k of r.blobKeys) expect(existsSync(r.gw.blobs.pathOf(k)), `after ${after}: bytes of blob ${k} on disk`).toBe(live.has(k));
+  for (const k of r.blobKeys) expect(await blobHeld(r.gw.blobs, k), `after ${after}: bytes of blob ${k} held`).toBe(live.has(k));
+}
+
+/** Whether the blob store still holds the bytes (a file on disk, or rows in PostgreSQL). */
+async function blobHeld(blobs: BlobStore, key: string): Promise<boolean> {
+  try {
+    await (await blobs.open(key)).stream.cancel();
+    return true;
+  } catch (err) {
+    if (err instanceof BlobMissingError) return false;
+    throw err;
+  }
 }
 
 /** Every step checks its answer against the model, updates the model, then compares the store. */
@@ -508,15 +523,33 @@ const commands = [
   fc.option(STATUS, { nil: undefined }).map((s) => new ListCommand(s)),
 ];
 
-let gw: TestGateway;
-let token: string;
-beforeAll(async () => {
-  gw = await testGateway();
-  token = await gw.token('model', ['release-managers', 'security', 'publishers']);
-});
-afterAll(() => gw?.close());
+describe.each(['sqlite', 'postgres'] as const)('the version life cycle against its model on %s', (engine) => {
+  let gw: TestGateway;
+  let token: string;
+  beforeAll(async () => {
+    gw = await testGateway({ engine });
+    tally.clear(); // each store's outcomes of its own
+    token = await gw.token('model', ['release-managers', 'security', 'publishers']);
+  });
+  afterAll(() => gw?.close());
 
-describe('the version life cycle against its model', () => {
+  /** The blob keys the assets name, and the blob keys whose bytes the blob store holds. */
+  const blobKeys = async (): Promise<{ stored: Set<string>; held: string[] }> => {
+    if (engine === 'postgres') {
+      const pool = (gw.store as unknown as { pool: pg.Pool }).pool;
+      const stored = new Set((await pool.query<{ k: string }>('SELECT blob_key AS k FROM assets')).rows.map((r) => r.k));
+      return { stored, held: (await pool.query<{ k: string }>('SELECT blob_key AS k FROM blobs')).rows.map((r) => r.k) };
+    }
+    const db = new Database(join(gw.dataDir, 'data', 'versiongate.db'), { readonly: true });
+    const stored = new Set((db.prepare('SELECT blob_key AS k FROM assets').all() as Array<{ k: string }>).map((a) => a.k));
+    db.close();
+    const blobDir = join(gw.dataDir, 'data', 'blobs');
+    const held = readdirSync(blobDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .flatMap((d) => readdirSync(join(blobDir, d.name)));
+    return { stored, held };
+  };
+
   it(`agrees with the model over ${RUNS} random sequences of publish, status changes, dispose, delete, resync and sync`, async () => {
     // The demo's synced versions are not this test's: nothing of theirs may be due when a sync step runs.
     await gw.sync();
@@ -547,16 +580,10 @@ describe('the version life cycle against its model', () => {
     );
     // Refused uploads (a conflict, a wrong SHA-256) and removed assets leave no bytes behind: the blob
     // store holds exactly the bytes of the assets stored, the demo's and every sequence's.
-    const db = new Database(join(gw.dataDir, 'data', 'versiongate.db'), { readonly: true });
-    const stored = new Set((db.prepare('SELECT blob_key AS k FROM assets').all() as Array<{ k: string }>).map((a) => a.k));
-    db.close();
-    const blobDir = join(gw.dataDir, 'data', 'blobs');
-    const onDisk = readdirSync(blobDir, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .flatMap((d) => readdirSync(join(blobDir, d.name)));
+    const { stored, held: onDisk } = await blobKeys();
     expect(onDisk.filter((f) => !stored.has(f)), 'bytes no asset has').toEqual([]);
     expect([...stored].filter((k) => !onDisk.includes(k)), 'assets whose bytes are gone').toEqual([]);
     const steps = [...tally.values()].reduce((a, b) => a + b, 0);
-    console.log(`model: ${run} sequences, ${steps} state-changing steps checked; outcomes:\n${[...tally].sort().map(([k, n]) => `  ${k}: ${n}`).join('\n')}`);
+    console.log(`model on ${engine}: ${run} sequences, ${steps} state-changing steps checked; outcomes:\n${[...tally].sort().map(([k, n]) => `  ${k}: ${n}`).join('\n')}`);
   }, DEEP ? 3_600_000 : 300_000);
 });
