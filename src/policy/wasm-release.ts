@@ -20,44 +20,44 @@ type Release = { kind: 'set' | 'schema'; name: string };
  * its own, so releases queued by engines other test files let the collector finalize never mix in.
  */
 export class ReleaseQueue {
-  private readonly queue: Release[] = [];
-  private head = 0;
-  private scheduled = false;
+  readonly #queue: Release[] = [];
+  #head = 0;
+  #scheduled = false;
 
   /** Queues the release of these preparsed sets, and of this preparsed schema when one is named. */
   releaseLater(setIds: Iterable<string>, schemaName?: string): void {
-    for (const name of setIds) this.queue.push({ kind: 'set', name });
-    if (schemaName !== undefined) this.queue.push({ kind: 'schema', name: schemaName });
-    if (this.queue.length === this.head || this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(this.drain).unref();
+    for (const name of setIds) this.#queue.push({ kind: 'set', name });
+    if (schemaName !== undefined) this.#queue.push({ kind: 'schema', name: schemaName });
+    if (this.#queue.length === this.#head || this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#drain).unref();
   }
 
   /** Releases still waiting for their turn. */
   pending(): number {
-    return this.queue.length - this.head;
+    return this.#queue.length - this.#head;
   }
 
-  private readonly drain = (): void => {
-    this.scheduled = false;
-    const end = Math.min(this.queue.length, this.head + RELEASES_PER_TURN);
+  readonly #drain = (): void => {
+    this.#scheduled = false;
+    const end = Math.min(this.#queue.length, this.#head + RELEASES_PER_TURN);
     try {
-      for (; this.head < end; this.head++) {
-        const r = this.queue[this.head]!;
+      for (; this.#head < end; this.#head++) {
+        const r = this.#queue[this.#head]!;
         if (r.kind === 'set') cedar.preparsePolicySet(r.name, { staticPolicies: {} });
         else cedar.preparseSchema(r.name, '');
       }
     } catch {
       // A wasm instance that traps is already denying every request; nothing to release into.
-      this.head = this.queue.length;
+      this.#head = this.#queue.length;
     }
-    if (this.head >= this.queue.length) {
-      this.queue.length = 0;
-      this.head = 0;
+    if (this.#head >= this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
       return;
     }
-    this.scheduled = true;
-    setImmediate(this.drain).unref();
+    this.#scheduled = true;
+    setImmediate(this.#drain).unref();
   };
 }
 
