@@ -91,7 +91,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     throw err;
   }
   const { PolicyManager, shadowRecord, createMetrics, collectDefaultMetrics, policyLoadRecord, loadOrCreateDevKey, keySourceFor, createTokenVerifier } = m;
-  const { createSyncWorker, instrumentStore, RejectionLog, createApp, AuthFailureLimiter, AUTH_FAILURE_WINDOW_MS, answerClientErrors, createMetricsApp, removeBlobs } = m;
+  const { createSyncWorker, instrumentStore, RejectionLog, createApp, AuthFailureLimiter, AUTH_FAILURE_WINDOW_MS, answerClientErrors, createMetricsApp, removeBlobs, startBlobSweep } = m;
   // Meanwhile the policy set is checked (in the worker begun above, or here): the store's writer
   // thread starts on another core. The load, refused or not, is recorded once the store is open,
   // before anything else.
@@ -229,10 +229,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   } catch (err) {
     return abandonStart(err);
   }
+  // What a start leaves (on PostgreSQL, removals younger than the grace) goes while the gateway serves.
+  const blobSweep = startBlobSweep({ store, blobs, logger, clock });
   // Jobs in progress when the last process stopped go back to awaiting; then the pool starts.
   try {
     await syncWorker.start();
   } catch (err) {
+    await blobSweep.stop();
     return abandonStart(err);
   }
   lifecycle.serving();
@@ -276,6 +279,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     }
     // The refusals counted in the open window, written while the store is still open.
     await rejections.close().catch((err: unknown) => logger.error('could not record refused tokens', { err }));
+    await blobSweep.stop();
     // The safe point: no new job is claimed and the running ones finish before the database closes.
     await syncWorker.stop();
     await store.close();

@@ -15,6 +15,7 @@ export { createMetricsApp } from './http/ops-metrics.ts';
 export { REFUSAL_DRAIN_MS, serveRefusalsReadably } from './http/refuse-unread-body.ts';
 export { createMetrics } from './metrics/metrics.ts';
 export { removeBlobs } from './operations/change-versions.ts';
+export { startBlobSweep } from './operations/blob-sweep.ts';
 export { policyLoadRecord, shadowRecord } from './audit/build-record.ts';
 export { CHECKED_SET_FILE } from './policy/checked-set-cache.ts';
 export { PolicyManager } from './policy/policy-manager.ts';

@@ -376,8 +376,13 @@ export interface VersionStore {
    * asset record, the bytes count as orphaned and the next start removes them.
    */
   reserveBlob(blobKey: string): Promise<void>;
-  /** Blob keys whose records are gone but whose bytes may still be on disk. */
-  pendingBlobDeletions(): Promise<string[]>;
+  /**
+   * Blob keys whose records are gone but whose bytes may still be held: all of them, or only those
+   * queued before `queuedBefore` (an ISO time) when given. A store replicas share (PostgreSQL) also
+   * holds back those younger than its grace (BLOB_GRACE_MS): another replica may be uploading under
+   * a fresh reservation.
+   */
+  pendingBlobDeletions(queuedBefore?: string): Promise<string[]>;
   forgetBlobDeletions(keys: readonly string[]): Promise<void>;
   /** The package, its origin restrictions and its versions, in one consistent read. */
   readPackageRecord(key: PackageKey): Promise<PackageRecordSnapshot>;
@@ -535,3 +540,10 @@ export interface TenancyStore {
   /** Makes the change with its audit record in one transaction, or nothing and says why. */
   applyTenancyChange(change: TenancyChange, audit: AuditRecordInput): Promise<TenancyResult>;
 }
+
+/**
+ * How long a reserved blob key may belong to an upload in progress. A queued removal older than this
+ * is an orphan's (a crash between a commit and its bytes' removal, or an upload that never committed)
+ * and safe to remove while the gateway serves.
+ */
+export const BLOB_GRACE_MS = 60 * 60_000;

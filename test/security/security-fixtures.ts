@@ -12,9 +12,11 @@ import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { seedDemo } from '../../src/cli/seed-demo.ts';
 import { systemClock } from '../../src/clock.ts';
 import { openBlobStore } from '../../src/store/blob-store.ts';
+import { openPostgresBlobStore } from '../../src/store/postgres/pg-blob-store.ts';
+import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { AuditRecord } from '../../src/audit/audit-record.ts';
-import type { PackageKey } from '../../src/store/store.ts';
+import type { PackageKey, Store } from '../../src/store/store.ts';
 
 export const CHALK_QUERY = 'domain=my_domain&domain-owner=111122223333&repository=my_repo&format=npm&package=chalk';
 export const CHALK_KEY: PackageKey = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo', format: 'npm', namespace: '', name: 'chalk' };
@@ -45,9 +47,19 @@ export interface StoreLook {
   chainReport: string;
 }
 
-/** Reads the store of a stopped server. */
-export async function lookAtStore(dataDir: string): Promise<StoreLook> {
-  const store = openSqliteStore({ file: join(dataDir, 'versiongate.db'), clock: systemClock });
+/** Seeds the demo into a PostgreSQL database (its blobs in the database), as `seed demo --database-url` does. */
+export async function seedPostgres(url: string): Promise<void> {
+  const store = await openPostgresStore({ url, clock: systemClock, poolSize: 2 });
+  try {
+    await seedDemo(store, openPostgresBlobStore(store.pool));
+  } finally {
+    await store.close();
+  }
+}
+
+/** Reads the store of a stopped server: its data directory's SQLite file, or the PostgreSQL database at `databaseUrl`. */
+export async function lookAtStore(dataDir: string, databaseUrl?: string): Promise<StoreLook> {
+  const store: Store = databaseUrl ? await openPostgresStore({ url: databaseUrl, clock: systemClock, poolSize: 2 }) : openSqliteStore({ file: join(dataDir, 'versiongate.db'), clock: systemClock });
   try {
     const snapshot = await store.readPackage(CHALK_KEY, CHALK_VERSIONS);
     const chalk: Record<string, string> = {};

@@ -63,6 +63,7 @@ import type {
   VersionMetadata,
   VersionSnapshot,
 } from '../store.ts';
+import { BLOB_GRACE_MS } from '../store.ts';
 import { CoalescedReads } from './pg-coalesced-reads.ts';
 import { PgSharedReader, readerConnections } from './pg-shared-reader.ts';
 import { PartialWrite, PgGroupCommitter, type PgSubmitOptions, type PgTx, type PgWork, type PgWriteGuard } from './pg-group-commit.ts';
@@ -86,7 +87,6 @@ export interface PostgresStoreOptions {
 }
 
 export const DEFAULT_SYNC_LEASE_MS = 5 * 60_000;
-const DEFAULT_BLOB_GRACE_MS = 60 * 60_000;
 
 /** Opens a pool with int8 read as a number (counts, sizes: all far below 2^53). */
 export function openPool(url: string, max: number): pg.Pool {
@@ -129,7 +129,7 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store 
     throw new Error(`PostgreSQL at ${redactUrl(o.url)}: ${(err as Error).message}`, { cause: err });
   }
   const reader = new PgSharedReader(pool, readerConnections(o.poolSize ?? 10));
-  return new PostgresStore(pool, o.clock, new PgGroupCommitter(pool, o.groupCommit ?? DEFAULT_GROUP_COMMIT), reader, o.syncLeaseMs ?? DEFAULT_SYNC_LEASE_MS, o.blobGraceMs ?? DEFAULT_BLOB_GRACE_MS);
+  return new PostgresStore(pool, o.clock, new PgGroupCommitter(pool, o.groupCommit ?? DEFAULT_GROUP_COMMIT), reader, o.syncLeaseMs ?? DEFAULT_SYNC_LEASE_MS, o.blobGraceMs ?? BLOB_GRACE_MS);
 }
 
 /** The URL without its password, for messages. */
@@ -749,8 +749,9 @@ class PostgresStore implements Store {
    * Keys queued for removal: only those older than the grace period. A younger reservation may be an
    * upload in progress on another replica, whose bytes must not be removed under it.
    */
-  async pendingBlobDeletions(): Promise<string[]> {
-    const before = new Date(this.clock.now().getTime() - this.blobGraceMs).toISOString();
+  async pendingBlobDeletions(queuedBefore?: string): Promise<string[]> {
+    const graceEnds = new Date(this.clock.now().getTime() - this.blobGraceMs).toISOString();
+    const before = queuedBefore !== undefined && queuedBefore < graceEnds ? queuedBefore : graceEnds;
     return (await this.rows<{ blob_key: string }>(this.pool, `SELECT blob_key FROM blob_deletions WHERE queued_at < $1 ORDER BY blob_key`, [before])).map((r) => r.blob_key);
   }
 

@@ -889,8 +889,9 @@ class SqliteStore implements Store {
     return this.allRepositories.all();
   }
 
-  async pendingBlobDeletions(): Promise<string[]> {
-    return this.db.select({ blobKey: schema.blobDeletions.blobKey }).from(schema.blobDeletions).all().map((r) => r.blobKey);
+  async pendingBlobDeletions(queuedBefore?: string): Promise<string[]> {
+    const rows = this.db.select({ blobKey: schema.blobDeletions.blobKey }).from(schema.blobDeletions);
+    return (queuedBefore === undefined ? rows.all() : rows.where(lt(schema.blobDeletions.queuedAt, queuedBefore)).all()).map((r) => r.blobKey);
   }
 
   async forgetBlobDeletions(keys: readonly string[]): Promise<void> {
