@@ -31,8 +31,8 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlobMissingError, type BlobStore } from '../../src/store/blob-store.ts';
 import type { PackageKey } from '../../src/store/store.ts';
+import { blobHeld } from '../helpers/blobs.ts';
 import { testGateway, type TestGateway } from '../helpers/gateway.ts';
 import { expectedFailures, expectedPublish, resyncable, syncOutcome, type Model, type Status, type SyncState } from './version-rules.ts';
 
@@ -114,17 +114,6 @@ async function expectStoredState(m: LifeModel, r: Real, after: string): Promise<
     expect(job?.state, `${where}: sync`).toBe(m.sync.get(v));
   }
   for (const k of r.blobKeys) expect(await blobHeld(r.gw.blobs, k), `after ${after}: bytes of blob ${k} held`).toBe(live.has(k));
-}
-
-/** Whether the blob store still holds the bytes (a file on disk, or rows in PostgreSQL). */
-async function blobHeld(blobs: BlobStore, key: string): Promise<boolean> {
-  try {
-    await (await blobs.open(key)).stream.cancel();
-    return true;
-  } catch (err) {
-    if (err instanceof BlobMissingError) return false;
-    throw err;
-  }
 }
 
 /** Every step checks its answer against the model, updates the model, then compares the store. */

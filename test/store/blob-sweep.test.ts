@@ -10,20 +10,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startBlobSweep, type BlobSweep } from '../../src/operations/blob-sweep.ts';
-import { BlobMissingError, openBlobStore, type BlobStore } from '../../src/store/blob-store.ts';
+import { openBlobStore, type BlobStore } from '../../src/store/blob-store.ts';
 import { openPostgresBlobStore } from '../../src/store/postgres/pg-blob-store.ts';
 import { BLOB_GRACE_MS, type Store } from '../../src/store/store.ts';
+import { blobHeld } from '../helpers/blobs.ts';
 import { ENGINES, type TestClock } from './contract/engines.ts';
 
-const held = async (blobs: BlobStore, key: string): Promise<boolean> => {
-  try {
-    await (await blobs.open(key)).stream.cancel();
-    return true;
-  } catch (err) {
-    if (err instanceof BlobMissingError) return false;
-    throw err;
-  }
-};
 
 describe.each(ENGINES)('the sweep of orphaned asset bytes: $name', (engine) => {
   let store: Store;
@@ -58,13 +50,13 @@ describe.each(ENGINES)('the sweep of orphaned asset bytes: $name', (engine) => {
     clock.advance(BLOB_GRACE_MS + 1000);
     const young = await orphan();
     expect(await sweeper.sweep()).toBe(1);
-    expect(await held(blobs, old)).toBe(false);
-    expect(await held(blobs, young)).toBe(true);
+    expect(await blobHeld(blobs, old)).toBe(false);
+    expect(await blobHeld(blobs, young)).toBe(true);
     expect(await store.pendingBlobDeletions(new Date(clock.now().getTime() + 1).toISOString())).toEqual(engine.name === 'sqlite' ? [young] : []);
     // Its turn comes once it is as old.
     clock.advance(BLOB_GRACE_MS + 1000);
     expect(await sweeper.sweep()).toBe(1);
-    expect(await held(blobs, young)).toBe(false);
+    expect(await blobHeld(blobs, young)).toBe(false);
     expect(await store.pendingBlobDeletions()).toEqual([]);
   });
 
