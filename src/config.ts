@@ -54,6 +54,8 @@ export const DEFAULT_MAX_ASSET_BYTES = 1024 ** 3;
 /** The account that owns the domains CreateDomain creates, by default the demo's. */
 export const DEFAULT_ACCOUNT_ID = '111122223333';
 export const MAX_MAX_ASSET_BYTES = 5 * 1024 ** 3;
+/** The longest request deadline a setting may give (an upload commits within it, or never: see BLOB_GRACE_MS). */
+export const MAX_REQUEST_DEADLINE_SECONDS = 3600;
 /** 1 MiB by default: what a client has usually sent before it reads a refusal; at most 64 MiB. */
 export const DEFAULT_REFUSAL_DRAIN_BYTES = 1024 ** 2;
 export const MAX_REFUSAL_DRAIN_BYTES = 64 * 1024 ** 2;
@@ -202,7 +204,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     return value;
   };
   const shutdownGraceMs = seconds('shutdownGrace', 0, 3600) * 1000;
-  const requestDeadlineMs = seconds('requestDeadline', 1, 3600) * 1000;
+  const requestDeadlineMs = seconds('requestDeadline', 1, MAX_REQUEST_DEADLINE_SECONDS) * 1000;
   const rejectionWindowMs = seconds('rejectionWindow', 0, 3600) * 1000;
   const requestTimeoutMs = seconds('requestTimeout', 1, 3600) * 1000;
   const headersTimeoutMs = seconds('headersTimeout', 1, 3600) * 1000;

@@ -544,6 +544,8 @@ export interface TenancyStore {
 /**
  * How long a reserved blob key may belong to an upload in progress. A queued removal older than this
  * is an orphan's (a crash between a commit and its bytes' removal, or an upload that never committed)
- * and safe to remove while the gateway serves.
+ * and safe to remove while the gateway serves. It must be at least the longest request deadline
+ * (MAX_REQUEST_DEADLINE_SECONDS in config.ts): an upload reserves its key after its request began
+ * and commits before its deadline or never, so no reservation it may still claim is ever this old.
  */
 export const BLOB_GRACE_MS = 60 * 60_000;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/clock.ts';
+import { MAX_REQUEST_DEADLINE_SECONDS } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startBlobSweep, type BlobSweep } from '../../src/operations/blob-sweep.ts';
 import { openBlobStore, type BlobStore } from '../../src/store/blob-store.ts';
@@ -16,6 +17,10 @@ import { BLOB_GRACE_MS, type Store } from '../../src/store/store.ts';
 import { blobHeld } from '../helpers/blobs.ts';
 import { ENGINES, type TestClock } from './contract/engines.ts';
 
+
+it('the grace outlasts the longest request deadline: an upload that may still commit is never swept', () => {
+  expect(BLOB_GRACE_MS).toBeGreaterThanOrEqual(MAX_REQUEST_DEADLINE_SECONDS * 1000);
+});
 
 describe.each(ENGINES)('the sweep of orphaned asset bytes: $name', (engine) => {
   let store: Store;
