@@ -20,14 +20,15 @@ const REPOSITORY_ARN = /^(arn:aws:codeartifact:[^:]+:\d{12}):repository\/([^/]+)
 export function deriveFields(r: Pick<AuditRecordInput, 'resource' | 'request' | 'changes' | 'packageScope'>): DerivedAuditFields {
   const versions = versionsNamed(r);
   const scope = r.packageScope;
+  // The scope is the operation's, not a stored column: made storable as the resource was (linkRecord).
   if (scope) return { repositoryArn: storableText(scope.repositoryArn), domainArn: storableText(scope.domainArn), packageName: storableOrNull(scope.packageName), versions };
   const repo = r.resource ? REPOSITORY_ARN.exec(r.resource) : null;
-  if (repo) return { repositoryArn: storableText(r.resource!), domainArn: `${repo[1]}:domain/${repo[2]}`, packageName: null, versions };
+  if (repo) return { repositoryArn: r.resource, domainArn: `${repo[1]}:domain/${repo[2]}`, packageName: null, versions };
   const m = r.resource ? PACKAGE_ARN.exec(r.resource) : null;
   return {
-    repositoryArn: m ? storableText(`${m[1]}:repository/${m[2]}/${m[3]}`) : null,
-    domainArn: m ? storableText(`${m[1]}:domain/${m[2]}`) : null,
-    packageName: m ? storableText(m[4]!) : null,
+    repositoryArn: m ? `${m[1]}:repository/${m[2]}/${m[3]}` : null,
+    domainArn: m ? `${m[1]}:domain/${m[2]}` : null,
+    packageName: m ? m[4]! : null,
     versions,
   };
 }

@@ -234,10 +234,7 @@ export class PolicyEngine implements Authorizer {
   }
 
   #run(setId: string, call: CedarCall): Outcome {
-    const answer = this.#cedarDecide({ ...call, preparsedPolicySetId: setId, preparsedSchemaName: this.#schemaName, validateRequest: true });
-    if (answer.type === 'failure') return { decision: 'deny', reason: [], errors: answer.errors.map((e) => e.message) };
-    const { decision, diagnostics } = answer.response;
-    return { decision, reason: diagnostics.reason, errors: diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`) };
+    return outcomeOf(this.#cedarDecide({ ...call, preparsedPolicySetId: setId, preparsedSchemaName: this.#schemaName, validateRequest: true }));
   }
 
   /** The policies (static and links) whose scope can hold for the call, in the index's order. */
@@ -389,19 +386,24 @@ export function evaluateUnprepared(set: CompiledPolicySet, call: CedarCall): Aut
   const refused = (errors: string[]): AuthorizationDecision => ({ decision: 'deny', determiningPolicies: [], errors, policySetHash: set.hash, denyKind: 'error' });
   const unreadable = unreadableByCedar(call);
   if (unreadable) return refused([unreadable]);
-  let answer: ReturnType<typeof cedar.isAuthorized>;
+  let answer: cedar.AuthorizationAnswer;
   try {
     answer = isAuthorizedUnprepared(set, call);
   } catch (err) {
     if (isRefusal(err)) return refused([`policy engine failure: ${err.message}`]);
     throw err;
   }
-  if (answer.type === 'failure') return refused(answer.errors.map((e) => e.message));
-  const { decision, diagnostics } = answer.response;
-  return combine([{ decision, reason: diagnostics.reason, errors: diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`) }], set.hash);
+  return combine([outcomeOf(answer)], set.hash);
 }
 
-function isAuthorizedUnprepared(set: CompiledPolicySet, call: CedarCall): ReturnType<typeof cedar.isAuthorized> {
+/** Cedar's answer as an outcome: a failure (the request did not validate) is a deny with its errors. */
+function outcomeOf(answer: cedar.AuthorizationAnswer): Outcome {
+  if (answer.type === 'failure') return { decision: 'deny', reason: [], errors: answer.errors.map((e) => e.message) };
+  const { decision, diagnostics } = answer.response;
+  return { decision, reason: diagnostics.reason, errors: diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`) };
+}
+
+function isAuthorizedUnprepared(set: CompiledPolicySet, call: CedarCall): cedar.AuthorizationAnswer {
   return cedar.isAuthorized({
     ...call,
     schema: set.schemaText,

@@ -62,10 +62,11 @@ export class PartialWrite extends Error {}
 export interface PgSubmitOptions {
   /**
    * The write runs at most one statement (or none: a write that only queues records), and when it
-   * throws (a PartialWrite aside) that statement changed nothing: a guard that did not hold. It then needs no savepoint, and it may run beside the
-   * batch's other single-statement writes, all their statements sent at once: each is atomic and
-   * guarded on its own, so any order of them is an order they could have run in one by one. Its
-   * statement must be sent before the write's first await: the head's lock may leave right after it.
+   * throws (a PartialWrite aside) that statement changed nothing: a guard that did not hold. It then
+   * needs no savepoint, and it may run beside the batch's other single-statement writes, all their
+   * statements sent at once: each is atomic and guarded on its own, so any order of them is an order
+   * they could have run in one by one. Its statement must be sent before the write's first await: the
+   * head's lock may leave right after it.
    */
   single?: boolean | undefined;
 }

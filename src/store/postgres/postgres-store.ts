@@ -746,8 +746,9 @@ class PostgresStore implements Store {
   }
 
   /**
-   * Keys queued for removal: only those older than the grace period. A younger reservation may be an
-   * upload in progress on another replica, whose bytes must not be removed under it.
+   * Keys queued for removal: only those older than the grace period (and queued before `queuedBefore`
+   * when given). A younger reservation may be an upload in progress on another replica, whose bytes
+   * must not be removed under it.
    */
   async pendingBlobDeletions(queuedBefore?: string): Promise<string[]> {
     const graceEnds = new Date(this.clock.now().getTime() - this.blobGraceMs).toISOString();
