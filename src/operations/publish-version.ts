@@ -71,8 +71,10 @@ export async function publishVersion(deps: PackageApiDeps, input: PublishInput) 
           expired: commitDeadline(input.caller, () => ({ ...allowed.record('timeout', 503), request: summary })),
         });
       } catch (err) {
-        // The transaction rolled back with its record; the decision is still recorded, as a failure.
-        await deps.store.appendAudit({ ...allowed.record('rejected', 500), request: summary }).catch((e: unknown) => deps.logger.error('could not record a failed publish', { err: e }));
+        // The transaction rolled back with its record; the decision is still recorded, as a failure
+        // with the status the client is told.
+        const status = err instanceof ApiError ? err.status : 500;
+        await deps.store.appendAudit({ ...allowed.record('rejected', status), request: summary }).catch((e: unknown) => deps.logger.error('could not record a failed publish', { err: e }));
         throw err;
       }
       if (!result.ok && result.reason === 'expired') throw expiredError(input.caller);

@@ -7,6 +7,7 @@
  * better-sqlite3's synchronous transactions safe and maps directly onto a PostgreSQL transaction.
  */
 import type { AuditHead, AuditRecord, AuditRecordInput } from '../audit/audit-record.ts';
+import { ServiceUnavailableError } from '../errors.ts';
 import type { EncodedFields } from '../audit/audit-hash.ts';
 import type { DerivedAuditFields } from '../audit/derived-fields.ts';
 import type { PackageFormat } from '../resource/formats.ts';
@@ -549,3 +550,13 @@ export interface TenancyStore {
  * and commits before its deadline or never, so no reservation it may still claim is ever this old.
  */
 export const BLOB_GRACE_MS = 60 * 60_000;
+
+/**
+ * A publish whose blob reservation was removed before its commit (a sweep or another replica's start
+ * took it for an orphan's, as a clock stepped past the grace could make it): its bytes may be gone
+ * too, so the asset is not added. Nothing was published, and the same upload again succeeds: a 503
+ * the SDKs retry, not an internal error.
+ */
+export function reservationGone(blobKey: string): ServiceUnavailableError {
+  return new ServiceUnavailableError(`The upload's reserved storage (blob ${blobKey}) was reclaimed before it committed, so its bytes may be gone. Nothing was published; upload the asset again.`);
+}

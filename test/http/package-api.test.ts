@@ -249,6 +249,26 @@ describe('the package API over HTTP', () => {
       expect(assets.assets.map((a: { name: string }) => a.name)).toEqual(['a.bin', 'b.bin', 'c.bin']);
     });
 
+    it('an upload whose reservation was reclaimed before its commit is a 503 to retry, and publishes nothing', async () => {
+      const app = appWith({
+        store: storeWith(async (real, c) => {
+          // What a sweep does to a reservation it takes for an orphan's: the queued removal is done and forgotten.
+          await gw.blobs.remove(c.publish!.asset!.blobKey);
+          await gw.store.forgetBlobDeletions([c.publish!.asset!.blobKey]);
+          return real(c);
+        }),
+      });
+      const res = await publishTo(app, all, `${TOOL}&version=1.0.0&asset=a.bin`, 'A', sha256('A'));
+      expect(res.status).toBe(503);
+      expect(res.headers.get('x-amzn-errortype')).toBe('ServiceUnavailableException');
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect((await res.json()).message).toMatch(/reclaimed before it committed.*Nothing was published; upload the asset again/);
+      expect((await newest())[0]).toMatchObject({ action: 'PublishPackageVersion', decision: 'allow', outcome: 'rejected', httpStatus: 503 });
+      expect((await call('POST', `${DESCRIBE}?${TOOL}&version=1.0.0`)).status).toBe(404);
+      // The same upload again succeeds.
+      expect((await publish('1.0.0', 'a.bin', 'A')).status).toBe(200);
+    });
+
     it('a commit that fails is a 500 that keeps nothing, and its decision is still recorded', async () => {
       const app = appWith({ store: storeWith(async () => Promise.reject(new Error('disk on fire'))) });
       const res = await publishTo(app, all, `${TOOL}&version=1.0.0&asset=a.bin`, 'A', sha256('A'));

@@ -100,7 +100,7 @@ describe.each(stores)('group commit in the SQLite store, %s', (_where, open) => 
     expect(batches).toEqual([3]);
     expect(ok.status).toBe('fulfilled');
     expect(failed.status).toBe('rejected');
-    expect((failed as PromiseRejectedResult).reason.message).toMatch(/reservation of blob never-reserved is gone/);
+    expect((failed as PromiseRejectedResult).reason.message).toMatch(/reserved storage \(blob never-reserved\) was reclaimed/);
     expect(read.status).toBe('fulfilled');
     expect((await store.readPackage(key, ['9.9.9'])).versions.size).toBe(0);
     expect((await store.listAudit({ limit: 10 })).map((r) => r.requestId).reverse()).toEqual(['good', 'read']);

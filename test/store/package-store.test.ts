@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../src/clock.ts';
+import { ServiceUnavailableError } from '../../src/errors.ts';
 import { createPageTokens } from '../../src/operations/page-token.ts';
 import { BlobDigestMismatchError, BlobMissingError, BlobSourceError, BlobTooLargeError, openBlobStore, type BlobStore } from '../../src/store/blob-store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
@@ -112,7 +113,9 @@ describe('the package store', () => {
         audit: audit(),
       }),
     );
-    expect((err as Error).message).toContain('reservation');
+    // A 503 the SDKs retry: the same upload again succeeds.
+    expect(err).toBeInstanceOf(ServiceUnavailableError);
+    expect((err as Error).message).toContain(`blob ${blobKey}) was reclaimed`);
     expect((await store.readVersion(key, '1.0.0')).packageId).toBeNull();
     expect(await store.listAudit({ limit: 10 })).toEqual([]);
   });

@@ -63,7 +63,7 @@ import type {
   VersionMetadata,
   VersionSnapshot,
 } from '../store.ts';
-import { BLOB_GRACE_MS } from '../store.ts';
+import { BLOB_GRACE_MS, reservationGone } from '../store.ts';
 import { CoalescedReads } from './pg-coalesced-reads.ts';
 import { PgSharedReader, readerConnections } from './pg-shared-reader.ts';
 import { PartialWrite, PgGroupCommitter, type PgSubmitOptions, type PgTx, type PgWork, type PgWriteGuard } from './pg-group-commit.ts';
@@ -591,7 +591,7 @@ class PostgresStore implements Store {
     if (p.asset) {
       await this.insertAsset(tx, versionId, p.asset);
       const claimed = await tx.query(`DELETE FROM blob_deletions WHERE blob_key = $1`, [p.asset.blobKey]);
-      if (claimed.rowCount !== 1) throw new Error(`the reservation of blob ${p.asset.blobKey} is gone, so its bytes may be too; the asset was not added`);
+      if (claimed.rowCount !== 1) throw reservationGone(p.asset.blobKey);
     }
     await this.awaitSync(tx, versionId, now);
   }

@@ -59,6 +59,7 @@ import type {
   VersionRecord,
   VersionSnapshot,
 } from '../store.ts';
+import { reservationGone } from '../store.ts';
 import { applyVersionCopies } from './copy-versions.ts';
 import { DEFAULT_GROUP_COMMIT, GroupCommitter, type GroupCommitOptions } from './group-commit.ts';
 import { PackageRecords } from './package-records.ts';
@@ -536,7 +537,7 @@ class SqliteStore implements Store {
     if (p.asset) {
       tx.insert(schema.assets).values({ versionId, ...p.asset }).run();
       const claimed = tx.delete(schema.blobDeletions).where(eq(schema.blobDeletions.blobKey, p.asset.blobKey)).run();
-      if (claimed.changes !== 1) throw new Error(`the reservation of blob ${p.asset.blobKey} is gone, so its bytes may be too; the asset was not added`);
+      if (claimed.changes !== 1) throw reservationGone(p.asset.blobKey);
     }
     // Every publish goes through synchronisation: the version is downloadable again once it completes.
     this.awaitSync(versionId, now);
