@@ -4,7 +4,7 @@
  */
 import type { PackageFormat } from '../resource/formats.ts';
 import type { VersionStatus } from '../registry/statuses.ts';
-import type { AssetInput, OriginRestriction, PackageKey, RepositoryDetail, SyncJob, SyncState, VersionRecord } from './store.ts';
+import type { AssetInput, OriginRestriction, PackageDependency, PackageKey, RepositoryDetail, SyncJob, SyncState, VersionMetadata, VersionRecord } from './store.ts';
 
 export const VERSION_COLUMNS = 'v.id, v.version, v.identifier, v.status, v.revision, v.published_at';
 export interface VersionRow {
@@ -17,6 +17,28 @@ export interface VersionRow {
 }
 export function toVersionRecord(r: VersionRow): VersionRecord {
   return { id: r.id, version: r.version, identifier: r.identifier, status: r.status as VersionStatus, revision: r.revision, publishedAt: r.published_at };
+}
+
+export const METADATA_COLUMNS = 'summary, home_page, source_code_repository, licenses, readme, dependencies';
+/** A version's metadata columns; the lists are JSON text. */
+export interface MetadataRow {
+  summary: string | null;
+  home_page: string | null;
+  source_code_repository: string | null;
+  licenses: string | null;
+  readme: string | null;
+  dependencies: string | null;
+}
+/** A version's metadata, every field null when there is no row. */
+export function toVersionMetadata(r: MetadataRow | undefined): VersionMetadata {
+  return {
+    summary: r?.summary ?? null,
+    homePage: r?.home_page ?? null,
+    sourceCodeRepository: r?.source_code_repository ?? null,
+    licenses: r?.licenses ? (JSON.parse(r.licenses) as string[]) : null,
+    readme: r?.readme ?? null,
+    dependencies: r?.dependencies ? (JSON.parse(r.dependencies) as PackageDependency[]) : null,
+  };
 }
 
 export const ASSET_COLUMNS = 'name, size, md5, sha1, sha256, sha512, blob_key';

@@ -37,7 +37,6 @@ import type {
   OriginCommit,
   PackageDeleteCommit,
   PackageDeleteResult,
-  PackageDependency,
   PackageKey,
   PackageListItem,
   PackageListQuery,
@@ -67,7 +66,7 @@ import { BLOB_GRACE_MS, reservationGone } from '../store.ts';
 import { CoalescedReads } from './pg-coalesced-reads.ts';
 import { PgSharedReader, readerConnections } from './pg-shared-reader.ts';
 import { PartialWrite, PgGroupCommitter, type PgSubmitOptions, type PgTx, type PgWork, type PgWriteGuard } from './pg-group-commit.ts';
-import { ASSET_COLUMNS, type AssetRow, type IdentifierRow, keyOf, originOf, REPOSITORY_COLUMNS, type RepositoryRow, type SyncJobRow, toAsset, toRepository, toSyncJob, toVersionRecord, VERSION_COLUMNS, type VersionRow } from '../sql-rows.ts';
+import { ASSET_COLUMNS, type AssetRow, type IdentifierRow, keyOf, METADATA_COLUMNS, type MetadataRow, toVersionMetadata, originOf, REPOSITORY_COLUMNS, type RepositoryRow, type SyncJobRow, toAsset, toRepository, toSyncJob, toVersionRecord, VERSION_COLUMNS, type VersionRow } from '../sql-rows.ts';
 
 const MIGRATIONS = join(packageRoot(), 'drizzle/postgres');
 
@@ -997,20 +996,9 @@ class PostgresStore implements Store {
   }
 
   async readVersionMetadata(versionId: number): Promise<VersionMetadata> {
-    const r = await this.namedOne<{ summary: string | null; home_page: string | null; source_code_repository: string | null; licenses: string | null; readme: string | null; dependencies: string | null }>(
-      'vg_read_version_metadata',
-      `SELECT summary, home_page, source_code_repository, licenses, readme, dependencies FROM package_versions WHERE id = $1`,
-      [versionId],
-    );
-    return {
-      summary: r?.summary ?? null,
-      homePage: r?.home_page ?? null,
-      sourceCodeRepository: r?.source_code_repository ?? null,
-      licenses: r?.licenses ? (JSON.parse(r.licenses) as string[]) : null,
-      readme: r?.readme ?? null,
-      dependencies: r?.dependencies ? (JSON.parse(r.dependencies) as PackageDependency[]) : null,
-    };
+    return toVersionMetadata(await this.namedOne<MetadataRow>('vg_read_version_metadata', `SELECT ${METADATA_COLUMNS} FROM package_versions WHERE id = $1`, [versionId]));
   }
+
 
   // --- Audit log ---
 

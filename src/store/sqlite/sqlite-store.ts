@@ -35,7 +35,6 @@ import type {
   VersionMetadata,
   NewVersion,
   OriginCommit,
-  PackageDependency,
   PackageDeleteCommit,
   PackageDeleteResult,
   PackageListItem,
@@ -66,7 +65,7 @@ import { PackageRecords } from './package-records.ts';
 import * as schema from './schema.ts';
 import { StaleRead } from './stale-read.ts';
 import { TenancyQueries, TenancyRefused } from './tenancy-store.ts';
-import { ASSET_COLUMNS, type AssetRow, type IdentifierRow, keyOf, type SyncJobRow, toAsset, toSyncJob, toVersionRecord, VERSION_COLUMNS, type VersionRow } from '../sql-rows.ts';
+import { ASSET_COLUMNS, type AssetRow, type IdentifierRow, keyOf, METADATA_COLUMNS, type MetadataRow, toVersionMetadata, type SyncJobRow, toAsset, toSyncJob, toVersionRecord, VERSION_COLUMNS, type VersionRow } from '../sql-rows.ts';
 import { BOUND_LIMIT } from './bound-limit.ts';
 
 const MIGRATIONS = join(packageRoot(), 'drizzle/sqlite');
@@ -167,10 +166,7 @@ class SqliteStore implements Store {
   private readonly queueBlobDeletion: Database.Statement<[string, string]>;
   /** The other request paths' statements (resync, sync status, describe, the audit head). */
   private readonly syncJobOf: Database.Statement<[number], SyncJobRow>;
-  private readonly metadataOf: Database.Statement<
-    [number],
-    { summary: string | null; home_page: string | null; source_code_repository: string | null; licenses: string | null; readme: string | null; dependencies: string | null }
-  >;
+  private readonly metadataOf: Database.Statement<[number], MetadataRow>;
   private readonly ownersOf: Database.Statement<[string], string>;
   private readonly allRepositories: Database.Statement<[], RepositoryRecord>;
   /** The package operations' SQL, in a file of its own. */
@@ -265,7 +261,7 @@ class SqliteStore implements Store {
     this.blobInUse = sqlite.prepare(`SELECT 1 FROM assets WHERE blob_key = ? LIMIT 1`).pluck() as Database.Statement<[string], number>;
     this.queueBlobDeletion = sqlite.prepare(`INSERT INTO blob_deletions (blob_key, queued_at) VALUES (?, ?) ON CONFLICT DO NOTHING`);
     this.syncJobOf = sqlite.prepare(`SELECT * FROM sync_jobs WHERE version_id = ?`);
-    this.metadataOf = sqlite.prepare(`SELECT summary, home_page, source_code_repository, licenses, readme, dependencies FROM package_versions WHERE id = ?`);
+    this.metadataOf = sqlite.prepare(`SELECT ${METADATA_COLUMNS} FROM package_versions WHERE id = ?`);
     this.ownersOf = sqlite.prepare(`SELECT owner FROM domains WHERE name = ?`).pluck() as Database.Statement<[string], string>;
     this.allRepositories = sqlite.prepare(
       `SELECT r.name AS name, r.created_at AS createdAt, d.name AS domain, d.owner AS domainOwner
@@ -708,16 +704,9 @@ class SqliteStore implements Store {
   }
 
   async readVersionMetadata(versionId: number): Promise<VersionMetadata> {
-    const r = this.metadataOf.get(versionId);
-    return {
-      summary: r?.summary ?? null,
-      homePage: r?.home_page ?? null,
-      sourceCodeRepository: r?.source_code_repository ?? null,
-      licenses: r?.licenses ? (JSON.parse(r.licenses) as string[]) : null,
-      readme: r?.readme ?? null,
-      dependencies: r?.dependencies ? (JSON.parse(r.dependencies) as PackageDependency[]) : null,
-    };
+    return toVersionMetadata(this.metadataOf.get(versionId));
   }
+
 
   async readPackageRecord(key: PackageKey): Promise<PackageRecordSnapshot> {
     return this.packageRecords.read(key);
