@@ -58,6 +58,8 @@ export interface StartOptions {
    * they ask. The checks are the same either way.
    */
   checkPoliciesOffThread?: boolean;
+  /** How often the running gateway sweeps orphaned asset bytes (blob-sweep.ts's interval unless given): a test's seam, not a setting. */
+  blobSweepIntervalMs?: number;
 }
 
 export async function startGateway(config: Config, options: StartOptions = {}): Promise<Gateway> {
@@ -230,7 +232,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     return abandonStart(err);
   }
   // What a start leaves (on PostgreSQL, removals younger than the grace) goes while the gateway serves.
-  const blobSweep = startBlobSweep({ store, blobs, logger, clock });
+  const blobSweep = startBlobSweep({ store, blobs, logger, clock }, options.blobSweepIntervalMs === undefined ? {} : { intervalMs: options.blobSweepIntervalMs });
   // Jobs in progress when the last process stopped go back to awaiting; then the pool starts.
   try {
     await syncWorker.start();
