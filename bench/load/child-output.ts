@@ -18,6 +18,8 @@ export interface ChildOutput {
 export function watchOutput(child: ChildProcess, name: string): ChildOutput {
   const tails = { stdout: [] as string[], stderr: [] as string[] };
   const listeners = new Set<(line: string) => void>();
+  let closed: [number | null, NodeJS.Signals | null] | undefined;
+  child.once('close', (code: number | null, signal: NodeJS.Signals | null) => (closed = [code, signal]));
   for (const stream of ['stdout', 'stderr'] as const) {
     const source = child[stream];
     if (!source) continue;
@@ -35,7 +37,7 @@ export function watchOutput(child: ChildProcess, name: string): ChildOutput {
       const finish = (err: Error | undefined, value?: T) => {
         clearTimeout(timer);
         listeners.delete(onLine);
-        child.off('exit', onExit);
+        child.off('close', onExit);
         child.off('error', onError);
         if (err) reject(err);
         else resolve(value as T);
@@ -44,17 +46,18 @@ export function watchOutput(child: ChildProcess, name: string): ChildOutput {
         const value = match(line);
         if (value !== undefined) finish(undefined, value);
       };
+      // On 'close', not 'exit': the child's last output has been read by then, and the tail says why it stopped.
       const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
-        // Let readline deliver what the child wrote last before reporting it.
+        // Let readline deliver the last lines before reporting them.
         setImmediate(() => finish(new Error(`${name} exited (${signal ?? `status ${code}`}) before ${what}\n${tail()}`)));
       const onError = (err: Error) => finish(new Error(`${name} could not be started: ${err.message}`));
       const timer = setTimeout(() => finish(new Error(`${name}: no ${what} within ${timeoutMs / 1000} s\n${tail()}`)), timeoutMs);
-      if (child.exitCode !== null || child.signalCode !== null) {
-        onExit(child.exitCode, child.signalCode);
+      if (closed) {
+        onExit(...closed);
         return;
       }
       listeners.add(onLine);
-      child.once('exit', onExit);
+      child.once('close', onExit);
       child.once('error', onError);
     });
   return { waitForLine, tail };
