@@ -179,6 +179,37 @@ describe('PgGroupCommitter', () => {
     }
   });
 
+  it('chains the records in the order the writes ran: a single-statement write submitted after a careful one runs, and is recorded, first', async () => {
+    await pool.query(`INSERT INTO scratch (k) VALUES ('e-old')`);
+    const seen: string[] = [];
+    const outcomes = await Promise.all([
+      // Careful (a savepoint, two statements): renames the row. Submitted first.
+      group.submit(async (tx) => {
+        await tx.query(`UPDATE scratch SET k = 'e-new' WHERE k = 'e-old'`);
+        await tx.query(`SELECT 1`);
+        tx.audit(auditInput({ requestId: 'e-renamed' }));
+        return () => 'renamed';
+      }),
+      // Single-statement: reads the row as it is when its statement runs, and records what it saw.
+      group.submit(
+        async (tx) => {
+          const row = await tx.query<{ k: string }>(`SELECT k FROM scratch WHERE k LIKE 'e-%'`);
+          seen.push(row.rows[0]!.k);
+          tx.audit(auditInput({ requestId: `e-saw-${row.rows[0]!.k}` }));
+          return () => 'saw';
+        },
+        undefined,
+        { single: true },
+      ),
+    ]);
+    expect(outcomes).toEqual(['renamed', 'saw']);
+    // It was sent with BEGIN, before the careful write ran: it saw the old row.
+    expect(seen).toEqual(['e-old']);
+    // So the chain must show it before the rename, or replaying the records in their order would not
+    // explain what it saw.
+    expect((await recordedRequests()).filter((r) => r.startsWith('e-'))).toEqual(['e-saw-e-old', 'e-renamed']);
+  });
+
   it('leaves one unbroken chain', async () => {
     const store = await openPostgresStore({ url: db.url, clock: systemClock });
     try {

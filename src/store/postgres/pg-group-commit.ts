@@ -200,9 +200,17 @@ export class PgGroupCommitter {
     }
     const outcomes: Outcome[] = [];
     for (const [i, p] of batch.entries()) outcomes.push(settled[i] ?? (await this.#runOne(client, p, true, sending)));
+    // The chain shows the writes in the order they ran, which is the serial order their answers rest
+    // on: the single-statement writes sent with BEGIN first, then the others, one by one. In the
+    // batch's own order, a write that saw a row before another write of its batch changed it could
+    // be recorded after that change.
+    const ran = [...outcomes.keys()].sort((a, b) => Number(settled[b] !== undefined) - Number(settled[a] !== undefined) || a - b);
     const records: AuditRecordInput[] = [];
     const seqs: AuditSeq[] = [];
-    for (const o of outcomes) if (o.ok) (records.push(...o.records), seqs.push(...o.seqs));
+    for (const i of ran) {
+      const o = outcomes[i]!;
+      if (o.ok) (records.push(...o.records), seqs.push(...o.seqs));
+    }
     await commitLinked(client, records, seqs, head);
     return outcomes;
   }
