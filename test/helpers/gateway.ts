@@ -39,6 +39,8 @@ export interface TestGateway {
   dataDir: string;
   policyDir: string;
   devKey: DevKey;
+  /** The PostgreSQL database it runs on (engine 'postgres'), which another replica may join. */
+  databaseUrl?: string | undefined;
   /** A token signed by the development key, valid for an hour unless overridden. */
   token(sub: string, groups?: string[], ttlSeconds?: number): Promise<string>;
   /** POST a JSON body with an optional bearer token. */
@@ -65,6 +67,11 @@ export interface TestGatewayOptions {
   rejectionWindowMs?: number;
   /** The store: SQLite (the default), or PostgreSQL with its blob store, seeded the same way. */
   engine?: 'sqlite' | 'postgres';
+  /**
+   * Another replica of a PostgreSQL gateway: a store and an app of its own on that gateway's database
+   * (already seeded, left in place on close), trusting the same development key.
+   */
+  replicaOf?: TestGateway;
 }
 
 export async function testGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -82,14 +89,17 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
   const engine = new PolicyEngine(compiledOnce(policyDir, options));
   // A seeded database on the system clock is a copy of this worker's template (seeded and synced once);
   // a test with its own clock seeds its own, so every time in it comes from that clock.
-  const postgres = options.engine === 'postgres';
+  const replicaOf = options.replicaOf;
+  if (replicaOf && !replicaOf.databaseUrl) throw new Error('testGateway: replicaOf must be a gateway on PostgreSQL');
+  const postgres = options.engine === 'postgres' || replicaOf !== undefined;
   const fromTemplate = !postgres && options.seed !== false && options.clock === undefined;
   if (fromTemplate) cpSync(await seededTemplate(), join(dataDir, 'data'), { recursive: true });
-  const devKey = await loadOrCreateDevKey(join(dataDir, 'data'));
+  const devKey = replicaOf ? replicaOf.devKey : await loadOrCreateDevKey(join(dataDir, 'data'));
   const auth = { mode: 'dev' as const, issuer: DEV_ISSUER, audience: DEV_AUDIENCE };
   const verifier = createTokenVerifier({ keySource: keySourceFor(auth, devKey), issuer: DEV_ISSUER, audience: DEV_AUDIENCE, groupsClaim: 'groups', clock, clockToleranceSeconds: 0 });
-  const database = postgres ? await createTestDatabase('gateway') : undefined;
-  const pgStore = database ? await openPostgresStore({ url: database.url, clock, poolSize: 8 }) : undefined;
+  const database = postgres && !replicaOf ? await createTestDatabase('gateway') : undefined;
+  const databaseUrl = replicaOf?.databaseUrl ?? database?.url;
+  const pgStore = databaseUrl ? await openPostgresStore({ url: databaseUrl, clock, poolSize: 8 }) : undefined;
   const store: Store = pgStore ?? openSqliteStore({ file: join(dataDir, 'data', 'versiongate.db'), clock });
   const blobs = pgStore ? openPostgresBlobStore(pgStore.pool) : openBlobStore(join(dataDir, 'data', 'blobs'));
   const worker = createSyncWorker({ store, blobs, clock, log: silentLogger, settings: DEFAULT_SYNC_SETTINGS });
@@ -99,7 +109,7 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
     return ran;
   };
   // The demo versions are synchronised, as a server started on a seeded database would have them.
-  if (options.seed !== false && !fromTemplate) await seedAndSync(store, blobs, sync);
+  if (options.seed !== false && !fromTemplate && !replicaOf) await seedAndSync(store, blobs, sync);
   const rejections = new RejectionLog({ append: (r) => store.appendAudit(r), windowMs: options.rejectionWindowMs ?? DEFAULT_REJECTION_WINDOW_MS });
   const app = createApp({ store, blobs, authorizer: () => engine, clock, region: 'us-east-1', logger: silentLogger, verifier, rejections });
 
@@ -111,6 +121,7 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
     dataDir,
     policyDir,
     devKey,
+    databaseUrl,
     token: (sub, groups = [], ttlSeconds = 3600) =>
       mintDevToken({ key: devKey, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, subject: sub, groups, groupsClaim: 'groups', ttlSeconds, clock }),
     post: async (path, body, token, headers) =>

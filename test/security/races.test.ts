@@ -6,7 +6,8 @@
  * order through the reference model (version-rules.ts) gives exactly the answers each request got. The
  * version's applied records chain its revisions from the seed to what is stored; the chain verifies.
  * Several rounds, each on a version of its own; on SQLite, then on PostgreSQL (whose group commit
- * gives each write a savepoint of its own on a pooled connection).
+ * runs a batch's status changes together and its other writes each in a savepoint), then on two
+ * PostgreSQL replicas sharing one database, the requests alternated between them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
@@ -38,14 +39,26 @@ function requestsFor(round: number, seedRevision: string): Req[] {
   });
 }
 
-describe.each(['sqlite', 'postgres'] as const)(`${CONCURRENT} concurrent conflicting requests on one version, on %s`, (engine) => {
+const SETUPS = [
+  { name: 'sqlite', engine: 'sqlite', replicas: 1 },
+  { name: 'postgres', engine: 'postgres', replicas: 1 },
+  // Every other request through a second replica on the same database: its own store, pool and group commit.
+  { name: 'postgres, two replicas', engine: 'postgres', replicas: 2 },
+] as const;
+
+describe.each(SETUPS)(`${CONCURRENT} concurrent conflicting requests on one version, on $name`, ({ name: setup, engine, replicas }) => {
   let gw: TestGateway;
+  let second: TestGateway | undefined;
   let token: string;
   beforeAll(async () => {
     gw = await testGateway({ engine });
+    if (replicas === 2) second = await testGateway({ replicaOf: gw });
     token = await gw.token('racer', ['release-managers', 'security']);
   });
-  afterAll(() => gw?.close());
+  afterAll(async () => {
+    await second?.close();
+    await gw?.close();
+  });
 
   it(`end in a state a serial order explains, one record per decision, over ${ROUNDS} rounds`, async () => {
     let totalConflicts = 0;
@@ -58,9 +71,9 @@ describe.each(['sqlite', 'postgres'] as const)(`${CONCURRENT} concurrent conflic
       const reqs = requestsFor(round, seedRevision);
       let conflicts = 0;
       const answers = await Promise.all(
-        reqs.map(async (r) => {
+        reqs.map(async (r, i) => {
           const path = { update: 'update_status', dispose: 'dispose', delete: 'delete' }[r.kind];
-          const res = await gw.post(`/v1/package/versions/${path}?${query}`, {
+          const res = await (second && i % 2 ? second : gw).post(`/v1/package/versions/${path}?${query}`, {
             versions: [V],
             ...(r.target ? { targetStatus: r.target } : {}),
             ...(r.expectedStatus ? { expectedStatus: r.expectedStatus } : {}),
@@ -117,7 +130,7 @@ describe.each(['sqlite', 'postgres'] as const)(`${CONCURRENT} concurrent conflic
       if (final) expect({ status: stored?.status, revision: stored?.revision }).toEqual(final);
       else expect(stored === undefined || stored.status === 'Deleted').toBe(true);
     }
-    console.log(`races on ${engine}: ${ROUNDS} rounds of ${CONCURRENT}; ${totalConflicts} answered 409 (nothing changed), the rest decided`);
+    console.log(`races on ${setup}: ${ROUNDS} rounds of ${CONCURRENT}; ${totalConflicts} answered 409 (nothing changed), the rest decided`);
     const verified = await verifyChain(gw.store);
     expect(verified.ok, JSON.stringify(verified)).toBe(true);
   }, 600_000);
