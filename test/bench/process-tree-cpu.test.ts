@@ -31,6 +31,16 @@ describe('processTreeCpu', () => {
     }
   });
 
+  it('keeps counting a child that ended: a backend whose connection closed took its CPU with it', async () => {
+    const before = processTreeCpu(process.pid)!;
+    const child = spawn(process.execPath, ['-e', BURNER], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await once(child.stdout!, 'data');
+    child.stdin!.end();
+    // 'exit' comes once node has reaped it: its time is now this process's cutime and cstime.
+    await once(child, 'exit');
+    expect(processTreeCpu(process.pid)! - before).toBeGreaterThanOrEqual(0.28);
+  });
+
   it('says undefined for a process that is not there', () => {
     expect(processTreeCpu(2 ** 22 + 12345)).toBeUndefined();
   });
