@@ -999,7 +999,6 @@ class PostgresStore implements Store {
     return toVersionMetadata(await this.namedOne<MetadataRow>('vg_read_version_metadata', `SELECT ${METADATA_COLUMNS} FROM package_versions WHERE id = $1`, [versionId]));
   }
 
-
   // --- Audit log ---
 
   async appendAudit(record: AuditRecordInput): Promise<number> {

@@ -707,7 +707,6 @@ class SqliteStore implements Store {
     return toVersionMetadata(this.metadataOf.get(versionId));
   }
 
-
   async readPackageRecord(key: PackageKey): Promise<PackageRecordSnapshot> {
     return this.packageRecords.read(key);
   }
