@@ -46,9 +46,9 @@ export function watchOutput(child: ChildProcess, name: string): ChildOutput {
         const value = match(line);
         if (value !== undefined) finish(undefined, value);
       };
-      // On 'close', not 'exit': the child's last output has been read by then, and the tail says why it stopped.
+      // On 'close', not 'exit': the child's output has been read to its end; readline delivers its
+      // last lines within the turn, so the tail says why it stopped.
       const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
-        // Let readline deliver the last lines before reporting them.
         setImmediate(() => finish(new Error(`${name} exited (${signal ?? `status ${code}`}) before ${what}\n${tail()}`)));
       const onError = (err: Error) => finish(new Error(`${name} could not be started: ${err.message}`));
       const timer = setTimeout(() => finish(new Error(`${name}: no ${what} within ${timeoutMs / 1000} s\n${tail()}`)), timeoutMs);

@@ -204,7 +204,8 @@ export class PgGroupCommitter {
     // on: the single-statement writes sent with BEGIN first, then the others, one by one. In the
     // batch's own order, a write that saw a row before another write of its batch changed it could
     // be recorded after that change.
-    const ran = [...outcomes.keys()].sort((a, b) => Number(settled[b] !== undefined) - Number(settled[a] !== undefined) || a - b);
+    const indexes = [...outcomes.keys()];
+    const ran = [...indexes.filter((i) => settled[i] !== undefined), ...indexes.filter((i) => settled[i] === undefined)];
     const records: AuditRecordInput[] = [];
     const seqs: AuditSeq[] = [];
     for (const i of ran) {
