@@ -155,6 +155,8 @@ async function decide(
 
 /** What the client is told when its upload could not become an asset. */
 function uploadError(err: unknown): ApiError {
+  // Already an answer: the blob store could not reach its database (a 503 to retry).
+  if (err instanceof ApiError) return err;
   if (err instanceof BlobTooLargeError) return new PayloadTooLargeError(`the asset is larger than ${err.maxBytes} bytes, the most this gateway accepts (VERSIONGATE_MAX_ASSET_SIZE)`);
   if (err instanceof BlobDigestMismatchError) return new ValidationError(`x-amz-content-sha256 does not match the asset: its SHA-256 is ${err.actual}, the request declared ${err.expected}`);
   if (err instanceof BlobSourceError) return new ValidationError(`${err.message}; nothing was published`, 'CANNOT_PARSE');

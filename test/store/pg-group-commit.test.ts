@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { systemClock } from '../../src/clock.ts';
+import { ServiceUnavailableError, type ApiError } from '../../src/errors.ts';
 import { PartialWrite, PgGroupCommitter, type PgWork } from '../../src/store/postgres/pg-group-commit.ts';
 import { migratePostgres, openPool, openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { auditInput } from '../helpers/audit-input.ts';
@@ -208,6 +209,79 @@ describe('PgGroupCommitter', () => {
     // So the chain must show it before the rename, or replaying the records in their order would not
     // explain what it saw.
     expect((await recordedRequests()).filter((r) => r.startsWith('e-'))).toEqual(['e-saw-e-old', 'e-renamed']);
+  });
+
+  describe('a connection lost under a batch', () => {
+    /**
+     * The next connection a batch takes breaks as soon as `statement` has left on it: its socket is
+     * destroyed once the statement is written, as a network or a server going away would. PostgreSQL
+     * still runs what had arrived (a COMMIT that arrived commits). `thenNoConnection`: the connection
+     * after that cannot be had either.
+     */
+    function breakAfter(statement: 'BEGIN' | 'COMMIT', thenNoConnection = false): void {
+      pool.once('acquire', (client: pg.PoolClient) => {
+        const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+        let armed = true;
+        (client as { query: unknown }).query = (...args: unknown[]) => {
+          const result = query(...args);
+          const text = typeof args[0] === 'string' ? args[0] : '';
+          if (armed && text.startsWith(statement)) {
+            armed = false;
+            // After this tick the corked statements have been written to the socket.
+            setImmediate(() => (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy());
+            if (thenNoConnection) vi.spyOn(pool, 'connect').mockRejectedValueOnce(new Error('Connection terminated due to connection timeout'));
+          }
+          return result;
+        };
+      });
+    }
+
+    it('once COMMIT has left: the chain tells that the batch committed, and its writes are acknowledged', async () => {
+      breakAfter('COMMIT');
+      const results = await Promise.all(['h1', 'h2'].map((k) => group.submit(insert(k), undefined, { single: true })));
+      expect(results).toEqual(['h1', 'h2']);
+      expect(await keys()).toEqual(expect.arrayContaining(['h1', 'h2']));
+      expect((await recordedRequests()).slice(-2)).toEqual(['h1', 'h2']);
+      // The broken connection was not given back to the pool: the next batch commits.
+      expect(await group.submit(insert('h3'), undefined, { single: true })).toBe('h3');
+    });
+
+    it('before COMMIT left: nothing committed, and every write of the batch is told it was not made (503)', async () => {
+      breakAfter('BEGIN');
+      const headBefore = (await pool.query(`SELECT seq, hash FROM audit_head`)).rows[0];
+      const outcomes = await Promise.allSettled([
+        group.submit(insert('i1'), undefined, { single: true }),
+        group.submit(async (tx) => {
+          await tx.query(`INSERT INTO scratch (k) VALUES ('i2')`);
+          tx.audit(auditInput({ requestId: 'i2' }));
+          return () => 'i2';
+        }),
+      ]);
+      for (const o of outcomes) {
+        expect(o.status).toBe('rejected');
+        const reason = (o as PromiseRejectedResult).reason as ApiError;
+        expect(reason).toBeInstanceOf(ServiceUnavailableError);
+        expect(reason.message).toMatch(/^The connection to the database failed \(.+\) before the write committed: the write was not made; try again shortly\.$/);
+      }
+      expect(await keys()).not.toContain('i1');
+      expect(await keys()).not.toContain('i2');
+      expect((await pool.query(`SELECT seq, hash FROM audit_head`)).rows[0]).toEqual(headBefore);
+      expect(await group.submit(insert('i3'), undefined, { single: true })).toBe('i3');
+    });
+
+    it('once COMMIT has left, with no connection to ask on: a 503 that says the outcome is not known', async () => {
+      breakAfter('COMMIT', true);
+      const outcome = await group.submit(insert('j1'), undefined, { single: true }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(outcome).toBeInstanceOf(ServiceUnavailableError);
+      expect((outcome as Error).message).toMatch(/as the write committed, and whether it was made could not be checked: read it before trying again\.$/);
+      // It had committed: "not made" would have been a lie.
+      expect(await keys()).toContain('j1');
+      vi.restoreAllMocks();
+      expect(await group.submit(insert('j2'), undefined, { single: true })).toBe('j2');
+    });
   });
 
   it('leaves one unbroken chain', async () => {

@@ -11,6 +11,7 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import type pg from 'pg';
 import { BlobDigestMismatchError, BlobMissingError, BlobSourceError, BlobTooLargeError, type BlobStore } from '../blob-store.ts';
 import type { AssetInput } from '../store.ts';
+import { answeringUnavailable } from './pg-unavailable.ts';
 
 export const CHUNK_BYTES = 256 * 1024;
 
@@ -61,7 +62,7 @@ export function openPostgresBlobStore(pool: pg.Pool): BlobStore {
       throw err;
     }
   };
-  return {
+  return answeringUnavailable<BlobStore>({
     newKey: () => randomBytes(16).toString('hex'),
     pathOf: () => {
       throw new Error('asset bytes are kept in PostgreSQL: they have no file path');
@@ -110,5 +111,5 @@ export function openPostgresBlobStore(pool: pg.Pool): BlobStore {
       return { size: row.size, stream };
     },
     remove: removeBytes,
-  };
+  });
 }

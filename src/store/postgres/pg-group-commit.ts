@@ -33,6 +33,7 @@ import { linkRecords, type ChainHead } from '../../audit/chain-link.ts';
 import type { AuditRecordInput } from '../../audit/audit-record.ts';
 import { ServiceUnavailableError } from '../../errors.ts';
 import { holdWrites, sendTogether } from './pg-send-together.ts';
+import { databaseUnavailable, databaseUnreachable, isSqlError } from './pg-unavailable.ts';
 import type { GroupCommitOptions } from '../sqlite/group-commit.ts';
 
 /** A record's seq, known once its batch has linked it (read it in the finisher, after commit). */
@@ -140,7 +141,7 @@ export class PgGroupCommitter {
     try {
       client = await this.pool.connect();
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      for (const p of batch) p.reject(databaseUnreachable(err) ? databaseUnavailable(err, 'not made') : err);
       return;
     }
     let broken: unknown;
@@ -159,7 +160,10 @@ export class PgGroupCommitter {
     } catch (err) {
       broken = err;
       await client.query('ROLLBACK').catch(() => undefined);
-      for (const p of batch) p.reject(err);
+      // Lost before COMMIT left (one lost after it is settled in #attempt): the session took the
+      // transaction with it.
+      const reason = databaseUnreachable(err) ? databaseUnavailable(err, 'not made') : err;
+      for (const p of batch) p.reject(reason);
     } finally {
       // A connection whose transaction failed in an unknown way is not given back to the pool.
       client.release(broken instanceof Error && !isSqlError(broken) ? broken : undefined);
@@ -212,8 +216,45 @@ export class PgGroupCommitter {
       const o = outcomes[i]!;
       if (o.ok) (records.push(...o.records), seqs.push(...o.seqs));
     }
-    await commitLinked(client, records, seqs, head);
+    try {
+      await commitLinked(client, records, seqs, head);
+    } catch (err) {
+      if (!(err instanceof CommitInDoubt)) throw err;
+      const made = await this.#committed(err.last);
+      if (made === true) return outcomes;
+      throw databaseUnavailable(err.cause, made === false ? 'not made' : 'unknown');
+    }
     return outcomes;
+  }
+
+  /**
+   * Whether the batch whose last record is `last` committed, its connection lost after its COMMIT
+   * left. Its transaction held the chain's head row until it ended, one way or the other, so the
+   * chain is read under that row's lock: once the transaction is over (a wait bounded by BEGIN's
+   * lock_timeout, for a server that has not yet noticed the connection is gone). Undefined: it
+   * could not be told (no record to tell by, or no connection to ask on).
+   */
+  async #committed(last: ChainHead | undefined): Promise<boolean | undefined> {
+    if (!last) return undefined;
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch {
+      return undefined;
+    }
+    let failed: unknown;
+    try {
+      await client.query(BEGIN);
+      await lockHead(client);
+      const row = (await client.query<{ hash: string }>({ name: 'vg_audit_hash_at', text: `SELECT hash FROM audit_log WHERE seq = $1`, values: [last.seq] })).rows[0];
+      return row?.hash === last.hash;
+    } catch (err) {
+      failed = err;
+      return undefined;
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(failed instanceof Error && !isSqlError(failed) ? failed : undefined);
+    }
   }
 
   /** Runs one write, in a savepoint of its own unless `savepoint` is false (single-statement writes). */
@@ -261,6 +302,19 @@ class SentLate extends PartialWrite {
   }
 }
 
+/**
+ * The batch's COMMIT was sent, and its answer lost with the connection: the batch may have committed
+ * or not. `last`: its last record, by which the chain tells (none when the batch had no record).
+ */
+class CommitInDoubt extends Error {
+  constructor(
+    readonly last: ChainHead | undefined,
+    options: ErrorOptions,
+  ) {
+    super('the connection was lost after COMMIT was sent', options);
+  }
+}
+
 const HEAD_LOCK = { name: 'vg_audit_head_lock', text: `SELECT seq, hash, time FROM audit_head WHERE id = 1 FOR UPDATE` };
 
 /** The chain's head, locked until the transaction ends. */
@@ -281,6 +335,7 @@ async function lockHead(client: pg.PoolClient | pg.Client): Promise<ChainHead> {
 export async function commitLinked(client: pg.PoolClient | pg.Client, records: readonly AuditRecordInput[], seqs: readonly AuditSeq[], head?: Promise<ChainHead>): Promise<void> {
   const locked = head ? await head : records.length > 0 ? await lockHead(client) : undefined;
   let appended: Promise<unknown> = Promise.resolve();
+  let last: ChainHead | undefined;
   // The insert and COMMIT leave in one write (pg-send-together.ts); a refused insert's bytes, if any
   // were queued, still leave before the throw, and no COMMIT with them.
   const release = holdWrites(client);
@@ -288,9 +343,13 @@ export async function commitLinked(client: pg.PoolClient | pg.Client, records: r
   try {
     if (records.length > 0) {
       let refused: unknown;
+      const append = appendStatement(locked!, records, seqs);
+      last = append.last;
       appended = new Promise((resolve, reject) =>
-        client.query(appendStatement(locked!, records, seqs), (err: Error | undefined, result: pg.QueryResult) => (err ? reject((refused = err)) : resolve(result))),
+        client.query(append.statement, (err: Error | undefined, result: pg.QueryResult) => (err ? reject((refused = err)) : resolve(result))),
       );
+      // Settled below, or thrown as `refused` (then never awaited: a rejection nobody handles ends the process).
+      appended.catch(() => undefined);
       await new Promise((resolve) => process.nextTick(resolve));
       if (refused !== undefined) throw refused;
     }
@@ -299,16 +358,20 @@ export async function commitLinked(client: pg.PoolClient | pg.Client, records: r
     release();
   }
   const [insert, committed] = await Promise.allSettled([appended, commit]);
-  if (insert.status === 'rejected') throw insert.reason;
-  if (committed.status === 'rejected') throw committed.reason;
-  if (committed.value.command !== 'COMMIT') throw new Error(`the batch's transaction was not committed (COMMIT answered ${committed.value.command})`);
+  if (committed.status === 'fulfilled' && committed.value.command === 'COMMIT') return;
+  // PostgreSQL refused the insert: the transaction was aborted, and COMMIT answered ROLLBACK.
+  if (insert.status === 'rejected' && !databaseUnreachable(insert.reason)) throw insert.reason;
+  if (committed.status === 'fulfilled') throw new Error(`the batch's transaction was not committed (COMMIT answered ${committed.value.command})`);
+  if (databaseUnreachable(committed.reason)) throw new CommitInDoubt(last, { cause: committed.reason });
+  throw committed.reason;
 }
 
 /**
- * The one statement that inserts the records linked after `head`, their versions, and moves the head;
- * `seqs` get the records' seqs (read them only once the transaction committed).
+ * The one statement that inserts the records linked after `head`, their versions, and moves the head
+ * to `last`, the last of them; `seqs` get the records' seqs (read them only once the transaction
+ * committed).
  */
-function appendStatement(head: ChainHead, records: readonly AuditRecordInput[], seqs: readonly AuditSeq[]): pg.QueryConfig {
+function appendStatement(head: ChainHead, records: readonly AuditRecordInput[], seqs: readonly AuditSeq[]): { statement: pg.QueryConfig; last: ChainHead } {
   const linked = linkRecords(head, records);
   const col = <K extends keyof (typeof linked)[number]['columns']>(k: K) => linked.map((l) => l.columns[k]);
   const versionSeqs: number[] = [];
@@ -316,7 +379,7 @@ function appendStatement(head: ChainHead, records: readonly AuditRecordInput[], 
   for (const l of linked) for (const v of l.versions) (versionSeqs.push(l.columns.seq), versions.push(v));
   const last = linked[linked.length - 1]!.head;
   linked.forEach((l, i) => (seqs[i]!.seq = l.columns.seq));
-  return {
+  const statement = {
     name: 'vg_audit_append',
     text: `WITH records AS (
        INSERT INTO audit_log (seq, prev_hash, hash, decision_id, time, request_id, source_ip, principal_issuer, principal_subject,
@@ -336,9 +399,5 @@ function appendStatement(head: ChainHead, records: readonly AuditRecordInput[], 
       col('packageName'), versionSeqs, versions, last.seq, last.hash, last.time,
     ],
   };
-}
-
-/** An error PostgreSQL reported (the connection is still good), as opposed to a broken connection. */
-export function isSqlError(err: unknown): boolean {
-  return typeof (err as { code?: unknown })?.code === 'string' && /^[0-9A-Z]{5}$/.test((err as { code: string }).code);
+  return { statement, last };
 }

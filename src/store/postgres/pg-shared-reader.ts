@@ -15,7 +15,7 @@
  * that fails (not a SQL error: the connection itself) is dropped and a new one taken at the next read.
  */
 import type pg from 'pg';
-import { isSqlError } from './pg-group-commit.ts';
+import { connectionLost } from './pg-unavailable.ts';
 
 interface Held {
   client: pg.PoolClient;
@@ -29,16 +29,6 @@ interface Held {
  */
 export function readerConnections(poolSize: number): number {
   return poolSize >= 6 ? 2 : 0;
-}
-
-/**
- * The read failed because its connection did: not a SQL error, or one that ends the session (class
- * 08, connection exception; class 57, the server shutting it down; any FATAL).
- */
-function connectionLost(err: unknown): boolean {
-  if (!isSqlError(err)) return true;
-  const { code, severity } = err as { code: string; severity?: string };
-  return code.startsWith('08') || code.startsWith('57') || severity === 'FATAL' || severity === 'PANIC';
 }
 
 export class PgSharedReader {

@@ -65,6 +65,7 @@ import type {
 import { BLOB_GRACE_MS, reservationGone } from '../store.ts';
 import { CoalescedReads } from './pg-coalesced-reads.ts';
 import { PgSharedReader, readerConnections } from './pg-shared-reader.ts';
+import { answeringUnavailable } from './pg-unavailable.ts';
 import { PartialWrite, PgGroupCommitter, type PgSubmitOptions, type PgTx, type PgWork, type PgWriteGuard } from './pg-group-commit.ts';
 import { ASSET_COLUMNS, type AssetRow, type IdentifierRow, keyOf, METADATA_COLUMNS, type MetadataRow, toVersionMetadata, originOf, REPOSITORY_COLUMNS, type RepositoryRow, type SyncJobRow, toAsset, toRepository, toSyncJob, toVersionRecord, VERSION_COLUMNS, type VersionRow } from '../sql-rows.ts';
 
@@ -101,6 +102,10 @@ export function openPool(url: string, max: number): pg.Pool {
   });
   // An idle connection the server dropped must not take the process down; the next query reconnects.
   pool.on('error', () => undefined);
+  // Nor one in use: the pool listens for errors only on idle connections, and an 'error' nobody
+  // listens for ends the process (PostgreSQL restarting under a batch did). The queries in flight
+  // on it fail with the error, and the pool discards a connection that failed when it comes back.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
@@ -128,7 +133,7 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store 
     throw new Error(`PostgreSQL at ${redactUrl(o.url)}: ${(err as Error).message}`, { cause: err });
   }
   const reader = new PgSharedReader(pool, readerConnections(o.poolSize ?? 10));
-  return new PostgresStore(pool, o.clock, new PgGroupCommitter(pool, o.groupCommit ?? DEFAULT_GROUP_COMMIT), reader, o.syncLeaseMs ?? DEFAULT_SYNC_LEASE_MS, o.blobGraceMs ?? BLOB_GRACE_MS);
+  return answeringUnavailable(new PostgresStore(pool, o.clock, new PgGroupCommitter(pool, o.groupCommit ?? DEFAULT_GROUP_COMMIT), reader, o.syncLeaseMs ?? DEFAULT_SYNC_LEASE_MS, o.blobGraceMs ?? BLOB_GRACE_MS));
 }
 
 /** The URL without its password, for messages. */

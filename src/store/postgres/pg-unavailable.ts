@@ -1,0 +1,94 @@
+/**
+ * What a lost connection to PostgreSQL means to a client: PostgreSQL restarting, failing over, or an
+ * administrator ending the sessions is an outage to retry through (503, Retry-After), not a fault
+ * of the gateway (500, "an internal error occurred"). Whether a write was made is said only when it
+ * is known: a write whose connection broke before COMMIT left was not made; one whose connection
+ * broke after is checked against the audit chain first (pg-group-commit.ts).
+ */
+import pg from 'pg';
+import { ServiceUnavailableError } from '../../errors.ts';
+
+/** An error PostgreSQL reported (the connection is still good), as opposed to a broken connection. */
+export function isSqlError(err: unknown): boolean {
+  return typeof (err as { code?: unknown })?.code === 'string' && /^[0-9A-Z]{5}$/.test((err as { code: string }).code);
+}
+
+/**
+ * The session is gone: class 08 (connection exception), 57P01–57P05 (the server ended it: an
+ * administrator, a shutdown, a crash, its database dropped, an idle timeout) or any FATAL. Not the
+ * rest of class 57: 57014 is a cancelled statement, on a session that goes on.
+ */
+function sessionEnded({ code = '', severity }: { code?: string | undefined; severity?: string | undefined }): boolean {
+  return code.startsWith('08') || code.startsWith('57P') || severity === 'FATAL' || severity === 'PANIC';
+}
+
+/** The socket's own failures: the server refused, reset or stopped answering the connection. */
+const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * node-postgres's own words for a connection that ended, one that cannot be used after that, and a
+ * pool that could not get one in time (test/store/pg-unavailable.test.ts provokes each for real, so
+ * a driver that words them differently fails there).
+ */
+const DRIVER_MESSAGES = /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
+
+/** Whether `err` says PostgreSQL could not be reached, or its connection was lost. */
+export function databaseUnreachable(err: unknown): boolean {
+  if (err instanceof pg.DatabaseError) return sessionEnded(err);
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return (typeof code === 'string' && SOCKET_ERRORS.has(code)) || DRIVER_MESSAGES.test(err.message);
+}
+
+/**
+ * The read failed because its connection did: not a SQL error, or one that ends the session. (Of an
+ * error from a query, where anything not from PostgreSQL is the connection's.)
+ */
+export function connectionLost(err: unknown): boolean {
+  return !isSqlError(err) || sessionEnded(err as { code: string; severity?: string });
+}
+
+/** What is known of the write a lost connection interrupted. */
+export type WriteOutcome = 'not made' | 'unknown' | 'no write';
+
+const SAYS: Record<WriteOutcome, string> = {
+  'not made': ' before the write committed: the write was not made; try again shortly',
+  unknown: ' as the write committed, and whether it was made could not be checked: read it before trying again',
+  'no write': ': try again shortly',
+};
+
+/** The 503 a lost connection answers, its cause kept for the log. */
+export function databaseUnavailable(cause: unknown, outcome: WriteOutcome): ServiceUnavailableError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new ServiceUnavailableError(`The connection to the database failed (${why})${SAYS[outcome]}.`, { cause });
+}
+
+/**
+ * The store (or the blob store), answering every call that failed for want of PostgreSQL with a 503.
+ * The group commit already says what became of a write (its errors are 503s by then); the rest are
+ * reads, uploads of bytes not yet published, and single statements whose outcome the message does
+ * not claim. A Proxy, as instrumentStore's: every method, including ones added later, is covered.
+ */
+export function answeringUnavailable<S extends object>(store: S): S {
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      let fn = wrapped.get(property);
+      if (!fn) {
+        const method = value as (...args: unknown[]) => unknown;
+        fn = function unavailableAsRetry(...args: unknown[]): unknown {
+          const result = method.apply(target, args);
+          return result instanceof Promise ? result.catch(rethrowUnavailable) : result;
+        };
+        wrapped.set(property, fn);
+      }
+      return fn;
+    },
+  });
+}
+
+function rethrowUnavailable(err: unknown): never {
+  throw databaseUnreachable(err) ? databaseUnavailable(err, 'no write') : err;
+}
