@@ -21,68 +21,26 @@
  * It runs on SQLite, then on PostgreSQL (a database of its own on the run's server, which is not
  * killed: the gateway is), where the bytes live in the database beside the rows that name them.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadOrCreateDevKey, mintDevToken } from '../../src/auth/dev-key.ts';
 import { systemClock } from '../../src/clock.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
-import { REPO_POLICIES } from '../helpers/gateway.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
+import { acknowledge, heldBlobKeys, lanes as makeLanes, lanesWhereTheyShouldBe, loaderPolicyDir, nextStep, postgresRows, sqliteRows, step, type Lane } from './lifecycle-lanes.ts';
 import { lookAtStore, seededDataDir, seedPostgres, type DataDir } from './security-fixtures.ts';
 import { killAll, LIMIT_MS, spawnServer } from './spawned-server.ts';
 
 const DEEP = process.env.VERSIONGATE_DEEP === '1';
 const CYCLES = Number(process.env.VERSIONGATE_KILL_CYCLES ?? (DEEP ? 200 : 20));
 const CONNECTIONS = 6;
-const STEPS = ['publish', 'unlist', 'republish', 'dispose', 'delete'] as const;
-type Step = (typeof STEPS)[number];
 
 afterAll(() => killAll());
 
-interface Lane {
-  name: string;
-  /** The version being walked through the steps, and the index of the last acknowledged step (-1: none). */
-  n: number;
-  acked: number;
-  /** Request ids of every acknowledged change. */
-  requestIds: string[];
-  /** Versions whose delete was acknowledged. */
-  done: string[];
-  /** The last request died with the server: it may have committed without an answer. */
-  uncertain: boolean;
-  /** Requests the server answered (any answer other than 200 fails the test). */
-  answered: number;
-}
-
-const query = (lane: Lane) => `domain=my_domain&domain-owner=111122223333&repository=my_repo&format=generic&namespace=kill&package=${lane.name}`;
-const versionOf = (lane: Lane) => `1.0.${lane.n}`;
-
-async function step(url: string, token: string, lane: Lane, s: Step): Promise<Response> {
-  const common = { authorization: `Bearer ${token}` };
-  const signal = AbortSignal.timeout(LIMIT_MS);
-  const v = versionOf(lane);
-  if (s === 'publish') {
-    const bytes = randomBytes(64 + lane.n);
-    return fetch(`${url}/v1/package/version/publish?${query(lane)}&version=${v}&asset=a.bin`, {
-      method: 'POST',
-      body: bytes,
-      headers: { ...common, 'content-type': 'application/octet-stream', 'x-amz-content-sha256': createHash('sha256').update(bytes).digest('hex') },
-      signal,
-    });
-  }
-  const path = { unlist: 'update_status', republish: 'update_status', dispose: 'dispose', delete: 'delete' }[s];
-  const body = { versions: [v], ...(s === 'unlist' ? { targetStatus: 'Unlisted' } : s === 'republish' ? { targetStatus: 'Published' } : {}) };
-  return fetch(`${url}/v1/package/versions/${path}?${query(lane)}`, { method: 'POST', body: JSON.stringify(body), headers: { ...common, 'content-type': 'application/json' }, signal });
-}
-
 async function drive(url: string, token: string, lane: Lane, stop: { killed: boolean }, onAck: () => void): Promise<void> {
   while (!stop.killed) {
-    const s = STEPS[lane.acked + 1]!;
+    const s = nextStep(lane);
     let res: Response;
     let text: string;
     try {
@@ -92,96 +50,10 @@ async function drive(url: string, token: string, lane: Lane, stop: { killed: boo
       lane.uncertain = true; // the server died under this request: never acknowledged
       return;
     }
-    lane.answered++;
-    const body = (res.status === 200 ? JSON.parse(text) : {}) as { failedVersions?: Record<string, { errorCode: string }> };
-    const failed = Object.values(body.failedVersions ?? {});
-    // The request cut off by the kill had committed: its retry finds the step done (the version is
-    // already deleted, or already published). The change is the lost request's, recorded under its id.
-    const alreadyDone = lane.uncertain && ((s === 'delete' && failed[0]?.errorCode === 'NOT_FOUND') || (s === 'publish' && res.status === 409));
-    lane.uncertain = false;
-    if (!alreadyDone) {
-      if (res.status !== 200) throw new Error(`${s} of ${lane.name} ${versionOf(lane)}: ${res.status} ${text}`);
-      if (failed.length > 0) throw new Error(`${s} of ${lane.name} ${versionOf(lane)} failed: ${text}`);
-      lane.requestIds.push(res.headers.get('x-amzn-requestid')!);
-    }
-    lane.acked++;
+    // Every answer must be a 200 (or the step found done after an uncertain request).
+    acknowledge(lane, s, res, text);
     onAck();
-    if (lane.acked === STEPS.length - 1) {
-      lane.done.push(versionOf(lane));
-      lane.n++;
-      lane.acked = -1;
-    }
   }
-}
-
-/** The stopped server's database, read directly: SQL written with `?`, numbered for PostgreSQL. */
-interface Rows {
-  all<T>(sql: string, ...params: unknown[]): Promise<T[]>;
-  close(): Promise<void>;
-}
-
-function sqliteRows(file: string): Rows {
-  const db = new Database(file, { readonly: true });
-  return { all: async <T>(sql: string, ...params: unknown[]) => db.prepare(sql).all(...params) as T[], close: async () => void db.close() };
-}
-
-async function postgresRows(url: string): Promise<Rows> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  return {
-    all: async <T>(sql: string, ...params: unknown[]) => {
-      let n = 0;
-      return (await client.query(sql.replace(/\?/g, () => `$${++n}`), params)).rows as T[];
-    },
-    close: () => client.end(),
-  };
-}
-
-/** Where a version stands in the steps, from the database: -1 absent (never published, or deleted). */
-async function standing(db: Rows, lane: Lane, version: string): Promise<{ status: string | null; assets: number }> {
-  const [row] = await db.all<{ status: string; assets: number | string }>(
-    `SELECT v.status AS status, (SELECT count(*) FROM assets a WHERE a.version_id = v.id) AS assets
-     FROM package_versions v JOIN packages p ON p.id = v.package_id
-     WHERE p.namespace = 'kill' AND p.name = ? AND v.version = ?`,
-    lane.name,
-    version,
-  );
-  // A deleted version may stay as a row marked Deleted: either way it does not exist. (PostgreSQL's count is a bigint, read as text.)
-  return row && row.status !== 'Deleted' ? { status: row.status, assets: Number(row.assets) } : { status: null, assets: 0 };
-}
-
-/** The blob keys whose bytes the blob store holds: files in the data directory, or rows in PostgreSQL (complete ones, and chunks of any). */
-async function heldBlobKeys(engine: 'sqlite' | 'postgres', db: Rows, dataDir: string): Promise<Set<string>> {
-  if (engine === 'postgres') {
-    const rows = await db.all<{ k: string }>('SELECT blob_key AS k FROM blobs UNION SELECT blob_key AS k FROM blob_chunks');
-    return new Set(rows.map((r) => r.k));
-  }
-  const onDisk = new Set<string>();
-  for (const sub of readdirSync(join(dataDir, 'blobs'), { withFileTypes: true })) {
-    if (!sub.isDirectory()) continue;
-    for (const f of readdirSync(join(dataDir, 'blobs', sub.name))) if (/^[0-9a-f]{32}$/.test(f)) onDisk.add(f);
-  }
-  return onDisk;
-}
-
-/** What the database may show after step `i` was acknowledged (i+1: the next one committed, its answer lost). */
-const STATE_AFTER: Record<number, string | null> = { [-1]: null, 0: 'Published', 1: 'Unlisted', 2: 'Published', 3: 'Disposed', 4: null };
-
-/** The loader may do exactly the steps' four actions in my_domain; nothing else is allowed. */
-const LOADER_POLICY = `@id("kill-loader")
-permit (
-  principal in Group::"kill-loaders",
-  action in [Action::"PublishPackageVersion", Action::"UpdatePackageVersionsStatus", Action::"DisposePackageVersions", Action::"DeletePackageVersions"],
-  resource in Domain::"arn:aws:codeartifact:us-east-1:111122223333:domain/my_domain"
-);
-`;
-
-function loaderPolicyDir(dir: string): string {
-  const policyDir = join(dir, 'policies');
-  mkdirSync(policyDir);
-  copyFileSync(join(REPO_POLICIES, 'schema.cedarschema'), join(policyDir, 'schema.cedarschema'));
-  writeFileSync(join(policyDir, 'kill-loader.cedar'), LOADER_POLICY);
-  return policyDir;
 }
 
 describe.each(['sqlite', 'postgres'] as const)('kill -9 under mixed load, on %s', (engine) => {
@@ -202,7 +74,7 @@ describe.each(['sqlite', 'postgres'] as const)('kill -9 under mixed load, on %s'
     }
     const devKey = await loadOrCreateDevKey(data.dataDir);
     const token = await mintDevToken({ key: devKey, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, subject: 'loader', groups: ['kill-loaders'], groupsClaim: 'groups', ttlSeconds: 4 * 3600, clock: systemClock });
-    const lanes: Lane[] = Array.from({ length: CONNECTIONS }, (_, i) => ({ name: `lane-${i}`, n: 0, acked: -1, requestIds: [], done: [], uncertain: false, answered: 0 }));
+    const lanes = makeLanes(CONNECTIONS);
     const env = {
       VERSIONGATE_DATA_DIR: data.dataDir,
       VERSIONGATE_POLICY_DIR: loaderPolicyDir(data.dir),
@@ -239,16 +111,7 @@ describe.each(['sqlite', 'postgres'] as const)('kill -9 under mixed load, on %s'
     const recorded = new Set(look.records.filter((r) => r.outcome === 'applied').map((r) => r.requestId));
     const db = database ? await postgresRows(database.url) : sqliteRows(join(data.dataDir, 'versiongate.db'));
     try {
-      for (const lane of lanes) {
-        const missing = lane.requestIds.filter((id) => !recorded.has(id));
-        expect(missing, `${lane.name}: acknowledged changes without their record`).toEqual([]);
-        for (const v of lane.done) expect((await standing(db, lane, v)).status, `${lane.name} ${v} was deleted`).toBeNull();
-        const now = await standing(db, lane, versionOf(lane));
-        const allowed = [STATE_AFTER[lane.acked], STATE_AFTER[lane.acked + 1]];
-        expect(allowed, `${lane.name} ${versionOf(lane)} after step ${lane.acked}`).toContain(now.status);
-        // A published version has its asset; a disposed one has none.
-        if (now.status !== null) expect(now.assets, `${lane.name} ${versionOf(lane)} (${now.status})`).toBe(now.status === 'Disposed' ? 0 : 1);
-      }
+      expect(await lanesWhereTheyShouldBe(db, lanes, recorded)).toEqual([]);
       // The blob store holds exactly the bytes of the assets that exist.
       const keys = new Set((await db.all<{ k: string }>('SELECT blob_key AS k FROM assets')).map((r) => r.k));
       const onDisk = await heldBlobKeys(engine, db, data.dataDir);

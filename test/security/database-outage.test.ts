@@ -1,0 +1,141 @@
+/**
+ * PostgreSQL's sessions ended under load: the server (`versiongate serve`, a child process, on a
+ * database of its own) takes the life cycle lanes of kill-under-load.test.ts from several connections
+ * at once, while every few hundred milliseconds all of its sessions are ended from outside
+ * (pg_terminate_backend: what a restart, a failover or an administrator does to them). 12 times in
+ * `npm test`, 150 under `npm run test:deep`.
+ *
+ * The server must stay up and answer every request: a 200, or a 503 (ServiceUnavailableException,
+ * Retry-After) that says whether the write was made, never a 500 and never a dropped connection. A
+ * lane retries a 503's step. Afterwards: every acknowledged change has its applied record, no write
+ * a 503 said was not made has one, each lane's version is where its acknowledged steps left it (or
+ * one step further, after a 503 that could not say), the chain verifies, and once the sessions are
+ * left alone every lane moves on again.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { afterAll, expect, it } from 'vitest';
+import { loadOrCreateDevKey, mintDevToken } from '../../src/auth/dev-key.ts';
+import { systemClock } from '../../src/clock.ts';
+import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
+import { acknowledge, lanes as makeLanes, lanesWhereTheyShouldBe, loaderPolicyDir, nextStep, postgresRows, step, type Lane } from './lifecycle-lanes.ts';
+import { lookAtStore, seededDataDir, seedPostgres, type DataDir } from './security-fixtures.ts';
+import { killAll, spawnServer, type SpawnedServer } from './spawned-server.ts';
+
+const DEEP = process.env.VERSIONGATE_DEEP === '1';
+const OUTAGES = DEEP ? 150 : 12;
+const CONNECTIONS = 6;
+/** Steps each lane must get acknowledged once the sessions are left alone. */
+const AFTERWARDS = 3;
+
+let data: DataDir | undefined;
+let database: TestDatabase | undefined;
+afterAll(async () => {
+  killAll();
+  data?.remove();
+  await database?.drop();
+});
+
+interface Refusals {
+  /** Request ids of writes a 503 said were not made. */
+  notMade: string[];
+  /** 503s of writes whose outcome could not be checked. */
+  unknown: number;
+  /** 503s of a read, or an upload's bytes, before any write of the request. */
+  before: number;
+}
+
+/** Drives a lane until `stop` says so, retrying each step a 503 refused; anything but a 200 or a 503 fails. */
+async function drive(server: SpawnedServer, token: string, lane: Lane, refusals: Refusals, stop: () => boolean): Promise<void> {
+  while (!stop()) {
+    const s = nextStep(lane);
+    let res: Response;
+    let text: string;
+    try {
+      res = await step(server.url, token, lane, s);
+      text = await res.text();
+    } catch (err) {
+      throw new Error(`${s} of ${lane.name}: no answer (${(err as Error).message}); the server ${server.child.exitCode === null && server.child.signalCode === null ? 'is running' : 'exited'}\n${server.output().slice(-3000)}`);
+    }
+    if (res.status !== 503) {
+      try {
+        acknowledge(lane, s, res, text);
+      } catch (err) {
+        const logged = server.output().split('\n').filter((l) => /"level":"(error|warn)"/.test(l));
+        throw new Error(`${(err as Error).message}\nthe server's warnings and errors:\n${logged.slice(-20).join('\n')}`);
+      }
+      continue;
+    }
+    expect(res.headers.get('x-amzn-errortype'), text).toBe('ServiceUnavailableException');
+    expect(res.headers.get('retry-after'), text).toMatch(/^\d+$/);
+    const { message } = JSON.parse(text) as { message: string };
+    expect(message).toMatch(/^The connection to the database failed/);
+    if (/the write was not made/.test(message)) refusals.notMade.push(res.headers.get('x-amzn-requestid')!);
+    else {
+      if (/could not be checked/.test(message)) refusals.unknown++;
+      else refusals.before++;
+      lane.uncertain = true;
+    }
+    await sleep(20);
+  }
+}
+
+it(`keeps serving while PostgreSQL ends its sessions ${OUTAGES} times under load, and every answer tells the truth`, async () => {
+  data = await seededDataDir('vg-db-outage-');
+  database = await createTestDatabase('outage');
+  await seedPostgres(database.url);
+  const devKey = await loadOrCreateDevKey(data.dataDir);
+  const token = await mintDevToken({ key: devKey, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, subject: 'loader', groups: ['kill-loaders'], groupsClaim: 'groups', ttlSeconds: 4 * 3600, clock: systemClock });
+  const server = await spawnServer(
+    { VERSIONGATE_DATA_DIR: data.dataDir, VERSIONGATE_POLICY_DIR: loaderPolicyDir(data.dir), VERSIONGATE_SYNC_WORKERS: '1', VERSIONGATE_DATABASE_URL: database.url },
+    { dev: true },
+  );
+  const lanes = makeLanes(CONNECTIONS);
+  const refusals: Refusals = { notMade: [], unknown: 0, before: 0 };
+
+  // The sessions are ended from a connection of the same role (a role may end its own sessions).
+  const admin = new pg.Client({ connectionString: database.url });
+  await admin.connect();
+  let ended = 0;
+  const ackedAtCalm: number[] = [];
+  let calm = false;
+  const loads = lanes.map((lane, i) =>
+    drive(server, token, lane, refusals, () => calm && lane.requestIds.length >= ackedAtCalm[i]! + AFTERWARDS),
+  );
+  const failed = Promise.all(loads).then(() => undefined);
+  try {
+    for (let outage = 0; outage < OUTAGES; outage++) {
+      await Promise.race([sleep(100 + Math.floor(Math.random() * 300)), failed]);
+      const { rows } = await admin.query<{ n: string }>(
+        `SELECT count(*) AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()) ended`,
+      );
+      ended += Number(rows[0]!.n);
+    }
+  } finally {
+    await admin.end();
+  }
+  lanes.forEach((lane, i) => (ackedAtCalm[i] = lane.requestIds.length));
+  calm = true;
+  await failed;
+  expect(server.child.exitCode, 'the server is still running').toBeNull();
+  await server.stop();
+
+  const look = await lookAtStore(data.dataDir, database.url);
+  expect(look.chainOk, look.chainReport).toBe(true);
+  const applied = new Set(look.records.filter((r) => r.outcome === 'applied').map((r) => r.requestId));
+  expect(refusals.notMade.filter((id) => applied.has(id)), 'writes a 503 said were not made, applied').toEqual([]);
+  const db = await postgresRows(database.url);
+  try {
+    expect(await lanesWhereTheyShouldBe(db, lanes, applied)).toEqual([]);
+  } finally {
+    await db.close();
+  }
+  expect(ended, 'sessions ended').toBeGreaterThan(0);
+  // Figures, not assertions: docs/SECURITY.md quotes the deep run's line.
+  const answered = lanes.reduce((n, l) => n + l.answered, 0) + refusals.notMade.length + refusals.unknown + refusals.before;
+  console.log(
+    `database outage: ${OUTAGES} outages (${ended} sessions ended), ${answered} requests answered (500s: 0, unanswered: 0), ` +
+      `${lanes.reduce((n, l) => n + l.requestIds.length, 0)} acknowledged changes, all recorded; 503s: ${refusals.notMade.length} not made (none applied), ${refusals.unknown} made or not (not checkable), ${refusals.before} before any write`,
+  );
+}, DEEP ? 3_600_000 : 600_000);
