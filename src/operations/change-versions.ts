@@ -112,7 +112,8 @@ export function expiredError(caller: Caller): DeadlineExceededError {
 
 /**
  * Disposed and deleted assets are deleted after the commit that removed their records: a crash in between leaves
- * bytes queued in blob_deletions, which the next start removes. Never the other way round.
+ * bytes queued in blob_deletions, which the next start removes. Never the other way round. Nothing here
+ * fails the request: its change has committed, and whatever stays queued is removed again later.
  */
 export async function removeBlobs(deps: Pick<OperationDeps, 'store' | 'blobs' | 'logger'>, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) return;
@@ -125,5 +126,9 @@ export async function removeBlobs(deps: Pick<OperationDeps, 'store' | 'blobs' | 
       deps.logger.warn('could not remove disposed asset bytes; they stay queued for the next start', { blobKey: key, err });
     }
   }
-  await deps.store.forgetBlobDeletions(removed);
+  try {
+    await deps.store.forgetBlobDeletions(removed);
+  } catch (err) {
+    deps.logger.warn('removed disposed asset bytes but could not take them off the queue; they will be removed again', { blobs: removed.length, err });
+  }
 }

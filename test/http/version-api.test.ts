@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ServiceUnavailableError } from '../../src/errors.ts';
 import type { PackageKey } from '../../src/store/store.ts';
 import { CHALK, DISPOSE, testGateway, UPDATE, type TestGateway } from '../helpers/gateway.ts';
 
@@ -114,6 +115,23 @@ describe('version status API', () => {
     expect(await statuses(['4.0.0'])).toEqual({ '4.0.0': 'Disposed' });
     expect(await gw.store.pendingBlobDeletions()).toEqual([]);
     expect(listBlobFiles(gw).length).toBe(assetFiles.length - 1);
+  });
+
+  it('a dispose that committed is answered 200 even if its removed bytes cannot be struck off the queue (they are removed again later)', async () => {
+    const forget = gw.store.forgetBlobDeletions;
+    gw.store.forgetBlobDeletions = async () => {
+      throw new ServiceUnavailableError('The connection to the database failed (Connection terminated unexpectedly): try again shortly.');
+    };
+    try {
+      const res = await gw.post(`${DISPOSE}?${CHALK}`, { versions: ['4.0.0'] }, security);
+      expect(res.status).toBe(200);
+      expect((await res.json()).successfulVersions['4.0.0'].status).toBe('Disposed');
+    } finally {
+      gw.store.forgetBlobDeletions = forget;
+    }
+    expect(await statuses(['4.0.0'])).toEqual({ '4.0.0': 'Disposed' });
+    // Still queued: the next start or sweep removes the (already removed) bytes again, harmlessly.
+    expect(await gw.store.pendingBlobDeletions()).toHaveLength(1);
   });
 
   it('a disposed version is terminal: no status can be set on it', async () => {
