@@ -24,6 +24,11 @@
  * is aborted, so it is rolled back and the whole batch runs again the careful way, every write in a
  * savepoint of its own, one after another (nothing was acknowledged yet, so running again is safe).
  *
+ * A lost connection (pg-unavailable.ts): if it broke before COMMIT left, PostgreSQL rolled the
+ * transaction back with its session, and every write is told it was not made (503). If it broke after,
+ * the batch may have committed: it is looked up in the chain (#committed) before anyone is told
+ * anything, and its writes get their ordinary answers if it did.
+ *
  * READ COMMITTED, on purpose: a guard written as `UPDATE … WHERE revision = $read` that waited for
  * another replica's commit re-reads the row it waited for, so a lost race is a stale guard (409),
  * never a lost update; and the head read after waiting for its lock is the committed head.
