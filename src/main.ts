@@ -71,7 +71,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const groupCommit = { ...DEFAULT_GROUP_COMMIT, maxBatch: config.commitBatch, onCommit: (batchSize: number) => metrics?.committed(batchSize) };
   // The writer thread keeps the system clock: a caller that brings a clock of its own (a test) keeps
   // the writes on this thread, where that clock stamps them.
-  const opening = openStores({ database: config.database, dataDir: config.dataDir, clock, groupCommit, writerThread: config.commitThread && clock === systemClock });
+  const opening = openStores({
+    database: config.database,
+    dataDir: config.dataDir,
+    clock,
+    groupCommit,
+    writerThread: config.commitThread && clock === systemClock,
+    // The requests that needed a lost connection are answered 503 and logged with it; this says why.
+    onConnectionLost: (err) => logger.warn('lost a connection to PostgreSQL; the next statement opens another', { reason: err.message }),
+  });
   // Its failure is awaited below; until then it must not count as an unhandled rejection.
   opening.catch(() => undefined);
   // The policy set's check (the record that this set passed it, or validation and the set's tests in

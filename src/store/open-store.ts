@@ -23,13 +23,15 @@ export interface OpenStoreOptions {
   groupCommit?: GroupCommitOptions | undefined;
   /** SQLite only: make the writes on a thread of their own (it keeps the system clock). */
   writerThread?: boolean | undefined;
+  /** PostgreSQL only: told of each pooled connection that failed (the server ended it, the network broke). */
+  onConnectionLost?: ((err: Error) => void) | undefined;
 }
 
 export async function openStores(o: OpenStoreOptions): Promise<{ store: Store; blobs: BlobStore }> {
   if (o.database.kind === 'postgres') {
     // Imported here: pg and its driver cost a SQLite gateway a quarter of a second at every start.
     const [{ openPostgresStore }, { openPostgresBlobStore }] = await Promise.all([import('./postgres/postgres-store.ts'), import('./postgres/pg-blob-store.ts')]);
-    const store = await openPostgresStore({ url: o.database.url, poolSize: o.database.poolSize, clock: o.clock, groupCommit: o.groupCommit });
+    const store = await openPostgresStore({ url: o.database.url, poolSize: o.database.poolSize, clock: o.clock, groupCommit: o.groupCommit, onConnectionLost: o.onConnectionLost });
     return { store, blobs: openPostgresBlobStore(store.pool) };
   }
   const file = join(o.dataDir, DATABASE_FILE);

@@ -119,6 +119,8 @@ it(`keeps serving while PostgreSQL ends its sessions ${OUTAGES} times under load
   calm = true;
   await failed;
   expect(server.child.exitCode, 'the server is still running').toBeNull();
+  // The operator is told why the 503s: a warning per connection lost.
+  expect(server.output()).toMatch(/"level":"warn".*"msg":"lost a connection to PostgreSQL; the next statement opens another"/);
   await server.stop();
 
   const look = await lookAtStore(data.dataDir, database.url);

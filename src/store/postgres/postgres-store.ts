@@ -84,12 +84,14 @@ export interface PostgresStoreOptions {
   syncLeaseMs?: number | undefined;
   /** Reservations and queued deletions younger than this are another replica's work in progress. */
   blobGraceMs?: number | undefined;
+  /** Told of each pooled connection that failed, idle or in use (for the log). */
+  onConnectionLost?: ((err: Error) => void) | undefined;
 }
 
 export const DEFAULT_SYNC_LEASE_MS = 5 * 60_000;
 
 /** Opens a pool with int8 read as a number (counts, sizes: all far below 2^53). */
-export function openPool(url: string, max: number): pg.Pool {
+export function openPool(url: string, max: number, onConnectionLost: (err: Error) => void = () => undefined): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
@@ -101,11 +103,19 @@ export function openPool(url: string, max: number): pg.Pool {
     types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
   });
   // An idle connection the server dropped must not take the process down; the next query reconnects.
+  // (Its error is told below: the pool passes on what its connection emitted.)
   pool.on('error', () => undefined);
   // Nor one in use: the pool listens for errors only on idle connections, and an 'error' nobody
   // listens for ends the process (PostgreSQL restarting under a batch did). The queries in flight
   // on it fail with the error, and the pool discards a connection that failed when it comes back.
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  // A connection can emit more than one as it dies (the socket's, then its end): told once.
+  pool.on('connect', (client) => {
+    let told = false;
+    client.on('error', (err) => {
+      if (!told) onConnectionLost(err);
+      told = true;
+    });
+  });
   return pool;
 }
 
@@ -125,7 +135,7 @@ export async function migratePostgres(pool: pg.Pool): Promise<void> {
 }
 
 export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store & { readonly pool: pg.Pool }> {
-  const pool = openPool(o.url, o.poolSize ?? 10);
+  const pool = openPool(o.url, o.poolSize ?? 10, o.onConnectionLost);
   try {
     await migratePostgres(pool);
   } catch (err) {
