@@ -284,6 +284,68 @@ describe('PgGroupCommitter', () => {
     });
   });
 
+  it('a replica frozen while its batch holds the chain\'s head (a paused VM, a partition) does not stop another replica: PostgreSQL ends its idle transaction', async () => {
+    const otherPool = openPool(db.url, 2);
+    const other = new PgGroupCommitter(otherPool, { maxBatch: 64, maxQueued: 1000 });
+    try {
+      let headHeld!: () => void;
+      const held = new Promise<void>((resolve) => (headHeld = resolve));
+      // A single-statement write sends its statement with the batch's head lock, then stalls for 8 s
+      // before its answer is looked at: the transaction sits idle, holding the head row.
+      const frozen = group.submit(
+        async (tx) => {
+          const sent = tx.query(`INSERT INTO scratch (k) VALUES ('k1')`);
+          tx.audit(auditInput({ requestId: 'k1' }));
+          await sent;
+          headHeld();
+          await new Promise((resolve) => setTimeout(resolve, 8_000));
+          return () => 'k1';
+        },
+        undefined,
+        { single: true },
+      );
+      const frozenOutcome = frozen.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      await held;
+      const started = performance.now();
+      // The other replica's write needs the head too: it waits, and commits once PostgreSQL has
+      // ended the frozen transaction (its idle limit, 5 s), well within its own 15 s lock limit.
+      expect(await other.submit(insert('k2'), undefined, { single: true })).toBe('k2');
+      expect(performance.now() - started).toBeLessThan(15_000);
+      expect(await keys()).toContain('k2');
+      expect(await keys()).not.toContain('k1');
+      // When the frozen replica wakes, its write is told the truth: not made.
+      const err = await frozenOutcome;
+      expect(err).toBeInstanceOf(ServiceUnavailableError);
+      expect((err as Error).message).toMatch(/the write was not made/);
+      expect(await group.submit(insert('k3'), undefined, { single: true })).toBe('k3');
+    } finally {
+      await other.close();
+      await otherPool.end();
+    }
+  }, 60_000);
+
+  it('a lock another writer holds past the batch\'s 15 s wait is a 503 that says the write was not made', async () => {
+    const holder = await pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE');
+      const err = await group.submit(insert('l1'), undefined, { single: true }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ServiceUnavailableError);
+      expect((err as Error).message).toBe('The database was busy: a lock another writer held was not granted in time, and the write was not made; try again shortly.');
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    expect(await keys()).not.toContain('l1');
+    expect(await group.submit(insert('l2'), undefined, { single: true })).toBe('l2');
+  }, 60_000);
+
   it('leaves one unbroken chain', async () => {
     const store = await openPostgresStore({ url: db.url, clock: systemClock });
     try {

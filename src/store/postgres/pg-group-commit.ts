@@ -38,7 +38,7 @@ import { linkRecords, type ChainHead } from '../../audit/chain-link.ts';
 import type { AuditRecordInput } from '../../audit/audit-record.ts';
 import { ServiceUnavailableError } from '../../errors.ts';
 import { holdWrites, sendTogether } from './pg-send-together.ts';
-import { databaseUnavailable, databaseUnreachable, isSqlError } from './pg-unavailable.ts';
+import { databaseUnavailable, databaseUnreachable, isSqlError, lockNotGranted } from './pg-unavailable.ts';
 import type { GroupCommitOptions } from '../sqlite/group-commit.ts';
 
 /** A record's seq, known once its batch has linked it (read it in the finisher, after commit). */
@@ -96,10 +96,16 @@ interface Pending {
 type Outcome = { ok: true; finish: () => unknown; records: AuditRecordInput[]; seqs: AuditSeq[] } | { ok: false; error: unknown; aborted?: boolean };
 
 /**
- * One round trip: the transaction, and a bound on waiting for another replica's lock (never wait
- * forever: a write that cannot get one fails, and says so).
+ * One round trip: the transaction, a bound on waiting for another replica's lock (never wait forever:
+ * a write that cannot get one fails, and says so), and a bound on this transaction sitting idle. A
+ * batch is never idle for long between its statements; one that is belongs to a replica that froze
+ * (a paused VM, a stalled process) or lost its network while holding row locks, the chain's head among
+ * them, which every replica's next batch needs. PostgreSQL would notice a vanished client only through
+ * TCP keepalives, by default hours later; this way it ends that transaction after 5 s, well within
+ * the others' 15 s wait, and the replica, if it wakes, finds its session gone: nothing it had not
+ * been told was committed.
  */
-const BEGIN = `BEGIN; SET LOCAL lock_timeout = '15s'`;
+const BEGIN = `BEGIN; SET LOCAL lock_timeout = '15s'; SET LOCAL idle_in_transaction_session_timeout = '5s'`;
 
 export class PgGroupCommitter {
   #queue: Pending[] = [];
@@ -167,7 +173,7 @@ export class PgGroupCommitter {
       await client.query('ROLLBACK').catch(() => undefined);
       // Lost before COMMIT left (one lost after it is settled in #attempt): the session took the
       // transaction with it.
-      const reason = databaseUnreachable(err) ? databaseUnavailable(err, 'not made') : err;
+      const reason = databaseUnreachable(err) ? databaseUnavailable(err, 'not made') : (lockNotGranted(err) ?? err);
       for (const p of batch) p.reject(reason);
     } finally {
       // A connection whose transaction failed in an unknown way is not given back to the pool.
@@ -235,9 +241,9 @@ export class PgGroupCommitter {
   /**
    * Whether the batch whose last record is `last` committed, its connection lost after its COMMIT
    * left. Its transaction held the chain's head row until it ended, one way or the other, so the
-   * chain is read under that row's lock: once the transaction is over (a wait bounded by BEGIN's
-   * lock_timeout, for a server that has not yet noticed the connection is gone). Undefined: it
-   * could not be told (no record to tell by, or no connection to ask on).
+   * chain is read under that row's lock: once the transaction is over (within BEGIN's idle limit, if
+   * the server has not noticed the connection is gone). Undefined: it could not be told (no record to
+   * tell by, or no connection to ask on).
    */
   async #committed(last: ChainHead | undefined): Promise<boolean | undefined> {
     if (!last) return undefined;
@@ -290,7 +296,7 @@ export class PgGroupCommitter {
       if (!savepoint) return { ok: false, error, aborted: isSqlError(error) || error instanceof PartialWrite || !(error instanceof Error) };
       // Throws (failing the whole batch) only if the connection itself is gone.
       await client.query('ROLLBACK TO SAVEPOINT write');
-      return { ok: false, error };
+      return { ok: false, error: lockNotGranted(error) ?? error };
     }
   }
 }

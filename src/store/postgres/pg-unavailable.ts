@@ -48,6 +48,15 @@ export function connectionLost(err: unknown): boolean {
   return !isSqlError(err) || sessionEnded(err as { code: string; severity?: string });
 }
 
+/**
+ * A lock another replica held past the batch's wait (BEGIN's lock_timeout, 55P03): the write was not
+ * made, and may well be made on a retry. A 503, not a 500: nothing is wrong with the gateway.
+ */
+export function lockNotGranted(err: unknown): ServiceUnavailableError | undefined {
+  if (!(err instanceof pg.DatabaseError) || err.code !== '55P03') return undefined;
+  return new ServiceUnavailableError('The database was busy: a lock another writer held was not granted in time, and the write was not made; try again shortly.', { cause: err });
+}
+
 /** What is known of the write a lost connection interrupted. */
 export type WriteOutcome = 'not made' | 'unknown' | 'no write';
 
