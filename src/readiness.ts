@@ -13,6 +13,12 @@ import type { Authorizer } from './policy/engine.ts';
 import type { Store } from './store/store.ts';
 
 export const KEY_CHECK_CACHE_MS = 5_000;
+/**
+ * A store that has not answered by then is failing. A database that hangs (stopped, or behind a
+ * network that drops packets without a reset) never answers: the probe is still answered, 503, and
+ * the load balancer takes the replica out rather than waiting on it.
+ */
+export const STORE_CHECK_TIMEOUT_MS = 2_000;
 /** A kid no identity provider issues: looking it up forces jose to consult (and if stale, refetch) the key set. */
 const PROBE_KID = 'versiongate-readiness-probe';
 
@@ -37,11 +43,17 @@ export interface ReadinessDeps {
   logger: Logger;
   /** Monotonic milliseconds. */
   now?: () => number;
+  /** STORE_CHECK_TIMEOUT_MS unless given. */
+  storeTimeoutMs?: number;
 }
 
 export function createReadiness(deps: ReadinessDeps): () => Promise<ReadinessReport> {
   const now = deps.now ?? (() => performance.now());
   let keyCheck: { at: number; result: Promise<CheckStatus> } | undefined;
+  // The ping in flight, shared by the probes that arrive meanwhile: against a hung database each probe
+  // would otherwise leave one more query (and pooled connection) waiting.
+  let ping: Promise<void> | undefined;
+  const pingStore = () => (ping ??= deps.store.ping().finally(() => (ping = undefined)));
 
   const checkKeys = (keySource: KeySource): Promise<CheckStatus> => {
     // The pending promise is cached too, so concurrent probes share one lookup.
@@ -50,7 +62,7 @@ export function createReadiness(deps: ReadinessDeps): () => Promise<ReadinessRep
   };
 
   return async function readiness() {
-    const [store, keySource] = await Promise.all([checkStore(deps.store, deps.logger), deps.keySource ? checkKeys(deps.keySource) : undefined]);
+    const [store, keySource] = await Promise.all([checkStore(pingStore, deps.storeTimeoutMs ?? STORE_CHECK_TIMEOUT_MS, deps.logger), deps.keySource ? checkKeys(deps.keySource) : undefined]);
     const policySet = checkPolicySet(deps.authorizer, deps.logger);
     const checks: ReadinessReport['checks'] = { lifecycle: deps.lifecycle.state, store, policySet, ...(keySource ? { keySource } : {}) };
     const ready = checks.lifecycle === 'serving' && store === 'ok' && policySet === 'ok' && keySource !== 'failing';
@@ -58,13 +70,20 @@ export function createReadiness(deps: ReadinessDeps): () => Promise<ReadinessRep
   };
 }
 
-async function checkStore(store: Store, logger: Logger): Promise<CheckStatus> {
+async function checkStore(ping: () => Promise<void>, timeoutMs: number, logger: Logger): Promise<CheckStatus> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<CheckStatus>((resolve) => (timer = setTimeout(() => resolve('failing'), timeoutMs)));
   try {
-    await store.ping();
-    return 'ok';
-  } catch (err) {
-    logger.debug('readiness: the store does not answer', { err });
-    return 'failing';
+    const answered = ping().then(
+      (): CheckStatus => 'ok',
+      (err: unknown): CheckStatus => {
+        logger.debug('readiness: the store does not answer', { err });
+        return 'failing';
+      },
+    );
+    return await Promise.race([answered, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
