@@ -41,8 +41,8 @@ export function databaseUnreachable(err: unknown): boolean {
 }
 
 /**
- * The read failed because its connection did: not a SQL error, or one that ends the session. (Of an
- * error from a query, where anything not from PostgreSQL is the connection's.)
+ * A query failed because its connection did: not a SQL error, or one that ends the session. Only for
+ * errors a query rejected with, where anything PostgreSQL did not answer is the connection's.
  */
 export function connectionLost(err: unknown): boolean {
   return !isSqlError(err) || sessionEnded(err as { code: string; severity?: string });
@@ -57,7 +57,7 @@ export function lockNotGranted(err: unknown): ServiceUnavailableError | undefine
   return new ServiceUnavailableError('The database was busy: a lock another writer held was not granted in time, and the write was not made; try again shortly.', { cause: err });
 }
 
-/** What is known of the write a lost connection interrupted. */
+/** What is known of the write a lost connection interrupted ('no write': the call claims nothing of one). */
 export type WriteOutcome = 'not made' | 'unknown' | 'no write';
 
 const SAYS: Record<WriteOutcome, string> = {
