@@ -3,7 +3,7 @@
  * and a usable key source; 503 while starting, while stopping, and when a check fails.
  */
 import { createServer, type Server } from 'node:http';
-import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { JWKS_BACKOFF_MS, keySourceFor, KeySourceUnavailable, type KeySource } from '../../src/auth/key-source.ts';
@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/log.ts';
 import { createReadiness, KEY_CHECK_CACHE_MS } from '../../src/readiness.ts';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { CHALK } from '../helpers/gateway.ts';
+import { freezableProxy } from '../helpers/freezable-proxy.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
 import { opsApp, post, type OpsApp } from './ops-app.ts';
 
@@ -139,10 +140,8 @@ describe('the key source readiness check against a JWKS URL', () => {
 
   it('answers within its bound when PostgreSQL hangs, with one ping in flight however many probes come, and is ready again once it answers', async () => {
     const db = await createTestDatabase('vg_ready');
-    const proxy = await freezableProxy(new URL(db.url));
-    const url = new URL(db.url);
-    url.host = `127.0.0.1:${proxy.port}`;
-    const store = await openPostgresStore({ url: url.toString(), clock: systemClock, poolSize: 2 });
+    const proxy = await freezableProxy(db.url);
+    const store = await openPostgresStore({ url: proxy.url, clock: systemClock, poolSize: 2 });
     const pings = vi.spyOn(store, 'ping');
     try {
       const readiness = createReadiness({ lifecycle: createLifecycle('serving'), store, authorizer: () => ({ policySet: { hash: 'h' } }) as never, logger: silentLogger, storeTimeoutMs: 300 });
@@ -164,35 +163,3 @@ describe('the key source readiness check against a JWKS URL', () => {
     }
   });
 });
-
-/**
- * A TCP proxy to PostgreSQL that can stop passing bytes either way without closing anything: a
- * database that hangs, as a stopped server or a network that drops packets looks to its clients.
- */
-async function freezableProxy(target: URL): Promise<{ port: number; freeze(): void; thaw(): void; close(): void }> {
-  const pairs: Array<[Socket, Socket]> = [];
-  let frozen = false;
-  const server = createNetServer((client) => {
-    const upstream = connect(Number(target.port), target.hostname);
-    for (const s of [client, upstream]) s.on('error', () => undefined);
-    pairs.push([client, upstream]);
-    if (!frozen) (client.pipe(upstream), upstream.pipe(client));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    freeze() {
-      frozen = true;
-      for (const [a, b] of pairs) (a.unpipe(b), b.unpipe(a), a.pause(), b.pause());
-    },
-    thaw() {
-      if (!frozen) return;
-      frozen = false;
-      for (const [a, b] of pairs) (a.pipe(b), b.pipe(a));
-    },
-    close() {
-      for (const [a, b] of pairs) (a.destroy(), b.destroy());
-      server.close();
-    },
-  };
-}

@@ -7,11 +7,16 @@
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { verifyChain } from '../../src/audit/verify-chain.ts';
+import { systemClock } from '../../src/clock.ts';
 import { NotFoundError, ServiceUnavailableError } from '../../src/errors.ts';
 import { openPostgresBlobStore } from '../../src/store/postgres/pg-blob-store.ts';
 import { answeringUnavailable, databaseUnreachable } from '../../src/store/postgres/pg-unavailable.ts';
+import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import type { Store } from '../../src/store/store.ts';
+import { auditInput } from '../helpers/audit-input.ts';
+import { freezableProxy } from '../helpers/freezable-proxy.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
 
 let db: TestDatabase;
@@ -86,7 +91,8 @@ describe('databaseUnreachable', () => {
     expect((refused as { code?: string }).code).toBe('ECONNREFUSED');
     expect(databaseUnreachable(refused)).toBe(true);
 
-    const pool = new pg.Pool({ connectionString: db.url, max: 1, connectionTimeoutMillis: 50 });
+    // Long enough for the first connection on a busy machine; the second waits for a free one, in vain.
+    const pool = new pg.Pool({ connectionString: db.url, max: 1, connectionTimeoutMillis: 2_000 });
     const held = await pool.connect();
     try {
       const timedOut = await failure(pool.connect());
@@ -152,4 +158,32 @@ describe('answeringUnavailable', () => {
       await refusing.end();
     }
   });
+});
+
+describe('a PostgreSQL that hangs', () => {
+  it('answers a read and a write with a 503 once a statement has gone unanswered past the limit, says the write was not made, and goes on once it answers again', async () => {
+    const proxy = await freezableProxy(db.url);
+    const store = await openPostgresStore({ url: proxy.url, clock: systemClock, poolSize: 2, queryTimeoutMs: 500 });
+    try {
+      await store.appendAudit(auditInput({ requestId: 'before' }));
+      proxy.freeze();
+      const started = performance.now();
+      const [read, write] = await Promise.all([failure(store.listAudit({ limit: 10 })), failure(store.appendAudit(auditInput({ requestId: 'frozen' })))]);
+      expect(performance.now() - started).toBeLessThan(10_000);
+      expect(read).toBeInstanceOf(ServiceUnavailableError);
+      expect((read as Error).message).toBe('The connection to the database failed (Query read timeout): try again shortly.');
+      expect(write).toBeInstanceOf(ServiceUnavailableError);
+      expect((write as Error).message).toMatch(/before the write committed: the write was not made; try again shortly\.$/);
+      proxy.thaw();
+      await vi.waitFor(() => store.ping(), { timeout: 10_000, interval: 100 });
+      await store.appendAudit(auditInput({ requestId: 'after' }));
+      // What the frozen batch had sent reached PostgreSQL after all, without its COMMIT: nothing of it stayed.
+      expect((await store.listAudit({ limit: 10 })).map((r) => r.requestId).sort()).toEqual(['after', 'before']);
+      expect((await verifyChain(store)).ok).toBe(true);
+    } finally {
+      proxy.thaw();
+      await store.close();
+      proxy.close();
+    }
+  }, 60_000);
 });

@@ -26,11 +26,11 @@ function sessionEnded({ code = '', severity }: { code?: string | undefined; seve
 const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /**
- * node-postgres's own words for a connection that ended, one that cannot be used after that, and a
- * pool that could not get one in time (test/store/pg-unavailable.test.ts provokes each for real, so
+ * node-postgres's own words for a connection that ended, one that cannot be used after that, a pool
+ * that could not get one in time, and a statement not answered in time (QUERY_TIMEOUT_MS) (test/store/pg-unavailable.test.ts provokes each for real, so
  * a driver that words them differently fails there).
  */
-const DRIVER_MESSAGES = /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect)/;
+const DRIVER_MESSAGES = /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect|Query read timeout)/;
 
 /** Whether `err` says PostgreSQL could not be reached, or its connection was lost. */
 export function databaseUnreachable(err: unknown): boolean {

@@ -86,15 +86,35 @@ export interface PostgresStoreOptions {
   blobGraceMs?: number | undefined;
   /** Told of each pooled connection that failed, idle or in use (for the log). */
   onConnectionLost?: ((err: Error) => void) | undefined;
+  /** How long a statement may go unanswered (QUERY_TIMEOUT_MS unless given): a test's seam. */
+  queryTimeoutMs?: number | undefined;
 }
 
 export const DEFAULT_SYNC_LEASE_MS = 5 * 60_000;
 
+/**
+ * How long a statement may go unanswered. A PostgreSQL that hangs (stopped, or behind a network that
+ * drops packets without a reset) would otherwise hold every request that reached it until TCP gave
+ * up, which for a connection with nothing to retransmit is never. Past this the connection is dropped
+ * (node-postgres destroys a pipelined one) and the requests on it are answered 503, what became of a
+ * write settled as for any lost connection (pg-group-commit.ts). Longer than a batch's 15 s wait for
+ * another replica's lock; migrations, whose lock may be held for minutes, run without it.
+ */
+export const QUERY_TIMEOUT_MS = 30_000;
+
+export interface PoolOptions {
+  /** Told of each pooled connection that failed, idle or in use (for the log). */
+  onConnectionLost?: ((err: Error) => void) | undefined;
+  /** QUERY_TIMEOUT_MS unless given; 0: none. */
+  queryTimeoutMs?: number | undefined;
+}
+
 /** Opens a pool with int8 read as a number (counts, sizes: all far below 2^53). */
-export function openPool(url: string, max: number, onConnectionLost: (err: Error) => void = () => undefined): pg.Pool {
+export function openPool(url: string, max: number, { onConnectionLost = () => undefined, queryTimeoutMs = QUERY_TIMEOUT_MS }: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
+    ...(queryTimeoutMs > 0 ? { query_timeout: queryTimeoutMs } : {}),
     // A group-commit batch sends the statements of its writes without waiting for each answer
     // (src/store/postgres/pg-group-commit.ts); nothing here reads through a cursor, which this refuses.
     pipeline: true,
@@ -135,12 +155,17 @@ export async function migratePostgres(pool: pg.Pool): Promise<void> {
 }
 
 export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store & { readonly pool: pg.Pool }> {
-  const pool = openPool(o.url, o.poolSize ?? 10, o.onConnectionLost);
+  const pool = openPool(o.url, o.poolSize ?? 10, { onConnectionLost: o.onConnectionLost, queryTimeoutMs: o.queryTimeoutMs });
+  // On a connection of its own, without the statements' time limit: another replica may hold the
+  // migration lock for as long as its migrations take.
+  const migrator = openPool(o.url, 1, { queryTimeoutMs: 0 });
   try {
-    await migratePostgres(pool);
+    await migratePostgres(migrator);
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw new Error(`PostgreSQL at ${redactUrl(o.url)}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await migrator.end().catch(() => undefined);
   }
   const reader = new PgSharedReader(pool, readerConnections(o.poolSize ?? 10));
   return answeringUnavailable(new PostgresStore(pool, o.clock, new PgGroupCommitter(pool, o.groupCommit ?? DEFAULT_GROUP_COMMIT), reader, o.syncLeaseMs ?? DEFAULT_SYNC_LEASE_MS, o.blobGraceMs ?? BLOB_GRACE_MS));
