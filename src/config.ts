@@ -100,7 +100,10 @@ export interface Config {
   authFailureLimit: number;
 }
 
-export type DatabaseConfig = { kind: 'sqlite' } | { kind: 'postgres'; url: string; poolSize: number };
+export type DatabaseConfig = { kind: 'sqlite' } | { kind: 'postgres'; url: string; poolSize: number; timeoutMs: number };
+
+/** How long a statement may go unanswered by PostgreSQL (VERSIONGATE_DATABASE_TIMEOUT's default). */
+export const DEFAULT_DATABASE_TIMEOUT_SECONDS = 30;
 
 /** One row per setting: the README's settings table is this list. */
 export const SETTINGS = {
@@ -139,6 +142,7 @@ export const SETTINGS = {
   consoleClientId: { env: 'VERSIONGATE_CONSOLE_CLIENT_ID', flag: 'console-client-id', default: undefined },
   databaseUrl: { env: 'VERSIONGATE_DATABASE_URL', flag: 'database-url', default: undefined },
   databasePoolSize: { env: 'VERSIONGATE_DATABASE_POOL_SIZE', flag: 'database-pool-size', default: '10' },
+  databaseTimeout: { env: 'VERSIONGATE_DATABASE_TIMEOUT', flag: 'database-timeout', default: String(DEFAULT_DATABASE_TIMEOUT_SECONDS) },
   authFailureLimit: { env: 'VERSIONGATE_AUTH_FAILURE_LIMIT', flag: 'auth-failure-limit', default: '100' },
 } as const;
 
@@ -288,12 +292,12 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     authFailureLimit,
     commitThread: parseOnOff(raw('commitThread')!, (why) => fail('commitThread', why)),
     consoleClientId: parseConsoleClientId(raw, fail),
-    database: parseDatabase(raw('databaseUrl'), whole('databasePoolSize', 1, 1000, 'connections'), (why) => fail('databaseUrl', why)),
+    database: parseDatabase(raw('databaseUrl'), whole('databasePoolSize', 1, 1000, 'connections'), seconds('databaseTimeout', 1, 3600) * 1000, (why) => fail('databaseUrl', why)),
   };
 }
 
 /** Unset: the embedded SQLite file. Set: a postgres:// (or postgresql://) URL, refused otherwise. */
-function parseDatabase(url: string | undefined, poolSize: number, fail: (why: string) => never): DatabaseConfig {
+function parseDatabase(url: string | undefined, poolSize: number, timeoutMs: number, fail: (why: string) => never): DatabaseConfig {
   if (url === undefined || url === '') return { kind: 'sqlite' };
   let parsed: URL;
   try {
@@ -302,7 +306,7 @@ function parseDatabase(url: string | undefined, poolSize: number, fail: (why: st
     return fail('must be a URL such as postgres://user:password@host:5432/versiongate');
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') return fail(`must be a postgres:// URL, got one of scheme '${parsed.protocol.slice(0, -1)}'`);
-  return { kind: 'postgres', url, poolSize };
+  return { kind: 'postgres', url, poolSize, timeoutMs };
 }
 
 /** `on`, `off`, or `HOST:PORT` (`[::1]:9464` for IPv6) for a listener that serves only /metrics. */

@@ -239,9 +239,11 @@ describe('parseConfig identity provider', () => {
 
 describe('the database setting', () => {
   const parseWith = (env: Record<string, string>) => parseConfig({ env, flags: {}, dev: true, requirePolicyDir: false });
-  it('keeps the embedded SQLite unless a postgres:// URL is given, with its pool size', () => {
+  it('keeps the embedded SQLite unless a postgres:// URL is given, with its pool size and statement time limit', () => {
     expect(parseWith({}).database).toEqual({ kind: 'sqlite' });
-    expect(parseWith({ VERSIONGATE_DATABASE_URL: 'postgres://u:p@db:5432/vg', VERSIONGATE_DATABASE_POOL_SIZE: '4' }).database).toEqual({ kind: 'postgres', url: 'postgres://u:p@db:5432/vg', poolSize: 4 });
+    expect(parseWith({ VERSIONGATE_DATABASE_URL: 'postgres://u:p@db:5432/vg', VERSIONGATE_DATABASE_POOL_SIZE: '4' }).database).toEqual({ kind: 'postgres', url: 'postgres://u:p@db:5432/vg', poolSize: 4, timeoutMs: 30_000 });
+    expect(parseWith({ VERSIONGATE_DATABASE_URL: 'postgres://u:p@db:5432/vg', VERSIONGATE_DATABASE_TIMEOUT: '5' }).database).toMatchObject({ timeoutMs: 5_000 });
+    expect(() => parseWith({ VERSIONGATE_DATABASE_TIMEOUT: '0' })).toThrow(/^VERSIONGATE_DATABASE_TIMEOUT \(--database-timeout\): must be a whole number of seconds from 1 to 3600, got '0'/);
   });
   it('refuses another scheme, and never repeats the URL (it may hold a password)', () => {
     expect(() => parseWith({ VERSIONGATE_DATABASE_URL: 'mysql://u:secret@db/vg' })).toThrow(/^VERSIONGATE_DATABASE_URL \(--database-url\): must be a postgres:\/\/ URL/);

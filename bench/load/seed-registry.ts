@@ -9,6 +9,7 @@
  */
 import pg from 'pg';
 import { systemClock } from '../../src/clock.ts';
+import { DEFAULT_DATABASE_TIMEOUT_SECONDS } from '../../src/config.ts';
 import { DEMO_DOMAIN, DEMO_OWNER, seedDemo } from '../../src/cli/seed-demo.ts';
 import { newRevision } from '../../src/registry/revision.ts';
 import { openStores } from '../../src/store/open-store.ts';
@@ -33,7 +34,7 @@ export function packageQuery(key: Pick<PackageKey, 'format' | 'namespace' | 'nam
 
 /** `databaseUrl`: seed that PostgreSQL (asset bytes in it) instead of the data directory's SQLite file. */
 export async function seedRegistry(dataDir: string, databaseUrl?: string): Promise<void> {
-  const { store, blobs } = await openStores({ database: databaseUrl ? { kind: 'postgres', url: databaseUrl, poolSize: 2 } : { kind: 'sqlite' }, dataDir, clock: systemClock });
+  const { store, blobs } = await openStores({ database: databaseUrl ? { kind: 'postgres', url: databaseUrl, poolSize: 2, timeoutMs: DEFAULT_DATABASE_TIMEOUT_SECONDS * 1000 } : { kind: 'sqlite' }, dataDir, clock: systemClock });
   try {
     await seedDemo(store, blobs);
     for (let slot = 0; slot < VERSION_SLOTS; slot++) {

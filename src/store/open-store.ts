@@ -31,7 +31,14 @@ export async function openStores(o: OpenStoreOptions): Promise<{ store: Store; b
   if (o.database.kind === 'postgres') {
     // Imported here: pg and its driver cost a SQLite gateway a quarter of a second at every start.
     const [{ openPostgresStore }, { openPostgresBlobStore }] = await Promise.all([import('./postgres/postgres-store.ts'), import('./postgres/pg-blob-store.ts')]);
-    const store = await openPostgresStore({ url: o.database.url, poolSize: o.database.poolSize, clock: o.clock, groupCommit: o.groupCommit, onConnectionLost: o.onConnectionLost });
+    const store = await openPostgresStore({
+      url: o.database.url,
+      poolSize: o.database.poolSize,
+      queryTimeoutMs: o.database.timeoutMs,
+      clock: o.clock,
+      groupCommit: o.groupCommit,
+      onConnectionLost: o.onConnectionLost,
+    });
     return { store, blobs: openPostgresBlobStore(store.pool) };
   }
   const file = join(o.dataDir, DATABASE_FILE);

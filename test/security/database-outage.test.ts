@@ -1,16 +1,20 @@
 /**
- * PostgreSQL's sessions ended under load: the server (`versiongate serve`, a child process, on a
- * database of its own) takes the life cycle lanes of kill-under-load.test.ts from several connections
- * at once, while every few hundred milliseconds all of its sessions are ended from outside
- * (pg_terminate_backend: what a restart, a failover or an administrator does to them). 12 times in
- * `npm test`, 150 under `npm run test:deep`.
+ * PostgreSQL failing under load: the server (`versiongate serve`, a child process, on a database of
+ * its own) takes the life cycle lanes of kill-under-load.test.ts from several connections at once,
+ * while PostgreSQL fails it in one of two ways:
+ * - every few hundred milliseconds all of its sessions are ended from outside (pg_terminate_backend:
+ *   what a restart, a failover or an administrator does to them), 12 times in `npm test`, 150 under
+ *   `npm run test:deep`;
+ * - it hangs for a second or two at a time (the server reaches it through a proxy that stops passing
+ *   bytes, as a stopped server or a network dropping packets would), with a statement limit of 1 s
+ *   (VERSIONGATE_DATABASE_TIMEOUT), 4 times, or 30.
  *
  * The server must stay up and answer every request: a 200, or a 503 (ServiceUnavailableException,
  * Retry-After) that says whether the write was made, never a 500 and never a dropped connection. A
  * lane retries a 503's step. Afterwards: every acknowledged change has its applied record, no write
  * a 503 said was not made has one, each lane's version is where its acknowledged steps left it (or
- * one step further, after a 503 that could not say), the chain verifies, and once the sessions are
- * left alone every lane moves on again.
+ * one step further, after a 503 that could not say), the chain verifies, and once PostgreSQL is left
+ * alone every lane moves on again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -18,23 +22,23 @@ import { afterAll, expect, it } from 'vitest';
 import { loadOrCreateDevKey, mintDevToken } from '../../src/auth/dev-key.ts';
 import { systemClock } from '../../src/clock.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
+import { freezableProxy, type FreezableProxy } from '../helpers/freezable-proxy.ts';
+import { createTestDatabase } from '../helpers/postgres.ts';
 import { acknowledge, lanes as makeLanes, lanesWhereTheyShouldBe, loaderPolicyDir, nextStep, postgresRows, step, type Lane } from './lifecycle-lanes.ts';
-import { lookAtStore, seededDataDir, seedPostgres, type DataDir } from './security-fixtures.ts';
+import { lookAtStore, seededDataDir, seedPostgres } from './security-fixtures.ts';
 import { killAll, spawnServer, type SpawnedServer } from './spawned-server.ts';
 
 const DEEP = process.env.VERSIONGATE_DEEP === '1';
 const OUTAGES = DEEP ? 150 : 12;
+const HANGS = DEEP ? 30 : 4;
 const CONNECTIONS = 6;
 /** Steps each lane must get acknowledged once the sessions are left alone. */
 const AFTERWARDS = 3;
 
-let data: DataDir | undefined;
-let database: TestDatabase | undefined;
+const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {
   killAll();
-  data?.remove();
-  await database?.drop();
+  for (const c of cleanups) await c();
 });
 
 interface Refusals {
@@ -81,46 +85,50 @@ async function drive(server: SpawnedServer, token: string, lane: Lane, refusals:
   }
 }
 
-it(`keeps serving while PostgreSQL ends its sessions ${OUTAGES} times under load, and every answer tells the truth`, async () => {
-  data = await seededDataDir('vg-db-outage-');
-  database = await createTestDatabase('outage');
+interface Outcome {
+  lanes: Lane[];
+  refusals: Refusals;
+  /** Everything the server wrote, up to its stop. */
+  output: string;
+}
+
+/**
+ * Runs the lanes against a server on a database of its own (through `databaseUrl`'s rewrite, if
+ * given) while `disturb` does its worst, then until every lane has moved on `AFTERWARDS` steps;
+ * stops the server and checks what the database holds against what the clients were told.
+ */
+async function underLoad(name: string, disturb: (databaseUrl: string, failed: Promise<void>) => Promise<void>, o: { serverUrl?: (databaseUrl: string) => Promise<string>; env?: Record<string, string> } = {}): Promise<Outcome> {
+  const data = await seededDataDir(`vg-db-${name}-`);
+  const database = await createTestDatabase(name);
+  cleanups.push(async () => {
+    data.remove();
+    await database.drop();
+  });
   await seedPostgres(database.url);
   const devKey = await loadOrCreateDevKey(data.dataDir);
   const token = await mintDevToken({ key: devKey, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, subject: 'loader', groups: ['kill-loaders'], groupsClaim: 'groups', ttlSeconds: 4 * 3600, clock: systemClock });
   const server = await spawnServer(
-    { VERSIONGATE_DATA_DIR: data.dataDir, VERSIONGATE_POLICY_DIR: loaderPolicyDir(data.dir), VERSIONGATE_SYNC_WORKERS: '1', VERSIONGATE_DATABASE_URL: database.url },
+    {
+      VERSIONGATE_DATA_DIR: data.dataDir,
+      VERSIONGATE_POLICY_DIR: loaderPolicyDir(data.dir),
+      VERSIONGATE_SYNC_WORKERS: '1',
+      VERSIONGATE_DATABASE_URL: o.serverUrl ? await o.serverUrl(database.url) : database.url,
+      ...o.env,
+    },
     { dev: true },
   );
   const lanes = makeLanes(CONNECTIONS);
   const refusals: Refusals = { notMade: [], unknown: 0, before: 0 };
-
-  // The sessions are ended from a connection of the same role (a role may end its own sessions).
-  const admin = new pg.Client({ connectionString: database.url });
-  await admin.connect();
-  let ended = 0;
   const ackedAtCalm: number[] = [];
   let calm = false;
-  const loads = lanes.map((lane, i) =>
-    drive(server, token, lane, refusals, () => calm && lane.requestIds.length >= ackedAtCalm[i]! + AFTERWARDS),
-  );
+  const loads = lanes.map((lane, i) => drive(server, token, lane, refusals, () => calm && lane.requestIds.length >= ackedAtCalm[i]! + AFTERWARDS));
   const failed = Promise.all(loads).then(() => undefined);
-  try {
-    for (let outage = 0; outage < OUTAGES; outage++) {
-      await Promise.race([sleep(100 + Math.floor(Math.random() * 300)), failed]);
-      const { rows } = await admin.query<{ n: string }>(
-        `SELECT count(*) AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()) ended`,
-      );
-      ended += Number(rows[0]!.n);
-    }
-  } finally {
-    await admin.end();
-  }
+  await disturb(database.url, failed);
   lanes.forEach((lane, i) => (ackedAtCalm[i] = lane.requestIds.length));
   calm = true;
   await failed;
   expect(server.child.exitCode, 'the server is still running').toBeNull();
-  // The operator is told why the 503s: a warning per connection lost.
-  expect(server.output()).toMatch(/"level":"warn".*"msg":"lost a connection to PostgreSQL; the next statement opens another"/);
+  const output = server.output();
   await server.stop();
 
   const look = await lookAtStore(data.dataDir, database.url);
@@ -133,11 +141,68 @@ it(`keeps serving while PostgreSQL ends its sessions ${OUTAGES} times under load
   } finally {
     await db.close();
   }
-  expect(ended, 'sessions ended').toBeGreaterThan(0);
-  // Figures, not assertions: docs/SECURITY.md quotes the deep run's line.
+  return { lanes, refusals, output };
+}
+
+/** The figures line docs/SECURITY.md quotes from the deep run. */
+function figures({ lanes, refusals }: Outcome): string {
   const answered = lanes.reduce((n, l) => n + l.answered, 0) + refusals.notMade.length + refusals.unknown + refusals.before;
-  console.log(
-    `database outage: ${OUTAGES} outages (${ended} sessions ended), ${answered} requests answered (500s: 0, unanswered: 0), ` +
-      `${lanes.reduce((n, l) => n + l.requestIds.length, 0)} acknowledged changes, all recorded; 503s: ${refusals.notMade.length} not made (none applied), ${refusals.unknown} made or not (not checkable), ${refusals.before} before any write`,
+  return (
+    `${answered} requests answered (500s: 0, unanswered: 0), ${lanes.reduce((n, l) => n + l.requestIds.length, 0)} acknowledged changes, all recorded; ` +
+    `503s: ${refusals.notMade.length} not made (none applied), ${refusals.unknown} made or not (not checkable), ${refusals.before} before any write`
   );
+}
+
+it(`keeps serving while PostgreSQL ends its sessions ${OUTAGES} times under load, and every answer tells the truth`, async () => {
+  let ended = 0;
+  const outcome = await underLoad('outage', async (databaseUrl, failed) => {
+    // The sessions are ended from a connection of the same role (a role may end its own sessions).
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    try {
+      for (let outage = 0; outage < OUTAGES; outage++) {
+        await Promise.race([sleep(100 + Math.floor(Math.random() * 300)), failed]);
+        const { rows } = await admin.query<{ n: string }>(
+          `SELECT count(*) AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()) ended`,
+        );
+        ended += Number(rows[0]!.n);
+      }
+    } finally {
+      await admin.end();
+    }
+  });
+  expect(ended, 'sessions ended').toBeGreaterThan(0);
+  // The operator is told why the 503s: a warning per connection lost.
+  expect(outcome.output).toMatch(/"level":"warn".*"msg":"lost a connection to PostgreSQL; the next statement opens another"/);
+  console.log(`database outage: ${OUTAGES} outages (${ended} sessions ended), ${figures(outcome)}`);
+}, DEEP ? 3_600_000 : 600_000);
+
+it(`keeps serving while PostgreSQL hangs ${HANGS} times under load (a statement limit of 1 s), and every answer tells the truth`, async () => {
+  let proxy: FreezableProxy | undefined;
+  let hung = 0;
+  const outcome = await underLoad(
+    'hang',
+    async (_databaseUrl, failed) => {
+      for (let hang = 0; hang < HANGS; hang++) {
+        await Promise.race([sleep(300 + Math.floor(Math.random() * 500)), failed]);
+        proxy!.freeze();
+        const ms = 1_200 + Math.floor(Math.random() * 1_500);
+        hung += ms;
+        await Promise.race([sleep(ms), failed]);
+        proxy!.thaw();
+      }
+    },
+    {
+      // The server reaches PostgreSQL through a proxy that can stop passing bytes, as a stopped
+      // server or a network dropping packets would.
+      serverUrl: async (databaseUrl) => {
+        const p = await freezableProxy(databaseUrl);
+        cleanups.push(async () => p.close());
+        proxy = p;
+        return p.url;
+      },
+      env: { VERSIONGATE_DATABASE_TIMEOUT: '1' },
+    },
+  );
+  console.log(`database hang: ${HANGS} hangs (${(hung / 1000).toFixed(1)} s in all), ${figures(outcome)}`);
 }, DEEP ? 3_600_000 : 600_000);

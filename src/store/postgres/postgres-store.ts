@@ -16,6 +16,7 @@ import { GENESIS_HASH } from '../../audit/audit-hash.ts';
 import type { AuditHead, AuditRecord, AuditRecordInput } from '../../audit/audit-record.ts';
 import { encodedFromColumns, recordFromColumns, versionsBySeq, type AuditColumns, type RecordColumns } from '../../audit/chain-link.ts';
 import type { Clock } from '../../clock.ts';
+import { DEFAULT_DATABASE_TIMEOUT_SECONDS } from '../../config.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import { newIdentifier } from '../../registry/identifier.ts';
 import type { VersionState } from '../../registry/plan-change.ts';
@@ -86,7 +87,7 @@ export interface PostgresStoreOptions {
   blobGraceMs?: number | undefined;
   /** Told of each pooled connection that failed, idle or in use (for the log). */
   onConnectionLost?: ((err: Error) => void) | undefined;
-  /** How long a statement may go unanswered (QUERY_TIMEOUT_MS unless given): a test's seam. */
+  /** How long a statement may go unanswered (QUERY_TIMEOUT_MS unless given). */
   queryTimeoutMs?: number | undefined;
 }
 
@@ -97,10 +98,11 @@ export const DEFAULT_SYNC_LEASE_MS = 5 * 60_000;
  * drops packets without a reset) would otherwise hold every request that reached it until TCP gave
  * up, which for a connection with nothing to retransmit is never. Past this the connection is dropped
  * (node-postgres destroys a pipelined one) and the requests on it are answered 503, what became of a
- * write settled as for any lost connection (pg-group-commit.ts). Longer than a batch's 15 s wait for
- * another replica's lock; migrations, whose lock may be held for minutes, run without it.
+ * write settled as for any lost connection (pg-group-commit.ts). By default longer than a batch's 15 s
+ * wait for another replica's lock (VERSIONGATE_DATABASE_TIMEOUT sets it); migrations, whose lock may
+ * be held for minutes, run without it.
  */
-export const QUERY_TIMEOUT_MS = 30_000;
+export const QUERY_TIMEOUT_MS = DEFAULT_DATABASE_TIMEOUT_SECONDS * 1000;
 
 export interface PoolOptions {
   /** Told of each pooled connection that failed, idle or in use (for the log). */
