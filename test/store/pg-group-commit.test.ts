@@ -215,10 +215,10 @@ describe('PgGroupCommitter', () => {
     /**
      * The next connection a batch takes breaks as soon as `statement` has left on it: its socket is
      * destroyed once the statement is written, as a network or a server going away would. PostgreSQL
-     * still runs what had arrived (a COMMIT that arrived commits). `thenNoConnection`: the connection
-     * after that cannot be had either.
+     * still runs what had arrived (a COMMIT that arrived commits). `thenNoConnection`: the connections
+     * asked for after that cannot be had, never or the first two times.
      */
-    function breakAfter(statement: 'BEGIN' | 'COMMIT', thenNoConnection = false): void {
+    function breakAfter(statement: 'BEGIN' | 'COMMIT', thenNoConnection: 'never' | 'twice' | false = false): void {
       pool.once('acquire', (client: pg.PoolClient) => {
         const query = client.query.bind(client) as (...a: unknown[]) => unknown;
         let armed = true;
@@ -229,7 +229,9 @@ describe('PgGroupCommitter', () => {
             armed = false;
             // After this tick the corked statements have been written to the socket.
             setImmediate(() => (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy());
-            if (thenNoConnection) vi.spyOn(pool, 'connect').mockRejectedValueOnce(new Error('Connection terminated due to connection timeout'));
+            const refused = () => Promise.reject(new Error('Connection terminated due to connection timeout'));
+            if (thenNoConnection === 'never') vi.spyOn(pool, 'connect').mockImplementation(refused);
+            if (thenNoConnection === 'twice') vi.spyOn(pool, 'connect').mockImplementationOnce(refused).mockImplementationOnce(refused);
           }
           return result;
         };
@@ -269,18 +271,31 @@ describe('PgGroupCommitter', () => {
       expect(await group.submit(insert('i3'), undefined, { single: true })).toBe('i3');
     });
 
-    it('once COMMIT has left, with no connection to ask on: a 503 that says the outcome is not known', async () => {
-      breakAfter('COMMIT', true);
-      const outcome = await group.submit(insert('j1'), undefined, { single: true }).then(
+    it('once COMMIT has left, and PostgreSQL cannot be reached to ask: a 503 that says the outcome is not known', async () => {
+      // Asks three times, 10 ms apart (the server's pauses add up to ~16 s).
+      const asking = new PgGroupCommitter(pool, { maxBatch: 64, maxQueued: 1000 }, [10, 10]);
+      breakAfter('COMMIT', 'never');
+      const outcome = await asking.submit(insert('j1'), undefined, { single: true }).then(
         () => undefined,
         (err: unknown) => err,
       );
+      expect(vi.mocked(pool.connect)).toHaveBeenCalledTimes(3);
       expect(outcome).toBeInstanceOf(ServiceUnavailableError);
       expect((outcome as Error).message).toMatch(/as the write committed, and whether it was made could not be checked: read it before trying again\.$/);
       // It had committed: "not made" would have been a lie.
-      expect(await keys()).toContain('j1');
       vi.restoreAllMocks();
-      expect(await group.submit(insert('j2'), undefined, { single: true })).toBe('j2');
+      expect(await keys()).toContain('j1');
+      expect(await asking.submit(insert('j2'), undefined, { single: true })).toBe('j2');
+      await asking.close();
+    });
+
+    it('once COMMIT has left, and PostgreSQL is back on the third try (a restart): the batch is settled, and its writes acknowledged', async () => {
+      const asking = new PgGroupCommitter(pool, { maxBatch: 64, maxQueued: 1000 }, [10, 10]);
+      breakAfter('COMMIT', 'twice');
+      expect(await asking.submit(insert('j3'), undefined, { single: true })).toBe('j3');
+      vi.restoreAllMocks();
+      expect(await keys()).toContain('j3');
+      await asking.close();
     });
   });
 

@@ -107,6 +107,9 @@ type Outcome = { ok: true; finish: () => unknown; records: AuditRecordInput[]; s
  */
 const BEGIN = `BEGIN; SET LOCAL lock_timeout = '15s'; SET LOCAL idle_in_transaction_session_timeout = '5s'`;
 
+/** Pauses between tries at settling a batch in doubt while PostgreSQL cannot be reached: ~16 s in all. */
+const ASK_AGAIN_MS = [250, 500, 1_000, 2_000, 4_000, 8_000];
+
 export class PgGroupCommitter {
   #queue: Pending[] = [];
   #running: Promise<void> | null = null;
@@ -115,6 +118,8 @@ export class PgGroupCommitter {
   constructor(
     private readonly pool: pg.Pool,
     private readonly options: GroupCommitOptions,
+    /** The pauses between tries at settling a batch in doubt (#committed); tests pass short ones. */
+    private readonly askAgainMs: readonly number[] = ASK_AGAIN_MS,
   ) {}
 
   get queued(): number {
@@ -243,15 +248,29 @@ export class PgGroupCommitter {
    * left. Its transaction held the chain's head row until it ended, one way or the other, so the
    * chain is read under that row's lock: once the transaction is over (within BEGIN's idle limit, if
    * the server has not noticed the connection is gone). Undefined: it could not be told (no record to
-   * tell by, or no connection to ask on).
+   * tell by, or PostgreSQL still unreachable after the pauses of askAgainMs).
    */
   async #committed(last: ChainHead | undefined): Promise<boolean | undefined> {
     if (!last) return undefined;
+    // A restart or a failover takes PostgreSQL away for seconds, and every batch it cut off in the
+    // middle of its COMMIT is in doubt: ask again while it cannot be reached, rather than answer
+    // "could not be checked" to all of them. (This replica's other writes wait meanwhile; they
+    // could not commit either.)
+    for (const pause of [0, ...this.askAgainMs]) {
+      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+      const answer = await this.#askChain(last);
+      if (answer !== 'unreachable') return answer;
+    }
+    return undefined;
+  }
+
+  /** One try at #committed: the answer, undefined if PostgreSQL answered but not that, or 'unreachable'. */
+  async #askChain(last: ChainHead): Promise<boolean | undefined | 'unreachable'> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
-    } catch {
-      return undefined;
+    } catch (err) {
+      return databaseUnreachable(err) ? 'unreachable' : undefined;
     }
     let failed: unknown;
     try {
@@ -261,7 +280,7 @@ export class PgGroupCommitter {
       return row?.hash === last.hash;
     } catch (err) {
       failed = err;
-      return undefined;
+      return databaseUnreachable(err) ? 'unreachable' : undefined;
     } finally {
       await client.query('ROLLBACK').catch(() => undefined);
       client.release(failed instanceof Error && !isSqlError(failed) ? failed : undefined);
