@@ -272,14 +272,14 @@ describe('PgGroupCommitter', () => {
     });
 
     it('once COMMIT has left, and PostgreSQL cannot be reached to ask: a 503 that says the outcome is not known', async () => {
-      // Asks three times, 10 ms apart (the server's pauses add up to ~16 s).
-      const asking = new PgGroupCommitter(pool, { maxBatch: 64, maxQueued: 1000 }, [10, 10]);
+      // Asks for 300 ms, from pauses of 10 ms (the server asks for 16 s, from 250 ms).
+      const asking = new PgGroupCommitter(pool, { maxBatch: 64, maxQueued: 1000 }, { forMs: 300, firstPauseMs: 10 });
       breakAfter('COMMIT', 'never');
       const outcome = await asking.submit(insert('j1'), undefined, { single: true }).then(
         () => undefined,
         (err: unknown) => err,
       );
-      expect(vi.mocked(pool.connect)).toHaveBeenCalledTimes(3);
+      expect(vi.mocked(pool.connect).mock.calls.length).toBeGreaterThanOrEqual(3);
       expect(outcome).toBeInstanceOf(ServiceUnavailableError);
       expect((outcome as Error).message).toMatch(/as the write committed, and whether it was made could not be checked: read it before trying again\.$/);
       // It had committed: "not made" would have been a lie.
@@ -290,7 +290,7 @@ describe('PgGroupCommitter', () => {
     });
 
     it('once COMMIT has left, and PostgreSQL is back on the third try (a restart): the batch is settled, and its writes acknowledged', async () => {
-      const asking = new PgGroupCommitter(pool, { maxBatch: 64, maxQueued: 1000 }, [10, 10]);
+      const asking = new PgGroupCommitter(pool, { maxBatch: 64, maxQueued: 1000 }, { forMs: 5_000, firstPauseMs: 10 });
       breakAfter('COMMIT', 'twice');
       expect(await asking.submit(insert('j3'), undefined, { single: true })).toBe('j3');
       vi.restoreAllMocks();

@@ -107,8 +107,12 @@ type Outcome = { ok: true; finish: () => unknown; records: AuditRecordInput[]; s
  */
 const BEGIN = `BEGIN; SET LOCAL lock_timeout = '15s'; SET LOCAL idle_in_transaction_session_timeout = '5s'`;
 
-/** Pauses between tries at settling a batch in doubt while PostgreSQL cannot be reached: ~16 s in all. */
-const ASK_AGAIN_MS = [250, 500, 1_000, 2_000, 4_000, 8_000];
+/** How a batch in doubt is asked about while PostgreSQL cannot be reached: for 16 s at most, the pauses doubling from 250 ms. */
+export interface DoubtAsking {
+  forMs: number;
+  firstPauseMs: number;
+}
+const DOUBT_ASKING: DoubtAsking = { forMs: 16_000, firstPauseMs: 250 };
 
 export class PgGroupCommitter {
   #queue: Pending[] = [];
@@ -118,8 +122,8 @@ export class PgGroupCommitter {
   constructor(
     private readonly pool: pg.Pool,
     private readonly options: GroupCommitOptions,
-    /** The pauses between tries at settling a batch in doubt (#committed); tests pass short ones. */
-    private readonly askAgainMs: readonly number[] = ASK_AGAIN_MS,
+    /** How long, and from what first pause, a batch in doubt is asked about (#committed); tests pass short ones. */
+    private readonly asking: DoubtAsking = DOUBT_ASKING,
   ) {}
 
   get queued(): number {
@@ -248,20 +252,22 @@ export class PgGroupCommitter {
    * left. Its transaction held the chain's head row until it ended, one way or the other, so the
    * chain is read under that row's lock: once the transaction is over (within BEGIN's idle limit, if
    * the server has not noticed the connection is gone). Undefined: it could not be told (no record to
-   * tell by, or PostgreSQL still unreachable after the pauses of askAgainMs).
+   * tell by, or PostgreSQL not answering within `asking.forMs`).
    */
   async #committed(last: ChainHead | undefined): Promise<boolean | undefined> {
     if (!last) return undefined;
     // A restart or a failover takes PostgreSQL away for seconds, and every batch it cut off in the
     // middle of its COMMIT is in doubt: ask again while it cannot be reached, rather than answer
-    // "could not be checked" to all of them. (This replica's other writes wait meanwhile; they
+    // "could not be checked" to all of them. Bounded as a whole: against a database that hangs, one
+    // try alone could take the statement limit. (This replica's other writes wait meanwhile; they
     // could not commit either.)
-    for (const pause of [0, ...this.askAgainMs]) {
-      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
-      const answer = await this.#askChain(last);
+    const giveUpAt = performance.now() + this.asking.forMs;
+    for (let pause = this.asking.firstPauseMs; ; pause *= 2) {
+      const answer = await within(giveUpAt - performance.now(), this.#askChain(last));
       if (answer !== 'unreachable') return answer;
+      if (performance.now() + pause >= giveUpAt) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
-    return undefined;
   }
 
   /** One try at #committed: the answer, undefined if PostgreSQL answered but not that, or 'unreachable'. */
@@ -329,6 +335,17 @@ interface Sending {
 class SentLate extends PartialWrite {
   constructor() {
     super('a single-statement write sent its statement after its first await');
+  }
+}
+
+/** `answer`, unless `ms` pass first (then undefined; the answer, when it comes, is dropped). */
+async function within<T>(ms: number, answer: Promise<T>): Promise<T | undefined> {
+  if (ms <= 0) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([answer, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
