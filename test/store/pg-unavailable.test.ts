@@ -12,7 +12,7 @@ import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { systemClock } from '../../src/clock.ts';
 import { NotFoundError, ServiceUnavailableError } from '../../src/errors.ts';
 import { openPostgresBlobStore } from '../../src/store/postgres/pg-blob-store.ts';
-import { answeringUnavailable, databaseUnreachable } from '../../src/store/postgres/pg-unavailable.ts';
+import { answeringUnavailable, connectionLost, databaseUnreachable, isSqlError } from '../../src/store/postgres/pg-unavailable.ts';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { auditInput } from '../helpers/audit-input.ts';
@@ -117,6 +117,11 @@ describe('databaseUnreachable', () => {
     } finally {
       await client.end();
     }
+    // A socket's EPIPE has a five-character code too, and is the connection's, not PostgreSQL's.
+    const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE', errno: -32, syscall: 'write' });
+    expect(isSqlError(epipe)).toBe(false);
+    expect(connectionLost(epipe)).toBe(true);
+    expect(databaseUnreachable(epipe)).toBe(true);
     expect(databaseUnreachable(new NotFoundError('no such version', 'package-version', '1.0.0'))).toBe(false);
     expect(databaseUnreachable(new TypeError('x is undefined'))).toBe(false);
     expect(databaseUnreachable('Connection terminated')).toBe(false);

@@ -6,11 +6,14 @@
  * broke after is checked against the audit chain first (pg-group-commit.ts).
  */
 import pg from 'pg';
-import { ServiceUnavailableError } from '../../errors.ts';
+import { ServiceUnavailableError, WriteOutcomeUnknownError } from '../../errors.ts';
 
-/** An error PostgreSQL reported (the connection is still good), as opposed to a broken connection. */
-export function isSqlError(err: unknown): boolean {
-  return typeof (err as { code?: unknown })?.code === 'string' && /^[0-9A-Z]{5}$/.test((err as { code: string }).code);
+/**
+ * An error PostgreSQL reported, as opposed to one of the connection's. (Not "a five-character code":
+ * a socket's EPIPE has one too.)
+ */
+export function isSqlError(err: unknown): err is pg.DatabaseError {
+  return err instanceof pg.DatabaseError;
 }
 
 /**
@@ -34,7 +37,7 @@ const DRIVER_MESSAGES = /^(Connection terminated|Client has encountered a connec
 
 /** Whether `err` says PostgreSQL could not be reached, or its connection was lost. */
 export function databaseUnreachable(err: unknown): boolean {
-  if (err instanceof pg.DatabaseError) return sessionEnded(err);
+  if (isSqlError(err)) return sessionEnded(err);
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   return (typeof code === 'string' && SOCKET_ERRORS.has(code)) || DRIVER_MESSAGES.test(err.message);
@@ -45,7 +48,7 @@ export function databaseUnreachable(err: unknown): boolean {
  * errors a query rejected with, where anything PostgreSQL did not answer is the connection's.
  */
 export function connectionLost(err: unknown): boolean {
-  return !isSqlError(err) || sessionEnded(err as { code: string; severity?: string });
+  return !isSqlError(err) || sessionEnded(err);
 }
 
 /**
@@ -53,7 +56,7 @@ export function connectionLost(err: unknown): boolean {
  * made, and may well be made on a retry. A 503, not a 500: nothing is wrong with the gateway.
  */
 export function lockNotGranted(err: unknown): ServiceUnavailableError | undefined {
-  if (!(err instanceof pg.DatabaseError) || err.code !== '55P03') return undefined;
+  if (!isSqlError(err) || err.code !== '55P03') return undefined;
   return new ServiceUnavailableError('The database was busy: a lock another writer held was not granted in time, and the write was not made; try again shortly.', { cause: err });
 }
 
@@ -69,7 +72,8 @@ const SAYS: Record<WriteOutcome, string> = {
 /** The 503 a lost connection answers, its cause kept for the log. */
 export function databaseUnavailable(cause: unknown, outcome: WriteOutcome): ServiceUnavailableError {
   const why = cause instanceof Error ? cause.message : String(cause);
-  return new ServiceUnavailableError(`The connection to the database failed (${why})${SAYS[outcome]}.`, { cause });
+  const message = `The connection to the database failed (${why})${SAYS[outcome]}.`;
+  return outcome === 'unknown' ? new WriteOutcomeUnknownError(message, { cause }) : new ServiceUnavailableError(message, { cause });
 }
 
 /**
