@@ -128,6 +128,13 @@ export class ServiceUnavailableError extends ApiError {
   }
 }
 
+/**
+ * A write whose commit may or may not have happened (its database connection broke as it committed,
+ * and the database could not be asked): the client must read before retrying, and nothing may record
+ * the write as failed.
+ */
+export class WriteOutcomeUnknownError extends ServiceUnavailableError {}
+
 /** Too many refused tokens from one source (auth/failure-limiter.ts): try again after Retry-After. */
 export class ThrottlingError extends ApiError {
   readonly status = 429;

@@ -11,7 +11,7 @@
  * planned again on the new state (the bytes stay on disk), up to three times. Bytes that end up
  * unused are removed; a crash before the commit leaves them reserved, and the next start removes them.
  */
-import { AccessDeniedError, ApiError, ConflictError, InternalError, PayloadTooLargeError, ServiceQuotaExceededError, ValidationError } from '../errors.ts';
+import { AccessDeniedError, ApiError, ConflictError, InternalError, PayloadTooLargeError, ServiceQuotaExceededError, ValidationError, WriteOutcomeUnknownError } from '../errors.ts';
 import { planPublish, type PublishPlan } from '../registry/plan-publish.ts';
 import { newRevision } from '../registry/revision.ts';
 import { exists } from '../registry/statuses.ts';
@@ -72,7 +72,9 @@ export async function publishVersion(deps: PackageApiDeps, input: PublishInput) 
         });
       } catch (err) {
         // The transaction rolled back with its record; the decision is still recorded, as a failure
-        // with the status the client is told.
+        // with the status the client is told. Unless it may have committed after all: then its own
+        // record may be in the chain, and a failure beside it would contradict it.
+        if (err instanceof WriteOutcomeUnknownError) throw err;
         const status = err instanceof ApiError ? err.status : 500;
         await deps.store.appendAudit({ ...allowed.record('rejected', status), request: summary }).catch((e: unknown) => deps.logger.error('could not record a failed publish', { err: e }));
         throw err;

@@ -14,6 +14,7 @@ import { keySourceFor } from '../../src/auth/key-source.ts';
 import { createTokenVerifier } from '../../src/auth/verify-token.ts';
 import { systemClock } from '../../src/clock.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
+import { WriteOutcomeUnknownError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { PolicyEngine } from '../../src/policy/engine.ts';
 import { loadPolicyDir } from '../../src/policy/load-policies.ts';
@@ -267,6 +268,21 @@ describe('the package API over HTTP', () => {
       expect((await call('POST', `${DESCRIBE}?${TOOL}&version=1.0.0`)).status).toBe(404);
       // The same upload again succeeds.
       expect((await publish('1.0.0', 'a.bin', 'A')).status).toBe(200);
+    });
+
+    it('a commit whose outcome is unknown (its connection broke as it committed) is a 503, and no failure is recorded beside what may have committed', async () => {
+      const app = appWith({
+        store: storeWith(async (real, c) => {
+          // It did commit; its answer was lost, and the database could not be asked.
+          await real(c);
+          throw new WriteOutcomeUnknownError('The connection to the database failed (Connection terminated unexpectedly) as the write committed, and whether it was made could not be checked: read it before trying again.');
+        }),
+      });
+      const res = await publishTo(app, all, `${TOOL}&version=1.0.0&asset=a.bin`, 'A', sha256('A'));
+      expect(res.status).toBe(503);
+      expect((await res.json()).message).toMatch(/read it before trying again/);
+      expect((await newest())[0]).toMatchObject({ action: 'PublishPackageVersion', decision: 'allow', outcome: 'applied' });
+      expect((await newest(5)).filter((r) => r.outcome === 'rejected')).toEqual([]);
     });
 
     it('a commit that fails is a 500 that keeps nothing, and its decision is still recorded', async () => {

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { systemClock } from '../../src/clock.ts';
-import { ServiceUnavailableError, type ApiError } from '../../src/errors.ts';
+import { ServiceUnavailableError, WriteOutcomeUnknownError, type ApiError } from '../../src/errors.ts';
 import { PartialWrite, PgGroupCommitter, type PgWork } from '../../src/store/postgres/pg-group-commit.ts';
 import { migratePostgres, openPool, openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { auditInput } from '../helpers/audit-input.ts';
@@ -280,7 +280,7 @@ describe('PgGroupCommitter', () => {
         (err: unknown) => err,
       );
       expect(vi.mocked(pool.connect).mock.calls.length).toBeGreaterThanOrEqual(3);
-      expect(outcome).toBeInstanceOf(ServiceUnavailableError);
+      expect(outcome).toBeInstanceOf(WriteOutcomeUnknownError);
       expect((outcome as Error).message).toMatch(/as the write committed, and whether it was made could not be checked: read it before trying again\.$/);
       // It had committed: "not made" would have been a lie.
       vi.restoreAllMocks();
