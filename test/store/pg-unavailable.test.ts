@@ -12,7 +12,8 @@ import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { systemClock } from '../../src/clock.ts';
 import { NotFoundError, ServiceUnavailableError } from '../../src/errors.ts';
 import { openPostgresBlobStore } from '../../src/store/postgres/pg-blob-store.ts';
-import { answeringUnavailable, connectionLost, databaseUnreachable, isSqlError } from '../../src/store/postgres/pg-unavailable.ts';
+import { answeringUnavailable } from '../../src/store/answering-unavailable.ts';
+import { connectionLost, databaseUnreachable, isSqlError, pgUnavailableAs } from '../../src/store/postgres/pg-unavailable.ts';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { auditInput } from '../helpers/audit-input.ts';
@@ -142,7 +143,7 @@ describe('answeringUnavailable', () => {
         throw notFound;
       },
       countSyncJobs: async () => ({ awaiting: 1 }),
-    } as unknown as Store);
+    } as unknown as Store, pgUnavailableAs);
     const refused = await failure(store.readVersion({} as never, '1.0.0', {} as never));
     expect(refused).toBeInstanceOf(ServiceUnavailableError);
     expect((refused as Error).message).toBe('The connection to the database failed (Client was closed and is not queryable): try again shortly.');

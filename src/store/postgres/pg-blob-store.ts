@@ -11,7 +11,8 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import type pg from 'pg';
 import { BlobDigestMismatchError, BlobMissingError, BlobSourceError, BlobTooLargeError, type BlobStore } from '../blob-store.ts';
 import type { AssetInput } from '../store.ts';
-import { answeringUnavailable } from './pg-unavailable.ts';
+import { answeringUnavailable } from '../answering-unavailable.ts';
+import { pgUnavailableAs } from './pg-unavailable.ts';
 
 export const CHUNK_BYTES = 256 * 1024;
 
@@ -111,5 +112,5 @@ export function openPostgresBlobStore(pool: pg.Pool): BlobStore {
       return { size: row.size, stream };
     },
     remove: removeBytes,
-  });
+  }, pgUnavailableAs);
 }

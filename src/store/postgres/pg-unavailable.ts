@@ -77,31 +77,11 @@ export function databaseUnavailable(cause: unknown, outcome: WriteOutcome): Serv
 }
 
 /**
- * The store (or the blob store), answering every call that failed for want of PostgreSQL with a 503.
- * The group commit already says what became of a write (its errors are 503s by then); the rest are
- * reads, uploads of bytes not yet published, and single statements whose outcome the message does
- * not claim. A Proxy, as instrumentStore's: every method, including ones added later, is covered.
+ * What a store or blob-store call that failed for want of PostgreSQL answers (answeringUnavailable in
+ * ../answering-unavailable.ts). The group commit already says what became of a write (its errors are
+ * 503s by then); the rest are reads, uploads of bytes not yet published, and single statements whose
+ * outcome the message does not claim.
  */
-export function answeringUnavailable<S extends object>(store: S): S {
-  const wrapped = new Map<PropertyKey, unknown>();
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      let fn = wrapped.get(property);
-      if (!fn) {
-        const method = value as (...args: unknown[]) => unknown;
-        fn = function unavailableAsRetry(...args: unknown[]): unknown {
-          const result = method.apply(target, args);
-          return result instanceof Promise ? result.catch(rethrowUnavailable) : result;
-        };
-        wrapped.set(property, fn);
-      }
-      return fn;
-    },
-  });
-}
-
-function rethrowUnavailable(err: unknown): never {
-  throw databaseUnreachable(err) ? databaseUnavailable(err, 'no write') : err;
+export function pgUnavailableAs(err: unknown): ServiceUnavailableError | undefined {
+  return databaseUnreachable(err) ? databaseUnavailable(err, 'no write') : undefined;
 }

@@ -66,7 +66,8 @@ import type {
 import { BLOB_GRACE_MS, reservationGone } from '../store.ts';
 import { CoalescedReads } from './pg-coalesced-reads.ts';
 import { PgSharedReader, readerConnections } from './pg-shared-reader.ts';
-import { answeringUnavailable } from './pg-unavailable.ts';
+import { answeringUnavailable } from '../answering-unavailable.ts';
+import { pgUnavailableAs } from './pg-unavailable.ts';
 import { PartialWrite, PgGroupCommitter, type PgSubmitOptions, type PgTx, type PgWork, type PgWriteGuard } from './pg-group-commit.ts';
 import { ASSET_COLUMNS, type AssetRow, type IdentifierRow, keyOf, METADATA_COLUMNS, type MetadataRow, toVersionMetadata, originOf, REPOSITORY_COLUMNS, type RepositoryRow, type SyncJobRow, toAsset, toRepository, toSyncJob, toVersionRecord, VERSION_COLUMNS, type VersionRow } from '../sql-rows.ts';
 
@@ -170,7 +171,7 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store 
     await migrator.end().catch(() => undefined);
   }
   const reader = new PgSharedReader(pool, readerConnections(o.poolSize ?? 10));
-  return answeringUnavailable(new PostgresStore(pool, o.clock, new PgGroupCommitter(pool, o.groupCommit ?? DEFAULT_GROUP_COMMIT), reader, o.syncLeaseMs ?? DEFAULT_SYNC_LEASE_MS, o.blobGraceMs ?? BLOB_GRACE_MS));
+  return answeringUnavailable(new PostgresStore(pool, o.clock, new PgGroupCommitter(pool, o.groupCommit ?? DEFAULT_GROUP_COMMIT), reader, o.syncLeaseMs ?? DEFAULT_SYNC_LEASE_MS, o.blobGraceMs ?? BLOB_GRACE_MS), pgUnavailableAs);
 }
 
 /** The URL without its password, for messages. */
