@@ -11,6 +11,7 @@
  */
 import type Database from 'better-sqlite3';
 import { ServiceUnavailableError } from '../../errors.ts';
+import { LockWait } from './lock-wait.ts';
 
 export interface GroupCommitOptions {
   /** The most writes in one transaction; more wait for the next one (that follows at once). */
@@ -51,12 +52,15 @@ export class GroupCommitter {
   readonly #rollback: Database.Statement;
   /** Runs a function in a savepoint of the open transaction (better-sqlite3 nests as SAVEPOINT). */
   readonly #inSavepoint: (fn: () => unknown) => unknown;
+  /** How BEGIN waits for a lock another process holds (lock-wait.ts). */
+  readonly #lockWait: LockWait;
 
-  constructor(sqlite: Database.Database, options: GroupCommitOptions = DEFAULT_GROUP_COMMIT) {
+  constructor(sqlite: Database.Database, options: GroupCommitOptions = DEFAULT_GROUP_COMMIT, lockWait = new LockWait(sqlite)) {
     if (!Number.isInteger(options.maxBatch) || options.maxBatch < 1) throw new Error(`group commit: maxBatch must be a positive integer, got ${options.maxBatch}`);
     if (!Number.isInteger(options.maxQueued) || options.maxQueued < 1) throw new Error(`group commit: maxQueued must be a positive integer, got ${options.maxQueued}`);
     this.#sqlite = sqlite;
     this.#options = options;
+    this.#lockWait = lockWait;
     this.#begin = sqlite.prepare('BEGIN IMMEDIATE');
     this.#commit = sqlite.prepare('COMMIT');
     this.#rollback = sqlite.prepare('ROLLBACK');
@@ -105,7 +109,7 @@ export class GroupCommitter {
     const started = performance.now();
     let outcomes: Outcome[];
     try {
-      this.#begin.run();
+      this.#lockWait.run(() => this.#begin.run());
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;

@@ -16,7 +16,9 @@ import { systemClock } from '../../clock.ts';
 import { workerEntry } from '../../package-root.ts';
 import type { PackageDeleteResult, Store, VersionCommit, VersionCommitResult } from '../store.ts';
 import { DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from './group-commit.ts';
+import { answeringUnavailable } from '../answering-unavailable.ts';
 import { openSqliteConnection } from './sqlite-store.ts';
+import { sqliteUnavailableAs } from './sqlite-unavailable.ts';
 import { TurnSnapshot } from './turn-snapshot.ts';
 import { encodeWrites, reviveError, type FlatError, type WriteRequest, type WriterInit, type WriterMessage } from './writer-protocol.ts';
 
@@ -213,5 +215,6 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
     })();
     return closing;
   };
-  return store as unknown as Store;
+  // The writer's refusals crossed as SqliteErrors, as the reader's are thrown.
+  return answeringUnavailable(store as unknown as Store, sqliteUnavailableAs);
 }
