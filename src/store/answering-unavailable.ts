@@ -14,12 +14,14 @@ export function answeringUnavailable<S extends object>(store: S, unavailableAs: 
   const rethrow = (err: unknown): never => {
     throw unavailableAs(err) ?? err;
   };
-  const wrapped = new Map<PropertyKey, unknown>();
+  // Keyed by the method itself, not its name: a method replaced on the store (a test's stand-in) is
+  // the one called, never the first one seen under that name.
+  const wrapped = new WeakMap<object, unknown>();
   return new Proxy(store, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
-      let fn = wrapped.get(property);
+      let fn = wrapped.get(value);
       if (!fn) {
         const method = value as (...args: unknown[]) => unknown;
         fn = function unavailableAsRetry(...args: unknown[]): unknown {
@@ -32,7 +34,7 @@ export function answeringUnavailable<S extends object>(store: S, unavailableAs: 
           }
           return result instanceof Promise ? result.catch(rethrow) : result;
         };
-        wrapped.set(property, fn);
+        wrapped.set(value, fn);
       }
       return fn;
     },

@@ -193,3 +193,40 @@ describe('a PostgreSQL that hangs', () => {
     }
   }, 60_000);
 });
+
+describe('a PostgreSQL that takes no writes', () => {
+  it('answers a write 503 "takes no writes … not made" while reads go on, and writes again once it does', async () => {
+    const own = await createTestDatabase('vg_read_only');
+    const name = new URL(own.url).pathname.slice(1);
+    /** Ends the store's sessions: its pool connects again, under the database's new defaults. */
+    const endStoreSessions = () => admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
+    const store = await openPostgresStore({ url: own.url, clock: systemClock, poolSize: 2 });
+    try {
+      await store.appendAudit(auditInput({ requestId: 'before' }));
+      // As a maintenance window does, or as a failover that left the replica on a standby looks.
+      await admin.query(`ALTER DATABASE "${name}" SET default_transaction_read_only = on`);
+      await endStoreSessions();
+      let refused: unknown;
+      await vi.waitFor(
+        async () => {
+          // The first tries may meet the ended sessions (503s of their own); then every one is refused read-only.
+          refused = await failure(store.appendAudit(auditInput({ requestId: 'refused' })));
+          expect(refused).toBeInstanceOf(ServiceUnavailableError);
+          expect((refused as Error).message).toMatch(/^The database takes no writes now \(cannot execute .* in a read-only transaction\): the write was not made; try again shortly\.$/);
+        },
+        { timeout: 20_000, interval: 100 },
+      );
+      expect(((refused as Error).cause as pg.DatabaseError).code).toBe('25006');
+      expect((await store.listAudit({ limit: 10 })).map((r) => r.requestId)).toEqual(['before']);
+
+      await admin.query(`ALTER DATABASE "${name}" RESET default_transaction_read_only`);
+      await endStoreSessions();
+      await vi.waitFor(() => store.appendAudit(auditInput({ requestId: 'after' })), { timeout: 20_000, interval: 100 });
+      expect((await store.listAudit({ limit: 10 })).map((r) => r.requestId)).toEqual(['after', 'before']);
+      expect((await verifyChain(store)).ok).toBe(true);
+    } finally {
+      await store.close();
+      await own.drop();
+    }
+  }, 60_000);
+});

@@ -60,6 +60,16 @@ export function lockNotGranted(err: unknown): ServiceUnavailableError | undefine
   return new ServiceUnavailableError('The database was busy: a lock another writer held was not granted in time, and the write was not made; try again shortly.', { cause: err });
 }
 
+/**
+ * A database that takes no writes (25006): a hot standby, where a failover left the replica's
+ * connections on the old primary, or `default_transaction_read_only` set for maintenance. Nothing
+ * the statement's transaction tried to write was written. A 503 to retry, not a 500.
+ */
+export function readOnly(err: unknown): ServiceUnavailableError | undefined {
+  if (!isSqlError(err) || err.code !== '25006') return undefined;
+  return new ServiceUnavailableError(`The database takes no writes now (${err.message}): the write was not made; try again shortly.`, { cause: err });
+}
+
 /** What is known of the write a lost connection interrupted ('no write': the call claims nothing of one). */
 export type WriteOutcome = 'not made' | 'unknown' | 'no write';
 
@@ -77,11 +87,11 @@ export function databaseUnavailable(cause: unknown, outcome: WriteOutcome): Serv
 }
 
 /**
- * What a store or blob-store call that failed for want of PostgreSQL answers (answeringUnavailable in
- * ../answering-unavailable.ts). The group commit already says what became of a write (its errors are
- * 503s by then); the rest are reads, uploads of bytes not yet published, and single statements whose
- * outcome the message does not claim.
+ * What a store or blob-store call answers that failed for want of PostgreSQL, or of one that takes
+ * writes (answeringUnavailable in ../answering-unavailable.ts). The group commit already says what
+ * became of a write it lost the connection under (its errors are 503s by then); the rest are reads,
+ * uploads of bytes not yet published, and single statements whose outcome the message does not claim.
  */
 export function pgUnavailableAs(err: unknown): ServiceUnavailableError | undefined {
-  return databaseUnreachable(err) ? databaseUnavailable(err, 'no write') : undefined;
+  return databaseUnreachable(err) ? databaseUnavailable(err, 'no write') : readOnly(err);
 }
