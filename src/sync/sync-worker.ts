@@ -9,8 +9,9 @@ import type { Logger } from '../log.ts';
 import { syncRecord } from '../audit/build-record.ts';
 import { newRevision } from '../registry/revision.ts';
 import { packageArn } from '../resource/package-arn.ts';
+import { ServiceUnavailableError } from '../errors.ts';
 import type { BlobStore } from '../store/blob-store.ts';
-import type { Store } from '../store/store.ts';
+import type { ClaimedSyncJob, Store } from '../store/store.ts';
 import { SyncFailure, syncVersion } from './sync-version.ts';
 
 export interface SyncSettings {
@@ -22,7 +23,12 @@ export interface SyncSettings {
   retryBaseMs: number;
   /** How often an idle worker looks for due jobs. */
   pollMs: number;
+  /** The first pause before recording a result again while the database is unavailable (doubled up to 30 s); 1 s unless set (tests shorten it). */
+  outagePauseMs?: number | undefined;
 }
+
+/** The longest pause between tries at recording a result while the database is unavailable. */
+const MAX_OUTAGE_PAUSE_MS = 30_000;
 
 export const DEFAULT_SYNC_SETTINGS: SyncSettings = { concurrency: 2, maxAttempts: 3, retryBaseMs: 5000, pollMs: 1000 };
 
@@ -55,25 +61,56 @@ export function createSyncWorker({ store, blobs, clock, log, settings, region = 
   const loops: Promise<void>[] = [];
   let wake: Array<() => void> = [];
 
+  /**
+   * Records a claimed job's result, trying again while the database is unavailable (a 503 from the
+   * store: PostgreSQL restarting, the SQLite file locked by another process). A result given up on
+   * would leave the job in progress until a restart recovers it (or, on PostgreSQL, its lease runs
+   * out), with its version's sync neither done nor failed. Both records are safe to make twice: a
+   * claim already settled is superseded and writes nothing. stop() ends the tries: the job is then
+   * recovered at the next start.
+   */
+  const recordResult = async <T>(what: string, job: ClaimedSyncJob, write: () => Promise<T>): Promise<T> => {
+    let pauseMs = settings.outagePauseMs ?? 1000;
+    for (;;) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!(err instanceof ServiceUnavailableError) || stopping) throw err;
+        log.warn(`sync: the ${what} could not be recorded; trying again`, { syncJob: job.id, version: job.version, err: err.message, retryInMs: pauseMs });
+        await sleep(pauseMs);
+        pauseMs = Math.min(pauseMs * 2, MAX_OUTAGE_PAUSE_MS);
+      }
+    }
+  };
+
   const runOnce = async (): Promise<boolean> => {
     const job = await store.claimSyncJob();
     if (!job) return false;
     try {
       const metadata = await syncVersion(job, blobs, (p) => store.setSyncProgress(job, p));
       const audit = syncRecord({ clock, resource: packageArn({ region, ...job.key }), version: job.version, jobId: job.id, attempt: job.attempts });
-      const outcome = await store.completeSync(job, metadata, newRevision(), audit);
+      const revision = newRevision();
+      const outcome = await recordResult('completed sync', job, () => store.completeSync(job, metadata, revision, audit));
       log.info(outcome === 'completed' ? 'sync completed' : 'sync superseded', { syncJob: job.id, version: job.version, package: job.key.name });
     } catch (err) {
-      // A SyncFailure is written for people; anything else (a file system or database error) may
-      // carry paths and internals, so it goes to the log and the status says only what happened.
-      const reason = err instanceof SyncFailure ? err.message : 'The sync could not run because of an internal error (see the server log).';
-      if (!(err instanceof SyncFailure)) log.error('sync attempt could not run', { syncJob: job.id, version: job.version, err: (err as Error).message });
-      const retry = job.attempts < settings.maxAttempts;
-      const retryAt = retry ? new Date(clock.now().getTime() + settings.retryBaseMs * 2 ** (job.attempts - 1)).toISOString() : null;
-      await store.failSyncAttempt(job, reason, retryAt);
-      log.warn('sync attempt failed', { syncJob: job.id, version: job.version, package: job.key.name, attempt: job.attempts, reason, retryAt });
+      await failAttempt(job, err);
     }
     return true;
+  };
+
+  const failAttempt = async (job: ClaimedSyncJob, err: unknown): Promise<void> => {
+    // A SyncFailure is written for people; anything else (a file system or database error) may
+    // carry paths and internals, so it goes to the log and the status says only what happened.
+    // The database being unavailable is nobody's fault but the outage's: it never fails a sync for good.
+    const outage = err instanceof ServiceUnavailableError;
+    const reason =
+      err instanceof SyncFailure ? err.message : outage ? 'The sync could not run: the database was unavailable. It is tried again.' : 'The sync could not run because of an internal error (see the server log).';
+    if (!(err instanceof SyncFailure)) log.error('sync attempt could not run', { syncJob: job.id, version: job.version, err: (err as Error).message });
+    const retry = outage || job.attempts < settings.maxAttempts;
+    // Attempts past maxAttempts (outages only) wait as long as the last regular one.
+    const retryAt = retry ? new Date(clock.now().getTime() + settings.retryBaseMs * 2 ** (Math.min(job.attempts, settings.maxAttempts) - 1)).toISOString() : null;
+    await recordResult('failed attempt', job, () => store.failSyncAttempt(job, reason, retryAt));
+    log.warn('sync attempt failed', { syncJob: job.id, version: job.version, package: job.key.name, attempt: job.attempts, reason, retryAt });
   };
 
   const sleep = (ms: number) =>

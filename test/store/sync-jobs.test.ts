@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tgz } from '../../src/cli/tarball.ts';
 import { syncRecord } from '../../src/audit/build-record.ts';
 import { fixedClock } from '../../src/clock.ts';
+import { ServiceUnavailableError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { openBlobStore, type BlobStore } from '../../src/store/blob-store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
@@ -240,6 +241,53 @@ describe('sync jobs', () => {
     const job = (await store.readSyncJob(v.id))!;
     expect(job).toMatchObject({ state: 'awaiting', attempts: 1, statusReason: 'The sync could not run because of an internal error (see the server log).' });
     expect(job.statusReason).not.toContain(dir);
+  });
+
+  /**
+   * The store during an outage: `method` answers what answeringUnavailable makes of a lost database
+   * (a 503) its next `times` calls, then is itself again.
+   */
+  const outage = (method: keyof Store, times: number): Store => {
+    let left = times;
+    return new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === method && left > 0) {
+          left--;
+          return async () => {
+            throw new ServiceUnavailableError('The connection to the database failed (Connection terminated unexpectedly): try again shortly.');
+          };
+        }
+        return Reflect.get(target, property, receiver);
+      },
+    });
+  };
+  const workerOn = (s: Store) => createSyncWorker({ store: s, blobs, clock, log: silentLogger, settings: { ...settings, outagePauseMs: 5 } });
+
+  it('a finished sync whose record meets an outage is recorded once the database answers: completed, on its first attempt', async () => {
+    const v = await add(genericKey, '1.0.0', [{ name: 'a.bin', bytes: Buffer.from('A') }]);
+    expect(await workerOn(outage('completeSync', 3)).runOnce()).toBe(true);
+    expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'completed', attempts: 1, statusReason: null });
+    expect((await store.readVersion(genericKey, '1.0.0')).version!.revision).not.toBe('r0');
+  });
+
+  it('an attempt that met an outage is tried again, even past the attempts allowed: an outage never fails a sync for good', async () => {
+    const v = await add(npmKey, '1.0.0', [{ name: 'widget-1.0.0.tgz', bytes: npmTarball({ name: '@acme/widget', version: '1.0.0' }) }]);
+    for (let attempt = 1; attempt <= settings.maxAttempts + 1; attempt++) {
+      expect(await workerOn(outage('setSyncProgress', 1)).runOnce()).toBe(true);
+      expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'awaiting', attempts: attempt, statusReason: 'The sync could not run: the database was unavailable. It is tried again.' });
+      clock.advance(60_000);
+    }
+    expect(await worker.runOnce()).toBe(true);
+    expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'completed', statusReason: null });
+  });
+
+  it('a failed attempt whose record meets an outage is recorded once the database answers, not left in progress', async () => {
+    const v = await add(genericKey, '2.0.0', [{ name: 'b.bin', bytes: Buffer.from('B') }]);
+    rmSync(blobs.pathOf(v.assets[0]!.blobKey));
+    expect(await workerOn(outage('failSyncAttempt', 3)).runOnce()).toBe(true);
+    const job = (await store.readSyncJob(v.id))!;
+    expect(job).toMatchObject({ state: 'awaiting', attempts: 1 });
+    expect(job.statusReason).toMatch(/^Asset b\.bin is missing/);
   });
 
   it('a job in progress when the process died is awaiting again at the next start, and then completes', async () => {
