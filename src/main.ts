@@ -79,6 +79,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     writerThread: config.commitThread && clock === systemClock,
     // The requests that needed a lost connection are answered 503 and logged with it; this says why.
     onConnectionLost: (err) => logger.warn('lost a connection to PostgreSQL; the next statement opens another', { reason: err.message }),
+    onWriterLost: (err, replaced) =>
+      replaced
+        ? logger.error("the store's writer thread stopped; a new one takes its place", { err: err.message })
+        : logger.error("the store's writer thread stopped again and again; every write is refused until versiongate is restarted", { err: err.message }),
   });
   // Its failure is awaited below; until then it must not count as an unhandled rejection.
   opening.catch(() => undefined);

@@ -25,6 +25,8 @@ export interface OpenStoreOptions {
   writerThread?: boolean | undefined;
   /** PostgreSQL only: told of each pooled connection that failed (the server ended it, the network broke). */
   onConnectionLost?: ((err: Error) => void) | undefined;
+  /** SQLite's writer thread only: told when it stopped, and whether another took its place. */
+  onWriterLost?: ((err: Error, replaced: boolean) => void) | undefined;
 }
 
 export async function openStores(o: OpenStoreOptions): Promise<{ store: Store; blobs: BlobStore }> {
@@ -42,6 +44,6 @@ export async function openStores(o: OpenStoreOptions): Promise<{ store: Store; b
     return { store, blobs: openPostgresBlobStore(store.pool) };
   }
   const file = join(o.dataDir, DATABASE_FILE);
-  const store = o.writerThread ? await openThreadedSqliteStore({ file, groupCommit: o.groupCommit }) : openSqliteStore({ file, clock: o.clock, groupCommit: o.groupCommit });
+  const store = o.writerThread ? await openThreadedSqliteStore({ file, groupCommit: o.groupCommit, onWriterLost: o.onWriterLost }) : openSqliteStore({ file, clock: o.clock, groupCommit: o.groupCommit });
   return { store, blobs: openBlobStore(join(o.dataDir, BLOB_DIR)) };
 }

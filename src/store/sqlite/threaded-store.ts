@@ -6,11 +6,11 @@
  * in flight for as long as the disk took.
  *
  * The writer is one connection for every write (as the group committer needs), so no write here ever
- * waits on a lock with the event loop blocked. If the writer dies, every write fails closed (503) and
- * readiness says so: nothing is acknowledged that is not committed.
+ * waits on a lock with the event loop blocked. If the writer dies, another takes its place (see lost()
+ * below); nothing is ever acknowledged that is not committed.
  */
 import { Worker } from 'node:worker_threads';
-import { ServiceUnavailableError } from '../../errors.ts';
+import { ServiceUnavailableError, WriteOutcomeUnknownError } from '../../errors.ts';
 import type { AuditRecordInput } from '../../audit/audit-record.ts';
 import { systemClock } from '../../clock.ts';
 import { workerEntry } from '../../package-root.ts';
@@ -100,69 +100,145 @@ void everyMethodPlaced;
 export interface ThreadedStoreOptions {
   file: string;
   groupCommit?: GroupCommitOptions | undefined;
+  /** Told when a writer thread stopped while the store was open: whether another replaces it, or the store gave up (the server logs it). */
+  onWriterLost?: ((err: Error, replaced: boolean) => void) | undefined;
+  /** Each writer thread as it starts (tests end one, to show what the store does when one dies). */
+  onWriter?: ((worker: Worker) => void) | undefined;
 }
+
+/** Writers that may die within WRITER_DEATH_WINDOW_MS and be replaced; one more, and the store refuses every write. */
+const WRITER_DEATHS_ALLOWED = 3;
+const WRITER_DEATH_WINDOW_MS = 60_000;
 
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
 
-export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROUP_COMMIT }: ThreadedStoreOptions): Promise<Store> {
+export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROUP_COMMIT, onWriterLost, onWriter }: ThreadedStoreOptions): Promise<Store> {
   // Opened (and migrated) here first: the writer opens a database whose schema is current.
   // The reader makes no group commits (the writer does), so its sorts may spill to disk as usual.
   const { store: reader, sqlite: readerConnection } = openSqliteConnection({ file, clock: systemClock, groupCommit, memoryTempStore: false });
   // This thread's reads of one turn share a read transaction; the writer's answers end it first.
   const snapshot = new TurnSnapshot(readerConnection);
   const init: WriterInit = { file, maxBatch: groupCommit.maxBatch, maxQueued: groupCommit.maxQueued };
-  const worker = new Worker(workerEntry(import.meta.url, './writer-thread-boot.mjs', 'writer-thread'), {
-    workerData: { versiongateWriter: init },
-    // Nothing from the parent's command line (V8 flags are process-wide, see reload-worker-boot.mjs).
-    execArgv: [],
-  });
   const pending = new Map<number, Pending>();
   let nextId = 1;
+  /** The writer whose messages count: the one starting or running (undefined while none is). */
+  let current: Worker | undefined;
+  /** Whether `current` has answered its ping: until then, writes wait in the outbox. */
+  let ready = false;
+  /** Set when the store gave up on writers: every write is refused. */
   let failure: Error | undefined;
+  let replacing: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
+  /** When writers died (performance.now()), the last WRITER_DEATH_WINDOW_MS of them. */
+  let deaths: number[] = [];
 
-  const fail = (err: Error) => {
-    failure ??= err;
-    for (const p of pending.values()) p.reject(new ServiceUnavailableError(`The store's writer stopped (${failure.message}); the write was not made.`));
-    pending.clear();
-  };
   // Each write leaves for the writer as soon as the job that made it has run (writes made together
   // still travel together), not at the end of the turn: a turn can hold a burst of requests, and a
   // write held for the rest of it kept the writer idle, or its next batch short, while this thread
   // worked through them. The writer commits together every write that arrived during its last commit.
   let outbox: WriteRequest[] = [];
   const post = () => {
+    if (!ready || outbox.length === 0) return;
     const requests = outbox;
     outbox = [];
-    if (!failure) worker.postMessage(encodeWrites(requests));
+    current!.postMessage(encodeWrites(requests));
   };
-  worker.on('message', (m: WriterMessage & { closeError?: FlatError }) => {
-    snapshot.end();
-    for (const a of m.answers) {
-      const p = pending.get(a.id);
-      if (!p) continue;
-      pending.delete(a.id);
-      if (a.ok) p.resolve(a.value);
-      else p.reject(reviveError(a.error!));
+
+  const notMade = (why: Error) => new ServiceUnavailableError(`The store's writer stopped (${why.message}); the write was not made.`);
+  /** Refuses every write, now and from now on. */
+  const giveUp = (err: Error) => {
+    failure ??= err;
+    for (const p of pending.values()) p.reject(notMade(failure));
+    pending.clear();
+    outbox = [];
+  };
+
+  /**
+   * A writer that stopped while the store was open (a crash: a bug, memory). The writes it had been
+   * sent may have committed before it stopped, and nothing can tell this thread which did: they are
+   * answered so (503, read before trying again), never "not made". The writes it had not been sent
+   * wait for the writer that replaces it, as SQLite has rolled back whatever the dead one left open.
+   * Writers that die again and again have a cause a new one would not escape: past
+   * WRITER_DEATHS_ALLOWED in a minute the store gives up, refusing every write, and /readyz says so.
+   */
+  const lost = (worker: Worker, err: Error) => {
+    if (worker !== current) return; // its 'error' came first, or it was already replaced
+    current = undefined;
+    ready = false;
+    if (closing) return giveUp(new Error('the store is closed'));
+    // The first writer failing fails the start: a database it cannot open is no crash to outlive.
+    if (!started) return giveUp(err);
+    const unsent = new Set(outbox.map((r) => r.id));
+    for (const [id, p] of pending) {
+      if (unsent.has(id)) continue;
+      pending.delete(id);
+      p.reject(new WriteOutcomeUnknownError(`The store's writer stopped (${err.message}) while the write was being made: whether it was made could not be checked; read it before trying again.`));
     }
-    for (const size of m.commits) groupCommit.onCommit?.(size, 0);
-  });
-  worker.on('error', (err) => fail(err));
-  worker.on('exit', (code) => fail(new Error(closing ? 'the store is closed' : `the writer thread exited with status ${code}`)));
-  // The writer is ready once it answers: a database it cannot open fails the start, not the first request.
-  await new Promise<void>((resolve, reject) => {
-    pending.set(0, { resolve: () => resolve(), reject });
-    worker.postMessage([{ id: 0, method: 'ping', args: [] }] satisfies WriteRequest[]);
-  }).catch(async (err: unknown) => {
+    const now = performance.now();
+    deaths = [...deaths.filter((t) => now - t < WRITER_DEATH_WINDOW_MS), now];
+    if (deaths.length > WRITER_DEATHS_ALLOWED) {
+      onWriterLost?.(err, false);
+      return giveUp(err);
+    }
+    onWriterLost?.(err, true);
+    replacing = startWriter();
+  };
+
+  /** Starts a writer; resolves once it has answered (a database it cannot open fails here, not at the first write). */
+  const startWriter = (): Promise<void> => {
+    const worker = new Worker(workerEntry(import.meta.url, './writer-thread-boot.mjs', 'writer-thread'), {
+      workerData: { versiongateWriter: init },
+      // Nothing from the parent's command line (V8 flags are process-wide, see reload-worker-boot.mjs).
+      execArgv: [],
+    });
+    current = worker;
+    onWriter?.(worker);
+    worker.on('message', (m: WriterMessage & { closeError?: FlatError }) => {
+      snapshot.end();
+      for (const a of m.answers) {
+        const p = pending.get(a.id);
+        if (!p) continue;
+        pending.delete(a.id);
+        if (a.ok) p.resolve(a.value);
+        else p.reject(reviveError(a.error!));
+      }
+      for (const size of m.commits) groupCommit.onCommit?.(size, 0);
+    });
+    worker.on('error', (err) => lost(worker, err));
+    worker.on('exit', (code) => lost(worker, new Error(`the writer thread exited with status ${code}`)));
+    const id = nextId++;
+    return new Promise<void>((resolve, reject) => {
+      pending.set(id, { resolve: () => resolve(), reject });
+      worker.postMessage([{ id, method: 'ping', args: [] }] satisfies WriteRequest[]);
+    }).then(
+      () => {
+        if (current !== worker) return;
+        ready = true;
+        post();
+      },
+      (err: Error) => {
+        // A writer that died before it answered was handled as it died (lost()); one that answered
+        // its ping with an error cannot write either.
+        if (current !== worker) return;
+        giveUp(err);
+        void worker.terminate();
+      },
+    );
+  };
+
+  let started = false;
+  await startWriter();
+  if (failure) {
     await reader.close();
-    throw err;
-  });
+    throw failure;
+  }
+  started = true;
 
   const send = <T>(method: string, args: unknown[]): Promise<T> => {
-    if (failure) return Promise.reject(new ServiceUnavailableError(`The store's writer stopped (${failure.message}); the write was not made.`));
+    if (failure) return Promise.reject(notMade(failure));
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -200,16 +276,20 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
   }
   store.ping = async () => {
     if (failure) throw new ServiceUnavailableError(`the store's writer stopped: ${failure.message}`);
+    if (!ready) throw new ServiceUnavailableError("the store's writer is being replaced");
     await reader.ping();
   };
   store.close = async () => {
     closing ??= (async () => {
-      if (outbox.length > 0) post();
-      if (!failure) {
+      await replacing;
+      post();
+      const worker = current;
+      if (worker && !failure) {
         const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
         worker.postMessage('close');
         await exited;
       }
+      giveUp(new Error('the store is closed'));
       snapshot.end();
       await reader.close();
     })();
