@@ -125,11 +125,23 @@ export function createSyncWorker({ store, blobs, clock, log, settings, region = 
     });
 
   const loop = async () => {
+    /** The pause between claims while the database is unavailable; 0 while it answers. */
+    let outagePauseMs = 0;
     while (!stopping) {
       let worked = false;
       try {
         worked = await runOnce();
+        if (outagePauseMs > 0) log.info('sync worker: the database answers again');
+        outagePauseMs = 0;
       } catch (err) {
+        if (err instanceof ServiceUnavailableError) {
+          // An outage (a restart, a failover, the SQLite file locked by another process): said once,
+          // not at every poll, and polled less often (doubling to 30 s) until the database answers.
+          if (outagePauseMs === 0) log.warn('sync worker: the database is unavailable; looking for jobs less often until it answers', { err: err.message });
+          outagePauseMs = Math.min(Math.max(settings.pollMs, outagePauseMs * 2), MAX_OUTAGE_PAUSE_MS);
+          await sleep(outagePauseMs);
+          continue;
+        }
         log.error('sync worker: a job could not be claimed or recorded', { err: (err as Error).message });
       }
       if (!worked && !stopping) await sleep(settings.pollMs);

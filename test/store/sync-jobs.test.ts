@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { tgz } from '../../src/cli/tarball.ts';
 import { syncRecord } from '../../src/audit/build-record.ts';
 import { fixedClock } from '../../src/clock.ts';
@@ -288,6 +288,21 @@ describe('sync jobs', () => {
     const job = (await store.readSyncJob(v.id))!;
     expect(job).toMatchObject({ state: 'awaiting', attempts: 1 });
     expect(job.statusReason).toMatch(/^Asset b\.bin is missing/);
+  });
+
+  it('a pool whose claims meet an outage says so once, polls less often meanwhile, and takes up its jobs once the database answers', async () => {
+    const v = await add(genericKey, '1.0.0', [{ name: 'a.bin', bytes: Buffer.from('A') }]);
+    const lines: Array<[level: string, msg: string]> = [];
+    const log = { debug: () => undefined, info: (msg: string) => lines.push(['info', msg]), warn: (msg: string) => lines.push(['warn', msg]), error: (msg: string) => lines.push(['error', msg]) };
+    const pool = createSyncWorker({ store: outage('claimSyncJob', 6), blobs, clock, log, settings: { ...settings, concurrency: 1 } });
+    await pool.start();
+    try {
+      await vi.waitFor(async () => expect((await store.readSyncJob(v.id))!.state).toBe('completed'), { timeout: 10_000, interval: 20 });
+    } finally {
+      await pool.stop();
+    }
+    expect(lines.filter(([level]) => level !== 'info')).toEqual([['warn', 'sync worker: the database is unavailable; looking for jobs less often until it answers']]);
+    expect(lines.filter(([, msg]) => msg === 'sync worker: the database answers again')).toHaveLength(1);
   });
 
   it('a job in progress when the process died is awaiting again at the next start, and then completes', async () => {
