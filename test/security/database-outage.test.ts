@@ -1,5 +1,5 @@
 /**
- * PostgreSQL failing under load: the server (`versiongate serve`, a child process, on a database of
+ * The database failing under load: the server (`versiongate serve`, a child process, on a database of
  * its own) takes the life cycle lanes of kill-under-load.test.ts from several connections at once,
  * while PostgreSQL fails it in one of two ways:
  * - every few hundred milliseconds all of its sessions are ended from outside (pg_terminate_backend:
@@ -8,6 +8,8 @@
  * - it hangs for a second or two at a time (the server reaches it through a proxy that stops passing
  *   bytes, as a stopped server or a network dropping packets would), with a statement limit of 1 s
  *   (VERSIONGATE_DATABASE_TIMEOUT), 4 times, or 30.
+ * And on SQLite, another process holds the database file's write lock for 5.5–7.5 s at a time (past
+ * the 5 s a write waits), 2 times, or 12.
  *
  * The server must stay up and answer every request: a 200, or a 503 (ServiceUnavailableException,
  * Retry-After) that says whether the write was made, never a 500 and never a dropped connection. A
@@ -16,6 +18,7 @@
  * one step further, after a 503 that could not say), the chain verifies, and once PostgreSQL is left
  * alone every lane moves on again.
  */
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
@@ -23,14 +26,16 @@ import { loadOrCreateDevKey, mintDevToken } from '../../src/auth/dev-key.ts';
 import { systemClock } from '../../src/clock.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
 import { freezableProxy, type FreezableProxy } from '../helpers/freezable-proxy.ts';
+import { holdWriteLock } from '../helpers/sqlite-lock.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
-import { acknowledge, lanes as makeLanes, lanesWhereTheyShouldBe, loaderPolicyDir, nextStep, postgresRows, step, type Lane } from './lifecycle-lanes.ts';
+import { acknowledge, lanes as makeLanes, lanesWhereTheyShouldBe, loaderPolicyDir, nextStep, postgresRows, sqliteRows, step, type Lane } from './lifecycle-lanes.ts';
 import { lookAtStore, seededDataDir, seedPostgres } from './security-fixtures.ts';
 import { killAll, spawnServer, type SpawnedServer } from './spawned-server.ts';
 
 const DEEP = process.env.VERSIONGATE_DEEP === '1';
 const OUTAGES = DEEP ? 150 : 12;
 const HANGS = DEEP ? 30 : 4;
+const LOCKOUTS = DEEP ? 12 : 2;
 const CONNECTIONS = 6;
 /** Steps each lane must get acknowledged once the sessions are left alone. */
 const AFTERWARDS = 3;
@@ -51,7 +56,7 @@ interface Refusals {
 }
 
 /** Drives a lane until `stop` says so, retrying each step a 503 refused; anything but a 200 or a 503 fails. */
-async function drive(server: SpawnedServer, token: string, lane: Lane, refusals: Refusals, stop: () => boolean): Promise<void> {
+async function drive(server: SpawnedServer, token: string, lane: Lane, refusals: Refusals, says: RegExp, stop: () => boolean): Promise<void> {
   while (!stop()) {
     const s = nextStep(lane);
     let res: Response;
@@ -74,8 +79,8 @@ async function drive(server: SpawnedServer, token: string, lane: Lane, refusals:
     expect(res.headers.get('x-amzn-errortype'), text).toBe('ServiceUnavailableException');
     expect(res.headers.get('retry-after'), text).toMatch(/^\d+$/);
     const { message } = JSON.parse(text) as { message: string };
-    expect(message).toMatch(/^The connection to the database failed/);
-    if (/the write was not made/.test(message)) refusals.notMade.push(res.headers.get('x-amzn-requestid')!);
+    expect(message).toMatch(says);
+    if (/the write was not made|nothing was changed/.test(message)) refusals.notMade.push(res.headers.get('x-amzn-requestid')!);
     else {
       if (/could not be checked/.test(message)) refusals.unknown++;
       else refusals.before++;
@@ -92,19 +97,28 @@ interface Outcome {
   output: string;
 }
 
+/** What a 503 says while PostgreSQL fails. */
+const CONNECTION_FAILED = /^The connection to the database failed/;
+
 /**
- * Runs the lanes against a server on a database of its own (through `databaseUrl`'s rewrite, if
- * given) while `disturb` does its worst, then until every lane has moved on `AFTERWARDS` steps;
- * stops the server and checks what the database holds against what the clients were told.
+ * Runs the lanes against a server on a database of its own (on PostgreSQL, through `databaseUrl`'s
+ * rewrite if given; with `sqlite`, the data directory's file, whose path `disturb` is given) while
+ * `disturb` does its worst, then until every lane has moved on `AFTERWARDS` steps; stops the server
+ * and checks what the database holds against what the clients were told.
  */
-async function underLoad(name: string, disturb: (databaseUrl: string, failed: Promise<void>) => Promise<void>, o: { serverUrl?: (databaseUrl: string) => Promise<string>; env?: Record<string, string> } = {}): Promise<Outcome> {
+async function underLoad(
+  name: string,
+  disturb: (database: string, failed: Promise<void>) => Promise<void>,
+  o: { serverUrl?: (databaseUrl: string) => Promise<string>; env?: Record<string, string>; sqlite?: boolean; says?: RegExp } = {},
+): Promise<Outcome> {
   const data = await seededDataDir(`vg-db-${name}-`);
-  const database = await createTestDatabase(name);
+  const database = o.sqlite ? undefined : await createTestDatabase(name);
   cleanups.push(async () => {
     data.remove();
-    await database.drop();
+    await database?.drop();
   });
-  await seedPostgres(database.url);
+  if (database) await seedPostgres(database.url);
+  const sqliteFile = join(data.dataDir, 'versiongate.db');
   const devKey = await loadOrCreateDevKey(data.dataDir);
   const token = await mintDevToken({ key: devKey, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, subject: 'loader', groups: ['kill-loaders'], groupsClaim: 'groups', ttlSeconds: 4 * 3600, clock: systemClock });
   const server = await spawnServer(
@@ -112,7 +126,7 @@ async function underLoad(name: string, disturb: (databaseUrl: string, failed: Pr
       VERSIONGATE_DATA_DIR: data.dataDir,
       VERSIONGATE_POLICY_DIR: loaderPolicyDir(data.dir),
       VERSIONGATE_SYNC_WORKERS: '1',
-      VERSIONGATE_DATABASE_URL: o.serverUrl ? await o.serverUrl(database.url) : database.url,
+      ...(database ? { VERSIONGATE_DATABASE_URL: o.serverUrl ? await o.serverUrl(database.url) : database.url } : {}),
       ...o.env,
     },
     { dev: true },
@@ -121,9 +135,9 @@ async function underLoad(name: string, disturb: (databaseUrl: string, failed: Pr
   const refusals: Refusals = { notMade: [], unknown: 0, before: 0 };
   const ackedAtCalm: number[] = [];
   let calm = false;
-  const loads = lanes.map((lane, i) => drive(server, token, lane, refusals, () => calm && lane.requestIds.length >= ackedAtCalm[i]! + AFTERWARDS));
+  const loads = lanes.map((lane, i) => drive(server, token, lane, refusals, o.says ?? CONNECTION_FAILED, () => calm && lane.requestIds.length >= ackedAtCalm[i]! + AFTERWARDS));
   const failed = Promise.all(loads).then(() => undefined);
-  await disturb(database.url, failed);
+  await disturb(database?.url ?? sqliteFile, failed);
   lanes.forEach((lane, i) => (ackedAtCalm[i] = lane.requestIds.length));
   calm = true;
   await failed;
@@ -131,11 +145,11 @@ async function underLoad(name: string, disturb: (databaseUrl: string, failed: Pr
   const output = server.output();
   await server.stop();
 
-  const look = await lookAtStore(data.dataDir, database.url);
+  const look = await lookAtStore(data.dataDir, database?.url);
   expect(look.chainOk, look.chainReport).toBe(true);
   const applied = new Set(look.records.filter((r) => r.outcome === 'applied').map((r) => r.requestId));
   expect(refusals.notMade.filter((id) => applied.has(id)), 'writes a 503 said were not made, applied').toEqual([]);
-  const db = await postgresRows(database.url);
+  const db = database ? await postgresRows(database.url) : sqliteRows(sqliteFile);
   try {
     expect(await lanesWhereTheyShouldBe(db, lanes, applied)).toEqual([]);
   } finally {
@@ -205,4 +219,25 @@ it(`keeps serving while PostgreSQL hangs ${HANGS} times under load (a statement 
     },
   );
   console.log(`database hang: ${HANGS} hangs (${(hung / 1000).toFixed(1)} s in all), ${figures(outcome)}`);
+}, DEEP ? 3_600_000 : 600_000);
+
+it(`keeps serving while another process holds its SQLite file's write lock ${LOCKOUTS} times under load, and every answer tells the truth`, async () => {
+  let held = 0;
+  const outcome = await underLoad(
+    'lockout',
+    async (file, failed) => {
+      for (let lockout = 0; lockout < LOCKOUTS; lockout++) {
+        await Promise.race([sleep(300 + Math.floor(Math.random() * 500)), failed]);
+        // Longer than the 5 s a write waits, so that writes are refused, and sometimes much longer.
+        const ms = 5_500 + Math.floor(Math.random() * 2_000);
+        held += ms;
+        const lock = await holdWriteLock(file, ms);
+        await Promise.race([lock.released, failed]);
+        await lock.release();
+      }
+    },
+    { sqlite: true, says: /^The database file is locked by another process, .*: nothing was changed; try again shortly\.$/ },
+  );
+  expect(outcome.refusals.notMade.length, 'writes refused while the lock was held').toBeGreaterThan(0);
+  console.log(`database lock-out: ${LOCKOUTS} lock-outs (${(held / 1000).toFixed(1)} s in all), ${figures(outcome)}`);
 }, DEEP ? 3_600_000 : 600_000);

@@ -6,9 +6,7 @@
  * once it is released the same write commits, the chain holding exactly what committed. Every error
  * here is SQLite's own, provoked for real.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -21,10 +19,9 @@ import { sqliteUnavailableAs } from '../../src/store/sqlite/sqlite-unavailable.t
 import { openThreadedSqliteStore } from '../../src/store/sqlite/threaded-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { auditInput } from '../helpers/audit-input.ts';
+import { holdWriteLock } from '../helpers/sqlite-lock.ts';
 import { CHALK, UPDATE } from '../helpers/gateway.ts';
 import { rawRequest, realServer, type RealServer } from '../ops/real-server.ts';
-
-const require = createRequire(import.meta.url);
 
 /** What a call threw (or rejected with); fails the test when it did not. */
 async function failure(call: () => unknown): Promise<unknown> {
@@ -34,33 +31,6 @@ async function failure(call: () => unknown): Promise<unknown> {
     return err;
   }
   throw new Error('expected the call to fail');
-}
-
-/**
- * Another process holding the write lock (BEGIN IMMEDIATE), as `sqlite3` in a transaction does. It
- * lets go on release(), or by itself after `releaseAfterMs` (a process of its own, it does so even
- * while this one's event loop stands still behind the lock).
- */
-async function holdWriteLock(file: string, releaseAfterMs?: number): Promise<{ release(): Promise<void> }> {
-  const script = `
-    const db = new (require(process.argv[1]))(process.argv[2]);
-    db.exec('BEGIN IMMEDIATE');
-    const release = () => { db.exec('ROLLBACK'); db.close(); process.exit(0); };
-    process.stdin.on('data', release);
-    if (process.argv[3]) setTimeout(release, Number(process.argv[3]));
-    process.stdout.write('held\\n');`;
-  const child = spawn(process.execPath, ['-e', script, require.resolve('better-sqlite3'), file, String(releaseAfterMs ?? '')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`the lock holder exited (${code}) before it held the lock`)));
-  });
-  return {
-    release: async () => {
-      if (child.exitCode === null) child.stdin!.write('release\n');
-      await exited;
-    },
-  };
 }
 
 let dir: string;
