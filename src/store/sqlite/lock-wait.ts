@@ -20,7 +20,7 @@ import Database from 'better-sqlite3';
  */
 export const BUSY_TIMEOUT_MS = 5_000;
 
-export function isBusy(err: unknown): boolean {
+function isBusy(err: unknown): boolean {
   return err instanceof Database.SqliteError && err.code.startsWith('SQLITE_BUSY');
 }
 
