@@ -6,7 +6,7 @@
  * once it is released the same write commits, the chain holding exactly what committed. Every error
  * here is SQLite's own, provoked for real.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -141,6 +141,33 @@ describe.each(stores)('a store whose database file another process holds locked,
       expect((await store.listAudit({ limit: 10 })).map((r) => r.requestId)).toEqual(['after']);
     } finally {
       await lock.release();
+      await store.close();
+    }
+  });
+});
+
+describe.each(stores)('a store whose database file is taken from under it, %s', (_where, open) => {
+  // Removing the data directory, or restoring a backup by moving it into place, while the gateway runs.
+  const takeAway: Array<[string, (file: string) => void, string]> = [
+    ['replaced', (file) => {
+      copyFileSync(file, join(dir, 'backup.sqlite'));
+      renameSync(join(dir, 'backup.sqlite'), file);
+    }, 'replaced'],
+    ['removed', (file) => rmSync(file), 'removed'],
+  ];
+  it.each(takeAway)('refuses every write once the file is %s, and its ping fails: nothing is acknowledged into a file nobody will open again', async (_how, take, word) => {
+    const file = join(dir, 'db.sqlite');
+    const store = await open(file);
+    try {
+      await store.appendAudit(auditInput({ requestId: 'before' }));
+      take(file);
+      const refused = await failure(() => store.appendAudit(auditInput({ requestId: 'into-the-old-file' })));
+      expect(refused).toBeInstanceOf(ServiceUnavailableError);
+      expect((refused as Error).message).toBe(`The database file was ${word} while versiongate ran: nothing was changed, and no change can be made until versiongate is restarted.`);
+      expect(await failure(() => store.ping())).toBeInstanceOf(ServiceUnavailableError);
+      // Nor is anything written on the side: a sync job's claim is refused the same way.
+      expect(await failure(() => store.claimSyncJob())).toBeInstanceOf(ServiceUnavailableError);
+    } finally {
       await store.close();
     }
   });

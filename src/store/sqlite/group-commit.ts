@@ -11,7 +11,7 @@
  */
 import type Database from 'better-sqlite3';
 import { ServiceUnavailableError } from '../../errors.ts';
-import { LockWait } from './lock-wait.ts';
+import { TransactionStart } from './transaction-start.ts';
 
 export interface GroupCommitOptions {
   /** The most writes in one transaction; more wait for the next one (that follows at once). */
@@ -52,15 +52,15 @@ export class GroupCommitter {
   readonly #rollback: Database.Statement;
   /** Runs a function in a savepoint of the open transaction (better-sqlite3 nests as SAVEPOINT). */
   readonly #inSavepoint: (fn: () => unknown) => unknown;
-  /** How BEGIN waits for a lock another process holds (lock-wait.ts). */
-  readonly #lockWait: LockWait;
+  /** How BEGIN starts: the file still the one opened, the lock waited for (transaction-start.ts). */
+  readonly #transactionStart: TransactionStart;
 
-  constructor(sqlite: Database.Database, options: GroupCommitOptions = DEFAULT_GROUP_COMMIT, lockWait = new LockWait(sqlite)) {
+  constructor(sqlite: Database.Database, options: GroupCommitOptions = DEFAULT_GROUP_COMMIT, transactionStart = new TransactionStart(sqlite)) {
     if (!Number.isInteger(options.maxBatch) || options.maxBatch < 1) throw new Error(`group commit: maxBatch must be a positive integer, got ${options.maxBatch}`);
     if (!Number.isInteger(options.maxQueued) || options.maxQueued < 1) throw new Error(`group commit: maxQueued must be a positive integer, got ${options.maxQueued}`);
     this.#sqlite = sqlite;
     this.#options = options;
-    this.#lockWait = lockWait;
+    this.#transactionStart = transactionStart;
     this.#begin = sqlite.prepare('BEGIN IMMEDIATE');
     this.#commit = sqlite.prepare('COMMIT');
     this.#rollback = sqlite.prepare('ROLLBACK');
@@ -109,7 +109,7 @@ export class GroupCommitter {
     const started = performance.now();
     let outcomes: Outcome[];
     try {
-      this.#lockWait.run(() => this.#begin.run());
+      this.#transactionStart.run(() => this.#begin.run());
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;

@@ -68,7 +68,7 @@ import { TenancyQueries, TenancyRefused } from './tenancy-store.ts';
 import { ASSET_COLUMNS, type AssetRow, type IdentifierRow, keyOf, METADATA_COLUMNS, type MetadataRow, toVersionMetadata, type SyncJobRow, toAsset, toSyncJob, toVersionRecord, VERSION_COLUMNS, type VersionRow } from '../sql-rows.ts';
 import { BOUND_LIMIT } from './bound-limit.ts';
 import { answeringUnavailable } from '../answering-unavailable.ts';
-import { LockWait } from './lock-wait.ts';
+import { TransactionStart } from './transaction-start.ts';
 import { sqliteUnavailableAs } from './sqlite-unavailable.ts';
 
 const MIGRATIONS = join(packageRoot(), 'drizzle/sqlite');
@@ -120,7 +120,7 @@ export function openSqliteConnection({ file, clock, groupCommit, migrate: applyM
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
-  const lockWait = new LockWait(sqlite);
+  const transactionStart = new TransactionStart(sqlite, file);
   // Each write of a group commit runs in a savepoint, whose undo pages SQLite keeps in a statement
   // journal that spills to a temporary file past 64 KiB: a batch of 32 wrote it with a pwrite per
   // page. It only ever serves a rollback inside the open transaction (durability is the WAL's), so
@@ -128,7 +128,7 @@ export function openSqliteConnection({ file, clock, groupCommit, migrate: applyM
   if (memoryTempStore) sqlite.pragma('temp_store = MEMORY');
   const db = drizzle(sqlite, { schema });
   if (applyMigrations) migrate(db, { migrationsFolder: MIGRATIONS });
-  return { store: new SqliteStore(sqlite, db, clock, new GroupCommitter(sqlite, groupCommit ?? DEFAULT_GROUP_COMMIT, lockWait), lockWait), sqlite };
+  return { store: new SqliteStore(sqlite, db, clock, new GroupCommitter(sqlite, groupCommit ?? DEFAULT_GROUP_COMMIT, transactionStart), transactionStart), sqlite };
 }
 
 class SqliteStore implements Store {
@@ -181,7 +181,7 @@ class SqliteStore implements Store {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly group: GroupCommitter,
-    private readonly lockWait: LockWait,
+    private readonly transactionStart: TransactionStart,
   ) {
     this.auditRange = sqlite.prepare(`SELECT * FROM audit_log WHERE seq > ? AND seq < ? ORDER BY seq ${BOUND_LIMIT}`);
     this.auditChainRows = sqlite.prepare(`SELECT ${CHAIN_COLUMNS.join(', ')} FROM audit_log WHERE seq > ? ORDER BY seq ${BOUND_LIMIT}`).raw(true) as Database.Statement<[number, number], unknown[]>;
@@ -281,7 +281,7 @@ class SqliteStore implements Store {
   }
 
   private write<T>(fn: (tx: Db) => T): T {
-    return this.lockWait.run(() => this.db.transaction((tx) => fn(tx as unknown as Db), { behavior: 'immediate' }));
+    return this.transactionStart.run(() => this.db.transaction((tx) => fn(tx as unknown as Db), { behavior: 'immediate' }));
   }
 
   private domainId(db: Db, owner: string, name: string): number | undefined {
@@ -924,6 +924,7 @@ class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
+    this.transactionStart.checkFile();
     this.sqlite.prepare('SELECT 1').get();
   }
 

@@ -9,7 +9,7 @@
  */
 import Database from 'better-sqlite3';
 import { ServiceUnavailableError } from '../../errors.ts';
-import { BUSY_TIMEOUT_MS } from './lock-wait.ts';
+import { BUSY_TIMEOUT_MS } from './transaction-start.ts';
 
 /** SQLite's primary codes (the extended ones, SQLITE_BUSY_SNAPSHOT and the like, start with them) and what each means to a client. */
 const REFUSALS: ReadonlyArray<[prefix: string, says: string]> = [
