@@ -16,7 +16,6 @@ import { systemClock } from '../../clock.ts';
 import { workerEntry } from '../../package-root.ts';
 import type { PackageDeleteResult, Store, VersionCommit, VersionCommitResult } from '../store.ts';
 import { DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from './group-commit.ts';
-import { answeringUnavailable } from '../answering-unavailable.ts';
 import { openSqliteConnection } from './sqlite-store.ts';
 import { sqliteUnavailableAs } from './sqlite-unavailable.ts';
 import { TurnSnapshot } from './turn-snapshot.ts';
@@ -203,7 +202,11 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
         if (!p) continue;
         pending.delete(a.id);
         if (a.ok) p.resolve(a.value);
-        else p.reject(reviveError(a.error!));
+        else {
+          // SQLite's refusals (a lock another process holds, a full disk) crossed as SqliteErrors.
+          const err = reviveError(a.error!);
+          p.reject(sqliteUnavailableAs(err) ?? err);
+        }
       }
       for (const size of m.commits) groupCommit.onCommit?.(size, 0);
     });
@@ -252,7 +255,11 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
     // async: a read of a closed store rejects, as every read does, rather than throwing.
     store[m] = async (...args: unknown[]) => {
       snapshot.enter();
-      return read(...args);
+      try {
+        return await read(...args);
+      } catch (err) {
+        throw sqliteUnavailableAs(err) ?? err;
+      }
     };
   }
   for (const m of WRITES) store[m] = (...args: unknown[]) => send(m, args);
@@ -295,6 +302,5 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
     })();
     return closing;
   };
-  // The writer's refusals crossed as SqliteErrors, as the reader's are thrown.
-  return answeringUnavailable(store as unknown as Store, sqliteUnavailableAs);
+  return store as unknown as Store;
 }

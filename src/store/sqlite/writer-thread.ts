@@ -13,7 +13,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../../clock.ts';
 import type { Store, VersionCommit } from '../store.ts';
-import { openSqliteStore } from './sqlite-store.ts';
+import { openSqliteConnection } from './sqlite-store.ts';
 import { decodeWrites, flattenError, type WriteAnswer, type WriteRequest, type WriterInit, type WriterMessage } from './writer-protocol.ts';
 
 const init = (workerData as { versiongateWriter: WriterInit }).versiongateWriter;
@@ -24,7 +24,9 @@ let flushScheduled = false;
 /** Writes submitted and not yet answered: close() answers every one before the thread ends. */
 const inFlight = new Set<Promise<void>>();
 
-const store: Store = openSqliteStore({
+// Not through answeringUnavailable: its SqliteErrors cross as they are, and the store on the other
+// side (threaded-store.ts) answers them as it answers its own reads'.
+const store: Store = openSqliteConnection({
   file: init.file,
   clock: systemClock,
   migrate: false,
@@ -36,7 +38,7 @@ const store: Store = openSqliteStore({
       scheduleFlush();
     },
   },
-});
+}).store;
 
 /** Every answer settled in this turn of the loop (a batch's, resolved together) leaves in one message. */
 function scheduleFlush(): void {
