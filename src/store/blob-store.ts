@@ -9,6 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { ServiceUnavailableError } from '../errors.ts';
+import { answeringUnavailable } from './answering-unavailable.ts';
 import type { AssetInput } from './store.ts';
 
 /** The upload carried more bytes than allowed; nothing was kept. */
@@ -70,7 +72,23 @@ export interface BlobStore {
   pathOf(blobKey: string): string;
 }
 
+/**
+ * The disk's refusals: full (ENOSPC), over a quota (EDQUOT) or the process's file size limit (EFBIG),
+ * or mounted read-only (EROFS). An upload they cut short left nothing behind (ingest removes its
+ * temporary file) and published nothing: a 503 that says so, never a 500 "internal error".
+ */
+const DISK_REFUSALS = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS']);
+
+export function diskRefusalAs(err: unknown): ServiceUnavailableError | undefined {
+  if (!(err instanceof Error) || !DISK_REFUSALS.has((err as NodeJS.ErrnoException).code ?? '')) return undefined;
+  return new ServiceUnavailableError(`The disk that keeps the asset bytes refused them (${err.message}): nothing was stored or published; try again later.`, { cause: err });
+}
+
 export function openBlobStore(dir: string): BlobStore {
+  return answeringUnavailable(blobsOnDisk(dir), diskRefusalAs);
+}
+
+function blobsOnDisk(dir: string): BlobStore {
   mkdirSync(dir, { recursive: true });
   const pathOf = (key: string) => {
     if (!/^[0-9a-f]{32}$/.test(key)) throw new Error(`not a blob key: ${key}`);
