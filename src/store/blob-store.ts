@@ -77,11 +77,19 @@ export interface BlobStore {
  * or mounted read-only (EROFS). An upload they cut short left nothing behind (ingest removes its
  * temporary file) and published nothing: a 503 that says so, never a 500 "internal error".
  */
-const DISK_REFUSALS = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS']);
+const DISK_REFUSALS: ReadonlyMap<string, string> = new Map([
+  ['ENOSPC', 'no space left on the device'],
+  ['EDQUOT', 'disk quota exceeded'],
+  ['EFBIG', 'file too large'],
+  ['EROFS', 'read-only file system'],
+]);
 
-export function diskRefusalAs(err: unknown): ServiceUnavailableError | undefined {
-  if (!(err instanceof Error) || !DISK_REFUSALS.has((err as NodeJS.ErrnoException).code ?? '')) return undefined;
-  return new ServiceUnavailableError(`The disk that keeps the asset bytes refused them (${err.message}): nothing was stored or published; try again later.`, { cause: err });
+/** The client is told the code and what it means, never the error's message: that names the file's path. */
+function diskRefusalAs(err: unknown): ServiceUnavailableError | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const means = code === undefined ? undefined : DISK_REFUSALS.get(code);
+  if (means === undefined) return undefined;
+  return new ServiceUnavailableError(`The disk that keeps the asset bytes refused them (${code}: ${means}): nothing was stored or published; try again later.`, { cause: err });
 }
 
 export function openBlobStore(dir: string): BlobStore {

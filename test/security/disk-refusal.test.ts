@@ -50,7 +50,7 @@ it('answers an upload the disk refuses 503 "nothing was stored or published", le
   expect(refused.status, text).toBe(503);
   expect(refused.headers.get('x-amzn-errortype')).toBe('ServiceUnavailableException');
   expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
-  expect(JSON.parse(text)).toEqual({ message: 'The disk that keeps the asset bytes refused them (EFBIG: file too large, write): nothing was stored or published; try again later.' });
+  expect(JSON.parse(text)).toEqual({ message: 'The disk that keeps the asset bytes refused them (EFBIG: file too large): nothing was stored or published; try again later.' });
   expect(blobFiles(blobs).sort()).toEqual(before);
 
   // Nothing was published: the same version, with bytes that fit, is published now (not a 409).

@@ -158,7 +158,8 @@ describe('answeringUnavailable', () => {
     try {
       const upload = await failure(blobs.ingest('b.bin', blobs.newKey(), new Blob(['more bytes']).stream(), { maxBytes: 1024, expectedSha256: createHash('sha256').update('more bytes').digest('hex') }));
       expect(upload).toBeInstanceOf(ServiceUnavailableError);
-      expect((upload as Error).message).toMatch(/^The connection to the database failed \(.*ECONNREFUSED.*\): try again shortly\.$/);
+      // The code, never the socket's message: that names the database's host and port.
+      expect((upload as Error).message).toBe('The connection to the database failed (ECONNREFUSED): try again shortly.');
       expect(await failure(blobs.open('0123456789abcdef0123456789abcdef'))).toBeInstanceOf(ServiceUnavailableError);
     } finally {
       await refusing.end();

@@ -64,7 +64,7 @@ describe('a SQLite writer thread that dies', () => {
       for (const o of during) {
         if (!o.ok) {
           expect(o.err).toBeInstanceOf(WriteOutcomeUnknownError);
-          expect((o.err as Error).message).toMatch(/^The store's writer stopped \(.+\) while the write was being made: whether it was made could not be checked; read it before trying again\.$/);
+          expect((o.err as Error).message).toBe("The store's writer stopped while the write was being made: whether it was made could not be checked; read it before trying again.");
         }
       }
       const chain = (await store.listAudit({ limit: 1000 })).map((r) => r.requestId);
@@ -94,7 +94,7 @@ describe('a SQLite writer thread that dies', () => {
       expect(lost).toEqual([true, true, true, false]);
       const refused = await store.appendAudit(auditInput({ requestId: 'refused' })).catch((err: unknown) => err);
       expect(refused).toBeInstanceOf(ServiceUnavailableError);
-      expect((refused as Error).message).toMatch(/^The store's writer stopped \(.+\); the write was not made\.$/);
+      expect((refused as Error).message).toBe("The store's writer stopped; the write was not made.");
       await expect(store.ping()).rejects.toBeInstanceOf(ServiceUnavailableError);
       // What was acknowledged is there to read.
       expect((await store.listAudit({ limit: 10 })).map((r) => r.requestId)).toEqual(['before']);

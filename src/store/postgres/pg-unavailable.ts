@@ -79,9 +79,20 @@ const SAYS: Record<WriteOutcome, string> = {
   'no write': ': try again shortly',
 };
 
-/** The 503 a lost connection answers, its cause kept for the log. */
+/**
+ * What a client is told of why: a socket's error by its code alone, since its message names the
+ * database's host and port (`connect ECONNREFUSED 10.0.3.7:5432`, `getaddrinfo ENOTFOUND db.internal`),
+ * which are the operator's to know, not the client's; otherwise the driver's or PostgreSQL's words.
+ */
+function reasonForClients(cause: unknown): string {
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && SOCKET_ERRORS.has(code)) return code;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/** The 503 a lost connection answers, its cause (with all its detail) kept for the log. */
 export function databaseUnavailable(cause: unknown, outcome: WriteOutcome): ServiceUnavailableError {
-  const why = cause instanceof Error ? cause.message : String(cause);
+  const why = reasonForClients(cause);
   const message = `The connection to the database failed (${why})${SAYS[outcome]}.`;
   return outcome === 'unknown' ? new WriteOutcomeUnknownError(message, { cause }) : new ServiceUnavailableError(message, { cause });
 }

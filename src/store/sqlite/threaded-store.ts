@@ -146,11 +146,13 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
     current!.postMessage(encodeWrites(requests));
   };
 
-  const notMade = (why: Error) => new ServiceUnavailableError(`The store's writer stopped (${why.message}); the write was not made.`);
+  // Clients are told what became of the write, never why the writer stopped (a crash's message may
+  // name files and internals): onWriterLost puts that in the log.
+  const notMade = () => new ServiceUnavailableError("The store's writer stopped; the write was not made.");
   /** Refuses every write, now and from now on. */
   const giveUp = (err: Error) => {
     failure ??= err;
-    for (const p of pending.values()) p.reject(notMade(failure));
+    for (const p of pending.values()) p.reject(notMade());
     pending.clear();
     outbox = [];
   };
@@ -174,7 +176,7 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
     for (const [id, p] of pending) {
       if (unsent.has(id)) continue;
       pending.delete(id);
-      p.reject(new WriteOutcomeUnknownError(`The store's writer stopped (${err.message}) while the write was being made: whether it was made could not be checked; read it before trying again.`));
+      p.reject(new WriteOutcomeUnknownError("The store's writer stopped while the write was being made: whether it was made could not be checked; read it before trying again."));
     }
     const now = performance.now();
     deaths = [...deaths.filter((t) => now - t < WRITER_DEATH_WINDOW_MS), now];
@@ -241,7 +243,7 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
   started = true;
 
   const send = <T>(method: string, args: unknown[]): Promise<T> => {
-    if (failure) return Promise.reject(notMade(failure));
+    if (failure) return Promise.reject(notMade());
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
