@@ -18,6 +18,7 @@ import { DEFAULT_GROUP_COMMIT } from './store/sqlite/group-commit.ts';
 import { openStores } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
 import type { SyncWorker } from './sync/sync-worker.ts';
+import { within } from './within.ts';
 
 type ServerModules = typeof import('./server-modules.ts');
 
@@ -280,9 +281,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     // response (the app sends Connection: close while stopping). It calls back when all are gone.
     const drained = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     const all = Promise.all(drained);
-    let timer: NodeJS.Timeout | undefined;
-    const inTime = await Promise.race([all.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), config.shutdownGraceMs)))]);
-    clearTimeout(timer);
+    const inTime = (await within(config.shutdownGraceMs, all.then(() => true))) ?? false;
     if (!inTime) {
       // Expire every deadline first: a request that has not started committing now never will, so
       // cutting its connection cannot hide a change from a client that saw the connection fail.

@@ -11,6 +11,7 @@ import type { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import type { Authorizer } from './policy/engine.ts';
 import type { Store } from './store/store.ts';
+import { within } from './within.ts';
 
 export const KEY_CHECK_CACHE_MS = 5_000;
 /**
@@ -71,20 +72,14 @@ export function createReadiness(deps: ReadinessDeps): () => Promise<ReadinessRep
 }
 
 async function checkStore(ping: () => Promise<void>, timeoutMs: number, logger: Logger): Promise<CheckStatus> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<CheckStatus>((resolve) => (timer = setTimeout(() => resolve('failing'), timeoutMs)));
-  try {
-    const answered = ping().then(
-      (): CheckStatus => 'ok',
-      (err: unknown): CheckStatus => {
-        logger.debug('readiness: the store does not answer', { err });
-        return 'failing';
-      },
-    );
-    return await Promise.race([answered, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const answered = ping().then(
+    (): CheckStatus => 'ok',
+    (err: unknown): CheckStatus => {
+      logger.debug('readiness: the store does not answer', { err });
+      return 'failing';
+    },
+  );
+  return (await within(timeoutMs, answered)) ?? 'failing';
 }
 
 function checkPolicySet(authorizer: () => Authorizer, logger: Logger): CheckStatus {

@@ -38,6 +38,7 @@ import { linkRecords, type ChainHead } from '../../audit/chain-link.ts';
 import type { AuditRecordInput } from '../../audit/audit-record.ts';
 import { ServiceUnavailableError } from '../../errors.ts';
 import { holdWrites, sendTogether } from './pg-send-together.ts';
+import { within } from '../../within.ts';
 import { databaseUnavailable, databaseUnreachable, isSqlError, lockNotGranted } from './pg-unavailable.ts';
 import type { GroupCommitOptions } from '../sqlite/group-commit.ts';
 
@@ -338,16 +339,6 @@ class SentLate extends PartialWrite {
   }
 }
 
-/** `answer`, unless `ms` pass first (then undefined; the answer, when it comes, is dropped). */
-async function within<T>(ms: number, answer: Promise<T>): Promise<T | undefined> {
-  if (ms <= 0) return undefined;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([answer, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * The batch's COMMIT was sent, and its answer lost with the connection: the batch may have committed
