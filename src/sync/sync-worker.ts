@@ -105,12 +105,13 @@ export function createSyncWorker({ store, blobs, clock, log, settings, region = 
     const outage = err instanceof ServiceUnavailableError;
     const reason =
       err instanceof SyncFailure ? err.message : outage ? 'The sync could not run: the database was unavailable. It is tried again.' : 'The sync could not run because of an internal error (see the server log).';
-    if (!(err instanceof SyncFailure)) log.error('sync attempt could not run', { syncJob: job.id, version: job.version, err: (err as Error).message });
+    // An outage is said by the warning below (and by the pool's once); anything else is the gateway's fault.
+    if (!(err instanceof SyncFailure) && !outage) log.error('sync attempt could not run', { syncJob: job.id, version: job.version, err: (err as Error).message });
     const retry = outage || job.attempts < settings.maxAttempts;
     // Attempts past maxAttempts (outages only) wait as long as the last regular one.
     const retryAt = retry ? new Date(clock.now().getTime() + settings.retryBaseMs * 2 ** (Math.min(job.attempts, settings.maxAttempts) - 1)).toISOString() : null;
     await recordResult('failed attempt', job, () => store.failSyncAttempt(job, reason, retryAt));
-    log.warn('sync attempt failed', { syncJob: job.id, version: job.version, package: job.key.name, attempt: job.attempts, reason, retryAt });
+    log.warn('sync attempt failed', { syncJob: job.id, version: job.version, package: job.key.name, attempt: job.attempts, reason, retryAt, ...(outage ? { err: err.message } : {}) });
   };
 
   const sleep = (ms: number) =>

@@ -12,7 +12,7 @@ import { tgz } from '../../src/cli/tarball.ts';
 import { syncRecord } from '../../src/audit/build-record.ts';
 import { fixedClock } from '../../src/clock.ts';
 import { ServiceUnavailableError } from '../../src/errors.ts';
-import { silentLogger } from '../../src/log.ts';
+import { silentLogger, type Logger } from '../../src/log.ts';
 import { openBlobStore, type BlobStore } from '../../src/store/blob-store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { AssetInput, PackageKey, Store } from '../../src/store/store.ts';
@@ -261,7 +261,13 @@ describe('sync jobs', () => {
       },
     });
   };
-  const workerOn = (s: Store) => createSyncWorker({ store: s, blobs, clock, log: silentLogger, settings: { ...settings, outagePauseMs: 5 } });
+  const workerOn = (s: Store, log: Logger = silentLogger) => createSyncWorker({ store: s, blobs, clock, log, settings: { ...settings, outagePauseMs: 5 } });
+  /** A logger that keeps each line's level and message. */
+  const capture = () => {
+    const lines: Array<[level: string, msg: string]> = [];
+    const log: Logger = { debug: () => undefined, info: (msg) => void lines.push(['info', msg]), warn: (msg) => void lines.push(['warn', msg]), error: (msg) => void lines.push(['error', msg]) };
+    return { lines, log };
+  };
 
   it('a finished sync whose record meets an outage is recorded once the database answers: completed, on its first attempt', async () => {
     const v = await add(genericKey, '1.0.0', [{ name: 'a.bin', bytes: Buffer.from('A') }]);
@@ -272,11 +278,15 @@ describe('sync jobs', () => {
 
   it('an attempt that met an outage is tried again, even past the attempts allowed: an outage never fails a sync for good', async () => {
     const v = await add(npmKey, '1.0.0', [{ name: 'widget-1.0.0.tgz', bytes: npmTarball({ name: '@acme/widget', version: '1.0.0' }) }]);
+    const { lines, log } = capture();
     for (let attempt = 1; attempt <= settings.maxAttempts + 1; attempt++) {
-      expect(await workerOn(outage('setSyncProgress', 1)).runOnce()).toBe(true);
+      expect(await workerOn(outage('setSyncProgress', 1), log).runOnce()).toBe(true);
       expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'awaiting', attempts: attempt, statusReason: 'The sync could not run: the database was unavailable. It is tried again.' });
       clock.advance(60_000);
     }
+    // An outage is a warning per attempt, never an error line.
+    expect(lines.filter(([level]) => level === 'error')).toEqual([]);
+    expect(lines.filter(([level]) => level === 'warn')).toHaveLength(settings.maxAttempts + 1);
     expect(await worker.runOnce()).toBe(true);
     expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'completed', statusReason: null });
   });
@@ -292,8 +302,7 @@ describe('sync jobs', () => {
 
   it('a pool whose claims meet an outage says so once, polls less often meanwhile, and takes up its jobs once the database answers', async () => {
     const v = await add(genericKey, '1.0.0', [{ name: 'a.bin', bytes: Buffer.from('A') }]);
-    const lines: Array<[level: string, msg: string]> = [];
-    const log = { debug: () => undefined, info: (msg: string) => lines.push(['info', msg]), warn: (msg: string) => lines.push(['warn', msg]), error: (msg: string) => lines.push(['error', msg]) };
+    const { lines, log } = capture();
     const pool = createSyncWorker({ store: outage('claimSyncJob', 6), blobs, clock, log, settings: { ...settings, concurrency: 1 } });
     await pool.start();
     try {
