@@ -127,6 +127,8 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
   let current: Worker | undefined;
   /** Whether `current` has answered its ping: until then, writes wait in the outbox. */
   let ready = false;
+  /** Whether the first writer answered: until then a writer's death fails the start rather than being outlived. */
+  let started = false;
   /** Set when the store gave up on writers: every write is refused. */
   let failure: Error | undefined;
   let replacing: Promise<void> | undefined;
@@ -234,7 +236,6 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
     );
   };
 
-  let started = false;
   await startWriter();
   if (failure) {
     await reader.close();
