@@ -1,10 +1,11 @@
 /**
  * A store (or blob store) whose calls that failed for want of its database answer what the database's
  * failure means to a client, not "an internal error occurred" (500). Each store names its own
- * failures: PostgreSQL unreachable or its connection lost (postgres/pg-unavailable.ts), the SQLite
- * file locked by another process or its disk full (sqlite/sqlite-unavailable.ts). Errors it does not
- * name pass through as they were. A Proxy, as instrumentStore's: every method, including ones added
- * later, is covered.
+ * failures: PostgreSQL unreachable, its connection lost or taking no writes (postgres/pg-unavailable.ts),
+ * the SQLite file locked by another process or its disk full (sqlite/sqlite-unavailable.ts; the
+ * threaded store, the default, translates them itself, where they arrive), the disk refusing asset
+ * bytes (blob-store.ts). Errors it does not name pass through as they were. A Proxy, as
+ * instrumentStore's: every method, including ones added later, is covered.
  */
 
 /** The error a failure means to a client, or undefined when it is not one of the database's. */
