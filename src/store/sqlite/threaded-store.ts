@@ -150,7 +150,7 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
 
   // Clients are told what became of the write, never why the writer stopped (a crash's message may
   // name files and internals): onWriterLost puts that in the log.
-  const notMade = () => new ServiceUnavailableError("The store's writer stopped; the write was not made.");
+  const notMade = () => new ServiceUnavailableError(closing ? 'The store is closed; the write was not made.' : "The store's writer stopped; the write was not made.");
   /** Refuses every write, now and from now on. */
   const giveUp = (err: Error) => {
     failure ??= err;
