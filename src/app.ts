@@ -8,7 +8,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { KeySource } from './auth/key-source.ts';
 import type { TokenVerifier } from './auth/verify-token.ts';
-import { ApiError, InternalError, PayloadTooLargeError, ValidationError } from './errors.ts';
+import { ApiError, InternalError, PayloadTooLargeError, ValidationError, WriteOutcomeUnknownError } from './errors.ts';
 import { DEFAULT_REJECTION_WINDOW_MS, RejectionLog } from './audit/rejection-log.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { auditApi } from './http/audit-api.ts';
@@ -171,6 +171,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     if (apiError instanceof InternalError) {
       // The client gets a fixed message; the cause goes to the log only.
       deps.logger.error('internal error', { requestId: c.get('requestId'), err: (apiError.cause as Error) ?? err });
+    } else if (apiError instanceof WriteOutcomeUnknownError) {
+      // Rare, and an operator's to look into: a database connection or a disk that failed as a write
+      // committed, or a writer thread that stopped. The client was told to read before retrying.
+      deps.logger.error('a write may or may not have been made', { requestId: c.get('requestId'), err: (apiError.cause as Error) ?? apiError });
     }
     if (isCloudsmithPath(c.req.path)) return cloudsmithError(apiError, c.get('requestId'));
     return codeArtifactError(apiError, c.get('requestId'));

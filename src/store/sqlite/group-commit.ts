@@ -4,13 +4,16 @@
  * own. A write that throws (a stale revision guard, a constraint) rolls back its savepoint only: its
  * neighbours in the batch still commit. Every submitter learns its outcome only after the COMMIT that
  * holds its write has returned, so nothing is acknowledged before it is durable (synchronous=FULL).
- * If the COMMIT itself fails, every write of the batch fails with it: none of them is durable.
+ * If the COMMIT itself fails, every write of the batch that it would have made fails with it: none is
+ * visible, and none is durable unless the failure was the disk's I/O after the commit was written
+ * (sqlite-unavailable.ts, commitFailureAs), which is answered as an unknown outcome.
  *
  * better-sqlite3 is synchronous, so a batch runs start to finish without yielding: the work functions
  * must not await (a returned promise is refused by better-sqlite3 itself).
  */
 import type Database from 'better-sqlite3';
 import { ServiceUnavailableError } from '../../errors.ts';
+import { commitFailureAs } from './sqlite-unavailable.ts';
 import { TransactionStart } from './transaction-start.ts';
 
 export interface GroupCommitOptions {
@@ -107,27 +110,33 @@ export class GroupCommitter {
 
   #runBatch(batch: Pending[]): void {
     const started = performance.now();
-    let outcomes: Outcome[];
     try {
       this.#transactionStart.run(() => this.#begin.run());
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
     }
+    const outcomes: Outcome[] = [];
     try {
-      outcomes = batch.map((p) => this.#runOne(p));
+      for (const p of batch) outcomes.push(this.#runOne(p));
+    } catch (err) {
+      // An error that ended the transaction (SQLITE_FULL, SQLITE_IOERR): nothing of the batch is in
+      // the database, so nobody in it may be told otherwise.
+      this.#rollBack();
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    try {
       this.#commit.run();
     } catch (err) {
-      // The transaction as a whole failed (the commit, or an error that ended it): nothing in it is
-      // durable, so nobody in it may be told otherwise.
-      if (this.#sqlite.inTransaction) {
-        try {
-          this.#rollback.run();
-        } catch {
-          // The connection has already rolled back; the error that matters is `err`.
-        }
+      this.#rollBack();
+      // Writes whose savepoint failed were not made whatever became of the COMMIT; the others share
+      // its fate, which after a disk's I/O error is not known (commitFailureAs).
+      const failure = commitFailureAs(err) ?? err;
+      for (let i = 0; i < batch.length; i++) {
+        const o = outcomes[i]!;
+        batch[i]!.reject(o.ok ? failure : o.error);
       }
-      for (const p of batch) p.reject(err);
       return;
     }
     this.#options.onCommit?.(batch.length, (performance.now() - started) / 1000);
@@ -135,6 +144,15 @@ export class GroupCommitter {
       const o = outcomes[i]!;
       if (o.ok) batch[i]!.resolve(o.value);
       else batch[i]!.reject(o.error);
+    }
+  }
+
+  #rollBack(): void {
+    if (!this.#sqlite.inTransaction) return;
+    try {
+      this.#rollback.run();
+    } catch {
+      // The connection has already rolled back; the error that matters is the one that ended it.
     }
   }
 

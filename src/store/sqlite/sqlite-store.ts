@@ -69,7 +69,7 @@ import { ASSET_COLUMNS, type AssetRow, type IdentifierRow, keyOf, METADATA_COLUM
 import { BOUND_LIMIT } from './bound-limit.ts';
 import { answeringUnavailable } from '../answering-unavailable.ts';
 import { TransactionStart } from './transaction-start.ts';
-import { sqliteUnavailableAs } from './sqlite-unavailable.ts';
+import { commitFailureAs, sqliteUnavailableAs } from './sqlite-unavailable.ts';
 
 const MIGRATIONS = join(packageRoot(), 'drizzle/sqlite');
 
@@ -281,7 +281,21 @@ class SqliteStore implements Store {
   }
 
   private write<T>(fn: (tx: Db) => T): T {
-    return this.transactionStart.run(() => this.db.transaction((tx) => fn(tx as unknown as Db), { behavior: 'immediate' }));
+    let committing = false;
+    try {
+      return this.transactionStart.run(() =>
+        this.db.transaction(
+          (tx) => {
+            const result = fn(tx as unknown as Db);
+            committing = true;
+            return result;
+          },
+          { behavior: 'immediate' },
+        ),
+      );
+    } catch (err) {
+      throw (committing && commitFailureAs(err)) || err;
+    }
   }
 
   private domainId(db: Db, owner: string, name: string): number | undefined {
