@@ -174,6 +174,28 @@ const COMMANDS: readonly LocalCommand[] = [
     run: (ctx) => audit(ctx, 'verify'),
   },
   {
+    name: 'backup',
+    summary:
+      'Copies the data dir while the server runs: one snapshot of the database and the asset bytes it names, checked (sizes, SHA-256, the audit chain) and flushed before the folder gets its name. Prints what it holds and its audit head. SQLite only: with PostgreSQL, use pg_dump.',
+    flags: [{ name: 'to', type: 'string', required: true, help: 'The folder to create (it must not exist), e.g. backups/2026-12-07.' }],
+    settings: DATA_DIR,
+    async run({ values, io, config }) {
+      const cfg = config({ requirePolicyDir: false });
+      if (cfg.database.kind === 'postgres') {
+        throw new ConfigError('backup copies the embedded SQLite store; with PostgreSQL (VERSIONGATE_DATABASE_URL), back the database up with pg_dump: the asset bytes are in it too');
+      }
+      const { BackupError, backupDataDir } = await import('../store/sqlite/backup.ts');
+      try {
+        const report = await backupDataDir({ dataDir: cfg.dataDir, to: String(values.to) });
+        io.out(JSON.stringify(report, null, 2) + '\n');
+        return 0;
+      } catch (e) {
+        if (e instanceof BackupError) throw new ConfigError(e.message);
+        throw e;
+      }
+    },
+  },
+  {
     name: 'policy validate',
     summary: "Validates the policy folder strictly (templates and links included); Cedar's diagnostics as file:line:column (exit 3).",
     flags: [],

@@ -1,0 +1,221 @@
+/**
+ * `versiongate backup`: a copy of a data directory, taken while the gateway runs, that a stopped
+ * gateway can start from. Copying the files instead is not safe: the database is its file and its
+ * write-ahead log together, and a copy of one taken while the other moves may not open, or may open
+ * without changes the clients were told were made.
+ *
+ * The database is copied with VACUUM INTO, which reads one snapshot (a read transaction: the
+ * gateway's writes go on meanwhile) into a new file. Then the asset bytes that snapshot names are
+ * copied, each checked against its recorded size and SHA-256 as it is read. Bytes are removed only
+ * after the commit that leaves no asset naming them (a dispose, a delete), so bytes found missing
+ * were removed after the snapshot was taken: a new snapshot no longer names them, and the copy is
+ * taken again (up to SNAPSHOT_ATTEMPTS times). Bytes still missing then are lost from the data
+ * directory itself, and the backup fails naming them.
+ *
+ * Before it is called done the copy is checked (SQLite's quick_check, and the whole audit chain),
+ * flushed to disk (VACUUM INTO does not fsync), and only then given its name: a folder with the
+ * name asked for is a whole backup. Not copied: the development key (a private key, which `serve
+ * --dev` makes again) and the policy-check cache.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { verifyChain } from '../../audit/verify-chain.ts';
+import { systemClock } from '../../clock.ts';
+import { BLOB_DIR, DATABASE_FILE } from '../open-store.ts';
+import { openSqliteStore } from './sqlite-store.ts';
+import { BUSY_TIMEOUT_MS } from './transaction-start.ts';
+
+/** How many snapshots a backup takes before bytes missing in each are called lost. */
+export const SNAPSHOT_ATTEMPTS = 5;
+
+/** What a backup could not do; the message says why, for the operator. */
+export class BackupError extends Error {
+  override readonly name = 'BackupError';
+}
+
+export interface BackupOptions {
+  dataDir: string;
+  /** The folder to create; it must not exist. */
+  to: string;
+  /** Told after each snapshot is taken, before its bytes are copied (a test races a removal here). */
+  onSnapshot?: ((attempt: number) => void | Promise<void>) | undefined;
+}
+
+export interface BackupReport {
+  backup: string;
+  /** The chain's last record as SEQ:HASH (null for an empty log): `audit verify --head` after a restore. */
+  auditHead: string | null;
+  auditRecords: number;
+  versions: number;
+  /** Asset files copied (copied versions share their source's). */
+  assetFiles: number;
+  bytes: number;
+  /** Snapshots taken: more than one when bytes were removed while the first was copied. */
+  snapshots: number;
+}
+
+interface AssetBytes {
+  blob_key: string;
+  size: number;
+  sha256: string;
+}
+
+export async function backupDataDir(o: BackupOptions): Promise<BackupReport> {
+  const sourceFile = join(o.dataDir, DATABASE_FILE);
+  if (!existsSync(sourceFile)) throw new BackupError(`there is no database at ${sourceFile}: nothing to back up (is --data-dir right?)`);
+  const to = resolve(o.to);
+  if (existsSync(to)) throw new BackupError(`${to} already exists: a backup is written to a new folder, which it creates`);
+  // A folder of its own until it is whole; one left by a backup that was stopped is ours to replace.
+  const work = `${to}.partial`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(join(work, BLOB_DIR), { recursive: true });
+  const workFile = join(work, DATABASE_FILE);
+
+  const source = new Database(sourceFile, { fileMustExist: true });
+  try {
+    source.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    const copied = new Set<string>();
+    let bytes = 0;
+    let snapshots = 0;
+    let assets: AssetBytes[] = [];
+    for (;;) {
+      snapshots++;
+      rmSync(workFile, { force: true });
+      source.prepare('VACUUM INTO ?').run(workFile);
+      await o.onSnapshot?.(snapshots);
+      assets = assetsOf(workFile);
+      const missing: AssetBytes[] = [];
+      for (const a of assets) {
+        if (copied.has(a.blob_key)) continue;
+        const n = await copyChecked(a, join(o.dataDir, BLOB_DIR), join(work, BLOB_DIR));
+        if (n === undefined) missing.push(a);
+        else {
+          copied.add(a.blob_key);
+          bytes += n;
+        }
+      }
+      if (missing.length === 0) break;
+      if (snapshots === SNAPSHOT_ATTEMPTS) {
+        const keys = missing.slice(0, 5).map((a) => a.blob_key);
+        throw new BackupError(
+          `the bytes of ${missing.length} asset(s) are missing from ${join(o.dataDir, BLOB_DIR)} (${keys.join(', ')}${missing.length > keys.length ? ', …' : ''}) in ${SNAPSHOT_ATTEMPTS} snapshots in a row: the data directory has lost them; no backup was made`,
+        );
+      }
+    }
+    // Bytes an earlier snapshot named and this one does not (removed meanwhile) stay out.
+    const named = new Set(assets.map((a) => a.blob_key));
+    for (const key of copied) {
+      if (named.has(key)) continue;
+      const file = blobPath(join(work, BLOB_DIR), key);
+      bytes -= statSync(file).size;
+      rmSync(file);
+      copied.delete(key);
+    }
+
+    const checked = await checkCopy(workFile);
+    fsyncPath(workFile);
+    for (const dir of readdirSync(join(work, BLOB_DIR))) fsyncPath(join(work, BLOB_DIR, dir));
+    fsyncPath(join(work, BLOB_DIR));
+    fsyncPath(work);
+    renameSync(work, to);
+    fsyncPath(dirname(to));
+    return { backup: to, ...checked, assetFiles: copied.size, bytes, snapshots };
+  } catch (err) {
+    rmSync(work, { recursive: true, force: true });
+    throw err;
+  } finally {
+    source.close();
+  }
+}
+
+function assetsOf(file: string): AssetBytes[] {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT DISTINCT blob_key, size, sha256 FROM assets ORDER BY blob_key').all() as AssetBytes[];
+  } finally {
+    db.close();
+  }
+}
+
+/** Where the blob store keeps a key's bytes (blob-store.ts: the key's first two characters, then the key). */
+function blobPath(dir: string, key: string): string {
+  return join(dir, key.slice(0, 2), key);
+}
+
+/**
+ * Copies one asset's bytes, hashing them as they are read, and flushes the copy; the byte count, or
+ * undefined when the source is gone. Bytes that differ from their record fail the backup: they are
+ * damaged in the data directory, and a backup must not carry them on as good.
+ */
+async function copyChecked(a: AssetBytes, fromDir: string, toDir: string): Promise<number | undefined> {
+  let input;
+  try {
+    input = await open(blobPath(fromDir, a.blob_key), 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const target = blobPath(toDir, a.blob_key);
+  mkdirSync(dirname(target), { recursive: true });
+  const output = await open(target, 'wx');
+  const hash = createHash('sha256');
+  let size = 0;
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      const chunk = buffer.subarray(0, bytesRead);
+      hash.update(chunk);
+      await output.write(chunk);
+      size += bytesRead;
+    }
+    await output.sync();
+  } finally {
+    await input.close();
+    await output.close();
+  }
+  const sha256 = hash.digest('hex');
+  if (size !== a.size || sha256 !== a.sha256) {
+    throw new BackupError(`the bytes of asset file ${a.blob_key} do not match their record (${size} bytes, SHA-256 ${sha256}; recorded ${a.size} bytes, ${a.sha256}): they are damaged in the data directory; no backup was made`);
+  }
+  return size;
+}
+
+/** The copy opens, passes SQLite's quick_check, and its audit chain verifies whole. */
+async function checkCopy(file: string): Promise<Pick<BackupReport, 'auditHead' | 'auditRecords' | 'versions'>> {
+  const db = new Database(file, { fileMustExist: true });
+  let versions: number;
+  try {
+    const problems = db.pragma('quick_check', { simple: false }) as Array<{ quick_check: string }>;
+    if (problems.length !== 1 || problems[0]!.quick_check !== 'ok') {
+      throw new BackupError(`the copied database fails SQLite's quick_check (${problems.map((p) => p.quick_check).slice(0, 3).join('; ')}); no backup was made`);
+    }
+    versions = db.prepare('SELECT count(*) FROM package_versions').pluck().get() as number;
+    // As the gateway keeps it: a start then finds nothing to change in the file's header.
+    db.pragma('journal_mode = WAL');
+  } finally {
+    db.close();
+  }
+  const store = openSqliteStore({ file, clock: systemClock, migrate: false });
+  try {
+    const verified = await verifyChain(store);
+    if (!verified.ok) throw new BackupError(`the copied audit chain does not verify (${JSON.stringify(verified.break)}): run \`versiongate audit verify\` on the data directory; no backup was made`);
+    return { auditHead: verified.head ? `${verified.head.seq}:${verified.head.hash}` : null, auditRecords: verified.records, versions };
+  } finally {
+    await store.close();
+  }
+}
+
+/** Flushes a file's or a folder's entries to disk (a folder's, so that the names in it survive a crash). */
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
