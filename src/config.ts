@@ -23,6 +23,11 @@ export type MetricsConfig = { mode: 'on' } | { mode: 'off' } | { mode: 'listen';
 
 /** Limits on each connection and request (see the README's Operations section). */
 export interface LimitsConfig {
+  /**
+   * The most connections held at once; past it a new connection is closed as it is accepted.
+   * 'auto': from the process's open-file limit (http/connection-cap.ts).
+   */
+  maxConnections: number | 'auto';
   /** Node's maxHeaderSize: larger request headers are refused with 431. */
   maxHeaderBytes: number;
   /** Node's headersTimeout: the whole header block must arrive within this (408 otherwise). */
@@ -130,6 +135,7 @@ export const SETTINGS = {
   requestTimeout: { env: 'VERSIONGATE_REQUEST_TIMEOUT', flag: 'request-timeout', default: '30' },
   headersTimeout: { env: 'VERSIONGATE_HEADERS_TIMEOUT', flag: 'headers-timeout', default: '10' },
   keepAliveTimeout: { env: 'VERSIONGATE_KEEP_ALIVE_TIMEOUT', flag: 'keep-alive-timeout', default: '5' },
+  maxConnections: { env: 'VERSIONGATE_MAX_CONNECTIONS', flag: 'max-connections', default: 'auto' },
   maxHeaderSize: { env: 'VERSIONGATE_MAX_HEADER_SIZE', flag: 'max-header-size', default: '16384' },
   maxAssetSize: { env: 'VERSIONGATE_MAX_ASSET_SIZE', flag: 'max-asset-size', default: String(DEFAULT_MAX_ASSET_BYTES) },
   refusalDrain: { env: 'VERSIONGATE_REFUSAL_DRAIN', flag: 'refusal-drain', default: String(DEFAULT_REFUSAL_DRAIN_BYTES) },
@@ -217,6 +223,11 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
   if (headersTimeoutMs > requestTimeoutMs) {
     fail('headersTimeout', `must not be longer than VERSIONGATE_REQUEST_TIMEOUT (${requestTimeoutMs / 1000} s), got ${headersTimeoutMs / 1000} s`);
   }
+  const connectionsText = raw('maxConnections')!;
+  const maxConnections = connectionsText === 'auto' ? 'auto' : Number(connectionsText);
+  if (maxConnections !== 'auto' && (!/^\d+$/.test(connectionsText) || maxConnections < 1 || maxConnections > 1_000_000)) {
+    fail('maxConnections', `must be auto or a number of connections from 1 to 1000000, got '${connectionsText}'`);
+  }
   const headerText = raw('maxHeaderSize')!;
   const maxHeaderBytes = Number(headerText);
   if (!/^\d+$/.test(headerText) || maxHeaderBytes < 1024 || maxHeaderBytes > 1048576) {
@@ -284,7 +295,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     policyWatch: parseOnOff(raw('policyWatch')!, (why) => fail('policyWatch', why)),
     auth: parseAuth(raw, fail, dev, cwd),
     metrics,
-    limits: { maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, requestDeadlineMs, maxAssetBytes, refusalDrainBytes },
+    limits: { maxConnections, maxHeaderBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, requestDeadlineMs, maxAssetBytes, refusalDrainBytes },
     shutdownGraceMs,
     sync,
     commitBatch,

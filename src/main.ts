@@ -8,6 +8,7 @@ import type { DevKey } from './auth/dev-key.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config, LimitsConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
+import { capConnections, connectionCapFor, MIN_CONNECTIONS, openFileLimit, RESERVED_FILES } from './http/connection-cap.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Metrics } from './metrics/metrics.ts';
@@ -222,6 +223,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   }
   servers.push(server);
   answerClientErrors(server, { logger, metrics, maxHeaderBytes: config.limits.maxHeaderBytes });
+  capConnections(server, connectionCap(config.limits.maxConnections, logger), { logger, setting: 'VERSIONGATE_MAX_CONNECTIONS', onDrop: () => metrics.connectionsRefused.inc() });
 
   let metricsUrl: string | undefined;
   if (config.metrics.mode === 'listen') {
@@ -333,6 +335,17 @@ function listen(
     server.once('error', reject);
     server.listen(port, hostname, () => resolve(server));
   });
+}
+
+/** The cap the setting names, or the one the open-file limit leaves room for (said when it is too low to serve with). */
+function connectionCap(setting: number | 'auto', logger: Logger): number | undefined {
+  if (setting !== 'auto') return setting;
+  const fileLimit = openFileLimit();
+  const cap = connectionCapFor(fileLimit);
+  if (fileLimit !== undefined && fileLimit - RESERVED_FILES < 2 * MIN_CONNECTIONS) {
+    logger.warn('the open-file limit leaves room for few connections: raise it (ulimit -n, LimitNOFILE)', { openFileLimit: fileLimit, maxConnections: cap });
+  }
+  return cap;
 }
 
 function listenError(setting: string, host: string, port: number, err: unknown): ConfigError {

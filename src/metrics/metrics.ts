@@ -24,6 +24,7 @@ export interface Metrics {
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly httpParseErrors: Counter<'status'>;
+  readonly connectionsRefused: Counter;
   readonly decisions: Counter<'action' | 'decision'>;
   readonly tokenFailures: Counter<'reason'>;
   readonly policyLoads: Counter<'trigger' | 'result'>;
@@ -65,6 +66,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: 'versiongate_http_rejected_requests_total',
     help: 'Requests the HTTP server refused before routing (431 headers too large, 408 too slow, 400 malformed).',
     labelNames: ['status'] as const,
+    registers,
+  });
+  const connectionsRefused = new Counter({
+    name: 'versiongate_http_connections_refused_total',
+    help: 'Connections closed as they were accepted: the most the server holds at once (VERSIONGATE_MAX_CONNECTIONS) were open.',
     registers,
   });
   const decisions = new Counter({
@@ -161,6 +167,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     httpRequests,
     httpDuration,
     httpParseErrors,
+    connectionsRefused,
     decisions,
     tokenFailures,
     policyLoads,

@@ -84,10 +84,23 @@ const DISK_REFUSALS: ReadonlyMap<string, string> = new Map([
   ['EROFS', 'read-only file system'],
 ]);
 
+/**
+ * The process, or the whole system, out of file descriptors: no asset file could be opened, for a
+ * download as for an upload. The connection cap (http/connection-cap.ts) keeps connections from
+ * taking them all; what is left (another process's files, a limit set too low) passes once some close.
+ */
+const OUT_OF_FILES: ReadonlyMap<string, string> = new Map([
+  ['EMFILE', 'too many open files'],
+  ['ENFILE', 'too many open files in the system'],
+]);
+
 /** The client is told the code and what it means, never the error's message: that names the file's path. */
 function diskRefusalAs(err: unknown): ServiceUnavailableError | undefined {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const means = code === undefined ? undefined : DISK_REFUSALS.get(code);
+  if (code === undefined) return undefined;
+  const outOfFiles = OUT_OF_FILES.get(code);
+  if (outOfFiles !== undefined) return new ServiceUnavailableError(`The gateway has too many files open (${code}: ${outOfFiles}): nothing was done; try again shortly.`, { cause: err });
+  const means = DISK_REFUSALS.get(code);
   if (means === undefined) return undefined;
   return new ServiceUnavailableError(`The disk that keeps the asset bytes refused them (${code}: ${means}): nothing was stored or published; try again later.`, { cause: err });
 }

@@ -29,7 +29,7 @@ describe('operations settings', () => {
     const cfg = parse();
     expect(cfg.metrics).toEqual({ mode: 'on' });
     expect(cfg.shutdownGraceMs).toBe(10_000);
-    expect(cfg.limits).toEqual({ maxHeaderBytes: 16384, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, requestDeadlineMs: 30_000, maxAssetBytes: 1024 ** 3, refusalDrainBytes: 1024 ** 2 });
+    expect(cfg.limits).toEqual({ maxConnections: 'auto', maxHeaderBytes: 16384, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, requestDeadlineMs: 30_000, maxAssetBytes: 1024 ** 3, refusalDrainBytes: 1024 ** 2 });
   });
 
   it('reads each from its environment variable, and the flag wins', () => {
@@ -43,12 +43,13 @@ describe('operations settings', () => {
         VERSIONGATE_MAX_HEADER_SIZE: '8192',
         VERSIONGATE_METRICS: 'off',
         VERSIONGATE_REFUSAL_DRAIN: '65536',
+        VERSIONGATE_MAX_CONNECTIONS: '2000',
       },
       { 'shutdown-grace': '0', metrics: '0.0.0.0:9464' },
     );
     expect(cfg.shutdownGraceMs).toBe(0);
     expect(cfg.metrics).toEqual({ mode: 'listen', host: '0.0.0.0', port: 9464 });
-    expect(cfg.limits).toEqual({ maxHeaderBytes: 8192, headersTimeoutMs: 4_000, requestTimeoutMs: 20_000, keepAliveTimeoutMs: 61_000, requestDeadlineMs: 7_000, maxAssetBytes: 1024 ** 3, refusalDrainBytes: 65536 });
+    expect(cfg.limits).toEqual({ maxConnections: 2000, maxHeaderBytes: 8192, headersTimeoutMs: 4_000, requestTimeoutMs: 20_000, keepAliveTimeoutMs: 61_000, requestDeadlineMs: 7_000, maxAssetBytes: 1024 ** 3, refusalDrainBytes: 65536 });
   });
 
   it('accepts a bracketed IPv6 metrics listener', () => {
@@ -62,6 +63,9 @@ describe('operations settings', () => {
     expect(failure({ VERSIONGATE_MAX_HEADER_SIZE: '100' })).toBe("VERSIONGATE_MAX_HEADER_SIZE (--max-header-size): must be a number of bytes from 1024 to 1048576, got '100'");
     expect(failure({ VERSIONGATE_REFUSAL_DRAIN: '1MiB' })).toBe("VERSIONGATE_REFUSAL_DRAIN (--refusal-drain): must be a number of bytes from 0 to 67108864, got '1MiB'");
     expect(failure({}, { 'refusal-drain': String(64 * 1024 ** 2 + 1) })).toBe("VERSIONGATE_REFUSAL_DRAIN (--refusal-drain): must be a number of bytes from 0 to 67108864, got '67108865'");
+    for (const bad of ['0', 'none', '1e3', '1000001']) {
+      expect(failure({ VERSIONGATE_MAX_CONNECTIONS: bad })).toBe(`VERSIONGATE_MAX_CONNECTIONS (--max-connections): must be auto or a number of connections from 1 to 1000000, got '${bad}'`);
+    }
     expect(failure({ VERSIONGATE_HEADERS_TIMEOUT: '60' })).toBe('VERSIONGATE_HEADERS_TIMEOUT (--headers-timeout): must not be longer than VERSIONGATE_REQUEST_TIMEOUT (30 s), got 60 s');
     for (const bad of ['yes', '9464', 'localhost:99999', 'host:port']) {
       expect(failure({ VERSIONGATE_METRICS: bad })).toBe(`VERSIONGATE_METRICS (--metrics): must be on, off, or HOST:PORT for a separate listener (such as 127.0.0.1:9464), got '${bad}'`);
@@ -69,7 +73,7 @@ describe('operations settings', () => {
   });
 
   it('has an environment variable and a flag for every setting', () => {
-    for (const name of ['metrics', 'shutdownGrace', 'requestDeadline', 'requestTimeout', 'headersTimeout', 'keepAliveTimeout', 'maxHeaderSize', 'refusalDrain'] as const) {
+    for (const name of ['metrics', 'shutdownGrace', 'requestDeadline', 'requestTimeout', 'headersTimeout', 'keepAliveTimeout', 'maxHeaderSize', 'refusalDrain', 'maxConnections'] as const) {
       expect(SETTINGS[name].env).toMatch(/^VERSIONGATE_[A-Z_]+$/);
       expect(SETTINGS[name].flag).toMatch(/^[a-z-]+$/);
     }

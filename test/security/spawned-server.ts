@@ -33,16 +33,18 @@ export function killAll(): void {
 /**
  * Starts `versiongate serve` with only these VERSIONGATE_ settings (and `--dev` when asked). With
  * `fileSizeLimitKiB`, no file the server writes may grow past it (`ulimit -f`): a write past it fails
- * with EFBIG, as one on a full disk fails with ENOSPC.
+ * with EFBIG, as one on a full disk fails with ENOSPC. With `openFileLimit`, the process may hold at
+ * most that many file descriptors (`ulimit -n`, soft and hard): one more fails with EMFILE.
  */
-export function spawnServer(env: Record<string, string>, o: { dev?: boolean; fileSizeLimitKiB?: number } = {}): Promise<SpawnedServer> {
+export function spawnServer(env: Record<string, string>, o: { dev?: boolean; fileSizeLimitKiB?: number; openFileLimit?: number } = {}): Promise<SpawnedServer> {
   const childEnv = { ...envWithout('VERSIONGATE_'), VERSIONGATE_PORT: '0', VERSIONGATE_POLICY_WATCH: 'off', ...env };
   const args = ['--no-turbo-inline-js-wasm-calls', 'bin/versiongate.js', 'serve', ...(o.dev ? ['--dev'] : [])];
+  const limits = [...(o.fileSizeLimitKiB === undefined ? [] : [`ulimit -f ${o.fileSizeLimitKiB}`]), ...(o.openFileLimit === undefined ? [] : [`ulimit -n ${o.openFileLimit}`])];
   // exec: the shell becomes the server, so signals reach it.
   const child =
-    o.fileSizeLimitKiB === undefined
+    limits.length === 0
       ? spawn(process.execPath, args, { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('/bin/sh', ['-c', `ulimit -f ${o.fileSizeLimitKiB} && exec "$0" "$@"`, process.execPath, ...args], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      : spawn('/bin/sh', ['-c', `${limits.join(' && ')} && exec "$0" "$@"`, process.execPath, ...args], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -1,0 +1,163 @@
+/**
+ * A flood of idle connections, for real: the server (`versiongate serve`, a child process) runs with
+ * an open-file limit of 512 (`ulimit -n`), and one client opens 600 connections and sends nothing.
+ * With the default cap (from that limit: (512 − 256) / 2 = 128 connections), the server closes the
+ * connections past it as it accepts them, logs and counts them, and keeps the descriptors its own work
+ * needs: on a connection opened before the flood, an asset downloads whole, an upload is published and
+ * a status change is made. Before the cap, the download answered 500 (EMFILE). With the cap set past
+ * what the limit allows, the flood takes every descriptor, and the download is answered 503 "too many
+ * files open", never a 500. Once the flood closes, new connections are served again.
+ */
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, expect, it } from 'vitest';
+import { loadOrCreateDevKey, mintDevToken } from '../../src/auth/dev-key.ts';
+import { systemClock } from '../../src/clock.ts';
+import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
+import { CHALK_QUERY, seededDataDir, UPDATE_CHALK, type DataDir } from './security-fixtures.ts';
+import { bounded, killAll, spawnServer, type SpawnedServer } from './spawned-server.ts';
+
+const OPEN_FILE_LIMIT = 512;
+const FLOOD = 600;
+const CHALK_ASSET = `/v1/package/version/asset?${CHALK_QUERY}&version=4.1.1&asset=chalk-4.1.1.tgz`;
+
+const dataDirs: DataDir[] = [];
+const floods: Socket[][] = [];
+afterAll(() => {
+  for (const flood of floods) for (const s of flood) s.destroy();
+  killAll();
+  for (const d of dataDirs) d.remove();
+});
+
+interface Answer {
+  status: number;
+  body: Buffer;
+}
+
+/** Requests over one keep-alive connection, the one a client opened before the flood. */
+function oneConnection(server: SpawnedServer, token: string) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const request = (method: string, path: string, body?: Buffer, headers: Record<string, string> = {}) =>
+    bounded(
+      new Promise<Answer>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: server.port, method, path, agent, headers: { authorization: `Bearer ${token}`, ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(body);
+      }),
+      `${method} ${path}: no answer`,
+    );
+  /** The seeded chalk asset, once the server has synced it (a fresh server syncs the seed as it starts). */
+  const syncedAsset = () =>
+    bounded(
+      (async () => {
+        for (;;) {
+          const answer = await request('GET', CHALK_ASSET);
+          if (answer.status !== 409) return answer;
+          await sleep(100);
+        }
+      })(),
+      'the seeded asset was not synced',
+    );
+  return { request, syncedAsset, close: () => agent.destroy() };
+}
+
+/** Opens `n` connections that send nothing; resolves once each has connected or been refused. */
+async function flood(port: number, n: number): Promise<Socket[]> {
+  const sockets: Socket[] = [];
+  floods.push(sockets);
+  await Promise.all(
+    Array.from({ length: n }, () => {
+      const s = connect(port, '127.0.0.1');
+      sockets.push(s);
+      return new Promise<void>((resolve) => {
+        s.once('connect', () => resolve());
+        s.once('error', () => resolve());
+      });
+    }),
+  );
+  return sockets;
+}
+
+async function start(env: Record<string, string> = {}) {
+  const data = await seededDataDir('vg-flood-');
+  dataDirs.push(data);
+  const server = await spawnServer({ VERSIONGATE_DATA_DIR: data.dataDir, ...env }, { dev: true, openFileLimit: OPEN_FILE_LIMIT });
+  const key = await loadOrCreateDevKey(data.dataDir);
+  const token = await mintDevToken({ key, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, subject: 'ci', groups: ['release-managers', 'publishers'], groupsClaim: 'groups', ttlSeconds: 600, clock: systemClock });
+  return { server, token };
+}
+
+it('holds at most the cap its open-file limit leaves room for, and its own work goes on under a flood of idle connections', async () => {
+  const { server, token } = await start();
+  const client = oneConnection(server, token);
+  const before = await client.syncedAsset();
+  expect(before.status, before.body.toString()).toBe(200);
+
+  const sockets = await flood(server.port, FLOOD);
+  await bounded(
+    (async () => {
+      while (!server.output().includes('"msg":"connections refused: the most the server holds at once are open"')) await sleep(50);
+    })(),
+    `no connection was refused\n${server.output().slice(-2000)}`,
+  );
+  const refusedLine = server.output().split('\n').find((l) => l.includes('connections refused'))!;
+  expect(JSON.parse(refusedLine)).toMatchObject({ level: 'warn', maxConnections: (OPEN_FILE_LIMIT - 256) / 2, setting: 'VERSIONGATE_MAX_CONNECTIONS' });
+
+  const download = await client.request('GET', CHALK_ASSET);
+  expect(download.status, download.body.toString()).toBe(200);
+  expect(download.body.equals(before.body)).toBe(true);
+  const bytes = Buffer.alloc(64 * 1024, 9);
+  const upload = await client.request(
+    'POST',
+    `/v1/package/version/publish?domain=my_domain&domain-owner=111122223333&repository=my_repo&format=generic&namespace=acme&package=flood&version=1.0.0&asset=flood.bin`,
+    bytes,
+    { 'content-type': 'application/octet-stream', 'x-amz-content-sha256': createHash('sha256').update(bytes).digest('hex') },
+  );
+  expect(upload.status, upload.body.toString()).toBe(200);
+  const change = await client.request('POST', UPDATE_CHALK, Buffer.from(JSON.stringify({ versions: ['4.1.0'], targetStatus: 'Unlisted' })), { 'content-type': 'application/json' });
+  expect(change.status, change.body.toString()).toBe(200);
+  const scrape = await client.request('GET', '/metrics');
+  const refused = Number(/^versiongate_http_connections_refused_total (\d+)$/m.exec(scrape.body.toString())?.[1]);
+  expect(refused).toBeGreaterThan(0);
+  expect(server.output()).not.toContain('EMFILE');
+
+  for (const s of sockets) s.destroy();
+  client.close();
+  // A new client, on a new connection, once the flood is gone.
+  const after = await bounded(
+    (async () => {
+      for (;;) {
+        try {
+          const res = await fetch(`${server.url}${CHALK_ASSET}`, { headers: { authorization: `Bearer ${token}` } });
+          return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+        } catch {
+          await sleep(100); // the server may not have seen every flood connection close yet
+        }
+      }
+    })(),
+    'no new connection was served after the flood',
+  );
+  expect(after.status).toBe(200);
+  expect(after.body.equals(before.body)).toBe(true);
+  await server.stop();
+});
+
+it('answers 503 "too many files open", never a 500, when a cap set past the limit lets the flood take every descriptor', async () => {
+  const { server, token } = await start({ VERSIONGATE_MAX_CONNECTIONS: '100000' });
+  const client = oneConnection(server, token);
+  expect((await client.syncedAsset()).status).toBe(200);
+  const sockets = await flood(server.port, FLOOD);
+  const download = await client.request('GET', CHALK_ASSET);
+  expect(download.status, download.body.toString()).toBe(503);
+  expect(JSON.parse(download.body.toString())).toEqual({ message: 'The gateway has too many files open (EMFILE: too many open files): nothing was done; try again shortly.' });
+  for (const s of sockets) s.destroy();
+  client.close();
+  await server.stop();
+});
