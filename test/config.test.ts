@@ -43,7 +43,7 @@ describe('parseConfig defaults', () => {
       policyWatch: true,
       auth: { mode: 'dev', issuer: 'urn:versiongate:dev', audience: 'versiongate' },
       metrics: { mode: 'on' },
-      limits: { maxHeaderBytes: 16384, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, requestDeadlineMs: 30_000, maxAssetBytes: 1024 ** 3, refusalDrainBytes: 1024 ** 2 },
+      limits: { maxHeaderBytes: 16384, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, requestDeadlineMs: 30_000, maxAssetBytes: 1024 ** 3, refusalDrainBytes: 1024 ** 2, maxConnections: 'auto' },
       shutdownGraceMs: 10_000,
       sync: { concurrency: 2, maxAttempts: 3, retryBaseMs: 5_000, pollMs: 1_000 },
       commitBatch: 256,

@@ -14,7 +14,7 @@ import { systemClock } from '../../src/clock.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
 import { failingFsync, type FailingFsync } from '../helpers/failing-fsync.ts';
 import { CHALK_QUERY, lookAtStore, seededDataDir, UPDATE_CHALK, type DataDir } from './security-fixtures.ts';
-import { killAll, spawnServer, type SpawnedServer } from './spawned-server.ts';
+import { killAll, spawnServer, syncIdle, type SpawnedServer } from './spawned-server.ts';
 
 const UNKNOWN = /^The disk failed as the write committed \(SQLITE_IOERR_FSYNC: disk I\/O error\), and whether it was made could not be checked: read it before trying again\.$/;
 
@@ -31,6 +31,8 @@ async function start(commitThread: string): Promise<{ server: SpawnedServer; dat
   const data = await seededDataDir('vg-fsync-');
   dataDirs.push(data);
   const server = await spawnServer({ VERSIONGATE_DATA_DIR: data.dataDir, VERSIONGATE_COMMIT_THREAD: commitThread, ...fsync.env }, { dev: true });
+  // The seed's sync commits would share the failing commit or write over its frames before the kill.
+  await syncIdle(server);
   const key = await loadOrCreateDevKey(data.dataDir);
   const token = await mintDevToken({ key, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, subject: 'curator', groups: ['release-managers'], groupsClaim: 'groups', ttlSeconds: 600, clock: systemClock });
   return { server, data, token };

@@ -9,6 +9,7 @@
  * files open", never a 500. Once the flood closes, new connections are served again.
  */
 import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import http from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -85,6 +86,21 @@ async function flood(port: number, n: number): Promise<Socket[]> {
   return sockets;
 }
 
+/**
+ * Resolves once the server holds every descriptor its limit allows. A flood connection counts as
+ * connected once the kernel has queued it, before the server accepts it: until the accepts catch up,
+ * a file the server opens may still find a free descriptor.
+ */
+function descriptorsExhausted(server: SpawnedServer): Promise<void> {
+  const held = () => readdirSync(`/proc/${server.child.pid}/fd`).length;
+  return bounded(
+    (async () => {
+      while (held() < OPEN_FILE_LIMIT) await sleep(50);
+    })(),
+    `the server never held all ${OPEN_FILE_LIMIT} descriptors (it holds ${held()})`,
+  );
+}
+
 async function start(env: Record<string, string> = {}) {
   const data = await seededDataDir('vg-flood-');
   dataDirs.push(data);
@@ -154,6 +170,7 @@ it('answers 503 "too many files open", never a 500, when a cap set past the limi
   const client = oneConnection(server, token);
   expect((await client.syncedAsset()).status).toBe(200);
   const sockets = await flood(server.port, FLOOD);
+  await descriptorsExhausted(server);
   const download = await client.request('GET', CHALK_ASSET);
   expect(download.status, download.body.toString()).toBe(503);
   expect(JSON.parse(download.body.toString())).toEqual({ message: 'The gateway has too many files open (EMFILE: too many open files): nothing was done; try again shortly.' });

@@ -81,6 +81,24 @@ export function spawnServer(env: Record<string, string>, o: { dev?: boolean; fil
   });
 }
 
+/**
+ * Resolves once the server's sync worker has nothing queued and nothing in progress. A server on a
+ * seeded data directory syncs the seeded versions as it starts, each in a commit of its own, so a
+ * test that must know which commit comes next waits for this first.
+ */
+export async function syncIdle(server: SpawnedServer): Promise<void> {
+  await bounded(
+    (async () => {
+      for (;;) {
+        const text = await (await fetch(`${server.url}/metrics`)).text();
+        if (/^versiongate_sync_queue_depth 0$/m.test(text) && /^versiongate_sync_jobs\{state="in_progress"\} 0$/m.test(text)) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })(),
+    `the sync worker did not go idle\n${server.output().slice(-2000)}`,
+  );
+}
+
 export async function bounded<T>(p: Promise<T>, message: string, ms = LIMIT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
