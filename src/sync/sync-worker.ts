@@ -101,10 +101,11 @@ export function createSyncWorker({ store, blobs, clock, log, settings, region = 
   const failAttempt = async (job: ClaimedSyncJob, err: unknown): Promise<void> => {
     // A SyncFailure is written for people; anything else (a file system or database error) may
     // carry paths and internals, so it goes to the log and the status says only what happened.
-    // The database being unavailable is nobody's fault but the outage's: it never fails a sync for good.
+    // An outage (the database unavailable, the disk refusing, the process out of files) is nobody's
+    // fault but its own: it never fails a sync for good. Its message is the one an API client gets,
+    // written for people, and it names which outage it was.
     const outage = err instanceof ServiceUnavailableError;
-    const reason =
-      err instanceof SyncFailure ? err.message : outage ? 'The sync could not run: the database was unavailable. It is tried again.' : 'The sync could not run because of an internal error (see the server log).';
+    const reason = err instanceof SyncFailure ? err.message : outage ? outageReason(err) : 'The sync could not run because of an internal error (see the server log).';
     // An outage is said by the warning below (and by the pool's once); anything else is the gateway's fault.
     if (!(err instanceof SyncFailure) && !outage) log.error('sync attempt could not run', { syncJob: job.id, version: job.version, err: (err as Error).message });
     const retry = outage || job.attempts < settings.maxAttempts;
@@ -165,4 +166,9 @@ export function createSyncWorker({ store, blobs, clock, log, settings, region = 
       await Promise.all(loops);
     },
   };
+}
+
+/** A sync job's status after an outage cut its attempt short: what the outage was, and that it is tried again. */
+function outageReason(err: ServiceUnavailableError): string {
+  return `The sync could not run, and is tried again: ${err.message.charAt(0).toLowerCase()}${err.message.slice(1)}`;
 }

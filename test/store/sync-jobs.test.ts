@@ -281,12 +281,33 @@ describe('sync jobs', () => {
     const { lines, log } = capture();
     for (let attempt = 1; attempt <= settings.maxAttempts + 1; attempt++) {
       expect(await workerOn(outage('setSyncProgress', 1), log).runOnce()).toBe(true);
-      expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'awaiting', attempts: attempt, statusReason: 'The sync could not run: the database was unavailable. It is tried again.' });
+      expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'awaiting', attempts: attempt, statusReason: 'The sync could not run, and is tried again: the connection to the database failed (Connection terminated unexpectedly): try again shortly.' });
       clock.advance(60_000);
     }
     // An outage is a warning per attempt, never an error line.
     expect(lines.filter(([level]) => level === 'error')).toEqual([]);
     expect(lines.filter(([level]) => level === 'warn')).toHaveLength(settings.maxAttempts + 1);
+    expect(await worker.runOnce()).toBe(true);
+    expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'completed', statusReason: null });
+  });
+
+  it('an attempt cut short by the process running out of files says so, not that the database was unavailable, and is tried again', async () => {
+    const v = await add(npmKey, '1.0.0', [{ name: 'widget-1.0.0.tgz', bytes: npmTarball({ name: '@acme/widget', version: '1.0.0' }) }]);
+    const outOfFiles = new ServiceUnavailableError('The gateway has too many files open (EMFILE: too many open files): nothing was done; try again shortly.');
+    const exhausted: BlobStore = new Proxy(blobs, {
+      get: (target, property, receiver) => (property === 'open' ? async () => Promise.reject(outOfFiles) : Reflect.get(target, property, receiver)),
+    });
+    const { lines, log } = capture();
+    for (let attempt = 1; attempt <= settings.maxAttempts + 1; attempt++) {
+      expect(await createSyncWorker({ store, blobs: exhausted, clock, log, settings }).runOnce()).toBe(true);
+      expect(await store.readSyncJob(v.id)).toMatchObject({
+        state: 'awaiting',
+        attempts: attempt,
+        statusReason: 'The sync could not run, and is tried again: the gateway has too many files open (EMFILE: too many open files): nothing was done; try again shortly.',
+      });
+      clock.advance(60_000);
+    }
+    expect(lines.filter(([level]) => level === 'error')).toEqual([]);
     expect(await worker.runOnce()).toBe(true);
     expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'completed', statusReason: null });
   });
