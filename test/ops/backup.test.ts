@@ -7,7 +7,7 @@
  * leaving nothing behind.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -192,6 +192,17 @@ describe('backup of a data directory', () => {
     const taken = scratch();
     const exists = await cli.run(['backup', '--data-dir', data.dataDir, '--to', taken], env);
     expect([exists.code, exists.stderr]).toEqual([1, `versiongate: ${taken} already exists: a backup is written to a new folder, which it creates\n`]);
+    // Inside the data directory, named directly or through a link to it: refused, and nothing is made there.
+    const linked = join(scratch(), 'link');
+    symlinkSync(data.dataDir, linked);
+    for (const inside of [join(data.dataDir, 'backups', 'b'), join(linked, 'backups', 'b')]) {
+      const refused = await cli.run(['backup', '--data-dir', data.dataDir, '--to', inside], env);
+      expect([refused.code, refused.stderr]).toEqual([
+        1,
+        `versiongate: ${inside} is inside the data directory ${data.dataDir}: a backup there is lost with it (a removed or damaged data directory takes it along); choose a folder outside it\n`,
+      ]);
+    }
+    expect(existsSync(join(data.dataDir, 'backups'))).toBe(false);
     const nowhere = join(scratch(), 'none');
     const empty = await cli.run(['backup', '--data-dir', nowhere, '--to', join(taken, 'b')], env);
     expect([empty.code, empty.stderr]).toEqual([1, `versiongate: there is no database at ${join(nowhere, 'versiongate.db')}: nothing to back up (is --data-dir right?)\n`]);

@@ -18,9 +18,9 @@
  * --dev` makes again) and the policy-check cache.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import Database from 'better-sqlite3';
 import { verifyChain } from '../../audit/verify-chain.ts';
 import { systemClock } from '../../clock.ts';
@@ -68,6 +68,9 @@ export async function backupDataDir(o: BackupOptions): Promise<BackupReport> {
   if (!existsSync(sourceFile)) throw new BackupError(`there is no database at ${sourceFile}: nothing to back up (is --data-dir right?)`);
   const to = resolve(o.to);
   if (existsSync(to)) throw new BackupError(`${to} already exists: a backup is written to a new folder, which it creates`);
+  if (isWithin(realPath(o.dataDir), realPath(to))) {
+    throw new BackupError(`${to} is inside the data directory ${resolve(o.dataDir)}: a backup there is lost with it (a removed or damaged data directory takes it along); choose a folder outside it`);
+  }
   // A folder of its own until it is whole; one left by a backup that was stopped is ours to replace.
   const work = `${to}.partial`;
   rmSync(work, { recursive: true, force: true });
@@ -218,4 +221,17 @@ function fsyncPath(path: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The path with every symbolic link in it resolved, as far as it exists (the rest is appended as given). */
+function realPath(path: string): string {
+  const absolute = resolve(path);
+  if (existsSync(absolute)) return realpathSync(absolute);
+  const parent = dirname(absolute);
+  return parent === absolute ? absolute : join(realPath(parent), basename(absolute));
+}
+
+function isWithin(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
