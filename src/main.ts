@@ -8,7 +8,7 @@ import type { DevKey } from './auth/dev-key.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config, LimitsConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
-import { capConnections, connectionCapFor, MIN_CONNECTIONS, openFileLimit, RESERVED_FILES } from './http/connection-cap.ts';
+import { capConnections, connectionCapFor, METRICS_MAX_CONNECTIONS, MIN_CONNECTIONS, openFileLimit, RESERVED_FILES } from './http/connection-cap.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Metrics } from './metrics/metrics.ts';
@@ -223,7 +223,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   }
   servers.push(server);
   answerClientErrors(server, { logger, metrics, maxHeaderBytes: config.limits.maxHeaderBytes });
-  capConnections(server, connectionCap(config.limits.maxConnections, logger), { logger, setting: 'VERSIONGATE_MAX_CONNECTIONS', onDrop: () => metrics.connectionsRefused.inc() });
+  capConnections(server, connectionCap(config.limits.maxConnections, logger), { logger, listener: 'gateway', setting: 'VERSIONGATE_MAX_CONNECTIONS', onDrop: () => metrics.connectionsRefused.inc() });
 
   let metricsUrl: string | undefined;
   if (config.metrics.mode === 'listen') {
@@ -236,6 +236,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     }
     servers.push(metricsServer);
     answerClientErrors(metricsServer, { logger, metrics, maxHeaderBytes: config.limits.maxHeaderBytes });
+    capConnections(metricsServer, METRICS_MAX_CONNECTIONS, { logger, listener: 'metrics', onDrop: () => metrics.connectionsRefused.inc() });
     metricsUrl = urlOf(mHost, metricsServer, mPort);
   }
 

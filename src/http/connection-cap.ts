@@ -15,8 +15,13 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Logger } from '../log.ts';
 
-/** Descriptors kept for the gateway itself (~30 at rest; worker threads, sync lanes, the metrics listener). */
+/** Descriptors kept for the gateway itself (~30 at rest; worker threads, sync lanes, the metrics listener's connections). */
 export const RESERVED_FILES = 256;
+/**
+ * The metrics listener's cap (VERSIONGATE_METRICS=HOST:PORT), part of RESERVED_FILES: a scraper holds
+ * one connection, and a flood of that port must not take the gateway's descriptors either.
+ */
+export const METRICS_MAX_CONNECTIONS = 32;
 /** A cap below this is a limit too low to serve with, said at start; the cap is never lower. */
 export const MIN_CONNECTIONS = 16;
 /** How often, at most, a refused connection is logged (with how many were refused since). */
@@ -41,7 +46,18 @@ export function connectionCapFor(fileLimit: number | undefined): number | undefi
 }
 
 /** Caps the server's connections, and logs (at most every 10 s) and counts those it refuses. */
-export function capConnections(server: Server, cap: number | undefined, o: { logger: Logger; onDrop?: () => void; setting: string }): void {
+export function capConnections(
+  server: Server,
+  cap: number | undefined,
+  o: {
+    logger: Logger;
+    onDrop?: () => void;
+    /** Which listener, in the log line: 'gateway' or 'metrics'. */
+    listener: string;
+    /** The setting that raises the cap, named in the log line; none for a fixed cap. */
+    setting?: string | undefined;
+  },
+): void {
   if (cap === undefined) return;
   server.maxConnections = cap;
   let dropped = 0;
@@ -51,7 +67,7 @@ export function capConnections(server: Server, cap: number | undefined, o: { log
     o.onDrop?.();
     const now = performance.now();
     if (now - loggedAt < DROP_LOG_INTERVAL_MS) return;
-    o.logger.warn('connections refused: the most the server holds at once are open', { maxConnections: cap, refused: dropped, setting: o.setting });
+    o.logger.warn('connections refused: the most the server holds at once are open', { listener: o.listener, maxConnections: cap, refused: dropped, ...(o.setting ? { setting: o.setting } : {}) });
     loggedAt = now;
     dropped = 0;
   });

@@ -6,7 +6,9 @@
  * needs: on a connection opened before the flood, an asset downloads whole, an upload is published and
  * a status change is made. Before the cap, the download answered 500 (EMFILE). With the cap set past
  * what the limit allows, the flood takes every descriptor, and the download is answered 503 "too many
- * files open", never a 500. Once the flood closes, new connections are served again.
+ * files open", never a 500. Once the flood closes, new connections are served again. The metrics
+ * listener (VERSIONGATE_METRICS=HOST:PORT) has a small cap of its own, so a flood of its port cannot
+ * take the descriptors either.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
@@ -18,6 +20,7 @@ import { loadOrCreateDevKey, mintDevToken } from '../../src/auth/dev-key.ts';
 import { systemClock } from '../../src/clock.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
 import { CHALK_QUERY, seededDataDir, UPDATE_CHALK, type DataDir } from './security-fixtures.ts';
+import { METRICS_MAX_CONNECTIONS } from '../../src/http/connection-cap.ts';
 import { bounded, killAll, spawnServer, type SpawnedServer } from './spawned-server.ts';
 
 const OPEN_FILE_LIMIT = 512;
@@ -124,7 +127,7 @@ it('holds at most the cap its open-file limit leaves room for, and its own work 
     `no connection was refused\n${server.output().slice(-2000)}`,
   );
   const refusedLine = server.output().split('\n').find((l) => l.includes('connections refused'))!;
-  expect(JSON.parse(refusedLine)).toMatchObject({ level: 'warn', maxConnections: (OPEN_FILE_LIMIT - 256) / 2, setting: 'VERSIONGATE_MAX_CONNECTIONS' });
+  expect(JSON.parse(refusedLine)).toMatchObject({ level: 'warn', listener: 'gateway', maxConnections: (OPEN_FILE_LIMIT - 256) / 2, setting: 'VERSIONGATE_MAX_CONNECTIONS' });
 
   const download = await client.request('GET', CHALK_ASSET);
   expect(download.status, download.body.toString()).toBe(200);
@@ -176,5 +179,45 @@ it('answers 503 "too many files open", never a 500, when a cap set past the limi
   expect(JSON.parse(download.body.toString())).toEqual({ message: 'The gateway has too many files open (EMFILE: too many open files): nothing was done; try again shortly.' });
   for (const s of sockets) s.destroy();
   client.close();
+  await server.stop();
+});
+
+it('caps the metrics listener too: a flood of its port leaves the gateway its descriptors, and scrapes go on once it ends', async () => {
+  const { server, token } = await start({ VERSIONGATE_METRICS: '127.0.0.1:0' });
+  const listening = JSON.parse(server.output().split('\n').find((l) => l.includes('"versiongate listening"'))!) as { metricsUrl: string };
+  const metricsPort = Number(new URL(listening.metricsUrl).port);
+  const client = oneConnection(server, token);
+  expect((await client.syncedAsset()).status).toBe(200);
+
+  const sockets = await flood(metricsPort, FLOOD);
+  await bounded(
+    (async () => {
+      while (!server.output().includes('"listener":"metrics"')) await sleep(50);
+    })(),
+    `no connection to the metrics listener was refused\n${server.output().slice(-2000)}`,
+  );
+  const refusedLine = server.output().split('\n').find((l) => l.includes('"listener":"metrics"'))!;
+  expect(JSON.parse(refusedLine)).toMatchObject({ level: 'warn', msg: 'connections refused: the most the server holds at once are open', maxConnections: METRICS_MAX_CONNECTIONS });
+  expect(JSON.parse(refusedLine)).not.toHaveProperty('setting');
+  // The gateway's own files: an asset still downloads on a connection opened before the flood.
+  const download = await client.request('GET', CHALK_ASSET);
+  expect(download.status, download.body.toString()).toBe(200);
+
+  for (const s of sockets) s.destroy();
+  client.close();
+  const scrape = await bounded(
+    (async () => {
+      for (;;) {
+        try {
+          return await (await fetch(`${listening.metricsUrl}/metrics`)).text();
+        } catch {
+          await sleep(100); // the listener may not have seen every flood connection close yet
+        }
+      }
+    })(),
+    'no scrape was served after the flood',
+  );
+  // Counted with the gateway's refusals (how many depends on how many the listener accepted before the flood closed).
+  expect(Number(/^versiongate_http_connections_refused_total (\d+)$/m.exec(scrape)?.[1])).toBeGreaterThan(0);
   await server.stop();
 });
