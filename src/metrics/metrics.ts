@@ -70,7 +70,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const connectionsRefused = new Counter({
     name: 'versiongate_http_connections_refused_total',
-    help: 'Connections closed as they were accepted: the most the server holds at once (VERSIONGATE_MAX_CONNECTIONS) were open.',
+    help: 'Connections closed as they were accepted: the most a listener holds at once were open (VERSIONGATE_MAX_CONNECTIONS on the gateway, 32 on a metrics listener of its own).',
     registers,
   });
   const decisions = new Counter({

@@ -109,12 +109,15 @@ export function openBlobStore(dir: string): BlobStore {
   return answeringUnavailable(blobsOnDisk(dir), diskRefusalAs);
 }
 
+/** Where a blob store rooted at `dir` keeps a key's bytes: a folder per key's first two characters. */
+export function blobFileIn(dir: string, key: string): string {
+  if (!/^[0-9a-f]{32}$/.test(key)) throw new Error(`not a blob key: ${key}`);
+  return join(dir, key.slice(0, 2), key);
+}
+
 function blobsOnDisk(dir: string): BlobStore {
   mkdirSync(dir, { recursive: true });
-  const pathOf = (key: string) => {
-    if (!/^[0-9a-f]{32}$/.test(key)) throw new Error(`not a blob key: ${key}`);
-    return join(dir, key.slice(0, 2), key);
-  };
+  const pathOf = (key: string) => blobFileIn(dir, key);
   const tmpOf = (key: string) => `${pathOf(key)}.tmp`;
   const createTmp = async (key: string): Promise<FileHandle> => {
     mkdirSync(join(dir, key.slice(0, 2)), { recursive: true });

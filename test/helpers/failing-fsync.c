@@ -23,22 +23,22 @@ static int failing(int fd) {
   return strcmp(path + n - 4, "-wal") == 0;
 }
 
-int fsync(int fd) {
-  static int (*real)(int);
-  if (real == NULL) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+/* The real call named `name` (found once, kept in *real), unless the descriptor's flush must fail. */
+static int flush(int (**real)(int), const char *name, int fd) {
+  if (*real == NULL) *real = (int (*)(int))dlsym(RTLD_NEXT, name);
   if (failing(fd)) {
     errno = EIO;
     return -1;
   }
-  return real(fd);
+  return (*real)(fd);
+}
+
+int fsync(int fd) {
+  static int (*real)(int);
+  return flush(&real, "fsync", fd);
 }
 
 int fdatasync(int fd) {
   static int (*real)(int);
-  if (real == NULL) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-  if (failing(fd)) {
-    errno = EIO;
-    return -1;
-  }
-  return real(fd);
+  return flush(&real, "fdatasync", fd);
 }

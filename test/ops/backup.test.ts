@@ -15,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadOrCreateDevKey, mintDevToken } from '../../src/auth/dev-key.ts';
 import { systemClock } from '../../src/clock.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
+import { blobFileIn } from '../../src/store/blob-store.ts';
 import { backupDataDir, BackupError } from '../../src/store/sqlite/backup.ts';
 import { cliProcesses, envWithout } from '../helpers/cli-process.ts';
 import { CHALK_VERSIONS, lookAtStore, seededDataDir, UPDATE_CHALK, type DataDir } from '../security/security-fixtures.ts';
@@ -138,7 +139,7 @@ describe('backup of a data directory', () => {
       db.close();
     }
   }
-  const blobFile = (data: DataDir, key: string) => join(data.dataDir, 'blobs', key.slice(0, 2), key);
+  const blobFile = (data: DataDir, key: string) => blobFileIn(join(data.dataDir, 'blobs'), key);
   const copiedKeys = (to: string) => readdirSync(join(to, 'blobs'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name).sort();
 
   it('takes a new snapshot when bytes it names are removed meanwhile, and keeps none of the removed ones', async () => {

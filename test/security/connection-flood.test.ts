@@ -89,6 +89,35 @@ async function flood(port: number, n: number): Promise<Socket[]> {
   return sockets;
 }
 
+/** The first line of the server's log holding `text`, parsed, once there is one. */
+async function loggedLine(server: SpawnedServer, text: string, failure: string): Promise<Record<string, unknown>> {
+  const find = () => server.output().split('\n').find((l) => l.includes(text));
+  await bounded(
+    (async () => {
+      while (find() === undefined) await sleep(50);
+    })(),
+    `${failure}\n${server.output().slice(-2000)}`,
+  );
+  return JSON.parse(find()!) as Record<string, unknown>;
+}
+
+/** A GET on a new connection once the flood has closed; retried while the server has not yet seen every flood connection close. */
+function getAfterFlood(url: string, headers: Record<string, string> = {}): Promise<Answer> {
+  return bounded(
+    (async () => {
+      for (;;) {
+        try {
+          const res = await fetch(url, { headers });
+          return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+        } catch {
+          await sleep(100);
+        }
+      }
+    })(),
+    `no new connection was served after the flood: GET ${url}`,
+  );
+}
+
 /**
  * Resolves once the server holds every descriptor its limit allows. A flood connection counts as
  * connected once the kernel has queued it, before the server accepts it: until the accepts catch up,
@@ -120,14 +149,8 @@ it('holds at most the cap its open-file limit leaves room for, and its own work 
   expect(before.status, before.body.toString()).toBe(200);
 
   const sockets = await flood(server.port, FLOOD);
-  await bounded(
-    (async () => {
-      while (!server.output().includes('"msg":"connections refused: the most the server holds at once are open"')) await sleep(50);
-    })(),
-    `no connection was refused\n${server.output().slice(-2000)}`,
-  );
-  const refusedLine = server.output().split('\n').find((l) => l.includes('connections refused'))!;
-  expect(JSON.parse(refusedLine)).toMatchObject({ level: 'warn', listener: 'gateway', maxConnections: (OPEN_FILE_LIMIT - 256) / 2, setting: 'VERSIONGATE_MAX_CONNECTIONS' });
+  const refusedLine = await loggedLine(server, '"msg":"connections refused: the most the server holds at once are open"', 'no connection was refused');
+  expect(refusedLine).toMatchObject({ level: 'warn', listener: 'gateway', maxConnections: (OPEN_FILE_LIMIT - 256) / 2, setting: 'VERSIONGATE_MAX_CONNECTIONS' });
 
   const download = await client.request('GET', CHALK_ASSET);
   expect(download.status, download.body.toString()).toBe(200);
@@ -150,19 +173,7 @@ it('holds at most the cap its open-file limit leaves room for, and its own work 
   for (const s of sockets) s.destroy();
   client.close();
   // A new client, on a new connection, once the flood is gone.
-  const after = await bounded(
-    (async () => {
-      for (;;) {
-        try {
-          const res = await fetch(`${server.url}${CHALK_ASSET}`, { headers: { authorization: `Bearer ${token}` } });
-          return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
-        } catch {
-          await sleep(100); // the server may not have seen every flood connection close yet
-        }
-      }
-    })(),
-    'no new connection was served after the flood',
-  );
+  const after = await getAfterFlood(`${server.url}${CHALK_ASSET}`, { authorization: `Bearer ${token}` });
   expect(after.status).toBe(200);
   expect(after.body.equals(before.body)).toBe(true);
   await server.stop();
@@ -190,34 +201,18 @@ it('caps the metrics listener too: a flood of its port leaves the gateway its de
   expect((await client.syncedAsset()).status).toBe(200);
 
   const sockets = await flood(metricsPort, FLOOD);
-  await bounded(
-    (async () => {
-      while (!server.output().includes('"listener":"metrics"')) await sleep(50);
-    })(),
-    `no connection to the metrics listener was refused\n${server.output().slice(-2000)}`,
-  );
-  const refusedLine = server.output().split('\n').find((l) => l.includes('"listener":"metrics"'))!;
-  expect(JSON.parse(refusedLine)).toMatchObject({ level: 'warn', msg: 'connections refused: the most the server holds at once are open', maxConnections: METRICS_MAX_CONNECTIONS });
-  expect(JSON.parse(refusedLine)).not.toHaveProperty('setting');
+  const refusedLine = await loggedLine(server, '"listener":"metrics"', 'no connection to the metrics listener was refused');
+  expect(refusedLine).toMatchObject({ level: 'warn', msg: 'connections refused: the most the server holds at once are open', maxConnections: METRICS_MAX_CONNECTIONS });
+  expect(refusedLine).not.toHaveProperty('setting');
   // The gateway's own files: an asset still downloads on a connection opened before the flood.
   const download = await client.request('GET', CHALK_ASSET);
   expect(download.status, download.body.toString()).toBe(200);
 
   for (const s of sockets) s.destroy();
   client.close();
-  const scrape = await bounded(
-    (async () => {
-      for (;;) {
-        try {
-          return await (await fetch(`${listening.metricsUrl}/metrics`)).text();
-        } catch {
-          await sleep(100); // the listener may not have seen every flood connection close yet
-        }
-      }
-    })(),
-    'no scrape was served after the flood',
-  );
+  const scrape = await getAfterFlood(`${listening.metricsUrl}/metrics`);
+  expect(scrape.status).toBe(200);
   // Counted with the gateway's refusals (how many depends on how many the listener accepted before the flood closed).
-  expect(Number(/^versiongate_http_connections_refused_total (\d+)$/m.exec(scrape)?.[1])).toBeGreaterThan(0);
+  expect(Number(/^versiongate_http_connections_refused_total (\d+)$/m.exec(scrape.body.toString())?.[1])).toBeGreaterThan(0);
   await server.stop();
 });

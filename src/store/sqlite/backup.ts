@@ -24,6 +24,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import Database from 'better-sqlite3';
 import { verifyChain } from '../../audit/verify-chain.ts';
 import { systemClock } from '../../clock.ts';
+import { blobFileIn } from '../blob-store.ts';
 import { BLOB_DIR, DATABASE_FILE } from '../open-store.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 import { BUSY_TIMEOUT_MS } from './transaction-start.ts';
@@ -112,7 +113,7 @@ export async function backupDataDir(o: BackupOptions): Promise<BackupReport> {
     const named = new Set(assets.map((a) => a.blob_key));
     for (const key of copied) {
       if (named.has(key)) continue;
-      const file = blobPath(join(work, BLOB_DIR), key);
+      const file = blobFileIn(join(work, BLOB_DIR), key);
       bytes -= statSync(file).size;
       rmSync(file);
       copied.delete(key);
@@ -143,11 +144,6 @@ function assetsOf(file: string): AssetBytes[] {
   }
 }
 
-/** Where the blob store keeps a key's bytes (blob-store.ts: the key's first two characters, then the key). */
-function blobPath(dir: string, key: string): string {
-  return join(dir, key.slice(0, 2), key);
-}
-
 /**
  * Copies one asset's bytes, hashing them as they are read, and flushes the copy; the byte count, or
  * undefined when the source is gone. Bytes that differ from their record fail the backup: they are
@@ -156,12 +152,12 @@ function blobPath(dir: string, key: string): string {
 async function copyChecked(a: AssetBytes, fromDir: string, toDir: string): Promise<number | undefined> {
   let input;
   try {
-    input = await open(blobPath(fromDir, a.blob_key), 'r');
+    input = await open(blobFileIn(fromDir, a.blob_key), 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  const target = blobPath(toDir, a.blob_key);
+  const target = blobFileIn(toDir, a.blob_key);
   mkdirSync(dirname(target), { recursive: true });
   const output = await open(target, 'wx');
   const hash = createHash('sha256');
