@@ -109,9 +109,14 @@ export function openBlobStore(dir: string): BlobStore {
   return answeringUnavailable(blobsOnDisk(dir), diskRefusalAs);
 }
 
+/** Whether a text is a key this store makes (16 random bytes in hex): nothing else names a file. */
+export function isBlobKey(key: string): boolean {
+  return /^[0-9a-f]{32}$/.test(key);
+}
+
 /** Where a blob store rooted at `dir` keeps a key's bytes: a folder per key's first two characters. */
 export function blobFileIn(dir: string, key: string): string {
-  if (!/^[0-9a-f]{32}$/.test(key)) throw new Error(`not a blob key: ${key}`);
+  if (!isBlobKey(key)) throw new Error(`not a blob key: ${key}`);
   return join(dir, key.slice(0, 2), key);
 }
 

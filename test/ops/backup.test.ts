@@ -7,7 +7,8 @@
  * leaving nothing behind.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -16,7 +17,7 @@ import { loadOrCreateDevKey, mintDevToken } from '../../src/auth/dev-key.ts';
 import { systemClock } from '../../src/clock.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
 import { blobFileIn } from '../../src/store/blob-store.ts';
-import { backupDataDir, BackupError } from '../../src/store/sqlite/backup.ts';
+import { backupDataDir, BackupError, WORK_MARKER } from '../../src/store/sqlite/backup.ts';
 import { cliProcesses, envWithout } from '../helpers/cli-process.ts';
 import { CHALK_VERSIONS, lookAtStore, seededDataDir, UPDATE_CHALK, type DataDir } from '../security/security-fixtures.ts';
 import { killAll, spawnServer } from '../security/spawned-server.ts';
@@ -183,6 +184,53 @@ describe('backup of a data directory', () => {
     const to = join(scratch(), 'backup');
     await expect(backupDataDir({ dataDir: data.dataDir, to })).rejects.toThrow(BackupError);
     await expect(backupDataDir({ dataDir: data.dataDir, to })).rejects.toThrow(new RegExp(`^the bytes of asset file ${damaged} do not match their record \\(33 bytes`));
+    expect(existsSync(to)).toBe(false);
+    expect(existsSync(`${to}.partial`)).toBe(false);
+  });
+
+  it('replaces the unfinished copy of a backup that was stopped, but no folder of that name that is not one', async () => {
+    const data = await seeded();
+    const to = join(scratch(), 'backup');
+    // Someone's own folder under the name a backup works in: refused, and left exactly as it was.
+    mkdirSync(`${to}.partial`);
+    writeFileSync(join(`${to}.partial`, 'notes.txt'), 'mine');
+    await expect(backupDataDir({ dataDir: data.dataDir, to })).rejects.toThrow(
+      new BackupError(`${to}.partial exists and is not a backup's unfinished copy (it has no ${WORK_MARKER} file): a backup uses that name while it works; move the folder away or choose another --to`),
+    );
+    expect(readdirSync(`${to}.partial`)).toEqual(['notes.txt']);
+    expect(existsSync(to)).toBe(false);
+
+    // A backup still running (its marker names a live process): refused, its folder left to it.
+    rmSync(`${to}.partial`, { recursive: true });
+    const running = spawn('sleep', ['60']);
+    try {
+      mkdirSync(`${to}.partial`);
+      writeFileSync(join(`${to}.partial`, WORK_MARKER), JSON.stringify({ pid: running.pid }));
+      await expect(backupDataDir({ dataDir: data.dataDir, to })).rejects.toThrow(`a backup to ${to} is already running (process ${running.pid}); wait for it, or choose another --to`);
+      expect(existsSync(join(`${to}.partial`, WORK_MARKER))).toBe(true);
+    } finally {
+      running.kill();
+    }
+    await new Promise((resolve) => running.once('exit', resolve));
+
+    // The same folder once its process is gone is a stopped backup's leftover: replaced, and the backup is made.
+    writeFileSync(join(`${to}.partial`, 'versiongate.db'), 'half a copy');
+    const report = await backupDataDir({ dataDir: data.dataDir, to });
+    expect(report.backup).toBe(to);
+    expect(existsSync(`${to}.partial`)).toBe(false);
+    expect(readdirSync(to).sort()).toEqual(['blobs', 'versiongate.db']);
+  });
+
+  it('fails, naming them, when the database names asset files by keys it never makes', async () => {
+    const data = await seeded();
+    const [key] = blobKeys(data);
+    const db = database(data);
+    db.prepare('UPDATE assets SET blob_key = ? WHERE blob_key = ?').run('../../etc/passwd', key);
+    db.close();
+    const to = join(scratch(), 'backup');
+    await expect(backupDataDir({ dataDir: data.dataDir, to })).rejects.toThrow(
+      new BackupError('the database names 1 asset file(s) by a key that is not one versiongate makes ("../../etc/passwd"): the database is damaged; run `versiongate audit verify`; no backup was made'),
+    );
     expect(existsSync(to)).toBe(false);
     expect(existsSync(`${to}.partial`)).toBe(false);
   });

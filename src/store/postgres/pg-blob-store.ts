@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import type pg from 'pg';
-import { BlobDigestMismatchError, BlobMissingError, BlobSourceError, BlobTooLargeError, type BlobStore } from '../blob-store.ts';
+import { BlobDigestMismatchError, BlobMissingError, BlobSourceError, BlobTooLargeError, isBlobKey, type BlobStore } from '../blob-store.ts';
 import type { AssetInput } from '../store.ts';
 import { answeringUnavailable } from '../answering-unavailable.ts';
 import { pgUnavailableAs } from './pg-unavailable.ts';
@@ -18,7 +18,7 @@ export const CHUNK_BYTES = 256 * 1024;
 
 export function openPostgresBlobStore(pool: pg.Pool): BlobStore {
   const checkKey = (key: string) => {
-    if (!/^[0-9a-f]{32}$/.test(key)) throw new Error(`not a blob key: ${key}`);
+    if (!isBlobKey(key)) throw new Error(`not a blob key: ${key}`);
   };
   const removeBytes = async (blobKey: string) => {
     await pool.query(`DELETE FROM blob_chunks WHERE blob_key = $1`, [blobKey]);

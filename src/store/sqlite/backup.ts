@@ -18,13 +18,13 @@
  * --dev` makes again) and the policy-check cache.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import Database from 'better-sqlite3';
 import { verifyChain } from '../../audit/verify-chain.ts';
 import { systemClock } from '../../clock.ts';
-import { blobFileIn } from '../blob-store.ts';
+import { blobFileIn, isBlobKey } from '../blob-store.ts';
 import { BLOB_DIR, DATABASE_FILE } from '../open-store.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 import { BUSY_TIMEOUT_MS } from './transaction-start.ts';
@@ -72,9 +72,8 @@ export async function backupDataDir(o: BackupOptions): Promise<BackupReport> {
   if (isWithin(realPath(o.dataDir), realPath(to))) {
     throw new BackupError(`${to} is inside the data directory ${resolve(o.dataDir)}: a backup there is lost with it (a removed or damaged data directory takes it along); choose a folder outside it`);
   }
-  // A folder of its own until it is whole; one left by a backup that was stopped is ours to replace.
-  const work = `${to}.partial`;
-  rmSync(work, { recursive: true, force: true });
+  // A folder of its own until it is whole, claimed with a marker file as it is made.
+  const work = claimWorkFolder(`${to}.partial`);
   mkdirSync(join(work, BLOB_DIR), { recursive: true });
   const workFile = join(work, DATABASE_FILE);
 
@@ -123,6 +122,7 @@ export async function backupDataDir(o: BackupOptions): Promise<BackupReport> {
     fsyncPath(workFile);
     for (const dir of readdirSync(join(work, BLOB_DIR))) fsyncPath(join(work, BLOB_DIR, dir));
     fsyncPath(join(work, BLOB_DIR));
+    rmSync(join(work, WORK_MARKER));
     fsyncPath(work);
     renameSync(work, to);
     fsyncPath(dirname(to));
@@ -135,13 +135,63 @@ export async function backupDataDir(o: BackupOptions): Promise<BackupReport> {
   }
 }
 
+/** The file that says a `.partial` folder is a backup's work, and whose: `{"pid":…}`. */
+export const WORK_MARKER = '.versiongate-backup';
+
+/**
+ * Makes the backup's work folder and claims it. A folder of that name left by a backup that was
+ * stopped (its marker names a process that is gone) is replaced; one whose backup still runs, or
+ * one without the marker (not a backup's at all: someone's own folder), is left alone and refused.
+ */
+function claimWorkFolder(work: string): string {
+  if (existsSync(work)) {
+    const owner = markerOwner(work);
+    if (owner === undefined) {
+      throw new BackupError(`${work} exists and is not a backup's unfinished copy (it has no ${WORK_MARKER} file): a backup uses that name while it works; move the folder away or choose another --to`);
+    }
+    if (owner !== process.pid && isRunning(owner)) {
+      throw new BackupError(`a backup to ${work.slice(0, -'.partial'.length)} is already running (process ${owner}); wait for it, or choose another --to`);
+    }
+    rmSync(work, { recursive: true, force: true });
+  }
+  // Exclusive: of two backups started at once, the second finds the first's folder and stops above.
+  mkdirSync(work);
+  writeFileSync(join(work, WORK_MARKER), `${JSON.stringify({ pid: process.pid })}\n`, { flag: 'wx' });
+  return work;
+}
+
+function markerOwner(work: string): number | undefined {
+  try {
+    const pid: unknown = (JSON.parse(readFileSync(join(work, WORK_MARKER), 'utf8')) as { pid?: unknown }).pid;
+    return Number.isSafeInteger(pid) && (pid as number) > 0 ? (pid as number) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: a process of another user has that number; it may be a backup, so it counts as running.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function assetsOf(file: string): AssetBytes[] {
   const db = new Database(file, { readonly: true, fileMustExist: true });
+  let assets: AssetBytes[];
   try {
-    return db.prepare('SELECT DISTINCT blob_key, size, sha256 FROM assets ORDER BY blob_key').all() as AssetBytes[];
+    assets = db.prepare('SELECT DISTINCT blob_key, size, sha256 FROM assets ORDER BY blob_key').all() as AssetBytes[];
   } finally {
     db.close();
   }
+  const malformed = assets.filter((a) => !isBlobKey(a.blob_key));
+  if (malformed.length > 0) {
+    throw new BackupError(`the database names ${malformed.length} asset file(s) by a key that is not one versiongate makes (${malformed.slice(0, 3).map((a) => JSON.stringify(a.blob_key)).join(', ')}): the database is damaged; run \`versiongate audit verify\`; no backup was made`);
+  }
+  return assets;
 }
 
 /**
