@@ -223,7 +223,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   }
   servers.push(server);
   answerClientErrors(server, { logger, metrics, maxHeaderBytes: config.limits.maxHeaderBytes });
-  capConnections(server, connectionCap(config.limits.maxConnections, logger), { logger, listener: 'gateway', setting: 'VERSIONGATE_MAX_CONNECTIONS', onDrop: () => metrics.connectionsRefused.inc() });
+  capConnections(server, connectionCap(config.limits.maxConnections, logger), { logger, listener: 'gateway', setting: 'VERSIONGATE_MAX_CONNECTIONS', onDrop: () => metrics.connectionsRefused.inc({ listener: 'gateway' }) });
 
   let metricsUrl: string | undefined;
   if (config.metrics.mode === 'listen') {
@@ -236,7 +236,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     }
     servers.push(metricsServer);
     answerClientErrors(metricsServer, { logger, metrics, maxHeaderBytes: config.limits.maxHeaderBytes });
-    capConnections(metricsServer, METRICS_MAX_CONNECTIONS, { logger, listener: 'metrics', onDrop: () => metrics.connectionsRefused.inc() });
+    capConnections(metricsServer, METRICS_MAX_CONNECTIONS, { logger, listener: 'metrics', onDrop: () => metrics.connectionsRefused.inc({ listener: 'metrics' }) });
     metricsUrl = urlOf(mHost, metricsServer, mPort);
   }
 

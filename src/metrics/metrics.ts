@@ -24,7 +24,7 @@ export interface Metrics {
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly httpParseErrors: Counter<'status'>;
-  readonly connectionsRefused: Counter;
+  readonly connectionsRefused: Counter<'listener'>;
   readonly decisions: Counter<'action' | 'decision'>;
   readonly tokenFailures: Counter<'reason'>;
   readonly policyLoads: Counter<'trigger' | 'result'>;
@@ -70,9 +70,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const connectionsRefused = new Counter({
     name: 'versiongate_http_connections_refused_total',
-    help: 'Connections closed as they were accepted: the most a listener holds at once were open (VERSIONGATE_MAX_CONNECTIONS on the gateway, 32 on a metrics listener of its own).',
+    help: 'Connections closed as they were accepted, by listener: the most it holds at once were open (VERSIONGATE_MAX_CONNECTIONS on the gateway, 32 on a metrics listener of its own).',
+    labelNames: ['listener'] as const,
     registers,
   });
+  // Zero series up front for the gateway (a metrics listener's appears with its first refusal, if it has one).
+  connectionsRefused.inc({ listener: 'gateway' }, 0);
   const decisions = new Counter({
     name: 'versiongate_authorization_decisions_total',
     help: 'Cedar authorization decisions, by action and decision (allow or deny).',
