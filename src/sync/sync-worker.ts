@@ -102,8 +102,8 @@ export function createSyncWorker({ store, blobs, clock, log, settings, region = 
     // A SyncFailure is written for people; anything else (a file system or database error) may
     // carry paths and internals, so it goes to the log and the status says only what happened.
     // An outage (the database unavailable, the disk refusing, the process out of files) is nobody's
-    // fault but its own: it never fails a sync for good. Its message is the one an API client gets,
-    // written for people, and it names which outage it was.
+    // fault but its own: it never fails a sync for good. Its status says which outage it was, in the
+    // words an API client gets (without their advice to try again: the sync does that itself).
     const outage = err instanceof ServiceUnavailableError;
     const reason = err instanceof SyncFailure ? err.message : outage ? outageReason(err) : 'The sync could not run because of an internal error (see the server log).';
     // An outage is said by the warning below (and by the pool's once); anything else is the gateway's fault.
@@ -168,7 +168,14 @@ export function createSyncWorker({ store, blobs, clock, log, settings, region = 
   };
 }
 
+/**
+ * The end of a 503's message that tells an API client what to do ("…: nothing was done; try again
+ * shortly."): the sync retries by itself, so its status keeps only what the outage was.
+ */
+const CLIENT_ADVICE = /[:;.]\s+(?:(?:nothing|the write)\b[^;:.]*;\s*)?try again[^:]*$/i;
+
 /** A sync job's status after an outage cut its attempt short: what the outage was, and that it is tried again. */
-function outageReason(err: ServiceUnavailableError): string {
-  return `The sync could not run, and is tried again: ${err.message.charAt(0).toLowerCase()}${err.message.slice(1)}`;
+export function outageReason(err: ServiceUnavailableError): string {
+  const outage = err.message.replace(CLIENT_ADVICE, '').replace(/\.$/, '');
+  return `The sync could not run, and is tried again: ${outage.charAt(0).toLowerCase()}${outage.slice(1)}.`;
 }

@@ -17,7 +17,11 @@ import { openBlobStore, type BlobStore } from '../../src/store/blob-store.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { AssetInput, PackageKey, Store } from '../../src/store/store.ts';
 import { readTgzEntry, TarError, TgzEntryReader } from '../../src/sync/tar-reader.ts';
-import { createSyncWorker, type SyncWorker } from '../../src/sync/sync-worker.ts';
+import { createSyncWorker, outageReason, type SyncWorker } from '../../src/sync/sync-worker.ts';
+import { sqliteUnavailableAs } from '../../src/store/sqlite/sqlite-unavailable.ts';
+import { databaseUnavailable, readOnly } from '../../src/store/postgres/pg-unavailable.ts';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 
 const base = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo' };
 const npmKey: PackageKey = { ...base, format: 'npm', namespace: 'acme', name: 'widget' };
@@ -281,7 +285,7 @@ describe('sync jobs', () => {
     const { lines, log } = capture();
     for (let attempt = 1; attempt <= settings.maxAttempts + 1; attempt++) {
       expect(await workerOn(outage('setSyncProgress', 1), log).runOnce()).toBe(true);
-      expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'awaiting', attempts: attempt, statusReason: 'The sync could not run, and is tried again: the connection to the database failed (Connection terminated unexpectedly): try again shortly.' });
+      expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'awaiting', attempts: attempt, statusReason: 'The sync could not run, and is tried again: the connection to the database failed (Connection terminated unexpectedly).' });
       clock.advance(60_000);
     }
     // An outage is a warning per attempt, never an error line.
@@ -303,13 +307,32 @@ describe('sync jobs', () => {
       expect(await store.readSyncJob(v.id)).toMatchObject({
         state: 'awaiting',
         attempts: attempt,
-        statusReason: 'The sync could not run, and is tried again: the gateway has too many files open (EMFILE: too many open files): nothing was done; try again shortly.',
+        statusReason: 'The sync could not run, and is tried again: the gateway has too many files open (EMFILE: too many open files).',
       });
       clock.advance(60_000);
     }
     expect(lines.filter(([level]) => level === 'error')).toEqual([]);
     expect(await worker.runOnce()).toBe(true);
     expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'completed', statusReason: null });
+  });
+
+  it("keeps of each outage's 503 what the outage was, not the advice to the client to try again", () => {
+    const reasons = [
+      sqliteUnavailableAs(new Database.SqliteError('database is locked', 'SQLITE_BUSY'))!,
+      sqliteUnavailableAs(new Database.SqliteError('database or disk is full', 'SQLITE_FULL'))!,
+      databaseUnavailable(new Error('Connection terminated unexpectedly'), 'not made'),
+      readOnly(Object.assign(new pg.DatabaseError('cannot execute INSERT in a read-only transaction', 0, 'error'), { code: '25006' }))!,
+      new ServiceUnavailableError('The gateway has 10000 writes waiting to commit; try again shortly.'),
+      new ServiceUnavailableError('The store is closed; the write was not made.'),
+    ].map(outageReason);
+    expect(reasons).toEqual([
+      'The sync could not run, and is tried again: the database file is locked by another process, which held it past the 5 s this gateway waits (database is locked).',
+      "The sync could not run, and is tried again: the database's disk is full (database or disk is full).",
+      'The sync could not run, and is tried again: the connection to the database failed (Connection terminated unexpectedly) before the write committed.',
+      'The sync could not run, and is tried again: the database takes no writes now (cannot execute INSERT in a read-only transaction).',
+      'The sync could not run, and is tried again: the gateway has 10000 writes waiting to commit.',
+      'The sync could not run, and is tried again: the store is closed; the write was not made.',
+    ]);
   });
 
   it('a failed attempt whose record meets an outage is recorded once the database answers, not left in progress', async () => {
