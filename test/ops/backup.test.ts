@@ -221,6 +221,18 @@ describe('backup of a data directory', () => {
     expect(readdirSync(to).sort()).toEqual(['blobs', 'versiongate.db']);
   });
 
+  it('makes one of two backups to one folder started at once, and refuses the other without touching its copy', async () => {
+    const data = await seeded();
+    const to = join(scratch(), 'backup');
+    const [first, second] = await Promise.allSettled([backupDataDir({ dataDir: data.dataDir, to }), backupDataDir({ dataDir: data.dataDir, to })]);
+    expect(first).toMatchObject({ status: 'fulfilled', value: { backup: to } });
+    expect(second).toMatchObject({ status: 'rejected', reason: new BackupError(`a backup to ${to} is already running (process ${process.pid}); wait for it, or choose another --to`) });
+    // The refused one left the winner's copy whole: it opens, and its chain verifies.
+    expect(existsSync(`${to}.partial`)).toBe(false);
+    const verified = await cli.run(['audit', 'verify', '--data-dir', to], envWithout('VERSIONGATE_'));
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+  });
+
   it('fails, naming them, when the database names asset files by keys it never makes', async () => {
     const data = await seeded();
     const [key] = blobKeys(data);

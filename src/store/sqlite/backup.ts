@@ -74,11 +74,11 @@ export async function backupDataDir(o: BackupOptions): Promise<BackupReport> {
   }
   // A folder of its own until it is whole, claimed with a marker file as it is made.
   const work = claimWorkFolder(`${to}.partial`);
-  mkdirSync(join(work, BLOB_DIR), { recursive: true });
   const workFile = join(work, DATABASE_FILE);
-
-  const source = new Database(sourceFile, { fileMustExist: true });
+  let source: Database.Database | undefined;
   try {
+    mkdirSync(join(work, BLOB_DIR));
+    source = new Database(sourceFile, { fileMustExist: true });
     source.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     const copied = new Set<string>();
     let bytes = 0;
@@ -131,7 +131,8 @@ export async function backupDataDir(o: BackupOptions): Promise<BackupReport> {
     rmSync(work, { recursive: true, force: true });
     throw err;
   } finally {
-    source.close();
+    working.delete(work);
+    source?.close();
   }
 }
 
@@ -143,20 +144,29 @@ export const WORK_MARKER = '.versiongate-backup';
  * stopped (its marker names a process that is gone) is replaced; one whose backup still runs, or
  * one without the marker (not a backup's at all: someone's own folder), is left alone and refused.
  */
+/** The work folders of this process's backups still running (a marker names the process, not the backup). */
+const working = new Set<string>();
+
 function claimWorkFolder(work: string): string {
   if (existsSync(work)) {
     const owner = markerOwner(work);
     if (owner === undefined) {
       throw new BackupError(`${work} exists and is not a backup's unfinished copy (it has no ${WORK_MARKER} file): a backup uses that name while it works; move the folder away or choose another --to`);
     }
-    if (owner !== process.pid && isRunning(owner)) {
+    if (owner === process.pid ? working.has(work) : isRunning(owner)) {
       throw new BackupError(`a backup to ${work.slice(0, -'.partial'.length)} is already running (process ${owner}); wait for it, or choose another --to`);
     }
     rmSync(work, { recursive: true, force: true });
   }
-  // Exclusive: of two backups started at once, the second finds the first's folder and stops above.
-  mkdirSync(work);
+  try {
+    mkdirSync(work);
+  } catch (err) {
+    // Of two backups started at once, both may find no folder above: the one whose mkdir loses stops here.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new BackupError(`another backup to ${work.slice(0, -'.partial'.length)} started at the same time; wait for it, or choose another --to`);
+    throw err;
+  }
   writeFileSync(join(work, WORK_MARKER), `${JSON.stringify({ pid: process.pid })}\n`, { flag: 'wx' });
+  working.add(work);
   return work;
 }
 
