@@ -223,7 +223,8 @@ describe('backup of a data directory', () => {
 
   it('makes one of two backups to one folder started at once, and refuses the other without touching its copy', async () => {
     const data = await seeded();
-    const to = join(scratch(), 'backup');
+    // In a folder that does not exist yet: it is made.
+    const to = join(scratch(), 'backups', 'nightly', 'backup');
     const [first, second] = await Promise.allSettled([backupDataDir({ dataDir: data.dataDir, to }), backupDataDir({ dataDir: data.dataDir, to })]);
     expect(first).toMatchObject({ status: 'fulfilled', value: { backup: to } });
     expect(second).toMatchObject({ status: 'rejected', reason: new BackupError(`a backup to ${to} is already running (process ${process.pid}); wait for it, or choose another --to`) });

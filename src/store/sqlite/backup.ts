@@ -158,6 +158,8 @@ function claimWorkFolder(work: string): string {
     }
     rmSync(work, { recursive: true, force: true });
   }
+  // Its parent folders are made as needed (`--to backups/2026-12-07` with no backups/ yet).
+  mkdirSync(dirname(work), { recursive: true });
   try {
     mkdirSync(work);
   } catch (err) {
