@@ -2,6 +2,7 @@
  * createApp(deps): the Hono app with every route mounted and one error handler.
  * The single composition point for HTTP: tests build it on a temporary database.
  */
+import type { Socket } from 'node:net';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -18,7 +19,7 @@ import { cloudsmithError, isCloudsmithPath, resyncApi } from './http/resync-api.
 import { codeArtifactError, fromHttpException, UnknownOperationError } from './http/error-envelope.ts';
 import { declaredLength } from './http/declared-length.ts';
 import { docsApi } from './http/ops-docs.ts';
-import { refuseWhileStarting } from './http/ops-gate.ts';
+import { refuseWhileStarting, refuseWithoutRoom } from './http/ops-gate.ts';
 import { healthApi } from './http/ops-health.ts';
 import { policyApi } from './http/policy-api.ts';
 import { metricsApi } from './http/ops-metrics.ts';
@@ -78,6 +79,8 @@ export interface AppDeps extends OperationDeps {
   policyDir?: string | undefined;
   /** The web console's settings (/console/); by default served without development hints or an identity provider. */
   console?: ConsoleSettings | undefined;
+  /** Whether a request's connection was accepted past the connection cap (connection-cap.ts): answered 503. */
+  connectionRoom?: ((socket: Socket) => boolean) | undefined;
 }
 
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
@@ -114,6 +117,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const readiness = createReadiness({ lifecycle, store: deps.store, authorizer: deps.authorizer, keySource: deps.keySource, logger: deps.logger });
 
   app.use(requestContext({ logger: deps.logger, metrics, lifecycle, deadlineMs: deps.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS }));
+  if (deps.connectionRoom) app.use(refuseWithoutRoom(deps.connectionRoom));
   app.use(refuseWhileStarting(lifecycle));
   const jsonBodyLimit = bodyLimit({
     maxSize: MAX_JSON_BODY_BYTES,

@@ -8,7 +8,7 @@ import type { DevKey } from './auth/dev-key.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config, LimitsConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
-import { capConnections, connectionCapFor, METRICS_MAX_CONNECTIONS, MIN_CONNECTIONS, openFileLimit, RESERVED_FILES } from './http/connection-cap.ts';
+import { capConnections, connectionCapFor, METRICS_MAX_CONNECTIONS, MIN_CONNECTIONS, openFileLimit, RESERVED_FILES, UNCAPPED, type ConnectionRoom } from './http/connection-cap.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Metrics } from './metrics/metrics.ts';
@@ -184,6 +184,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     windowMs: config.rejectionWindowMs,
     onError: (err) => logger.error('could not record refused tokens', { err }),
   });
+  // The listener is made after the app: the app asks its cap through this, once it is set.
+  let room: ConnectionRoom = UNCAPPED;
   const app = createApp({
     rejections,
     authFailures: new AuthFailureLimiter({ maxFailures: config.authFailureLimit, windowMs: AUTH_FAILURE_WINDOW_MS }),
@@ -206,6 +208,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     syncScheduled: () => syncWorker.nudge(),
     policyDir: config.policyDir,
     console: { devMode: config.auth.mode === 'dev', oidc: config.consoleClientId ? { issuer: config.auth.issuer, clientId: config.consoleClientId, scope: 'openid' } : undefined },
+    connectionRoom: (socket) => room.refuses(socket),
   });
 
   const servers: Server[] = [];
@@ -223,7 +226,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   }
   servers.push(server);
   answerClientErrors(server, { logger, metrics, maxHeaderBytes: config.limits.maxHeaderBytes });
-  capConnections(server, connectionCap(config.limits.maxConnections, logger), { logger, listener: 'gateway', setting: 'VERSIONGATE_MAX_CONNECTIONS', onDrop: () => metrics.connectionsRefused.inc({ listener: 'gateway' }) });
+  room = capConnections(server, connectionCap(config.limits.maxConnections, logger), {
+    logger,
+    listener: 'gateway',
+    setting: 'VERSIONGATE_MAX_CONNECTIONS',
+    overflow: true,
+    onRefuse: () => metrics.connectionsRefused.inc({ listener: 'gateway' }),
+  });
 
   let metricsUrl: string | undefined;
   if (config.metrics.mode === 'listen') {
@@ -236,7 +245,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     }
     servers.push(metricsServer);
     answerClientErrors(metricsServer, { logger, metrics, maxHeaderBytes: config.limits.maxHeaderBytes });
-    capConnections(metricsServer, METRICS_MAX_CONNECTIONS, { logger, listener: 'metrics', onDrop: () => metrics.connectionsRefused.inc({ listener: 'metrics' }) });
+    capConnections(metricsServer, METRICS_MAX_CONNECTIONS, { logger, listener: 'metrics', onRefuse: () => metrics.connectionsRefused.inc({ listener: 'metrics' }) });
     metricsUrl = urlOf(mHost, metricsServer, mPort);
   }
 

@@ -1,7 +1,10 @@
 /**
- * While the process is starting, only the operations endpoints answer; every other request gets
- * 503 ServiceUnavailableException with Retry-After (the SDKs retry it), before anything is read.
+ * Requests refused before anything is read, with 503 ServiceUnavailableException and Retry-After
+ * (the SDKs retry it): every request but the operations endpoints' while the process is starting,
+ * and every request on a connection accepted past the connection cap (connection-cap.ts).
  */
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { createMiddleware } from 'hono/factory';
 import { ServiceUnavailableError } from '../errors.ts';
 import type { Lifecycle } from '../lifecycle.ts';
@@ -13,6 +16,23 @@ export function refuseWhileStarting(lifecycle: Lifecycle) {
   return createMiddleware<AppEnv>(async function refuseWhileStarting(c, next) {
     if (lifecycle.state === 'starting' && !OPS_PATHS.has(c.req.path)) {
       throw new ServiceUnavailableError('The gateway is starting; try again in a few seconds.');
+    }
+    await next();
+  });
+}
+
+/**
+ * A connection accepted past the cap gets its request answered, not a reset: 503, and the connection
+ * closed after it, so its place goes to another. Probes (the operations endpoints) are served on it
+ * all the same: an orchestrator must not restart a gateway for being busy.
+ */
+export function refuseWithoutRoom(refuses: (socket: Socket) => boolean) {
+  return createMiddleware<AppEnv>(async function refuseWithoutRoom(c, next) {
+    const env = c.env as { incoming?: { socket?: Socket }; outgoing?: ServerResponse } | undefined;
+    const socket = env?.incoming?.socket;
+    if (socket !== undefined && !OPS_PATHS.has(c.req.path) && refuses(socket)) {
+      env!.outgoing?.setHeader('connection', 'close');
+      throw new ServiceUnavailableError('The gateway holds as many connections as it may: this one is closed after this answer; try again shortly.');
     }
     await next();
   });

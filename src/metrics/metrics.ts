@@ -70,7 +70,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const connectionsRefused = new Counter({
     name: 'versiongate_http_connections_refused_total',
-    help: 'Connections closed as they were accepted, by listener: the most it holds at once were open (VERSIONGATE_MAX_CONNECTIONS on the gateway, 32 on a metrics listener of its own).',
+    help: 'Connections refused, by listener, because the most it holds at once were open (VERSIONGATE_MAX_CONNECTIONS on the gateway, 32 on a metrics listener of its own): answered 503, or closed as they were accepted.',
     labelNames: ['listener'] as const,
     registers,
   });

@@ -218,3 +218,78 @@ it('caps the metrics listener too: a flood of its port leaves the gateway its de
   expect(scrape.body.toString()).toMatch(/^versiongate_http_connections_refused_total\{listener="gateway"\} 0$/m);
   await server.stop();
 });
+
+/** A connection the server has accepted and answered once (GET /healthz), then held open, idle. */
+async function heldConnection(port: number): Promise<Socket> {
+  const s = connect(port, '127.0.0.1');
+  floods.push([s]);
+  await bounded(
+    new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.once('data', () => resolve());
+      s.write('GET /healthz HTTP/1.1\r\nHost: versiongate\r\n\r\n');
+    }),
+    'a held connection was not answered',
+  );
+  return s;
+}
+
+/** One request on a connection of its own; the answer with its headers. */
+function onNewConnection(port: number, method: string, path: string, headers: Record<string, string> = {}) {
+  return bounded(
+    new Promise<Answer & { headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method, path, agent: false, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    }),
+    `${method} ${path}: no answer`,
+  );
+}
+
+it('answers a client past the cap 503 with Retry-After instead of resetting its connection, still serves probes, and serves it once a place is free', async () => {
+  const cap = 16;
+  const { server, token } = await start({ VERSIONGATE_MAX_CONNECTIONS: String(cap), VERSIONGATE_KEEP_ALIVE_TIMEOUT: '120' });
+  const auth = { authorization: `Bearer ${token}` };
+  const holders: Socket[] = [];
+  for (let i = 0; i < cap; i++) holders.push(await heldConnection(server.port));
+
+  const refused = await onNewConnection(server.port, 'POST', `/v1/package/versions?${CHALK_QUERY}`, auth);
+  expect(refused.status, refused.body.toString()).toBe(503);
+  expect(JSON.parse(refused.body.toString())).toEqual({ message: 'The gateway holds as many connections as it may: this one is closed after this answer; try again shortly.' });
+  expect(refused.headers).toMatchObject({ 'x-amzn-errortype': 'ServiceUnavailableException', 'retry-after': '5', connection: 'close' });
+  expect(refused.headers['x-amzn-requestid']).toMatch(/./);
+  // An orchestrator's probe on a connection past the cap is served: a busy gateway is not a dead one.
+  expect((await onNewConnection(server.port, 'GET', '/healthz')).status).toBe(200);
+  const logged = await loggedLine(server, '"msg":"connections refused: the most the server holds at once are open"', 'the refusal was not logged');
+  expect(logged).toMatchObject({ listener: 'gateway', maxConnections: cap, setting: 'VERSIONGATE_MAX_CONNECTIONS' });
+
+  // A connection past the cap that sends nothing is closed soon, not held for the headers timeout.
+  const idle = connect(server.port, '127.0.0.1');
+  floods.push([idle]);
+  const closedAfter = performance.now();
+  await bounded(new Promise((resolve) => idle.once('close', resolve)), 'an idle connection past the cap was never closed');
+  expect(performance.now() - closedAfter).toBeLessThan(9_000);
+
+  // A place comes free: the next client is served (once the server has seen the holder go).
+  holders.pop()!.destroy();
+  const served = await bounded(
+    (async () => {
+      for (;;) {
+        const answer = await onNewConnection(server.port, 'POST', `/v1/package/versions?${CHALK_QUERY}`, auth);
+        if (answer.status !== 503) return answer;
+        await sleep(50);
+      }
+    })(),
+    'no client was served after a place came free',
+  );
+  expect(served.status, served.body.toString()).toBe(200);
+  const scrape = await onNewConnection(server.port, 'GET', '/metrics');
+  expect(Number(/^versiongate_http_connections_refused_total\{listener="gateway"\} (\d+)$/m.exec(scrape.body.toString())?.[1])).toBeGreaterThanOrEqual(1);
+  for (const s of holders) s.destroy();
+  await server.stop();
+});
