@@ -19,7 +19,7 @@ import { cloudsmithError, isCloudsmithPath, resyncApi } from './http/resync-api.
 import { codeArtifactError, fromHttpException, UnknownOperationError } from './http/error-envelope.ts';
 import { declaredLength } from './http/declared-length.ts';
 import { docsApi } from './http/ops-docs.ts';
-import { refuseWhileStarting, refuseWithoutRoom } from './http/ops-gate.ts';
+import { refuseBeforeReading } from './http/ops-gate.ts';
 import { healthApi } from './http/ops-health.ts';
 import { policyApi } from './http/policy-api.ts';
 import { metricsApi } from './http/ops-metrics.ts';
@@ -117,8 +117,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const readiness = createReadiness({ lifecycle, store: deps.store, authorizer: deps.authorizer, keySource: deps.keySource, logger: deps.logger });
 
   app.use(requestContext({ logger: deps.logger, metrics, lifecycle, deadlineMs: deps.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS }));
-  if (deps.connectionRoom) app.use(refuseWithoutRoom(deps.connectionRoom));
-  app.use(refuseWhileStarting(lifecycle));
+  app.use(refuseBeforeReading(lifecycle, deps.connectionRoom));
   const jsonBodyLimit = bodyLimit({
     maxSize: MAX_JSON_BODY_BYTES,
     onError: () => {

@@ -12,27 +12,21 @@ import type { AppEnv } from './app-env.ts';
 
 export const OPS_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs']);
 
-export function refuseWhileStarting(lifecycle: Lifecycle) {
-  return createMiddleware<AppEnv>(async function refuseWhileStarting(c, next) {
-    if (lifecycle.state === 'starting' && !OPS_PATHS.has(c.req.path)) {
-      throw new ServiceUnavailableError('The gateway is starting; try again in a few seconds.');
-    }
-    await next();
-  });
-}
-
 /**
- * A connection accepted past the cap gets its request answered, not a reset: 503, and the connection
- * closed after it, so its place goes to another. Probes (the operations endpoints) are served on it
- * all the same: an orchestrator must not restart a gateway for being busy.
+ * One middleware for both. A connection accepted past the cap gets its request answered, not a
+ * reset: 503, and the connection closed after it, so its place goes to another. The operations
+ * endpoints are served on it all the same: an orchestrator must not restart a gateway for being busy.
  */
-export function refuseWithoutRoom(refuses: (socket: Socket) => boolean) {
-  return createMiddleware<AppEnv>(async function refuseWithoutRoom(c, next) {
-    const env = c.env as { incoming?: { socket?: Socket }; outgoing?: ServerResponse } | undefined;
-    const socket = env?.incoming?.socket;
-    if (socket !== undefined && !OPS_PATHS.has(c.req.path) && refuses(socket)) {
-      env!.outgoing?.setHeader('connection', 'close');
-      throw new ServiceUnavailableError('The gateway holds as many connections as it may: this one is closed after this answer; try again shortly.');
+export function refuseBeforeReading(lifecycle: Lifecycle, refuses?: ((socket: Socket) => boolean) | undefined) {
+  return createMiddleware<AppEnv>(async function refuseBeforeReading(c, next) {
+    if (!OPS_PATHS.has(c.req.path)) {
+      if (lifecycle.state === 'starting') throw new ServiceUnavailableError('The gateway is starting; try again in a few seconds.');
+      const env = c.env as { incoming?: { socket?: Socket }; outgoing?: ServerResponse } | undefined;
+      const socket = env?.incoming?.socket;
+      if (refuses !== undefined && socket !== undefined && refuses(socket)) {
+        env!.outgoing?.setHeader('connection', 'close');
+        throw new ServiceUnavailableError('The gateway holds as many connections as it may: this one is closed after this answer; try again shortly.');
+      }
     }
     await next();
   });
