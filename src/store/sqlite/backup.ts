@@ -122,10 +122,12 @@ export async function backupDataDir(o: BackupOptions): Promise<BackupReport> {
     fsyncPath(workFile);
     for (const dir of readdirSync(join(work, BLOB_DIR))) fsyncPath(join(work, BLOB_DIR, dir));
     fsyncPath(join(work, BLOB_DIR));
-    rmSync(join(work, WORK_MARKER));
     fsyncPath(work);
     renameSync(work, to);
     fsyncPath(dirname(to));
+    // Only now: a stopped backup never leaves a work folder that the next one cannot tell for its own.
+    rmSync(join(to, WORK_MARKER));
+    fsyncPath(to);
     return { backup: to, ...checked, assetFiles: copied.size, bytes, snapshots };
   } catch (err) {
     rmSync(work, { recursive: true, force: true });
@@ -139,14 +141,14 @@ export async function backupDataDir(o: BackupOptions): Promise<BackupReport> {
 /** The file that says a `.partial` folder is a backup's work, and whose: `{"pid":…}`. */
 export const WORK_MARKER = '.versiongate-backup';
 
+/** The work folders of this process's backups still running (a marker names the process, not the backup). */
+const working = new Set<string>();
+
 /**
  * Makes the backup's work folder and claims it. A folder of that name left by a backup that was
  * stopped (its marker names a process that is gone) is replaced; one whose backup still runs, or
  * one without the marker (not a backup's at all: someone's own folder), is left alone and refused.
  */
-/** The work folders of this process's backups still running (a marker names the process, not the backup). */
-const working = new Set<string>();
-
 function claimWorkFolder(work: string): string {
   if (existsSync(work)) {
     const owner = markerOwner(work);
