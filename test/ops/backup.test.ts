@@ -242,7 +242,7 @@ describe('backup of a data directory', () => {
     db.close();
     const to = join(scratch(), 'backup');
     await expect(backupDataDir({ dataDir: data.dataDir, to })).rejects.toThrow(
-      new BackupError('the database names 1 asset file(s) by a key that is not one versiongate makes ("../../etc/passwd"): the database is damaged; run `versiongate audit verify`; no backup was made'),
+      new BackupError('the database names 1 asset file(s) by a key that is not one versiongate makes ("../../etc/passwd"): the database is damaged; no backup was made'),
     );
     expect(existsSync(to)).toBe(false);
     expect(existsSync(`${to}.partial`)).toBe(false);

@@ -203,7 +203,7 @@ function assetsOf(file: string): AssetBytes[] {
   }
   const malformed = assets.filter((a) => !isBlobKey(a.blob_key));
   if (malformed.length > 0) {
-    throw new BackupError(`the database names ${malformed.length} asset file(s) by a key that is not one versiongate makes (${malformed.slice(0, 3).map((a) => JSON.stringify(a.blob_key)).join(', ')}): the database is damaged; run \`versiongate audit verify\`; no backup was made`);
+    throw new BackupError(`the database names ${malformed.length} asset file(s) by a key that is not one versiongate makes (${malformed.slice(0, 3).map((a) => JSON.stringify(a.blob_key)).join(', ')}): the database is damaged; no backup was made`);
   }
   return assets;
 }
