@@ -49,6 +49,8 @@ export interface StartOptions {
   replicaOf?: string | undefined;
   /** Another checkout of versiongate to run (its bin/versiongate.js and policies/), for A/B runs; this one by default. */
   checkout?: string | undefined;
+  /** Node's own flags for the server process (bench:profile's `--cpu-prof`), before the script. */
+  nodeArgs?: string[] | undefined;
 }
 
 /** `extraArgs`: settings flags for this run (e.g. `--commit-batch 1`). */
@@ -79,7 +81,7 @@ export async function startVersiongate(dir: string, generated: number, extraArgs
     ...(options.databaseUrl ? ['--database-url', options.databaseUrl] : []),
     ...extraArgs,
   ];
-  const child = spawnTracked(process.execPath, [...SERVER_NODE_ARGS, ...args], { cwd: checkout, env: envWithoutSettings(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTracked(process.execPath, [...(options.nodeArgs ?? []), ...SERVER_NODE_ARGS, ...args], { cwd: checkout, env: envWithoutSettings(), stdio: ['ignore', 'pipe', 'pipe'] });
   const output = watchOutput(child, 'versiongate');
   try {
     const deadline = Date.now() + START_TIMEOUT_MS;

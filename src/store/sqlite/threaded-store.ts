@@ -194,8 +194,10 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
   const startWriter = (): Promise<void> => {
     const worker = new Worker(workerEntry(import.meta.url, './writer-thread-boot.mjs', 'writer-thread'), {
       workerData: { versiongateWriter: init },
-      // Nothing from the parent's command line (V8 flags are process-wide, see reload-worker-boot.mjs).
-      execArgv: [],
+      // Nothing from the parent's command line (V8 flags are process-wide, see reload-worker-boot.mjs)
+      // but `--cpu-prof…`, so that a profiled server (`node --cpu-prof`, bench:profile) profiles its
+      // writes too: the thread writes a profile of its own when it ends.
+      execArgv: process.execArgv.filter((a) => a.startsWith('--cpu-prof')),
     });
     current = worker;
     onWriter?.(worker);
