@@ -307,6 +307,34 @@ class PostgresStore implements Store {
     )?.id;
   }
 
+  /**
+   * The repository's id, its row held (FOR KEY SHARE) until the transaction ends, for a write that puts
+   * rows under it. DeleteRepository locks the row FOR UPDATE before it looks for live versions, so
+   * the two take turns: a write that comes second finds no repository; a deletion that comes second
+   * sees what the write made. Without it, under READ COMMITTED, a deletion that had counted no live
+   * version deleted a version published after its count, or failed on the foreign key (a 500).
+   * Shared: writes into one repository do not wait for one another.
+   */
+  private async lockedRepositoryId(tx: Queryable, owner: string, domain: string, name: string): Promise<number | undefined> {
+    return (
+      await this.one<{ id: number }>(tx, `SELECT r.id FROM repositories r JOIN domains d ON d.id = r.domain_id WHERE d.owner = $1 AND d.name = $2 AND r.name = $3 FOR KEY SHARE OF r`, [
+        owner,
+        domain,
+        name,
+      ])
+    )?.id;
+  }
+
+  /**
+   * For a write into a package read before its transaction: holds its repository's row as
+   * lockedRepositoryId does. False when the package is gone meanwhile (its repository deleted): the
+   * write's read is stale. Only the repository is locked here, before any row under it, so a
+   * deletion holding it never waits for this write while this write waits for it.
+   */
+  private async lockPackageRepository(tx: Queryable, packageId: number): Promise<boolean> {
+    return (await this.one(tx, `SELECT r.id FROM packages p JOIN repositories r ON r.id = p.repository_id WHERE p.id = $1 FOR KEY SHARE OF r`, [packageId])) !== undefined;
+  }
+
   async createDomain(name: string, owner: string): Promise<DomainRecord> {
     const createdAt = this.now();
     try {
@@ -475,7 +503,7 @@ class PostgresStore implements Store {
 
   /** The package's id, created in its repository if needed. Two replicas creating it at once: one insert wins, the other reads it. */
   private async ensurePackage(db: Queryable, key: PackageKey, now: string): Promise<number> {
-    const repositoryId = await this.repositoryId(db, key.domainOwner, key.domain, key.repository);
+    const repositoryId = await this.lockedRepositoryId(db, key.domainOwner, key.domain, key.repository);
     if (repositoryId === undefined) throw new NotFoundError(`repository ${key.repository} does not exist in domain ${key.domain}`, 'repository', key.repository);
     const inserted = await this.one<{ id: number }>(
       db,
@@ -583,6 +611,7 @@ class PostgresStore implements Store {
     const now = this.now();
     const blobsToDelete: string[] = [];
     if (c.packageId === null && !c.publish) throw new Error('commitVersionChanges: a package id is required unless a publish creates the package');
+    if (c.publish && c.packageId !== null && !(await this.lockPackageRepository(tx, c.packageId))) throw new StaleRead([c.publish.version]);
     const packageId = c.packageId ?? (await this.ensurePackage(tx, c.publish!.key, now));
     const current = new Map<string, string>();
     for (const r of await this.versionStates(tx, packageId, c.guards.map((g) => g.version), true)) current.set(r.version, r.revision);
@@ -651,6 +680,7 @@ class PostgresStore implements Store {
     const rowsOf = async (packageId: number, versions: readonly string[]) => new Map((await this.versionStates(tx, packageId, versions, true)).map((r) => [r.version, r]));
     const sourceRows = await rowsOf(c.source.packageId, c.source.guards.map((g) => g.version));
     const staleSource = c.source.guards.filter((g) => sourceRows.get(g.version)?.revision !== g.revision).map((g) => g.version);
+    if (c.destination.packageId !== null && !(await this.lockPackageRepository(tx, c.destination.packageId))) throw new StaleRead(c.copies.map((x) => x.version));
     const destinationId = c.destination.packageId ?? (await this.ensurePackage(tx, c.destination.key, now));
     const destinationRows = await rowsOf(destinationId, c.destination.guards.map((g) => g.version));
     const staleDestination = c.destination.guards.filter((g) => (destinationRows.get(g.version)?.revision ?? null) !== g.revision).map((g) => g.version);
@@ -847,7 +877,7 @@ class PostgresStore implements Store {
     return this.grouped(
       async (tx) => {
         const { key } = c;
-        const repositoryId = await this.repositoryId(tx, key.domainOwner, key.domain, key.repository);
+        const repositoryId = await this.lockedRepositoryId(tx, key.domainOwner, key.domain, key.repository);
         if (repositoryId === undefined) throw new NotFoundError(`repository ${key.repository} does not exist in domain ${key.domain}`, 'repository', key.repository);
         await tx.query(
           `INSERT INTO packages (repository_id, format, namespace, name, created_at, origin_publish, origin_upstream) VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -1241,6 +1271,9 @@ class PostgresStore implements Store {
       if (change.description !== undefined) await tx.query(`UPDATE repositories SET description = $1 WHERE id = $2`, [change.description, existing.id]);
       return after();
     }
+    // Writes into the repository hold its row (lockedRepositoryId): the count waits for them, and
+    // those that come later wait for this and then find no repository.
+    await tx.query(`SELECT id FROM repositories WHERE id = $1 FOR UPDATE`, [existing.id]);
     const live = (await this.one<{ n: number }>(
       tx,
       `SELECT count(*)::int AS n FROM package_versions v JOIN packages p ON p.id = v.package_id WHERE p.repository_id = $1 AND NOT (v.status = ANY($2::text[]))`,

@@ -36,6 +36,8 @@ export function applyVersionCopies(sqlite: Database.Database, c: CopyCommit, h: 
 
   const sourceRows = rowsOf(c.source.packageId, c.source.guards.map((g) => g.version));
   const staleSource = c.source.guards.filter((g) => sourceRows.get(g.version)?.revision !== g.revision).map((g) => g.version);
+  // A destination read before this transaction may have been deleted since (its repository with it).
+  if (c.destination.packageId !== null && sqlite.prepare(`SELECT 1 FROM packages WHERE id = ?`).get(c.destination.packageId) === undefined) throw new StaleRead(c.copies.map((x) => x.version));
   const destinationId = c.destination.packageId ?? h.ensurePackage(c.destination.key);
   const destinationRows = rowsOf(destinationId, c.destination.guards.map((g) => g.version));
   const staleDestination = c.destination.guards.filter((g) => (destinationRows.get(g.version)?.revision ?? null) !== g.revision).map((g) => g.version);

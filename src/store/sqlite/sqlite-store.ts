@@ -161,6 +161,7 @@ class SqliteStore implements Store {
   /** The versions are one JSON array, so one prepared statement serves any number of them. */
   private readonly versionStates: Database.Statement<[number, string], { version: string; status: string; revision: string }>;
   private readonly versionStateOf1: Database.Statement<[number, string], { version: string; status: string; revision: string }>;
+  private readonly packageExists: Database.Statement<[number], number>;
   private readonly packageSnapshot: Database.Statement<[string, string, string, string, string, string, string], PackageSnapshotRow>;
   private readonly packageSnapshotOf1: Database.Statement<[string, string, string, string, string | null, string, string], PackageSnapshotRow>;
   private readonly updateStatus: Database.Statement<[string, string, string, number, string, string], number>;
@@ -245,6 +246,7 @@ class SqliteStore implements Store {
       .pluck() as Database.Statement<[string, string, string], number>;
     this.versionStates = sqlite.prepare(`SELECT version, status, revision FROM package_versions WHERE package_id = ? AND version IN (SELECT value FROM json_each(?))`);
     this.versionStateOf1 = sqlite.prepare(`SELECT version, status, revision FROM package_versions WHERE package_id = ? AND version = ?`);
+    this.packageExists = sqlite.prepare<[number], number>(`SELECT 1 FROM packages WHERE id = ?`).pluck();
     // Every request that names a package reads this first: one statement rather than one per table,
     // since each call into SQLite costs more than the index lookups it makes. Most requests name one
     // version or none (a NULL, which matches no row), and json_each costs more than the rest of the
@@ -501,6 +503,9 @@ class SqliteStore implements Store {
     const now = this.now();
     const blobsToDelete: string[] = [];
     if (c.packageId === null && !c.publish) throw new Error('commitVersionChanges: a package id is required unless a publish creates the package');
+    // A publish into a package read before this transaction: the package (and its repository) may have
+    // been deleted meanwhile, and a version under it would be refused by its foreign key (a 500).
+    if (c.publish && c.packageId !== null && this.packageExists.get(c.packageId) === undefined) throw new StaleRead([c.publish.version]);
     const packageId = c.packageId ?? this.ensurePackage(this.db, c.publish!.key, now);
     const current = new Map<string, string>();
     // One guard is the common case, and json_each costs more than the lookup itself.

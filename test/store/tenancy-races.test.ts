@@ -1,0 +1,150 @@
+/**
+ * DeleteRepository meeting a publish into the repository it deletes. A repository whose versions are
+ * all Deleted or Disposed may be deleted; a publish read the package before the deletion and commits
+ * after it. The publish must then be answered as a conflict or as not found, never a 500, and nothing
+ * may be left under a repository that no longer exists. The deletion is put between the publish's
+ * read and its commit by a store that runs it as the publish's commit begins. On SQLite and on
+ * PostgreSQL. Then, on two PostgreSQL replicas, the two at once: the publish commits on one replica
+ * while the deletion, on the other, is between its look for live versions and its deletes (held
+ * there by a trigger that sleeps). Under READ COMMITTED each of the deletion's statements sees what
+ * committed before it began, so without a lock the two share, both were answered 200 and the
+ * published version was deleted with the repository.
+ */
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { verifyChain } from '../../src/audit/verify-chain.ts';
+import type { CopyCommit, Store, VersionCommit } from '../../src/store/store.ts';
+import { testGateway, type TestGateway } from '../helpers/gateway.ts';
+
+const REPOSITORY = 'domain=my_domain&domain-owner=111122223333&repository=racing';
+const PACKAGE = `${REPOSITORY}&format=generic&namespace=acme&package=tool`;
+
+/** A store whose next commit of a publish or a copy first runs `before` (once). */
+function interleaving(store: Store, state: { before?: (() => Promise<void>) | undefined }): Store {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      if (property !== 'commitVersionChanges' && property !== 'commitVersionCopies') return value.bind(target);
+      return async (c: VersionCommit | CopyCommit) => {
+        const before = property === 'commitVersionCopies' || (c as VersionCommit).publish ? state.before : undefined;
+        if (before) state.before = undefined;
+        await before?.();
+        return (value as (c: unknown) => Promise<unknown>).call(target, c);
+      };
+    },
+  });
+}
+
+function publisher(gw: TestGateway, token: string) {
+  return (version: string) => {
+    const bytes = `bytes of ${version}`;
+    return gw.app.request(`/v1/package/version/publish?${PACKAGE}&version=${version}&asset=tool.bin`, {
+      method: 'POST',
+      body: bytes,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'x-amz-content-sha256': createHash('sha256').update(bytes).digest('hex') },
+    });
+  };
+}
+
+/** A repository holding one package whose only version is Deleted: it holds no live version, so it may be deleted. */
+async function emptiedRepository(gw: TestGateway, token: string): Promise<void> {
+  const created = await gw.app.request(`/v1/repository?${REPOSITORY}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  expect(created.status, await created.clone().text()).toBe(200);
+  expect((await publisher(gw, token)('1.0.0')).status).toBe(200);
+  const gone = await gw.post(`/v1/package/versions/delete?${PACKAGE}`, { versions: ['1.0.0'] }, token);
+  expect(gone.status, await gone.clone().text()).toBe(200);
+}
+
+const GROUPS = ['registry-admins', 'publishers', 'security', 'developers', 'copiers'];
+const COPIERS = `@id("test-copiers-copy-anywhere")
+permit (principal in Group::"copiers", action == Action::"CopyPackageVersions", resource);`;
+
+/** What writes into the repository: a publish of a new version, or a copy of one into it from my_repo. */
+const WRITES = {
+  publish: (gw: TestGateway, token: string) => publisher(gw, token)('2.0.0'),
+  copy: (gw: TestGateway, token: string) =>
+    gw.post(`/v1/package/versions/copy?domain=my_domain&domain-owner=111122223333&source-repository=my_repo&destination-repository=racing&format=generic&namespace=acme&package=tool`, { versions: ['3.0.0'] }, token),
+};
+
+describe.each(['sqlite', 'postgres'] as const)('DeleteRepository between a write read and its commit, on %s', (engine) => {
+  it.each(['publish', 'copy'] as const)('answers the %s as a conflict or as not found, never a 500, and leaves nothing under the deleted repository', async (write) => {
+    const state: { before?: (() => Promise<void>) | undefined } = {};
+    const gw = await testGateway({ engine, policies: { 'test-copiers.cedar': COPIERS }, wrapStore: (store) => interleaving(store, state) });
+    try {
+      const token = await gw.token('ops', GROUPS);
+      const auth = { authorization: `Bearer ${token}` };
+      await emptiedRepository(gw, token);
+      // The copy's source: the same package in my_repo, with a version the destination lacks.
+      const source = await gw.app.request(`/v1/package/version/publish?domain=my_domain&domain-owner=111122223333&repository=my_repo&format=generic&namespace=acme&package=tool&version=3.0.0&asset=tool.bin`, {
+        method: 'POST',
+        body: 'three',
+        headers: { ...auth, 'content-type': 'application/octet-stream', 'x-amz-content-sha256': createHash('sha256').update('three').digest('hex') },
+      });
+      expect(source.status, await source.clone().text()).toBe(200);
+      await gw.sync();
+
+      let deleted: Response | undefined;
+      state.before = async () => {
+        deleted = await gw.app.request(`/v1/repository?${REPOSITORY}`, { method: 'DELETE', headers: auth });
+      };
+      const written = await WRITES[write](gw, token);
+      expect(deleted?.status, await deleted?.clone().text()).toBe(200);
+      const body = await written.text();
+      expect([404, 409], body).toContain(written.status);
+      expect(JSON.parse(body)).toHaveProperty('message');
+
+      // Nothing of the write outlived its repository, and the chain holds every answer.
+      expect((await gw.get(`/v1/repository?${REPOSITORY}`, token)).status).toBe(404);
+      expect((await gw.post(`/v1/package/versions?${PACKAGE}`, {}, token)).status).toBe(404);
+      expect((await verifyChain(gw.store)).ok).toBe(true);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('DeleteRepository and a publish into it at once, on two PostgreSQL replicas', () => {
+  it('makes one of them and refuses the other: never both, never a 500, never a published version deleted', async () => {
+    const gw = await testGateway({ engine: 'postgres' });
+    const second = await testGateway({ replicaOf: gw });
+    const admin = new pg.Client({ connectionString: gw.databaseUrl });
+    await admin.connect();
+    try {
+      const token = await gw.token('ops', GROUPS);
+      await emptiedRepository(gw, token);
+      // The deletion queues its assets' bytes for removal after it has looked for live versions and
+      // before it deletes anything: that statement sleeps, holding the deletion open.
+      await admin.query(`CREATE FUNCTION hold_repository_deletion() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF current_query() LIKE 'INSERT INTO blob_deletions (blob_key, queued_at) SELECT%' THEN PERFORM pg_sleep(0.6); END IF;
+          RETURN NULL;
+        END $$`);
+      await admin.query(`CREATE TRIGGER hold_repository_deletion AFTER INSERT ON blob_deletions FOR EACH STATEMENT EXECUTE FUNCTION hold_repository_deletion()`);
+
+      const deleting = second.app.request(`/v1/repository?${REPOSITORY}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const published = await publisher(gw, token)('2.0.0');
+      const deleted = await deleting;
+      const answers = [`deleted ${deleted.status} ${await deleted.text()}`, `published ${published.status} ${await published.clone().text()}`];
+
+      const made = [deleted.status, published.status].filter((s) => s === 200);
+      expect(made, answers.join('\n')).toHaveLength(1);
+      expect([deleted.status, published.status].every((s) => s < 500), answers.join('\n')).toBe(true);
+      if (published.status === 200) {
+        // Published, so the deletion must have been refused, and the version is there to read.
+        expect(deleted.status, answers.join('\n')).toBe(409);
+        expect((await gw.get(`/v1/package/version?${PACKAGE}&version=2.0.0`, token)).status).toBe(200);
+      } else {
+        expect([404, 409], answers.join('\n')).toContain(published.status);
+        expect((await gw.get(`/v1/repository?${REPOSITORY}`, token)).status).toBe(404);
+      }
+      expect((await verifyChain(gw.store)).ok).toBe(true);
+    } finally {
+      await admin.end();
+      await second.close();
+      await gw.close();
+    }
+  });
+});
