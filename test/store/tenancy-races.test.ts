@@ -148,3 +148,47 @@ describe('DeleteRepository and a publish into it at once, on two PostgreSQL repl
     }
   });
 });
+
+describe('DeletePackage and a publish into the package at once, on two PostgreSQL replicas', () => {
+  it('never deletes a version that the deletion did not read, decide on and record', async () => {
+    const gw = await testGateway({ engine: 'postgres' });
+    const second = await testGateway({ replicaOf: gw });
+    const admin = new pg.Client({ connectionString: gw.databaseUrl });
+    await admin.connect();
+    try {
+      const token = await gw.token('ops', GROUPS);
+      const publish = publisher(gw, token);
+      // The same package in my_repo, with one version: DeletePackage reads it and decides on it.
+      const created = await gw.app.request(`/v1/repository?${REPOSITORY}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      expect(created.status).toBe(200);
+      expect((await publish('1.0.0')).status).toBe(200);
+      // The deletion, once it has read and locked the versions it decides on, sleeps before its deletes.
+      await admin.query(`CREATE FUNCTION hold_package_deletion() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF current_query() LIKE 'DELETE FROM sync_jobs WHERE version_id = ANY%' THEN PERFORM pg_sleep(0.6); END IF;
+          RETURN NULL;
+        END $$`);
+      await admin.query(`CREATE TRIGGER hold_package_deletion AFTER DELETE ON sync_jobs FOR EACH STATEMENT EXECUTE FUNCTION hold_package_deletion()`);
+
+      const deleting = second.app.request(`/v1/package?${PACKAGE}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const published = await publish('2.0.0');
+      const deleted = await deleting;
+      const answers = `deleted ${deleted.status} ${await deleted.text()}\npublished ${published.status} ${await published.text()}`;
+      expect([deleted.status, published.status].every((s) => s < 500), answers).toBe(true);
+
+      // Each version is either still there, or named by the deletion's record (which Cedar decided on).
+      const deletion = (await gw.store.listAudit({ limit: 100 })).find((r) => r.action === 'DeletePackage' && r.outcome === 'applied');
+      const deletedVersions = (deletion?.changes ?? []).map((c) => c.version);
+      for (const version of ['1.0.0', '2.0.0']) {
+        const there = (await gw.get(`/v1/package/version?${PACKAGE}&version=${version}`, token)).status === 200;
+        expect(there || deletedVersions.includes(version), `${version}: neither there nor in the deletion's record (${deletedVersions.join(', ')})\n${answers}`).toBe(true);
+      }
+      expect((await verifyChain(gw.store)).ok).toBe(true);
+    } finally {
+      await admin.end();
+      await second.close();
+      await gw.close();
+    }
+  });
+});

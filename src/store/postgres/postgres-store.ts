@@ -332,7 +332,12 @@ class PostgresStore implements Store {
    * deletion holding it never waits for this write while this write waits for it.
    */
   private async lockPackageRepository(tx: Queryable, packageId: number): Promise<boolean> {
-    return (await this.one(tx, `SELECT r.id FROM packages p JOIN repositories r ON r.id = p.repository_id WHERE p.id = $1 FOR KEY SHARE OF r`, [packageId])) !== undefined;
+    if ((await this.one(tx, `SELECT r.id FROM packages p JOIN repositories r ON r.id = p.repository_id WHERE p.id = $1 FOR KEY SHARE OF r`, [packageId])) === undefined) return false;
+    // Then the package's own row, as DeletePackage locks it FOR UPDATE before it reads the versions
+    // it deletes: without it, a version published after that read was deleted with the package, named
+    // in neither the deletion's record nor the context Cedar decided it on. Repository, then package:
+    // the order every write takes them in.
+    return (await this.one(tx, `SELECT id FROM packages WHERE id = $1 FOR KEY SHARE`, [packageId])) !== undefined;
   }
 
   async createDomain(name: string, owner: string): Promise<DomainRecord> {
@@ -900,6 +905,9 @@ class PostgresStore implements Store {
       return await this.grouped<PackageDeleteResult>(
         async (tx) => {
           const now = this.now();
+          // The package row first: writes into the package hold it (lockPackageRepository), so no
+          // version can be added between the read below and the deletes.
+          if ((await this.one(tx, `SELECT id FROM packages WHERE id = $1 FOR UPDATE`, [c.packageId])) === undefined) throw new StalePackage();
           const rows = await this.rows<{ id: number; version: string; revision: string }>(tx, `SELECT id, version, revision FROM package_versions WHERE package_id = $1 ORDER BY id FOR UPDATE`, [c.packageId]);
           const guarded = new Map(c.guards.map((g) => [g.version, g.revision]));
           if (rows.length !== guarded.size || rows.some((r) => guarded.get(r.version) !== r.revision)) throw new StalePackage();
