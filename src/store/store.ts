@@ -403,7 +403,8 @@ export interface SyncQueueStore {
   /**
    * Schedules the versions' syncs, all or none, with `audit`, in one transaction: each job (created
    * if none) goes to awaiting with no attempts. Returns false, writing nothing (the caller records
-   * the refusal), when any is already awaiting or in progress.
+   * the refusal), when any is already awaiting or in progress, or is no longer there to sync: gone
+   * (its package deleted) or Disposed or Deleted since the caller read it.
    * (A publish or addVersion schedules its version's sync itself, in its own transaction, superseding
    * any sync running: the assets it checked are no longer all the version's.)
    */

@@ -8,30 +8,32 @@
  * while the deletion, on the other, is between its look for live versions and its deletes (held
  * there by a trigger that sleeps). Under READ COMMITTED each of the deletion's statements sees what
  * committed before it began, so without a lock the two share, both were answered 200 and the
- * published version was deleted with the repository.
+ * published version was deleted with the repository. The same for DeletePackage beside a publish
+ * into the package, and for a resync whose version is disposed or removed before it is scheduled.
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
-import type { CopyCommit, Store, VersionCommit } from '../../src/store/store.ts';
+import type { Store, VersionCommit } from '../../src/store/store.ts';
 import { testGateway, type TestGateway } from '../helpers/gateway.ts';
 
 const REPOSITORY = 'domain=my_domain&domain-owner=111122223333&repository=racing';
 const PACKAGE = `${REPOSITORY}&format=generic&namespace=acme&package=tool`;
 
-/** A store whose next commit of a publish or a copy first runs `before` (once). */
+/** A store whose next commit of a publish or a copy, or next resync, first runs `before` (once). */
 function interleaving(store: Store, state: { before?: (() => Promise<void>) | undefined }): Store {
+  const writes = (property: PropertyKey, c: unknown) =>
+    property === 'commitVersionCopies' || property === 'scheduleSync' || (property === 'commitVersionChanges' && (c as VersionCommit).publish !== undefined);
   return new Proxy(store, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
-      if (property !== 'commitVersionChanges' && property !== 'commitVersionCopies') return value.bind(target);
-      return async (c: VersionCommit | CopyCommit) => {
-        const before = property === 'commitVersionCopies' || (c as VersionCommit).publish ? state.before : undefined;
+      return async (...args: unknown[]) => {
+        const before = writes(property, args[0]) ? state.before : undefined;
         if (before) state.before = undefined;
         await before?.();
-        return (value as (c: unknown) => Promise<unknown>).call(target, c);
+        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
       };
     },
   });
@@ -188,6 +190,35 @@ describe('DeletePackage and a publish into the package at once, on two PostgreSQ
     } finally {
       await admin.end();
       await second.close();
+      await gw.close();
+    }
+  });
+});
+
+describe.each(['sqlite', 'postgres'] as const)('a resync whose version goes between its read and its schedule, on %s', (engine) => {
+  const CHALK = 'domain=my_domain&domain-owner=111122223333&repository=my_repo&format=npm&package=chalk';
+  it.each([
+    ['gone with its package', `/v1/package?${CHALK}`, 'DELETE', undefined],
+    ['disposed', `/v1/package/versions/dispose?${CHALK}`, 'POST', { versions: ['4.1.0'] }],
+  ] as const)('is refused in the wrong state when the version is %s meanwhile, never a 500, and schedules nothing', async (_, path, method, body) => {
+    const state: { before?: (() => Promise<void>) | undefined } = {};
+    const gw = await testGateway({ engine, wrapStore: (store) => interleaving(store, state) });
+    try {
+      const token = await gw.token('ops', [...GROUPS, 'maintainers']);
+      const version = (await gw.store.readVersion({ domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo', format: 'npm', namespace: '', name: 'chalk' }, '4.1.0')).version!;
+      let gone: Response | undefined;
+      state.before = async () => {
+        gone = await gw.app.request(path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      };
+      const resync = await gw.post(`/v1/packages/my_domain/my_repo/${version.identifier}/resync/`, {}, token);
+      expect(gone?.status, await gone?.clone().text()).toBe(200);
+      const text = await resync.text();
+      expect(resync.status, text).toBe(400);
+      expect(JSON.parse(text)).toEqual({ detail: 'The package is in the wrong state for the requested operation.' });
+      // No sync job waits for a version that is gone or disposed.
+      expect(await gw.store.readSyncJob(version.id)).not.toMatchObject({ state: 'awaiting' });
+      expect((await verifyChain(gw.store)).ok).toBe(true);
+    } finally {
       await gw.close();
     }
   });

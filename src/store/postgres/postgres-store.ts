@@ -939,6 +939,10 @@ class PostgresStore implements Store {
   async scheduleSync(versionIds: readonly number[], audit: AuditRecordInput): Promise<boolean> {
     return this.group.submit(async (tx) => {
       const now = this.now();
+      // Read before this transaction: a version may have been disposed, deleted or removed since. Its
+      // row is held (FOR SHARE) so that it stays as checked until the commit.
+      const present = await this.rows<{ status: string }>(tx, `SELECT status FROM package_versions WHERE id = ANY($1::int[]) FOR SHARE`, [[...versionIds]]);
+      if (present.length !== new Set(versionIds).size || present.some((r) => GONE_STATUSES.includes(r.status))) return () => false;
       const busy = await this.one(tx, `SELECT 1 FROM sync_jobs WHERE version_id = ANY($1::int[]) AND state IN ('awaiting', 'in_progress') LIMIT 1`, [[...versionIds]]);
       if (busy) return () => false;
       for (const versionId of versionIds) await this.awaitSync(tx, versionId, now);

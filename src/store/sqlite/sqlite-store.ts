@@ -162,6 +162,7 @@ class SqliteStore implements Store {
   private readonly versionStates: Database.Statement<[number, string], { version: string; status: string; revision: string }>;
   private readonly versionStateOf1: Database.Statement<[number, string], { version: string; status: string; revision: string }>;
   private readonly packageExists: Database.Statement<[number], number>;
+  private readonly versionStatusOf: Database.Statement<[number], string>;
   private readonly packageSnapshot: Database.Statement<[string, string, string, string, string, string, string], PackageSnapshotRow>;
   private readonly packageSnapshotOf1: Database.Statement<[string, string, string, string, string | null, string, string], PackageSnapshotRow>;
   private readonly updateStatus: Database.Statement<[string, string, string, number, string, string], number>;
@@ -247,6 +248,7 @@ class SqliteStore implements Store {
     this.versionStates = sqlite.prepare(`SELECT version, status, revision FROM package_versions WHERE package_id = ? AND version IN (SELECT value FROM json_each(?))`);
     this.versionStateOf1 = sqlite.prepare(`SELECT version, status, revision FROM package_versions WHERE package_id = ? AND version = ?`);
     this.packageExists = sqlite.prepare<[number], number>(`SELECT 1 FROM packages WHERE id = ?`).pluck();
+    this.versionStatusOf = sqlite.prepare<[number], string>(`SELECT status FROM package_versions WHERE id = ?`).pluck();
     // Every request that names a package reads this first: one statement rather than one per table,
     // since each call into SQLite costs more than the index lookups it makes. Most requests name one
     // version or none (a NULL, which matches no row), and json_each costs more than the rest of the
@@ -590,6 +592,10 @@ class SqliteStore implements Store {
     return this.group.submit(() => {
       const now = this.now();
       for (const versionId of versionIds) {
+        // Read before this transaction: the version may have been disposed, deleted or removed since
+        // (a sync of it would have nothing to check, and a removed one fails its foreign key).
+        const status = this.versionStatusOf.get(versionId);
+        if (status === undefined || status === 'Disposed' || status === 'Deleted') return false;
         const job = this.syncJobOf.get(versionId);
         if (job && (job.state === 'awaiting' || job.state === 'in_progress')) return false;
       }
