@@ -327,16 +327,15 @@ class PostgresStore implements Store {
 
   /**
    * For a write into a package read before its transaction: holds its repository's row as
-   * lockedRepositoryId does. False when the package is gone meanwhile (its repository deleted): the
-   * write's read is stale. Only the repository is locked here, before any row under it, so a
-   * deletion holding it never waits for this write while this write waits for it.
+   * lockedRepositoryId does, then the package's own, since DeletePackage locks that FOR UPDATE before
+   * it reads the versions it deletes (without it, a version published after that read went with the
+   * package, named in neither the deletion's record nor the context Cedar decided it on). False when
+   * the package is gone meanwhile: the write's read is stale. One statement each, repository first:
+   * DeleteRepository takes the repository before any row under it, so neither waits for the other
+   * while holding what the other waits for.
    */
   private async lockPackageRepository(tx: Queryable, packageId: number): Promise<boolean> {
     if ((await this.one(tx, `SELECT r.id FROM packages p JOIN repositories r ON r.id = p.repository_id WHERE p.id = $1 FOR KEY SHARE OF r`, [packageId])) === undefined) return false;
-    // Then the package's own row, as DeletePackage locks it FOR UPDATE before it reads the versions
-    // it deletes: without it, a version published after that read was deleted with the package, named
-    // in neither the deletion's record nor the context Cedar decided it on. Repository, then package:
-    // the order every write takes them in.
     return (await this.one(tx, `SELECT id FROM packages WHERE id = $1 FOR KEY SHARE`, [packageId])) !== undefined;
   }
 
