@@ -223,3 +223,41 @@ describe.each(['sqlite', 'postgres'] as const)('a resync whose version goes betw
     }
   });
 });
+
+describe('a tenancy change chosen as a deadlock victim, on PostgreSQL', () => {
+  it('is made again, whole, and after three times is answered 503, never a 500', async () => {
+    const gw = await testGateway({ engine: 'postgres' });
+    const admin = new pg.Client({ connectionString: gw.databaseUrl });
+    await admin.connect();
+    try {
+      const token = await gw.token('ops', GROUPS);
+      const auth = { authorization: `Bearer ${token}` };
+      // PostgreSQL's own error for a deadlock's victim, raised by the repository's insert: once, then
+      // (for the second repository) every time. A sequence, since it is not rolled back with the error.
+      await admin.query(`CREATE SEQUENCE victims`);
+      await admin.query(`CREATE FUNCTION deadlock_victim() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.name = 'always' OR nextval('victims') = 1 THEN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END IF;
+          RETURN NEW;
+        END $$`);
+      await admin.query(`CREATE TRIGGER deadlock_victim BEFORE INSERT ON repositories FOR EACH ROW EXECUTE FUNCTION deadlock_victim()`);
+
+      const once = await gw.app.request(`/v1/repository?domain=my_domain&domain-owner=111122223333&repository=once`, { method: 'POST', headers: auth });
+      expect(once.status, await once.clone().text()).toBe(200);
+      const always = await gw.app.request(`/v1/repository?domain=my_domain&domain-owner=111122223333&repository=always`, { method: 'POST', headers: auth });
+      expect(always.status).toBe(503);
+      expect(always.headers.get('retry-after')).toBe('5');
+      expect(await always.json()).toEqual({ message: 'The database ended a deadlock with this change 3 times over: nothing was changed; try again shortly.' });
+
+      // One record for the change that was made, none for the attempts rolled back.
+      const made = (await gw.store.listAudit({ limit: 100 })).filter((r) => r.action === 'CreateRepository' && r.outcome === 'applied');
+      expect(made).toHaveLength(1);
+      expect((await gw.get(`/v1/repository?domain=my_domain&domain-owner=111122223333&repository=once`, token)).status).toBe(200);
+      expect((await gw.get(`/v1/repository?domain=my_domain&domain-owner=111122223333&repository=always`, token)).status).toBe(404);
+      expect((await verifyChain(gw.store)).ok).toBe(true);
+    } finally {
+      await admin.end();
+      await gw.close();
+    }
+  });
+});

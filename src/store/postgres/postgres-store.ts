@@ -17,7 +17,7 @@ import type { AuditHead, AuditRecord, AuditRecordInput } from '../../audit/audit
 import { encodedFromColumns, recordFromColumns, versionsBySeq, type AuditColumns, type RecordColumns } from '../../audit/chain-link.ts';
 import type { Clock } from '../../clock.ts';
 import { DEFAULT_DATABASE_TIMEOUT_SECONDS } from '../../config.ts';
-import { ConflictError, NotFoundError } from '../../errors.ts';
+import { ConflictError, NotFoundError, ServiceUnavailableError } from '../../errors.ts';
 import { newIdentifier } from '../../registry/identifier.ts';
 import type { VersionState } from '../../registry/plan-change.ts';
 import type { VersionStatus } from '../../registry/statuses.ts';
@@ -207,6 +207,9 @@ class TenancyRefused extends Error {
     super(refusal.reason);
   }
 }
+
+/** How often a tenancy change chosen as a deadlock's victim is made before its error is the answer. */
+const TENANCY_ATTEMPTS = 3;
 
 /** PostgreSQL's unique violation, deadlock and serialization failure: another replica got there first. */
 function lostRace(err: unknown): boolean {
@@ -1225,19 +1228,28 @@ class PostgresStore implements Store {
   }
 
   async applyTenancyChange(change: TenancyChange, audit: AuditRecordInput): Promise<TenancyResult> {
-    try {
-      return await this.group.submit(async (tx) => {
-        const after = await this.applyTenancy(tx, change, this.now());
-        const seq = tx.audit(audit);
-        return (): TenancyResult => ({ ok: true, ...after, auditSeq: seq.seq });
-      });
-    } catch (err) {
-      if (err instanceof TenancyRefused) return { ok: false, ...err.refusal };
-      // Another replica made the same domain or repository at the same moment.
-      if ((err as { code?: string }).code === '23505' && (change.kind === 'createDomain' || change.kind === 'createRepository')) {
-        return { ok: false, reason: change.kind === 'createDomain' ? 'domain_exists' : 'repository_exists' };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.group.submit(async (tx) => {
+          const after = await this.applyTenancy(tx, change, this.now());
+          const seq = tx.audit(audit);
+          return (): TenancyResult => ({ ok: true, ...after, auditSeq: seq.seq });
+        });
+      } catch (err) {
+        if (err instanceof TenancyRefused) return { ok: false, ...err.refusal };
+        // Another replica made the same domain or repository at the same moment.
+        if ((err as { code?: string }).code === '23505' && (change.kind === 'createDomain' || change.kind === 'createRepository')) {
+          return { ok: false, reason: change.kind === 'createDomain' ? 'domain_exists' : 'repository_exists' };
+        }
+        // Chosen as a deadlock's victim (another replica's batch held rows this change needed while
+        // waiting for the domain or repository row it holds): the change was rolled back whole, and
+        // runs again, as a status change that loses such a race is read again and retried.
+        if ((err as { code?: string }).code === '40P01') {
+          if (attempt < TENANCY_ATTEMPTS) continue;
+          throw new ServiceUnavailableError(`The database ended a deadlock with this change ${TENANCY_ATTEMPTS} times over: nothing was changed; try again shortly.`, { cause: err });
+        }
+        throw err;
       }
-      throw err;
     }
   }
 
