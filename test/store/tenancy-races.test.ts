@@ -247,7 +247,7 @@ describe('a tenancy change chosen as a deadlock victim, on PostgreSQL', () => {
       const always = await gw.app.request(`/v1/repository?domain=my_domain&domain-owner=111122223333&repository=always`, { method: 'POST', headers: auth });
       expect(always.status).toBe(503);
       expect(always.headers.get('retry-after')).toBe('5');
-      expect(await always.json()).toEqual({ message: 'The database ended a deadlock with this change 3 times over: nothing was changed; try again shortly.' });
+      expect(await always.json()).toEqual({ message: 'The database ended a deadlock with another writer by rolling this write back: it was not made; try again shortly.' });
 
       // One record for the change that was made, none for the attempts rolled back.
       const made = (await gw.store.listAudit({ limit: 100 })).filter((r) => r.action === 'CreateRepository' && r.outcome === 'applied');

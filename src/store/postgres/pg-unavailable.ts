@@ -61,6 +61,18 @@ export function lockNotGranted(err: unknown): ServiceUnavailableError | undefine
 }
 
 /**
+ * The write chosen as a deadlock's victim (40P01): another replica's transaction held rows it needed
+ * while waiting for rows it held, and PostgreSQL rolled this statement back to end the wait (the
+ * group commit rolls the write's savepoint back with it). Writes that lose such a race are read
+ * again and retried where they can be (a status change's, a tenancy change's); any other is a 503
+ * to retry, never a 500.
+ */
+export function deadlockVictim(err: unknown): ServiceUnavailableError | undefined {
+  if (!isSqlError(err) || err.code !== '40P01') return undefined;
+  return new ServiceUnavailableError('The database ended a deadlock with another writer by rolling this write back: it was not made; try again shortly.', { cause: err });
+}
+
+/**
  * A database that takes no writes (25006): a hot standby, where a failover left the replica's
  * connections on the old primary, or `default_transaction_read_only` set for maintenance. Nothing
  * the statement's transaction tried to write was written. A 503 to retry, not a 500.
@@ -104,5 +116,5 @@ export function databaseUnavailable(cause: unknown, outcome: WriteOutcome): Serv
  * uploads of bytes not yet published, and single statements whose outcome the message does not claim.
  */
 export function pgUnavailableAs(err: unknown): ServiceUnavailableError | undefined {
-  return databaseUnreachable(err) ? databaseUnavailable(err, 'no write') : readOnly(err);
+  return databaseUnreachable(err) ? databaseUnavailable(err, 'no write') : (readOnly(err) ?? deadlockVictim(err));
 }

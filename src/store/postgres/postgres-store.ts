@@ -17,7 +17,7 @@ import type { AuditHead, AuditRecord, AuditRecordInput } from '../../audit/audit
 import { encodedFromColumns, recordFromColumns, versionsBySeq, type AuditColumns, type RecordColumns } from '../../audit/chain-link.ts';
 import type { Clock } from '../../clock.ts';
 import { DEFAULT_DATABASE_TIMEOUT_SECONDS } from '../../config.ts';
-import { ConflictError, NotFoundError, ServiceUnavailableError } from '../../errors.ts';
+import { ConflictError, NotFoundError } from '../../errors.ts';
 import { newIdentifier } from '../../registry/identifier.ts';
 import type { VersionState } from '../../registry/plan-change.ts';
 import type { VersionStatus } from '../../registry/statuses.ts';
@@ -208,7 +208,7 @@ class TenancyRefused extends Error {
   }
 }
 
-/** How often a tenancy change chosen as a deadlock's victim is made before its error is the answer. */
+/** How often a tenancy change chosen as a deadlock's victim is tried before its error is the answer. */
 const TENANCY_ATTEMPTS = 3;
 
 /** PostgreSQL's unique violation, deadlock and serialization failure: another replica got there first. */
@@ -1244,10 +1244,8 @@ class PostgresStore implements Store {
         // Chosen as a deadlock's victim (another replica's batch held rows this change needed while
         // waiting for the domain or repository row it holds): the change was rolled back whole, and
         // runs again, as a status change that loses such a race is read again and retried.
-        if ((err as { code?: string }).code === '40P01') {
-          if (attempt < TENANCY_ATTEMPTS) continue;
-          throw new ServiceUnavailableError(`The database ended a deadlock with this change ${TENANCY_ATTEMPTS} times over: nothing was changed; try again shortly.`, { cause: err });
-        }
+        // Past the attempts its error is answered as any deadlock's victim's (pgUnavailableAs: a 503).
+        if (attempt < TENANCY_ATTEMPTS && (err as { code?: string }).code === '40P01') continue;
         throw err;
       }
     }
