@@ -8,7 +8,8 @@
  * what the limit allows, the flood takes every descriptor, and the download is answered 503 "too many
  * files open", never a 500. Once the flood closes, new connections are served again. The metrics
  * listener (VERSIONGATE_METRICS=HOST:PORT) has a small cap of its own, so a flood of its port cannot
- * take the descriptors either.
+ * take the descriptors either. And a client that comes while the cap is held gets an answer, not a
+ * reset: 503 with Retry-After on one of the few connections accepted past the cap.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
