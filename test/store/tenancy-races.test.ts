@@ -107,23 +107,38 @@ describe.each(['sqlite', 'postgres'] as const)('DeleteRepository between a write
   });
 });
 
+/** Two PostgreSQL replicas on one database, a token for both, and an administrator's connection to it. */
+async function onTwoReplicas(run: (gw: TestGateway, second: TestGateway, admin: pg.Client, token: string) => Promise<void>): Promise<void> {
+  const gw = await testGateway({ engine: 'postgres' });
+  const second = await testGateway({ replicaOf: gw });
+  const admin = new pg.Client({ connectionString: gw.databaseUrl });
+  await admin.connect();
+  try {
+    await run(gw, second, admin, await gw.token('ops', GROUPS));
+  } finally {
+    await admin.end();
+    await second.close();
+    await gw.close();
+  }
+}
+
+/** Makes every statement starting with `prefix` on `table` (after `event`) sleep 0.6 s, holding its transaction open. */
+async function holdStatements(admin: pg.Client, name: string, table: string, event: 'INSERT' | 'DELETE', prefix: string): Promise<void> {
+  await admin.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF current_query() LIKE '${prefix}%' THEN PERFORM pg_sleep(0.6); END IF;
+      RETURN NULL;
+    END $$`);
+  await admin.query(`CREATE TRIGGER ${name} AFTER ${event} ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ${name}()`);
+}
+
 describe('DeleteRepository and a publish into it at once, on two PostgreSQL replicas', () => {
-  it('makes one of them and refuses the other: never both, never a 500, never a published version deleted', async () => {
-    const gw = await testGateway({ engine: 'postgres' });
-    const second = await testGateway({ replicaOf: gw });
-    const admin = new pg.Client({ connectionString: gw.databaseUrl });
-    await admin.connect();
-    try {
-      const token = await gw.token('ops', GROUPS);
+  it('makes one of them and refuses the other: never both, never a 500, never a published version deleted', () =>
+    onTwoReplicas(async (gw, second, admin, token) => {
       await emptiedRepository(gw, token);
       // The deletion queues its assets' bytes for removal after it has looked for live versions and
       // before it deletes anything: that statement sleeps, holding the deletion open.
-      await admin.query(`CREATE FUNCTION hold_repository_deletion() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF current_query() LIKE 'INSERT INTO blob_deletions (blob_key, queued_at) SELECT%' THEN PERFORM pg_sleep(0.6); END IF;
-          RETURN NULL;
-        END $$`);
-      await admin.query(`CREATE TRIGGER hold_repository_deletion AFTER INSERT ON blob_deletions FOR EACH STATEMENT EXECUTE FUNCTION hold_repository_deletion()`);
+      await holdStatements(admin, 'hold_repository_deletion', 'blob_deletions', 'INSERT', 'INSERT INTO blob_deletions (blob_key, queued_at) SELECT');
 
       const deleting = second.app.request(`/v1/repository?${REPOSITORY}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -143,34 +158,19 @@ describe('DeleteRepository and a publish into it at once, on two PostgreSQL repl
         expect((await gw.get(`/v1/repository?${REPOSITORY}`, token)).status).toBe(404);
       }
       expect((await verifyChain(gw.store)).ok).toBe(true);
-    } finally {
-      await admin.end();
-      await second.close();
-      await gw.close();
-    }
-  });
+    }));
 });
 
 describe('DeletePackage and a publish into the package at once, on two PostgreSQL replicas', () => {
-  it('never deletes a version that the deletion did not read, decide on and record', async () => {
-    const gw = await testGateway({ engine: 'postgres' });
-    const second = await testGateway({ replicaOf: gw });
-    const admin = new pg.Client({ connectionString: gw.databaseUrl });
-    await admin.connect();
-    try {
-      const token = await gw.token('ops', GROUPS);
+  it('never deletes a version that the deletion did not read, decide on and record', () =>
+    onTwoReplicas(async (gw, second, admin, token) => {
       const publish = publisher(gw, token);
-      // The same package in my_repo, with one version: DeletePackage reads it and decides on it.
+      // A package with one version: DeletePackage reads it and decides on it.
       const created = await gw.app.request(`/v1/repository?${REPOSITORY}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
       expect(created.status).toBe(200);
       expect((await publish('1.0.0')).status).toBe(200);
       // The deletion, once it has read and locked the versions it decides on, sleeps before its deletes.
-      await admin.query(`CREATE FUNCTION hold_package_deletion() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF current_query() LIKE 'DELETE FROM sync_jobs WHERE version_id = ANY%' THEN PERFORM pg_sleep(0.6); END IF;
-          RETURN NULL;
-        END $$`);
-      await admin.query(`CREATE TRIGGER hold_package_deletion AFTER DELETE ON sync_jobs FOR EACH STATEMENT EXECUTE FUNCTION hold_package_deletion()`);
+      await holdStatements(admin, 'hold_package_deletion', 'sync_jobs', 'DELETE', 'DELETE FROM sync_jobs WHERE version_id = ANY');
 
       const deleting = second.app.request(`/v1/package?${PACKAGE}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -187,12 +187,7 @@ describe('DeletePackage and a publish into the package at once, on two PostgreSQ
         expect(there || deletedVersions.includes(version), `${version}: neither there nor in the deletion's record (${deletedVersions.join(', ')})\n${answers}`).toBe(true);
       }
       expect((await verifyChain(gw.store)).ok).toBe(true);
-    } finally {
-      await admin.end();
-      await second.close();
-      await gw.close();
-    }
-  });
+    }));
 });
 
 describe.each(['sqlite', 'postgres'] as const)('a resync whose version goes between its read and its schedule, on %s', (engine) => {
