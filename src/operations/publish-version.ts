@@ -64,7 +64,16 @@ export async function publishVersion(deps: PackageApiDeps, input: PublishInput) 
           changes: [],
           disposeAssets: false,
           publish: plan.change
-            ? { key: target.ref, version: input.version, status: plan.status, revision: plan.revision, fresh: plan.fresh, asset: plan.addAsset ? asset : undefined }
+            ? {
+                key: target.ref,
+                version: input.version,
+                status: plan.status,
+                revision: plan.revision,
+                fresh: plan.fresh,
+                asset: plan.addAsset ? asset : undefined,
+                // As decide() checks the origin configuration: for a version the package does not hold.
+                originGuarded: !snapshot.version || !exists(snapshot.version.status),
+              }
             : undefined,
           audit,
           // Checked when the commit's batch runs: past it nothing is published, and the decision is recorded as a timeout.

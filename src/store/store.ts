@@ -110,6 +110,12 @@ export interface PublishWrite {
   fresh: boolean;
   /** The asset added, whose bytes are already in the blob store under a reserved key. */
   asset?: AssetInput | undefined;
+  /**
+   * The version is new to its package (none, or Deleted), so the package's origin configuration had
+   * to allow publishing; it was read before the upload, so the commit reads it again: blocked since,
+   * the write is a stale read (nothing is written, and the operation decides again).
+   */
+  originGuarded?: boolean | undefined;
 }
 
 /**

@@ -9,7 +9,8 @@
  * there by a trigger that sleeps). Under READ COMMITTED each of the deletion's statements sees what
  * committed before it began, so without a lock the two share, both were answered 200 and the
  * published version was deleted with the repository. The same for DeletePackage beside a publish
- * into the package, and for a resync whose version is disposed or removed before it is scheduled.
+ * into the package, for a resync whose version is disposed or removed before it is scheduled, and for
+ * an origin configuration that blocks publishing set while a publish uploads.
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
@@ -252,6 +253,34 @@ describe('a tenancy change chosen as a deadlock victim, on PostgreSQL', () => {
       expect((await verifyChain(gw.store)).ok).toBe(true);
     } finally {
       await admin.end();
+      await gw.close();
+    }
+  });
+});
+
+describe.each(['sqlite', 'postgres'] as const)('an origin configuration that blocks publishing, set while a publish uploads, on %s', (engine) => {
+  it('refuses the new version the publish would have made, as the configuration says', async () => {
+    const state: { before?: (() => Promise<void>) | undefined } = {};
+    const gw = await testGateway({ engine, wrapStore: (store) => interleaving(store, state) });
+    try {
+      const token = await gw.token('ops', GROUPS);
+      const created = await gw.app.request(`/v1/repository?${REPOSITORY}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      expect(created.status).toBe(200);
+      expect((await publisher(gw, token)('1.0.0')).status).toBe(200);
+
+      // The publish of 2.0.0 was decided on (publish: ALLOW); the block commits before the publish does.
+      let blocked: Response | undefined;
+      state.before = async () => {
+        blocked = await gw.post(`/v1/package?${PACKAGE}`, { restrictions: { publish: 'BLOCK', upstream: 'BLOCK' } }, token);
+      };
+      const published = await publisher(gw, token)('2.0.0');
+      expect(blocked?.status, await blocked?.clone().text()).toBe(200);
+      const body = await published.text();
+      expect(published.status, body).toBe(403);
+      expect(JSON.parse(body).message).toContain('its origin configuration sets publish to BLOCK');
+      expect((await gw.get(`/v1/package/version?${PACKAGE}&version=2.0.0`, token)).status).toBe(404);
+      expect((await verifyChain(gw.store)).ok).toBe(true);
+    } finally {
       await gw.close();
     }
   });

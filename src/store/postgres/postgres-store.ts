@@ -620,6 +620,12 @@ class PostgresStore implements Store {
     if (c.packageId === null && !c.publish) throw new Error('commitVersionChanges: a package id is required unless a publish creates the package');
     if (c.publish && c.packageId !== null && !(await this.lockPackageRepository(tx, c.packageId))) throw new StaleRead([c.publish.version]);
     const packageId = c.packageId ?? (await this.ensurePackage(tx, c.publish!.key, now));
+    if (c.publish?.originGuarded) {
+      // FOR SHARE: an origin configuration written meanwhile (its row lock conflicts) commits before
+      // this read or after this publish, never between the two.
+      const origin = await this.one<{ origin_publish: string }>(tx, `SELECT origin_publish FROM packages WHERE id = $1 FOR SHARE`, [packageId]);
+      if (origin?.origin_publish === 'BLOCK') throw new StaleRead([c.publish.version]);
+    }
     const current = new Map<string, string>();
     for (const r of await this.versionStates(tx, packageId, c.guards.map((g) => g.version), true)) current.set(r.version, r.revision);
     const stale = c.guards.filter((g) => (current.get(g.version) ?? null) !== g.revision).map((g) => g.version);

@@ -163,6 +163,7 @@ class SqliteStore implements Store {
   private readonly versionStateOf1: Database.Statement<[number, string], { version: string; status: string; revision: string }>;
   private readonly packageExists: Database.Statement<[number], number>;
   private readonly versionStatusOf: Database.Statement<[number], string>;
+  private readonly originPublishOf: Database.Statement<[number], string>;
   private readonly packageSnapshot: Database.Statement<[string, string, string, string, string, string, string], PackageSnapshotRow>;
   private readonly packageSnapshotOf1: Database.Statement<[string, string, string, string, string | null, string, string], PackageSnapshotRow>;
   private readonly updateStatus: Database.Statement<[string, string, string, number, string, string], number>;
@@ -249,6 +250,7 @@ class SqliteStore implements Store {
     this.versionStateOf1 = sqlite.prepare(`SELECT version, status, revision FROM package_versions WHERE package_id = ? AND version = ?`);
     this.packageExists = sqlite.prepare<[number], number>(`SELECT 1 FROM packages WHERE id = ?`).pluck();
     this.versionStatusOf = sqlite.prepare<[number], string>(`SELECT status FROM package_versions WHERE id = ?`).pluck();
+    this.originPublishOf = sqlite.prepare<[number], string>(`SELECT origin_publish FROM packages WHERE id = ?`).pluck();
     // Every request that names a package reads this first: one statement rather than one per table,
     // since each call into SQLite costs more than the index lookups it makes. Most requests name one
     // version or none (a NULL, which matches no row), and json_each costs more than the rest of the
@@ -509,6 +511,7 @@ class SqliteStore implements Store {
     // been deleted meanwhile, and a version under it would be refused by its foreign key (a 500).
     if (c.publish && c.packageId !== null && this.packageExists.get(c.packageId) === undefined) throw new StaleRead([c.publish.version]);
     const packageId = c.packageId ?? this.ensurePackage(this.db, c.publish!.key, now);
+    if (c.publish?.originGuarded && this.originPublishOf.get(packageId) === 'BLOCK') throw new StaleRead([c.publish.version]);
     const current = new Map<string, string>();
     // One guard is the common case, and json_each costs more than the lookup itself.
     const rows = c.guards.length === 1 ? this.versionStateOf1.all(packageId, c.guards[0]!.version) : this.versionStates.all(packageId, JSON.stringify(c.guards.map((g) => g.version)));
