@@ -329,17 +329,25 @@ class PostgresStore implements Store {
   }
 
   /**
-   * For a write into a package read before its transaction: holds its repository's row as
-   * lockedRepositoryId does, then the package's own, since DeletePackage locks that FOR UPDATE before
-   * it reads the versions it deletes (without it, a version published after that read went with the
-   * package, named in neither the deletion's record nor the context Cedar decided it on). False when
-   * the package is gone meanwhile: the write's read is stale. One statement each, repository first:
-   * DeleteRepository takes the repository before any row under it, so neither waits for the other
-   * while holding what the other waits for.
+   * For a write into a package read before its transaction: its repository's row, held as
+   * lockedRepositoryId holds it. False when the package is gone meanwhile: the write's read is stale.
+   * The repository first, then the package (lockPackage), in two statements: DeleteRepository takes
+   * the repository before any row under it, so neither waits for the other while holding what the
+   * other waits for.
    */
-  private async lockPackageRepository(tx: Queryable, packageId: number): Promise<boolean> {
-    if ((await this.one(tx, `SELECT r.id FROM packages p JOIN repositories r ON r.id = p.repository_id WHERE p.id = $1 FOR KEY SHARE OF r`, [packageId])) === undefined) return false;
-    return (await this.one(tx, `SELECT id FROM packages WHERE id = $1 FOR KEY SHARE`, [packageId])) !== undefined;
+  private async lockRepositoryOf(tx: Queryable, packageId: number): Promise<boolean> {
+    return (await this.one(tx, `SELECT r.id FROM packages p JOIN repositories r ON r.id = p.repository_id WHERE p.id = $1 FOR KEY SHARE OF r`, [packageId])) !== undefined;
+  }
+
+  /**
+   * The package's row, held (FOR SHARE) by a write that adds versions to it, with its origin
+   * configuration as of now; undefined when the package is gone. DeletePackage locks the row FOR
+   * UPDATE before it reads the versions it deletes (without this, a version published after that read
+   * went with the package, named in neither the deletion's record nor the context Cedar decided on),
+   * and an origin configuration written meanwhile commits before this read or after the write.
+   */
+  private async lockPackage(tx: Queryable, packageId: number): Promise<{ originPublish: string } | undefined> {
+    return this.one<{ originPublish: string }>(tx, `SELECT origin_publish AS "originPublish" FROM packages WHERE id = $1 FOR SHARE`, [packageId]);
   }
 
   async createDomain(name: string, owner: string): Promise<DomainRecord> {
@@ -618,13 +626,12 @@ class PostgresStore implements Store {
     const now = this.now();
     const blobsToDelete: string[] = [];
     if (c.packageId === null && !c.publish) throw new Error('commitVersionChanges: a package id is required unless a publish creates the package');
-    if (c.publish && c.packageId !== null && !(await this.lockPackageRepository(tx, c.packageId))) throw new StaleRead([c.publish.version]);
+    if (c.publish && c.packageId !== null && !(await this.lockRepositoryOf(tx, c.packageId))) throw new StaleRead([c.publish.version]);
     const packageId = c.packageId ?? (await this.ensurePackage(tx, c.publish!.key, now));
-    if (c.publish?.originGuarded) {
-      // FOR SHARE: an origin configuration written meanwhile (its row lock conflicts) commits before
-      // this read or after this publish, never between the two.
-      const origin = await this.one<{ origin_publish: string }>(tx, `SELECT origin_publish FROM packages WHERE id = $1 FOR SHARE`, [packageId]);
-      if (origin?.origin_publish === 'BLOCK') throw new StaleRead([c.publish.version]);
+    if (c.publish) {
+      // Read before this transaction: blocked since, a new version may not be published.
+      const held = await this.lockPackage(tx, packageId);
+      if (held === undefined || (c.publish.originGuarded && held.originPublish === 'BLOCK')) throw new StaleRead([c.publish.version]);
     }
     const current = new Map<string, string>();
     for (const r of await this.versionStates(tx, packageId, c.guards.map((g) => g.version), true)) current.set(r.version, r.revision);
@@ -693,7 +700,8 @@ class PostgresStore implements Store {
     const rowsOf = async (packageId: number, versions: readonly string[]) => new Map((await this.versionStates(tx, packageId, versions, true)).map((r) => [r.version, r]));
     const sourceRows = await rowsOf(c.source.packageId, c.source.guards.map((g) => g.version));
     const staleSource = c.source.guards.filter((g) => sourceRows.get(g.version)?.revision !== g.revision).map((g) => g.version);
-    if (c.destination.packageId !== null && !(await this.lockPackageRepository(tx, c.destination.packageId))) throw new StaleRead(c.copies.map((x) => x.version));
+    const into = c.destination.packageId;
+    if (into !== null && (!(await this.lockRepositoryOf(tx, into)) || (await this.lockPackage(tx, into)) === undefined)) throw new StaleRead(c.copies.map((x) => x.version));
     const destinationId = c.destination.packageId ?? (await this.ensurePackage(tx, c.destination.key, now));
     const destinationRows = await rowsOf(destinationId, c.destination.guards.map((g) => g.version));
     const staleDestination = c.destination.guards.filter((g) => (destinationRows.get(g.version)?.revision ?? null) !== g.revision).map((g) => g.version);
@@ -913,7 +921,7 @@ class PostgresStore implements Store {
       return await this.grouped<PackageDeleteResult>(
         async (tx) => {
           const now = this.now();
-          // The package row first: writes into the package hold it (lockPackageRepository), so no
+          // The package row first: writes into the package hold it (lockPackage), so no
           // version can be added between the read below and the deletes.
           if ((await this.one(tx, `SELECT id FROM packages WHERE id = $1 FOR UPDATE`, [c.packageId])) === undefined) throw new StalePackage();
           const rows = await this.rows<{ id: number; version: string; revision: string }>(tx, `SELECT id, version, revision FROM package_versions WHERE package_id = $1 ORDER BY id FOR UPDATE`, [c.packageId]);
@@ -1298,8 +1306,8 @@ class PostgresStore implements Store {
       if (change.description !== undefined) await tx.query(`UPDATE repositories SET description = $1 WHERE id = $2`, [change.description, existing.id]);
       return after();
     }
-    // Writes into the repository hold its row (lockedRepositoryId): the count waits for them, and
-    // those that come later wait for this and then find no repository.
+    // Writes into the repository hold its row (lockedRepositoryId, lockRepositoryOf): the count waits
+    // for them, and those that come later wait for this and then find no repository.
     await tx.query(`SELECT id FROM repositories WHERE id = $1 FOR UPDATE`, [existing.id]);
     const live = (await this.one<{ n: number }>(
       tx,

@@ -161,7 +161,6 @@ class SqliteStore implements Store {
   /** The versions are one JSON array, so one prepared statement serves any number of them. */
   private readonly versionStates: Database.Statement<[number, string], { version: string; status: string; revision: string }>;
   private readonly versionStateOf1: Database.Statement<[number, string], { version: string; status: string; revision: string }>;
-  private readonly packageExists: Database.Statement<[number], number>;
   private readonly versionStatusOf: Database.Statement<[number], string>;
   private readonly originPublishOf: Database.Statement<[number], string>;
   private readonly packageSnapshot: Database.Statement<[string, string, string, string, string, string, string], PackageSnapshotRow>;
@@ -248,7 +247,6 @@ class SqliteStore implements Store {
       .pluck() as Database.Statement<[string, string, string], number>;
     this.versionStates = sqlite.prepare(`SELECT version, status, revision FROM package_versions WHERE package_id = ? AND version IN (SELECT value FROM json_each(?))`);
     this.versionStateOf1 = sqlite.prepare(`SELECT version, status, revision FROM package_versions WHERE package_id = ? AND version = ?`);
-    this.packageExists = sqlite.prepare<[number], number>(`SELECT 1 FROM packages WHERE id = ?`).pluck();
     this.versionStatusOf = sqlite.prepare<[number], string>(`SELECT status FROM package_versions WHERE id = ?`).pluck();
     this.originPublishOf = sqlite.prepare<[number], string>(`SELECT origin_publish FROM packages WHERE id = ?`).pluck();
     // Every request that names a package reads this first: one statement rather than one per table,
@@ -507,11 +505,13 @@ class SqliteStore implements Store {
     const now = this.now();
     const blobsToDelete: string[] = [];
     if (c.packageId === null && !c.publish) throw new Error('commitVersionChanges: a package id is required unless a publish creates the package');
-    // A publish into a package read before this transaction: the package (and its repository) may have
-    // been deleted meanwhile, and a version under it would be refused by its foreign key (a 500).
-    if (c.publish && c.packageId !== null && this.packageExists.get(c.packageId) === undefined) throw new StaleRead([c.publish.version]);
     const packageId = c.packageId ?? this.ensurePackage(this.db, c.publish!.key, now);
-    if (c.publish?.originGuarded && this.originPublishOf.get(packageId) === 'BLOCK') throw new StaleRead([c.publish.version]);
+    if (c.publish) {
+      // The package was read before this transaction: deleted since (its repository with it), a
+      // version under it would fail its foreign key; blocked since, a new version may not be published.
+      const origin = this.originPublishOf.get(packageId);
+      if (origin === undefined || (c.publish.originGuarded && origin === 'BLOCK')) throw new StaleRead([c.publish.version]);
+    }
     const current = new Map<string, string>();
     // One guard is the common case, and json_each costs more than the lookup itself.
     const rows = c.guards.length === 1 ? this.versionStateOf1.all(packageId, c.guards[0]!.version) : this.versionStates.all(packageId, JSON.stringify(c.guards.map((g) => g.version)));
