@@ -17,6 +17,7 @@ import { workerEntry } from '../../package-root.ts';
 import type { PackageDeleteResult, Store, VersionCommit, VersionCommitResult } from '../store.ts';
 import { DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from './group-commit.ts';
 import { openSqliteConnection } from './sqlite-store.ts';
+import { profilerFlags } from './profiler-flags.ts';
 import { sqliteUnavailableAs } from './sqlite-unavailable.ts';
 import { TurnSnapshot } from './turn-snapshot.ts';
 import { encodeWrites, reviveError, type FlatError, type WriteRequest, type WriterInit, type WriterMessage } from './writer-protocol.ts';
@@ -197,7 +198,7 @@ export async function openThreadedSqliteStore({ file, groupCommit = DEFAULT_GROU
       // Nothing from the parent's command line (V8 flags are process-wide, see reload-worker-boot.mjs)
       // but `--cpu-prof…`, so that a profiled server (`node --cpu-prof`, bench:profile) profiles its
       // writes too: the thread writes a profile of its own when it ends.
-      execArgv: process.execArgv.filter((a) => a.startsWith('--cpu-prof')),
+      execArgv: profilerFlags(process.execArgv),
     });
     current = worker;
     onWriter?.(worker);
