@@ -19,6 +19,7 @@ import { CONNECTION_FLAGS } from './client/connection.ts';
 import { PACKAGE_COMMANDS } from './client/package-commands.ts';
 import { TENANCY_COMMANDS } from './client/tenancy-commands.ts';
 import { parseDuration } from './duration.ts';
+import { didYouMean } from './suggest.ts';
 import { RESYNC_FLAGS } from './resync-flags.ts';
 import { described, flagLine, synopsis, usageLines, wrap, WIDTH } from './usage.ts';
 
@@ -263,6 +264,8 @@ const ALIASES: Record<string, string> = {
 
 const CLIENT: readonly ClientCommand[] = [...CLIENT_COMMANDS, ...PACKAGE_COMMANDS, ...TENANCY_COMMANDS];
 const LOCAL_BY_NAME = new Map(COMMANDS.map((c) => [c.name, c]));
+/** Every command's whole name (`audit query`, `list-package-versions`), for a guess at a mistyped one. */
+const commandNames = (): string[] => [...LOCAL_BY_NAME.keys(), ...CLIENT.map((c) => c.name), ...Object.keys(ALIASES), 'resync'];
 const CLIENT_BY_NAME = new Map(CLIENT.map((c) => [c.name, c]));
 
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -286,10 +289,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       const family = COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name.split(' ')[1]!);
       for (const [alias] of Object.entries(ALIASES)) if (alias.startsWith(`${first} `)) family.push(alias.split(' ')[1]!);
       if (family.length > 0) {
-        io.err(`versiongate: ${first} takes one subcommand: ${[...new Set(family)].map((s) => `'${s}'`).join(', ')}\nRun 'versiongate help' for usage.\n`);
+        const guess = second === undefined ? '' : didYouMean(second, family, (s) => `'${first} ${s}'`);
+        io.err(`versiongate: ${first} takes one subcommand: ${[...new Set(family)].map((s) => `'${s}'`).join(', ')}${guess}\nRun 'versiongate help' for usage.\n`);
         return 2;
       }
-      io.err(`versiongate: unknown command '${first}'\nRun 'versiongate help' for usage.\n`);
+      const known = [...commandNames().map((n) => n.split(' ')[0]!), 'help'];
+      io.err(`versiongate: unknown command '${first}'${didYouMean(first, known)}\nRun 'versiongate help' for usage.\n`);
       return 2;
     }
     return await runLocal(command, argv.slice(command.name.split(' ').length), io);
@@ -518,7 +523,7 @@ async function help(args: readonly string[], io: CliIo): Promise<number> {
   const known = (name: string) => LOCAL_BY_NAME.has(name) || CLIENT_BY_NAME.has(name) || ALIASES[name] !== undefined || name === 'resync';
   const name = args.length >= 2 && known(`${args[0]} ${args[1]}`) ? `${args[0]} ${args[1]}` : args[0]!;
   if (!known(name)) {
-    io.err(`versiongate: no command '${args.join(' ')}'\nRun 'versiongate help' for usage.\n`);
+    io.err(`versiongate: no command '${args.join(' ')}'${didYouMean(args.join(' '), commandNames())}\nRun 'versiongate help' for usage.\n`);
     return 2;
   }
   return main([...name.split(' '), '--help'], io);

@@ -81,6 +81,21 @@ describe('--help on every command', () => {
     expect(h.code).toBe(2);
     expect(h.stderr).toBe("versiongate: no command 'bogus'\nRun 'versiongate help' for usage.\n");
   });
+
+  it('a mistyped command, subcommand or option is answered with the name it is near, and only then', async () => {
+    const stderr = async (args: string[]) => (await runInProcess(args, env())).stderr.split('\n')[0];
+    expect(await stderr(['serv', '--dev'])).toBe("versiongate: unknown command 'serv' (did you mean 'serve'?)");
+    expect(await stderr(['reysnc', 'd/r/x'])).toBe("versiongate: unknown command 'reysnc' (did you mean 'resync'?)");
+    expect(await stderr(['list-package-version'])).toBe("versiongate: unknown command 'list-package-version' (did you mean 'list-package-versions'?)");
+    expect(await stderr(['audit', 'qurey'])).toBe("versiongate: audit takes one subcommand: 'query', 'export', 'verify' (did you mean 'audit query'?)");
+    expect(await stderr(['help', 'audit', 'verfy'])).toBe("versiongate: no command 'audit verfy' (did you mean 'audit verify'?)");
+    expect(await stderr(['serve', '--dev', '--prot', '9000'])).toBe("versiongate: unknown option '--prot' (did you mean '--port'?)");
+    expect(await stderr(['audit', 'query', '--principle', 'alice'])).toBe("versiongate: unknown option '--principle' (did you mean '--principal'?)");
+    expect(await stderr(['resync', '--no-wiat', 'd/r/x'])).toBe("versiongate: unknown option '--no-wiat' (did you mean '--no-wait'?)");
+    // Nothing near: no guess.
+    expect(await stderr(['serve', '--dev', '--policies', 'p'])).toBe("versiongate: unknown option '--policies'");
+    expect(await stderr(['bogus'])).toBe("versiongate: unknown command 'bogus'");
+  });
 });
 
 describe('usage errors: exit 2, the problem and the command usage on stderr', () => {

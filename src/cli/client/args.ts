@@ -19,6 +19,8 @@
  * since silently dropping one of two `--versions` lists could change the wrong versions.
  */
 
+import { didYouMean } from '../suggest.ts';
+
 export type FlagType = 'string' | 'integer' | 'list' | 'map' | 'boolean' | 'switch' | 'multiple';
 
 export interface FlagSpec {
@@ -85,7 +87,8 @@ export function parseClientArgs(args: readonly string[], flags: readonly FlagSpe
         set(positive, false);
         continue;
       }
-      throw new ClientUsageError(`unknown option '--${name}'`);
+      const known = flags.filter((f) => !f.hidden).flatMap((f) => (f.type === 'boolean' ? [f.name, `no-${f.name}`] : [f.name]));
+      throw new ClientUsageError(`unknown option '--${name}'${didYouMean(name, [...known, 'help'], (n) => `'--${n}'`)}`);
     }
 
     if (spec.type === 'boolean' || spec.type === 'switch') {
