@@ -11,7 +11,7 @@ import type { Clock } from '../clock.ts';
 import { ServiceUnavailableError, UnauthenticatedError } from '../errors.ts';
 import { KeySourceUnavailable, type KeySource } from './key-source.ts';
 import type { Principal } from './principal.ts';
-import { findDuplicateKey } from './strict-json.ts';
+import { findDuplicateKey } from '../strict-json.ts';
 import { acceptanceWindow, refuseUnsafeTimes, type AcceptanceWindow } from './time-claims.ts';
 import { VerifiedTokenCache } from './verified-token-cache.ts';
 

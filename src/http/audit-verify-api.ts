@@ -27,8 +27,7 @@ const verifyRoute = createRoute({
 
 export function auditVerifyApi(deps: OperationDeps, app: OpenAPIHono<AppEnv>): void {
   app.openapi(verifyRoute, async (c) => {
-    const body = (await c.req.json().catch(() => ({}))) as { head?: unknown };
-    const headText = typeof body.head === 'string' ? body.head : undefined;
+    const headText = c.req.valid('json').head;
     const expectedHead = headText === undefined ? undefined : parseHead(headText);
     if (headText !== undefined && !expectedHead) throw new ValidationError('head must be SEQ:HASH as GET /v1/audit/head returns it');
     const caller = await c.var.caller('ReadAuditLog', null);

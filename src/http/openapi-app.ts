@@ -22,6 +22,8 @@ import { OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
 import type { Context, Env, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodType } from 'zod';
+import { ValidationError } from '../errors.ts';
+import { findDuplicateKey } from '../strict-json.ts';
 
 type Target = 'query' | 'param' | 'header' | 'json';
 type HookResult = Response | { response: Response } | undefined | void;
@@ -87,11 +89,17 @@ function inputCheck(route: Omit<RouteConfig, 'middleware' | 'hide'>, hook: Hook 
       } else {
         let value: unknown = {};
         if (contentType && JSON_MEDIA_TYPE.test(contentType.split(';')[0]!.trim().toLowerCase())) {
+          const text = await c.req.text();
           try {
-            value = await c.req.json();
+            value = JSON.parse(text);
           } catch {
             throw new HTTPException(400, { message: 'Malformed JSON in request body' });
           }
+          // JSON.parse keeps the last of a repeated key, another reader (a proxy, a WAF, a log
+          // pipeline) may keep the first: a body two readers can read differently is refused, as
+          // a token is (auth/verify-token.ts), rather than acted on as one of its readings.
+          const repeated = findDuplicateKey(text);
+          if (repeated !== undefined) throw new ValidationError(`the request body is not valid JSON: it gives the key ${JSON.stringify(repeated)} twice in one object`, 'CANNOT_PARSE');
         }
         if ((refused = validate(c, hook, 'json', json, value))) return refused;
       }

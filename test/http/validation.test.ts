@@ -132,6 +132,14 @@ describe('validation over HTTP (fresh gateway: nothing below may change or audit
       await expect400(await gw.post(`${UPDATE}?${CHALK}`, '{', token), 'not valid JSON', 'CANNOT_PARSE');
     });
 
+    it.each([
+      ['a key at the top', '{"versions":["4.1.0"],"targetStatus":"Archived","targetStatus":"Published"}', 'targetStatus'],
+      ['a key spelled with an escape', '{"versions":["4.1.0"],"targetStatus":"Archived","target\\u0053tatus":"Published"}', 'targetStatus'],
+      ['a version in versionRevisions', '{"versions":["4.1.0"],"versionRevisions":{"4.1.0":"a","4.1.0":"b"},"targetStatus":"Archived"}', '4.1.0'],
+    ])('a body that gives %s twice → 400 CANNOT_PARSE, not one of its readings', async (_, body, key) => {
+      await expect400(await gw.post(`${UPDATE}?${CHALK}`, body, token), `it gives the key "${key}" twice in one object`, 'CANNOT_PARSE');
+    });
+
     it('versions [] → 400', async () => {
       await expect400(await gw.post(`${UPDATE}?${CHALK}`, { versions: [], targetStatus: 'Archived' }, token), 'versions');
     });
