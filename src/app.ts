@@ -18,6 +18,7 @@ import { createAuthenticate } from './http/authenticate.ts';
 import { cloudsmithError, isCloudsmithPath, resyncApi } from './http/resync-api.ts';
 import { codeArtifactError, fromHttpException, UnknownOperationError } from './http/error-envelope.ts';
 import { declaredLength } from './http/declared-length.ts';
+import { unreadableBody } from './http/unreadable-body.ts';
 import { docsApi } from './http/ops-docs.ts';
 import { refuseBeforeReading } from './http/ops-gate.ts';
 import { healthApi } from './http/ops-health.ts';
@@ -141,7 +142,13 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     // §6.3), as a ListPackageVersions POST usually has: nothing to count, and no fetch Request to build.
     // (A Request made in process, by the console or app.request(), may carry a body without either.)
     if (fromSocket(c) && c.req.header('transfer-encoding') === undefined) return next();
-    return jsonBodyLimit(c, next);
+    // hono's compose answers a later handler's error at that handler's level, so what comes out of
+    // here is bodyLimit's own: its refusal (413), or the chunked body's read failing.
+    try {
+      return await jsonBodyLimit(c, next);
+    } catch (err) {
+      throw err instanceof ApiError ? err : unreadableBody(err);
+    }
   });
 
   // Every API route is authenticated by one middleware; each handler binds the result to its action.

@@ -1,5 +1,5 @@
 /**
- * "Did you mean …?" for a mistyped command or option, as git and the aws CLI answer one: a name
+ * "Did you mean …?" for a mistyped command or option, as git answers one: a name
  * within a couple of edits of a known one (a swapped pair of letters counts as one edit), so
  * `--prot` points at `--port` and `serv` at `serve`, while a word that resembles nothing gets no
  * guess. Only a near miss is named: a wrong guess would send the user further astray than none.

@@ -24,6 +24,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ZodType } from 'zod';
 import { ValidationError } from '../errors.ts';
 import { findDuplicateKey } from '../strict-json.ts';
+import { unreadableBody } from './unreadable-body.ts';
 
 type Target = 'query' | 'param' | 'header' | 'json';
 type HookResult = Response | { response: Response } | undefined | void;
@@ -89,7 +90,12 @@ function inputCheck(route: Omit<RouteConfig, 'middleware' | 'hide'>, hook: Hook 
       } else {
         let value: unknown = {};
         if (contentType && JSON_MEDIA_TYPE.test(contentType.split(';')[0]!.trim().toLowerCase())) {
-          const text = await c.req.text();
+          let text: string;
+          try {
+            text = await c.req.text();
+          } catch (err) {
+            throw unreadableBody(err);
+          }
           try {
             value = JSON.parse(text);
           } catch {
