@@ -21,7 +21,7 @@ import { overviewPage } from './pages/overview.tsx';
 import { playgroundPages } from './pages/playground.tsx';
 import { SignInPage } from './pages/sign-in.tsx';
 import { versionsPages } from './pages/versions.tsx';
-import { CSRF_FIELD, createSessions, isLoopback, SessionError } from './session.ts';
+import { CSRF_FIELD, createSessions, isLoopback, SessionError, type Session } from './session.ts';
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
@@ -38,6 +38,19 @@ const LOGIN_COOKIE = 'vg_console_login';
 const OAUTH_COOKIE = 'vg_console_oauth';
 /** Paths served without a session. */
 const PUBLIC = new Set(['/console/sign-in', '/console/oauth/start', '/console/oauth/callback']);
+const UNREADABLE_FORM = 'The form could not be read (a malformed body, or one cut short), so nothing was done. Reload the page and try again.';
+
+/**
+ * A POST's form fields, or undefined when its body cannot be read as a form (a malformed multipart
+ * body, a client that hung up): a refusal of the client's request, never a page that "failed".
+ */
+async function readForm(c: Context<ConsoleEnv>): Promise<Record<string, unknown> | undefined> {
+  try {
+    return (await c.req.parseBody({ all: true })) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
 
 export function consoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   const ctx: ConsoleContext = { ...deps, sessions: createSessions(deps.now) };
@@ -64,8 +77,9 @@ export function consoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
       return c.redirect('/console/sign-in', 303);
     }
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
-      const form = await c.req.parseBody({ all: true }).catch(() => ({}) as Record<string, unknown>);
-      if (!ctx.sessions.csrfMatches(session, (form as Record<string, unknown>)[CSRF_FIELD])) {
+      const form = await readForm(c);
+      if (!form) return unreadableForm(c, session);
+      if (!ctx.sessions.csrfMatches(session, form[CSRF_FIELD])) {
         return c.html(
           <Layout title="Refused" session={session}>
             <Notice kind="error">This form has no valid CSRF token, so nothing was done. Reload the page and try again.</Notice>
@@ -88,7 +102,8 @@ export function consoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   };
   app.get('/sign-in', (c) => signInPage(c));
   app.post('/sign-in', async (c) => {
-    const form = await c.req.parseBody({ all: true });
+    const form = await readForm(c);
+    if (!form) return signInPage(c, UNREADABLE_FORM, 400);
     // Login CSRF: the form's nonce must match the cookie set with the form (double submit).
     const nonce = getCookie(c, LOGIN_COOKIE);
     if (!nonce || form[CSRF_FIELD] !== nonce) return c.html(<Layout title="Refused"><Notice kind="error">This form has no valid CSRF token, so nothing was done. Reload the sign-in page.</Notice></Layout>, 403);
@@ -157,6 +172,14 @@ export function consoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   versionsPages(app, ctx);
   playgroundPages(app, ctx);
   auditPages(app, ctx);
+
+  const unreadableForm = (c: Context<ConsoleEnv>, session: Session) =>
+    c.html(
+      <Layout title="Refused" session={session}>
+        <Notice kind="error">{UNREADABLE_FORM}</Notice>
+      </Layout>,
+      400,
+    );
 
   app.onError((err, c) => {
     // The gateway refused the session's token (expired, unknown key, wrong issuer): the session is over.

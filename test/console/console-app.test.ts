@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../src/console/console-app.tsx';
+import { SESSION_COOKIE } from '../../src/console/session.ts';
 import { fixedClock } from '../../src/clock.ts';
 import { mintDevToken } from '../../src/auth/dev-key.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
@@ -57,6 +58,23 @@ describe('the console', () => {
     const res = await gw.app.request('/console/sign-in', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: await gw.token('alice') }).toString() });
     expect(res.status).toBe(403);
     expect(res.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('answers a form it cannot read (a malformed multipart body) 400, signed in or not, never a failed page', async () => {
+    gw = await testGateway();
+    const garbage = { method: 'POST', body: 'not a multipart body' };
+    const signIn = await gw.app.request('/console/sign-in', { ...garbage, headers: { 'content-type': 'multipart/form-data; boundary=zzz' } });
+    expect(signIn.status).toBe(400);
+    expect(await signIn.text()).toContain('The form could not be read');
+    // No session was started: the page sets only its own sign-in nonce.
+    expect(signIn.headers.get('set-cookie') ?? '').not.toMatch(new RegExp(`\\b${SESSION_COOKIE}=`));
+    expect(signIn.headers.get('set-cookie') ?? '').toMatch(/vg_console_login=/);
+
+    const { cookie } = await signedIn('alice', ['release-managers']);
+    const apply = await gw.app.request('/console/versions/apply', { ...garbage, headers: { cookie, 'content-type': 'multipart/form-data; boundary=zzz' } });
+    expect(apply.status).toBe(400);
+    expect(await apply.text()).toContain('The form could not be read');
+    expect(await gw.store.listAudit({ filter: { action: 'UpdatePackageVersionsStatus' }, limit: 10 })).toEqual([]);
   });
 
   it('refuses a changing POST without the session CSRF token, and changes nothing', async () => {
