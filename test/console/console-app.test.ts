@@ -9,6 +9,7 @@ import { SESSION_COOKIE } from '../../src/console/session.ts';
 import { fixedClock } from '../../src/clock.ts';
 import { mintDevToken } from '../../src/auth/dev-key.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
+import { auditInput } from '../helpers/audit-input.ts';
 import { testGateway, type TestGateway } from '../helpers/gateway.ts';
 
 let gw: TestGateway;
@@ -75,6 +76,61 @@ describe('the console', () => {
     expect(apply.status).toBe(400);
     expect(await apply.text()).toContain('The form could not be read');
     expect(await gw.store.listAudit({ filter: { action: 'UpdatePackageVersionsStatus' }, limit: 10 })).toEqual([]);
+  });
+
+  it('exports every page of a filter; a filter the API refuses is an error page, not a download', async () => {
+    // 501 records of one action: two pages of the export's 500.
+    let listings = 0;
+    gw = await testGateway({
+      wrapStore: (store) =>
+        new Proxy(store, {
+          get: (target, key, receiver) => {
+            if (key === 'listAudit') listings++;
+            return Reflect.get(target, key, receiver);
+          },
+        }),
+    });
+    await gw.store.appendAuditBatch(Array.from({ length: 501 }, () => auditInput({ action: 'ReadAuditLog', resource: 'AuditLog::"versiongate"' })));
+    const { cookie } = await signedIn('ada', ['auditors']);
+
+    const empty = await gw.app.request('/console/audit/export.ndjson?action=DescribePackageVersion&principal=s', { headers: { cookie } });
+    expect(empty.status).toBe(200);
+    expect(await empty.text()).toBe('');
+    listings = 0;
+    const all = await gw.app.request('/console/audit/export.ndjson?principal=s', { headers: { cookie } });
+    expect(all.status).toBe(200);
+    expect(all.headers.get('content-disposition')).toBe('attachment; filename="audit.ndjson"');
+    const lines = (await all.text()).trim().split('\n').map((l) => JSON.parse(l) as { seq: number; principal: { subject: string } });
+    expect(lines).toHaveLength(501);
+    expect(new Set(lines.map((l) => l.seq)).size).toBe(501);
+    expect(lines.every((l) => l.principal.subject === 's')).toBe(true);
+    expect(listings).toBe(2);
+
+    const mistyped = await gw.app.request('/console/audit/export.ndjson?since=yesterday', { headers: { cookie } });
+    expect(mistyped.status).toBe(400);
+    expect(mistyped.headers.get('content-disposition')).toBeNull();
+    expect(await mistyped.text()).toContain('The export was refused: 1 validation error(s) detected: since: must be an ISO 8601 time');
+  });
+
+  it('breaks an export off when a page after the first fails: the download fails, it does not end as if whole', async () => {
+    let listings = 0;
+    gw = await testGateway({
+      wrapStore: (store) =>
+        new Proxy(store, {
+          get: (target, key, receiver) => {
+            if (key !== 'listAudit') return Reflect.get(target, key, receiver);
+            return async (...args: Parameters<typeof store.listAudit>) => {
+              if (++listings === 2) throw new Error('the database went away');
+              return target.listAudit(...args);
+            };
+          },
+        }),
+    });
+    await gw.store.appendAuditBatch(Array.from({ length: 501 }, () => auditInput({ action: 'ReadAuditLog', resource: 'AuditLog::"versiongate"' })));
+    const { cookie } = await signedIn('ada', ['auditors']);
+    const res = await gw.app.request('/console/audit/export.ndjson?principal=s', { headers: { cookie } });
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
   });
 
   it('refuses a changing POST without the session CSRF token, and changes nothing', async () => {

@@ -5,7 +5,7 @@
  * which records this principal may read; each page read is itself audited.
  */
 import type { Hono } from 'hono';
-import { stream } from 'hono/streaming';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ConsoleContext, ConsoleEnv } from '../console-env.ts';
 import { Csrf, Decision, Layout, Notice } from '../layout.tsx';
 
@@ -47,7 +47,7 @@ function filterOf(q: (n: string) => string | undefined): Record<string, string |
   return f;
 }
 
-export function auditPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void {
+export function auditPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext): void {
   app.get('/audit', async (c) => {
     const api = c.var.api;
     const filter = filterOf((n) => c.req.query(n));
@@ -222,23 +222,42 @@ export function auditPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void {
     );
   });
 
-  // Every page of the filter, one record per line, as GET /v1/audit returns them.
-  app.get('/audit/export.ndjson', (c) => {
+  // Every page of the filter, one record per line, as GET /v1/audit returns them (newest first). The
+  // first page is asked for before anything is sent, so a filter the API refuses (a mistyped time, a denied read) is an error page with the
+  // API's status, not a 200 download holding an error. A page that fails later, once the file is on
+  // its way, breaks the download off: a browser marks it failed, and a truncated export is never
+  // mistaken for a whole one.
+  app.get('/audit/export.ndjson', async (c) => {
     const api = c.var.api;
     const filter = filterOf((n) => c.req.query(n));
+    const pageAt = (cursor: string | undefined) => api.get<{ records: unknown[]; nextToken?: string }>('/v1/audit', { ...filter, limit: '500', 'next-token': cursor });
+    const first = await pageAt(undefined);
+    if (!first.ok) {
+      return c.html(
+        <Layout title="Export refused" session={c.var.session} current="/console/audit">
+          <Notice kind="error">The export was refused: {first.error}</Notice>
+        </Layout>,
+        first.status as ContentfulStatusCode,
+      );
+    }
     c.header('content-type', 'application/x-ndjson; charset=utf-8');
     c.header('content-disposition', 'attachment; filename="audit.ndjson"');
-    return stream(c, async (s) => {
-      let cursor: string | undefined;
-      do {
-        const page = await api.get<{ records: unknown[]; nextToken?: string }>('/v1/audit', { ...filter, limit: '500', 'next-token': cursor });
-        if (!page.ok) {
-          await s.write(`${JSON.stringify({ error: page.error })}\n`);
-          return;
+    const encoder = new TextEncoder();
+    let page = first;
+    // One page a pull: the next is asked for only once the client has taken this one.
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        controller.enqueue(encoder.encode(page.body.records.map((r) => `${JSON.stringify(r)}\n`).join('')));
+        const cursor = page.body.nextToken;
+        if (!cursor) return controller.close();
+        const next = await pageAt(cursor);
+        if (!next.ok) {
+          ctx.logger.warn('audit export broken off', { requestId: c.get('requestId'), status: next.status, error: next.error });
+          return controller.error(new Error(`the audit export failed after its first page: ${next.error}`));
         }
-        for (const r of page.body.records) await s.write(`${JSON.stringify(r)}\n`);
-        cursor = page.body.nextToken;
-      } while (cursor);
+        page = next;
+      },
     });
+    return c.body(body);
   });
 }
