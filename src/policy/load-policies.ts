@@ -8,6 +8,7 @@ import { parseLinkFile, type TemplateLink } from './links.ts';
 import { policySetHash, PolicySetError, readPolicyDir, SCHEMA_FILE, TEMPLATE_DIR, type PolicyDiagnostic, type PolicyFileText, type PolicySources } from './policy-files.ts';
 import { policyTextProblem } from './policy-guard.ts';
 import { convertSchema } from './schema-json.ts';
+import { locateInFile } from './statement-offsets.ts';
 import type { PolicyHead } from './policy-index.ts';
 
 // Reading the folder needs no Cedar (policy-files.ts): the start reads it before Cedar is loaded.
@@ -198,17 +199,8 @@ function splitFile(file: string, text: string, errors: PolicyDiagnostic[], at: L
     for (const e of parts.errors) errors.push({ ...at(file, text, e.sourceLocations?.[0]?.start ?? 0), severity: 'error', message: e.message, ...(e.help ? { help: e.help } : {}) });
     return undefined;
   }
-  // Cedar returns each policy's own text; find it in the file, in order, to know where it starts.
-  const locate = (list: string[]) => {
-    let cursor = 0;
-    return list.map((t) => {
-      const found = text.indexOf(t, cursor);
-      const offset = found === -1 ? cursor : found;
-      if (found !== -1) cursor = found + t.length;
-      return { text: t, offset };
-    });
-  };
-  return { policies: locate(parts.policies), templates: locate(parts.policy_templates) };
+  // Cedar returns each policy's own text, but not in file order (statement-offsets.ts).
+  return { policies: locateInFile(text, parts.policies), templates: locateInFile(text, parts.policy_templates) };
 }
 
 function sortDiagnostics(list: PolicyDiagnostic[]): PolicyDiagnostic[] {

@@ -67,6 +67,29 @@ describe('compilePolicySet: a valid set', () => {
     expect(set.sources['b.cedar#0']).toEqual({ file: 'b.cedar', line: 1, column: 1 });
   });
 
+  it('names and places the policies of a file of more than ten by their position (Cedar lists them by its own ids, "policy10" before "policy2")', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 12; i++) lines.push(`// policy ${i}`, `permit (principal == User::"user${i}", action == Action::"ReadAuditLog", resource);`);
+    const set = compilePolicySet(schemaText, [{ file: 'many.cedar', text: `${lines.join('\n')}\n` }]);
+    for (let i = 0; i < 12; i++) {
+      expect(set.policies[`many.cedar#${i}`]).toContain(`User::"user${i}"`);
+      expect(set.sources[`many.cedar#${i}`]).toEqual({ file: 'many.cedar', line: 2 * i + 2, column: 1 });
+    }
+  });
+
+  it('places a policy after a commented-out copy of it, and one whose string holds a ; or //', () => {
+    const text = [
+      '// permit (principal == User::"x", action == Action::"ReadAuditLog", resource);',
+      'permit (principal == User::"x", action == Action::"ReadAuditLog", resource);',
+      '@id("odd;//\\"strings")',
+      'permit (principal == User::"a;b//c", action == Action::"ReadAuditLog", resource);',
+      '',
+    ].join('\n');
+    const set = compilePolicySet(schemaText, [{ file: 'c.cedar', text }]);
+    expect(set.sources['c.cedar#0']).toEqual({ file: 'c.cedar', line: 2, column: 1 });
+    expect(set.sources['odd;//"strings']).toEqual({ file: 'c.cedar', line: 3, column: 1 });
+  });
+
   it('hashes the set: 64 hex digits, stable for the same input, different when a file changes', () => {
     const a = compilePolicySet(schemaText, VALID_FILES);
     const b = compilePolicySet(schemaText, VALID_FILES.map((f) => ({ ...f })));
