@@ -35,6 +35,7 @@ import { tenancyApi } from './http/tenancy-api.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { auditVerifyApi } from './http/audit-verify-api.ts';
 import { policyCheckApi } from './http/policy-check-api.ts';
+import { createCandidateRunner, type CandidateRunner } from './policy/candidate-off-thread.ts';
 import { consoleApp, type ConsoleSettings } from './console/console-app.tsx';
 import { instrumentAuthorizer, instrumentVerifier } from './metrics/instrument-auth.ts';
 import { instrumentStore } from './metrics/instrument-store.ts';
@@ -65,6 +66,8 @@ export interface AppDeps extends OperationDeps {
   groupsClaim?: string | undefined;
   /** The live set's status for GET /v1/policies (the policy manager's); by default just the set. */
   policyStatus?: (() => PolicyStatus) | undefined;
+  /** Runs the policy bench's work on supplied sets in worker threads; by default one of its own, at most MAX_CANDIDATE_WORKERS at once. */
+  candidates?: CandidateRunner | undefined;
   /** The largest asset PublishPackageVersion accepts (VERSIONGATE_MAX_ASSET_SIZE); 1 GiB by default. */
   maxAssetBytes?: number | undefined;
   /**
@@ -164,9 +167,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   tenancyApi({ ...packageOps, accountId: deps.accountId ?? DEFAULT_ACCOUNT_ID }, app);
   auditApi(ops, app);
   copyApi(ops, app);
-  policyApi({ ...ops, verifier, groupsClaim: deps.groupsClaim ?? 'groups', policyStatus: deps.policyStatus }, app);
+  const candidates = deps.candidates ?? createCandidateRunner();
+  policyApi({ ...ops, verifier, groupsClaim: deps.groupsClaim ?? 'groups', policyStatus: deps.policyStatus, candidates }, app);
   auditVerifyApi(ops, app);
-  policyCheckApi({ ...ops, policyDir: deps.policyDir, groupsClaim: deps.groupsClaim ?? 'groups' }, app);
+  policyCheckApi({ ...ops, policyDir: deps.policyDir, groupsClaim: deps.groupsClaim ?? 'groups', candidates }, app);
   // The console calls this app's own routes in-process, through the same gate as any client.
   app.get('/console/', (c) => c.redirect('/console/overview', 303));
   app.route('/console', consoleApp({ ...deps.console, fetch: (request, env) => app.fetch(request, env), now: () => deps.clock.now().getTime(), logger: deps.logger }));

@@ -15,10 +15,12 @@ import type { TokenVerifier } from '../auth/verify-token.ts';
 import { ValidationError } from '../errors.ts';
 import { auditName, authorize } from '../operations/gate.ts';
 import type { OperationDeps } from '../operations/deps.ts';
-import { evaluateUnprepared, type ActionName, type AuthorizationDecision } from '../policy/engine.ts';
+import type { CandidateSources } from '../policy/candidate-job.ts';
+import type { CandidateRunner } from '../policy/candidate-off-thread.ts';
+import type { ActionName, CedarCall } from '../policy/engine.ts';
 import { auditLogResource, packageResource, policySetResource, principalEntities, repositoryResource, userUid, type CedarResource } from '../policy/entities.ts';
-import { explain } from '../policy/explain.ts';
-import { compilePolicySet, PolicySetError, formatDiagnostic, type CompiledPolicySet } from '../policy/load-policies.ts';
+import { explain, type Explanation } from '../policy/explain.ts';
+import type { CompiledPolicySet } from '../policy/load-policies.ts';
 import type { PolicyStatus } from '../policy/policy-manager.ts';
 import { parseCoordinates } from '../resource/coordinates.ts';
 import type { AppEnv } from './app-env.ts';
@@ -72,6 +74,7 @@ export interface PolicyApiDeps extends OperationDeps {
   verifier: TokenVerifier;
   groupsClaim: string;
   policyStatus?: (() => PolicyStatus) | undefined;
+  candidates: CandidateRunner;
 }
 
 export function policyApi(deps: PolicyApiDeps, app: OpenAPIHono<AppEnv>): void {
@@ -90,22 +93,22 @@ export function policyApi(deps: PolicyApiDeps, app: OpenAPIHono<AppEnv>): void {
     // try is audited too); the policies decide whether that is allowed, through context.ownAccess.
     const ownAccess = body.policies === undefined && samePrincipal(simulated, caller.principal);
     const allowed = await authorize(deps, caller, { action: 'SimulateAuthorization', resource: bench, context: { ownAccess }, request: {} });
-    // Compiling a supplied set is real work: only after the caller is allowed to use the bench.
-    const supplied = body.policies ? compileSupplied(body.policies, deps.authorizer().policySet.schemaText) : undefined;
-    const call = {
+    const call: CedarCall = {
       principal: userUid(simulated),
       action: { type: 'Action', id: body.action },
       resource: resource.uid,
       context: (body.context ?? {}) as Record<string, CedarValueJson>,
       entities: [...principalEntities(simulated), ...resource.entities],
     };
-    const set = supplied ?? deps.authorizer().policySet;
-    const decision: AuthorizationDecision = supplied ? evaluateUnprepared(supplied, call) : deps.authorizer().evaluate(call);
+    const live = deps.authorizer();
+    // A supplied set is compiled and decided by in a worker thread (a set of thousands of policies
+    // takes seconds to compile), and only after the caller is allowed to use the bench.
+    const explanation = body.policies ? await decideBySupplied(deps.candidates, suppliedSources(body.policies, live.policySet.schemaText), call, c.get('deadline').remainingMs()) : explain(live.policySet, live.evaluate(call));
     await deps.store.appendAudit({
       ...allowed.record('read', 200),
-      request: { simulation: { principal: simulated.subject, groups: simulated.groups, action: body.action, resource: resource.uid.id, decision: decision.decision, policySet: supplied ? 'supplied' : 'live' } },
+      request: { simulation: { principal: simulated.subject, groups: simulated.groups, action: body.action, resource: resource.uid.id, decision: explanation.decision, policySet: body.policies ? 'supplied' : 'live' } },
     });
-    return c.json({ ...explain(set, decision), evaluatedAgainst: supplied ? 'supplied' : 'live' }, 200);
+    return c.json({ ...explanation, evaluatedAgainst: body.policies ? 'supplied' : 'live' }, 200);
   });
 
   app.openapi(policiesRoute, async (c) => {
@@ -153,20 +156,21 @@ async function simulatedPrincipal(p: z.infer<typeof authorizeBody>['principal'],
   return { issuer: typeof claims.iss === 'string' ? claims.iss : 'urn:versiongate:simulation', subject: claims.sub, groups: groups as string[] };
 }
 
-function compileSupplied(p: NonNullable<z.infer<typeof authorizeBody>['policies']>, liveSchema: string): CompiledPolicySet {
-  try {
-    return compilePolicySet(
-      p.schema ?? liveSchema,
-      Object.entries(p.files).map(([file, text]) => ({ file, text })),
-      {
-        templates: Object.entries(p.templates ?? {}).map(([file, text]) => ({ file: `templates/${file}`, text })),
-        links: p.links ? [{ file: 'links.json', text: JSON.stringify(p.links) }] : [],
-      },
-    );
-  } catch (err) {
-    if (err instanceof PolicySetError) throw new ValidationError(`the supplied policy set is not valid: ${err.diagnostics.map(formatDiagnostic).join('; ')}`);
-    throw err;
-  }
+/** The supplied set as files: its schema (the live set's when it gives none), policies, templates and links. */
+function suppliedSources(p: NonNullable<z.infer<typeof authorizeBody>['policies']>, liveSchema: string): CandidateSources {
+  return {
+    schema: p.schema ?? liveSchema,
+    files: Object.entries(p.files).map(([file, text]) => ({ file, text })),
+    templates: Object.entries(p.templates ?? {}).map(([file, text]) => ({ file: `templates/${file}`, text })),
+    links: p.links ? [{ file: 'links.json', text: JSON.stringify(p.links) }] : [],
+  };
+}
+
+async function decideBySupplied(candidates: CandidateRunner, set: CandidateSources, call: CedarCall, timeoutMs: number): Promise<Explanation> {
+  const answer = await candidates.run({ kind: 'decide', set, call }, timeoutMs);
+  if (answer.kind === 'invalid') throw new ValidationError(answer.message);
+  if (answer.kind !== 'decide') throw new Error(`a decision by a supplied set was answered as a ${answer.kind}`);
+  return answer.explanation;
 }
 
 function minimalStatus(set: CompiledPolicySet) {

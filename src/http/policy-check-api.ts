@@ -16,9 +16,9 @@ import type { OperationDeps } from '../operations/deps.ts';
 import { auditName, authorize } from '../operations/gate.ts';
 import type { ActionName } from '../policy/engine.ts';
 import { policySetResource } from '../policy/entities.ts';
-import { compilePolicySet, PolicySetError, readPolicyDir, SCHEMA_FILE, type PolicyDiagnostic } from '../policy/load-policies.ts';
-import { runPolicyTests, TESTS_DIR } from '../policy/run-tests.ts';
-import { parseTestFile, TestCaseError, type PolicyTestCase } from '../policy/test-cases.ts';
+import type { CandidateRunner } from '../policy/candidate-off-thread.ts';
+import { readPolicyDir } from '../policy/load-policies.ts';
+import { TESTS_DIR } from '../policy/run-tests.ts';
 import type { AppEnv } from './app-env.ts';
 
 const fileText = z.object({ file: z.string().min(1).max(256), text: z.string() }).strict();
@@ -53,6 +53,7 @@ export interface PolicyCheckApiDeps extends OperationDeps {
   /** The policy folder; without one, GET /v1/policies/source answers 400. */
   policyDir?: string | undefined;
   groupsClaim: string;
+  candidates: CandidateRunner;
 }
 
 export function policyCheckApi(deps: PolicyCheckApiDeps, app: OpenAPIHono<AppEnv>): void {
@@ -80,31 +81,9 @@ export function policyCheckApi(deps: PolicyCheckApiDeps, app: OpenAPIHono<AppEnv
     const body = c.req.valid('json');
     const allowed = await gate(c, 'SimulateAuthorization', { check: { files: body.files.length, tests: body.tests?.length ?? 0 } });
     await allowed.recordRead();
-    const diagnostics: PolicyDiagnostic[] = [];
-    let hash: string | undefined;
-    let tests: { passed: number; failed: number; failures: Array<{ file: string; name: string; problems: string[]; actual: unknown }> } | undefined;
-    try {
-      const set = compilePolicySet(body.schema, body.files, { templates: body.templates ?? [], links: body.links ?? [] });
-      hash = set.hash;
-      diagnostics.push(...set.warnings);
-      if (body.tests) {
-        const cases: PolicyTestCase[] = [];
-        for (const t of body.tests) {
-          try {
-            cases.push(...parseTestFile(t.file, t.text, deps.groupsClaim));
-          } catch (err) {
-            if (!(err instanceof TestCaseError)) throw err;
-            diagnostics.push({ file: t.file, line: 1, column: 1, severity: 'error', message: err.message });
-          }
-        }
-        const report = runPolicyTests(set, cases);
-        tests = { passed: report.passed, failed: report.failed, failures: report.failures.map((f) => ({ file: f.case.file, name: f.case.name, problems: f.problems, actual: f.actual })) };
-      }
-    } catch (err) {
-      if (!(err instanceof PolicySetError)) throw err;
-      diagnostics.push(...err.diagnostics);
-    }
-    const valid = hash !== undefined && !diagnostics.some((d) => d.severity === 'error');
-    return c.json({ valid, ...(hash ? { hash } : {}), diagnostics: diagnostics.map((d) => ({ ...d, file: d.file || SCHEMA_FILE })), ...(tests ? { tests } : {}) }, 200);
+    const set = { schema: body.schema, files: body.files, templates: body.templates ?? [], links: body.links ?? [] };
+    const answer = await deps.candidates.run({ kind: 'check', set, tests: body.tests, groupsClaim: deps.groupsClaim }, c.get('deadline').remainingMs());
+    if (answer.kind !== 'check') throw new Error(`a policy check was answered as a ${answer.kind}`);
+    return c.json(answer.report, 200);
   });
 }

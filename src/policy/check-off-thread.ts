@@ -26,13 +26,7 @@ export function checkOffThread(job: ReloadJob, timeoutMs: number = RELOAD_WORKER
     let worker: Worker | undefined;
     const timer = setTimeout(() => refuse(`no answer after ${timeoutMs} ms`), timeoutMs);
     try {
-      worker = new Worker(workerEntry(import.meta.url, './reload-worker-boot.mjs', 'reload-worker'), {
-        workerData: { versiongateReload: job },
-        // Nothing from the parent's command line: V8 flags such as --no-turbo-inline-js-wasm-calls are
-        // process-wide (and refused in a worker's execArgv), and `--import tsx` is not applied to a
-        // worker on Node 20; the worker's entry registers tsx itself.
-        execArgv: [],
-      });
+      worker = startPolicyWorker({ versiongateReload: job });
     } catch (err) {
       refuse((err as Error).message);
       return;
@@ -65,6 +59,17 @@ export function checkOffThread(job: ReloadJob, timeoutMs: number = RELOAD_WORKER
     });
     worker.once('error', (err) => refuse(err.message));
     worker.once('exit', (code) => refuse(`the worker exited (code ${code}) without an answer`));
+  });
+}
+
+/** A thread of the policy worker (reload-worker.ts) for one job, named by its workerData. */
+export function startPolicyWorker(workerData: Record<string, unknown>): Worker {
+  return new Worker(workerEntry(import.meta.url, './reload-worker-boot.mjs', 'reload-worker'), {
+    workerData,
+    // Nothing from the parent's command line: V8 flags such as --no-turbo-inline-js-wasm-calls are
+    // process-wide (and refused in a worker's execArgv), and `--import tsx` is not applied to a
+    // worker on Node 20; the worker's entry registers tsx itself.
+    execArgv: [],
   });
 }
 

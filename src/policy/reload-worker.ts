@@ -3,6 +3,8 @@
  * with its own cedar-wasm instance, so a reload never blocks the event loop that answers requests,
  * and a Cedar trap or crash while checking a set breaks only this short-lived worker, never the live
  * instance. It also loads policies/candidate/ for shadow evaluation. It answers once and exits.
+ * The same thread, started with another job, does the policy bench's work on a set a caller supplies
+ * (candidate-job.ts).
  *
  * Started through reload-worker-boot.mjs, which makes sure TypeScript can be loaded in the thread.
  */
@@ -10,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SchemaJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { runCandidateJob, type CandidateJob } from './candidate-job.ts';
 import { formatDiagnostic, loadPolicyDir, PolicySetError, type CompiledPolicySet, type PolicyDiagnostic } from './load-policies.ts';
 import { CANDIDATE_DIR, checkAtStart, checkPolicyDir, type StartChecks } from './policy-manager.ts';
 import { schemaJson } from './schema-json.ts';
@@ -115,6 +118,14 @@ export function* reloadMessages(answer: ReloadAnswer): Generator<ReloadMessage> 
     kind: 'done',
     answer: { live: live ? { ...answer.live, set: light(live) } : answer.live, ...(answer.candidate !== undefined ? { candidate: candidate ? { set: light(candidate) } : answer.candidate } : {}) },
   };
+}
+
+// The same thread runs the policy bench's work on a supplied set (candidate-off-thread.ts): one
+// answer, small (diagnostics, a test report, one decision), in one message.
+const candidate = (workerData as { versiongateCandidate?: CandidateJob } | undefined)?.versiongateCandidate;
+if (parentPort && candidate) {
+  parentPort.postMessage(runCandidateJob(candidate));
+  parentPort.close();
 }
 
 if (parentPort && (workerData as { versiongateReload?: ReloadJob } | undefined)?.versiongateReload) {

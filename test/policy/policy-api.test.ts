@@ -1,5 +1,8 @@
 /** POST /v1/authorize (the test bench) and GET /v1/policies, over real HTTP. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_POLICIES } from '../helpers/gateway.ts';
 import { liveServer, type LiveServer } from './live-server.ts';
 
 const CHALK = { domain: 'my_domain', domainOwner: '111122223333', repository: 'my_repo', format: 'npm', package: 'chalk' };
@@ -121,6 +124,49 @@ describe('the policy test bench', () => {
     const after = await simulate({ principal: { token: rita }, action: 'UpdatePackageVersionsStatus', package: CHALK, context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' } }, rita);
     expect(after.status).toBe(200);
     expect(await after.json()).toMatchObject({ decision: 'allow', because: 'permit' });
+  });
+
+  describe('a supplied set of thousands of policies', () => {
+    /** 3,000 static policies, ~600 KB: seconds of Cedar's work to compile. */
+    const bigSet = () => {
+      let text = '';
+      for (let i = 0; i < 3000; i++) {
+        text += `@id("p${i}")\npermit (principal == User::"user${i}", action == Action::"UpdatePackageVersionsStatus", resource in Repository::"arn:aws:codeartifact:us-east-1:111122223333:repository/dom${i % 50}/repo${i % 70}");\n`;
+      }
+      return text;
+    };
+    const schema = readFileSync(join(REPO_POLICIES, 'schema.cedarschema'), 'utf8');
+
+    it('is checked, and decided by, off the event loop: the gateway answers other requests meanwhile', async () => {
+      let checked = false;
+      const check = s.post('/v1/policies/check', { schema, files: [{ file: 'big.cedar', text: bigSet() }] }, security).then((r) => {
+        checked = true;
+        return r;
+      });
+      // One after another, each a whole round trip through the event loop. Before, the set was
+      // compiled on the event loop: nothing was answered until the check was, which came first.
+      for (let i = 0; i < 20; i++) expect((await s.get('/healthz')).status).toBe(200);
+      expect(checked).toBe(false);
+      const res = await check;
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ valid: true, hash: expect.stringMatching(/^[0-9a-f]{64}$/), diagnostics: [] });
+
+      let decided = false;
+      const decision = simulate({
+        principal: { claims: { sub: 'user7', groups: [] } },
+        action: 'UpdatePackageVersionsStatus',
+        package: { domain: 'dom7', domainOwner: '111122223333', repository: 'repo7', format: 'npm', package: 'chalk' },
+        context: { versions: ['1.0.0'], currentStatuses: ['Published'], targetStatus: 'Archived' },
+        policies: { files: { 'big.cedar': bigSet() } },
+      }).then((r) => {
+        decided = true;
+        return r;
+      });
+      for (let i = 0; i < 20; i++) expect((await s.get('/healthz')).status).toBe(200);
+      expect(decided).toBe(false);
+      const body = await (await decision).json();
+      expect(body).toMatchObject({ decision: 'allow', because: 'permit', determiningPolicies: [{ id: 'p7', file: 'big.cedar', line: 15 }], evaluatedAgainst: 'supplied' });
+    });
   });
 
   it('GET /v1/policies lists the live set for the security team only', async () => {
