@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_SIMULATED_CONTEXT_CHARS } from '../../src/http/policy-api.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
 import { liveServer, type LiveServer } from './live-server.ts';
 
@@ -124,6 +125,25 @@ describe('the policy test bench', () => {
     const after = await simulate({ principal: { token: rita }, action: 'UpdatePackageVersionsStatus', package: CHALK, context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' } }, rita);
     expect(after.status).toBe(200);
     expect(await after.json()).toMatchObject({ decision: 'allow', because: 'permit' });
+  });
+
+  it("holds a simulated principal to a token's rules, and a simulated context to a bound, before Cedar sees either", async () => {
+    const ask = (principal: unknown, context: unknown = { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' }) =>
+      simulate({ principal, action: 'UpdatePackageVersionsStatus', package: CHALK, context });
+    const expect400 = async (res: Response, message: string) => {
+      const text = await res.text();
+      expect(res.status, text).toBe(400);
+      expect(JSON.parse(text).message).toContain(message);
+    };
+    const groups = Array.from({ length: 257 }, (_, i) => `team-${i}`);
+    await expect400(await ask({ claims: { sub: 'rita', groups } }), `the simulated principal's "groups" claim must be an array of at most 256 group names`);
+    await expect400(await ask({ claims: { sub: 'ri\u0000ta' } }), `the simulated principal's "sub" claim holds a control character`);
+    await expect400(await ask({ claims: { sub: 'x'.repeat(257) } }), `the simulated principal's "sub" claim must be a string of 1 to 256 characters`);
+    // 100 versions of 255 characters: the largest a real request's versions can be, within the bound.
+    const longest = Array.from({ length: 100 }, (_, i) => `${i}`.padEnd(255, 'x'));
+    expect((await ask({ claims: { sub: 'rita', groups: ['release-managers'] } }, { versions: longest, currentStatuses: ['Published'], targetStatus: 'Archived' })).status).toBe(200);
+    const huge = Array.from({ length: 5000 }, (_, i) => `1.0.${i}`);
+    await expect400(await ask({ claims: { sub: 'rita' } }, { versions: huge }), `context: must be at most ${MAX_SIMULATED_CONTEXT_CHARS} characters as JSON`);
   });
 
   describe('a supplied set of thousands of policies', () => {
