@@ -31,8 +31,20 @@ export interface VerifyOptions {
   batchSize?: number;
 }
 
+/**
+ * How long the walk holds the event loop before it lets other work run. It runs in the gateway
+ * itself (POST /v1/audit/verify, the console's "Verify the chain"), at ~30 µs a record: a walk of
+ * 200,000 records in batches of 10,000, each read and checked without a turn of the event loop
+ * between them (a SQLite read resolves in a microtask), held every request, /healthz included, for
+ * 5.8 s. Now it reads 1,000 at a time and gives the loop a turn every SLICE_MS.
+ */
+const SLICE_MS = 8;
+const DEFAULT_BATCH = 1_000;
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export async function verifyChain(store: Pick<AuditLogStore, 'readAuditChain'>, options: VerifyOptions = {}): Promise<VerifyResult> {
-  const batchSize = options.batchSize ?? 10_000;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const expected = options.expectedHead;
   let prevSeq = 0;
   let prevHash = GENESIS_HASH;
@@ -40,10 +52,15 @@ export async function verifyChain(store: Pick<AuditLogStore, 'readAuditChain'>, 
   let records = 0;
   const fail = (seq: number, problem: string): VerifyResult => ({ ok: false, records, head: records ? { seq: prevSeq, hash: prevHash } : null, break: { seq, problem } });
 
+  let sliceStart = performance.now();
   for (;;) {
     const batch = await store.readAuditChain(prevSeq, batchSize);
     if (batch.length === 0) break;
     for (const r of batch) {
+      if (performance.now() - sliceStart > SLICE_MS) {
+        await turn();
+        sliceStart = performance.now();
+      }
       if (r.seq !== prevSeq + 1) return fail(prevSeq + 1, `record ${prevSeq + 1}${r.seq > prevSeq + 2 ? ` to ${r.seq - 1}` : ''} missing: the log goes from seq ${prevSeq} to seq ${r.seq}`);
       if (r.prevHash !== prevHash) return fail(r.seq, `record ${r.seq} does not follow record ${prevSeq}: its prev_hash is not that record's hash (a record was removed, inserted or moved)`);
       if (hashEncoded(r.encoded) !== r.hash) return fail(r.seq, `record ${r.seq} was changed: its contents do not match its hash`);
