@@ -223,10 +223,10 @@ export function auditPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext): void {
   });
 
   // Every page of the filter, one record per line, as GET /v1/audit returns them (newest first). The
-  // first page is asked for before anything is sent, so a filter the API refuses (a mistyped time, a denied read) is an error page with the
-  // API's status, not a 200 download holding an error. A page that fails later, once the file is on
-  // its way, breaks the download off: a browser marks it failed, and a truncated export is never
-  // mistaken for a whole one.
+  // first page is asked for before anything is sent, so a filter the API refuses (a mistyped time, a
+  // denied read) is an error page with the API's status, not a 200 download holding an error. A page
+  // that fails later, once the file is on its way, breaks the download off: a browser marks it failed,
+  // and a truncated export is never mistaken for a whole one.
   app.get('/audit/export.ndjson', async (c) => {
     const api = c.var.api;
     const filter = filterOf((n) => c.req.query(n));
