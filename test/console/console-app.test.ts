@@ -17,6 +17,22 @@ afterEach(async () => {
   await gw?.close();
 });
 
+/** A gateway whose store calls `beforePage` before each page of the audit log it reads (which may throw). */
+function gatewayWatchingAuditPages(beforePage: () => void): Promise<TestGateway> {
+  return testGateway({
+    wrapStore: (store) =>
+      new Proxy(store, {
+        get: (target, key, receiver) => {
+          if (key !== 'listAudit') return Reflect.get(target, key, receiver);
+          return async (...args: Parameters<typeof store.listAudit>) => {
+            beforePage();
+            return target.listAudit(...args);
+          };
+        },
+      }),
+  });
+}
+
 const form = (fields: Record<string, string>) => ({ 'content-type': 'application/x-www-form-urlencoded', body: new URLSearchParams(fields).toString() });
 const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1];
 
@@ -81,15 +97,7 @@ describe('the console', () => {
   it('exports every page of a filter; a filter the API refuses is an error page, not a download', async () => {
     // 501 records of one action: two pages of the export's 500.
     let listings = 0;
-    gw = await testGateway({
-      wrapStore: (store) =>
-        new Proxy(store, {
-          get: (target, key, receiver) => {
-            if (key === 'listAudit') listings++;
-            return Reflect.get(target, key, receiver);
-          },
-        }),
-    });
+    gw = await gatewayWatchingAuditPages(() => listings++);
     await gw.store.appendAuditBatch(Array.from({ length: 501 }, () => auditInput({ action: 'ReadAuditLog', resource: 'AuditLog::"versiongate"' })));
     const { cookie } = await signedIn('ada', ['auditors']);
 
@@ -114,17 +122,8 @@ describe('the console', () => {
 
   it('breaks an export off when a page after the first fails: the download fails, it does not end as if whole', async () => {
     let listings = 0;
-    gw = await testGateway({
-      wrapStore: (store) =>
-        new Proxy(store, {
-          get: (target, key, receiver) => {
-            if (key !== 'listAudit') return Reflect.get(target, key, receiver);
-            return async (...args: Parameters<typeof store.listAudit>) => {
-              if (++listings === 2) throw new Error('the database went away');
-              return target.listAudit(...args);
-            };
-          },
-        }),
+    gw = await gatewayWatchingAuditPages(() => {
+      if (++listings === 2) throw new Error('the database went away');
     });
     await gw.store.appendAuditBatch(Array.from({ length: 501 }, () => auditInput({ action: 'ReadAuditLog', resource: 'AuditLog::"versiongate"' })));
     const { cookie } = await signedIn('ada', ['auditors']);
