@@ -36,6 +36,19 @@ const processIo: CliIo = {
   env: process.env,
 };
 
+/**
+ * `versiongate audit export … | head`: a reader that goes away ends the output, as it does git's or
+ * cat's, and the command quietly, not with an unhandled EPIPE and its stack trace. Not for serve:
+ * its log lines are written another way (fd-lines.ts), and a gateway never stops because a reader of
+ * its log did.
+ */
+function endQuietlyWhenTheReaderGoes(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 /** A mistake in how a command was called: exit 2 with the command's usage. */
 class UsageError extends Error {}
 
@@ -270,6 +283,7 @@ const CLIENT_BY_NAME = new Map(CLIENT.map((c) => [c.name, c]));
 
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const [first, second] = argv;
+  if (io === processIo && first !== 'serve') endQuietlyWhenTheReaderGoes();
   if (first === undefined) {
     io.err(topHelp());
     return 2;

@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importJWK, jwtVerify, decodeProtectedHeader, type JWK } from 'jose';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.ts';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { auditInput } from '../helpers/audit-input.ts';
 import { cliProcesses, envWithout, ROOT, runInProcess, RUN_LIMIT_MS, type RunResult } from '../helpers/cli-process.ts';
 
 /** For a test that runs several processes one after another: each is bounded by RUN_LIMIT_MS. */
@@ -362,5 +365,24 @@ describe('the whole story: seed, serve --dev, token, archive, SIGTERM', () => {
     } finally {
       if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
     }
+  });
+});
+
+describe('a reader that goes away', () => {
+  it('`versiongate audit export … | head` ends the command quietly (exit 0), without an EPIPE stack trace', SEVERAL, async () => {
+    const dataDir = tempDir();
+    // Enough records that their export overflows the pipe: the command is still writing when the reader goes.
+    const store = openSqliteStore({ file: join(dataDir, 'versiongate.db'), clock: systemClock });
+    for (let i = 0; i < 4; i++) await store.appendAuditBatch(Array.from({ length: 1000 }, () => auditInput()));
+    await store.close();
+    const child = start(['audit', 'export', '--since', '2000-01-01T00:00:00Z'], cliEnv(dataDir));
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const firstChunk = await new Promise<string>((resolveChunk) => child.stdout!.once('data', (d: Buffer) => resolveChunk(d.toString('utf8'))));
+    expect(firstChunk.startsWith('{"seq":1,')).toBe(true);
+    child.stdout!.destroy();
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolveExit) => child.once('close', (c, s) => resolveExit([c, s])));
+    expect(stderr).toBe('');
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
   });
 });
