@@ -37,8 +37,9 @@ const processIo: CliIo = {
 };
 
 /**
- * `versiongate audit export … | head`: a reader that goes away ends the output, as it does git's or
- * cat's, and the command quietly, not with an unhandled EPIPE and its stack trace. Not for serve:
+ * `versiongate audit export … | head`: a reader that goes away ends the output and the command
+ * quietly (git and cat die of SIGPIPE there; Node ignores that signal, so this exits 0), not with an
+ * unhandled EPIPE and its stack trace. Not for serve:
  * its log lines are written another way (fd-lines.ts), and a gateway never stops because a reader of
  * its log did.
  */
