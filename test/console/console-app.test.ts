@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../src/console/console-app.tsx';
+import { VERSIONS_PER_PAGE } from '../../src/console/pages/versions.tsx';
 import { SESSION_COOKIE } from '../../src/console/session.ts';
 import { fixedClock } from '../../src/clock.ts';
 import { mintDevToken } from '../../src/auth/dev-key.ts';
@@ -130,6 +131,35 @@ describe('the console', () => {
     const res = await gw.app.request('/console/audit/export.ndjson?principal=s', { headers: { cookie } });
     expect(res.status).toBe(200);
     await expect(res.text()).rejects.toThrow();
+  });
+
+  it(`pages a package's versions ${VERSIONS_PER_PAGE} at a time, and resyncs a version of a later page by its own identifier`, async () => {
+    gw = await testGateway();
+    const key = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo', format: 'generic' as const, namespace: 'acme', name: 'many' };
+    const count = VERSIONS_PER_PAGE + 5;
+    for (let i = 0; i < count; i++) await gw.store.addVersion({ key, version: `1.0.${i}`, status: 'Published', revision: `r${i}`, assets: [] });
+    const { cookie } = await signedIn('sam', ['security', 'release-managers']);
+    const base = '/console/versions?domain=my_domain&domain-owner=111122223333&repository=my_repo&pkg=generic%2Facme%2Fmany';
+    const rowsOf = (html: string) => [...html.matchAll(/<tr data-version="([^"]+)"/g)].map((m) => m[1]!);
+
+    const first = await (await gw.app.request(base, { headers: { cookie } })).text();
+    expect(rowsOf(first)).toHaveLength(VERSIONS_PER_PAGE);
+    expect(first).toContain(`${VERSIONS_PER_PAGE} version(s) on this page`);
+    const next = /<a href="([^"]+)" rel="next">Next 100 versions<\/a>/.exec(first)?.[1];
+    expect(next).toBeDefined();
+    const second = await (await gw.app.request(next!.replaceAll('&amp;', '&'), { headers: { cookie } })).text();
+    const later = rowsOf(second);
+    expect(later).toHaveLength(5);
+    // Every version once, across the two pages.
+    expect(new Set([...rowsOf(first), ...later]).size).toBe(count);
+    expect(second).toContain('First page');
+    expect(second).not.toContain('rel="next"');
+
+    const version = later[0]!;
+    const described = await (await gw.app.request(`/v1/package/version?domain=my_domain&domain-owner=111122223333&repository=my_repo&format=generic&namespace=acme&package=many&version=${version}`, { headers: { authorization: `Bearer ${await gw.token('sam', ['security'])}` } })).json();
+    const identifier = (described as { packageVersion: { identifier: string } }).packageVersion.identifier;
+    const confirm = await (await gw.app.request(`/console/versions/confirm?domain=my_domain&domain-owner=111122223333&repository=my_repo&pkg=generic%2Facme%2Fmany&action=Resync&versions=${version}`, { headers: { cookie } })).text();
+    expect(/<textarea id="identifiers"[^>]*>([^<]*)<\/textarea>/.exec(confirm)?.[1]?.trim()).toBe(identifier);
   });
 
   it('refuses a changing POST without the session CSRF token, and changes nothing', async () => {

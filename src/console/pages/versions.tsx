@@ -94,8 +94,15 @@ async function permissions(api: ApiClient, session: Session, k: Coordinates, row
   return out;
 }
 
-async function loadRows(api: ApiClient, k: Coordinates, status: string | undefined): Promise<{ rows: VersionRow[]; error?: string }> {
-  const list = await api.post<{ versions: VersionRow[] }>('/v1/package/versions', { ...apiQuery(k), status, 'max-results': '100', sortBy: 'PUBLISHED_TIME' }, undefined);
+/** Versions a page of the console shows; the rest are a "next" link away, as ListPackageVersions pages them. */
+export const VERSIONS_PER_PAGE = 100;
+
+async function loadRows(api: ApiClient, k: Coordinates, status: string | undefined, cursor: string | undefined): Promise<{ rows: VersionRow[]; nextToken?: string | undefined; error?: string }> {
+  const list = await api.post<{ versions: VersionRow[]; nextToken?: string }>(
+    '/v1/package/versions',
+    { ...apiQuery(k), status, 'max-results': String(VERSIONS_PER_PAGE), sortBy: 'PUBLISHED_TIME', 'next-token': cursor },
+    undefined,
+  );
   if (!list.ok) return { rows: [], error: list.error! };
   const rows = list.body.versions;
   await Promise.all(
@@ -110,7 +117,7 @@ async function loadRows(api: ApiClient, k: Coordinates, status: string | undefin
       row.sync = sync.ok ? sync.body : undefined;
     }),
   );
-  return { rows };
+  return { rows, nextToken: list.body.nextToken };
 }
 
 const SyncCell: FC<{ sync: VersionRow['sync'] }> = ({ sync }) =>
@@ -219,7 +226,14 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
     const pickers = <Pickers k={k ?? { domain, domainOwner: owner, repository: chosenRepo }} repos={repoNames} packages={packages} status={status} notes={notes} />;
     if (!k) return c.html(<Layout title="Versions" session={c.var.session} current="/console/versions">{pickers}</Layout>);
 
-    const { rows, error } = await loadRows(api, k, status);
+    const cursor = q('next-token') || undefined;
+    const { rows, nextToken, error } = await loadRows(api, k, status, cursor);
+    const pageLink = (token: string | undefined) => {
+      const query = new URLSearchParams({ domain: k.domain, 'domain-owner': k.domainOwner, repository: k.repository, pkg: pkgValue(k.format, k.namespace, k.package) });
+      if (status) query.set('status', status);
+      if (token) query.set('next-token', token);
+      return `/console/versions?${query}`;
+    };
     const perms = await permissions(api, c.var.session, k, rows);
     const unknown = [...perms.values()].find((p) => p.allowed === 'unknown');
     return c.html(
@@ -235,6 +249,7 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
           <table class="versions">
             <caption>
               {rows.length} version(s){status ? ` with status ${status}` : ''}
+              {cursor || nextToken ? ' on this page' : ''}
             </caption>
             <thead>
               <tr>
@@ -277,6 +292,11 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
               ))}
             </tbody>
           </table>
+          {cursor || nextToken ? (
+            <nav aria-label="Pages of versions" class="pages">
+              {cursor ? <a href={pageLink(undefined)}>First page</a> : null} {nextToken ? <a href={pageLink(nextToken)} rel="next">Next {VERSIONS_PER_PAGE} versions</a> : null}
+            </nav>
+          ) : null}
           <fieldset class="bulk">
             <legend>With the selected versions (one request)</legend>
             {ACTION_KEYS.map((a) => (
@@ -300,9 +320,14 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
     const key = action as ActionKey;
     let identifiers: string[] = [];
     if (key === 'Resync') {
-      const list = await c.var.api.post<{ versions: VersionRow[] }>('/v1/package/versions', { ...apiQuery(k), 'max-results': '1000' }, undefined);
-      const byVersion = new Map((list.ok ? list.body.versions : []).map((v) => [v.version, v.identifier]));
-      identifiers = versions.map((v) => byVersion.get(v) ?? v);
+      // Resync names versions by identifier: each selected version's, asked for by name (a list of the
+      // package's versions would hold only its first page).
+      identifiers = await Promise.all(
+        versions.map(async (v) => {
+          const d = await c.var.api.get<{ packageVersion: { identifier?: string } }>('/v1/package/version', { ...apiQuery(k), version: v });
+          return (d.ok ? d.body.packageVersion.identifier : undefined) ?? v;
+        }),
+      );
     }
     return c.html(
       <Layout title={`${key}: confirm`} session={c.var.session} current="/console/versions">
