@@ -162,6 +162,22 @@ describe('the console', () => {
     expect(/<textarea id="identifiers"[^>]*>([^<]*)<\/textarea>/.exec(confirm)?.[1]?.trim()).toBe(identifier);
   });
 
+  it('lists the first 1,000 packages of a repository, says when there are more, and narrows them by a name prefix', async () => {
+    gw = await testGateway();
+    const key = (name: string) => ({ domainOwner: '111122223333', domain: 'my_domain', repository: 'staging', format: 'generic' as const, namespace: 'acme', name });
+    const names = [...Array.from({ length: 1000 }, (_, i) => `tool-${String(i).padStart(4, '0')}`), 'zeta-a', 'zeta-b'];
+    for (let i = 0; i < names.length; i += 100) await Promise.all(names.slice(i, i + 100).map((n) => gw.store.addVersion({ key: key(n), version: '1.0.0', status: 'Published', revision: 'r0', assets: [] })));
+    const { cookie } = await signedIn('sam', ['security', 'release-managers']);
+    const optionsOf = (html: string) => [...html.matchAll(/<option value="generic\/acme\/([^"]+)"/g)].map((m) => m[1]!);
+
+    const all = await (await gw.app.request('/console/versions?domain=my_domain&domain-owner=111122223333&repository=staging', { headers: { cookie } })).text();
+    expect(optionsOf(all)).toHaveLength(1000);
+    expect(all).toContain('More than 1000 packages: the first 1000 are listed. Narrow them with &quot;Package name starts with&quot;.');
+    const narrowed = await (await gw.app.request('/console/versions?domain=my_domain&domain-owner=111122223333&repository=staging&package-prefix=zeta', { headers: { cookie } })).text();
+    expect(optionsOf(narrowed)).toEqual(['zeta-a', 'zeta-b']);
+    expect(narrowed).not.toContain('More than 1000 packages');
+  });
+
   it('refuses a changing POST without the session CSRF token, and changes nothing', async () => {
     gw = await testGateway();
     const { cookie } = await signedIn('alice', ['release-managers']);

@@ -94,6 +94,9 @@ async function permissions(api: ApiClient, session: Session, k: Coordinates, row
   return out;
 }
 
+/** Packages the picker lists at most (one ListPackages page); more are narrowed by a name prefix. */
+const PACKAGES_LISTED = 1000;
+
 /** Versions a page of the console shows; the rest are a "next" link away, as ListPackageVersions pages them. */
 export const VERSIONS_PER_PAGE = 100;
 
@@ -132,7 +135,7 @@ const SyncCell: FC<{ sync: VersionRow['sync'] }> = ({ sync }) =>
     <span>unknown</span>
   );
 
-const Pickers: FC<{ k: Partial<Coordinates>; repos: string[]; packages: Array<{ value: string; label: string }>; status?: string | undefined; notes: string[] }> = ({ k, repos, packages, status, notes }) => (
+const Pickers: FC<{ k: Partial<Coordinates>; repos: string[]; packages: Array<{ value: string; label: string }>; prefix?: string | undefined; status?: string | undefined; notes: string[] }> = ({ k, repos, packages, prefix, status, notes }) => (
   <form method="get" action="/console/versions" class="pickers">
     <fieldset>
       <legend>Package</legend>
@@ -152,6 +155,8 @@ const Pickers: FC<{ k: Partial<Coordinates>; repos: string[]; packages: Array<{ 
       ) : (
         <input id="repository" name="repository" value={k.repository ?? 'my_repo'} required />
       )}
+      <label for="package-prefix">Package name starts with (optional)</label>
+      <input id="package-prefix" name="package-prefix" value={prefix ?? ''} />
       <label for="pkg">Package</label>
       <select id="pkg" name="pkg">
         <option value="">(choose after picking the repository)</option>
@@ -216,14 +221,20 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
     if (!repos.ok) notes.push(`Repositories are not listed: ${repos.error}`);
     const repoNames = repos.ok ? repos.body.repositories.map((r) => r.name) : [];
     const chosenRepo = repository ?? repoNames[0] ?? 'my_repo';
-    const pkgs = await api.post<{ packages: Array<{ format: string; namespace?: string; package: string }> }>('/v1/packages', { domain, 'domain-owner': owner, repository: chosenRepo, 'max-results': '1000' }, undefined);
+    const prefix = q('package-prefix') || undefined;
+    const pkgs = await api.post<{ packages: Array<{ format: string; namespace?: string; package: string }>; nextToken?: string }>(
+      '/v1/packages',
+      { domain, 'domain-owner': owner, repository: chosenRepo, 'max-results': String(PACKAGES_LISTED), 'package-prefix': prefix },
+      undefined,
+    );
     if (!pkgs.ok) notes.push(`Packages are not listed: ${pkgs.error}`);
+    else if (pkgs.body.nextToken) notes.push(`More than ${PACKAGES_LISTED} packages${prefix ? ` start with "${prefix}"` : ''}: the first ${PACKAGES_LISTED} are listed. Narrow them with "Package name starts with".`);
     const packages = pkgs.ok
       ? pkgs.body.packages.map((p) => ({ value: pkgValue(p.format, p.namespace, p.package), label: `${p.format}: ${p.namespace ? (p.format === 'npm' ? `@${p.namespace}/` : `${p.namespace}:`) : ''}${p.package}` }))
       : [];
     const k = coordinatesOf((n) => (n === 'repository' ? chosenRepo : n === 'domain' ? domain : n === 'domain-owner' ? owner : q(n)));
     const status = q('status') || undefined;
-    const pickers = <Pickers k={k ?? { domain, domainOwner: owner, repository: chosenRepo }} repos={repoNames} packages={packages} status={status} notes={notes} />;
+    const pickers = <Pickers k={k ?? { domain, domainOwner: owner, repository: chosenRepo }} repos={repoNames} packages={packages} prefix={prefix} status={status} notes={notes} />;
     if (!k) return c.html(<Layout title="Versions" session={c.var.session} current="/console/versions">{pickers}</Layout>);
 
     const cursor = q('next-token') || undefined;
