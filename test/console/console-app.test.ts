@@ -178,6 +178,24 @@ describe('the console', () => {
     expect(narrowed).not.toContain('More than 1000 packages');
   });
 
+  it("offers every repository of a domain past ListRepositoriesInDomain's default page, and takes a typed one past 1,000", async () => {
+    gw = await testGateway();
+    await gw.store.createDomain('big_domain', '111122223333');
+    const names = Array.from({ length: 1001 }, (_, i) => `repo-${String(i).padStart(4, '0')}`);
+    for (let i = 0; i < names.length; i += 100) await Promise.all(names.slice(i, i + 100).map((n) => gw.store.createRepository('111122223333', 'big_domain', n)));
+    const { cookie } = await signedIn('sam', ['security', 'release-managers', 'registry-admins']);
+    const page = await (await gw.app.request('/console/versions?domain=big_domain&domain-owner=111122223333', { headers: { cookie } })).text();
+    // The first 1,000 suggested (not the API's default 50), and the one past them can be typed.
+    const suggested = [...page.matchAll(/<option value="(repo-\d+)"/g)].map((m) => m[1]!);
+    expect(suggested).toHaveLength(1000);
+    expect(page).toContain('More than 1000 repositories: the first 1000 are suggested; type the name of another.');
+    expect(page).toMatch(/<input id="repository" name="repository"[^>]*list="repository-names"/);
+    const typed = await gw.app.request('/console/versions?domain=big_domain&domain-owner=111122223333&repository=repo-1000', { headers: { cookie } });
+    expect(typed.status).toBe(200);
+    // The typed repository is the one the page asks about (its packages, here, are the policies' to show or not).
+    expect(await typed.text()).toMatch(/<input id="repository" name="repository" value="repo-1000"/);
+  });
+
   it('refuses a changing POST without the session CSRF token, and changes nothing', async () => {
     gw = await testGateway();
     const { cookie } = await signedIn('alice', ['release-managers']);

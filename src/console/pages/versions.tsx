@@ -94,6 +94,8 @@ async function permissions(api: ApiClient, session: Session, k: Coordinates, row
   return out;
 }
 
+/** Repositories the picker lists at most (one ListRepositoriesInDomain page); past them, a name is typed. */
+const REPOSITORIES_LISTED = 1000;
 /** Packages the picker lists at most (one ListPackages page); more are narrowed by a name prefix. */
 const PACKAGES_LISTED = 1000;
 
@@ -135,7 +137,15 @@ const SyncCell: FC<{ sync: VersionRow['sync'] }> = ({ sync }) =>
     <span>unknown</span>
   );
 
-const Pickers: FC<{ k: Partial<Coordinates>; repos: string[]; packages: Array<{ value: string; label: string }>; prefix?: string | undefined; status?: string | undefined; notes: string[] }> = ({ k, repos, packages, prefix, status, notes }) => (
+const Pickers: FC<{ k: Partial<Coordinates>; repos: string[]; typedRepository?: boolean; packages: Array<{ value: string; label: string }>; prefix?: string | undefined; status?: string | undefined; notes: string[] }> = ({
+  k,
+  repos,
+  typedRepository,
+  packages,
+  prefix,
+  status,
+  notes,
+}) => (
   <form method="get" action="/console/versions" class="pickers">
     <fieldset>
       <legend>Package</legend>
@@ -144,7 +154,16 @@ const Pickers: FC<{ k: Partial<Coordinates>; repos: string[]; packages: Array<{ 
       <label for="domain-owner">Domain owner (account)</label>
       <input id="domain-owner" name="domain-owner" value={k.domainOwner ?? '111122223333'} pattern="[0-9]{12}" required />
       <label for="repository">Repository</label>
-      {repos.length ? (
+      {typedRepository ? (
+        <>
+          <input id="repository" name="repository" value={k.repository ?? ''} list="repository-names" required />
+          <datalist id="repository-names">
+            {repos.map((r) => (
+              <option value={r} />
+            ))}
+          </datalist>
+        </>
+      ) : repos.length ? (
         <select id="repository" name="repository">
           {repos.map((r) => (
             <option value={r} selected={r === k.repository}>
@@ -217,8 +236,11 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
     const owner = q('domain-owner') ?? '111122223333';
     const repository = q('repository');
     const notes: string[] = [];
-    const repos = await api.post<{ repositories: Array<{ name: string }> }>('/v1/domain/repositories', { domain, 'domain-owner': owner }, undefined);
+    const repos = await api.post<{ repositories: Array<{ name: string }>; nextToken?: string }>('/v1/domain/repositories', { domain, 'domain-owner': owner, 'max-results': String(REPOSITORIES_LISTED) }, undefined);
     if (!repos.ok) notes.push(`Repositories are not listed: ${repos.error}`);
+    // Past one page, the picker takes a typed name too (the listed ones are suggested).
+    const moreRepos = repos.ok && repos.body.nextToken !== undefined;
+    if (moreRepos) notes.push(`More than ${REPOSITORIES_LISTED} repositories: the first ${REPOSITORIES_LISTED} are suggested; type the name of another.`);
     const repoNames = repos.ok ? repos.body.repositories.map((r) => r.name) : [];
     const chosenRepo = repository ?? repoNames[0] ?? 'my_repo';
     const prefix = q('package-prefix') || undefined;
@@ -234,7 +256,7 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
       : [];
     const k = coordinatesOf((n) => (n === 'repository' ? chosenRepo : n === 'domain' ? domain : n === 'domain-owner' ? owner : q(n)));
     const status = q('status') || undefined;
-    const pickers = <Pickers k={k ?? { domain, domainOwner: owner, repository: chosenRepo }} repos={repoNames} packages={packages} prefix={prefix} status={status} notes={notes} />;
+    const pickers = <Pickers k={k ?? { domain, domainOwner: owner, repository: chosenRepo }} repos={repoNames} typedRepository={moreRepos} packages={packages} prefix={prefix} status={status} notes={notes} />;
     if (!k) return c.html(<Layout title="Versions" session={c.var.session} current="/console/versions">{pickers}</Layout>);
 
     const cursor = q('next-token') || undefined;
