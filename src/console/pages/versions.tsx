@@ -63,34 +63,44 @@ function denyReason(e: { because?: string; determiningPolicies?: Array<{ id: str
   return 'no policy permits it';
 }
 
-/** Asks the gateway (POST /v1/authorize, as this session's own principal) whether each action is allowed. */
+/** How many permission checks a versions page has in flight at once (each is an audited request). */
+const CHECKS_AT_ONCE = 16;
+
+/**
+ * Asks the gateway (POST /v1/authorize, as this session's own principal) whether each action is
+ * allowed on each version: a question per version and action, since a policy may turn on either.
+ * CHECKS_AT_ONCE at a time: one after another, each waiting for its audit record's commit, 100
+ * versions' 600 checks took ~2.4 s of a page's 3.3 s; together, their records share commits, and the
+ * gateway's other requests still get their turns.
+ */
 async function permissions(api: ApiClient, session: Session, k: Coordinates, rows: VersionRow[]): Promise<Map<string, Permission>> {
   const out = new Map<string, Permission>();
   let unknown: string | undefined;
-  for (const row of rows) {
-    for (const key of ACTION_KEYS) {
-      const id = `${row.version}\n${key}`;
-      if (unknown) {
-        out.set(id, { allowed: 'unknown', reason: unknown });
-        continue;
-      }
-      const a = ACTIONS[key];
-      const context: Record<string, unknown> = { versions: [row.version], currentStatuses: [row.status] };
-      if (a.api === 'UpdatePackageVersionsStatus') context.targetStatus = a.target;
-      const r = await api.post<{ decision: string; because: string; determiningPolicies: Array<{ id: string }>; errors: string[] }>('/v1/authorize', undefined, {
-        principal: { token: session.token },
-        action: a.api,
-        package: { domain: k.domain, domainOwner: k.domainOwner, repository: k.repository, format: k.format, ...(k.namespace ? { namespace: k.namespace } : {}), package: k.package },
-        context,
-      });
-      if (r.status === 403) {
-        // Without the test bench the console cannot ask in advance; the gateway still decides each action.
-        unknown = `not checked in advance: ${r.error}`;
-        out.set(id, { allowed: 'unknown', reason: unknown });
-      } else if (!r.ok) out.set(id, { allowed: 'unknown', reason: `not checked: ${r.error}` });
-      else out.set(id, r.body.decision === 'allow' ? { allowed: true } : { allowed: false, reason: denyReason(r.body) });
-    }
-  }
+  const questions = rows.flatMap((row) => ACTION_KEYS.map((key) => ({ row, key })));
+  const ask = async ({ row, key }: (typeof questions)[number]) => {
+    const id = `${row.version}\n${key}`;
+    if (unknown) return;
+    const a = ACTIONS[key];
+    const context: Record<string, unknown> = { versions: [row.version], currentStatuses: [row.status] };
+    if (a.api === 'UpdatePackageVersionsStatus') context.targetStatus = a.target;
+    const r = await api.post<{ decision: string; because: string; determiningPolicies: Array<{ id: string }>; errors: string[] }>('/v1/authorize', undefined, {
+      principal: { token: session.token },
+      action: a.api,
+      package: { domain: k.domain, domainOwner: k.domainOwner, repository: k.repository, format: k.format, ...(k.namespace ? { namespace: k.namespace } : {}), package: k.package },
+      context,
+    });
+    // Without the test bench the console cannot ask in advance; the gateway still decides each action.
+    if (r.status === 403) unknown ??= `not checked in advance: ${r.error}`;
+    else if (!r.ok) out.set(id, { allowed: 'unknown', reason: `not checked: ${r.error}` });
+    else out.set(id, r.body.decision === 'allow' ? { allowed: true } : { allowed: false, reason: denyReason(r.body) });
+  };
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(CHECKS_AT_ONCE, questions.length) }, async () => {
+      while (next < questions.length) await ask(questions[next++]!);
+    }),
+  );
+  if (unknown) for (const { row, key } of questions) out.set(`${row.version}\n${key}`, { allowed: 'unknown', reason: unknown });
   return out;
 }
 
