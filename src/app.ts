@@ -167,7 +167,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   tenancyApi({ ...packageOps, accountId: deps.accountId ?? DEFAULT_ACCOUNT_ID }, app);
   auditApi(ops, app);
   copyApi(ops, app);
-  const candidates = deps.candidates ?? createCandidateRunner();
+  const candidates = deps.candidates ?? createCandidateRunner(deps.logger);
   policyApi({ ...ops, verifier, groupsClaim: deps.groupsClaim ?? 'groups', policyStatus: deps.policyStatus, candidates }, app);
   auditVerifyApi(ops, app);
   policyCheckApi({ ...ops, policyDir: deps.policyDir, groupsClaim: deps.groupsClaim ?? 'groups', candidates }, app);

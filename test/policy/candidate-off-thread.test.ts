@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ServiceUnavailableError } from '../../src/errors.ts';
 import type { CandidateSources } from '../../src/policy/candidate-job.ts';
 import { createCandidateRunner } from '../../src/policy/candidate-off-thread.ts';
+import { silentLogger } from '../../src/log.ts';
 import { auditLogResource, principalEntities, userUid } from '../../src/policy/entities.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
 
@@ -29,12 +30,12 @@ function call(user: string) {
 
 describe('the candidate runner', () => {
   it('decides by a supplied set in a worker: the determining policy, its file and line', { timeout: WAIT_MS }, async () => {
-    const answer = await createCandidateRunner().run({ kind: 'decide', set: setOf(12), call: call('user11') }, WAIT_MS);
+    const answer = await createCandidateRunner(silentLogger).run({ kind: 'decide', set: setOf(12), call: call('user11') }, WAIT_MS);
     expect(answer).toMatchObject({ kind: 'decide', explanation: { decision: 'allow', because: 'permit', determiningPolicies: [{ id: 'p11', file: 'set.cedar', line: 23 }] } });
   });
 
   it('reports a set that does not compile as invalid, and checks one with its diagnostics', { timeout: WAIT_MS }, async () => {
-    const runner = createCandidateRunner();
+    const runner = createCandidateRunner(silentLogger);
     const bad: CandidateSources = { ...setOf(0), files: [{ file: 'bad.cedar', text: 'permit (principal, action, resource' }] };
     expect(await runner.run({ kind: 'decide', set: bad, call: call('x') }, WAIT_MS)).toMatchObject({ kind: 'invalid', message: expect.stringContaining('the supplied policy set is not valid: bad.cedar:1:') });
     const checked = await runner.run({ kind: 'check', set: bad, groupsClaim: 'groups' }, WAIT_MS);
@@ -42,7 +43,7 @@ describe('the candidate runner', () => {
   });
 
   it('runs at most its cap at once: one more is refused at once (503), and runs once a place is free', { timeout: WAIT_MS }, async () => {
-    const runner = createCandidateRunner(1);
+    const runner = createCandidateRunner(silentLogger, 1);
     const first = runner.run({ kind: 'check', set: setOf(2000), groupsClaim: 'groups' }, WAIT_MS);
     expect(runner.running()).toBe(1);
     await expect(runner.run({ kind: 'check', set: setOf(1), groupsClaim: 'groups' }, WAIT_MS)).rejects.toThrow(ServiceUnavailableError);
@@ -52,9 +53,20 @@ describe('the candidate runner', () => {
   });
 
   it('a worker with no answer by the deadline is a 503 that says so, and its place is given back', { timeout: WAIT_MS }, async () => {
-    const runner = createCandidateRunner(1);
+    const runner = createCandidateRunner(silentLogger, 1);
     const late = runner.run({ kind: 'check', set: setOf(2000), groupsClaim: 'groups' }, 0);
     await expect(late).rejects.toThrow(/could not run in its worker thread \(no answer within the request's 0 ms\)/);
     expect(runner.running()).toBe(0);
+  });
+
+  it('a worker that fails is a 503 that says only that, and what it said goes to the log', { timeout: WAIT_MS }, async () => {
+    const logged: Array<{ msg: string; fields: Record<string, unknown> | undefined }> = [];
+    const logger = { ...silentLogger, error: (msg: string, fields?: Record<string, unknown>) => void logged.push({ msg, fields }) };
+    // Not a set at all: compiling it throws inside the worker.
+    const broken = { kind: 'check', set: { schema, files: null, templates: [], links: [] }, groupsClaim: 'groups' } as unknown as Parameters<ReturnType<typeof createCandidateRunner>['run']>[0];
+    const failed = createCandidateRunner(logger).run(broken, WAIT_MS);
+    await expect(failed).rejects.toThrow(ServiceUnavailableError);
+    await expect(failed).rejects.toThrow(/^The policy check could not run in its worker thread \(it failed\): nothing was changed; try again shortly\.$/);
+    expect(logged).toEqual([{ msg: 'a policy check worker failed', fields: { err: expect.any(Error) } }]);
   });
 });
