@@ -1,6 +1,6 @@
 // Builds dist/ from src/ with esbuild: the `versiongate` command (dist/cli.js, run by
-// bin/versiongate.js) and the two worker threads' entries (dist/writer-thread.js,
-// dist/reload-worker.js), which the bundle starts from beside its own chunks. The pure-JavaScript
+// bin/versiongate.js) and the worker threads' entries (dist/writer-thread.js,
+// dist/reload-worker.js, dist/manifest-worker.js), which the bundle starts from beside its own chunks. The pure-JavaScript
 // dependencies (hono, zod, drizzle, jose, prom-client…) are bundled in: Node 20's ES module loader
 // resolves, reads and links each of their ~500 files one by one, which cost `serve` about a third of
 // its start; the rest stay in node_modules (EXTERNAL). Each command's dynamic import() becomes a chunk
@@ -38,6 +38,7 @@ export async function build({ quiet = false } = {}) {
       cli: 'src/cli/main.ts',
       'writer-thread': 'src/store/sqlite/writer-thread.ts',
       'reload-worker': 'src/policy/reload-worker.ts',
+      'manifest-worker': 'src/sync/manifest-worker.ts',
     },
     outdir: out,
     bundle: true,

@@ -21,6 +21,13 @@ export const isNpmReadme = (path: string) => /^package\/readme(\.[a-z]+)?$/i.tes
 /** The most of a manifest (an npm package.json, a Maven pom) a sync reads. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
+/**
+ * The most dependencies a manifest may name. Each one is a row of ListPackageVersionDependencies's
+ * one-page answer, parsed from the version's record at every call: a 4 MiB package.json can name
+ * 100,000, which made every such call ~0.25 s of the event loop. Real manifests name tens.
+ */
+export const MAX_DEPENDENCIES = 10_000;
+
 /** What a sync read out of a manifest-bearing asset as its bytes streamed by. */
 export interface ManifestRead {
   /** The asset's name. */
@@ -75,7 +82,7 @@ function npmMetadata(key: PackageKey, version: string, asset: ManifestRead): Ver
     licenses: license ? [license] : null,
     // The tarball's README file; failing that, the readme npm's registry keeps in package.json.
     readme: (asset.readme ? text(asset.readme.toString('utf8')) : null) ?? text(manifest.readme),
-    dependencies: npmDependencies(manifest),
+    dependencies: npmDependencies(`The package.json in ${asset.name}`, manifest),
   };
 }
 
@@ -87,12 +94,14 @@ const NPM_DEPENDENCY_SECTIONS = [
   ['optionalDependencies', 'optional'],
 ] as const;
 
-function npmDependencies(manifest: Record<string, unknown>): PackageDependency[] | null {
+function npmDependencies(name: string, manifest: Record<string, unknown>): PackageDependency[] | null {
   const found: PackageDependency[] = [];
   for (const [section, dependencyType] of NPM_DEPENDENCY_SECTIONS) {
     const entries = manifest[section];
     if (typeof entries !== 'object' || entries === null || Array.isArray(entries)) continue;
-    for (const [fullName, range] of Object.entries(entries as Record<string, unknown>)) {
+    const listed = Object.entries(entries as Record<string, unknown>);
+    checkDependencyCount(name, found.length + listed.length);
+    for (const [fullName, range] of listed) {
       // "@scope/name": the scope is the namespace, without its @, as everywhere in CodeArtifact.
       const scoped = /^@([^/]+)\/(.+)$/.exec(fullName);
       found.push({
@@ -147,7 +156,7 @@ function mavenMetadata(asset: ManifestRead): VersionMetadata {
     sourceCodeRepository: one((p.scm as { url?: unknown } | undefined)?.url),
     licenses: licenses.length ? licenses : null,
     readme: null,
-    dependencies: mavenDependencies(p, one, many),
+    dependencies: mavenDependencies(asset.name, p, one, many),
   };
 }
 
@@ -155,8 +164,10 @@ function mavenMetadata(asset: ManifestRead): VersionMetadata {
  * The pom's <parent> (dependencyType "parent", as CodeArtifact reports it) and its <dependencies>:
  * the scope as the type (compile when absent), or "optional" for an optional dependency.
  */
-function mavenDependencies(p: Record<string, unknown>, one: (v: unknown) => string | null, many: (v: unknown) => unknown[]): PackageDependency[] | null {
+function mavenDependencies(name: string, p: Record<string, unknown>, one: (v: unknown) => string | null, many: (v: unknown) => unknown[]): PackageDependency[] | null {
   const found: PackageDependency[] = [];
+  const listed = many((p.dependencies as { dependency?: unknown } | undefined)?.dependency);
+  checkDependencyCount(name, listed.length + (p.parent === undefined ? 0 : 1));
   const entry = (d: unknown, type: (d: Record<string, unknown>) => string) => {
     if (typeof d !== 'object' || d === null) return;
     const r = d as Record<string, unknown>;
@@ -165,10 +176,14 @@ function mavenDependencies(p: Record<string, unknown>, one: (v: unknown) => stri
     found.push({ namespace: one(r.groupId), package: artifact, dependencyType: type(r), versionRequirement: one(r.version) });
   };
   entry(p.parent, () => 'parent');
-  for (const d of many((p.dependencies as { dependency?: unknown } | undefined)?.dependency)) {
+  for (const d of listed) {
     entry(d, (r) => (one(r.optional) === 'true' ? 'optional' : (one(r.scope) ?? 'compile')));
   }
   return found.length > 0 ? found : null;
+}
+
+function checkDependencyCount(manifest: string, count: number) {
+  if (count > MAX_DEPENDENCIES) throw new ManifestError(`${manifest} names more than ${MAX_DEPENDENCIES} dependencies, the most a sync records.`);
 }
 
 /** The five predefined entities and character references; processEntities is off, so none other exists. */

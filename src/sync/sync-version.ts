@@ -1,12 +1,13 @@
 /**
  * One synchronisation of one version: every stored asset is read again and its hashes recomputed
- * and checked against the record, then the format's manifest is read for metadata. Any mismatch
+ * and checked against the record, then the format's manifest is read for metadata (on a thread of its own). Any mismatch
  * throws SyncFailure with a reason meant for people (it becomes the job's status_reason).
  */
 import { createHash } from 'node:crypto';
 import { BlobMissingError, type BlobStore } from '../store/blob-store.ts';
 import type { ClaimedSyncJob, VersionMetadata } from '../store/store.ts';
-import { extractMetadata, isNpmReadme, ManifestError, MAX_MANIFEST_BYTES, MAX_README_BYTES, NO_METADATA, type ManifestRead } from './metadata.ts';
+import { isNpmReadme, ManifestError, MAX_MANIFEST_BYTES, MAX_README_BYTES, NO_METADATA, type ManifestRead } from './metadata.ts';
+import type { ManifestThread } from './manifest-thread.ts';
 import { TarError, TgzEntryReader } from './tar-reader.ts';
 
 export class SyncFailure extends Error {
@@ -68,6 +69,7 @@ export async function syncVersion(
   job: ClaimedSyncJob,
   blobs: BlobStore,
   onProgress: (percent: number) => Promise<void>,
+  manifests: Pick<ManifestThread, 'extract'>,
 ): Promise<VersionMetadata> {
   const kept: ManifestRead[] = [];
   const total = job.assets.length;
@@ -100,7 +102,7 @@ export async function syncVersion(
   }
   if (total === 0) return NO_METADATA;
   try {
-    return extractMetadata(job.key, job.version, kept);
+    return await manifests.extract(job.key, job.version, kept);
   } catch (err) {
     if (err instanceof ManifestError) throw new SyncFailure(err.message);
     throw err;

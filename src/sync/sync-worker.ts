@@ -12,6 +12,7 @@ import { packageArn } from '../resource/package-arn.ts';
 import { ServiceUnavailableError } from '../errors.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { ClaimedSyncJob, Store } from '../store/store.ts';
+import { createManifestThread } from './manifest-thread.ts';
 import { SyncFailure, syncVersion } from './sync-version.ts';
 
 export interface SyncSettings {
@@ -60,6 +61,7 @@ export function createSyncWorker({ store, blobs, clock, log, settings, region = 
   let stopping = false;
   const loops: Promise<void>[] = [];
   let wake: Array<() => void> = [];
+  const manifests = createManifestThread();
 
   /**
    * Records a claimed job's result, trying again while the database is unavailable (a 503 from the
@@ -87,7 +89,7 @@ export function createSyncWorker({ store, blobs, clock, log, settings, region = 
     const job = await store.claimSyncJob();
     if (!job) return false;
     try {
-      const metadata = await syncVersion(job, blobs, (p) => store.setSyncProgress(job, p));
+      const metadata = await syncVersion(job, blobs, (p) => store.setSyncProgress(job, p), manifests);
       const audit = syncRecord({ clock, resource: packageArn({ region, ...job.key }), version: job.version, jobId: job.id, attempt: job.attempts });
       const revision = newRevision();
       const outcome = await recordResult('completed sync', job, () => store.completeSync(job, metadata, revision, audit));
@@ -164,6 +166,7 @@ export function createSyncWorker({ store, blobs, clock, log, settings, region = 
       stopping = true;
       for (const w of [...wake]) w();
       await Promise.all(loops);
+      await manifests.close();
     },
   };
 }

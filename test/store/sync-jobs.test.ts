@@ -18,6 +18,7 @@ import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { AssetInput, PackageKey, Store } from '../../src/store/store.ts';
 import { readTgzEntry, TarError, TgzEntryReader } from '../../src/sync/tar-reader.ts';
 import { createSyncWorker, outageReason, type SyncWorker } from '../../src/sync/sync-worker.ts';
+import { MAX_DEPENDENCIES } from '../../src/sync/metadata.ts';
 import { sqliteUnavailableAs } from '../../src/store/sqlite/sqlite-unavailable.ts';
 import { databaseUnavailable, readOnly } from '../../src/store/postgres/pg-unavailable.ts';
 import Database from 'better-sqlite3';
@@ -189,6 +190,47 @@ describe('sync jobs', () => {
       expect(job.state).toBe('failed');
       expect(job.statusReason).toMatch(reason);
     }
+  });
+
+  it(`fails a manifest naming more than ${MAX_DEPENDENCIES} dependencies (each call listing them would parse them all); that many is recorded`, async () => {
+    const deps = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`dep-${i}`, '^1.0.0']));
+    const tooMany = await add(npmKey, '5.0.0', [{ name: 'widget-5.0.0.tgz', bytes: npmTarball({ name: '@acme/widget', version: '5.0.0', dependencies: deps(MAX_DEPENDENCIES - 1), devDependencies: { vitest: '1', tsx: '2' } }) }]);
+    const atCap = await add(npmKey, '5.0.1', [{ name: 'widget-5.0.1.tgz', bytes: npmTarball({ name: '@acme/widget', version: '5.0.1', dependencies: deps(MAX_DEPENDENCIES) }) }]);
+    const pomDeps = Array.from({ length: MAX_DEPENDENCIES }, (_, i) => `<dependency><groupId>g</groupId><artifactId>a${i}</artifactId></dependency>`).join('');
+    const pomTooMany = await add(mavenKey, '5.0', [{ name: 'lib-5.0.pom', bytes: Buffer.from(`<project><parent><groupId>g</groupId><artifactId>p</artifactId></parent><dependencies>${pomDeps}</dependencies></project>`) }]);
+    for (let round = 0; round < settings.maxAttempts; round++) {
+      while (await worker.runOnce());
+      clock.advance(60_000);
+    }
+    expect(await store.readSyncJob(tooMany.id)).toMatchObject({ state: 'failed', statusReason: `The package.json in widget-5.0.0.tgz names more than ${MAX_DEPENDENCIES} dependencies, the most a sync records.` });
+    expect(await store.readSyncJob(pomTooMany.id)).toMatchObject({ state: 'failed', statusReason: `lib-5.0.pom names more than ${MAX_DEPENDENCIES} dependencies, the most a sync records.` });
+    expect((await store.readSyncJob(atCap.id))!.state).toBe('completed');
+    expect((await store.readVersionMetadata(atCap.id)).dependencies).toHaveLength(MAX_DEPENDENCIES);
+  });
+
+  it("reads a manifest off the event loop: a pom built to be slow to parse does not hold up the process's other work", async () => {
+    // A million empty elements in 4 MB: ~2 s for the XML parser on the development machine, all of
+    // it on the event loop before. The longest wait of a 5 ms timer meanwhile tells.
+    const slow = await add(mavenKey, '6.0', [{ name: 'lib-6.0.pom', bytes: Buffer.from(`<project><name>slow</name>${'<x/>'.repeat(1_000_000)}</project>`) }]);
+    let longest = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 5);
+    const started = performance.now();
+    try {
+      expect(await worker.runOnce()).toBe(true);
+    } finally {
+      clearInterval(ticker);
+    }
+    // The sync may end in microtasks only, with no turn of the timers after the parse: count the last wait too.
+    longest = Math.max(longest, performance.now() - last);
+    expect(await store.readSyncJob(slow.id)).toMatchObject({ state: 'completed' });
+    expect((await store.readVersionMetadata(slow.id)).summary).toBe('slow');
+    // Generous for a busy machine; the parse alone held the loop for its whole length before.
+    expect(longest).toBeLessThan(Math.max(500, (performance.now() - started) / 3));
   });
 
   it('a corrupted asset fails with its reason after the retries; a resync after repair completes', async () => {
