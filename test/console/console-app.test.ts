@@ -95,6 +95,27 @@ describe('the console', () => {
     expect(await gw.store.listAudit({ filter: { action: 'UpdatePackageVersionsStatus' }, limit: 10 })).toEqual([]);
   });
 
+  it("answers a package name it cannot decode (a stray '%') 400 on every page that takes one, never a failed page", async () => {
+    gw = await testGateway();
+    const { cookie } = await signedIn('alice', ['release-managers']);
+    const where = { domain: 'my_domain', 'domain-owner': '111122223333', repository: 'my_repo' };
+    const confirm = await gw.app.request(`/console/versions/confirm?${new URLSearchParams({ ...where, pkg: 'npm//%', action: 'Archive', versions: '4.1.0' })}`, { headers: { cookie } });
+    expect(confirm.status).toBe(400);
+    expect(await confirm.text()).toContain('Pick a package and an action first.');
+    const sync = await gw.app.request(`/console/versions/sync?${new URLSearchParams({ ...where, pkg: 'npm/%E0/chalk', id: 'x' })}`, { headers: { cookie } });
+    expect(sync.status).toBe(400);
+    // The versions page shows its pickers, to pick a package again.
+    const versions = await gw.app.request(`/console/versions?${new URLSearchParams({ ...where, pkg: 'npm/%E0/chalk' })}`, { headers: { cookie } });
+    expect(versions.status).toBe(200);
+    expect(await versions.text()).toContain('<legend>Package</legend>');
+    const good = await gw.app.request(`/console/versions/confirm?${new URLSearchParams({ ...where, pkg: 'npm//chalk', action: 'Archive', versions: '4.1.0' })}`, { headers: { cookie } });
+    const csrf = csrfOf(await good.text())!;
+    const apply = await gw.app.request('/console/versions/apply', { method: 'POST', headers: { cookie, ...form({}) }, body: new URLSearchParams({ ...where, pkg: 'npm//%zz', action: 'Archive', versions: '4.1.0', csrf }).toString() });
+    expect(apply.status).toBe(400);
+    expect(await apply.text()).toContain('The form is incomplete.');
+    expect(await gw.store.listAudit({ filter: { action: 'UpdatePackageVersionsStatus' }, limit: 10 })).toEqual([]);
+  });
+
   it('exports every page of a filter; a filter the API refuses is an error page, not a download', async () => {
     // 501 records of one action: two pages of the export's 500.
     let listings = 0;

@@ -47,9 +47,16 @@ type Permission = { allowed: true } | { allowed: false; reason: string } | { all
 
 const apiQuery = (k: Coordinates) => ({ domain: k.domain, 'domain-owner': k.domainOwner, repository: k.repository, format: k.format, namespace: k.namespace || undefined, package: k.package });
 
+/** The package a page is about, from its query; undefined when it names none (or garbles one: `%zz`). */
 function coordinatesOf(q: (name: string) => string | undefined): Coordinates | undefined {
   const [format = '', namespace = '', pkg = ''] = (q('pkg') ?? '').split('/');
-  const k = { domain: q('domain') ?? '', domainOwner: q('domain-owner') ?? '', repository: q('repository') ?? '', format, namespace: decodeURIComponent(namespace), package: decodeURIComponent(pkg) };
+  let decoded: [string, string];
+  try {
+    decoded = [decodeURIComponent(namespace), decodeURIComponent(pkg)];
+  } catch {
+    return undefined;
+  }
+  const k = { domain: q('domain') ?? '', domainOwner: q('domain-owner') ?? '', repository: q('repository') ?? '', format, namespace: decoded[0], package: decoded[1] };
   return k.domain && k.repository && k.format && k.package ? k : undefined;
 }
 const pkgValue = (format: string, namespace: string | undefined, name: string) => `${format}/${encodeURIComponent(namespace ?? '')}/${encodeURIComponent(name)}`;
