@@ -26,6 +26,13 @@ export interface ApiClient {
 /** The gateway answered 401 (or 503 for keys it cannot fetch): the page cannot go on with this session. */
 export class SessionRefused extends Error {}
 
+/**
+ * How many in-process calls one page has in flight at once. A call runs on the event loop up to its
+ * first real wait (an audited one's commit): a versions page's 300 reads started together ran as one
+ * burst of ~0.3 s in which the gateway answered no one else.
+ */
+export const CALLS_AT_ONCE = 8;
+
 /** The origin of in-process requests: never sent anywhere, only parsed by the router. */
 const ORIGIN = 'http://versiongate.console';
 
@@ -40,11 +47,33 @@ export function apiClient(fetch: Fetch, c: Context, token: string | undefined): 
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== '') u.searchParams.set(k, v);
     return u;
   };
-  const raw = (method: string, path: string, query?: Record<string, string | undefined>, body?: unknown) => {
+  let inFlight = 0;
+  const waiting: Array<() => void> = [];
+  /**
+   * Each call waits for a slot (CALLS_AT_ONCE) and then for a turn of the event loop, so that other
+   * clients' requests are answered between a page's calls.
+   */
+  const slot = async () => {
+    if (inFlight >= CALLS_AT_ONCE) await new Promise<void>((resolve) => waiting.push(resolve));
+    else inFlight++;
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  /** Hands the slot to the next call waiting, or frees it. */
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else inFlight--;
+  };
+  const raw = async (method: string, path: string, query?: Record<string, string | undefined>, body?: unknown) => {
     const headers: Record<string, string> = { 'x-request-id': `${pageId}.${++n}`.slice(0, 128) };
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    return Promise.resolve(fetch(new Request(url(path, query), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }), env));
+    await slot();
+    try {
+      return await fetch(new Request(url(path, query), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }), env);
+    } finally {
+      release();
+    }
   };
   const call = async <T,>(method: string, path: string, query: Record<string, string | undefined> | undefined, body?: unknown): Promise<ApiResult<T>> => {
     const res = await raw(method, path, query, body);
