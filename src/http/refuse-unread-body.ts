@@ -79,6 +79,12 @@ function continueOnFirstRead(req: IncomingMessage, res: ServerResponse): void {
  * @hono/node-server does when its own drain gives up): on this socket that becomes a half-close
  * and a bounded drain. Body bytes are counted from the status line on: a listener of our own also
  * keeps Node from dumping the request, which would discard the bytes uncounted.
+ *
+ * Past the byte bound the server stops reading but still waits out the time bound before it closes:
+ * closing with the client's bytes unread sends a reset, and a reset that reaches a client still busy
+ * writing its upload makes its kernel drop the answer it had not yet read. An AWS SDK uploading 5 MB
+ * or more then saw `write EPIPE` in place of its 413, and sent the whole upload again. Not read, the
+ * client's writes stall within its socket buffers, and it reads the answer meanwhile.
  */
 function closeReadably(req: IncomingMessage, socket: Socket, drain: RefusalDrain): void {
   let received = 0;
@@ -87,26 +93,27 @@ function closeReadably(req: IncomingMessage, socket: Socket, drain: RefusalDrain
   const close = () => {
     clearTimeout(timer);
     req.off('data', count);
-    // Closing with unread bytes would reset; by now the client has had its answer.
+    // A reset now reaches a client that has had its answer for as long as the time bound.
     if (socket.writableFinished) socket.destroy();
     else socket.once('finish', () => socket.destroy());
   };
   const count = (chunk: Buffer) => {
     received += chunk.length;
-    if (started && received > drain.maxBytes) close();
+    if (started && received > drain.maxBytes) req.pause();
   };
   req.on('data', count);
   socket.destroySoon = function drainThenClose() {
     if (started) return;
     started = true;
     socket.end(); // FIN after the answer: the client reads it, then end of stream
-    if (req.complete || received > drain.maxBytes) return close();
+    if (req.complete) return close();
     timer = setTimeout(close, drain.maxMs);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
     req.once('end', close);
     // The app is done with the body; hono's adapter would pause the request again when its queue is full.
     for (const listener of req.listeners('data')) if (listener !== count) req.off('data', listener as (chunk: Buffer) => void);
-    req.resume();
+    if (received <= drain.maxBytes) req.resume();
+    else req.pause();
   };
 }

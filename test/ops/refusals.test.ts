@@ -106,6 +106,47 @@ function curl(args: string[]): Promise<{ stdout: string; stderr: string }> {
   );
 }
 
+/** The AWS SDK with maxAttempts 1 (a reset shows as an error, not a retry) and the bearer token. */
+function sdkClient(endpoint: string, token: string): CodeartifactClient {
+  const client = new CodeartifactClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' }, maxAttempts: 1 });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      (args.request as { headers: Record<string, string> }).headers['authorization'] = `Bearer ${token}`;
+      return next(args);
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'versiongateBearerToken' },
+  );
+  return client;
+}
+
+/** An SDK refusal, summed up as the status, the exception's name and its message. */
+async function sdkRefusal(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'resolved';
+  } catch (err) {
+    const e = err as Error & { $metadata?: { httpStatusCode?: number }; $fault?: string };
+    // A network error has no HTTP status: rethrown, it is counted as an error by tally().
+    if (e.$metadata?.httpStatusCode === undefined) throw err;
+    return `${e.$metadata.httpStatusCode} ${e.name} ${e.message}`;
+  }
+}
+
+/** The same generic version, 1.0.0 of refusals/sdk, with this asset. */
+const publishCommand = (content: Uint8Array) =>
+  new PublishPackageVersionCommand({
+    domain: 'my_domain',
+    domainOwner: '111122223333',
+    repository: 'my_repo',
+    format: 'generic',
+    namespace: 'refusals',
+    package: 'sdk',
+    packageVersion: '1.0.0',
+    assetName: 'asset.bin',
+    assetContent: content,
+    assetSHA256: sha256(content),
+  });
+
 describe('refusals a client can read, on the real server', () => {
   let s: RealServer;
   let dir: string;
@@ -152,6 +193,43 @@ describe('refusals a client can read, on the real server', () => {
     );
     expect(t.errors).toEqual([]);
     expect(t.answers).toEqual({ [`413 ValidationException close ${ASSET_TOO_LARGE}`]: TRIES });
+    await stillServes();
+  });
+
+  it('a client still writing an upload far past what a refusal drains (24 MiB against 1 MiB), and not yet reading, still gets its 413: no reset while it writes', async () => {
+    // As a client in another process, or across a network, may be: busy writing when the answer
+    // comes. A reset that reaches it then (the server closing with its bytes unread) fails its
+    // writes with EPIPE and loses the answer with the connection; the AWS SDK uploaded again.
+    const url = new URL(`${s.gateway.url}${publishPath('huge', '1.0.0')}`);
+    const total = 24 * 1024 * 1024;
+    const socket = connect(Number(url.port), url.hostname);
+    socket.pause();
+    const received: Buffer[] = [];
+    let writeError: string | undefined;
+    socket.on('error', (err: NodeJS.ErrnoException) => (writeError ??= err.code ?? err.message));
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    socket.write(
+      `POST ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${publisher}\r\nContent-Type: application/octet-stream\r\n` +
+        `x-amz-content-sha256: ${'0'.repeat(64)}\r\nContent-Length: ${total}\r\n\r\n`,
+    );
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    let written = 0;
+    // Writes as fast as the connection takes them, without reading, for a second or until done.
+    const writing = (async () => {
+      const until = Date.now() + 1000;
+      while (written < total && Date.now() < until && !socket.destroyed) {
+        written += chunk.length;
+        if (!socket.write(chunk)) await Promise.race([new Promise((r) => socket.once('drain', r)), new Promise((r) => setTimeout(r, 50))]);
+      }
+    })();
+    await writing;
+    socket.on('data', (d: Buffer) => received.push(d));
+    socket.resume();
+    await Promise.race([eventOf(socket, 'close'), new Promise((r) => setTimeout(r, 5000))]);
+    socket.destroy();
+    const answer = Buffer.concat(received).toString('latin1');
+    expect({ head: answer.split('\r\n')[0], writeError: answer ? undefined : writeError }).toEqual({ head: 'HTTP/1.1 413 Payload Too Large', writeError: undefined });
+    expect(answer).toContain(ASSET_TOO_LARGE);
     await stillServes();
   });
 
@@ -204,56 +282,17 @@ describe('refusals a client can read, on the real server', () => {
   });
 
   describe('the AWS SDK (maxAttempts 1, so a reset would show as an error, not a retry)', () => {
-    const sdk = (token: string) => {
-      const client = new CodeartifactClient({ endpoint: s.gateway.url, region: 'us-east-1', credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' }, maxAttempts: 1 });
-      client.middlewareStack.add(
-        (next) => async (args) => {
-          (args.request as { headers: Record<string, string> }).headers['authorization'] = `Bearer ${token}`;
-          return next(args);
-        },
-        { step: 'finalizeRequest', priority: 'low', name: 'versiongateBearerToken' },
-      );
-      return client;
-    };
-    /** An SDK refusal, summed up as the status, the exception's name and its message. */
-    const refusal = async (p: Promise<unknown>): Promise<string> => {
-      try {
-        await p;
-        return 'resolved';
-      } catch (err) {
-        const e = err as Error & { $metadata?: { httpStatusCode?: number }; $fault?: string };
-        // A network error has no HTTP status: rethrown, it is counted as an error by tally().
-        if (e.$metadata?.httpStatusCode === undefined) throw err;
-        return `${e.$metadata.httpStatusCode} ${e.name} ${e.message}`;
-      }
-    };
-
-    /** The same generic version, 1.0.0 of refusals/sdk, with this asset. */
-    const publishAsset = (content: Uint8Array) =>
-      new PublishPackageVersionCommand({
-        domain: 'my_domain',
-        domainOwner: '111122223333',
-        repository: 'my_repo',
-        format: 'generic',
-        namespace: 'refusals',
-        package: 'sdk',
-        packageVersion: '1.0.0',
-        assetName: 'asset.bin',
-        assetContent: content,
-        assetSHA256: sha256(content),
-      });
-
     it(`PublishPackageVersion: ${TRIES} assets over the bound each get ValidationException (413); the next publish succeeds`, async () => {
-      const client = sdk(publisher);
+      const client = sdkClient(s.gateway.url, publisher);
       try {
         const t = await tally(TRIES, () =>
-          refusal(
-            client.send(publishAsset(BIG_ASSET)),
+          sdkRefusal(
+            client.send(publishCommand(BIG_ASSET)),
           ),
         );
         expect(t.errors).toEqual([]);
         expect(t.answers).toEqual({ [`413 ValidationException ${ASSET_TOO_LARGE}`]: TRIES });
-        const ok = await client.send(publishAsset(SMALL_ASSET));
+        const ok = await client.send(publishCommand(SMALL_ASSET));
         expect(ok.status).toBe('Published');
       } finally {
         client.destroy();
@@ -261,12 +300,12 @@ describe('refusals a client can read, on the real server', () => {
     });
 
     it(`UpdatePackageVersionsStatus: ${TRIES} JSON bodies over 1 MiB each get ValidationException (413)`, async () => {
-      const client = sdk(curator);
+      const client = sdkClient(s.gateway.url, curator);
       // 40,000 version strings of 30 characters: about 1.3 MB of JSON.
       const versions = Array.from({ length: 40_000 }, (_, i) => `1.0.${String(i).padStart(24, '0')}`);
       try {
         const t = await tally(TRIES, () =>
-          refusal(client.send(new UpdatePackageVersionsStatusCommand({ domain: 'my_domain', domainOwner: '111122223333', repository: 'my_repo', format: 'npm', package: 'chalk', versions, targetStatus: 'Archived' }))),
+          sdkRefusal(client.send(new UpdatePackageVersionsStatusCommand({ domain: 'my_domain', domainOwner: '111122223333', repository: 'my_repo', format: 'npm', package: 'chalk', versions, targetStatus: 'Archived' }))),
         );
         expect(t.errors).toEqual([]);
         expect(t.answers).toEqual({ [`413 ValidationException the request body is larger than ${MAX_JSON_BODY_BYTES} bytes`]: TRIES });
