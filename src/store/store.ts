@@ -387,7 +387,8 @@ export interface VersionStore {
    * Blob keys whose records are gone but whose bytes may still be held: all of them, or only those
    * queued before `queuedBefore` (an ISO time) when given. A store replicas share (PostgreSQL) also
    * holds back those younger than its grace (BLOB_GRACE_MS): another replica may be uploading under
-   * a fresh reservation.
+   * a fresh reservation. A key an asset record uses is never listed, whatever queued it (a
+   * DeletePackage before 2026-12-07 queued the bytes its versions shared with copies elsewhere).
    */
   pendingBlobDeletions(queuedBefore?: string): Promise<string[]>;
   forgetBlobDeletions(keys: readonly string[]): Promise<void>;

@@ -172,6 +172,22 @@ describe('CopyPackageVersions and finishing an upload over HTTP', () => {
       expect(await gw.store.pendingBlobDeletions()).toEqual([]);
     });
 
+    it("deleting the source package (DeletePackage) leaves the copy's bytes downloadable; deleting the copy's package then removes them", async () => {
+      await copy({ versions: ['1.0.0'] });
+      await gw.sync();
+      const blob = await blobOf('my_repo', '1.0.0', 'tool.tgz');
+      const gone = await gw.app.request(`/v1/package?${coords('my_repo')}`, { method: 'DELETE', headers: { authorization: `Bearer ${all}` } });
+      expect(gone.status).toBe(200);
+      expect(existsSync(gw.blobs.pathOf(blob))).toBe(true);
+      const copied = await download('staging', '1.0.0', 'tool.tgz');
+      expect(copied.status).toBe(200);
+      expect(await copied.text()).toBe('one');
+      const last = await gw.app.request(`/v1/package?${coords('staging')}`, { method: 'DELETE', headers: { authorization: `Bearer ${all}` } });
+      expect(last.status).toBe(200);
+      expect(existsSync(gw.blobs.pathOf(blob))).toBe(false);
+      expect(await gw.store.pendingBlobDeletions()).toEqual([]);
+    });
+
     it('does not copy Unfinished, Archived or Disposed versions (NOT_ALLOWED) nor missing or deleted ones (NOT_FOUND), and says why', async () => {
       await publish('3.0.0', 'a.bin', 'A', { unfinished: true });
       await gw.post(`/v1/package/versions/update_status?${coords('my_repo')}`, { versions: ['2.0.0'], targetStatus: 'Archived' }, all);

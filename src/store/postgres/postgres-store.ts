@@ -846,7 +846,7 @@ class PostgresStore implements Store {
   async pendingBlobDeletions(queuedBefore?: string): Promise<string[]> {
     const graceEnds = new Date(this.clock.now().getTime() - this.blobGraceMs).toISOString();
     const before = queuedBefore !== undefined && queuedBefore < graceEnds ? queuedBefore : graceEnds;
-    return (await this.rows<{ blob_key: string }>(this.pool, `SELECT blob_key FROM blob_deletions WHERE queued_at < $1 ORDER BY blob_key`, [before])).map((r) => r.blob_key);
+    return (await this.rows<{ blob_key: string }>(this.pool, `SELECT d.blob_key FROM blob_deletions d WHERE d.queued_at < $1 AND NOT EXISTS (SELECT 1 FROM assets a WHERE a.blob_key = d.blob_key) ORDER BY d.blob_key`, [before])).map((r) => r.blob_key);
   }
 
   async forgetBlobDeletions(keys: readonly string[]): Promise<void> {
@@ -929,8 +929,8 @@ class PostgresStore implements Store {
           if (rows.length !== guarded.size || rows.some((r) => guarded.get(r.version) !== r.revision)) throw new StalePackage();
           const ids = rows.map((r) => r.id);
           const removed = await this.rows<{ blob_key: string }>(tx, `DELETE FROM assets WHERE version_id = ANY($1::int[]) RETURNING blob_key`, [ids]);
-          const blobsToDelete = removed.map((r) => r.blob_key);
-          for (const key of blobsToDelete) await tx.query(`INSERT INTO blob_deletions (blob_key, queued_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [key, now]);
+          // With all of the package's assets gone: a copy in another repository keeps its bytes.
+          const blobsToDelete = await this.releaseBlobs(tx, removed.map((r) => r.blob_key), now);
           await tx.query(`DELETE FROM sync_jobs WHERE version_id = ANY($1::int[])`, [ids]);
           await tx.query(`DELETE FROM package_versions WHERE package_id = $1`, [c.packageId]);
           const gone = await tx.query(`DELETE FROM packages WHERE id = $1`, [c.packageId]);
@@ -1321,7 +1321,12 @@ class PostgresStore implements Store {
     if (downstream.length > 0) throw new TenancyRefused({ reason: 'repository_is_upstream', downstream });
     const before = toRepository(existing);
     const versions = `SELECT v.id FROM package_versions v JOIN packages p ON p.id = v.package_id WHERE p.repository_id = $1`;
-    await tx.query(`INSERT INTO blob_deletions (blob_key, queued_at) SELECT blob_key, $2 FROM assets WHERE version_id IN (${versions}) ON CONFLICT DO NOTHING`, [existing.id, now]);
+    // Bytes a copy outside the repository shares stay (no live version remains, so there should be none to queue).
+    await tx.query(
+      `INSERT INTO blob_deletions (blob_key, queued_at) SELECT DISTINCT a.blob_key, $2 FROM assets a WHERE a.version_id IN (${versions})
+         AND NOT EXISTS (SELECT 1 FROM assets b WHERE b.blob_key = a.blob_key AND b.version_id NOT IN (${versions})) ON CONFLICT DO NOTHING`,
+      [existing.id, now],
+    );
     await tx.query(`DELETE FROM assets WHERE version_id IN (${versions})`, [existing.id]);
     await tx.query(`DELETE FROM sync_jobs WHERE version_id IN (${versions})`, [existing.id]);
     await tx.query(`DELETE FROM package_versions WHERE package_id IN (SELECT id FROM packages WHERE repository_id = $1)`, [existing.id]);

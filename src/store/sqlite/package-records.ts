@@ -30,6 +30,8 @@ export interface PackageRecordsHost {
   now(): string;
   /** Links a record to the audit chain, inside the caller's transaction. */
   insertAudit(record: AuditRecordInput): number;
+  /** Queues the bytes of removed assets that no asset record still uses (a copy shares its source's); returns those queued. */
+  releaseBlobs(blobKeys: readonly string[], now: string): string[];
 }
 
 interface PackageRow {
@@ -155,18 +157,16 @@ export class PackageRecords {
     const guarded = new Map(c.guards.map((g) => [g.version, g.revision]));
     // The decision was made on exactly these versions at these revisions: any other state is not what Cedar judged.
     if (rows.length !== guarded.size || rows.some((r) => guarded.get(r.version) !== r.revision)) throw new StalePackage();
-    const blobsToDelete: string[] = [];
+    const removedKeys: string[] = [];
     const removeAssets = sqlite.prepare(`DELETE FROM assets WHERE version_id = ? RETURNING blob_key`).pluck();
-    const queue = sqlite.prepare(`INSERT INTO blob_deletions (blob_key, queued_at) VALUES (?, ?) ON CONFLICT DO NOTHING`);
     const removeJob = sqlite.prepare(`DELETE FROM sync_jobs WHERE version_id = ?`);
     for (const r of rows) {
-      for (const blobKey of removeAssets.all(r.id) as string[]) {
-        queue.run(blobKey, now);
-        blobsToDelete.push(blobKey);
-      }
+      removedKeys.push(...(removeAssets.all(r.id) as string[]));
       // A sync running now finds its job gone and writes nothing (its claim's generation matches no row).
       removeJob.run(r.id);
     }
+    // Only now, with all of the package's assets gone: a copy in another repository keeps its bytes.
+    const blobsToDelete = this.host.releaseBlobs(removedKeys, now);
     sqlite.prepare(`DELETE FROM package_versions WHERE package_id = ?`).run(c.packageId);
     const removed = sqlite.prepare(`DELETE FROM packages WHERE id = ?`).run(c.packageId);
     if (removed.changes !== 1) throw new StalePackage();

@@ -93,6 +93,9 @@ export interface SqliteStoreOptions {
 
 /** One placeholder per status there is: a status filter never names more. */
 const STATUS_SLOTS = VERSION_STATUSES.map(() => '?').join(', ');
+
+/** Blob keys one statement takes off the deletion queue (SQLite allows 32,766 variables a statement). */
+const FORGET_AT_ONCE = 10_000;
 type StatusSlots = Array<string | null>;
 
 function statusSlots(statuses: readonly string[]): StatusSlots {
@@ -277,7 +280,7 @@ class SqliteStore implements Store {
     );
     this.tenancy = new TenancyQueries(sqlite);
     this.readVersionTx = sqlite.transaction((key: PackageKey, version: string, assetName: string | null) => this.readVersionNow(key, version, assetName));
-    this.packageRecords = new PackageRecords({ sqlite, group, now: () => this.now(), insertAudit: (r) => this.insertAudit(r) });
+    this.packageRecords = new PackageRecords({ sqlite, group, now: () => this.now(), insertAudit: (r) => this.insertAudit(r), releaseBlobs: (keys, now) => this.releaseBlobs(keys, now) });
   }
 
   private now(): string {
@@ -911,13 +914,21 @@ class SqliteStore implements Store {
   }
 
   async pendingBlobDeletions(queuedBefore?: string): Promise<string[]> {
-    const rows = this.db.select({ blobKey: schema.blobDeletions.blobKey }).from(schema.blobDeletions);
-    return (queuedBefore === undefined ? rows.all() : rows.where(lt(schema.blobDeletions.queuedAt, queuedBefore)).all()).map((r) => r.blobKey);
+    const unused = sql`NOT EXISTS (SELECT 1 FROM assets a WHERE a.blob_key = ${schema.blobDeletions.blobKey})`;
+    return this.db
+      .select({ blobKey: schema.blobDeletions.blobKey })
+      .from(schema.blobDeletions)
+      .where(queuedBefore === undefined ? unused : and(unused, lt(schema.blobDeletions.queuedAt, queuedBefore)))
+      .all()
+      .map((r) => r.blobKey);
   }
 
   async forgetBlobDeletions(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    this.write((tx) => tx.delete(schema.blobDeletions).where(inArray(schema.blobDeletions.blobKey, [...keys])).run());
+    // A slice at a time: SQLite takes at most 32,766 variables a statement, and a package's deletion can free more keys.
+    this.write((tx) => {
+      for (let i = 0; i < keys.length; i += FORGET_AT_ONCE) tx.delete(schema.blobDeletions).where(inArray(schema.blobDeletions.blobKey, keys.slice(i, i + FORGET_AT_ONCE))).run();
+    });
   }
 
   // --- Tenancy through the API (tenancy-store.ts). ---

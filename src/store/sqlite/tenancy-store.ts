@@ -159,9 +159,13 @@ export class TenancyQueries {
     if (downstream.length > 0) throw new TenancyRefused({ reason: 'repository_is_upstream', downstream });
     const before = toRepository(row);
     const versions = `SELECT v.id FROM package_versions v JOIN packages p ON p.id = v.package_id WHERE p.repository_id = ?`;
+    // Bytes a copy outside the repository shares stay (no live version remains, so there should be none to queue).
     this.db
-      .prepare(`INSERT INTO blob_deletions (blob_key, queued_at) SELECT blob_key, ? FROM assets WHERE version_id IN (${versions}) ON CONFLICT DO NOTHING`)
-      .run(now, row.id);
+      .prepare(
+        `INSERT INTO blob_deletions (blob_key, queued_at) SELECT DISTINCT a.blob_key, ? FROM assets a WHERE a.version_id IN (${versions})
+           AND NOT EXISTS (SELECT 1 FROM assets b WHERE b.blob_key = a.blob_key AND b.version_id NOT IN (${versions})) ON CONFLICT DO NOTHING`,
+      )
+      .run(now, row.id, row.id);
     this.db.prepare(`DELETE FROM assets WHERE version_id IN (${versions})`).run(row.id);
     this.db.prepare(`DELETE FROM sync_jobs WHERE version_id IN (${versions})`).run(row.id);
     this.db.prepare(`DELETE FROM package_versions WHERE package_id IN (SELECT id FROM packages WHERE repository_id = ?)`).run(row.id);

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../../src/audit/verify-chain.ts';
 import { fixedClock } from '../../../src/clock.ts';
 import { ConflictError, ServiceUnavailableError } from '../../../src/errors.ts';
-import type { AssetInput, PackageKey, Store, VersionCommit } from '../../../src/store/store.ts';
+import { BLOB_GRACE_MS, type AssetInput, type PackageKey, type Store, type VersionCommit } from '../../../src/store/store.ts';
 import { auditInput } from '../../helpers/audit-input.ts';
 import { ENGINES, type TestClock } from './engines.ts';
 
@@ -136,6 +136,31 @@ describe.each(ENGINES)('store contract: $name', (engine) => {
       expect(await store.deletePackage({ packageId, guards: [{ version: '1.0.0', revision: '1.0.0-r0' }], audit: auditInput() })).toEqual({ ok: true, blobsToDelete: ['c'.repeat(32)] });
       expect((await store.readPackageRecord(key)).package).toBeNull();
       expect((await store.auditHead())!.seq).toBe(2);
+    });
+
+    it("deleting a package keeps the bytes a copy elsewhere still uses, and queues only the rest", async () => {
+      const shared = 'd'.repeat(32);
+      const own = 'e'.repeat(32);
+      await add('1.0.0', 'Published', [asset('a.tgz', shared)]);
+      await add('2.0.0', 'Published', [asset('b.tgz', own)]);
+      // A copy into another repository shares its source's blob key (CopyPackageVersions).
+      await store.createRepository(base.domainOwner, base.domain, 'prod');
+      const copy = { ...key, repository: 'prod' };
+      await store.addVersion({ key: copy, version: '1.0.0', status: 'Published', revision: 'copy-r0', assets: [asset('a.tgz', shared)] });
+      const packageId = (await store.readPackageRecord(key)).package!.id;
+      const result = await store.deletePackage({ packageId, guards: [{ version: '1.0.0', revision: '1.0.0-r0' }, { version: '2.0.0', revision: '2.0.0-r0' }], audit: auditInput() });
+      expect(result).toEqual({ ok: true, blobsToDelete: [own] });
+      // (PostgreSQL lists what has waited past the grace only.)
+      clock.advance(BLOB_GRACE_MS + 1000);
+      expect(await store.pendingBlobDeletions()).toEqual([own]);
+      expect((await store.readVersion(copy, '1.0.0', 'a.tgz')).asset?.blobKey).toBe(shared);
+      // A key queued while an asset uses it (as DeletePackage once did) is never listed for removal.
+      await store.reserveBlob(shared);
+      clock.advance(BLOB_GRACE_MS + 1000);
+      expect(await store.pendingBlobDeletions()).toEqual([own]);
+      // Many keys forgotten at once (more than SQLite takes as a statement's variables).
+      await store.forgetBlobDeletions([own, shared, ...Array.from({ length: 40_000 }, (_, i) => `k${i}`)]);
+      expect(await store.pendingBlobDeletions()).toEqual([]);
     });
   });
 
