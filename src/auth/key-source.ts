@@ -8,7 +8,7 @@
  * minutes, or for an unknown kid at most every 30 s), and its key set changes when the fetched keys do.
  */
 import { readFileSync } from 'node:fs';
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwksCache, type JSONWebKeySet, type JWKSCacheInput, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwksCache, type ExportedJWKSCache, type JSONWebKeySet, type JWKSCacheInput, type JWTVerifyGetKey, type RemoteJWKSet } from 'jose';
 import type { AuthConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import type { DevKey } from './dev-key.ts';
@@ -45,7 +45,7 @@ export function keySourceFor(auth: AuthConfig, devKey?: DevKey): KeySource {
         [jwksCache]: fetched,
         [customFetch]: fetchJwksBounded,
       });
-      return guarded(withBackoff(remote, JWKS_BACKOFF_MS), `JWKS ${auth.url.href}`, remoteKeySetVersion(remote, fetched));
+      return guarded(withBackoff(remote, fetched, JWKS_BACKOFF_MS), `JWKS ${auth.url.href}`, remoteKeySetVersion(remote, fetched));
     }
     case 'jwks-file':
       return guarded(createLocalJWKSet(readJwksFile(auth.file)), `JWKS file ${auth.file}`, FIXED_KEY_SET);
@@ -128,17 +128,36 @@ export async function fetchJwksBounded(url: string, init: RequestInit): Promise<
 }
 
 /**
- * After a fetch fails, every call fails at once for `ms` instead of fetching again: while the
- * identity provider is down (or refuses at once), a flood of requests cannot become a flood of
- * fetches. jose's own cooldown covers the other flood: unknown kids fetch again at most every 30 s.
+ * After a fetch fails, no call fetches again for `ms`: while the identity provider is down (or
+ * refuses at once), a flood of requests cannot become a flood of fetches. jose's own cooldown covers
+ * the other flood: unknown kids fetch again at most every 30 s.
+ *
+ * Meanwhile a key set fetched within its max age still answers, as it would have without the failed
+ * fetch: a token signed by a key it holds verifies, and a kid it lacks is refused as unknown (as
+ * jose does during its cooldown). Only once the set is past its max age is every call a 503. Before,
+ * one fetch failing for an unknown kid (a /readyz probe, or anyone's made-up token) made every new
+ * token a 503 for the backoff, though the keys that sign them were at hand, and took every replica
+ * out of its load balancer's rotation at once.
  */
-function withBackoff(getKey: JWTVerifyGetKey, ms: number): JWTVerifyGetKey {
+function withBackoff(remote: RemoteJWKSet, fetched: JWKSCacheInput, ms: number): JWTVerifyGetKey {
   let failedAt = -Infinity;
   let lastError: unknown;
+  /** The set jose fetched last, as a local set (built once per fetched set). */
+  let local: { jwks: unknown; getKey: JWTVerifyGetKey } | undefined;
+  const fromFetchedSet = (): JWTVerifyGetKey | undefined => {
+    const jwks = (fetched as Partial<ExportedJWKSCache>).jwks;
+    if (!remote.fresh || !jwks) return undefined;
+    if (local?.jwks !== jwks) local = { jwks, getKey: createLocalJWKSet(jwks) };
+    return local.getKey;
+  };
   return async (header, token) => {
-    if (Date.now() - failedAt < ms) throw new KeySourceUnavailable('the last fetch of the key set failed; not trying again yet', { cause: lastError });
+    if (Date.now() - failedAt < ms) {
+      const fresh = fromFetchedSet();
+      if (fresh) return fresh(header, token);
+      throw new KeySourceUnavailable('the last fetch of the key set failed; not trying again yet', { cause: lastError });
+    }
     try {
-      return await getKey(header, token);
+      return await remote(header, token);
     } catch (err) {
       if (!(err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys)) {
         failedAt = Date.now();

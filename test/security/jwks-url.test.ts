@@ -115,6 +115,30 @@ describe('the identity provider down', () => {
     expect(fetches).toBe(2);
   });
 
+  it("a failed fetch for an unknown kid does not stop the set at hand from verifying new tokens: only a set past its max age does", async () => {
+    handler = serveKeys([keyA.publicJwk]);
+    const verifier = verifierWith(movableClock(NOW_ISO));
+    expect((await verifier.verify(await sign(keyA, { sub: 'first' }))).subject).toBe('first');
+    expect(fetches).toBe(1);
+    // The identity provider goes down; past jose's 30 s cooldown an unknown kid (a readiness probe,
+    // anyone's made-up token) makes it fetch, and the fetch fails: a 503 for that token.
+    handler = (_req, res) => {
+      res.writeHead(500);
+      res.end();
+    };
+    advanceWall(40_000);
+    await expectUnavailable(verifier.verify(await sign(keyB, { sub: 'unknown-kid' })));
+    expect(fetches).toBe(2);
+    // During the backoff, tokens signed by a key of the set fetched 40 s ago verify, never seen or not;
+    // another unknown kid is refused as unknown (401), without a fetch.
+    for (const sub of ['bob', 'carol', 'dave']) expect((await verifier.verify(await sign(keyA, { sub }))).subject).toBe(sub);
+    await expectUnauthenticated(verifier.verify(await sign(keyB, { sub: 'unknown-again' })), 'ERR_JWKS_NO_MATCHING_KEY');
+    expect(fetches).toBe(2);
+    // Past the set's 10-minute max age nothing is trusted without a fetch: a new token is a 503.
+    advanceWall(10 * 60_000);
+    await expectUnavailable(verifier.verify(await sign(keyA, { sub: 'erin' })));
+  });
+
   it('where nothing listens: 503, and the backoff holds', async () => {
     const dead = createServer();
     await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
