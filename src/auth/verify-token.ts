@@ -35,6 +35,12 @@ export interface TokenVerifierOptions {
 
 export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
+  /**
+   * The principal of a token verified before and still good now, from the verified-token cache,
+   * without a signature check; undefined otherwise (or without a cache). For a request answered
+   * before its token is checked (a source past its cap of refused tokens): a token known good goes on.
+   */
+  remembered(token: string): Principal | undefined;
 }
 
 export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
@@ -73,9 +79,11 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
         refuseOversized(token);
         return (await verifyAfresh(token, o.clock.now().getTime())).principal;
       },
+      remembered: () => undefined,
     };
   }
   return {
+    remembered: (token) => (token.length > MAX_TOKEN_LENGTH ? undefined : cache.get(token, o.clock.now().getTime(), o.keySource.keySetVersion?.())),
     async verify(token) {
       // First, as it is O(1): it also bounds what hashing the token for the lookup can cost.
       refuseOversized(token);

@@ -49,6 +49,7 @@ export function instrumentVerifier(verifier: TokenVerifier, metrics: Metrics): T
         throw err;
       }
     },
+    remembered: (token) => verifier.remembered(token),
   };
 }
 

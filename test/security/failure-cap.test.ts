@@ -4,6 +4,7 @@
  * another key's signature); past the cap it is answered 429 ThrottlingException with Retry-After and
  * its tokens are no longer verified (the verification-failure counter stops), while another address
  * (127.0.0.1) keeps being served, interleaved with the flood, and a refused token from it is still a 401.
+ * A token verified before goes on from a capped address: it costs no signature check.
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,5 +62,17 @@ describe('the cap on refused tokens per source address', () => {
     // Only the tokens before the cap (and the one just above) cost a signature check.
     const metrics = await new Promise<RawResponse>((resolve, reject) => request(`${s.gateway.url}/metrics`, (res) => readResponse(res).then(resolve, reject)).on('error', reject).end());
     expect(sample(metrics.body, 'versiongate_token_verification_failures_total', { reason: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' })).toBe(LIMIT + 1);
+  });
+
+  it('past the cap, a token the gateway verified before still goes on from that address: behind a load balancer one client cannot lock out the others', async () => {
+    const url = `${s.gateway.url}${LIST}`;
+    // A pipeline behind the same address as the flood (127.0.0.3), its token verified before the flood.
+    const pipeline = await s.token('ci-pipeline', ['developers']);
+    expect((await from('127.0.0.3', url, pipeline)).status).toBe(200);
+    for (let i = 0; i < LIMIT; i++) expect((await from('127.0.0.3', url, await forged(2000 + i))).status).toBe(401);
+    expect((await from('127.0.0.3', url, await forged(3000))).status).toBe(429);
+    expect((await from('127.0.0.3', url, pipeline)).status).toBe(200);
+    // A token never verified here is not checked while the address is capped: 429, not a signature check.
+    expect((await from('127.0.0.3', url, await s.token('newcomer', ['developers']))).status).toBe(429);
   });
 });
