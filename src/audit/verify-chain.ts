@@ -12,6 +12,7 @@ import type { AuditLogStore } from '../store/store.ts';
 import { GENESIS_HASH, hashEncoded } from './audit-hash.ts';
 import type { AuditHead } from './audit-record.ts';
 import { deriveFields } from './derived-fields.ts';
+import { timeSlices } from '../time-slices.ts';
 
 export interface ChainBreak {
   seq: number;
@@ -41,8 +42,6 @@ export interface VerifyOptions {
 const SLICE_MS = 8;
 const DEFAULT_BATCH = 1_000;
 
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 export async function verifyChain(store: Pick<AuditLogStore, 'readAuditChain'>, options: VerifyOptions = {}): Promise<VerifyResult> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const expected = options.expectedHead;
@@ -52,15 +51,12 @@ export async function verifyChain(store: Pick<AuditLogStore, 'readAuditChain'>, 
   let records = 0;
   const fail = (seq: number, problem: string): VerifyResult => ({ ok: false, records, head: records ? { seq: prevSeq, hash: prevHash } : null, break: { seq, problem } });
 
-  let sliceStart = performance.now();
+  const slices = timeSlices(SLICE_MS);
   for (;;) {
     const batch = await store.readAuditChain(prevSeq, batchSize);
     if (batch.length === 0) break;
     for (const r of batch) {
-      if (performance.now() - sliceStart > SLICE_MS) {
-        await turn();
-        sliceStart = performance.now();
-      }
+      await slices.due();
       if (r.seq !== prevSeq + 1) return fail(prevSeq + 1, `record ${prevSeq + 1}${r.seq > prevSeq + 2 ? ` to ${r.seq - 1}` : ''} missing: the log goes from seq ${prevSeq} to seq ${r.seq}`);
       if (r.prevHash !== prevHash) return fail(r.seq, `record ${r.seq} does not follow record ${prevSeq}: its prev_hash is not that record's hash (a record was removed, inserted or moved)`);
       if (hashEncoded(r.encoded) !== r.hash) return fail(r.seq, `record ${r.seq} was changed: its contents do not match its hash`);

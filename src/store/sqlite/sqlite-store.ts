@@ -1064,6 +1064,7 @@ function auditConditions(f: AuditFilter): SQL[] {
   if (f.domainArn !== undefined) c.push(eq(t.domainArn, f.domainArn));
   if (f.packageName !== undefined) c.push(eq(t.packageName, f.packageName));
   if (f.version !== undefined) c.push(sql`${t.seq} IN (SELECT ${schema.auditVersions.seq} FROM ${schema.auditVersions} WHERE ${schema.auditVersions.version} = ${f.version})`);
-  if (f.repositoryScope !== undefined) c.push(f.repositoryScope.length === 0 ? sql`0` : inArray(t.repositoryArn, [...f.repositoryScope]));
+  // One JSON parameter, not one per repository: SQLite takes at most 32,766 variables a statement.
+  if (f.repositoryScope !== undefined) c.push(f.repositoryScope.length === 0 ? sql`0` : sql`${t.repositoryArn} IN (SELECT value FROM json_each(${JSON.stringify(f.repositoryScope)}))`);
   return c;
 }

@@ -285,6 +285,11 @@ describe.each(ENGINES)('store contract: $name', (engine) => {
       expect((await store.listAudit({ limit: 10, filter: { resourcePrefix: arn.slice(0, 60), packageName: 'widget' } })).map((r) => r.seq)).toEqual([3, 1]);
       expect((await store.listAudit({ limit: 10, filter: { since: '2026-03-01T00:00:02.000Z', until: '2026-03-01T00:00:03.000Z' } })).map((r) => r.seq)).toEqual([2]);
       expect((await store.listAudit({ limit: 10, filter: { repositoryScope: [] } }))).toEqual([]);
+      // A reader allowed 40,000 repositories (more than SQLite takes as one statement's variables).
+      const many = Array.from({ length: 40_000 }, (_, i) => `arn:aws:codeartifact:us-east-1:111122223333:repository/my_domain/r${i}`);
+      const mine = 'arn:aws:codeartifact:us-east-1:111122223333:repository/my_domain/my_repo';
+      expect((await store.listAudit({ limit: 10, filter: { repositoryScope: [...many, mine] } })).map((r) => r.seq)).toEqual([3, 1]);
+      expect((await store.listAudit({ limit: 10, filter: { repositoryScope: many } }))).toEqual([]);
       const [first] = await store.readAuditRange(0, 1, { since: '2026-03-01T00:00:03.000Z' });
       expect(first).toMatchObject({ seq: 3, derived: { packageName: 'widget', versions: ['2.0.0'] } });
     });
