@@ -85,12 +85,7 @@ export async function admit(deps: OperationDeps, caller: Caller, g: GateRequest,
   };
   if (decision.decision === 'deny') {
     await deps.store.appendAudit(decisionRecord(base, 'denied', 403));
-    throw new AccessDeniedError(
-      g.deniedMessage ??
-        (g.target
-          ? `User: ${caller.principal.subject} is not authorized to perform: codeartifact:${g.action} on resource: ${resource}`
-          : `User: ${caller.principal.subject} is not authorized to perform: ${g.action} on ${resource}`),
-    );
+    throw new AccessDeniedError(g.deniedMessage ?? deniedMessage(caller, g.action, g.target ? g.target.ref.arn : g.resource!));
   }
   return {
     decision,
@@ -109,6 +104,17 @@ export async function admit(deps: OperationDeps, caller: Caller, g: GateRequest,
  * How the audit names a resource: a package or a repository by its ARN (so the record's repository
  * and domain columns are derived from it), anything else as `AuditLog::"versiongate"`, `PolicySet::"live"`.
  */
+/**
+ * A deny in CodeArtifact's words ("… perform: codeartifact:<Action> on resource: <ARN>") for its
+ * resources (packages, repositories, domains); versiongate's own (the audit log, the policy set, the
+ * registry) by their Cedar names.
+ */
+function deniedMessage(caller: Caller, action: string, resource: string | CedarResource): string {
+  const who = `User: ${caller.principal.subject} is not authorized to perform:`;
+  const arn = typeof resource === 'string' ? resource : resource.uid.id;
+  return arn.startsWith('arn:aws:codeartifact:') ? `${who} codeartifact:${action} on resource: ${arn}` : `${who} ${action} on ${auditName(resource as CedarResource)}`;
+}
+
 export function auditName(resource: CedarResource): string {
   return resource.uid.type === 'Package' || resource.uid.type === 'Repository' ? resource.uid.id : `${resource.uid.type}::"${resource.uid.id}"`;
 }

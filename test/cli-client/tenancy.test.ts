@@ -72,7 +72,7 @@ describe('tenancy client commands', () => {
       const denied = await h.vg(['domain', 'delete', '--domain', 'team-a'], { token: developer });
       expect(denied.code).toBe(1);
       expect(denied.stderr).toBe(
-        'versiongate: AccessDeniedException: User: dev is not authorized to perform: DeleteDomain on Domain::"arn:aws:codeartifact:us-east-1:111122223333:domain/team-a"\n',
+        'versiongate: AccessDeniedException: User: dev is not authorized to perform: codeartifact:DeleteDomain on resource: arn:aws:codeartifact:us-east-1:111122223333:domain/team-a\n',
       );
       const deleted = await h.vg(['delete-domain', '--domain', 'team-a'], { token: admin });
       expect(JSON.parse(deleted.stdout).domain.status).toBe('Deleted');

@@ -107,7 +107,7 @@ describe('domains and repositories through @aws-sdk/client-codeartifact', () => 
     await expect(admin.send(new CreateDomainCommand({ domain: 'keyed', encryptionKey: 'arn:aws:kms:us-east-1:111122223333:key/k' }))).rejects.toThrow(/encryptionKey is not supported/);
     const denied = developer.send(new CreateDomainCommand({ domain: 'dev-domain' }));
     await expect(denied).rejects.toBeInstanceOf(AccessDeniedException);
-    await expect(denied).rejects.toThrow(`User: dev is not authorized to perform: CreateDomain on Domain::"${ARN}:domain/dev-domain"`);
+    await expect(denied).rejects.toThrow(`User: dev is not authorized to perform: codeartifact:CreateDomain on resource: ${ARN}:domain/dev-domain`);
     await expect(admin.send(new DescribeDomainCommand({ domain: 'dev-domain' }))).rejects.toBeInstanceOf(ResourceNotFoundException);
   });
 
