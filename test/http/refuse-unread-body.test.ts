@@ -28,7 +28,7 @@ afterEach(async () => {
 });
 
 /** A server answering every request with `listener`; resolves with its port and each request's server-side socket. */
-async function start(listener: RequestListener): Promise<{ port: number; sockets: Socket[] }> {
+async function start(listener: RequestListener, drain = DRAIN): Promise<{ port: number; sockets: Socket[] }> {
   const sockets: Socket[] = [];
   server = createServer();
   serveRefusalsReadably(
@@ -37,7 +37,7 @@ async function start(listener: RequestListener): Promise<{ port: number; sockets
       sockets.push(req.socket);
       listener(req, res);
     },
-    DRAIN,
+    drain,
   );
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', () => resolve()));
   return { port: (server!.address() as AddressInfo).port, sockets };
@@ -81,23 +81,31 @@ describe('serveRefusalsReadably', () => {
     expect(client.errors).toEqual([]);
   });
 
-  it('stops reading and closes once the client sends more than maxBytes after the answer', async () => {
-    const { port, sockets } = await start(refuse);
-    const client = await refusedClient(port, 8 * 1024 * 1024);
+  it('stops reading once the client sends more than maxBytes after the answer, and closes at the time bound', async () => {
+    // A time bound short enough to wait for; long enough for the client's writes to stall first.
+    const { port, sockets } = await start(refuse, { maxBytes: DRAIN.maxBytes, maxMs: 1500 });
+    const client = await refusedClient(port, 64 * 1024 * 1024);
     const serverSide = sockets[0]!;
-    const serverClosed = once(serverSide, 'close');
+    let closed = false;
+    const serverClosed = once(serverSide, 'close').then(() => (closed = true));
     const chunk = Buffer.alloc(64 * 1024, 0x20);
     // Writes on until the server is gone (it then resets the connection) or the whole body is sent.
     let sent = 0;
     const writing = (async () => {
-      while (sent < 8 * 1024 * 1024 && !client.socket.destroyed) {
+      while (sent < 64 * 1024 * 1024 && !client.socket.destroyed) {
         await new Promise<void>((resolve) => client.socket.write(chunk, () => resolve()));
         sent += chunk.length;
       }
     })();
-    await within(serverClosed, 'the server did not close past the bound');
-    expect(serverSide.bytesRead).toBeGreaterThan(DRAIN.maxBytes);
-    expect(serverSide.bytesRead).toBeLessThan(8 * 1024 * 1024);
+    // Past the bound the server reads no more (the client's writes stall in the sockets' buffers),
+    // but it does not close yet: a reset now could reach a client that has not read its answer.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const readThen = serverSide.bytesRead;
+    expect(readThen).toBeGreaterThan(DRAIN.maxBytes);
+    expect(readThen).toBeLessThan(DRAIN.maxBytes + 1024 * 1024);
+    expect(closed).toBe(false);
+    await within(serverClosed, 'the server did not close at the time bound');
+    expect(serverSide.bytesRead).toBeLessThan(DRAIN.maxBytes + 1024 * 1024);
     client.socket.destroy();
     await within(writing, 'the client did not stop writing');
   });
