@@ -51,7 +51,7 @@ export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 /** A change that has not started committing this long after its request arrived is not made (503). */
 export const DEFAULT_REQUEST_DEADLINE_MS = 30_000;
 
-export interface AppDeps extends OperationDeps {
+export interface AppDeps extends Omit<OperationDeps, 'accountId'> {
   verifier: TokenVerifier;
   /** This app's metrics; by default a registry of its own. */
   metrics?: Metrics | undefined;
@@ -112,6 +112,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     authorizer: instrumentAuthorizer(deps.authorizer, metrics),
     clock: deps.clock,
     region: deps.region,
+    accountId: deps.accountId ?? DEFAULT_ACCOUNT_ID,
     logger: deps.logger,
     syncScheduled: deps.syncScheduled,
   };
@@ -164,7 +165,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   publishApi(packageOps, app);
   packagesApi(packageOps, app); // DescribePackage, ListPackages, DeletePackage, PutPackageOriginConfiguration, readme, dependencies
   resyncApi(ops, app);
-  tenancyApi({ ...packageOps, accountId: deps.accountId ?? DEFAULT_ACCOUNT_ID }, app);
+  tenancyApi(packageOps, app);
   auditApi(ops, app);
   copyApi(ops, app);
   const candidates = deps.candidates ?? createCandidateRunner(deps.logger);

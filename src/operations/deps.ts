@@ -13,6 +13,8 @@ export interface OperationDeps {
   authorizer: () => Authorizer;
   clock: Clock;
   region: string;
+  /** The gateway's account (VERSIONGATE_ACCOUNT_ID): the owner of the domains CreateDomain creates, and of a domain named without one. */
+  accountId: string;
   logger: Logger;
   /**
    * Told after a commit that scheduled a sync (a publish, a resync), so this process's worker pool

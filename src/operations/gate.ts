@@ -31,7 +31,7 @@ export interface PackageTarget {
 }
 
 export async function packageTarget(deps: OperationDeps, coordinates: PackageCoordinates): Promise<PackageTarget> {
-  const ref = packageRef(await resolvePackage(deps.store, deps.region, coordinates));
+  const ref = packageRef(resolvePackage(deps, coordinates));
   return { ref, resource: packageResource(ref) };
 }
 

@@ -12,7 +12,7 @@ import type { OriginRestriction, PackageListQuery } from '../store/store.ts';
 import type { Caller } from './caller.ts';
 import type { PackageApiDeps } from './deps.ts';
 import { authorize } from './gate.ts';
-import { resolveDomainOwner } from './resolve-package.ts';
+import { domainOwnerOf } from './resolve-package.ts';
 
 export interface ListPackagesInput {
   caller: Caller;
@@ -30,7 +30,7 @@ export interface ListPackagesInput {
 }
 
 export async function listPackages(deps: PackageApiDeps, input: ListPackagesInput) {
-  const domainOwner = await resolveDomainOwner(deps.store, input.domain, input.domainOwner);
+  const domainOwner = domainOwnerOf(deps, input.domainOwner);
   const resource = repositoryResource(deps.region, domainOwner, input.domain, input.repository);
   // Prefixes are normalised as the names they match were (an npm scope without @, PyPI's PEP 503…).
   const rule = input.format ? FORMAT_RULES[input.format] : undefined;

@@ -3,9 +3,9 @@
  * (ListDomains on the Registry, since it spans every domain) and audited; changes commit with their
  * audit record.
  */
-import { NotFoundError, ValidationError } from '../errors.ts';
+import { NotFoundError } from '../errors.ts';
 import { domainResource, registryResource } from '../policy/entities.ts';
-import type { Store } from '../store/store.ts';
+import { domainOwnerOf } from './resolve-package.ts';
 import type { Caller } from './caller.ts';
 import type { PageTokens } from './page-token.ts';
 import { applyTenancy, readCursor, tenancyAuthorize, type TenancyDeps } from './tenancy-gate.ts';
@@ -14,17 +14,8 @@ import { domainDescription, domainSummary } from './tenancy-view.ts';
 export interface DomainInput {
   caller: Caller;
   domain: string;
-  /** Absent: the one domain with this name (as for the package operations). */
+  /** Absent: the gateway's account (as for the package operations). */
   domainOwner?: string | undefined;
-}
-
-/** The owner of the named domain: the one given, or the only domain of that name. */
-export async function resolveDomainOwner(store: Store, domain: string, domainOwner: string | undefined): Promise<string> {
-  if (domainOwner !== undefined) return domainOwner;
-  const owners = await store.domainOwners(domain);
-  if (owners.length === 0) throw new NotFoundError(`domain ${domain} does not exist`, 'domain', domain);
-  if (owners.length > 1) throw new ValidationError(`domain-owner is required: more than one domain is named ${domain}`);
-  return owners[0]!;
 }
 
 export async function createDomain(deps: TenancyDeps, input: { caller: Caller; domain: string }) {
@@ -38,7 +29,7 @@ export async function createDomain(deps: TenancyDeps, input: { caller: Caller; d
 }
 
 export async function describeDomain(deps: TenancyDeps, input: DomainInput) {
-  const owner = await resolveDomainOwner(deps.store, input.domain, input.domainOwner);
+  const owner = domainOwnerOf(deps, input.domainOwner);
   const allowed = await tenancyAuthorize(deps, { caller: input.caller, action: 'DescribeDomain', resource: domainResource(deps.region, owner, input.domain), request: { domain: input.domain } });
   const domain = await deps.store.describeDomain(owner, input.domain);
   if (!domain) return allowed.refuse('not_found', new NotFoundError(`domain ${input.domain} (owner ${owner}) does not exist`, 'domain', input.domain));
@@ -47,7 +38,7 @@ export async function describeDomain(deps: TenancyDeps, input: DomainInput) {
 }
 
 export async function deleteDomain(deps: TenancyDeps, input: DomainInput) {
-  const owner = await resolveDomainOwner(deps.store, input.domain, input.domainOwner);
+  const owner = domainOwnerOf(deps, input.domainOwner);
   const result = await applyTenancy(
     deps,
     { caller: input.caller, action: 'DeleteDomain', resource: domainResource(deps.region, owner, input.domain), request: { domain: input.domain } },

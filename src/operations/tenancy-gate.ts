@@ -14,10 +14,7 @@ import type { OperationDeps } from './deps.ts';
 import { authorize, type Allowed } from './gate.ts';
 import type { PageScope, PageTokens } from './page-token.ts';
 
-export interface TenancyDeps extends OperationDeps {
-  /** The 12-digit account that owns the domains CreateDomain creates (VERSIONGATE_ACCOUNT_ID). */
-  accountId: string;
-}
+export type TenancyDeps = OperationDeps;
 
 export interface TenancyRequest {
   caller: Caller;

@@ -9,7 +9,7 @@ import { domainResource, registryResource, repositoryResource } from '../policy/
 import type { RepositoryCursor, RepositoryDetail } from '../store/store.ts';
 import type { Caller } from './caller.ts';
 import type { PageTokens } from './page-token.ts';
-import { resolveDomainOwner } from './tenancy-domains.ts';
+import { domainOwnerOf } from './resolve-package.ts';
 import { applyTenancy, readCursor, tenancyAuthorize, type TenancyDeps } from './tenancy-gate.ts';
 import { repositoryDescription, repositorySummary } from './tenancy-view.ts';
 
@@ -34,7 +34,7 @@ function checkUpstreams(repository: string, upstreams: readonly string[]): void 
 
 export async function createRepository(deps: TenancyDeps, input: RepositoryInput & { description: string | null; upstreams: string[] }) {
   checkUpstreams(input.repository, input.upstreams);
-  const owner = await resolveDomainOwner(deps.store, input.domain, input.domainOwner);
+  const owner = domainOwnerOf(deps, input.domainOwner);
   const result = await applyTenancy(
     deps,
     {
@@ -50,7 +50,7 @@ export async function createRepository(deps: TenancyDeps, input: RepositoryInput
 }
 
 export async function describeRepository(deps: TenancyDeps, input: RepositoryInput) {
-  const owner = await resolveDomainOwner(deps.store, input.domain, input.domainOwner);
+  const owner = domainOwnerOf(deps, input.domainOwner);
   const allowed = await tenancyAuthorize(deps, {
     caller: input.caller,
     action: 'DescribeRepository',
@@ -66,7 +66,7 @@ export async function describeRepository(deps: TenancyDeps, input: RepositoryInp
 /** An absent member leaves that setting as it is; `upstreams: []` removes every upstream. */
 export async function updateRepository(deps: TenancyDeps, input: RepositoryInput & { description?: string | undefined; upstreams?: string[] | undefined }) {
   if (input.upstreams !== undefined) checkUpstreams(input.repository, input.upstreams);
-  const owner = await resolveDomainOwner(deps.store, input.domain, input.domainOwner);
+  const owner = domainOwnerOf(deps, input.domainOwner);
   const result = await applyTenancy(
     deps,
     {
@@ -87,7 +87,7 @@ export async function updateRepository(deps: TenancyDeps, input: RepositoryInput
 }
 
 export async function deleteRepository(deps: TenancyDeps, input: RepositoryInput) {
-  const owner = await resolveDomainOwner(deps.store, input.domain, input.domainOwner);
+  const owner = domainOwnerOf(deps, input.domainOwner);
   const result = await applyTenancy(
     deps,
     {
@@ -113,7 +113,7 @@ export interface ListRepositoriesInput {
 }
 
 export async function listRepositories(deps: TenancyDeps & { pageTokens: PageTokens }, input: ListRepositoriesInput) {
-  const owner = input.domain === undefined ? undefined : await resolveDomainOwner(deps.store, input.domain, input.domainOwner);
+  const owner = input.domain === undefined ? undefined : domainOwnerOf(deps, input.domainOwner);
   const resource = input.domain === undefined ? registryResource() : domainResource(deps.region, owner!, input.domain);
   const operation = input.domain === undefined ? 'ListRepositories' : 'ListRepositoriesInDomain';
   const allowed = await tenancyAuthorize(deps, {

@@ -109,8 +109,12 @@ describe('tenancy client commands', () => {
       const r = await h.vg(['domain', 'create', '--domain', 'boot', '--domain-owner', '123456789012', '--data-dir', h.dataDir]);
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ name: 'boot', owner: '123456789012' });
-      const seen = await h.vg(['describe-domain', '--domain', 'boot'], { token: admin });
+      const seen = await h.vg(['describe-domain', '--domain', 'boot', '--domain-owner', '123456789012'], { token: admin });
       expect(JSON.parse(seen.stdout).domain.owner).toBe('123456789012');
+      // Without an owner, the gateway's account is meant (as CodeArtifact takes the caller's): not this one.
+      const unnamed = await h.vg(['describe-domain', '--domain', 'boot'], { token: admin });
+      expect(unnamed.code).toBe(1);
+      expect(unnamed.stderr).toMatch(/^versiongate: ResourceNotFoundException: .*boot/);
     },
   );
 });

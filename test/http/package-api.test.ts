@@ -417,6 +417,11 @@ describe('the package API over HTTP', () => {
       const missing = await call('POST', `${LIST}?${OWNER}&repository=my_repo&format=generic&namespace=acme&package=nothing`, reader);
       expect(missing.status).toBe(404);
       expect(await missing.json()).toMatchObject({ resourceType: 'package', resourceId: 'nothing' });
+      // Without domain-owner, nothing is looked up before Cedar either: a domain that does not exist
+      // is a 403 to a principal with no permit, not a 404 telling it which names exist.
+      const noOwner = await call('POST', `${LIST}?domain=no_such_domain&repository=my_repo&format=generic&namespace=acme&package=tool`, nobody);
+      expect(noOwner.status).toBe(403);
+      expect((await noOwner.json()).message).toBe('User: eve is not authorized to perform: codeartifact:ListPackageVersions on resource: arn:aws:codeartifact:us-east-1:111122223333:package/no_such_domain/my_repo/generic/acme/tool');
     });
   });
 

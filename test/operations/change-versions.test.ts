@@ -52,7 +52,7 @@ describe('changeVersions under concurrent change', () => {
     });
   }
 
-  const deps = (store: Store) => ({ store, blobs: gw.blobs, authorizer: () => engine, clock: systemClock, region: 'us-east-1', logger: silentLogger });
+  const deps = (store: Store) => ({ store, blobs: gw.blobs, authorizer: () => engine, clock: systemClock, region: 'us-east-1', accountId: '111122223333', logger: silentLogger });
   const request = (principal: Principal, targetStatus: 'Published' | 'Unlisted' | 'Archived') => ({
     caller: { principal, meta: { requestId: 'mine', sourceIp: null } },
     coordinates,
