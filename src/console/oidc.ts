@@ -5,6 +5,7 @@
  * access token becomes the session, and the gateway verifies it on every call like any other token.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { quoted } from './quoted.ts';
 
 export interface OidcSettings {
   issuer: string;
@@ -18,6 +19,19 @@ export interface Discovery {
 }
 
 export class OidcError extends Error {}
+
+/** An OAuth error code (RFC 6749 §4.1.2.1: access_denied, invalid_grant…); anything else is not shown. */
+const ERROR_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * A refusal the identity provider sent, in the console's words: its error code when it looks like one,
+ * and its description, if any, labelled as the provider's words and bounded, never as the console's.
+ */
+export function providerRefusal(error: unknown, description: unknown, what = 'the identity provider refused the sign-in'): string {
+  const code = typeof error === 'string' && ERROR_CODE.test(error) ? ` (error code ${error})` : '';
+  const words = typeof description === 'string' && description.trim() !== '' ? `. The identity provider's own description, not versiongate's: "${quoted(description)}"` : '';
+  return `${what}${code}${words}`;
+}
 
 const b64url = (b: Buffer) => b.toString('base64url');
 
@@ -82,7 +96,7 @@ export function createOidc(settings: OidcSettings, fetchImpl: typeof fetch = fet
         signal: AbortSignal.timeout(10_000),
       });
       const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-      if (!res.ok) throw new OidcError(`the token endpoint refused the code: ${String(body.error ?? res.status)}${body.error_description ? ` (${String(body.error_description)})` : ''}`);
+      if (!res.ok) throw new OidcError(providerRefusal(body.error, body.error_description, `the identity provider's token endpoint refused the code (HTTP ${res.status})`));
       if (typeof body.access_token !== 'string') throw new OidcError('the token endpoint answered without an access_token');
       return body.access_token;
     },

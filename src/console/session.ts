@@ -4,10 +4,11 @@
  * cookies over plain http). Nothing is kept on the server, so a restart signs nobody out, and the
  * gateway verifies the token on every API call the console makes: a cookie is never trusted by itself.
  *
- * CSRF: every form that changes anything carries HMAC(process key, token). A cross-site page cannot
- * read it (SameSite=Strict already keeps the cookie off its requests; this is the second lock).
+ * CSRF: every form that changes anything carries a value derived from the session's token, which a
+ * cross-site page can neither read nor compute (SameSite=Strict already keeps the cookie off its
+ * requests, and console-app.tsx refuses cross-site POSTs; this is the third lock).
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { decodeJwt } from 'jose';
@@ -27,10 +28,18 @@ export interface Session {
 
 export class SessionError extends Error {}
 
+/**
+ * The CSRF value of a session: HMAC-SHA256 of its token under a fixed, public label. The secret is the
+ * token itself (a signed JWT the browser keeps HttpOnly; whoever holds it has the API anyway), so no
+ * server key is needed, and with none every replica and every restart computes the same value: a form
+ * rendered by one replica is accepted by any other behind the load balancer, and open forms survive a
+ * restart. (A key made per process refused every other POST behind a load balancer.) The label keeps
+ * the value from equalling any other hash of the token.
+ */
+const CSRF_LABEL = 'versiongate console CSRF v1';
+const csrfOf = (token: string): string => createHmac('sha256', CSRF_LABEL).update(token).digest('base64url');
+
 export function createSessions(now: () => number) {
-  // A fresh key per process: forms rendered before a restart are refused once, then rendered again.
-  const key = randomBytes(32);
-  const csrfOf = (token: string) => createHmac('sha256', key).update(token).digest('base64url');
 
   /** Reads what a pasted or issued token says about itself, to bound the cookie's life. */
   function describe(token: string): { subject: string; expiresAt: number } {
@@ -54,12 +63,12 @@ export function createSessions(now: () => number) {
         path: '/console',
         httpOnly: true,
         sameSite: 'Strict',
-        secure: !isLoopback(c),
+        secure: secureCookies(c),
         maxAge: Math.max(1, Math.floor((expiresAt - now()) / 1000)),
       });
     },
     end(c: Context): void {
-      deleteCookie(c, SESSION_COOKIE, { path: '/console', secure: !isLoopback(c), httpOnly: true, sameSite: 'Strict' });
+      deleteCookie(c, SESSION_COOKIE, { path: '/console', secure: secureCookies(c), httpOnly: true, sameSite: 'Strict' });
     },
     /** The session of a request, or undefined. An expired token is still returned: the gateway refuses it, and says why. */
     read(c: Context): Session | undefined {
@@ -84,8 +93,36 @@ export function createSessions(now: () => number) {
 
 export type Sessions = ReturnType<typeof createSessions>;
 
-/** Loopback: the only place a cookie may go without Secure (browsers keep Secure cookies off plain http). */
-export function isLoopback(c: Context): boolean {
+/** Whether the request's Host names this machine. */
+function isLoopback(c: Context): boolean {
   const host = new URL(c.req.url).hostname;
   return host === '127.0.0.1' || host === 'localhost' || host === '[::1]' || host === '::1';
+}
+
+/**
+ * Whether the browser is known to reach the console over https: the connection's own scheme, or a TLS
+ * proxy's `X-Forwarded-Proto: https` (the gateway serves plain http, so behind a proxy its own scheme
+ * is always http). A client that sends the header without https only gets cookies its browser drops.
+ */
+export function overHttps(c: Context): boolean {
+  if (new URL(c.req.url).protocol === 'https:') return true;
+  return c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https';
+}
+
+/**
+ * Cookies are Secure unless the console is reached over plain http on loopback, where browsers refuse
+ * Secure cookies. A TLS proxy that forwards Host 127.0.0.1 gets Secure cookies only if it also sends
+ * X-Forwarded-Proto: https; without either, the gateway cannot tell it from a browser on this machine.
+ */
+export function secureCookies(c: Context): boolean {
+  return overHttps(c) || !isLoopback(c);
+}
+
+/**
+ * Plain http to a name other than loopback, as far as the gateway can tell: the browser then drops the
+ * Secure sign-in cookies, and sign-in cannot work. (A TLS proxy that sends no X-Forwarded-Proto looks
+ * the same, so the page words its warning for the reader to check.)
+ */
+export function plainHttpElsewhere(c: Context): boolean {
+  return !overHttps(c) && !isLoopback(c);
 }
