@@ -1,24 +1,25 @@
 /**
  * The policy playground's endpoints, for the security team (the same permissions as the test bench):
  *   GET /v1/policies/source: the policy folder's text (schema, policies, templates, links, tests),
- *     the starting point of a candidate set. ReadPolicies.
+ *     the starting point of a candidate set. ReadPolicies. Read asynchronously, and only up to
+ *     MAX_SOURCE_BYTES in all: a stray large file in the folder is refused (413), never read on the
+ *     event loop. A folder that cannot be read as a set (no schema, a link to nothing, bytes that
+ *     are not UTF-8, a file removed meanwhile) is a 503, never a 500.
  *   POST /v1/policies/check: validates a candidate set as a reload would (Cedar's diagnostics at
  *     file:line:column) and runs test cases against it. SimulateAuthorization. Changes nothing: a
  *     set becomes live only through the policy folder.
  * Both are judged by the live set and audited.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { open } from 'node:fs/promises';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { ValidationError } from '../errors.ts';
+import { PayloadTooLargeError, ServiceUnavailableError, ValidationError } from '../errors.ts';
 import type { OperationDeps } from '../operations/deps.ts';
 import { auditName, authorize } from '../operations/gate.ts';
 import type { ActionName } from '../policy/engine.ts';
 import { policySetResource } from '../policy/entities.ts';
 import type { CandidateRunner } from '../policy/candidate-off-thread.ts';
-import { readPolicyDir } from '../policy/load-policies.ts';
-import { TESTS_DIR } from '../policy/run-tests.ts';
+import { decodePolicyFile, formatDiagnostic, listPolicyFiles, PolicySetError, type PolicyFileEntry, type PolicyFileText } from '../policy/policy-files.ts';
 import type { AppEnv } from './app-env.ts';
 
 const fileText = z.object({ file: z.string().min(1).max(256), text: z.string() }).strict();
@@ -49,6 +50,9 @@ const checkRoute = createRoute({
   responses: { 200: { description: 'Diagnostics and test results', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
 });
 
+/** GET /v1/policies/source serves at most this many bytes of files (a set's text is far smaller). */
+export const MAX_SOURCE_BYTES = 8 * 1024 * 1024;
+
 export interface PolicyCheckApiDeps extends OperationDeps {
   /** The policy folder; without one, GET /v1/policies/source answers 400. */
   policyDir?: string | undefined;
@@ -65,16 +69,9 @@ export function policyCheckApi(deps: PolicyCheckApiDeps, app: OpenAPIHono<AppEnv
   app.openapi(sourceRoute, async (c) => {
     await (await gate(c, 'ReadPolicies', { source: true })).recordRead();
     if (!deps.policyDir) throw new ValidationError('this gateway was started without a policy folder to serve');
-    const dir = deps.policyDir;
-    const sources = readPolicyDir(dir);
-    const testsDir = join(dir, TESTS_DIR);
-    const tests = existsSync(testsDir)
-      ? readdirSync(testsDir)
-          .filter((f) => f.endsWith('.json'))
-          .sort()
-          .map((f) => ({ file: `${TESTS_DIR}/${f}`, text: readFileSync(join(testsDir, f), 'utf8') }))
-      : [];
-    return c.json({ liveHash: deps.authorizer().policySet.hash, schema: sources.schemaText, files: sources.files, templates: sources.templates ?? [], links: sources.links ?? [], tests }, 200);
+    const files = await readSource(deps.policyDir);
+    const of = (kind: PolicyFileEntry['kind']) => files.filter((f) => f.kind === kind).map(({ file, text }) => ({ file, text }));
+    return c.json({ liveHash: deps.authorizer().policySet.hash, schema: of('schema')[0]!.text, files: of('policy'), templates: of('template'), links: of('links'), tests: of('test') }, 200);
   });
 
   app.openapi(checkRoute, async (c) => {
@@ -86,4 +83,51 @@ export function policyCheckApi(deps: PolicyCheckApiDeps, app: OpenAPIHono<AppEnv
     if (answer.kind !== 'check') throw new Error(`a policy check was answered as a ${answer.kind}`);
     return c.json(answer.report, 200);
   });
+}
+
+const unreadable = (why: string) => new ServiceUnavailableError(`the policy folder cannot be read now: ${why}`);
+
+/**
+ * The folder's files as the reload reads them (symbolic links followed; see listPolicyFiles), read
+ * asynchronously, each no further than the size it was listed with, and refused past MAX_SOURCE_BYTES.
+ * Empty policy files are served as they are: this is the folder as it is on disk, not a set.
+ */
+async function readSource(dir: string): Promise<Array<PolicyFileText & { kind: PolicyFileEntry['kind'] }>> {
+  let entries: PolicyFileEntry[];
+  try {
+    entries = listPolicyFiles(dir, { tests: true });
+  } catch (err) {
+    if (err instanceof PolicySetError) throw unreadable(err.diagnostics.map(formatDiagnostic).join('; '));
+    throw unreadable((err as Error).message);
+  }
+  const total = entries.reduce((sum, e) => sum + e.size, 0);
+  if (total > MAX_SOURCE_BYTES) {
+    const largest = [...entries].sort((a, b) => b.size - a.size)[0]!;
+    throw new PayloadTooLargeError(
+      `the policy folder's files hold ${total} bytes, more than the ${MAX_SOURCE_BYTES} this endpoint serves (the largest is ${largest.file}, ${largest.size} bytes); read the folder itself`,
+    );
+  }
+  const out: Array<PolicyFileText & { kind: PolicyFileEntry['kind'] }> = [];
+  for (const e of entries) {
+    let bytes: Buffer;
+    try {
+      const handle = await open(e.path, 'r');
+      try {
+        // One byte more than listed tells a file that grew since it was listed.
+        bytes = Buffer.alloc(e.size + 1);
+        let n = 0;
+        for (let got = -1; got !== 0 && n < bytes.length; n += got) got = (await handle.read(bytes, n, bytes.length - n, n)).bytesRead;
+        if (n > e.size) throw new Error('it changed while it was read; try again');
+        bytes = bytes.subarray(0, n);
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      throw unreadable(`${e.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    const read = decodePolicyFile(e.file, bytes);
+    if ('message' in read) throw unreadable(formatDiagnostic(read));
+    out.push({ ...read, kind: e.kind });
+  }
+  return out;
 }

@@ -3,9 +3,16 @@
  * their hash, and the diagnostics a set is refused with: everything about a policy set that needs no
  * Cedar, so that a start can read the folder and look up the record of its checks
  * (checked-set-cache.ts) before Cedar is loaded. load-policies.ts does the checking.
+ *
+ * Reading fails closed: a file of the set that cannot be read as it is meant (a symbolic link to
+ * nothing or in a loop, a folder or a device where a file should be, bytes that are not UTF-8, a
+ * policy file with no policy in it) refuses the whole set, naming the file, rather than being left
+ * out. Symbolic links are followed, files and folders alike (Kubernetes delivers a ConfigMap's files
+ * as links through `..data`); only the folders the set is read from are looked at, so the hidden
+ * timestamped copies a ConfigMap keeps beside them are never read twice.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 export const SCHEMA_FILE = 'schema.cedarschema';
@@ -53,45 +60,206 @@ export interface PolicySources {
   links?: PolicyFileText[] | undefined;
 }
 
-const cedarFilesIn = (dir: string, prefix = ''): PolicyFileText[] =>
-  existsSync(dir)
-    ? readdirSync(dir, { withFileTypes: true })
-        .filter((e) => e.isFile() && e.name.endsWith('.cedar'))
-        .map((e) => e.name)
-        .sort()
-        .map((name) => ({ file: prefix + name, text: readFileSync(join(dir, name), 'utf8') }))
-    : [];
+/** A file of the set, found but not read: its name under the policy folder, its path and its size. */
+export interface PolicyFileEntry {
+  file: string;
+  path: string;
+  size: number;
+  kind: 'schema' | 'policy' | 'template' | 'links' | 'test';
+}
+
+const problem = (file: string, message: string, line = 1, column = 1): PolicyDiagnostic => ({ file, line, column, severity: 'error', message });
+
+/** Why stat failed on a directory entry, in words; undefined when it is an editor's lock file to leave alone. */
+function statFailure(path: string, name: string, err: NodeJS.ErrnoException): string | undefined {
+  if (err.code === 'ELOOP') return 'is a symbolic link in a loop';
+  if (err.code === 'ENOENT') {
+    let link: string | undefined;
+    try {
+      if (lstatSync(path).isSymbolicLink()) link = readlinkSync(path);
+    } catch {
+      /* removed meanwhile */
+    }
+    if (link === undefined) return 'was removed while the folder was read';
+    // Emacs marks a file being edited with a dangling link `.#<name>` to user@host.pid: not a policy file.
+    if (name.startsWith('.#')) return undefined;
+    return `is a symbolic link to ${link}, which does not exist`;
+  }
+  return `cannot be read (${err.code ?? err.message})`;
+}
+
+/**
+ * The files of one folder of the set whose names end in `ext`, by name, following symbolic links.
+ * A folder that does not exist has none; anything amiss is a problem, never a file left out.
+ */
+function listFolder(dir: string, prefix: string, ext: string, kind: PolicyFileEntry['kind'], problems: PolicyDiagnostic[]): PolicyFileEntry[] {
+  const label = prefix === '' ? '.' : prefix.slice(0, -1);
+  try {
+    lstatSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+  }
+  let names: string[];
+  try {
+    if (!statSync(dir).isDirectory()) {
+      problems.push(problem(label, 'is not a folder'));
+      return [];
+    }
+    names = readdirSync(dir);
+  } catch (err) {
+    const why = statFailure(dir, label, err as NodeJS.ErrnoException);
+    problems.push(problem(label, why ?? 'cannot be read'));
+    return [];
+  }
+  const out: PolicyFileEntry[] = [];
+  for (const name of names.filter((n) => n.endsWith(ext)).sort()) {
+    const path = join(dir, name);
+    const file = prefix + name;
+    let st: Stats;
+    try {
+      st = statSync(path);
+    } catch (err) {
+      const why = statFailure(path, name, err as NodeJS.ErrnoException);
+      if (why) problems.push(problem(file, why));
+      continue;
+    }
+    if (st.isFile()) out.push({ file, path, size: st.size, kind });
+    else problems.push(problem(file, st.isDirectory() ? `is a folder, not a ${ext} file` : 'is not a regular file'));
+  }
+  return out;
+}
+
+/** One file of the set by its name (schema.cedarschema, links.json), following a symbolic link; undefined when there is none. */
+function oneFile(dir: string, name: string, kind: PolicyFileEntry['kind'], problems: PolicyDiagnostic[]): PolicyFileEntry | undefined {
+  const path = join(dir, name);
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    const why = statFailure(path, name, err as NodeJS.ErrnoException);
+    if (why && !why.startsWith('was removed')) problems.push(problem(name, why));
+    return undefined;
+  }
+  if (st.isFile()) return { file: name, path, size: st.size, kind };
+  problems.push(problem(name, st.isDirectory() ? 'is a folder, not a file' : 'is not a regular file'));
+  return undefined;
+}
+
+/**
+ * Every file the set is read from (the schema, *.cedar, templates/, links files, and tests/ when
+ * `tests`), found and checked (see listFolder) but not read. Throws a PolicySetError naming every
+ * problem.
+ */
+export function listPolicyFiles(dir: string, options: { tests?: boolean } = {}): PolicyFileEntry[] {
+  const problems: PolicyDiagnostic[] = [];
+  const schema = oneFile(dir, SCHEMA_FILE, 'schema', problems);
+  if (!schema && problems.length === 0) problems.push(problem(SCHEMA_FILE, `missing ${SCHEMA_FILE} in ${dir}`));
+  const links = oneFile(dir, LINKS_FILE, 'links', problems);
+  const entries: PolicyFileEntry[] = [
+    ...(schema ? [schema] : []),
+    ...listFolder(dir, '', '.cedar', 'policy', problems),
+    ...listFolder(join(dir, TEMPLATE_DIR), `${TEMPLATE_DIR}/`, '.cedar', 'template', problems),
+    ...(links ? [links] : []),
+    ...listFolder(join(dir, LINKS_DIR), `${LINKS_DIR}/`, '.json', 'links', problems),
+    ...(options.tests ? listFolder(join(dir, TESTS_DIR), `${TESTS_DIR}/`, '.json', 'test', problems) : []),
+  ];
+  if (problems.length > 0) throw new PolicySetError(problems);
+  return entries;
+}
+
+/** Text as UTF-8, BOM kept (as readFileSync(…, 'utf8') gave it); invalid bytes are refused, never replaced. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The text of a file of the set, or a problem naming the line and column of the first byte that is not UTF-8. */
+export function decodePolicyFile(file: string, bytes: Uint8Array): PolicyFileText | PolicyDiagnostic {
+  try {
+    return { file, text: utf8.decode(bytes) };
+  } catch {
+    return problem(file, 'is not UTF-8 text: save it as UTF-8', ...firstInvalidByte(bytes));
+  }
+}
+
+/** Line and column of the first byte that is not UTF-8 (a newline is never part of a multi-byte character). */
+function firstInvalidByte(bytes: Uint8Array): [number, number] {
+  let start = 0;
+  for (let line = 1; start <= bytes.length; line++) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end < 0) end = bytes.length;
+    const text = bytes.subarray(start, end);
+    try {
+      utf8.decode(text);
+    } catch {
+      const stream = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+      let decoded = '';
+      for (let i = 0; i < text.length; i++) {
+        try {
+          decoded += stream.decode(text.subarray(i, i + 1), { stream: true });
+        } catch {
+          return [line, decoded.length + 1];
+        }
+      }
+      return [line, decoded.length + 1];
+    }
+    start = end + 1;
+  }
+  return [1, 1];
+}
+
+/**
+ * A policy file in which every line is blank or a comment holds no policy: most likely one caught
+ * part-way through a save (truncated, then written), which as an empty set would drop its forbids.
+ */
+export function holdsNoPolicy(text: string): boolean {
+  return text.split('\n').every((line) => {
+    const t = line.trim();
+    return t === '' || t.startsWith('//');
+  });
+}
+
+function readEntries(entries: PolicyFileEntry[], problems: PolicyDiagnostic[]): Array<PolicyFileText & { kind: PolicyFileEntry['kind'] }> {
+  const out: Array<PolicyFileText & { kind: PolicyFileEntry['kind'] }> = [];
+  for (const e of entries) {
+    if (e.kind === 'links' && e.size > MAX_LINKS_FILE_BYTES) {
+      problems.push(problem(e.file, `larger than ${MAX_LINKS_FILE_BYTES} bytes: split it into files under ${LINKS_DIR}/`));
+      continue;
+    }
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(e.path);
+    } catch (err) {
+      problems.push(problem(e.file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`));
+      continue;
+    }
+    const read = decodePolicyFile(e.file, bytes);
+    if ('message' in read) problems.push(read);
+    else if ((e.kind === 'policy' || e.kind === 'template') && holdsNoPolicy(read.text)) {
+      problems.push(
+        problem(
+          e.file,
+          'holds no policy (it is empty, or only blank lines and comments). A file saved part-way would otherwise go live as no policies at all: to drop its policies, remove the file',
+        ),
+      );
+    } else out.push({ ...read, kind: e.kind });
+  }
+  return out;
+}
 
 /** Reads the folder; compilePolicySet does the checking. */
 export function readPolicyDir(dir: string): PolicySources {
-  let schemaText: string;
-  try {
-    schemaText = readFileSync(join(dir, SCHEMA_FILE), 'utf8');
-  } catch {
-    throw new PolicySetError([{ file: SCHEMA_FILE, line: 1, column: 1, severity: 'error', message: `missing ${SCHEMA_FILE} in ${dir}` }]);
-  }
-  const linkFiles: PolicyFileText[] = [];
-  const readLinks = (path: string, name: string) => {
-    if (statSync(path).size > MAX_LINKS_FILE_BYTES) {
-      throw new PolicySetError([{ file: name, line: 1, column: 1, severity: 'error', message: `larger than ${MAX_LINKS_FILE_BYTES} bytes: split it into files under ${LINKS_DIR}/` }]);
-    }
-    linkFiles.push({ file: name, text: readFileSync(path, 'utf8') });
-  };
-  if (existsSync(join(dir, LINKS_FILE))) readLinks(join(dir, LINKS_FILE), LINKS_FILE);
-  if (existsSync(join(dir, LINKS_DIR))) {
-    for (const name of readdirSync(join(dir, LINKS_DIR)).filter((n) => n.endsWith('.json')).sort()) readLinks(join(dir, LINKS_DIR, name), `${LINKS_DIR}/${name}`);
-  }
-  return { schemaText, files: cedarFilesIn(dir), templates: cedarFilesIn(join(dir, TEMPLATE_DIR), `${TEMPLATE_DIR}/`), links: linkFiles };
+  const problems: PolicyDiagnostic[] = [];
+  const read = readEntries(listPolicyFiles(dir), problems);
+  if (problems.length > 0) throw new PolicySetError(problems);
+  const of = (kind: PolicyFileEntry['kind']): PolicyFileText[] => read.filter((f) => f.kind === kind).map(({ file, text }) => ({ file, text }));
+  return { schemaText: of('schema')[0]!.text, files: of('policy'), templates: of('template'), links: of('links') };
 }
 
 /** The text of every tests/*.json file, by its name under the policy folder, in name order. */
 export function readTestFiles(policyDir: string): PolicyFileText[] {
-  const dir = join(policyDir, TESTS_DIR);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => ({ file: `${TESTS_DIR}/${f}`, text: readFileSync(join(dir, f), 'utf8') }));
+  const problems: PolicyDiagnostic[] = [];
+  const entries = listFolder(join(policyDir, TESTS_DIR), `${TESTS_DIR}/`, '.json', 'test', problems);
+  const read = problems.length > 0 ? [] : readEntries(entries, problems);
+  if (problems.length > 0) throw new PolicySetError(problems);
+  return read.map(({ file, text }) => ({ file, text }));
 }
 
 /** SHA-256 over the schema and every file of the set, in order: CompiledPolicySet.hash. */

@@ -8,20 +8,48 @@
  * failure is logged, counted and shown in status(). policies/candidate/ (same layout), when present,
  * is loaded beside it and evaluated in shadow, never enforced.
  */
-import { existsSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { checkOffThread } from './check-off-thread.ts';
 import { indexPolicySet, PolicyEngine, type Authorizer, type PolicyEngineOptions } from './engine.ts';
 import { checkKey, codeVersion, readCheckedSet, writeCheckedSet, type CheckInputs } from './checked-set-cache.ts';
-import { compilePolicySet, formatDiagnostic, loadPolicyDir, PolicySetError, readPolicyDir, type CompiledPolicySet } from './load-policies.ts';
-import { formatFailure, parseTestFiles, readTestFiles, runPolicyTests } from './run-tests.ts';
+import { compilePolicySet, formatDiagnostic, LINKS_DIR, LINKS_FILE, loadPolicyDir, PolicySetError, readPolicyDir, SCHEMA_FILE, TEMPLATE_DIR, type CompiledPolicySet } from './load-policies.ts';
+import { formatFailure, parseTestFiles, readTestFiles, runPolicyTests, TESTS_DIR } from './run-tests.ts';
 import { runReloadJob, type ReloadAnswer } from './reload-worker.ts';
 import { rememberSchemaJson, schemaJson } from './schema-json.ts';
 import { shadowing, type Disagreement } from './shadow.ts';
 
 export const CANDIDATE_DIR = 'candidate';
+
+/**
+ * The folders a reload reads, under the policy folder ('' is the folder itself), with the names in
+ * each that it reads: the only ones watched and polled, so that changes anywhere else cost nothing.
+ * The candidate's tests are not run, so candidate/tests/ is not among them. `..data` is how a
+ * Kubernetes ConfigMap volume swaps every file at once.
+ */
+const READ_FOLDERS: ReadonlyArray<readonly [string, (name: string) => boolean]> = (() => {
+  const root = (n: string) => n === SCHEMA_FILE || n === LINKS_FILE || n.endsWith('.cedar') || n === '..data';
+  const cedar = (n: string) => n.endsWith('.cedar');
+  const json = (n: string) => n.endsWith('.json');
+  return [
+    ['', root],
+    [TEMPLATE_DIR, cedar],
+    [LINKS_DIR, json],
+    [TESTS_DIR, json],
+    [CANDIDATE_DIR, root],
+    [`${CANDIDATE_DIR}/${TEMPLATE_DIR}`, cedar],
+    [`${CANDIDATE_DIR}/${LINKS_DIR}`, json],
+  ];
+})();
+
+/**
+ * A watch-triggered reload waits until two looks at the folder, this long apart, agree, so that a
+ * save in progress is not read part-way; after this many looks that disagree it reads it anyway.
+ */
+const SETTLE_MS = 150;
+const MAX_SETTLE_LOOKS = 20;
 
 export type ReloadTrigger = 'start' | 'watch' | 'signal' | 'api';
 
@@ -146,10 +174,23 @@ export class PolicyManager {
   #view: Authorizer;
   #lastReload: ReloadOutcome | null = null;
   #reloads = { loaded: 0, refused: 0 };
-  #watcher: FSWatcher | undefined;
+  /** One non-recursive watch per folder of READ_FOLDERS that exists, by its path under the folder, with the folder it resolved to. */
+  #watchers = new Map<string, { real: string; watcher: FSWatcher }>();
+  #watching = false;
   #timer: NodeJS.Timeout | undefined;
   #poll: NodeJS.Timeout | undefined;
+  /** The poll's last look at the folder. */
   #fingerprint = '';
+  /**
+   * The folder as the last reload found it (its fingerprint, taken before it read the folder), when
+   * that reload loaded it, found it unchanged, or refused it for what it holds: a watch-triggered
+   * reload of the same folder would say the same again (and a refusal logged, counted and audited
+   * twice). Undefined after a refusal that was not the set's fault (a worker that failed).
+   */
+  #lastLook: string | undefined;
+  #settleLooks = 0;
+  #watchBusy = false;
+  #watchAgain = false;
   #reloading: Promise<ReloadOutcome> | undefined;
 
   private constructor(
@@ -221,13 +262,18 @@ export class PolicyManager {
 
   /** Re-reads the folder; concurrent calls share one reload. */
   reload(trigger: ReloadTrigger): Promise<ReloadOutcome> {
+    return this.#reloadWith(trigger, undefined);
+  }
+
+  #reloadWith(trigger: ReloadTrigger, look: string | undefined): Promise<ReloadOutcome> {
     this.#reloading ??= Promise.resolve()
-      .then(() => this.#reload(trigger))
+      .then(() => this.#reload(trigger, look ?? folderFingerprint(this.o.dir)))
       .finally(() => (this.#reloading = undefined));
     return this.#reloading;
   }
 
-  async #reload(trigger: ReloadTrigger): Promise<ReloadOutcome> {
+  /** `look`: the folder's fingerprint, taken before the folder is read. */
+  async #reload(trigger: ReloadTrigger, look: string): Promise<ReloadOutcome> {
     const at = this.o.clock.now().toISOString();
     const job = { dir: this.o.dir, groupsClaim: this.o.groupsClaim };
     // Validation, compilation and the set's tests run in a worker thread with its own Cedar; the
@@ -263,6 +309,7 @@ export class PolicyManager {
     // fingerprint): the second finds the set it just loaded. That is no news, and must not hide the load.
     const echo = trigger === 'watch' && outcome.outcome === 'unchanged' && this.#lastReload?.outcome === 'loaded' && this.#lastReload.hash === outcome.hash;
     if (!echo) this.#lastReload = outcome;
+    this.#lastLook = outcome.outcome !== 'refused' || ('diagnostics' in answer.live && answer.live.diagnostics) ? look : undefined;
     if (outcome.outcome !== 'unchanged') this.o.onLoad?.(outcome, loaded);
     return outcome;
   }
@@ -295,20 +342,26 @@ export class PolicyManager {
   }
 
   /**
-   * Watches the folder and reloads shortly after changes settle. Node 20's recursive fs.watch on
-   * Linux stops reporting a file once it was replaced by a rename (mv, git checkout, editors that
-   * save that way), so a cheap poll of every file's size and mtime backs it up.
+   * Watches the folders a reload reads (READ_FOLDERS), and reloads shortly after changes settle.
+   * Each is watched on its own, not recursively: Node 20's recursive fs.watch on Linux walks and
+   * watches every folder below, so thousands of files written anywhere under the folder held up the
+   * event loop for seconds. A folder that is a symbolic link is watched where it leads, and watched
+   * again when that changes (a ConfigMap's update). fs.watch on Linux also stops reporting a file once
+   * it was replaced by a rename (mv, git checkout, editors that save that way), so a cheap poll of
+   * every read file's size, modification time and inode backs it up, and adds watches for folders
+   * that appear.
    */
-  watch(debounceMs = 300, pollMs = 2_000): void {
-    if (this.#watcher) return;
+  watch(debounceMs = 300, pollMs = 2_000, settleMs = SETTLE_MS): void {
+    if (this.#watching) return;
+    this.#watching = true;
     const soon = () => {
       clearTimeout(this.#timer);
-      this.#timer = setTimeout(() => void this.reload('watch'), debounceMs);
+      this.#timer = setTimeout(() => void this.#watchReload(soon, settleMs), debounceMs);
     };
-    this.#watcher = watch(this.o.dir, { recursive: true }, soon);
-    this.#watcher.on('error', (err) => this.o.logger.warn('policy folder watch failed; the poll and SIGHUP still reload', { err }));
+    this.#syncWatchers(soon);
     this.#fingerprint = folderFingerprint(this.o.dir);
     this.#poll = setInterval(() => {
+      this.#syncWatchers(soon);
       const now = folderFingerprint(this.o.dir);
       if (now !== this.#fingerprint) {
         this.#fingerprint = now;
@@ -318,11 +371,84 @@ export class PolicyManager {
     this.#poll.unref();
   }
 
+  /**
+   * A reload the watch asked for: once two looks at the folder agree (a save in progress changes
+   * what the second sees), and only if the folder is not as the last reload found it.
+   */
+  async #watchReload(soon: () => void, settleMs: number): Promise<void> {
+    // One at a time: a change seen meanwhile is looked at once this one is done.
+    if (this.#watchBusy) {
+      this.#watchAgain = true;
+      return;
+    }
+    this.#watchBusy = true;
+    try {
+      await this.#settledReload(soon, settleMs);
+    } finally {
+      this.#watchBusy = false;
+    }
+    if (this.#watchAgain && this.#watching) {
+      this.#watchAgain = false;
+      soon();
+    }
+  }
+
+  async #settledReload(soon: () => void, settleMs: number): Promise<void> {
+    // A reload already under way may have read the folder before this change: look after it.
+    await this.#reloading?.catch(() => undefined);
+    if (!this.#watching) return;
+    this.#syncWatchers(soon);
+    const first = folderFingerprint(this.o.dir);
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    if (!this.#watching) return;
+    const look = folderFingerprint(this.o.dir);
+    if (look !== first && this.#settleLooks < MAX_SETTLE_LOOKS) {
+      this.#settleLooks++;
+      soon();
+      return;
+    }
+    this.#settleLooks = 0;
+    this.#fingerprint = look; // what the poll has now seen
+    if (look === this.#lastLook) return;
+    await this.#reloadWith('watch', look);
+  }
+
+  /** Watches each folder of READ_FOLDERS that exists, where it leads now; drops watches of folders gone or moved. */
+  #syncWatchers(soon: () => void): void {
+    for (const [rel] of READ_FOLDERS) {
+      const path = join(this.o.dir, rel);
+      let real: string | undefined;
+      try {
+        real = realpathSync(path);
+        if (!statSync(real).isDirectory()) real = undefined;
+      } catch {
+        real = undefined;
+      }
+      const current = this.#watchers.get(rel);
+      if (current && current.real === real) continue;
+      current?.watcher.close();
+      this.#watchers.delete(rel);
+      if (real === undefined) continue;
+      try {
+        const watcher = watch(real, soon);
+        // A folder removed or replaced ends its watch; the next poll watches what is there then.
+        watcher.on('error', () => {
+          watcher.close();
+          if (this.#watchers.get(rel)?.watcher === watcher) this.#watchers.delete(rel);
+        });
+        this.#watchers.set(rel, { real, watcher });
+      } catch (err) {
+        if (rel === '') this.o.logger.warn('policy folder watch failed; the poll and SIGHUP still reload', { err });
+      }
+    }
+  }
+
   close(): void {
+    this.#watching = false;
     clearTimeout(this.#timer);
     clearInterval(this.#poll);
-    this.#watcher?.close();
-    this.#watcher = undefined;
+    for (const { watcher } of this.#watchers.values()) watcher.close();
+    this.#watchers.clear();
   }
 
   status(): PolicyStatus {
@@ -346,30 +472,32 @@ export class PolicyManager {
   }
 }
 
-/** Every file's path, size and modification time under the folder: changes when any file does. */
+/**
+ * Every file a reload reads (READ_FOLDERS), by name, with the size, modification time and inode of
+ * what it leads to (symbolic links followed): changes when any of them does, a ConfigMap's swap of
+ * `..data` included. A folder or file that cannot be looked at counts as its error.
+ */
 function folderFingerprint(dir: string): string {
   const parts: string[] = [];
-  const walk = (d: string) => {
-    let entries;
+  for (const [rel, reads] of READ_FOLDERS) {
+    const folder = join(dir, rel);
+    let names: string[];
     try {
-      entries = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
+      names = readdirSync(folder);
+    } catch (err) {
+      parts.push(`${rel}/\0${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      continue;
     }
-    for (const e of entries) {
-      const path = join(d, e.name);
-      if (e.isDirectory()) walk(path);
-      else {
-        try {
-          const st = statSync(path);
-          parts.push(`${path}\0${st.size}\0${st.mtimeMs}`);
-        } catch {
-          /* removed meanwhile */
-        }
+    for (const name of names) {
+      if (!reads(name)) continue;
+      try {
+        const st = statSync(join(folder, name));
+        parts.push(`${rel}/${name}\0${st.size}\0${st.mtimeMs}\0${st.ctimeMs}\0${st.ino}`);
+      } catch (err) {
+        parts.push(`${rel}/${name}\0${(err as NodeJS.ErrnoException).code ?? 'error'}`);
       }
     }
-  };
-  walk(dir);
+  }
   return parts.sort().join('\n');
 }
 

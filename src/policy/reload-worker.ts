@@ -61,7 +61,8 @@ export function runReloadJob(job: ReloadJob): ReloadAnswer {
   try {
     live = { set: checkPolicyDir(job.dir, job.groupsClaim).set };
   } catch (err) {
-    live = { errors: errorsOf(err) };
+    // diagnostics say the set was refused for what it holds, not for a failure of the check itself.
+    live = { errors: errorsOf(err), ...(err instanceof PolicySetError ? { diagnostics: err.diagnostics } : {}) };
   }
   const candidateDir = join(job.dir, CANDIDATE_DIR);
   let candidate: ReloadAnswer['candidate'] = null;
