@@ -163,7 +163,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
 
   let devKey: DevKey | undefined;
   if (config.auth.mode === 'dev') devKey = await loadOrCreateDevKey(config.dataDir);
-  const keySource = keySourceFor(config.auth, devKey);
+  const keySource = keySourceFor(config.auth, devKey, logger);
   const verifier = createTokenVerifier({
     keySource,
     issuer: config.auth.issuer,

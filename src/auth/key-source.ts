@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwksCache, type ExportedJWKSCache, type JSONWebKeySet, type JWKSCacheInput, type JWTVerifyGetKey, type RemoteJWKSet } from 'jose';
 import type { AuthConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
+import type { Logger } from '../log.ts';
 import type { DevKey } from './dev-key.ts';
 import { remoteKeySetVersion } from './remote-key-set-version.ts';
 
@@ -33,7 +34,7 @@ export interface KeySource {
 /** A set read once never changes. */
 const FIXED_KEY_SET = (): number => 0;
 
-export function keySourceFor(auth: AuthConfig, devKey?: DevKey): KeySource {
+export function keySourceFor(auth: AuthConfig, devKey?: DevKey, logger?: Logger): KeySource {
   switch (auth.mode) {
     case 'jwks-url': {
       // jose writes each key set it fetches into this object: what remoteKeySetVersion watches.
@@ -45,7 +46,7 @@ export function keySourceFor(auth: AuthConfig, devKey?: DevKey): KeySource {
         [jwksCache]: fetched,
         [customFetch]: fetchJwksBounded,
       });
-      return guarded(withBackoff(remote, fetched, JWKS_BACKOFF_MS), `JWKS ${auth.url.href}`, remoteKeySetVersion(remote, fetched));
+      return guarded(withBackoff(remote, fetched, JWKS_BACKOFF_MS, fetchOutage(logger, auth.url.href)), `JWKS ${auth.url.href}`, remoteKeySetVersion(remote, fetched));
     }
     case 'jwks-file':
       return guarded(createLocalJWKSet(readJwksFile(auth.file)), `JWKS file ${auth.file}`, FIXED_KEY_SET);
@@ -116,6 +117,9 @@ export async function fetchJwksBounded(url: string, init: RequestInit): Promise<
     return new Response(text, { status: 200 }); // jose reports it as not JSON
   }
   const keys = (parsed as { keys?: unknown } | null)?.keys;
+  // No key is no way to verify anything: an outage of the identity provider's (503), not a verdict
+  // on every token (401, counted against each client's address, the cache flushed).
+  if (Array.isArray(keys) && keys.length === 0) throw new Error('the key set holds no keys');
   if (Array.isArray(keys)) {
     for (const key of keys as unknown[]) {
       const jwk = key as Record<string, unknown> | null;
@@ -139,7 +143,7 @@ export async function fetchJwksBounded(url: string, init: RequestInit): Promise<
  * token a 503 for the backoff, though the keys that sign them were at hand, and took every replica
  * out of its load balancer's rotation at once.
  */
-function withBackoff(remote: RemoteJWKSet, fetched: JWKSCacheInput, ms: number): JWTVerifyGetKey {
+function withBackoff(remote: RemoteJWKSet, fetched: JWKSCacheInput, ms: number, outage: FetchOutage): JWTVerifyGetKey {
   let failedAt = -Infinity;
   let lastError: unknown;
   /** The set jose fetched last, as a local set (built once per fetched set). */
@@ -156,15 +160,43 @@ function withBackoff(remote: RemoteJWKSet, fetched: JWKSCacheInput, ms: number):
       if (fresh) return fresh(header, token);
       throw new KeySourceUnavailable('the last fetch of the key set failed; not trying again yet', { cause: lastError });
     }
+    // jose writes each set it fetches into `fetched` as a new object: a new one means a fetch worked.
+    const before = (fetched as Partial<ExportedJWKSCache>).jwks;
+    const fetchedAgain = () => (fetched as Partial<ExportedJWKSCache>).jwks !== before && outage.ended();
     try {
-      return await remote(header, token);
+      const key = await remote(header, token);
+      fetchedAgain();
+      return key;
     } catch (err) {
       if (!(err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys)) {
         failedAt = Date.now();
         lastError = err;
-      }
+        outage.began(err);
+      } else fetchedAgain();
       throw err;
     }
+  };
+}
+
+/** Says once when fetching the key set starts failing, with why, and once when it works again. */
+interface FetchOutage {
+  began(err: unknown): void;
+  ended(): void;
+}
+
+function fetchOutage(logger: Logger | undefined, url: string): FetchOutage {
+  let failing = false;
+  return {
+    began(err) {
+      if (failing) return;
+      failing = true;
+      logger?.warn('the key set cannot be fetched: tokens that need it are answered 503 until it can', { jwksUrl: url, err: (err as Error).message });
+    },
+    ended() {
+      if (!failing) return;
+      failing = false;
+      logger?.info('the key set is fetched again', { jwksUrl: url });
+    },
   };
 }
 

@@ -13,7 +13,9 @@ import { JWKS_BACKOFF_MS, keySourceFor, MAX_JWKS_BYTES } from '../../src/auth/ke
 import { createTokenVerifier, type TokenVerifier } from '../../src/auth/verify-token.ts';
 import type { Clock } from '../../src/clock.ts';
 import { ServiceUnavailableError, UnauthenticatedError } from '../../src/errors.ts';
+import { createLogger } from '../../src/log.ts';
 import { rejectionOf } from '../helpers/rejection.ts';
+import { LogCapture } from '../ops/ops-app.ts';
 import { AUDIENCE, expectUnauthenticated, ISSUER, NOW, NOW_ISO, sign, signingKey, type SigningKey } from '../auth/token-fixtures.ts';
 
 let keyA: SigningKey;
@@ -139,6 +141,29 @@ describe('the identity provider down', () => {
     await expectUnavailable(verifier.verify(await sign(keyA, { sub: 'erin' })));
   });
 
+  it('says once, with why, when the key set cannot be fetched, and once when it can again', async () => {
+    const log = new LogCapture();
+    const keySource = keySourceFor({ mode: 'jwks-url', url, issuer: ISSUER, audience: AUDIENCE }, undefined, createLogger({ level: 'info', destination: log }));
+    const verifier = createTokenVerifier({ keySource, issuer: ISSUER, audience: AUDIENCE, groupsClaim: 'groups', clock: movableClock(NOW_ISO), clockToleranceSeconds: 0 });
+    handler = (_req, res) => {
+      res.writeHead(500);
+      res.end();
+    };
+    for (let i = 0; i < 3; i++) {
+      await expectUnavailable(verifier.verify(await sign(keyA, { sub: `u${i}` })));
+      advanceWall(JWKS_BACKOFF_MS + 1);
+    }
+    expect(fetches).toBe(3);
+    handler = serveKeys([keyA.publicJwk]);
+    expect((await verifier.verify(await sign(keyA, { sub: 'back' }))).subject).toBe('back');
+    expect((await verifier.verify(await sign(keyA, { sub: 'again' }))).subject).toBe('again');
+    expect(log.lines.map((l) => [l.level, l.msg, l.jwksUrl])).toEqual([
+      ['warn', 'the key set cannot be fetched: tokens that need it are answered 503 until it can', url.href],
+      ['info', 'the key set is fetched again', url.href],
+    ]);
+    expect(log.lines[0]!.err).toMatch(/Expected 200 OK/);
+  });
+
   it('where nothing listens: 503, and the backoff holds', async () => {
     const dead = createServer();
     await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
@@ -209,6 +234,10 @@ describe('hostile key set answers: each a 503, never a key', () => {
     ['a symmetric key beside the real one', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ keys: [keyA.publicJwk, { kty: 'oct', kid: 'idp-a', alg: 'HS256', k: Buffer.from('shared-secret').toString('base64url') }] }));
+    }],
+    ['an empty key set (no way to verify anything: an outage, not a verdict on each token)', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: [] }));
     }],
     ['a private key', async (_req, res) => {
       const { privateKey } = await generateKeyPair('ES256', { extractable: true });
