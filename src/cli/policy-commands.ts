@@ -3,8 +3,8 @@
  * a policies folder. Exit codes follow the Cedar CLI: 0 success, 1 failure (a test failed, a file
  * is not formatted), 2 a deny (explain), 3 an invalid policy set.
  */
-import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, writeFileSync, existsSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { CedarValueJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { PolicyEngine } from '../policy/engine.ts';
@@ -12,6 +12,7 @@ import { packageResource, principalEntities, userUid } from '../policy/entities.
 import { addDisagreement, sortedDisagreements, type DisagreementRow } from '../policy/disagreements.ts';
 import { describeExplanation, explain } from '../policy/explain.ts';
 import { formatDiagnostic, loadPolicyDir, TEMPLATE_DIR } from '../policy/load-policies.ts';
+import { decodePolicyFile } from '../policy/policy-files.ts';
 import { formatFailure, readTestCases, runPolicyTests } from '../policy/run-tests.ts';
 import { TestCaseError } from '../policy/test-cases.ts';
 import { parseCoordinates } from '../resource/coordinates.ts';
@@ -39,11 +40,20 @@ export function policyValidate(dir: string, out: Out, err: Out): number {
 export function policyFormat(dir: string, check: boolean, out: Out, err: Out): number {
   const files = [dir, join(dir, TEMPLATE_DIR)]
     .filter(existsSync)
-    .flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.cedar')).sort().map((f) => join(d, f)));
+    // Symbolic links followed, as a reload follows them; an editor's lock file (.#name.cedar) is no file to format.
+    .flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.cedar') && !f.startsWith('.#')).sort().map((f) => join(d, f)))
+    .filter((f) => statSync(f, { throwIfNoEntry: false })?.isFile());
   let unformatted = 0;
   let failed = 0;
   for (const file of files) {
-    const text = readFileSync(file, 'utf8');
+    // As a reload reads it: bytes that are not UTF-8 are named, never written back as U+FFFD.
+    const decoded = decodePolicyFile(file, readFileSync(file));
+    if ('message' in decoded) {
+      failed++;
+      err(`${file}:${decoded.line}:${decoded.column}: cannot format: ${decoded.message}`);
+      continue;
+    }
+    const text = decoded.text;
     const answer = cedar.formatPolicies({ policyText: text, lineWidth: LINE_WIDTH, indentWidth: INDENT });
     if (answer.type === 'failure') {
       failed++;
@@ -54,7 +64,7 @@ export function policyFormat(dir: string, check: boolean, out: Out, err: Out): n
     unformatted++;
     if (check) out(`${file}: not formatted`);
     else {
-      writeFileSync(file, answer.formatted_policy);
+      replaceAtomically(file, answer.formatted_policy);
       out(`${file}: formatted`);
     }
   }
@@ -62,6 +72,23 @@ export function policyFormat(dir: string, check: boolean, out: Out, err: Out): n
   if (check && unformatted > 0) return 1;
   if (unformatted === 0) out(`${files.length} file(s) already formatted`);
   return 0;
+}
+
+/**
+ * Writes a file as the gateway's watch should see it change: a complete copy beside it (beside the
+ * file a symbolic link leads to), renamed into place. Rewritten in place, a watching gateway could
+ * read it empty or half-written.
+ */
+function replaceAtomically(file: string, text: string): void {
+  const real = realpathSync(file);
+  const temporary = join(dirname(real), `.${basename(real)}.${process.pid}.tmp`);
+  writeFileSync(temporary, text, { mode: statSync(real).mode });
+  try {
+    renameSync(temporary, real);
+  } catch (e) {
+    rmSync(temporary, { force: true });
+    throw e;
+  }
 }
 
 export function policyTest(dir: string, filter: string | undefined, groupsClaim: string, out: Out, err: Out): number {

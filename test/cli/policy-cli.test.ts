@@ -3,7 +3,7 @@
  * child processes of bin/versiongate.js, each on its own temporary copy of ./policies (and its own
  * data dir), with no VERSIONGATE_* setting inherited. Every wait is bounded; nothing is timed.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -167,6 +167,31 @@ describe('versiongate policy format', () => {
     expect(again.stdout).toMatch(/^\d+ file\(s\) already formatted\n$/);
     // Formatting changed the layout, not the policies.
     expect((await policy(['validate', dir])).code).toBe(0);
+  });
+
+  it('formats a file a symbolic link leads to by renaming a copy into place there, and refuses bytes that are not UTF-8', SEVERAL, async () => {
+    const dir = policiesCopy();
+    expect((await policy(['format', dir])).code).toBe(0);
+    // A ConfigMap-like file: the folder holds a link, the text lives elsewhere.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'vg-fmt-target-'));
+    const target = join(elsewhere, 'linked.cedar');
+    writeFileSync(target, '@id("linked")\npermit(principal==User::"ci",action==Action::"UpdatePackageVersionsStatus",resource);\n');
+    symlinkSync(target, join(dir, 'linked.cedar'));
+    const inodeBefore = statSync(target).ino;
+    const format = await policy(['format', dir]);
+    expect(format.stdout).toBe(`${join(dir, 'linked.cedar')}: formatted\n`);
+    // Still a link, to a new file (renamed into place, never rewritten where a reload could read it half-done).
+    expect(lstatSync(join(dir, 'linked.cedar')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toContain('permit (\n  principal == User::"ci",');
+    expect(statSync(target).ino).not.toBe(inodeBefore);
+    expect(readdirSync(elsewhere)).toEqual(['linked.cedar']);
+
+    const latin1 = join(dir, 'latin1.cedar');
+    writeFileSync(latin1, Buffer.concat([Buffer.from('@id("x")\npermit(principal==User::"al'), Buffer.from([0xff]), Buffer.from('ice",action,resource);\n')]));
+    const refused = await policy(['format', dir]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain(`${latin1}:2:`);
+    expect(readFileSync(latin1).includes(0xff)).toBe(true);
   });
 });
 
