@@ -12,11 +12,12 @@ import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CodeartifactClient, PublishPackageVersionCommand, UpdatePackageVersionsStatusCommand } from '@aws-sdk/client-codeartifact';
+import { PublishPackageVersionCommand, UpdatePackageVersionsStatusCommand } from '@aws-sdk/client-codeartifact';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_JSON_BODY_BYTES } from '../../src/app.ts';
 import { CHALK, UPDATE } from '../helpers/gateway.ts';
 import { parseRaw, rawRequest, readResponse, realServer, WAIT_MS, type RawResponse, type RealServer } from './real-server.ts';
+import { sdkClient } from '../helpers/sdk-client.ts';
 
 const TRIES = 200;
 const ASSET_LIMIT = 64 * 1024;
@@ -104,19 +105,6 @@ function curl(args: string[]): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) =>
     execFile('/usr/bin/curl', args, { timeout: WAIT_MS }, (err, stdout, stderr) => (err ? reject(new Error(`curl failed: ${err.message}\n${stderr}`)) : resolve({ stdout, stderr }))),
   );
-}
-
-/** The AWS SDK with maxAttempts 1 (a reset shows as an error, not a retry) and the bearer token. */
-function sdkClient(endpoint: string, token: string): CodeartifactClient {
-  const client = new CodeartifactClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' }, maxAttempts: 1 });
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      (args.request as { headers: Record<string, string> }).headers['authorization'] = `Bearer ${token}`;
-      return next(args);
-    },
-    { step: 'finalizeRequest', priority: 'low', name: 'versiongateBearerToken' },
-  );
-  return client;
 }
 
 /** An SDK refusal, summed up as the status, the exception's name and its message. */

@@ -36,20 +36,9 @@ import { startGateway, type Gateway } from '../../src/main.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
 import { rejectionOf } from '../helpers/rejection.ts';
 import { seedSynced, syncsSettled } from '../helpers/seed-synced.ts';
+import { sdkClient } from '../helpers/sdk-client.ts';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
-function clientFor(endpoint: string, token: string): CodeartifactClient {
-  const client = new CodeartifactClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' }, maxAttempts: 1 });
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      (args.request as { headers: Record<string, string> }).headers['authorization'] = `Bearer ${token}`;
-      return next(args);
-    },
-    { step: 'finalizeRequest', priority: 'low', name: 'versiongateBearerToken' },
-  );
-  return client;
-}
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -78,7 +67,7 @@ describe('@aws-sdk/client-codeartifact: the package API against versiongate', ()
     gateway = await startGateway(config, { logger: silentLogger });
     await seedSynced(gateway, join(dir, 'data'));
     client = async (groups, sub = 'ci-pipeline') =>
-      clientFor(
+      sdkClient(
         gateway.url,
         await mintDevToken({ key: gateway.devKey!, issuer: config.auth.issuer, audience: config.auth.audience, subject: sub, groups, groupsClaim: 'groups', ttlSeconds: 600, clock: systemClock }),
       );

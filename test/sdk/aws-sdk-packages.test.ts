@@ -32,18 +32,7 @@ import { silentLogger } from '../../src/log.ts';
 import { startGateway, type Gateway } from '../../src/main.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
 import { seedSynced } from '../helpers/seed-synced.ts';
-
-function clientFor(endpoint: string, token: string): CodeartifactClient {
-  const client = new CodeartifactClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' }, maxAttempts: 1 });
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      (args.request as { headers: Record<string, string> }).headers['authorization'] = `Bearer ${token}`;
-      return next(args);
-    },
-    { step: 'finalizeRequest', priority: 'low', name: 'versiongateBearerToken' },
-  );
-  return client;
-}
+import { sdkClient } from '../helpers/sdk-client.ts';
 
 const failure = (p: Promise<unknown>) => p.then(
   () => {
@@ -71,7 +60,7 @@ describe('the package operations through @aws-sdk/client-codeartifact', () => {
     gateway = await startGateway(config, { logger: silentLogger });
     await seedSynced(gateway, join(dir, 'data'));
     as = async (sub, groups) =>
-      clientFor(
+      sdkClient(
         gateway.url,
         await mintDevToken({ key: gateway.devKey!, issuer: config.auth.issuer, audience: config.auth.audience, subject: sub, groups, groupsClaim: 'groups', ttlSeconds: 600, clock: systemClock }),
       );

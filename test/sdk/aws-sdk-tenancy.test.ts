@@ -37,18 +37,7 @@ import { silentLogger } from '../../src/log.ts';
 import { startGateway, type Gateway } from '../../src/main.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
 import { seedSynced } from '../helpers/seed-synced.ts';
-
-function clientFor(endpoint: string, token: string): CodeartifactClient {
-  const client = new CodeartifactClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' }, maxAttempts: 1 });
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      (args.request as { headers: Record<string, string> }).headers['authorization'] = `Bearer ${token}`;
-      return next(args);
-    },
-    { step: 'finalizeRequest', priority: 'low', name: 'versiongateBearerToken' },
-  );
-  return client;
-}
+import { sdkClient } from '../helpers/sdk-client.ts';
 
 const OWNER = '111122223333';
 const ARN = 'arn:aws:codeartifact:us-east-1:111122223333';
@@ -67,7 +56,7 @@ describe('domains and repositories through @aws-sdk/client-codeartifact', () => 
     gateway = await startGateway(config, { logger: silentLogger });
     await seedSynced(gateway, join(dir, 'data'));
     client = async (sub, groups) =>
-      clientFor(
+      sdkClient(
         gateway.url,
         await mintDevToken({ key: gateway.devKey!, issuer: config.auth.issuer, audience: config.auth.audience, subject: sub, groups, groupsClaim: 'groups', ttlSeconds: 600, clock: systemClock }),
       );
