@@ -150,12 +150,24 @@ describe('the package API over HTTP', () => {
       expect(await gw.store.pendingBlobDeletions()).toEqual([]);
     });
 
+    it('takes an asset name with single spaces inside it, as CodeArtifact does, and gives it back on download', async () => {
+      expect((await publish('1.0.0', 'my tool 1.0.bin', 'spaced')).status).toBe(200);
+      await gw.sync();
+      const res = await call('GET', `${ASSET}?${TOOL}&version=1.0.0&asset=${encodeURIComponent('my tool 1.0.bin')}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-assetname')).toBe('my tool 1.0.bin');
+      expect(await res.text()).toBe('spaced');
+    });
+
     it('refuses bad requests before the token is even read (400, not audited)', async () => {
       const before = await auditCount();
       const cases: Array<[string, string, string]> = [
         [`${TOOL}&version=1.0.0&asset=a.bin`, 'not-a-sha', 'x-amz-content-sha256 must be'],
         [`${TOOL}&version=1.0.0&asset=a%2Fb`, sha256('x'), 'asset must be'],
         [`${TOOL}&version=1.0.0&asset=..`, sha256('x'), 'only dots'],
+        [`${TOOL}&version=1.0.0&asset=%20lead.bin`, sha256('x'), 'single spaces between them'],
+        [`${TOOL}&version=1.0.0&asset=trail.bin%20`, sha256('x'), 'single spaces between them'],
+        [`${TOOL}&version=1.0.0&asset=two%20%20spaces.bin`, sha256('x'), 'single spaces between them'],
         [`${OWNER}&repository=my_repo&format=npm&package=chalk&version=9.0.0&asset=a.tgz`, sha256('x'), 'only generic packages'],
         [`${TOOL}&version=1.0.0&asset=a.bin&unfinished=yes`, sha256('x'), 'unfinished'],
         [`${TOOL}&asset=a.bin`, sha256('x'), 'version'],
