@@ -12,6 +12,7 @@ import { VERSION_STATUSES } from '../registry/statuses.ts';
 import type { AppEnv } from './app-env.ts';
 import { arnHint } from './package-query.ts';
 import { errorResponses, MAX_VERSIONS } from './version-api.ts';
+import { byVersion, ownEntry } from '../registry/by-version.ts';
 
 export const COPY_PATH = '/v1/package/versions/copy';
 
@@ -62,12 +63,12 @@ function checkVersions(format: Parameters<typeof parseVersion>[0], body: z.infer
   if (raw.length === 0) throw new ValidationError('specify versions or versionRevisions (at least one version)');
   if (raw.length > MAX_VERSIONS) throw new ValidationError(`at most ${MAX_VERSIONS} versions may be copied at once`);
   const versions: string[] = [];
-  const versionRevisions: Record<string, string> = {};
+  const versionRevisions: Record<string, string> = byVersion();
   for (const r of raw) {
     const v = parseVersion(format, r);
     if (versions.includes(v)) throw new ValidationError(`version ${r} is listed more than once`);
     versions.push(v);
-    const revision = body.versionRevisions?.[r];
+    const revision = ownEntry(body.versionRevisions, r);
     if (revision !== undefined) versionRevisions[v] = checkRevision(revision);
   }
   return { versions, versionRevisions };

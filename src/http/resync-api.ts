@@ -14,6 +14,7 @@ import { VERSION_STATUSES } from '../registry/statuses.ts';
 import type { AppEnv } from './app-env.ts';
 import { arnHint, coordinatesFrom, packageQuerySchema } from './package-query.ts';
 import { errorResponses, MAX_VERSIONS } from './version-api.ts';
+import { byVersion } from '../registry/by-version.ts';
 
 export const MAX_BULK = 100;
 
@@ -142,7 +143,7 @@ export function resyncApi(deps: OperationDeps, app: OpenAPIHono<AppEnv>): void {
     const body = c.req.valid('json');
     const caller = await c.var.caller('Resync', null);
     const actioned: string[] = [];
-    const failed: Record<string, { reason: string }> = {};
+    const failed: Record<string, { reason: string }> = byVersion();
     for (const identifier of [...new Set(body.identifiers)]) {
       try {
         const { coordinates, version } = await resolveIdentifier(deps, { caller, action: 'Resync', owner, repository: body.repository, identifier });

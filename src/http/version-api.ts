@@ -13,6 +13,7 @@ import type { PackageFormat } from '../resource/formats.ts';
 import { TARGET_STATUSES, VERSION_STATUSES, type VersionOperation } from '../registry/statuses.ts';
 import type { AppEnv } from './app-env.ts';
 import { arnHint, coordinatesFrom, packageQuerySchema } from './package-query.ts';
+import { byVersion } from '../registry/by-version.ts';
 
 export const MAX_VERSIONS = 100;
 
@@ -86,7 +87,7 @@ function checkVersions(format: PackageFormat, body: BodyFields): { versions: str
     seen.add(v);
     versions.push(v);
   }
-  const versionRevisions: Record<string, string> = {};
+  const versionRevisions: Record<string, string> = byVersion();
   for (const [raw, revision] of Object.entries(body.versionRevisions ?? {})) {
     const v = parseVersion(format, raw);
     if (!seen.has(v)) throw new ValidationError(`versionRevisions names version ${raw}, which is not in versions`);

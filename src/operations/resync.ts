@@ -12,6 +12,7 @@ import type { SyncJob, SyncState, VersionDetail } from '../store/store.ts';
 import type { Caller } from './caller.ts';
 import type { OperationDeps } from './deps.ts';
 import { authorize, missingPackage, missingVersion, packageTarget, type PackageTarget } from './gate.ts';
+import { byVersion } from '../registry/by-version.ts';
 
 export const WRONG_STATE = 'The package is in the wrong state for the requested operation.';
 
@@ -217,7 +218,7 @@ export async function resyncVersions(deps: OperationDeps, input: ResyncVersionsI
   });
   const missing = snapshot ? missingPackage(snapshot, target.ref) : undefined;
   if (missing) return allowed.refuse('not_found', missing);
-  const failedVersions: Record<string, FailedVersion> = {};
+  const failedVersions: Record<string, FailedVersion> = byVersion();
   for (const [v, row] of rows) {
     if (!row) {
       failedVersions[v] = { errorCode: 'NOT_FOUND', errorMessage: `version ${v} does not exist` };
@@ -239,7 +240,7 @@ export async function resyncVersions(deps: OperationDeps, input: ResyncVersionsI
     return { successfulVersions: {}, failedVersions };
   }
   deps.syncScheduled?.();
-  const successfulVersions: Record<string, { revision: string; status: VersionStatus }> = {};
+  const successfulVersions: Record<string, { revision: string; status: VersionStatus }> = byVersion();
   for (const r of present) successfulVersions[r.version] = { revision: r.revision, status: r.status };
   return { successfulVersions, failedVersions: {} };
 }

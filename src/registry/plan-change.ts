@@ -4,6 +4,7 @@
  * version is reported SKIPPED. Pure: the caller reads the current state and commits the plan.
  */
 import { startsSync, targetOf, transitionProblem, type VersionOperation, type VersionStatus } from './statuses.ts';
+import { byVersion, ownEntry } from './by-version.ts';
 
 export type VersionErrorCode = 'ALREADY_EXISTS' | 'MISMATCHED_REVISION' | 'MISMATCHED_STATUS' | 'NOT_ALLOWED' | 'NOT_FOUND' | 'SKIPPED';
 
@@ -37,7 +38,7 @@ export interface ChangePlan {
 
 export function planChange(current: ReadonlyMap<string, VersionState>, request: ChangeRequest, newRevision: () => string): ChangePlan {
   const target = targetOf(request.operation);
-  const failedVersions: ChangePlan['failedVersions'] = {};
+  const failedVersions: ChangePlan['failedVersions'] = byVersion();
   const accepted: Array<{ version: string; state: VersionState }> = [];
 
   for (const version of request.versions) {
@@ -46,7 +47,7 @@ export function planChange(current: ReadonlyMap<string, VersionState>, request: 
       failedVersions[version] = { errorCode: 'NOT_FOUND', errorMessage: `version ${version} does not exist` };
       continue;
     }
-    const expectedRevision = request.versionRevisions[version];
+    const expectedRevision = ownEntry(request.versionRevisions, version);
     if (expectedRevision !== undefined && expectedRevision !== state.revision) {
       failedVersions[version] = {
         errorCode: 'MISMATCHED_REVISION',
@@ -76,7 +77,7 @@ export function planChange(current: ReadonlyMap<string, VersionState>, request: 
     return { successfulVersions: {}, failedVersions, changes: [], syncs: [] };
   }
 
-  const successfulVersions: ChangePlan['successfulVersions'] = {};
+  const successfulVersions: ChangePlan['successfulVersions'] = byVersion();
   const changes: VersionChange[] = [];
   const syncs: string[] = [];
   for (const { version, state } of accepted) {

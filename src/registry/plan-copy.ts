@@ -6,6 +6,7 @@
  */
 import type { ChangePlan, VersionChange, VersionState } from './plan-change.ts';
 import { copyProblem, exists, type VersionStatus } from './statuses.ts';
+import { byVersion, ownEntry } from './by-version.ts';
 
 export interface CopyRequest {
   versions: string[];
@@ -35,7 +36,7 @@ export function planCopy(
   request: CopyRequest,
   newRevision: () => string,
 ): CopyPlan {
-  const failedVersions: CopyPlan['failedVersions'] = {};
+  const failedVersions: CopyPlan['failedVersions'] = byVersion();
   const accepted: Array<{ version: string; state: VersionState }> = [];
 
   for (const version of request.versions) {
@@ -44,7 +45,7 @@ export function planCopy(
       failedVersions[version] = { errorCode: 'NOT_FOUND', errorMessage: `version ${version} does not exist in repository ${source.repository}` };
       continue;
     }
-    const expectedRevision = request.versionRevisions[version];
+    const expectedRevision = ownEntry(request.versionRevisions, version);
     if (expectedRevision !== undefined && expectedRevision !== state.revision) {
       failedVersions[version] = {
         errorCode: 'MISMATCHED_REVISION',
@@ -73,7 +74,7 @@ export function planCopy(
     return { successfulVersions: {}, failedVersions, copies: [] };
   }
 
-  const successfulVersions: CopyPlan['successfulVersions'] = {};
+  const successfulVersions: CopyPlan['successfulVersions'] = byVersion();
   const copies: VersionCopy[] = [];
   for (const { version, state } of accepted) {
     // Always a new revision: even a copy over identical bytes is a new version record in the

@@ -9,7 +9,7 @@ import { silentLogger } from '../../src/log.ts';
 import { systemClock } from '../../src/clock.ts';
 import { createSyncWorker, type SyncWorker } from '../../src/sync/sync-worker.ts';
 import type { PackageKey } from '../../src/store/store.ts';
-import { CHALK, testGateway, type TestGateway } from '../helpers/gateway.ts';
+import { CHALK, testGateway, UPDATE, type TestGateway } from '../helpers/gateway.ts';
 
 const OWNER = '111122223333';
 const chalk = (repository = 'my_repo'): PackageKey => ({ domainOwner: OWNER, domain: 'my_domain', repository, format: 'npm', namespace: '', name: 'chalk' });
@@ -173,5 +173,22 @@ describe('resync over HTTP', () => {
     const denied = await gw.post(`/v1/package/versions/resync?${CHALK}`, { versions: ['4.1.1'] }, reader);
     expect(denied.status).toBe(403);
     expect(await denied.json()).toHaveProperty('message');
+  });
+
+  it('a version or identifier named "__proto__" is a failure like any other: nothing else of an all-or-nothing batch goes ahead', async () => {
+    const before = await gw.store.readSyncJob((await gw.store.readVersion(chalk(), '4.1.1')).version!.id);
+    const batch = await gw.post(`/v1/package/versions/resync?${CHALK}`, { versions: ['__proto__', '4.1.1'] }, maintainer);
+    expect(batch.status).toBe(200);
+    const text = await batch.text();
+    expect(JSON.parse(text).successfulVersions).toEqual({});
+    expect(text).toContain('"__proto__":{"errorCode":"NOT_FOUND"');
+    expect(text).toContain('"4.1.1":{"errorCode":"SKIPPED"');
+    expect(await gw.store.readSyncJob((await gw.store.readVersion(chalk(), '4.1.1')).version!.id)).toEqual(before);
+    const status = (await gw.store.readVersion(chalk(), '4.1.1')).version!.status;
+    const update = await gw.post(`${UPDATE}?${CHALK}`, { versions: ['__proto__', '4.1.1'], targetStatus: status === 'Unlisted' ? 'Archived' : 'Unlisted' }, await gw.token('rm', ['release-managers']));
+    expect(await update.text()).toContain('"__proto__":{"errorCode":"NOT_FOUND"');
+    expect((await gw.store.readVersion(chalk(), '4.1.1')).version!.status).toBe(status);
+    const bulk = await gw.post('/v1/bulk-action/my_domain/', { action: 'Resync', identifiers: ['__proto__'] }, maintainer);
+    expect(await bulk.text()).toBe('{"action":"Resync","packages_actioned":[],"packages_failed_to_action":{"__proto__":{"reason":"Not found."}}}');
   });
 });

@@ -82,3 +82,23 @@ describe('planChange', () => {
     expect(plan.failedVersions['1.0.0']!.errorCode).toBe('NOT_ALLOWED');
   });
 });
+
+describe('versions named like the properties every object has', () => {
+  it('"__proto__" unknown fails the request as a failure of its own: nothing else is applied, and the answer says so', () => {
+    const current = new Map([state('4.1.1', 'Published')]);
+    const plan = planChange(current, { versions: ['__proto__', '4.1.1'], versionRevisions: {}, operation: { kind: 'update', targetStatus: 'Unlisted' } }, rev);
+    expect(plan.changes).toEqual([]);
+    expect(Object.keys(plan.failedVersions)).toEqual(['__proto__', '4.1.1']);
+    expect(plan.failedVersions['__proto__']).toMatchObject({ errorCode: 'NOT_FOUND' });
+    expect(JSON.parse(JSON.stringify(plan.failedVersions))).toMatchObject({ __proto__: { errorCode: 'NOT_FOUND' }, '4.1.1': { errorCode: 'SKIPPED' } });
+  });
+
+  it('"constructor" and "toString" change like any version: no revision is expected of them unless given', () => {
+    const current = new Map([state('constructor', 'Published'), state('toString', 'Published'), state('__proto__', 'Published')]);
+    const plan = planChange(current, { versions: ['constructor', 'toString', '__proto__'], versionRevisions: {}, operation: { kind: 'update', targetStatus: 'Unlisted' } }, rev);
+    expect(plan.failedVersions).toEqual({});
+    expect(Object.keys(plan.successfulVersions)).toEqual(['constructor', 'toString', '__proto__']);
+    expect(plan.changes.map((c) => c.version)).toEqual(['constructor', 'toString', '__proto__']);
+  });
+});
+
