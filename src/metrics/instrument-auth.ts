@@ -5,13 +5,21 @@
  */
 import type { TokenVerifier } from '../auth/verify-token.ts';
 import { ServiceUnavailableError, UnauthenticatedError } from '../errors.ts';
-import type { Authorizer } from '../policy/engine.ts';
+import { ACTION_NAMES, type Authorizer } from '../policy/engine.ts';
 import type { Metrics } from './metrics.ts';
 
 /**
  * Wraps the live-authorizer getter. The authorizer it returns may be swapped by a reload, so each
  * distinct one is wrapped once (a WeakMap, so a replaced set can be collected).
  */
+/**
+ * The action label: one of the gateway's actions, or `other`. A simulation (POST /v1/authorize) may
+ * name any action, and anyone may simulate their own access: one series per name sent would let a
+ * client grow /metrics without bound (2,000 requests made 2,000 series).
+ */
+const KNOWN_ACTIONS: ReadonlySet<string> = new Set(ACTION_NAMES);
+const actionLabel = (action: string) => (KNOWN_ACTIONS.has(action) ? action : 'other');
+
 export function instrumentAuthorizer(live: () => Authorizer, metrics: Metrics): () => Authorizer {
   const wrapped = new WeakMap<Authorizer, Authorizer>();
   return () => {
@@ -29,7 +37,7 @@ export function instrumentAuthorizer(live: () => Authorizer, metrics: Metrics): 
         },
         evaluate(call) {
           const decision = inner.evaluate(call);
-          metrics.decisions.inc({ action: call.action.id, decision: decision.decision });
+          metrics.decisions.inc({ action: actionLabel(call.action.id), decision: decision.decision });
           return decision;
         },
       };

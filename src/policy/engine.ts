@@ -20,38 +20,42 @@ import type { CompiledPolicySet } from './load-policies.ts';
 import { schemaJson } from './schema-json.ts';
 import { releaseLater } from './wasm-release.ts';
 
-export type ActionName =
-  | 'UpdatePackageVersionsStatus'
-  | 'DisposePackageVersions'
-  | 'DeletePackageVersions'
-  | 'PublishPackageVersion'
-  | 'ListPackageVersions'
-  | 'DescribePackageVersion'
-  | 'ListPackageVersionAssets'
-  | 'GetPackageVersionAsset'
-  | 'Resync'
-  | 'CopyPackageVersions'
-  | 'ReadAuditLog'
-  | 'SimulateAuthorization'
-  | 'ReadPolicies'
+/** Every action versiongate asks Cedar about (the schema's), as metrics may label them. */
+export const ACTION_NAMES = [
+  'UpdatePackageVersionsStatus',
+  'DisposePackageVersions',
+  'DeletePackageVersions',
+  'PublishPackageVersion',
+  'ListPackageVersions',
+  'DescribePackageVersion',
+  'ListPackageVersionAssets',
+  'GetPackageVersionAsset',
+  'Resync',
+  'CopyPackageVersions',
+  'ReadAuditLog',
+  'SimulateAuthorization',
+  'ReadPolicies',
   // The package operations.
-  | 'DescribePackage'
-  | 'ListPackages'
-  | 'DeletePackage'
-  | 'PutPackageOriginConfiguration'
-  | 'GetPackageVersionReadme'
-  | 'ListPackageVersionDependencies'
+  'DescribePackage',
+  'ListPackages',
+  'DeletePackage',
+  'PutPackageOriginConfiguration',
+  'GetPackageVersionReadme',
+  'ListPackageVersionDependencies',
   // Tenancy (src/operations/tenancy-*.ts).
-  | 'CreateDomain'
-  | 'DescribeDomain'
-  | 'ListDomains'
-  | 'DeleteDomain'
-  | 'CreateRepository'
-  | 'DescribeRepository'
-  | 'ListRepositories'
-  | 'ListRepositoriesInDomain'
-  | 'UpdateRepository'
-  | 'DeleteRepository';
+  'CreateDomain',
+  'DescribeDomain',
+  'ListDomains',
+  'DeleteDomain',
+  'CreateRepository',
+  'DescribeRepository',
+  'ListRepositories',
+  'ListRepositoriesInDomain',
+  'UpdateRepository',
+  'DeleteRepository',
+] as const;
+
+export type ActionName = (typeof ACTION_NAMES)[number];
 
 export interface AuthorizationRequest {
   principal: Principal;

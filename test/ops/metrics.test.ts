@@ -93,6 +93,19 @@ describe('GET /metrics', () => {
     expect(sample(after, 'versiongate_audit_records_total')).toBe(3);
   });
 
+  it("counts a simulated decision on an action the gateway does not know as action \"other\": a client cannot grow /metrics a series per made-up name", async () => {
+    gw = await opsApp();
+    const nobody = await gw.token('nobody', []);
+    const pkg = { domain: 'my_domain', domainOwner: '111122223333', repository: 'my_repo', format: 'npm', package: 'chalk' };
+    for (let i = 0; i < 20; i++) {
+      const res = await gw.request('/v1/authorize', post({ principal: { token: nobody }, action: `MadeUp${String.fromCharCode(65 + i)}`, package: pkg }, nobody));
+      expect(res.status).toBe(200);
+    }
+    const text = await scrape(gw);
+    expect(text).not.toMatch(/action="MadeUp/);
+    expect(sample(text, 'versiongate_authorization_decisions_total', { action: 'other', decision: 'deny' })).toBe(20);
+  });
+
   it('counts token verification failures by their stable reason code', async () => {
     gw = await opsApp();
     const expired = await gw.token('alice', ['release-managers'], -120);
