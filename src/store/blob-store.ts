@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ServiceUnavailableError } from '../errors.ts';
 import { answeringUnavailable } from './answering-unavailable.ts';
-import type { AssetInput } from './store.ts';
+import { reservationGone, type AssetInput } from './store.ts';
 
 /** The upload carried more bytes than allowed; nothing was kept. */
 export class BlobTooLargeError extends Error {
@@ -174,7 +174,11 @@ function blobsOnDisk(dir: string): BlobStore {
         }
         const sha256 = hashes.sha256.digest('hex');
         if (sha256 !== expectedSha256) throw new BlobDigestMismatchError(expectedSha256, sha256);
-        await rename(tmpOf(blobKey), pathOf(blobKey));
+        await rename(tmpOf(blobKey), pathOf(blobKey)).catch((err: NodeJS.ErrnoException) => {
+          // Its temporary file was removed while it was written: another process's start on the same
+          // data dir removed what was queued, this upload's reservation with it. Nothing was kept.
+          throw err.code === 'ENOENT' ? reservationGone(blobKey) : err;
+        });
         return { name, size, md5: hashes.md5.digest('hex'), sha1: hashes.sha1.digest('hex'), sha256, sha512: hashes.sha512.digest('hex'), blobKey };
       } catch (err) {
         await reader.cancel().catch(() => undefined);

@@ -197,6 +197,26 @@ describe('the blob store', () => {
     expect(Buffer.concat(back).equals(all)).toBe(true);
   });
 
+  it("an upload whose temporary file another process removed (a second gateway's start on the data dir) is a 503 to upload again, not a 500", async () => {
+    const key = blobs.newKey();
+    const bytes = randomBytes(100);
+    // The body's last chunk comes only once the temporary file is gone, as a start elsewhere removed it.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes.subarray(0, 50));
+      },
+      pull(controller) {
+        rmSync(`${blobs.pathOf(key)}.tmp`, { force: true });
+        controller.enqueue(bytes.subarray(50));
+        controller.close();
+      },
+    });
+    const err = await rejectionOf(blobs.ingest('x.bin', key, body, { maxBytes: 1000, expectedSha256: sha(bytes) }));
+    expect(err).toBeInstanceOf(ServiceUnavailableError);
+    expect((err as Error).message).toBe(`The upload's reserved storage (blob ${key}) was reclaimed before it committed, so its bytes may be gone. Nothing was published; upload the asset again.`);
+    expect(files()).toEqual([]);
+  });
+
   it('refuses too many bytes as soon as they arrive, and leaves nothing behind', async () => {
     let pulled = 0;
     const endless = new ReadableStream<Uint8Array>({
