@@ -174,11 +174,15 @@ export async function openPostgresStore(o: PostgresStoreOptions): Promise<Store 
   return answeringUnavailable(new PostgresStore(pool, o.clock, new PgGroupCommitter(pool, o.groupCommit ?? DEFAULT_GROUP_COMMIT), reader, o.syncLeaseMs ?? DEFAULT_SYNC_LEASE_MS, o.blobGraceMs ?? BLOB_GRACE_MS), pgUnavailableAs);
 }
 
-/** The URL without its password, for messages. */
+/** Query parameters pg reads a secret from (pg-connection-string): masked as the userinfo password is. */
+const SECRET_PARAMETERS = ['password', 'sslpassword', 'sslkey'];
+
+/** The URL without its secrets (the password, in the userinfo or as a query parameter), for messages. */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    for (const name of [...u.searchParams.keys()]) if (SECRET_PARAMETERS.includes(name.toLowerCase())) u.searchParams.set(name, '***');
     return u.toString();
   } catch {
     return 'the configured database URL';
