@@ -13,6 +13,8 @@ import { systemClock } from '../../src/clock.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
 import { CHALK } from '../helpers/gateway.ts';
 import { heldRequest } from './real-server.ts';
+import Database from 'better-sqlite3';
+import { createServer, type AddressInfo } from 'node:net';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const LIMIT_MS = 60_000;
@@ -74,6 +76,18 @@ function versiongate(args: string[], dataDir: string): Running {
   return { child, out, exited, logLine };
 }
 
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
 function bounded<T>(p: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within ${LIMIT_MS} ms`)), LIMIT_MS)))]).finally(() => clearTimeout(timer));
@@ -111,6 +125,37 @@ describe('versiongate serve and signals', () => {
     expect(await bounded(server.exited, 'the server did not exit')).toEqual({ code: 0, signal: null });
     expect(server.out.stderr).toContain('versiongate: SIGTERM received, closing\n');
     expect(server.out.stdout).toContain('"msg":"versiongate stopped"');
+  });
+
+  it('a SIGHUP while it starts reloads once started, and does not kill it; then SIGTERM closes it', { timeout: 4 * LIMIT_MS }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'versiongate-ops-cli-'));
+    dirs.push(dataDir);
+    const seeded = versiongate(['seed', 'demo'], dataDir);
+    expect(await bounded(seeded.exited, 'seed did not finish')).toEqual({ code: 0, signal: null });
+    // A crash's leftovers to remove: the start goes on past 'listening' until they are gone.
+    const db = new Database(join(dataDir, 'versiongate.db'));
+    const queue = db.prepare('INSERT INTO blob_deletions (blob_key, queued_at) VALUES (?, ?)');
+    db.transaction(() => {
+      for (let i = 0; i < 60_000; i++) queue.run(i.toString(16).padStart(32, '0'), '2026-01-01T00:00:00.000Z');
+    })();
+    db.close();
+    const port = await freePort();
+    const server = versiongate(['serve', '--dev', '--port', String(port)], dataDir);
+    // Listening, but still starting (readyz says so): the moment a deploy's SIGHUP may come.
+    let starting = false;
+    for (let i = 0; i < LIMIT_MS / 20 && !starting && server.child.exitCode === null; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+      starting = res?.status === 503 && (await res.text()).includes('starting');
+      if (!starting) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(starting).toBe(true);
+    expect(server.child.kill('SIGHUP')).toBe(true);
+    await server.logLine('versiongate listening');
+    for (let i = 0; i < LIMIT_MS / 20 && server.child.exitCode === null && !server.out.stderr.includes('versiongate: SIGHUP: policy set'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(server.child.exitCode).toBeNull();
+    expect(server.out.stderr).toMatch(/versiongate: SIGHUP: policy set (unchanged|loaded)/);
+    expect(server.child.kill('SIGTERM')).toBe(true);
+    expect(await bounded(server.exited, 'the server did not exit')).toEqual({ code: 0, signal: null });
   });
 
   it('on a second signal exits at once, without waiting for the grace', { timeout: 4 * LIMIT_MS }, async () => {
