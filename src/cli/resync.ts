@@ -243,7 +243,7 @@ class Resync {
   private async status(t: Target): Promise<SyncStatus> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return (await this.request('GET', `/v1/packages/${enc(t.owner)}/${enc(t.repo)}/${enc(t.identifier)}/status/`)) as SyncStatus;
+        return asSyncStatus(await this.request('GET', `/v1/packages/${enc(t.owner)}/${enc(t.repo)}/${enc(t.identifier)}/status/`), this.connection.endpoint);
       } catch (e) {
         if (!(e instanceof RequestFailure && e.retryable) || attempt >= READ_ATTEMPTS) throw e;
         await sleep(Math.min(this.options.intervalMs, 1000));
@@ -328,6 +328,19 @@ class Resync {
     if (e instanceof RequestFailure) return e.message;
     throw e;
   }
+}
+
+/** The flags of which a sync status sets one: the state it is in. */
+const STATE_FLAGS = ['is_sync_awaiting', 'is_sync_in_flight', 'is_sync_in_progress', 'is_sync_completed', 'is_sync_failed'] as const;
+
+/**
+ * An answer that says what state the sync is in, or a failure saying it does not: waiting on an answer
+ * with none of the state flags set (an endpoint that is not a versiongate, a proxy's page) polled for ever.
+ */
+function asSyncStatus(answer: unknown, endpoint: string): SyncStatus {
+  const status = answer as SyncStatus | null;
+  if (typeof status === 'object' && status !== null && !Array.isArray(status) && STATE_FLAGS.some((f) => status[f] === true)) return status;
+  throw new RequestFailure(`the answer from ${endpoint} is not a sync status (none of ${STATE_FLAGS.join(', ')} is true)`);
 }
 
 /** OWNER/REPO groups of at most BULK_LIMIT, in the order first named. */

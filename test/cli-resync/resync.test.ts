@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runResync } from '../../src/cli/resync.ts';
+import { runResync, type SyncStatus } from '../../src/cli/resync.ts';
 import { ROOT } from '../helpers/cli-process.ts';
 import { awaiting, completed, failed, inProgress, startFakeGateway, type FakeGateway } from './fake-gateway.ts';
 
@@ -126,6 +126,14 @@ describe('one identifier', () => {
   it('an unknown identifier is the 404 of the gateway', async () => {
     const r = await resync(['my_domain/my_repo/nope', ...FAST]);
     expect(r).toEqual({ code: 1, stdout: '', stderr: 'versiongate: 404: Not found.\n' });
+  });
+
+  it('a status answer that names no state (an endpoint that is not a versiongate) ends the wait with exit 1, never polls for ever', async () => {
+    fake.packages.set('my_domain/my_repo/odd', { syncs: [[{} as SyncStatus]] });
+    const r = await resync(['my_domain/my_repo/odd', ...FAST]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`versiongate: the answer from ${fake.url} is not a sync status (none of is_sync_awaiting, is_sync_in_flight, is_sync_in_progress, is_sync_completed, is_sync_failed is true)\n`);
+    expect(polls('my_domain/my_repo/odd')).toBe(1);
   });
 
   it("an error body's fields are shown with its detail", async () => {
