@@ -8,6 +8,8 @@
  * `versiongate --help` or `versiongate token` load neither the server (hono, cedar, drizzle,
  * prom-client, pino) nor the AWS SDK.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { systemClock } from '../clock.ts';
 import { parseConfig, SETTINGS, type Config } from '../config.ts';
 import { ApiError, ConfigError } from '../errors.ts';
@@ -397,6 +399,14 @@ async function withStore<T>(cfg: Config, fn: (store: Store, blobs: BlobStore) =>
 async function audit({ values, io, config }: RunContext, sub: 'query' | 'export' | 'verify'): Promise<number> {
   const { AuditUsageError, auditExport, auditQuery, auditVerify } = await import('./audit-commands.ts');
   const cfg = config({ requirePolicyDir: false });
+  // The audit commands read a log: one that is not there is an error, not an empty chain "intact"
+  // (opening it would create the file, and a mistyped --data-dir would verify nothing).
+  const { DATABASE_FILE } = await import('../store/open-store.ts');
+  const file = join(cfg.dataDir, DATABASE_FILE);
+  if (cfg.database.kind === 'sqlite' && !existsSync(file)) {
+    io.err(`versiongate: there is no database at ${file}: no audit log to read (is --data-dir right?)\n`);
+    return 1;
+  }
   const out = (line: string) => io.out(line + '\n');
   const err = (line: string) => io.err(line + '\n');
   try {

@@ -1,5 +1,5 @@
 /** `versiongate audit query | export | verify` as an operator runs them, over a real database file. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -64,6 +64,17 @@ describe('versiongate audit', () => {
     const bad = await cli('query', '--since', 'yesterday');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--since');
+  });
+
+  it('a data dir with no database (a mistyped --data-dir) is an error, and nothing is created there', async () => {
+    const typo = join(dir, 'typo');
+    for (const sub of ['verify', 'query']) {
+      const r = await runInProcess(['audit', sub, '--data-dir', typo], { PATH: process.env.PATH });
+      expect(r.code, sub).toBe(1);
+      expect(r.stderr).toBe(`versiongate: there is no database at ${join(typo, 'versiongate.db')}: no audit log to read (is --data-dir right?)\n`);
+      expect(r.stdout).toBe('');
+    }
+    expect(existsSync(typo)).toBe(false);
   });
 
   it('verify reports an intact chain and its head, then the first break after tampering', async () => {
