@@ -399,20 +399,30 @@ async function withStore<T>(cfg: Config, fn: (store: Store, blobs: BlobStore) =>
 async function audit({ values, io, config }: RunContext, sub: 'query' | 'export' | 'verify'): Promise<number> {
   const { AuditUsageError, auditExport, auditQuery, auditVerify } = await import('./audit-commands.ts');
   const cfg = config({ requirePolicyDir: false });
-  // The audit commands read a log: one that is not there is an error, not an empty chain "intact"
-  // (opening it would create the file, and a mistyped --data-dir would verify nothing).
-  const { DATABASE_FILE } = await import('../store/open-store.ts');
-  const file = join(cfg.dataDir, DATABASE_FILE);
-  if (cfg.database.kind === 'sqlite' && !existsSync(file)) {
-    io.err(`versiongate: there is no database at ${file}: no audit log to read (is --data-dir right?)\n`);
-    return 1;
-  }
   const out = (line: string) => io.out(line + '\n');
   const err = (line: string) => io.err(line + '\n');
+  const run = (store: Store) => (sub === 'query' ? auditQuery(store, values, out) : sub === 'export' ? auditExport(store, values, out) : auditVerify(store, values, out, err));
+  // The audit commands read a log: one that is not there is an error, not an empty chain "intact"
+  // (opening it would create the file, and a mistyped --data-dir would verify nothing). The command
+  // still checks its options first (a usage error is exit 2 wherever the data dir points): it gets a
+  // store that says so at its first use.
+  const { DATABASE_FILE } = await import('../store/open-store.ts');
+  const file = join(cfg.dataDir, DATABASE_FILE);
+  const missing = cfg.database.kind === 'sqlite' && !existsSync(file);
+  class NoDatabase extends Error {}
+  const noStore = new Proxy({} as Store, {
+    get: () => () => {
+      throw new NoDatabase(`there is no database at ${file}: no audit log to read (is --data-dir right?)`);
+    },
+  });
   try {
-    return await withStore(cfg, (store) => (sub === 'query' ? auditQuery(store, values, out) : sub === 'export' ? auditExport(store, values, out) : auditVerify(store, values, out, err)));
+    return missing ? await run(noStore) : await withStore(cfg, run);
   } catch (e) {
     if (e instanceof AuditUsageError) throw new UsageError(e.message);
+    if (e instanceof NoDatabase) {
+      io.err(`versiongate: ${e.message}\n`);
+      return 1;
+    }
     throw e;
   }
 }
