@@ -98,7 +98,7 @@ const COMMANDS: readonly LocalCommand[] = [
     async run(ctx) {
       const cfg = ctx.config({ dev: ctx.values.dev === true });
       const { serve } = await import('./serve.ts');
-      return serve(cfg, ctx.io);
+      return serve(cfg);
     },
   },
   {

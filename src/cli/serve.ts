@@ -9,9 +9,12 @@
  * second one exits at once.
  */
 import type { Config } from '../config.ts';
+import { createLogger } from '../log.ts';
 import { startGateway, type Gateway } from '../main.ts';
 
-export async function serve(cfg: Config, io: { err(text: string): void }): Promise<number> {
+export async function serve(cfg: Config): Promise<number> {
+  // The gateway's own logger: what the signals do is said in its JSON lines, as everything else is.
+  const logger = createLogger(cfg.logLevel);
   let gateway: Gateway | undefined;
   let stopRequested: string | undefined;
   let reloadRequested = false;
@@ -19,11 +22,11 @@ export async function serve(cfg: Config, io: { err(text: string): void }): Promi
   const done = new Promise<number>((resolve) => (finish = resolve));
 
   const close = (g: Gateway, signal: string) => {
-    io.err(`versiongate: ${signal} received, closing\n`);
+    logger.info('signal received: closing', { signal });
     g.close().then(
       () => finish!(0),
       (err: unknown) => {
-        io.err(`versiongate: closing failed: ${(err as Error).message}\n`);
+        logger.error('closing failed', { err: (err as Error).message });
         finish!(1);
       },
     );
@@ -32,16 +35,15 @@ export async function serve(cfg: Config, io: { err(text: string): void }): Promi
     // A second signal: the operator wants out now. Nothing is half-written: each commit is one
     // synchronous SQLite transaction, and the signal handler cannot run in the middle of one.
     if (stopRequested) {
-      io.err(`versiongate: ${signal} received again, exiting now\n`);
+      logger.warn('signal received again: exiting now', { signal });
       process.exit(1);
     }
     stopRequested = signal;
     if (gateway) close(gateway, signal);
-    else io.err(`versiongate: ${signal} received while starting; closing once started\n`);
+    else logger.info('signal received while starting: closing once started', { signal });
   };
   // SIGHUP reloads the policy set: validated and tested first, swapped in only if both pass.
-  const reload = (g: Gateway) =>
-    void g.reloadPolicies().then((o) => io.err(`versiongate: SIGHUP: policy set ${o.outcome}${o.hash ? ` (${o.hash.slice(0, 12)})` : ''}\n`));
+  const reload = (g: Gateway) => void g.reloadPolicies().then((o) => logger.info('policy reload on SIGHUP', { outcome: o.outcome, hash: o.hash ?? null }));
   const onHup = () => {
     if (gateway) reload(gateway);
     else reloadRequested = true;
@@ -52,7 +54,7 @@ export async function serve(cfg: Config, io: { err(text: string): void }): Promi
   process.on('SIGINT', onInt);
   process.on('SIGHUP', onHup);
   try {
-    gateway = await startGateway(cfg);
+    gateway = await startGateway(cfg, { logger });
   } catch (err) {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);

@@ -361,7 +361,7 @@ describe('the whole story: seed, serve --dev, token, archive, SIGTERM', () => {
         new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`server did not exit within 60 s of SIGTERM\nstderr: ${stderr}`)), 60_000)),
       ]);
       expect(stopped).toEqual({ code: 0, signal: null });
-      expect(stderr).toContain('versiongate: SIGTERM received, closing\n');
+      expect(stdout).toContain('"signal":"SIGTERM","msg":"signal received: closing"');
     } finally {
       if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
     }
