@@ -97,7 +97,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
         const repeated = Object.entries(c.req.queries()).find(([, values]) => values.length > 1)?.[0];
         if (repeated !== undefined) throw new ValidationError(`query parameter ${repeated} is given more than once`, 'FIELD_VALIDATION_FAILED');
       }
-      throw new ValidationError(describeIssues(result.target, result.error.issues), 'FIELD_VALIDATION_FAILED');
+      throw new ValidationError(describeIssues(result.target, result.error.issues), 'FIELD_VALIDATION_FAILED', fieldErrorsOf(result.error.issues));
     },
   });
 
@@ -177,7 +177,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route('/console', consoleApp({ ...deps.console, fetch: (request, env) => app.fetch(request, env), now: () => deps.clock.now().getTime(), logger: deps.logger }));
   docsApi(app); // last: the OpenAPI document describes every route mounted before it
 
-  app.notFound((c) => codeArtifactError(new UnknownOperationError(`no operation at ${c.req.method} ${c.req.path}`), c.get('requestId')));
+  app.notFound((c) => {
+    const err = new UnknownOperationError(`no operation at ${c.req.method} ${c.req.path}`);
+    // Under Cloudsmith's paths a client reads Cloudsmith's body: an unknown route there is its 404.
+    return isCloudsmithPath(c.req.path) ? cloudsmithError(err, c.get('requestId')) : codeArtifactError(err, c.get('requestId'));
+  });
   app.onError((err, c) => {
     let apiError: ApiError;
     if (err instanceof ApiError) apiError = err;
@@ -205,6 +209,17 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 function fromSocket(c: Context<AppEnv>): boolean {
   const env = c.env as { incoming?: unknown; outgoing?: unknown } | undefined;
   return env?.incoming !== undefined && env.outgoing !== undefined;
+}
+
+/** The issues by the input's top-level field (unknown fields by their own names), as Django REST framework reports them; the rest under `non_field_errors`. */
+function fieldErrorsOf(issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string; keys?: string[] }>): Record<string, string[]> {
+  const byField: Record<string, string[]> = Object.create(null);
+  const add = (field: string, message: string) => (byField[field] ??= []).push(message);
+  for (const i of issues.slice(0, 20)) {
+    if (i.code === 'unrecognized_keys' && i.keys) for (const key of i.keys.slice(0, 20)) add(key.slice(0, 64), 'This field is not accepted.');
+    else add(i.path.length > 0 ? String(i.path[0]).slice(0, 64) : 'non_field_errors', i.message);
+  }
+  return byField;
 }
 
 function describeIssues(target: string, issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string; keys?: string[] }>): string {

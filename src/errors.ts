@@ -37,6 +37,8 @@ export class ValidationError extends ApiError {
   constructor(
     message: string,
     readonly reason: ValidationReason = 'FIELD_VALIDATION_FAILED',
+    /** What is wrong with each field of the input, by its name, for APIs that answer per field (Cloudsmith's `fields`). */
+    readonly fieldErrors?: Record<string, string[]> | undefined,
   ) {
     super(message);
   }

@@ -14,6 +14,7 @@ import { VERSION_STATUSES } from '../registry/statuses.ts';
 import type { AppEnv } from './app-env.ts';
 import { arnHint, coordinatesFrom, packageQuerySchema } from './package-query.ts';
 import { errorResponses, MAX_VERSIONS } from './version-api.ts';
+import { UnknownOperationError } from './error-envelope.ts';
 import { byVersion } from '../registry/by-version.ts';
 
 export const MAX_BULK = 100;
@@ -26,11 +27,11 @@ export function isCloudsmithPath(path: string): boolean {
 /** Cloudsmith's error body: {detail, fields?}. */
 export function cloudsmithError(err: ApiError, requestId: string): Response {
   let detail = err.message;
-  if (err instanceof NotFoundError) detail = 'Not found.';
+  if (err instanceof NotFoundError || err instanceof UnknownOperationError) detail = 'Not found.';
   else if (err instanceof AccessDeniedError) detail = 'You do not have permission to perform this action.';
   else if (err instanceof WrongStateError) detail = WRONG_STATE;
   const body: { detail: string; fields?: Record<string, string[]> } = { detail };
-  if (err instanceof ValidationError && !(err instanceof WrongStateError)) body.fields = { non_field_errors: [err.message] };
+  if (err instanceof ValidationError && !(err instanceof WrongStateError)) body.fields = err.fieldErrors ?? { non_field_errors: [err.message] };
   return new Response(JSON.stringify(body), { status: err.status, headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...err.headers() } });
 }
 

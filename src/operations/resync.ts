@@ -4,7 +4,7 @@
  * A resync schedules the version's sync job (see src/sync/); the worker pool runs it.
  */
 import { unresolvedRecord } from '../audit/build-record.ts';
-import { ApiError, NotFoundError } from '../errors.ts';
+import { AccessDeniedError, ApiError, NotFoundError } from '../errors.ts';
 import { IDENTIFIER_PATTERN } from '../registry/identifier.ts';
 import { exists, type VersionStatus } from '../registry/statuses.ts';
 import type { PackageCoordinates } from '../resource/coordinates.ts';
@@ -108,13 +108,14 @@ export interface IdentifierLookup {
 /**
  * The package and version an identifier names in this domain (and repository). Otherwise a 404,
  * decided before Cedar (there is no package to decide on) and recorded with no resource, so that
- * probing for identifiers shows in the audit log like any other request.
+ * probing for identifiers shows in the audit log like any other request. The owner names a domain of
+ * the gateway's account, as an omitted domain-owner does on CodeArtifact's paths: a same-named domain
+ * of another account is not reached through it.
  */
 export async function resolveIdentifier(deps: OperationDeps, l: IdentifierLookup): Promise<{ coordinates: PackageCoordinates; version: string }> {
   // A malformed identifier names nothing either; it is looked up no further.
   const found = IDENTIFIER_PATTERN.test(l.identifier) ? await deps.store.resolveIdentifier(l.identifier) : null;
-  if (!found || found.key.domain !== l.owner || (l.repository !== undefined && found.key.repository !== l.repository)) {
-    const where = l.repository === undefined ? l.owner : `${l.owner}/${l.repository}`;
+  if (!found || found.key.domain !== l.owner || found.key.domainOwner !== deps.accountId || (l.repository !== undefined && found.key.repository !== l.repository)) {
     await deps.store.appendAudit(
       unresolvedRecord({
         clock: deps.clock,
@@ -125,10 +126,15 @@ export async function resolveIdentifier(deps: OperationDeps, l: IdentifierLookup
         request: { identifier: l.identifier.slice(0, 64), owner: l.owner, ...(l.repository !== undefined ? { repository: l.repository } : {}) },
       }),
     );
-    throw new NotFoundError(`no package version with identifier ${l.identifier.slice(0, 64)} in ${where}`, 'package-version', l.identifier.slice(0, 64));
+    throw unknownIdentifier(l.identifier, l.owner, l.repository);
   }
   const { key } = found;
   return { coordinates: { domain: key.domain, domainOwner: key.domainOwner, repository: key.repository, format: key.format, namespace: key.namespace, name: key.name }, version: found.version };
+}
+
+function unknownIdentifier(identifier: string, owner: string, repository: string | undefined): NotFoundError {
+  const where = repository === undefined ? owner : `${owner}/${repository}`;
+  return new NotFoundError(`no package version with identifier ${identifier.slice(0, 64)} in ${where}`, 'package-version', identifier.slice(0, 64));
 }
 
 interface VersionInput {
@@ -148,6 +154,23 @@ async function readTarget(deps: OperationDeps, input: VersionInput) {
 
 const requestOf = (input: VersionInput) => ({ versions: [input.version], ...(input.identifier ? { identifier: input.identifier } : {}) });
 
+const describeContext = (input: VersionInput, current: VersionDetail | null) => ({ version: input.version, ...(current ? { currentStatus: current.status } : {}) });
+
+/**
+ * A version named by its identifier exists only for whoever may see it. A caller denied who may not
+ * even describe the version gets the unknown identifier's 404, as Cloudsmith answers "Not found." for
+ * what one cannot see; otherwise a 403 would tell anyone which identifiers exist in a domain. (The
+ * deny is in the audit log as any other.) Addressed by coordinates, a deny stays a 403: the caller
+ * named the package, as CodeArtifact's callers do.
+ */
+async function hideUnseen(deps: OperationDeps, input: VersionInput, target: PackageTarget, current: VersionDetail | null, err: unknown): Promise<never> {
+  if (err instanceof AccessDeniedError && input.identifier !== undefined) {
+    const seen = deps.authorizer().authorize({ principal: input.caller.principal, meta: input.caller.meta, action: 'DescribePackageVersion', resource: target.resource, context: describeContext(input, current) });
+    if (seen.decision !== 'allow') throw unknownIdentifier(input.identifier, input.coordinates.domain, input.coordinates.repository);
+  }
+  throw err;
+}
+
 /** Schedules a resync of one version; the status object it answers with says it is awaiting. */
 export async function resyncVersion(deps: OperationDeps, input: VersionInput): Promise<SyncStatus> {
   const { target, snapshot, current } = await readTarget(deps, input);
@@ -156,7 +179,7 @@ export async function resyncVersion(deps: OperationDeps, input: VersionInput): P
     action: 'Resync',
     context: { versions: [input.version], currentStatuses: current ? [current.status] : [] },
     request: requestOf(input),
-  });
+  }).catch((err: unknown) => hideUnseen(deps, input, target, current, err));
   // A Deleted version still has its identifier: it is there, in the wrong state (400), not unknown (404).
   const row = snapshot.version;
   const missing = missingPackage(snapshot, target.ref) ?? (row ? undefined : missingVersion(target.ref, input.version));
@@ -177,9 +200,9 @@ export async function readSyncStatus(deps: OperationDeps, input: VersionInput): 
   const allowed = await authorize(deps, input.caller, {
     target,
     action: 'DescribePackageVersion',
-    context: { version: input.version, ...(current ? { currentStatus: current.status } : {}) },
+    context: describeContext(input, current),
     request: requestOf(input),
-  });
+  }).catch((err: unknown) => hideUnseen(deps, input, target, current, err));
   const row = snapshot.version;
   const missing = missingPackage(snapshot, target.ref) ?? (row ? undefined : missingVersion(target.ref, input.version));
   if (missing) return allowed.refuse('not_found', missing);

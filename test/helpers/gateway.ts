@@ -74,6 +74,8 @@ export interface TestGatewayOptions {
   replicaOf?: TestGateway;
   /** What the app is given in place of the store (a test that interleaves another request with a store call). */
   wrapStore?: (store: Store) => Store;
+  /** The gateway's account (VERSIONGATE_ACCOUNT_ID); the seeded domains' owner by default. */
+  accountId?: string;
 }
 
 export async function testGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -113,7 +115,7 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
   // The demo versions are synchronised, as a server started on a seeded database would have them.
   if (options.seed !== false && !fromTemplate && !replicaOf) await seedAndSync(store, blobs, sync);
   const rejections = new RejectionLog({ append: (r) => store.appendAudit(r), windowMs: options.rejectionWindowMs ?? DEFAULT_REJECTION_WINDOW_MS });
-  const app = createApp({ store: options.wrapStore?.(store) ?? store, blobs, authorizer: () => engine, clock, region: 'us-east-1', logger: silentLogger, verifier, rejections });
+  const app = createApp({ store: options.wrapStore?.(store) ?? store, blobs, authorizer: () => engine, clock, region: 'us-east-1', logger: silentLogger, verifier, rejections, accountId: options.accountId });
 
   const withAuth = (token?: string, headers: Record<string, string> = {}) => ({ ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) });
   return {

@@ -81,7 +81,8 @@ describe('resync over HTTP', () => {
 
   it('403 when Cedar denies, 404 for an unknown identifier or another repository, 400 for a Disposed or Deleted version; each with a {detail} body', async () => {
     const id = await identifierOf('4.1.0');
-    const denied = await gw.post(`/v1/packages/my_domain/my_repo/${id}/resync/`, {}, reader);
+    // A developer may describe the version (so is told the truth), not resync it.
+    const denied = await gw.post(`/v1/packages/my_domain/my_repo/${id}/resync/`, {}, await gw.token('dan', ['developers']));
     expect(denied.status).toBe(403);
     expect(await denied.json()).toEqual({ detail: 'You do not have permission to perform this action.' });
     expect((await newest())[0]).toMatchObject({ action: 'Resync', decision: 'deny', outcome: 'denied', httpStatus: 403 });
@@ -116,6 +117,52 @@ describe('resync over HTTP', () => {
     const unauthenticated = await gw.post(`/v1/packages/my_domain/my_repo/${id}/resync/`, {});
     expect(unauthenticated.status).toBe(401);
     expect(await unauthenticated.json()).toHaveProperty('detail');
+  });
+
+  it('an identifier the caller may not even describe answers as an unknown one (404 "Not found."), so answers do not tell which identifiers exist; the deny is audited', async () => {
+    const id = await identifierOf('4.1.0');
+    const nobody = await gw.token('nobody', []);
+    for (const path of [`/v1/packages/my_domain/my_repo/${id}/resync/`, `/v1/packages/my_domain/my_repo/${id}/status/`]) {
+      const res = path.endsWith('/resync/') ? await gw.post(path, {}, nobody) : await gw.get(path, nobody);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ detail: 'Not found.' });
+      expect((await newest())[0]).toMatchObject({ principal: { subject: 'nobody' }, decision: 'deny', outcome: 'denied', request: { identifier: id } });
+      const unknown = path.replace(id, 'zzzzzzzzzzzz');
+      const other = unknown.endsWith('/resync/') ? await gw.post(unknown, {}, nobody) : await gw.get(unknown, nobody);
+      expect([other.status, await other.json()]).toEqual([404, { detail: 'Not found.' }]);
+    }
+    const bulk = await gw.post('/v1/bulk-action/my_domain/', { action: 'Resync', identifiers: [id, 'zzzzzzzzzzzz'] }, nobody);
+    expect((await bulk.json()).packages_failed_to_action).toEqual({ [id]: { reason: 'Not found.' }, zzzzzzzzzzzz: { reason: 'Not found.' } });
+    // Whoever may see the version is told the truth: a developer may describe it but not resync it.
+    expect((await gw.post(`/v1/packages/my_domain/my_repo/${id}/resync/`, {}, await gw.token('dan', ['developers']))).status).toBe(403);
+  });
+
+  it("the owner is a domain of the gateway's account: a same-named domain of another account is not reached through it", async () => {
+    const elsewhere = await testGateway({ accountId: '444455556666' });
+    try {
+      const id = (await elsewhere.store.readVersion(chalk(), '4.1.0')).version!.identifier;
+      const mia = await elsewhere.token('mia', ['maintainers']);
+      const res = await elsewhere.get(`/v1/packages/my_domain/my_repo/${id}/status/`, mia);
+      expect([res.status, await res.json()]).toEqual([404, { detail: 'Not found.' }]);
+      const bulk = await elsewhere.post('/v1/bulk-action/my_domain/', { action: 'Resync', identifiers: [id] }, mia);
+      expect((await bulk.json()).packages_failed_to_action).toEqual({ [id]: { reason: 'Not found.' } });
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it("Cloudsmith's paths answer in Cloudsmith's shapes: an unknown route is {detail: 'Not found.'}, and a field's errors are under its name", async () => {
+    const unknown = await gw.get('/v1/packages/my_domain/my_repo/7jvagMH9vk7u/nonsense/', maintainer);
+    expect([unknown.status, await unknown.json()]).toEqual([404, { detail: 'Not found.' }]);
+    const empty = await gw.post('/v1/bulk-action/my_domain/', { action: 'Resync', identifiers: [] }, maintainer);
+    expect(empty.status).toBe(400);
+    const body = await empty.json();
+    expect(Object.keys(body.fields)).toEqual(['identifiers']);
+    expect(body.fields.identifiers).toEqual([expect.any(String)]);
+    const extra = await (await gw.post('/v1/bulk-action/my_domain/', { action: 'Resync', identifiers: ['zzzzzzzzzzzz'], colour: 'red' }, maintainer)).json();
+    expect(extra.fields).toEqual({ colour: ['This field is not accepted.'] });
+    // CodeArtifact's paths keep CodeArtifact's envelope.
+    expect(await (await gw.get('/v1/nonsense', maintainer)).json()).toHaveProperty('message');
   });
 
   it('the bulk action: allowed, denied, unknown and wrong-state identifiers, each decided and audited on its own', async () => {
