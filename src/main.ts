@@ -29,6 +29,12 @@ export { BLOB_DIR, DATABASE_FILE } from './store/open-store.ts';
  * which would let a slow client hold a connection up to 30 s past either limit).
  */
 const CONNECTIONS_CHECK_MS = 1_000;
+/**
+ * How long closing waits, once the connections are gone, for handlers still running before it closes
+ * the store. Their deadlines have expired by then (or their clients have gone), so they end in
+ * milliseconds; the bound is for one stuck on an unanswering database.
+ */
+const HANDLERS_END_MS = 5_000;
 
 export interface Gateway {
   url: string;
@@ -301,6 +307,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       logger.warn('shutdown grace is over; closing the remaining connections', { graceMs: config.shutdownGraceMs });
       for (const s of servers) s.closeAllConnections();
       await all;
+    }
+    // A connection can be gone while its handler still runs: a cut upload records its refusal, a
+    // commit in flight is answered. They end promptly once the deadlines have expired; the store
+    // closes after them, so none of them meets a closed store and goes unrecorded.
+    if (!((await within(HANDLERS_END_MS, lifecycle.idle().then(() => true))) ?? false)) {
+      logger.warn('requests still running as the store closes', { requests: lifecycle.handling, waitedMs: HANDLERS_END_MS });
     }
     // The refusals counted in the open window, written while the store is still open.
     await rejections.close().catch((err: unknown) => logger.error('could not record refused tokens', { err }));

@@ -37,7 +37,12 @@ export function requestContext({ logger, metrics, lifecycle, deadlineMs }: Reque
     const requestId = offered && REQUEST_ID.test(offered) ? offered : randomUUID();
     c.set('requestId', requestId);
     c.set('deadline', createDeadline({ timeoutMs: deadlineMs, hardStop: lifecycle.hardStop }));
-    await next();
+    const end = lifecycle.begin();
+    try {
+      await next();
+    } finally {
+      end();
+    }
     const set = headerSetter(c);
     set('x-request-id', requestId);
     // CodeArtifact's REST-JSON answers carry it too, successes included: the AWS SDK reports it as $metadata.requestId.

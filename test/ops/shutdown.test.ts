@@ -3,6 +3,7 @@
  * flight finish and are applied, then the database closes; past the grace, deadlines expire and
  * the remaining connections are cut without anything being committed.
  */
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.ts';
@@ -82,6 +83,36 @@ describe('graceful shutdown of the real server', () => {
     expect(['ECONNRESET', 'EPIPE']).toContain(cut.code);
     expect(await statusOnDisk(s, '4.1.0')).toBe('Published');
     expect(s.log.lines.map((l) => l.msg)).toContain('shutdown grace is over; closing the remaining connections');
+  });
+
+  it('an upload cut at the end of the grace still has its audit record: the store closes after the handlers, not only the connections', async () => {
+    s = await realServer({ 'shutdown-grace': '0' });
+    const token = await s.token('ci-pipeline', ['publishers']);
+    const path = '/v1/package/version/publish?domain=my_domain&domain-owner=111122223333&repository=my_repo&format=generic&namespace=shutdown&package=tool&version=1.0.0&asset=tool.bin';
+    const req = httpRequest(`${s.gateway.url}${path}`, {
+      method: 'POST',
+      agent: false,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'x-amz-content-sha256': '0'.repeat(64), 'content-length': String(1024 * 1024), expect: '100-continue' },
+    });
+    const cut = new Promise<Error>((resolve) => req.on('error', resolve));
+    // The first read of the body sends 100 Continue: the handler is ingesting when part of it arrives.
+    await bounded(new Promise<void>((resolve) => req.on('continue', () => resolve())), 'no 100 Continue');
+    req.write(Buffer.alloc(64 * 1024, 1));
+    req.flushHeaders();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    await bounded(s.gateway.close(), 'close() did not resolve');
+    expect(['ECONNRESET', 'EPIPE']).toContain(((await cut) as NodeJS.ErrnoException).code);
+    const store = openSqliteStore({ file: join(s.config.dataDir, DATABASE_FILE), clock: systemClock });
+    try {
+      const [last] = await store.listAudit({ limit: 1 });
+      expect(last).toMatchObject({ action: 'PublishPackageVersion', principal: { subject: 'ci-pipeline' }, decision: 'allow', outcome: 'rejected' });
+    } finally {
+      await store.close();
+    }
+    const messages = s.log.lines.map((l) => l.msg);
+    expect(messages).not.toContain('internal error');
+    expect(messages.at(-1)).toBe('versiongate stopped');
   });
 
   it('closes at once when nothing is in flight', async () => {
