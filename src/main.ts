@@ -2,6 +2,7 @@
  * The process entry: config → store → policies → app → serve, and a graceful shutdown.
  * Also used by tests to run the real server on a free port.
  */
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { DevKey } from './auth/dev-key.ts';
@@ -17,6 +18,7 @@ import type { CompiledPolicySet } from './policy/load-policies.ts';
 import type { PolicyManager, PolicyManagerOptions, ReloadOutcome } from './policy/policy-manager.ts';
 import { DEFAULT_GROUP_COMMIT } from './store/sqlite/group-commit.ts';
 import { openStores } from './store/open-store.ts';
+import { lockDataDir, releasedOnClose } from './store/sqlite/data-dir-lock.ts';
 import type { Store } from './store/store.ts';
 import type { SyncWorker } from './sync/sync-worker.ts';
 import { within } from './within.ts';
@@ -79,7 +81,18 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const groupCommit = { ...DEFAULT_GROUP_COMMIT, maxBatch: config.commitBatch, onCommit: (batchSize: number) => metrics?.committed(batchSize) };
   // The writer thread keeps the system clock: a caller that brings a clock of its own (a test) keeps
   // the writes on this thread, where that clock stamps them.
-  const opening = openStores({
+  // On SQLite, one server per data dir (data-dir-lock.ts), taken before anything in it is touched.
+  const lock = config.database.kind === 'sqlite' ? lockDataDir(config.dataDir) : undefined;
+  // On PostgreSQL the data dir holds only this replica's files (the checked set's record, a
+  // development key); nothing else creates it.
+  if (!lock) {
+    try {
+      mkdirSync(config.dataDir, { recursive: true });
+    } catch {
+      // Writing them says why, once each (a start is not refused for them).
+    }
+  }
+  const opened = openStores({
     database: config.database,
     dataDir: config.dataDir,
     clock,
@@ -92,6 +105,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         ? logger.error("the store's writer thread stopped; a new one takes its place", { err: err.message })
         : logger.error("the store's writer thread stopped again and again; every write is refused until versiongate is restarted", { err: err.message }),
   });
+  const opening = lock
+    ? opened.then(
+        (s) => ({ ...s, store: releasedOnClose(s.store, lock) }),
+        (err: unknown) => {
+          lock.release();
+          throw err;
+        },
+      )
+    : opened;
   // Its failure is awaited below; until then it must not count as an unhandled rejection.
   opening.catch(() => undefined);
   // The policy set's check (the record that this set passed it, or validation and the set's tests in
