@@ -3,6 +3,7 @@
  * the CodeArtifact-shaped batch), authorized by Cedar on its package, every decision audited.
  * A resync schedules the version's sync job (see src/sync/); the worker pool runs it.
  */
+import type { CedarValueJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { unresolvedRecord } from '../audit/build-record.ts';
 import { AccessDeniedError, ApiError, NotFoundError } from '../errors.ts';
 import { IDENTIFIER_PATTERN } from '../registry/identifier.ts';
@@ -154,18 +155,26 @@ async function readTarget(deps: OperationDeps, input: VersionInput) {
 
 const requestOf = (input: VersionInput) => ({ versions: [input.version], ...(input.identifier ? { identifier: input.identifier } : {}) });
 
-const describeContext = (input: VersionInput, current: VersionDetail | null) => ({ version: input.version, ...(current ? { currentStatus: current.status } : {}) });
+type IdentifierAction = 'Resync' | 'DescribePackageVersion';
+
+/** What Cedar is told of the version, for each action the identifier paths ask about. */
+function contextOf(action: IdentifierAction, input: VersionInput, current: VersionDetail | null): Record<string, CedarValueJson> {
+  if (action === 'Resync') return { versions: [input.version], currentStatuses: current ? [current.status] : [] };
+  return { version: input.version, ...(current ? { currentStatus: current.status } : {}) };
+}
 
 /**
- * A version named by its identifier exists only for whoever may see it. A caller denied who may not
- * even describe the version gets the unknown identifier's 404, as Cloudsmith answers "Not found." for
- * what one cannot see; otherwise a 403 would tell anyone which identifiers exist in a domain. (The
- * deny is in the audit log as any other.) Addressed by coordinates, a deny stays a 403: the caller
- * named the package, as CodeArtifact's callers do.
+ * A version named by its identifier exists only for whoever may do something with it. A caller
+ * denied who may neither describe nor resync the version gets the unknown identifier's 404, as
+ * Cloudsmith answers "Not found." for what one cannot see; otherwise a 403 would tell anyone which
+ * identifiers exist in a domain. (The deny is in the audit log as any other.) Whoever may do the
+ * other (resync but not read the status, say) knows the version is there and is told 403. Addressed
+ * by coordinates, a deny stays a 403: the caller named the package, as CodeArtifact's callers do.
  */
-async function hideUnseen(deps: OperationDeps, input: VersionInput, target: PackageTarget, current: VersionDetail | null, err: unknown): Promise<never> {
+async function hideUnseen(deps: OperationDeps, input: VersionInput, target: PackageTarget, current: VersionDetail | null, asked: IdentifierAction, err: unknown): Promise<never> {
   if (err instanceof AccessDeniedError && input.identifier !== undefined) {
-    const seen = deps.authorizer().authorize({ principal: input.caller.principal, meta: input.caller.meta, action: 'DescribePackageVersion', resource: target.resource, context: describeContext(input, current) });
+    const other: IdentifierAction = asked === 'Resync' ? 'DescribePackageVersion' : 'Resync';
+    const seen = deps.authorizer().authorize({ principal: input.caller.principal, meta: input.caller.meta, action: other, resource: target.resource, context: contextOf(other, input, current) });
     if (seen.decision !== 'allow') throw unknownIdentifier(input.identifier, input.coordinates.domain, input.coordinates.repository);
   }
   throw err;
@@ -177,9 +186,9 @@ export async function resyncVersion(deps: OperationDeps, input: VersionInput): P
   const allowed = await authorize(deps, input.caller, {
     target,
     action: 'Resync',
-    context: { versions: [input.version], currentStatuses: current ? [current.status] : [] },
+    context: contextOf('Resync', input, current),
     request: requestOf(input),
-  }).catch((err: unknown) => hideUnseen(deps, input, target, current, err));
+  }).catch((err: unknown) => hideUnseen(deps, input, target, current, 'Resync', err));
   // A Deleted version still has its identifier: it is there, in the wrong state (400), not unknown (404).
   const row = snapshot.version;
   const missing = missingPackage(snapshot, target.ref) ?? (row ? undefined : missingVersion(target.ref, input.version));
@@ -200,9 +209,9 @@ export async function readSyncStatus(deps: OperationDeps, input: VersionInput): 
   const allowed = await authorize(deps, input.caller, {
     target,
     action: 'DescribePackageVersion',
-    context: describeContext(input, current),
+    context: contextOf('DescribePackageVersion', input, current),
     request: requestOf(input),
-  }).catch((err: unknown) => hideUnseen(deps, input, target, current, err));
+  }).catch((err: unknown) => hideUnseen(deps, input, target, current, 'DescribePackageVersion', err));
   const row = snapshot.version;
   const missing = missingPackage(snapshot, target.ref) ?? (row ? undefined : missingVersion(target.ref, input.version));
   if (missing) return allowed.refuse('not_found', missing);
