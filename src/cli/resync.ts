@@ -8,9 +8,11 @@
  * the Cloudsmith CLI counts them). Several identifiers go out as one bulk action per OWNER/REPO.
  * The final status objects are printed on stdout as JSON.
  *
- * These are not CodeArtifact operations, so there is no SDK to prove here: plain fetch, with the
+ * These are not CodeArtifact operations, so there is no SDK to prove here: plain node:http, with the
  * client commands' connection (endpoint, token, timeouts) and usage rules.
  */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClientUsageError, parseClientArgs } from './client/args.ts';
 import { CONNECTION_FLAGS, resolveConnection, type Connection } from './client/connection.ts';
@@ -274,54 +276,31 @@ class Resync {
     });
   }
 
-  /**
-   * A request with the bearer token. Its deadline follows the client's timeouts: the connect and
-   * read timeouts together until the answer's headers arrive (fetch does not tell the two apart),
-   * then the read timeout for the body; 0 for either waits forever.
-   */
+  /** A request with the bearer token: the answer's JSON object, or a RequestFailure saying why not. */
   private async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-    const { connectTimeoutMs, readTimeoutMs } = this.connection;
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const arm = (ms: number) => {
-      clearTimeout(timer);
-      if (connectTimeoutMs > 0 && readTimeoutMs > 0) timer = setTimeout(() => controller.abort(), ms);
-    };
-    arm(connectTimeoutMs + readTimeoutMs);
+    const { endpoint } = this.connection;
+    let answer: Answer;
     try {
-      let response: Response;
-      let text: string;
-      try {
-        response = await fetch(this.connection.endpoint + path, {
-          method,
-          headers: { authorization: `Bearer ${this.connection.token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-          signal: controller.signal,
-        });
-        arm(readTimeoutMs);
-        text = await response.text();
-      } catch (e) {
-        if (controller.signal.aborted) throw new RequestFailure(`no answer from ${this.connection.endpoint} in time`, undefined, true);
-        const cause = (e as { cause?: { message?: string; code?: string } }).cause;
-        throw new RequestFailure(`cannot complete the request to ${this.connection.endpoint}: ${cause?.message ?? cause?.code ?? (e as Error).message}`, undefined, true);
-      }
-      let parsed: unknown;
-      try {
-        parsed = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      if (!response.ok) {
-        const detail = errorDetail(parsed) ?? (text.trim().slice(0, 200) || response.statusText);
-        throw new RequestFailure(`${response.status}: ${detail}`, response.status, response.status === 429 || response.status >= 500);
-      }
-      if (parsed === undefined || typeof parsed !== 'object' || parsed === null) {
-        throw new RequestFailure(`${response.status}: the gateway's answer to ${method} ${path} is not a JSON object`, response.status);
-      }
-      return parsed;
-    } finally {
-      clearTimeout(timer);
+      answer = await exchange(this.connection, method, path, body);
+    } catch (e) {
+      if (e instanceof SilenceError) throw new RequestFailure(e.describe(endpoint), undefined, true);
+      throw new RequestFailure(`cannot complete the request to ${endpoint}: ${networkMessage(e)}`, undefined, true);
     }
+    const { status, statusText, text } = answer;
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (status < 200 || status > 299) {
+      const detail = errorDetail(parsed) ?? (text.trim().slice(0, 200) || statusText);
+      throw new RequestFailure(`${status}: ${detail}`, status, status === 429 || status >= 500);
+    }
+    if (parsed === undefined || typeof parsed !== 'object' || parsed === null) {
+      throw new RequestFailure(`${status}: the gateway's answer to ${method} ${path} is not a JSON object`, status);
+    }
+    return parsed;
   }
 
   private describe(e: unknown): string {
@@ -382,6 +361,83 @@ function progressLine(s: SyncStatus): string {
   const stage = s.stage_str && !/unknown/i.test(s.stage_str) ? ` / ${s.stage_str}` : '';
   const progress = typeof s.sync_progress === 'number' ? ` (${s.sync_progress}%)` : '';
   return `${status}${stage}${progress}`;
+}
+
+/** An answer as it came: its status and its whole body as text. */
+interface Answer {
+  status: number;
+  statusText: string;
+  text: string;
+}
+
+/** A timeout that ended an exchange: which of the two, and after how long. */
+class SilenceError extends Error {
+  constructor(
+    readonly phase: 'connect' | 'read',
+    readonly ms: number,
+  ) {
+    super(`${phase} timeout after ${ms} ms`);
+  }
+
+  describe(endpoint: string): string {
+    const seconds = this.ms / 1000;
+    return this.phase === 'connect'
+      ? `no connection to ${endpoint} within ${seconds} s (--cli-connect-timeout)`
+      : `no answer from ${endpoint} for ${seconds} s (--cli-read-timeout)`;
+  }
+}
+
+/**
+ * One HTTP exchange under the two timeouts as the aws CLI has them: the connect timeout until the
+ * connection is made, then the read timeout for each silence of the connection (waiting for the
+ * answer, and between its bytes); 0 turns off that one only. node:http rather than fetch, which
+ * has one deadline for both and could not tell a slow connect from a silent gateway.
+ */
+function exchange(connection: Connection, method: 'GET' | 'POST', path: string, body: unknown): Promise<Answer> {
+  const { connectTimeoutMs, readTimeoutMs, token } = connection;
+  const url = new URL(connection.endpoint + path);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const headers = {
+    authorization: `Bearer ${token}`,
+    accept: 'application/json',
+    ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+    // A length, as fetch sends one, rather than node:http's chunked body for a POST without one.
+    ...(method === 'POST' ? { 'content-length': String(Buffer.byteLength(payload ?? '')) } : {}),
+  };
+  return new Promise<Answer>((resolve, reject) => {
+    let connectTimer: NodeJS.Timeout | undefined;
+    const settle = () => clearTimeout(connectTimer);
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers });
+    req.once('socket', (socket) => {
+      // A kept-alive socket is connected already: only the read timeout applies to it.
+      if (!socket.connecting || connectTimeoutMs <= 0) return;
+      connectTimer = setTimeout(() => req.destroy(new SilenceError('connect', connectTimeoutMs)), connectTimeoutMs);
+      socket.once('connect', settle);
+    });
+    // Node arms it once the socket is connected, and it counts silence, not the whole exchange.
+    if (readTimeoutMs > 0) req.setTimeout(readTimeoutMs, () => req.destroy(new SilenceError('read', readTimeoutMs)));
+    req.once('error', (err) => {
+      settle();
+      reject(err);
+    });
+    req.once('response', (res) => {
+      settle();
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', text }));
+      // A body cut off (the read timeout included) fails the request with the reason.
+      res.once('error', reject);
+    });
+    req.end(payload);
+  });
+}
+
+/** Why a connection failed, in the system's words (every address tried, for a name with several). */
+function networkMessage(e: unknown): string {
+  if (e instanceof AggregateError && e.errors.length > 0) return e.errors.map((x: Error) => x.message).join('; ');
+  const err = e as NodeJS.ErrnoException;
+  return err.message || err.code || String(e);
 }
 
 const enc = encodeURIComponent;

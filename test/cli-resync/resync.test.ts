@@ -4,6 +4,8 @@
  * command runs in this process; one test runs it through bin/versiongate.js for the wiring.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runResync, type SyncStatus } from '../../src/cli/resync.ts';
 import { ROOT } from '../helpers/cli-process.ts';
@@ -216,6 +218,52 @@ describe('one identifier', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(new RegExp(`^versiongate: cannot complete the request to ${url.replace(/[.]/g, '\\.')}: .+\n$`));
+  });
+});
+
+describe('--cli-connect-timeout and --cli-read-timeout, as the aws CLI has them (0: that one waits forever)', () => {
+  /** A gateway that accepts the connection and then answers after `delayMs` (never, when undefined). */
+  async function slowGateway(delayMs?: number): Promise<{ url: string; close(): Promise<void> }> {
+    const server = createServer((_req, res) => {
+      if (delayMs === undefined) return;
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(awaiting())), delayMs);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+    };
+  }
+
+  /** The command's result, or 'still waiting' when it has not ended within `ms`. */
+  async function within(ms: number, run: Promise<Awaited<ReturnType<typeof resync>>>) {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'still waiting'>((resolve) => (timer = setTimeout(() => resolve('still waiting'), ms)));
+    try {
+      return await Promise.race([run, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  it('--cli-connect-timeout 0 keeps the read timeout: a gateway that never answers is given up on after --cli-read-timeout', async () => {
+    const silent = await slowGateway();
+    try {
+      const r = await within(15_000, resync(['my_domain/my_repo/abc', '--no-wait', '--cli-connect-timeout', '0', '--cli-read-timeout', '1'], { VERSIONGATE_ENDPOINT: silent.url }));
+      expect(r).toEqual({ code: 1, stdout: '', stderr: `versiongate: no answer from ${silent.url} for 1 s (--cli-read-timeout)\n` });
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('the connect timeout ends once connected: a slower answer is waited for under --cli-read-timeout 0', async () => {
+    const slow = await slowGateway(1500);
+    try {
+      const r = await within(15_000, resync(['my_domain/my_repo/abc', '--no-wait', '--cli-connect-timeout', '1', '--cli-read-timeout', '0'], { VERSIONGATE_ENDPOINT: slow.url }));
+      expect(r).toEqual({ code: 0, stdout: JSON.stringify(awaiting(), null, 4) + '\n', stderr: '' });
+    } finally {
+      await slow.close();
+    }
   });
 });
 

@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -124,6 +124,63 @@ describe('backup beside a running server', () => {
 
     const verified = await cli.run(['audit', 'verify', '--data-dir', to, '--head', report.auditHead], envWithout('VERSIONGATE_'));
     expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+  });
+});
+
+describe("an operator's mistake: one line naming the path and the cause, exit 1, nothing left behind", () => {
+  const env = envWithout('VERSIONGATE_');
+
+  it('a name taken by a link to nowhere, and a path through a file', async () => {
+    const data = await seeded();
+    const dir = scratch();
+    const link = join(dir, 'link');
+    symlinkSync(join(dir, 'nowhere'), link);
+    const taken = await cli.run(['backup', '--data-dir', data.dataDir, '--to', link], env);
+    expect([taken.code, taken.stderr]).toEqual([1, `versiongate: ${link} already exists: a backup is written to a new folder, which it creates\n`]);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+
+    const file = join(dir, 'notes.txt');
+    writeFileSync(file, 'mine');
+    const through = await cli.run(['backup', '--data-dir', data.dataDir, '--to', join(file, 'nightly', 'b')], env);
+    expect([through.code, through.stderr]).toEqual([
+      1,
+      `versiongate: cannot write the backup to ${join(file, 'nightly', 'b')}: a part of the path is a file, not a folder (ENOTDIR) at ${join(file, 'nightly', 'b')}; no backup was made\n`,
+    ]);
+    expect(readdirSync(dir).sort()).toEqual(['link', 'notes.txt']);
+  });
+
+  it('a folder made under its name while it copies: refused at the end, that folder left as it was', async () => {
+    const data = await seeded();
+    const to = join(scratch(), 'backup');
+    await expect(
+      backupDataDir({
+        dataDir: data.dataDir,
+        to,
+        onSnapshot: () => {
+          mkdirSync(to);
+          writeFileSync(join(to, 'notes.txt'), 'mine');
+        },
+      }),
+    ).rejects.toThrow(new BackupError(`${to} already exists: a backup is written to a new folder, which it creates (it was made while the backup copied); no backup was made`));
+    expect(readdirSync(to)).toEqual(['notes.txt']);
+    expect(existsSync(`${to}.partial`)).toBe(false);
+  });
+
+  it('a disk that fills while the bytes are copied (a write failing with ENOSPC): said so, and the folders it made are gone', async () => {
+    const data = await seeded();
+    const top = join(scratch(), 'backups');
+    const to = join(top, 'nightly', 'backup');
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { errno: -28, code: 'ENOSPC', syscall: 'write' });
+    await expect(
+      backupDataDir({
+        dataDir: data.dataDir,
+        to,
+        onSnapshot: () => {
+          throw full;
+        },
+      }),
+    ).rejects.toThrow(new BackupError(`cannot write the backup to ${to}: no space left on the device (ENOSPC) at ${to}.partial; no backup was made`));
+    expect(existsSync(top)).toBe(false);
   });
 });
 

@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, realpath, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -153,12 +154,41 @@ async function saveStream(body: Readable | undefined, outfile: string): Promise<
     return;
   }
   const part = join(dirname(outfile), `.${basename(outfile)}.${randomBytes(6).toString('hex')}.part`);
+  // Ctrl-C (or a SIGTERM) would end the process where it stands, the hidden part file left behind:
+  // while it exists, either signal stops the download instead, and the part file goes with it.
+  const stop = new AbortController();
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = signal;
+    stop.abort();
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   try {
-    await pipeline(source, createWriteStream(part, { flags: 'wx' }));
+    await pipeline(source, createWriteStream(part, { flags: 'wx' }), { signal: stop.signal });
     await rename(part, outfile);
   } catch (err) {
     await rm(part, { force: true });
+    if (interrupted) throw new Interrupted(interrupted, outfile);
     throw err;
+  } finally {
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+  }
+}
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/** A download stopped by a signal; its part file is removed, OUTFILE was not written. */
+export class Interrupted extends Error {
+  constructor(
+    readonly signal: NodeJS.Signals,
+    outfile: string,
+  ) {
+    super(`interrupted (${signal}): the download stopped and its partial file was removed; ${outfile} was not written`);
+  }
+
+  /** 128 + the signal's number, as a shell reports a command a signal ended: 130 for Ctrl-C, as the aws CLI exits on it. */
+  get exitCode(): number {
+    return 128 + constants.signals[this.signal as keyof typeof constants.signals];
   }
 }
 

@@ -10,6 +10,7 @@
  */
 import type { CodeartifactClient } from '@aws-sdk/client-codeartifact';
 import { ClientUsageError, type FlagSpec, type FlagValues } from './args.ts';
+import { keepAnswerBodies } from './non-json-answer.ts';
 import { sdk } from './sdk.ts';
 
 export const CONNECTION_FLAGS: readonly FlagSpec[] = [
@@ -99,5 +100,6 @@ export function codeArtifactClient(connection: Connection, options: { retries: b
     // finalizeRequest runs after the SigV4 signer, so this header is the one that is sent.
     { step: 'finalizeRequest', priority: 'low', name: 'versiongateBearerToken' },
   );
+  keepAnswerBodies(client);
   return client;
 }

@@ -1,12 +1,14 @@
 /**
  * Entry point of the client commands (`versiongate list-package-versions …`): parse, connect, run,
  * and turn every failure into one line on stderr and an exit code — 0 success, 1 failure (an error
- * answer, a failed version, a broken connection), 2 usage error — as the rest of `versiongate` does.
+ * answer, a failed version, a broken connection), 2 usage error — as the rest of `versiongate` does;
+ * a download stopped by Ctrl-C or SIGTERM exits as a shell reports a signal (130, 143).
  */
 import type { CodeartifactClient } from '@aws-sdk/client-codeartifact';
 import { ClientUsageError, parseClientArgs, type FlagSpec } from './args.ts';
-import { AssetFileError, CLIENT_COMMANDS, type ClientCommand } from './commands.ts';
+import { AssetFileError, CLIENT_COMMANDS, Interrupted, type ClientCommand } from './commands.ts';
 import { codeArtifactClient, CONNECTION_FLAGS, resolveConnection } from './connection.ts';
+import { describeNonJsonAnswer } from './non-json-answer.ts';
 import { PACKAGE_COMMANDS } from './package-commands.ts';
 import { PaginationError } from './paginate.ts';
 import { TENANCY_COMMANDS } from './tenancy-commands.ts';
@@ -45,6 +47,8 @@ export async function runClientCommand(name: string, args: readonly string[], en
       return 0;
     }
     if (command.positional && parsed.positionals.length === 0) throw new ClientUsageError(`${name} needs ${command.positional.name}, the last argument`);
+    // Refused before anything is sent: '' names no file, and would fail only once the asset had been downloaded.
+    if (command.positional && parsed.positionals[0] === '') throw new ClientUsageError(`${command.positional.name} is empty: give the file to write to, e.g. chalk-4.1.0.tgz`);
     const connection = resolveConnection(parsed.values, env);
     endpoint = connection.endpoint;
     await loadSdk();
@@ -54,6 +58,10 @@ export async function runClientCommand(name: string, args: readonly string[], en
     if (e instanceof ClientUsageError) {
       err(`versiongate: ${e.message}\nUsage:\n${usageOf(command).join('\n')}\nRun 'versiongate ${name} --help' for the details.\n`);
       return 2;
+    }
+    if (e instanceof Interrupted) {
+      err(`versiongate: ${e.message}\n`);
+      return e.exitCode;
     }
     err(`versiongate: ${describeFailure(e, endpoint)}\n`);
     return 1;
@@ -65,10 +73,13 @@ export async function runClientCommand(name: string, args: readonly string[], en
 
 /**
  * An error answer from the gateway is printed as its type and message, as CodeArtifact names them
- * (`AccessDeniedException: User: alice is not authorized to perform: …`). A failure to reach it
- * names the endpoint. Nothing printed here can contain the token: it is never part of a message.
+ * (`AccessDeniedException: User: alice is not authorized to perform: …`); an answer that is not
+ * JSON at all (a proxy's error page) as its HTTP status and the start of its body. A failure to
+ * reach it names the endpoint. Nothing printed here can contain the token: it is never part of a message.
  */
 function describeFailure(e: unknown, endpoint: string | undefined): string {
+  const notJson = describeNonJsonAnswer(e, endpoint);
+  if (notJson !== undefined) return notJson;
   if (isServiceError(e)) return `${e.name}: ${e.message}`;
   if (e instanceof AssetFileError || e instanceof PaginationError) return e.message;
   const code = (e as NodeJS.ErrnoException | undefined)?.code;

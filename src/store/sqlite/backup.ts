@@ -18,7 +18,7 @@
  * --dev` makes again) and the policy-check cache.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import Database from 'better-sqlite3';
@@ -68,12 +68,22 @@ export async function backupDataDir(o: BackupOptions): Promise<BackupReport> {
   const sourceFile = join(o.dataDir, DATABASE_FILE);
   if (!existsSync(sourceFile)) throw new BackupError(`there is no database at ${sourceFile}: nothing to back up (is --data-dir right?)`);
   const to = resolve(o.to);
-  if (existsSync(to)) throw new BackupError(`${to} already exists: a backup is written to a new folder, which it creates`);
+  const work = `${to}.partial`;
+  try {
+    return await backupInto(o, sourceFile, to, work);
+  } catch (err) {
+    throw asBackupError(err, { to, dataDir: resolve(o.dataDir), work }) ?? err;
+  }
+}
+
+async function backupInto(o: BackupOptions, sourceFile: string, to: string, work: string): Promise<BackupReport> {
+  // lstat, not existsSync: a symbolic link to nowhere is a name taken too (the rename would fail on it at the end).
+  if (lstatSync(to, { throwIfNoEntry: false })) throw new BackupError(alreadyExists(to));
   if (isWithin(realPath(o.dataDir), realPath(to))) {
     throw new BackupError(`${to} is inside the data directory ${resolve(o.dataDir)}: a backup there is lost with it (a removed or damaged data directory takes it along); choose a folder outside it`);
   }
   // A folder of its own until it is whole, claimed with a marker file as it is made.
-  const work = claimWorkFolder(`${to}.partial`);
+  const { madeFrom } = claimWorkFolder(work);
   const workFile = join(work, DATABASE_FILE);
   let source: Database.Database | undefined;
   try {
@@ -131,11 +141,83 @@ export async function backupDataDir(o: BackupOptions): Promise<BackupReport> {
     return { backup: to, ...checked, assetFiles: copied.size, bytes, snapshots };
   } catch (err) {
     rmSync(work, { recursive: true, force: true });
+    removeEmptyFolders(dirname(work), madeFrom);
     throw err;
   } finally {
     working.delete(work);
     source?.close();
   }
+}
+
+const alreadyExists = (to: string) => `${to} already exists: a backup is written to a new folder, which it creates`;
+
+/**
+ * Removes the folders a failed backup made above its own (`--to backups/nightly/b`, with no backups/
+ * before), from the deepest up to `madeFrom`; one that holds anything (another backup's) stays.
+ */
+function removeEmptyFolders(deepest: string, madeFrom: string | undefined): void {
+  if (madeFrom === undefined) return;
+  for (let dir = deepest; isWithin(madeFrom, dir); dir = dirname(dir)) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      return;
+    }
+  }
+}
+
+/** What an operator can do something about, in words: where the backup writes, and the disk it writes to. */
+const CAUSES: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is used up',
+  EIO: 'the disk failed to read or write',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EEXIST: 'a file is in the way',
+  ENAMETOOLONG: 'the name is too long',
+  SQLITE_FULL: 'no space left on the device',
+  SQLITE_READONLY: 'the file cannot be written',
+  SQLITE_CANTOPEN: 'the file cannot be created or opened',
+};
+
+/**
+ * A failure of the file system or of SQLite as one line for the operator, naming the path and the
+ * cause (`cannot write the backup to /mnt/b: no space left on the device (ENOSPC) at …`), not a
+ * stack trace; undefined for anything else (a bug shows its stack). SQLite, and a write to an open
+ * file, name no file: theirs are failures to write the copy, in its work folder.
+ */
+function asBackupError(err: unknown, where: { to: string; dataDir: string; work: string }): BackupError | undefined {
+  if (err instanceof BackupError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  if (code === undefined) return undefined;
+  // Made meanwhile, under the name the finished copy was to take.
+  if (e.syscall === 'rename' && (code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'ENOTDIR')) return new BackupError(`${alreadyExists(where.to)} (it was made while the backup copied); no backup was made`);
+  const cause = CAUSES[code] ?? (code.startsWith('SQLITE_IOERR') ? ioErrorCause(where.to) : undefined);
+  if (cause === undefined) return undefined;
+  const path = e.path ?? where.work;
+  if (isWithin(where.dataDir, resolve(path))) return new BackupError(`cannot read the data directory ${where.dataDir}: ${cause} (${code}) at ${path}; no backup was made`);
+  return new BackupError(`cannot write the backup to ${where.to}: ${cause} (${code}) at ${path}; no backup was made`);
+}
+
+/** Less than this free where the backup is written, and SQLite's I/O error is a full disk. */
+const NEARLY_FULL_BYTES = 1 << 20;
+
+/** SQLite reports a full disk as an I/O error when it is its shared-memory file that cannot grow. */
+function ioErrorCause(to: string): string {
+  try {
+    const { bavail, bsize } = statfsSync(existingAncestor(dirname(to)));
+    if (bavail * bsize < NEARLY_FULL_BYTES) return 'no space left on the device';
+  } catch {
+    // No answer about the disk: the error is said as it is.
+  }
+  return 'the disk failed to read or write';
+}
+
+function existingAncestor(path: string): string {
+  for (let dir = path; ; dir = dirname(dir)) if (existsSync(dir) || dirname(dir) === dir) return dir;
 }
 
 /** The file that says a `.partial` folder is a backup's work, and whose: `{"pid":…}`. */
@@ -149,7 +231,7 @@ const working = new Set<string>();
  * stopped (its marker names a process that is gone) is replaced; one whose backup still runs, or
  * one without the marker (not a backup's at all: someone's own folder), is left alone and refused.
  */
-function claimWorkFolder(work: string): string {
+function claimWorkFolder(work: string): { madeFrom: string | undefined } {
   if (existsSync(work)) {
     const owner = markerOwner(work);
     if (owner === undefined) {
@@ -161,17 +243,47 @@ function claimWorkFolder(work: string): string {
     rmSync(work, { recursive: true, force: true });
   }
   // Its parent folders are made as needed (`--to backups/2026-12-07` with no backups/ yet).
-  mkdirSync(dirname(work), { recursive: true });
+  const madeFrom = makeFolders(dirname(work));
   try {
     mkdirSync(work);
   } catch (err) {
+    removeEmptyFolders(dirname(work), madeFrom);
     // Of two backups started at once, both may find no folder above: the one whose mkdir loses stops here.
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new BackupError(`another backup to ${work.slice(0, -'.partial'.length)} started at the same time; wait for it, or choose another --to`);
     throw err;
   }
-  writeFileSync(join(work, WORK_MARKER), `${JSON.stringify({ pid: process.pid })}\n`, { flag: 'wx' });
   working.add(work);
-  return work;
+  try {
+    writeFileSync(join(work, WORK_MARKER), `${JSON.stringify({ pid: process.pid })}\n`, { flag: 'wx' });
+  } catch (err) {
+    // A disk too full for the marker: the folder it was to mark goes too.
+    working.delete(work);
+    rmSync(work, { recursive: true, force: true });
+    removeEmptyFolders(dirname(work), madeFrom);
+    throw err;
+  }
+  return { madeFrom };
+}
+
+/**
+ * Makes `dir` and the folders above it that are missing, one at a time: a recursive mkdir says
+ * ENOENT when the real cause is a read-only or full file system above. Returns the first one made.
+ */
+function makeFolders(dir: string): string | undefined {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (err) {
+      // Made meanwhile (another backup into the same new folder): used as it is.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(d).isDirectory()) {
+        removeEmptyFolders(dirname(d), missing[0]);
+        throw err;
+      }
+    }
+  }
+  return missing[0];
 }
 
 function markerOwner(work: string): number | undefined {
