@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { auditHeadText, emptiedLogEvidence } from './audit/chain-anchor.ts';
 import type { DevKey } from './auth/dev-key.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config, LimitsConfig } from './config.ts';
@@ -170,6 +171,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // A store that cannot open fails the start first, whatever became of the policy set.
   const { store, blobs } = await opening;
   auditStore = store;
+  // Before this start's own records (the policy load) make the log non-empty.
+  const emptied = await emptiedLogEvidence(store).catch(() => undefined);
+  if (emptied) {
+    logger.warn('the audit log is empty, but versions were synchronised, each with its record: the log was emptied (verify against a saved head)', emptied);
+  }
   metrics = createMetrics({ livePolicySet: () => policies?.live.policySet, syncJobCounts: () => store.countSyncJobs() });
   // Process metrics (CPU, memory, event loop lag, GC) belong to the process, so only the server has them.
   collectDefaultMetrics({ register: metrics.registry, prefix: 'versiongate_' });
@@ -310,6 +316,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     shadow: policyManager.status().candidate !== null,
     keySource: config.auth.mode,
     dataDir: config.dataDir,
+    // Shipped with the logs, it anchors the chain: `audit verify --head` catches a later rewrite.
+    auditHead: await auditHeadText(store).catch(() => null),
   });
 
   let closing: Promise<void> | undefined;
@@ -341,8 +349,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     await blobSweep.stop();
     // The safe point: no new job is claimed and the running ones finish before the database closes.
     await syncWorker.stop();
+    // Read after the last write (the refusals' counts, the syncs), so it covers every record.
+    const auditHead = await auditHeadText(store).catch(() => null);
     await store.close();
-    logger.info('versiongate stopped');
+    logger.info('versiongate stopped', { auditHead });
   };
   return {
     url,

@@ -68,6 +68,14 @@ export interface AuditRecord extends AuditRecordInput {
   seq: number;
   prevHash: string;
   hash: string;
+  /** Present only when a stored JSON field no longer parses: which, as stored (never hashed). */
+  unreadable?: UnreadableFields | undefined;
+}
+
+export interface UnreadableFields {
+  /** Field name → the stored text. */
+  fields: Record<string, string>;
+  problem: string;
 }
 
 /** The newest record's position, to be saved elsewhere and checked later (`audit verify --head`). */

@@ -167,9 +167,23 @@ export function encodedFromColumns(c: Omit<AuditColumns, 'hash' | 'repositoryArn
 /** The columns a record is read from: the derived ones (repository, domain, package) are not part of it. */
 export type RecordColumns = Omit<AuditColumns, 'repositoryArn' | 'domainArn' | 'packageName'>;
 
-/** A stored record read back (the JSON columns parsed). */
+/**
+ * A stored record read back (the JSON columns parsed). A JSON column that no longer parses (edited in
+ * the database) does not stop the read: a page, a query or an export would otherwise die on one
+ * record and show nothing of the others. The field reads as empty, and `unreadable` holds the stored
+ * text and says so; verify reports the record as changed.
+ */
 export function recordFromColumns(r: RecordColumns): AuditRecord {
-  return {
+  const unreadable: Record<string, string> = {};
+  const json = <T>(field: string, text: string, empty: T): T => {
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      unreadable[field] = text;
+      return empty;
+    }
+  };
+  const record: AuditRecord = {
     seq: r.seq,
     prevHash: r.prevHash,
     hash: r.hash,
@@ -177,20 +191,24 @@ export function recordFromColumns(r: RecordColumns): AuditRecord {
     time: r.time,
     requestId: r.requestId,
     sourceIp: r.sourceIp,
-    principal: r.principalSubject === null ? null : { issuer: r.principalIssuer ?? '', subject: r.principalSubject, groups: r.principalGroups === null ? [] : JSON.parse(r.principalGroups) },
+    principal: r.principalSubject === null ? null : { issuer: r.principalIssuer ?? '', subject: r.principalSubject, groups: r.principalGroups === null ? [] : json('principal.groups', r.principalGroups, []) },
     action: r.action,
     resource: r.resource,
     decision: r.decision as AuditRecord['decision'],
     reason: r.reason,
-    determiningPolicies: JSON.parse(r.determiningPolicies),
-    errors: JSON.parse(r.errors),
+    determiningPolicies: json('determiningPolicies', r.determiningPolicies, []),
+    errors: json('errors', r.errors, []),
     policySetHash: r.policySetHash,
-    request: JSON.parse(r.request),
-    changes: JSON.parse(r.changes),
+    request: json('request', r.request, {}),
+    changes: json('changes', r.changes, []),
     outcome: r.outcome as AuditRecord['outcome'],
     httpStatus: r.httpStatus,
   };
+  if (Object.keys(unreadable).length > 0) record.unreadable = { fields: unreadable, problem: UNREADABLE_PROBLEM };
+  return record;
 }
+
+const UNREADABLE_PROBLEM = 'these fields are stored as text that is not valid JSON (shown as stored, read as empty): the record was edited in the database; run `versiongate audit verify`';
 
 /** Groups (seq, version) rows, ordered by seq, into each record's versions. */
 export function versionsBySeq(rows: Iterable<{ seq: number; version: string }>): Map<number, string[]> {

@@ -16,6 +16,12 @@ export interface DerivedAuditFields {
 const PACKAGE_ARN = /^(arn:aws:codeartifact:[^:]+:\d{12}):package\/([^/]+)\/([^/]+)\/[^/]+\/[^/]*\/([^/]+)$/;
 /** A repository as the resource (ListPackages): its records belong to that repository, and name no package. */
 const REPOSITORY_ARN = /^(arn:aws:codeartifact:[^:]+:\d{12}):repository\/([^/]+)\/([^/]+)$/;
+/**
+ * A domain as the resource, as the audit names it (CreateRepository, DescribeDomain, DeleteDomain…):
+ * its records belong to that domain, so domain-scoped readers and `resource=<domain ARN>` find them.
+ * Records written before this was derived were back-filled by migration 0008 (SQLite) / 0002 (PostgreSQL).
+ */
+const DOMAIN_RESOURCE = /^Domain::"(arn:aws:codeartifact:[^:]+:\d{12}:domain\/[^/"]+)"$/;
 
 export function deriveFields(r: Pick<AuditRecordInput, 'resource' | 'request' | 'changes' | 'packageScope'>): DerivedAuditFields {
   const versions = versionsNamed(r);
@@ -24,6 +30,8 @@ export function deriveFields(r: Pick<AuditRecordInput, 'resource' | 'request' | 
   if (scope) return { repositoryArn: storableText(scope.repositoryArn), domainArn: storableText(scope.domainArn), packageName: storableOrNull(scope.packageName), versions };
   const repo = r.resource ? REPOSITORY_ARN.exec(r.resource) : null;
   if (repo) return { repositoryArn: r.resource, domainArn: `${repo[1]}:domain/${repo[2]}`, packageName: null, versions };
+  const domain = r.resource ? DOMAIN_RESOURCE.exec(r.resource) : null;
+  if (domain) return { repositoryArn: null, domainArn: domain[1]!, packageName: null, versions };
   const m = r.resource ? PACKAGE_ARN.exec(r.resource) : null;
   return {
     repositoryArn: m ? `${m[1]}:repository/${m[2]}/${m[3]}` : null,

@@ -8,9 +8,25 @@ import type { AuditFilter } from '../store/store.ts';
 import { resourceFilter } from './resource-filter.ts';
 
 const printable = (max: number) => z.string().min(1).max(max).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2})))?$/;
+
+/**
+ * A time that names a real day and clock reading. Date.parse alone rolls an impossible date over
+ * (2026-02-30 becomes March 2), so a window would silently start days later than the auditor wrote.
+ */
+export function isRealIsoTime(s: string): boolean {
+  const m = ISO_TIME.exec(s);
+  if (!m) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return false;
+  const within = (v: string | undefined, max: number) => v === undefined || Number(v) <= max;
+  return within(m[4], 23) && within(m[5], 59) && within(m[6], 59) && within(m[7], 23) && within(m[8], 59) && !Number.isNaN(Date.parse(s));
+}
+
 const isoTime = z
   .string()
-  .refine((s) => /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(s) && !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 time such as 2026-11-21T09:00:00Z')
+  .refine(isRealIsoTime, 'must be an ISO 8601 time of a real date, such as 2026-11-21T09:00:00Z')
   .transform((s) => new Date(s).toISOString());
 
 export const auditFilterSchema = z.object({

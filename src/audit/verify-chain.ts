@@ -6,7 +6,8 @@
  *   - derived columns that no longer match the record (a record hidden from queries);
  *   - a time earlier than the previous record's (times never decrease along the chain);
  *   - given a head saved earlier: a log that ends before it (a truncated tail) or whose record at
- *     that seq has another hash (a rewritten log).
+ *     that seq has another hash (a rewritten log);
+ *   - an audit_versions row for a seq the chain has no record of (below 1 or past its end).
  */
 import type { AuditLogStore } from '../store/store.ts';
 import { GENESIS_HASH, hashEncoded } from './audit-hash.ts';
@@ -22,7 +23,13 @@ export interface ChainBreak {
 export interface VerifyResult {
   ok: boolean;
   records: number;
+  /** The newest record, only when the whole chain verified (null for an empty log, and on a break). */
   head: AuditHead | null;
+  /**
+   * On a break: the last record that verified before it. Not the log's newest record, so never an
+   * anchor to save (a script that saved `head` on a break anchored an older record).
+   */
+  verifiedThrough?: AuditHead | null;
   break?: ChainBreak;
 }
 
@@ -42,14 +49,14 @@ export interface VerifyOptions {
 const SLICE_MS = 8;
 const DEFAULT_BATCH = 1_000;
 
-export async function verifyChain(store: Pick<AuditLogStore, 'readAuditChain'>, options: VerifyOptions = {}): Promise<VerifyResult> {
+export async function verifyChain(store: Pick<AuditLogStore, 'readAuditChain' | 'strayAuditVersion'>, options: VerifyOptions = {}): Promise<VerifyResult> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const expected = options.expectedHead;
   let prevSeq = 0;
   let prevHash = GENESIS_HASH;
   let prevTime = '';
   let records = 0;
-  const fail = (seq: number, problem: string): VerifyResult => ({ ok: false, records, head: records ? { seq: prevSeq, hash: prevHash } : null, break: { seq, problem } });
+  const fail = (seq: number, problem: string): VerifyResult => ({ ok: false, records, head: null, verifiedThrough: records ? { seq: prevSeq, hash: prevHash } : null, break: { seq, problem } });
 
   const slices = timeSlices(SLICE_MS);
   for (;;) {
@@ -87,10 +94,18 @@ export async function verifyChain(store: Pick<AuditLogStore, 'readAuditChain'>, 
   if (expected && prevSeq < expected.seq) {
     return fail(prevSeq + 1, `the log ends at seq ${prevSeq}, but the saved head is at seq ${expected.seq}: records were removed from the end`);
   }
+  // Rows of seqs 1..prevSeq were checked with their records; any other row names a record the
+  // chain does not hold, and the next record to take that seq would fail to be written.
+  const stray = await store.strayAuditVersion(prevSeq);
+  if (stray) return fail(stray.seq, `audit_versions names version ${JSON.stringify(stray.version)} for seq ${stray.seq}, which is no record of the chain (a row was added)`);
   return { ok: true, records, head: records ? { seq: prevSeq, hash: prevHash } : null };
 }
 
+/**
+ * A head as GET /v1/audit/head gives it. Its seq is 1 or more: there is no record 0 to check, so a
+ * head `0:<anything>` would verify any log "intact" (and an empty log's head is null, not a seq).
+ */
 export function parseHead(text: string): AuditHead | undefined {
-  const m = /^(\d{1,15}):([0-9a-f]{64})$/.exec(text.trim());
+  const m = /^([1-9]\d{0,14}):([0-9a-f]{64})$/.exec(text.trim());
   return m ? { seq: Number(m[1]), hash: m[2]! } : undefined;
 }

@@ -5,6 +5,7 @@
  */
 import { auditFilterSchema, toAuditFilter } from '../audit/query-filter.ts';
 import { parseHead, verifyChain } from '../audit/verify-chain.ts';
+import type { AuditRecord } from '../audit/audit-record.ts';
 import type { Store } from '../store/store.ts';
 
 export class AuditUsageError extends Error {}
@@ -30,25 +31,62 @@ function filterFrom(values: Values) {
   return parsed.data;
 }
 
+/** Written where the caller gives no error stream (the lines stdout carries are NDJSON only). */
+const stderrLine: Out = (line) => void process.stderr.write(line + '\n');
+
 /** Newest first, as NDJSON. */
-export async function auditQuery(store: Store, values: Values, out: Out): Promise<number> {
+export async function auditQuery(store: Store, values: Values, out: Out, err: Out = stderrLine): Promise<number> {
   const filter = toAuditFilter(filterFrom(values));
-  const limit = values.limit === undefined ? 50 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new AuditUsageError('--limit must be a whole number from 1 to 100000');
-  for (const r of await store.listAudit({ filter, limit })) out(JSON.stringify(r));
-  return 0;
+  const limit = parseLimit(values.limit);
+  const unreadable = new UnreadableSeqs();
+  for (const r of await store.listAudit({ filter, limit })) {
+    unreadable.note(r);
+    out(JSON.stringify(r));
+  }
+  return unreadable.report('query', err);
 }
 
-/** Oldest first, as NDJSON with seq, prevHash and hash, for a SIEM (which can re-verify the chain). */
-export async function auditExport(store: Store, values: Values, out: Out): Promise<number> {
+/** --limit as a plain whole number (no 0x10, 1e2, +3 or padding, which Number() takes). */
+function parseLimit(text: Values[string]): number {
+  if (text === undefined) return 50;
+  const limit = typeof text === 'string' && /^[1-9]\d{0,5}$/.test(text) ? Number(text) : NaN;
+  if (!(limit <= 100_000)) throw new AuditUsageError('--limit must be a whole number from 1 to 100000');
+  return limit;
+}
+
+/**
+ * Oldest first, as NDJSON with seq, prevHash and hash, for a SIEM (which can re-verify the chain).
+ * It is the evidence path, so a record whose stored JSON is corrupt is written as it reads (marked
+ * `unreadable`) and the export goes on; it ends non-zero, naming those records.
+ */
+export async function auditExport(store: Store, values: Values, out: Out, err: Out = stderrLine): Promise<number> {
   if (typeof values.since !== 'string') throw new AuditUsageError('export needs --since (an ISO time, e.g. 2026-11-01T00:00:00Z)');
   const { since, until } = filterFrom({ since: values.since, until: values.until });
+  const unreadable = new UnreadableSeqs();
   let after = 0;
   for (;;) {
     const batch = await store.readAuditRange(after, 5_000, { since, until });
-    if (batch.length === 0) return 0;
-    for (const { derived: _derived, ...record } of batch) out(JSON.stringify(record));
+    if (batch.length === 0) return unreadable.report('export', err);
+    for (const { derived: _derived, ...record } of batch) {
+      unreadable.note(record);
+      out(JSON.stringify(record));
+    }
     after = batch[batch.length - 1]!.seq;
+  }
+}
+
+/** The records written with fields that did not parse, for the line that ends the command. */
+class UnreadableSeqs {
+  readonly #seqs: number[] = [];
+  note(r: AuditRecord): void {
+    if (r.unreadable) this.#seqs.push(r.seq);
+  }
+  /** 0, or 1 after a versiongate: line naming them (the first 20). */
+  report(command: string, err: Out): number {
+    if (this.#seqs.length === 0) return 0;
+    const named = this.#seqs.slice(0, 20).join(', ') + (this.#seqs.length > 20 ? `, … (${this.#seqs.length} in all)` : '');
+    err(`versiongate: audit ${command}: record(s) ${named} hold fields that are not valid JSON (written with "unreadable"): the log was edited; run \`versiongate audit verify\``);
+    return 1;
   }
 }
 
@@ -56,12 +94,13 @@ export async function auditVerify(store: Store, values: Values, out: Out, err: O
   let expectedHead;
   if (values.head !== undefined) {
     expectedHead = parseHead(String(values.head));
-    if (!expectedHead) throw new AuditUsageError('--head must be SEQ:HASH as GET /v1/audit/head returns it (e.g. 42:9f86d0…)');
+    if (!expectedHead) throw new AuditUsageError('--head must be SEQ:HASH with SEQ 1 or more, as GET /v1/audit/head returns it (e.g. 42:9f86d0…)');
   }
   const result = await verifyChain(store, { expectedHead });
   if (!result.ok) {
     err(`audit chain broken at record ${result.break!.seq}: ${result.break!.problem}`);
-    err(`${result.records} record(s) before it verified`);
+    const through = result.verifiedThrough;
+    err(`${result.records} record(s) before it verified${through ? `, through ${through.seq}:${through.hash} (not the newest record: not a head to save)` : ''}`);
     return 1;
   }
   out(`audit chain intact: ${result.records} record(s)${result.head ? `, head ${result.head.seq}:${result.head.hash}` : ''}`);

@@ -401,7 +401,7 @@ async function audit({ values, io, config }: RunContext, sub: 'query' | 'export'
   const cfg = config({ requirePolicyDir: false });
   const out = (line: string) => io.out(line + '\n');
   const err = (line: string) => io.err(line + '\n');
-  const run = (store: Store) => (sub === 'query' ? auditQuery(store, values, out) : sub === 'export' ? auditExport(store, values, out) : auditVerify(store, values, out, err));
+  const run = (store: Store) => (sub === 'query' ? auditQuery(store, values, out, err) : sub === 'export' ? auditExport(store, values, out, err) : auditVerify(store, values, out, err));
   // The audit commands read a log: one that is not there is an error, not an empty chain "intact"
   // (opening it would create the file, and a mistyped --data-dir would verify nothing). The command
   // still checks its options first (a usage error is exit 2 wherever the data dir points): it gets a

@@ -11,7 +11,14 @@ import type { AppEnv } from './app-env.ts';
 export const MAX_AUDIT_PAGE = 500;
 
 export const auditQuerySchema = auditFilterSchema.extend({
-  limit: z.coerce.number().int().min(1).max(MAX_AUDIT_PAGE).default(50).openapi({ example: 50 }),
+  // Digits only: z.coerce took 0x10, 1e2, +3, " 5" and 00003 (Number() does), and said "Too small" for limit=.
+  limit: z
+    .string()
+    .regex(/^[1-9][0-9]{0,2}$/, `limit must be a whole number from 1 to ${MAX_AUDIT_PAGE}`)
+    .refine((s) => Number(s) <= MAX_AUDIT_PAGE, `limit must be a whole number from 1 to ${MAX_AUDIT_PAGE}`)
+    .optional()
+    .transform((s) => (s === undefined ? 50 : Number(s)))
+    .openapi({ type: 'integer', example: 50, description: `1 to ${MAX_AUDIT_PAGE}; 50 when absent.` }),
   'next-token': z.string().regex(/^[1-9][0-9]{0,15}$/, 'next-token must be a token returned by a previous page').optional(),
 });
 

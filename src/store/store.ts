@@ -213,6 +213,11 @@ export interface AuditFilter {
   until?: string | undefined;
   /** Authorization scope: only records of these repository ARNs. Undefined: every record. */
   repositoryScope?: readonly string[] | undefined;
+  /**
+   * Authorization scope, with repositoryScope: also the records of these domains that name no
+   * repository (CreateRepository, DescribeDomain…).
+   */
+  domainScope?: readonly string[] | undefined;
 }
 
 export interface AuditQuery {
@@ -460,6 +465,22 @@ export interface AuditLogStore {
   /** Oldest first from afterSeq (exclusive), unparsed, for verify. */
   readAuditChain(afterSeq: number, limit: number): Promise<AuditChainEntry[]>;
   auditHead(): Promise<AuditHead | null>;
+  /**
+   * Every repository and domain ARN the log names, each once, deleted ones included: a scoped
+   * reader's candidates (the registry lists only what exists now). A skip scan of the ARN indexes,
+   * so it costs one seek per ARN, whatever the log's length.
+   */
+  auditedArns(): Promise<AuditedArns>;
+  /**
+   * The first audit_versions row that belongs to no record the chain holds (a seq below 1, or above
+   * `lastSeq` with no record): verify has checked the rows of seqs 1..lastSeq against their records.
+   */
+  strayAuditVersion(lastSeq: number): Promise<{ seq: number; version: string } | undefined>;
+}
+
+export interface AuditedArns {
+  repositoryArns: string[];
+  domainArns: string[];
 }
 
 /** Secrets the gateway makes for itself, created once and shared by every process on the database. */

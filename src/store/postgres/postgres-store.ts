@@ -27,6 +27,7 @@ import { StaleRead } from '../sqlite/stale-read.ts';
 import type {
   AssetInput,
   AuditChainEntry,
+  AuditedArns,
   AuditFilter,
   AuditQuery,
   ClaimedSyncJob,
@@ -1187,6 +1188,32 @@ class PostgresStore implements Store {
     return head ?? null;
   }
 
+  async auditedArns(): Promise<AuditedArns> {
+    const [repositoryArns, domainArns] = await Promise.all([this.distinctAuditArns('repository_arn'), this.distinctAuditArns('domain_arn')]);
+    return { repositoryArns, domainArns };
+  }
+
+  /**
+   * Each distinct value of an indexed ARN column, one index seek per value (a skip scan: PostgreSQL
+   * has none of its own, and DISTINCT would read the whole index).
+   */
+  private async distinctAuditArns(column: 'repository_arn' | 'domain_arn'): Promise<string[]> {
+    const next = `SELECT ${column} FROM audit_log WHERE ${column} > r.arn ORDER BY ${column} LIMIT 1`;
+    const rows = await this.rows<{ arn: string }>(
+      this.pool,
+      `WITH RECURSIVE r(arn) AS (SELECT min(${column}) FROM audit_log UNION ALL SELECT (${next}) FROM r WHERE r.arn IS NOT NULL) SELECT arn FROM r WHERE arn IS NOT NULL`,
+    );
+    return rows.map((r) => r.arn);
+  }
+
+  async strayAuditVersion(lastSeq: number): Promise<{ seq: number; version: string } | undefined> {
+    return this.one<{ seq: number; version: string }>(
+      this.pool,
+      `SELECT seq, version FROM audit_versions v WHERE v.seq < 1 OR (v.seq > $1 AND NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.seq = v.seq)) ORDER BY seq LIMIT 1`,
+      [lastSeq],
+    );
+  }
+
   // --- Tenancy through the API ---
 
   private async domainRow(db: Queryable, owner: string, name: string) {
@@ -1400,6 +1427,13 @@ function auditConditions(f: AuditFilter, args: unknown[]): string[] {
   if (f.domainArn !== undefined) c.push(`domain_arn = ${arg(f.domainArn)}`);
   if (f.packageName !== undefined) c.push(`package_name = ${arg(f.packageName)}`);
   if (f.version !== undefined) c.push(`seq IN (SELECT seq FROM audit_versions WHERE version = ${arg(f.version)})`);
-  if (f.repositoryScope !== undefined) c.push(f.repositoryScope.length === 0 ? 'false' : `repository_arn = ANY(${arg([...f.repositoryScope])}::text[])`);
+  if (f.repositoryScope !== undefined) c.push(scopeCondition(f.repositoryScope, f.domainScope ?? [], arg));
   return c;
+}
+
+/** A scoped reader's records: those of its repositories, and those of its domains that name no repository. */
+function scopeCondition(repositories: readonly string[], domains: readonly string[], arg: (v: unknown) => string): string {
+  const ofRepositories = repositories.length === 0 ? 'false' : `repository_arn = ANY(${arg([...repositories])}::text[])`;
+  if (domains.length === 0) return ofRepositories;
+  return `(${ofRepositories} OR (repository_arn IS NULL AND domain_arn = ANY(${arg([...domains])}::text[])))`;
 }

@@ -22,6 +22,7 @@ import { VERSION_STATUSES, type VersionStatus } from '../../registry/statuses.ts
 import type {
   AssetInput,
   AuditChainEntry,
+  AuditedArns,
   AuditFilter,
   AuditQuery,
   StoredAuditRecord,
@@ -909,6 +910,25 @@ class SqliteStore implements Store {
     return head ? { seq: head.seq, hash: head.hash } : null;
   }
 
+  async auditedArns(): Promise<AuditedArns> {
+    return { repositoryArns: this.distinctAuditArns('repository_arn'), domainArns: this.distinctAuditArns('domain_arn') };
+  }
+
+  /** Each distinct value of an indexed ARN column, one index seek per value (a skip scan), not a walk of the log. */
+  private distinctAuditArns(column: 'repository_arn' | 'domain_arn'): string[] {
+    const next = `SELECT ${column} FROM audit_log WHERE ${column} > r.arn ORDER BY ${column} LIMIT 1`;
+    return this.sqlite
+      .prepare(`WITH RECURSIVE r(arn) AS (SELECT min(${column}) FROM audit_log UNION ALL SELECT (${next}) FROM r WHERE r.arn IS NOT NULL) SELECT arn FROM r WHERE arn IS NOT NULL`)
+      .pluck()
+      .all() as string[];
+  }
+
+  async strayAuditVersion(lastSeq: number): Promise<{ seq: number; version: string } | undefined> {
+    return this.sqlite
+      .prepare(`SELECT seq, version FROM audit_versions v WHERE v.seq < 1 OR (v.seq > ? AND NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.seq = v.seq)) ORDER BY seq LIMIT 1`)
+      .get(lastSeq) as { seq: number; version: string } | undefined;
+  }
+
   async listAllRepositories(): Promise<RepositoryRecord[]> {
     return this.allRepositories.all();
   }
@@ -1065,6 +1085,19 @@ function auditConditions(f: AuditFilter): SQL[] {
   if (f.packageName !== undefined) c.push(eq(t.packageName, f.packageName));
   if (f.version !== undefined) c.push(sql`${t.seq} IN (SELECT ${schema.auditVersions.seq} FROM ${schema.auditVersions} WHERE ${schema.auditVersions.version} = ${f.version})`);
   // One JSON parameter, not one per repository: SQLite takes at most 32,766 variables a statement.
-  if (f.repositoryScope !== undefined) c.push(f.repositoryScope.length === 0 ? sql`0` : sql`${t.repositoryArn} IN (SELECT value FROM json_each(${JSON.stringify(f.repositoryScope)}))`);
+  if (f.repositoryScope !== undefined) c.push(scopeCondition(f.repositoryScope, f.domainScope ?? []));
   return c;
+}
+
+/**
+ * A scoped reader's records: those of its repositories, and those of its domains that name no
+ * repository. One JSON parameter per list, not one per ARN: SQLite takes at most 32,766 variables a
+ * statement.
+ */
+function scopeCondition(repositories: readonly string[], domains: readonly string[]): SQL {
+  const t = schema.auditLog;
+  const ofRepositories = sql`${t.repositoryArn} IN (SELECT value FROM json_each(${JSON.stringify(repositories)}))`;
+  if (domains.length === 0) return repositories.length === 0 ? sql`0` : ofRepositories;
+  const ofDomains = sql`(${t.repositoryArn} IS NULL AND ${t.domainArn} IN (SELECT value FROM json_each(${JSON.stringify(domains)})))`;
+  return sql`(${ofRepositories} OR ${ofDomains})`;
 }

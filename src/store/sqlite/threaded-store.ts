@@ -39,6 +39,8 @@ const READS = [
   'readAuditRange',
   'readAuditChain',
   'auditHead',
+  'auditedArns',
+  'strayAuditVersion',
   'listAllRepositories',
   'pendingBlobDeletions',
   'readPackageRecord',
