@@ -35,6 +35,17 @@ describe('SQLite store', () => {
     probe.close();
   });
 
+  it("reads a run of records' versions by seq through an index, not a scan of every version the log names (an audit page and a verify batch stay cheap as the log grows)", async () => {
+    const probe = new Database(join(dir, 'db.sqlite'), { readonly: true });
+    try {
+      // The statement the store runs for each page of records (listAudit, readAuditChain).
+      const plan = probe.prepare('EXPLAIN QUERY PLAN SELECT seq, version FROM audit_versions WHERE seq >= ? AND seq <= ? ORDER BY seq, version').all(1, 50) as Array<{ detail: string }>;
+      expect(plan.map((p) => p.detail).join('; ')).toMatch(/^SEARCH audit_versions USING INDEX audit_versions_seq \(seq>\? AND seq<\?\)/);
+    } finally {
+      probe.close();
+    }
+  });
+
   it('commits a change and its audit record together', async () => {
     const snap = await store.readPackage(key, ['4.1.0']);
     const before = snap.versions.get('4.1.0')!;

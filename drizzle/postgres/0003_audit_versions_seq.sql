@@ -1,0 +1,1 @@
+CREATE INDEX "audit_versions_seq" ON "audit_versions" USING btree ("seq");
