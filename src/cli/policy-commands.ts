@@ -9,10 +9,13 @@ import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { CedarValueJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { PolicyEngine } from '../policy/engine.ts';
 import { packageResource, principalEntities, userUid } from '../policy/entities.ts';
+import { claimsProblem } from '../auth/principal.ts';
+import { candidateEvent, candidatePeriods, type CandidateEvent, type CandidatePeriod } from '../policy/candidate-periods.ts';
 import { addDisagreement, sortedDisagreements, type DisagreementRow } from '../policy/disagreements.ts';
 import { describeExplanation, explain } from '../policy/explain.ts';
 import { formatDiagnostic, loadPolicyDir, TEMPLATE_DIR } from '../policy/load-policies.ts';
-import { decodePolicyFile } from '../policy/policy-files.ts';
+import { decodePolicyFile, TESTS_DIR } from '../policy/policy-files.ts';
+import { policyTextProblem } from '../policy/policy-guard.ts';
 import { formatFailure, readTestCases, runPolicyTests } from '../policy/run-tests.ts';
 import { TestCaseError } from '../policy/test-cases.ts';
 import { parseCoordinates } from '../resource/coordinates.ts';
@@ -54,6 +57,13 @@ export function policyFormat(dir: string, check: boolean, out: Out, err: Out): n
       continue;
     }
     const text = decoded.text;
+    // Cedar's formatter recurses as its parser does: text the guard refuses would crash the process.
+    const tooDeep = policyTextProblem(text);
+    if (tooDeep) {
+      failed++;
+      err(`${file}:1:1: cannot format: refused before parsing: ${tooDeep}`);
+      continue;
+    }
     const answer = cedar.formatPolicies({ policyText: text, lineWidth: LINE_WIDTH, indentWidth: INDENT });
     if (answer.type === 'failure') {
       failed++;
@@ -101,9 +111,19 @@ export function policyTest(dir: string, filter: string | undefined, groupsClaim:
     err(`a test file is not valid: ${e.message}`);
     return 1;
   }
+  // A run that tests nothing fails, as test runners do: a mistyped --filter or a folder whose tests
+  // went missing would otherwise stay green in CI.
+  if (cases.length === 0) {
+    err(`no test cases in ${join(dir, TESTS_DIR)}: nothing was tested`);
+    return 1;
+  }
   const report = runPolicyTests(set, cases, filter);
   for (const f of report.failures) out(formatFailure(f));
   out(`${report.passed} passed, ${report.failed} failed`);
+  if (report.passed + report.failed === 0) {
+    err(`--filter ${JSON.stringify(filter)} matched none of the ${cases.length} test case(s): nothing was tested`);
+    return 1;
+  }
   return report.failed > 0 ? 1 : 0;
 }
 
@@ -124,6 +144,9 @@ export function policyExplain(dir: string, values: Values, groupsClaim: string, 
   if (!claims || typeof claims.sub !== 'string') throw new PolicyUsageError('--principal-claims must be token claims with at least "sub", e.g. \'{"sub":"alice","groups":["release-managers"]}\'');
   const groups = claims[groupsClaim] ?? [];
   if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) throw new PolicyUsageError(`claims.${groupsClaim} must be an array of group names`);
+  // Held to a token's rules: a principal no real token could carry explains nothing real.
+  const problem = claimsProblem(claims.sub, groups, groupsClaim);
+  if (problem) throw new PolicyUsageError(`--principal-claims: ${problem}, as a real token's would be refused`);
   if (typeof values.action !== 'string') throw new PolicyUsageError('--action is required (e.g. UpdatePackageVersionsStatus)');
   const pkgFlag = values.package;
   if (typeof pkgFlag !== 'string') throw new PolicyUsageError('--package is required: a package ARN, or a name with --domain --domain-owner --repository --format [--namespace]');
@@ -158,13 +181,19 @@ export function policyExplain(dir: string, values: Values, groupsClaim: string, 
 export async function policyDiff(store: Store, values: Values, out: Out): Promise<number> {
   const since = typeof values.since === 'string' ? values.since : undefined;
   if (since !== undefined && Number.isNaN(Date.parse(since))) throw new PolicyUsageError('--since must be an ISO 8601 time');
+  const sinceIso = since === undefined ? undefined : new Date(since).toISOString();
   const rows = new Map<string, DisagreementRow>();
+  const events: CandidateEvent[] = [];
   let after = 0;
   for (;;) {
-    const batch = await store.readAuditRange(after, 5_000, { since: since === undefined ? undefined : new Date(since).toISOString() });
+    const batch = await store.readAuditRange(after, 5_000, { since: sinceIso });
     if (batch.length === 0) break;
     after = batch[batch.length - 1]!.seq;
-    for (const r of batch) addDisagreement(rows, r);
+    for (const r of batch) {
+      addDisagreement(rows, r);
+      const e = candidateEvent(r);
+      if (e) events.push(e);
+    }
   }
   const sorted = sortedDisagreements(rows);
   if (values.json) {
@@ -172,7 +201,11 @@ export async function policyDiff(store: Store, values: Values, out: Out): Promis
     return 0;
   }
   if (sorted.length === 0) {
-    out('no shadow disagreements recorded: the candidate decides every request as the live set does');
+    // No disagreement means agreement only while a candidate was there to disagree.
+    const periods = candidatePeriods(sinceIso === undefined ? undefined : await candidateBefore(store, sinceIso), events)
+      // A candidate that stopped as the window began evaluated nothing in it.
+      .filter((p) => sinceIso === undefined || p.to === undefined || p.to > sinceIso);
+    out(noDisagreements(periods, sinceIso ?? 'the start of the audit log', new Date().toISOString()));
     return 0;
   }
   const total = sorted.reduce((n, r) => n + r.count, 0);
@@ -182,4 +215,24 @@ export async function policyDiff(store: Store, values: Values, out: Out): Promis
     out(`          e.g. ${[...r.resources].slice(0, 3).join(', ')}${r.resources.size > 3 ? ` (+${r.resources.size - 3} more)` : ''}; ${r.first} … ${r.last}`);
   }
   return 0;
+}
+
+function noDisagreements(periods: readonly CandidatePeriod[], from: string, to: string): string {
+  if (periods.length === 0) return `no candidate was being evaluated between ${from} and ${to}: no shadow disagreements could be recorded`;
+  const evaluated = periods.map((p) => `candidate ${p.hash.slice(0, 12)} evaluated ${p.to === undefined ? `since ${p.from}` : `from ${p.from} to ${p.to}`}`);
+  return `no shadow disagreements recorded: ${evaluated.join('; ')}; it decided every request as the live set did`;
+}
+
+/** The last candidate load recorded before `since`: whether a candidate was already being evaluated then. */
+async function candidateBefore(store: Store, since: string): Promise<CandidateEvent | undefined> {
+  let beforeSeq: number | undefined;
+  for (;;) {
+    const page = await store.listAudit({ filter: { action: 'LoadPolicySet', until: since }, limit: 500, beforeSeq });
+    for (const r of page) {
+      const e = candidateEvent(r);
+      if (e) return e;
+    }
+    if (page.length < 500) return undefined;
+    beforeSeq = page[page.length - 1]!.seq;
+  }
 }

@@ -18,11 +18,11 @@ import type { OperationDeps } from '../operations/deps.ts';
 import type { CandidateSources } from '../policy/candidate-job.ts';
 import type { CandidateRunner } from '../policy/candidate-off-thread.ts';
 import type { ActionName, CedarCall } from '../policy/engine.ts';
-import { auditLogResource, packageResource, policySetResource, principalEntities, repositoryResource, userUid, type CedarResource } from '../policy/entities.ts';
+import { auditLogResource, domainResource, packageResource, policySetResource, principalEntities, registryResource, repositoryResource, userUid, type CedarResource } from '../policy/entities.ts';
 import { explain, type Explanation } from '../policy/explain.ts';
 import type { CompiledPolicySet } from '../policy/load-policies.ts';
 import type { PolicyStatus } from '../policy/policy-manager.ts';
-import { parseCoordinates } from '../resource/coordinates.ts';
+import { checkDomainName, checkDomainOwner, parseCoordinates } from '../resource/coordinates.ts';
 import type { AppEnv } from './app-env.ts';
 
 const packageSchema = z
@@ -45,7 +45,8 @@ const authorizeBody = z
     action: z.string().regex(/^[A-Za-z]{1,64}$/, 'must be an action name such as UpdatePackageVersionsStatus'),
     package: packageSchema.optional(),
     repository: z.object({ domain: z.string(), domainOwner: z.string(), repository: z.string() }).strict().optional(),
-    resource: z.enum(['AuditLog::"versiongate"', 'PolicySet::"live"']).optional(),
+    domain: z.object({ domain: z.string(), domainOwner: z.string() }).strict().optional(),
+    resource: z.enum(['AuditLog::"versiongate"', 'PolicySet::"live"', 'Registry::"versiongate"']).optional(),
     context: z
       .record(z.string(), z.unknown())
       .refine((ctx) => JSON.stringify(ctx).length <= MAX_SIMULATED_CONTEXT_CHARS, `must be at most ${MAX_SIMULATED_CONTEXT_CHARS} characters as JSON (a request's own context is a few KiB at most)`)
@@ -98,11 +99,17 @@ export function policyApi(deps: PolicyApiDeps, app: OpenAPIHono<AppEnv>): void {
     const body = c.req.valid('json');
     const resource = resourceOf(body, deps.region);
     const caller = await c.var.caller('SimulateAuthorization', auditName(bench));
-    const simulated = await simulatedPrincipal(body.principal, deps);
+    const simulated = await simulatedPrincipal(body.principal, deps).catch((err: unknown) => {
+      if (err instanceof ValidationError) return err;
+      throw err;
+    });
     // Asking the live set about oneself tells the caller only what trying would tell it (and each
     // try is audited too); the policies decide whether that is allowed, through context.ownAccess.
-    const ownAccess = body.policies === undefined && samePrincipal(simulated, caller.principal);
+    // A principal that is not valid is nobody's own: the caller must be allowed to ask about others
+    // before hearing why, or anyone could learn whether a token they hold is valid.
+    const ownAccess = !(simulated instanceof ValidationError) && body.policies === undefined && samePrincipal(simulated, caller.principal);
     const allowed = await authorize(deps, caller, { action: 'SimulateAuthorization', resource: bench, context: { ownAccess }, request: {} });
+    if (simulated instanceof ValidationError) return allowed.refuse('rejected', simulated);
     const call: CedarCall = {
       principal: userUid(simulated),
       action: { type: 'Action', id: body.action },
@@ -118,7 +125,7 @@ export function policyApi(deps: PolicyApiDeps, app: OpenAPIHono<AppEnv>): void {
       ...allowed.record('read', 200),
       request: { simulation: { principal: simulated.subject, groups: simulated.groups, action: body.action, resource: resource.uid.id, decision: explanation.decision, policySet: body.policies ? 'supplied' : 'live' } },
     });
-    return c.json({ ...explanation, evaluatedAgainst: body.policies ? 'supplied' : 'live' }, 200);
+    return c.json({ ...(ownAccess ? ownAccessAnswer(explanation) : explanation), evaluatedAgainst: body.policies ? 'supplied' : 'live' }, 200);
   });
 
   app.openapi(policiesRoute, async (c) => {
@@ -128,9 +135,19 @@ export function policyApi(deps: PolicyApiDeps, app: OpenAPIHono<AppEnv>): void {
   });
 }
 
+/**
+ * An answer about the caller's own access, which anyone may ask: the decision, why, and the ids of
+ * the policies that determined it (the console shows them as the reason a button is disabled), but
+ * not where those policies are written nor which set version decided: the security team's bench
+ * tells those, and only to those allowed to ask about anyone.
+ */
+function ownAccessAnswer(e: Explanation): Omit<Explanation, 'determiningPolicies' | 'policySetHash'> & { determiningPolicies: Array<{ id: string }> } {
+  return { decision: e.decision, because: e.because, determiningPolicies: e.determiningPolicies.map(({ id }) => ({ id })), errors: e.errors };
+}
+
 function resourceOf(body: z.infer<typeof authorizeBody>, region: string): CedarResource {
-  const given = [body.package, body.repository, body.resource].filter((x) => x !== undefined).length;
-  if (given !== 1) throw new ValidationError('give exactly one of "package" (coordinates), "repository" or "resource"');
+  const given = [body.package, body.repository, body.domain, body.resource].filter((x) => x !== undefined).length;
+  if (given !== 1) throw new ValidationError('give exactly one of "package" (coordinates), "repository", "domain" or "resource"');
   if (body.package) {
     const p = body.package;
     const coords = parseCoordinates({ domain: p.domain, domainOwner: p.domainOwner, repository: p.repository, format: p.format, namespace: p.namespace, package: p.package });
@@ -140,6 +157,10 @@ function resourceOf(body: z.infer<typeof authorizeBody>, region: string): CedarR
     const r = parseCoordinates({ domain: body.repository.domain, domainOwner: body.repository.domainOwner, repository: body.repository.repository, format: 'generic', namespace: 'x', package: 'x' });
     return repositoryResource(region, r.domainOwner!, r.domain, r.repository);
   }
+  if (body.domain) {
+    return domainResource(region, checkDomainOwner(body.domain.domainOwner), checkDomainName(body.domain.domain));
+  }
+  if (body.resource === 'Registry::"versiongate"') return registryResource();
   return body.resource === 'PolicySet::"live"' ? policySetResource() : auditLogResource();
 }
 

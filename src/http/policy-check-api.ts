@@ -5,9 +5,9 @@
  *     MAX_SOURCE_BYTES in all: a stray large file in the folder is refused (413), never read on the
  *     event loop. A folder that cannot be read as a set (no schema, a link to nothing, bytes that
  *     are not UTF-8, a file removed meanwhile) is a 503, never a 500.
- *   POST /v1/policies/check: validates a candidate set as a reload would (Cedar's diagnostics at
- *     file:line:column) and runs test cases against it. SimulateAuthorization. Changes nothing: a
- *     set becomes live only through the policy folder.
+ *   POST /v1/policies/check: checks a candidate set as a reload would (its files, then Cedar's
+ *     diagnostics at file:line:column, then its test cases: a failing one makes it invalid).
+ *     SimulateAuthorization. Changes nothing: a set becomes live only through the policy folder.
  * Both are judged by the live set and audited.
  */
 import { open } from 'node:fs/promises';

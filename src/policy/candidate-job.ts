@@ -9,7 +9,8 @@
 import { evaluateUnprepared, type CedarCall } from './engine.ts';
 import { explain, type Explanation } from './explain.ts';
 import { compilePolicySet, formatDiagnostic, PolicySetError, SCHEMA_FILE, type PolicyDiagnostic, type PolicyFileText } from './load-policies.ts';
-import { runPolicyTests } from './run-tests.ts';
+import { suppliedFileProblems } from './policy-files.ts';
+import { failureDiagnostic, runPolicyTests } from './run-tests.ts';
 import { parseTestFile, TestCaseError, type PolicyTestCase } from './test-cases.ts';
 
 /** A set as a caller gives it: the schema's text and each file's text. */
@@ -21,7 +22,7 @@ export interface CandidateSources {
 }
 
 export type CandidateJob =
-  /** Validate the set as a reload would, and run `tests` (tests/NAME.json texts) against it. */
+  /** Check the set as a reload would, `tests` (tests/NAME.json texts) included: a failing test makes it invalid. */
   | { kind: 'check'; set: CandidateSources; tests?: PolicyFileText[] | undefined; groupsClaim: string }
   /** Decide one request by the set. */
   | { kind: 'decide'; set: CandidateSources; call: CedarCall };
@@ -47,33 +48,45 @@ function compile(set: CandidateSources) {
   return compilePolicySet(set.schema, set.files, { templates: set.templates, links: set.links });
 }
 
+/**
+ * The checks a reload makes, on a set given as texts: its files as a folder would hold them, then
+ * Cedar's validation, then its tests. As at a reload, a test that fails (or cannot be read) refuses
+ * the set: `valid` is false, and the failure is a diagnostic worded as the reload's refusal would be.
+ */
 function checkCandidate(sources: CandidateSources, testFiles: PolicyFileText[] | undefined, groupsClaim: string): CheckReport {
-  const diagnostics: PolicyDiagnostic[] = [];
-  let hash: string | undefined;
-  let tests: CheckReport['tests'];
+  const fileProblems = suppliedFileProblems([
+    ...sources.files.map((f) => ({ ...f, kind: 'policy' as const })),
+    ...sources.templates.map((f) => ({ ...f, kind: 'template' as const })),
+    ...sources.links.map((f) => ({ ...f, kind: 'links' as const })),
+    ...(testFiles ?? []).map((f) => ({ ...f, kind: 'test' as const })),
+  ]);
+  if (fileProblems.length > 0) return report(false, undefined, fileProblems);
+  let set;
   try {
-    const set = compile(sources);
-    hash = set.hash;
-    diagnostics.push(...set.warnings);
-    if (testFiles) {
-      const cases: PolicyTestCase[] = [];
-      for (const t of testFiles) {
-        try {
-          cases.push(...parseTestFile(t.file, t.text, groupsClaim));
-        } catch (err) {
-          if (!(err instanceof TestCaseError)) throw err;
-          diagnostics.push({ file: t.file, line: 1, column: 1, severity: 'error', message: err.message });
-        }
-      }
-      const report = runPolicyTests(set, cases);
-      tests = { passed: report.passed, failed: report.failed, failures: report.failures.map((f) => ({ file: f.case.file, name: f.case.name, problems: f.problems, actual: f.actual })) };
-    }
+    set = compile(sources);
   } catch (err) {
     if (!(err instanceof PolicySetError)) throw err;
-    diagnostics.push(...err.diagnostics);
+    return report(false, undefined, err.diagnostics);
   }
-  const valid = hash !== undefined && !diagnostics.some((d) => d.severity === 'error');
-  return { valid, ...(hash ? { hash } : {}), diagnostics: diagnostics.map((d) => ({ ...d, file: d.file || SCHEMA_FILE })), ...(tests ? { tests } : {}) };
+  const diagnostics: PolicyDiagnostic[] = [...set.warnings];
+  if (!testFiles) return report(true, set.hash, diagnostics);
+  const cases: PolicyTestCase[] = [];
+  for (const t of testFiles) {
+    try {
+      cases.push(...parseTestFile(t.file, t.text, groupsClaim));
+    } catch (err) {
+      if (!(err instanceof TestCaseError)) throw err;
+      diagnostics.push({ file: t.file, line: 1, column: 1, severity: 'error', message: err.message });
+    }
+  }
+  const run = runPolicyTests(set, cases);
+  diagnostics.push(...run.failures.map(failureDiagnostic));
+  const tests = { passed: run.passed, failed: run.failed, failures: run.failures.map((f) => ({ file: f.case.file, name: f.case.name, problems: f.problems, actual: f.actual })) };
+  return { ...report(!diagnostics.some((d) => d.severity === 'error'), set.hash, diagnostics), tests };
+}
+
+function report(valid: boolean, hash: string | undefined, diagnostics: readonly PolicyDiagnostic[]): CheckReport {
+  return { valid, ...(hash ? { hash } : {}), diagnostics: diagnostics.map((d) => ({ ...d, file: d.file || SCHEMA_FILE })) };
 }
 
 function decideBySupplied(sources: CandidateSources, call: CedarCall): CandidateAnswer {

@@ -48,6 +48,17 @@ export function parseEntityRef(value: unknown): EntityRef | undefined {
  * `Type::"id"`, as one flat string: the policy index keeps one per entity a policy names (tens of
  * thousands in a large set), and a template literal would keep each as a chain of three strings.
  */
+/**
+ * Why a policy id given by hand is refused, or undefined. An id is printed in the audit, by explain
+ * and in test reasons: an empty one would silently become `<file>#<index>`, and a control or format
+ * character (a newline, a zero-width space) prints as two lines or as another policy's id.
+ */
+export function policyIdProblem(id: string): string | undefined {
+  if (id === '') return 'is empty';
+  if (/[\p{Cc}\p{Cf}]/u.test(id)) return `holds a control or format character (${JSON.stringify(id)})`;
+  return undefined;
+}
+
 export const entityKey = (e: EntityRef) => [e.type, '::', JSON.stringify(e.id)].join('');
 
 /** The line each top-level array element starts on, so diagnostics can point into the file. */
@@ -97,6 +108,8 @@ export function parseLinkFile(file: string, text: string, errors: PolicyDiagnost
     const resource = o.resource === undefined ? undefined : parseEntityRef(o.resource);
     if (o.resource !== undefined && !resource) return fail(`"resource" must be an entity such as "Repository::\\"arn:…\\"", got ${JSON.stringify(o.resource)}`);
     if (o.id !== undefined && (typeof o.id !== 'string' || o.id === '')) return fail('"id" must be a non-empty string');
+    const badId = typeof o.id === 'string' ? policyIdProblem(o.id) : undefined;
+    if (badId) return fail(`"id" ${badId}`);
     const id = (o.id as string | undefined) ?? `${o.template}(${principal?.id ?? ''}, ${resource?.id ?? ''})`;
     links.push({ id, template: o.template, principal, resource, file, line });
   });

@@ -4,9 +4,9 @@
  * as a whole; its diagnostics are data, sorted by file, line and column.
  */
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
-import { parseLinkFile, type TemplateLink } from './links.ts';
+import { parseLinkFile, policyIdProblem, type TemplateLink } from './links.ts';
 import { policySetHash, PolicySetError, readPolicyDir, SCHEMA_FILE, TEMPLATE_DIR, type PolicyDiagnostic, type PolicyFileText, type PolicySources } from './policy-files.ts';
-import { policyTextProblem } from './policy-guard.ts';
+import { policyTextProblem, schemaTextProblem } from './policy-guard.ts';
 import { convertSchema } from './schema-json.ts';
 import { locateInFile } from './statement-offsets.ts';
 import type { PolicyHead } from './policy-index.ts';
@@ -57,19 +57,41 @@ export function compilePolicySet(schemaText: string, files: PolicyFileText[], ex
     return compileChecked(schemaText, files, extra.templates ?? [], extra.links ?? []);
   } catch (err) {
     if (err instanceof PolicySetError) throw err;
-    // A trap or stack overflow inside Cedar: the guard let something through it could not process.
-    // Refuse the set; the wasm instance may be unusable, so nothing else should be loaded in this process.
-    throw new PolicySetError([
-      { file: files[0]?.file ?? SCHEMA_FILE, line: 1, column: 1, severity: 'error', message: `Cedar could not process this policy set (${(err as Error).message}); restart before loading another set` },
-    ]);
+    throw new PolicySetError([isRefusal(err) ? refusalDiagnostic(err, files) : trapDiagnostic(err, files)]);
   }
+}
+
+/**
+ * cedar-wasm refuses input its JSON reader cannot take by throwing a plain Error: serde_json stops
+ * past 128 levels of nesting (a schema type nested deeply: each record level is two), or at a string
+ * that is not well-formed UTF-16. The instance is as it was; only this set is refused.
+ */
+function isRefusal(err: unknown): err is Error {
+  return err instanceof Error && err.constructor === Error;
+}
+
+function refusalDiagnostic(err: Error, files: PolicyFileText[]): PolicyDiagnostic {
+  // The schema is the only part of the set Cedar is given as nested JSON; policies go as text.
+  if (/recursion limit/i.test(err.message)) {
+    return { file: SCHEMA_FILE, line: 1, column: 1, severity: 'error', message: `Cedar could not read the schema (${err.message}): a type nests too deeply; nest it less` };
+  }
+  return { file: files[0]?.file ?? SCHEMA_FILE, line: 1, column: 1, severity: 'error', message: `Cedar could not read this policy set (${err.message})` };
+}
+
+/**
+ * A trap or stack overflow inside Cedar (WebAssembly.RuntimeError, RangeError): the guard let
+ * something through Cedar could not process, and the wasm instance may be unusable, so nothing else
+ * should be loaded in this process.
+ */
+function trapDiagnostic(err: unknown, files: PolicyFileText[]): PolicyDiagnostic {
+  return { file: files[0]?.file ?? SCHEMA_FILE, line: 1, column: 1, severity: 'error', message: `Cedar could not process this policy set (${(err as Error).message}); restart before loading another set` };
 }
 
 function compileChecked(schemaText: string, files: PolicyFileText[], templateFiles: PolicyFileText[], linkFiles: PolicyFileText[]): CompiledPolicySet {
   const errors: PolicyDiagnostic[] = [];
   const at = (file: string, text: string, offset: number) => ({ file, ...lineColumn(text, offset) });
 
-  const schemaProblem = policyTextProblem(schemaText);
+  const schemaProblem = schemaTextProblem(schemaText);
   if (schemaProblem) throw new PolicySetError([{ file: SCHEMA_FILE, line: 1, column: 1, severity: 'error', message: `schema is ${schemaProblem}` }]);
   // Parsed once, here; Cedar is given the JSON form from then on (schema-json.ts).
   const schemaCheck = convertSchema(schemaText);
@@ -88,7 +110,13 @@ function compileChecked(schemaText: string, files: PolicyFileText[], templateFil
     }
     parts.policies.forEach(({ text: policyText, offset }, index) => {
       const json = cedar.policyToJson(policyText);
-      const id = json.type === 'success' && json.json.annotations?.id ? json.json.annotations.id : `${file}#${index}`;
+      const given = json.type === 'success' ? json.json.annotations?.id : undefined;
+      const badId = given === undefined || given === null ? undefined : policyIdProblem(given);
+      if (badId) {
+        errors.push({ ...at(file, text, offset), severity: 'error', message: `@id ${badId}` });
+        return;
+      }
+      const id = given ?? `${file}#${index}`;
       if (policies[id] !== undefined) {
         errors.push({ ...at(file, text, offset), severity: 'error', message: `policy id "${id}" is used twice (also at ${sources[id]!.file}:${sources[id]!.line})` });
         return;
@@ -107,8 +135,13 @@ function compileChecked(schemaText: string, files: PolicyFileText[], templateFil
     for (const { text: templateText, offset } of parts.templates) {
       const json = cedar.templateToJson(templateText);
       const id = json.type === 'success' ? json.json.annotations?.id : undefined;
-      if (!id) {
+      if (id === undefined || id === null) {
         errors.push({ ...at(file, text, offset), severity: 'error', message: 'a template needs an @id("…"): links name it' });
+        continue;
+      }
+      const badId = policyIdProblem(id);
+      if (badId) {
+        errors.push({ ...at(file, text, offset), severity: 'error', message: `@id ${badId}` });
         continue;
       }
       if (policies[id] !== undefined || templates[id] !== undefined) {

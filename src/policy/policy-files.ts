@@ -22,6 +22,8 @@ export const LINKS_DIR = 'links';
 /** Links files are data (entity ids), never parsed as Cedar text: they may be large. */
 export const MAX_LINKS_FILE_BYTES = 64 * 1024 * 1024;
 export const TESTS_DIR = 'tests';
+/** The shadow set, in the same layout, evaluated beside the live set and never enforced. */
+export const CANDIDATE_DIR = 'candidate';
 
 export interface PolicyDiagnostic {
   file: string;
@@ -216,6 +218,32 @@ export function holdsNoPolicy(text: string): boolean {
   });
 }
 
+/** A policy or template file that holds no policy refuses the set (see holdsNoPolicy). */
+export function emptyPolicyFileProblem(kind: PolicyFileEntry['kind'], f: PolicyFileText): PolicyDiagnostic | undefined {
+  if ((kind !== 'policy' && kind !== 'template') || !holdsNoPolicy(f.text)) return undefined;
+  return problem(
+    f.file,
+    'holds no policy (it is empty, or only blank lines and comments). A file saved part-way would otherwise go live as no policies at all: to drop its policies, remove the file',
+  );
+}
+
+/**
+ * The problems a reload finds in a set's files before Cedar sees them, for a set given as texts
+ * (POST /v1/policies/check): a policy file with no policy, and a name given twice, which a folder
+ * cannot hold (and which would run a test file's cases twice).
+ */
+export function suppliedFileProblems(files: ReadonlyArray<PolicyFileText & { kind: PolicyFileEntry['kind'] }>): PolicyDiagnostic[] {
+  const problems: PolicyDiagnostic[] = [];
+  const seen = new Set<string>();
+  for (const f of files) {
+    if (seen.has(f.file)) problems.push(problem(f.file, 'is given twice: a folder holds one file of each name'));
+    seen.add(f.file);
+    const empty = emptyPolicyFileProblem(f.kind, f);
+    if (empty) problems.push(empty);
+  }
+  return problems;
+}
+
 function readEntries(entries: PolicyFileEntry[], problems: PolicyDiagnostic[]): Array<PolicyFileText & { kind: PolicyFileEntry['kind'] }> {
   const out: Array<PolicyFileText & { kind: PolicyFileEntry['kind'] }> = [];
   for (const e of entries) {
@@ -232,14 +260,11 @@ function readEntries(entries: PolicyFileEntry[], problems: PolicyDiagnostic[]): 
     }
     const read = decodePolicyFile(e.file, bytes);
     if ('message' in read) problems.push(read);
-    else if ((e.kind === 'policy' || e.kind === 'template') && holdsNoPolicy(read.text)) {
-      problems.push(
-        problem(
-          e.file,
-          'holds no policy (it is empty, or only blank lines and comments). A file saved part-way would otherwise go live as no policies at all: to drop its policies, remove the file',
-        ),
-      );
-    } else out.push({ ...read, kind: e.kind });
+    else {
+      const empty = emptyPolicyFileProblem(e.kind, read);
+      if (empty) problems.push(empty);
+      else out.push({ ...read, kind: e.kind });
+    }
   }
   return out;
 }

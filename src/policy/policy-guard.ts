@@ -15,6 +15,18 @@ const KEYWORD_OPERATOR = /^(?:in|has|like|is)(?![\w])/;
 
 /** Returns why the text is refused, or undefined. Brackets and operators inside string literals and comments don't count. */
 export function policyTextProblem(text: string): string | undefined {
+  return textProblem(text, false);
+}
+
+/**
+ * policyTextProblem for the schema, where `<` and `>` are brackets (`Set<Set<…>>`), not operators:
+ * a type nested past the limit is refused before Cedar reads it.
+ */
+export function schemaTextProblem(text: string): string | undefined {
+  return textProblem(text, true);
+}
+
+function textProblem(text: string, angleBrackets: boolean): string | undefined {
   if (Buffer.byteLength(text) > MAX_POLICY_FILE_BYTES) return `larger than ${MAX_POLICY_FILE_BYTES} bytes`;
   let depth = 0;
   let ifs = 0;
@@ -26,9 +38,9 @@ export function policyTextProblem(text: string): string | undefined {
       for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
     } else if (ch === '/' && text[i + 1] === '/') {
       while (i < text.length && text[i] !== '\n') i++;
-    } else if (ch === '(' || ch === '[' || ch === '{') {
+    } else if (ch === '(' || ch === '[' || ch === '{' || (angleBrackets && ch === '<')) {
       if (++depth > MAX_POLICY_NESTING) return `nested deeper than ${MAX_POLICY_NESTING} brackets`;
-    } else if (ch === ')' || ch === ']' || ch === '}') {
+    } else if (ch === ')' || ch === ']' || ch === '}' || (angleBrackets && ch === '>')) {
       depth = Math.max(0, depth - 1);
     } else if (ch === ';') {
       ifs = 0;

@@ -6,7 +6,8 @@
  * meanwhile. Only if both pass does it replace the live set, in one assignment: a request is
  * judged by the set it read at its start, never half of each. Otherwise the live set stays and the
  * failure is logged, counted and shown in status(). policies/candidate/ (same layout), when present,
- * is loaded beside it and evaluated in shadow, never enforced.
+ * is loaded beside it and evaluated in shadow, never enforced; its loads and refusals are logged and
+ * reported through onLoad too (ReloadOutcome.set), so that shadow evaluation never stops unseen.
  */
 import { existsSync, readdirSync, realpathSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
@@ -15,13 +16,14 @@ import type { Logger } from '../log.ts';
 import { checkOffThread } from './check-off-thread.ts';
 import { indexPolicySet, PolicyEngine, type Authorizer, type PolicyEngineOptions } from './engine.ts';
 import { checkKey, codeVersion, readCheckedSet, writeCheckedSet, type CheckInputs } from './checked-set-cache.ts';
+import { CANDIDATE_DIR } from './policy-files.ts';
 import { compilePolicySet, formatDiagnostic, LINKS_DIR, LINKS_FILE, loadPolicyDir, PolicySetError, readPolicyDir, SCHEMA_FILE, TEMPLATE_DIR, type CompiledPolicySet } from './load-policies.ts';
-import { formatFailure, parseTestFiles, readTestFiles, runPolicyTests, TESTS_DIR } from './run-tests.ts';
+import { failureDiagnostic, parseTestFilesOfSet, readTestFiles, runPolicyTests, TESTS_DIR } from './run-tests.ts';
 import { runReloadJob, type ReloadAnswer } from './reload-worker.ts';
 import { rememberSchemaJson, schemaJson } from './schema-json.ts';
 import { shadowing, type Disagreement } from './shadow.ts';
 
-export const CANDIDATE_DIR = 'candidate';
+export { CANDIDATE_DIR } from './policy-files.ts';
 
 /**
  * The folders a reload reads, under the policy folder ('' is the folder itself), with the names in
@@ -59,6 +61,11 @@ export interface ReloadOutcome {
   outcome: 'loaded' | 'unchanged' | 'refused';
   hash?: string | undefined;
   errors: string[];
+  /**
+   * 'candidate': the load of policies/candidate/, reported through onLoad beside the live set's so
+   * that it is audited and counted too; its files and errors are named under candidate/.
+   */
+  set?: 'candidate' | undefined;
 }
 
 export interface PolicyStatus {
@@ -114,12 +121,8 @@ function checkInputs(inputs: CheckInputs, options: PolicyEngineOptions): { set: 
   const { sources } = inputs;
   const set = compilePolicySet(sources.schemaText, sources.files, sources);
   const engine = new PolicyEngine(set, options);
-  const report = runPolicyTests(set, parseTestFiles(inputs.tests, inputs.groupsClaim), undefined, engine);
-  if (report.failed > 0) {
-    throw new PolicySetError(
-      report.failures.map((f) => ({ file: f.case.file, line: 1, column: 1, severity: 'error' as const, message: formatFailure(f).replace(/\n\s*/g, ' | ') })),
-    );
-  }
+  const report = runPolicyTests(set, parseTestFilesOfSet(inputs.tests, inputs.groupsClaim), undefined, engine);
+  if (report.failed > 0) throw new PolicySetError(report.failures.map(failureDiagnostic));
   return { set, engine };
 }
 
@@ -208,9 +211,11 @@ export class PolicyManager {
       if (candidate) {
         this.#candidate = new PolicyEngine(candidate.set, { decisionCacheSize: o.decisionCacheSize });
         this.#candidateStatus = { hash: candidate.set.hash, loadedAt: this.#loadedAt, files: candidate.set.files };
+        this.#reportCandidate('start', this.#loadedAt, null, candidate.set);
       }
     } catch (err) {
       this.#candidateStatus = { error: errorsOf(err).join('\n') };
+      this.#reportCandidate('start', this.#loadedAt, null, errorsOf(err));
     }
     this.#view = this.#compose();
   }
@@ -303,7 +308,7 @@ export class PolicyManager {
       outcome = { at, trigger, outcome: 'refused', errors: errorsOf(err) };
       this.o.logger.warn('policy set refused; the live set stays', { trigger, errors: outcome.errors.slice(0, 20) });
     }
-    if (answer.candidate !== undefined) await this.#adoptCandidate(answer.candidate);
+    if (answer.candidate !== undefined) await this.#adoptCandidate(answer.candidate, trigger, at);
     this.#view = this.#compose();
     // One edit reaches the watcher twice (fs.watch at once, then the 2 s poll that sees the new
     // fingerprint): the second finds the set it just loaded. That is no news, and must not hide the load.
@@ -318,10 +323,12 @@ export class PolicyManager {
     return PolicyEngine.create(set, { decisionCacheSize: this.o.decisionCacheSize }, headParts);
   }
 
-  async #adoptCandidate(candidate: NonNullable<ReloadAnswer['candidate']> | null): Promise<void> {
+  async #adoptCandidate(candidate: NonNullable<ReloadAnswer['candidate']> | null, trigger: ReloadTrigger, at: string): Promise<void> {
+    const before = this.#candidateStatus;
     if (candidate === null) {
       this.#candidate = undefined;
       this.#candidateStatus = null;
+      if (before !== null) this.o.logger.info('policies/candidate/ was removed; nothing is evaluated in shadow', { trigger });
       return;
     }
     try {
@@ -329,10 +336,31 @@ export class PolicyManager {
       const { set } = candidate;
       if (this.#candidate?.policySet.hash !== set.hash) this.#candidate = await this.#engine(set, candidate.headParts);
       this.#candidateStatus = { hash: set.hash, loadedAt: this.o.clock.now().toISOString(), files: set.files };
+      this.#reportCandidate(trigger, at, before, set);
     } catch (err) {
       this.#candidate = undefined;
       this.#candidateStatus = { error: errorsOf(err).join('\n') };
+      this.#reportCandidate(trigger, at, before, errorsOf(err));
     }
+  }
+
+  /**
+   * A candidate that loads, or stops loading, is logged and reported through onLoad (so audited as a
+   * LoadPolicySet record and counted), as a live set is: a candidate that fails to load ends shadow
+   * evaluation, and that must not go unnoticed while `policy diff` shows no disagreements. A reload
+   * that finds the candidate as it was reports nothing again.
+   */
+  #reportCandidate(trigger: ReloadTrigger, at: string, before: PolicyStatus['candidate'], result: CompiledPolicySet | string[]): void {
+    if (Array.isArray(result)) {
+      const errors = result.map(underCandidateDir);
+      if (before && 'error' in before && before.error === result.join('\n')) return;
+      this.o.logger.warn('candidate policy set refused; nothing is evaluated in shadow', { trigger, errors: errors.slice(0, 20) });
+      this.o.onLoad?.({ at, trigger, outcome: 'refused', set: 'candidate', errors });
+      return;
+    }
+    if (before && 'hash' in before && before.hash === result.hash) return;
+    this.o.logger.info('candidate policy set loaded; evaluated in shadow', { trigger, hash: result.hash });
+    this.o.onLoad?.({ at, trigger, outcome: 'loaded', set: 'candidate', hash: result.hash, errors: [] }, { ...result, files: result.files.map((f) => `${CANDIDATE_DIR}/${f}`) });
   }
 
   #compose(): Authorizer {
@@ -517,6 +545,11 @@ function loadCandidateDir(dir: string): NonNullable<ReloadAnswer['candidate']> |
   } catch (err) {
     return { errors: errorsOf(err) };
   }
+}
+
+/** A candidate's error, named under the policy folder: `candidate/x.cedar:3:1: …`, or `candidate/: …`. */
+function underCandidateDir(error: string): string {
+  return /^[^\s:]+:\d+:\d+: /.test(error) ? `${CANDIDATE_DIR}/${error}` : `${CANDIDATE_DIR}/: ${error}`;
 }
 
 function errorsOf(err: unknown): string[] {

@@ -3,9 +3,10 @@
  * and reports each failure with the expected and actual decision and the determining policies.
  */
 import { PolicyEngine } from './engine.ts';
-import type { CompiledPolicySet, PolicyFileText } from './load-policies.ts';
+import type { CompiledPolicySet, PolicyDiagnostic, PolicyFileText } from './load-policies.ts';
 import { readTestFiles } from './policy-files.ts';
-import { parseTestFile, type PolicyTestCase } from './test-cases.ts';
+import { PolicySetError } from './policy-files.ts';
+import { parseTestFile, TestCaseError, type PolicyTestCase } from './test-cases.ts';
 
 export { readTestFiles, TESTS_DIR } from './policy-files.ts';
 
@@ -27,6 +28,16 @@ export function readTestCases(policyDir: string, groupsClaim?: string): PolicyTe
 
 export function parseTestFiles(files: readonly PolicyFileText[], groupsClaim?: string): PolicyTestCase[] {
   return files.flatMap((f) => parseTestFile(f.file, f.text, groupsClaim));
+}
+
+/** parseTestFiles for a set being loaded: a case that cannot be read refuses the set, naming its file. */
+export function parseTestFilesOfSet(files: readonly PolicyFileText[], groupsClaim?: string): PolicyTestCase[] {
+  try {
+    return parseTestFiles(files, groupsClaim);
+  } catch (err) {
+    if (err instanceof TestCaseError) throw new PolicySetError([{ file: err.file, line: 1, column: 1, severity: 'error', message: err.message }]);
+    throw err;
+  }
 }
 
 export function runPolicyTests(set: CompiledPolicySet, cases: readonly PolicyTestCase[], filter?: string, engine = new PolicyEngine(set)): TestReport {
@@ -51,6 +62,11 @@ export function runPolicyTests(set: CompiledPolicySet, cases: readonly PolicyTes
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+
+/** A failed case as a reload refuses the set for it: one diagnostic, on one line, naming its file. */
+export function failureDiagnostic(f: TestFailure): PolicyDiagnostic {
+  return { file: f.case.file, line: 1, column: 1, severity: 'error', message: formatFailure(f).replace(/\n\s*/g, ' | ') };
+}
 
 export function formatFailure(f: TestFailure): string {
   const a = f.actual;

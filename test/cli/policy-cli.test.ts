@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { cliProcesses, envWithout, ROOT, runInProcess, RUN_LIMIT_MS, type RunResult } from '../helpers/cli-process.ts';
-import { shadowRecord } from '../../src/audit/build-record.ts';
+import { policyLoadRecord, shadowRecord } from '../../src/audit/build-record.ts';
 import { fixedClock } from '../../src/clock.ts';
 import { DATABASE_FILE } from '../../src/main.ts';
 import type { AuthorizationDecision } from '../../src/policy/engine.ts';
@@ -291,9 +291,34 @@ describe('versiongate policy test', () => {
     expect(wrongOnly.stdout).toContain(`FAIL tests/wrong.json › ${WRONG_CASE.name}\n`);
     expect(lastLine(wrongOnly.stdout)).toBe('0 passed, 1 failed');
 
+  });
+
+  it('exits 1 when --filter matches no case, or the folder has no test at all: nothing tested is no pass', SEVERAL, async () => {
+    const dir = policiesCopy();
+    const count = readTestCases(dir).length;
     const none = await policy(['test', dir, '--filter', 'no case has this in its name']);
-    expect(none.code).toBe(0);
+    expect(none.code).toBe(1);
     expect(none.stdout).toBe('0 passed, 0 failed\n');
+    expect(none.stderr).toBe(`--filter "no case has this in its name" matched none of the ${count} test case(s): nothing was tested\n`);
+
+    for (const f of readdirSync(join(dir, 'tests'))) rmSync(join(dir, 'tests', f));
+    const empty = await policy(['test', dir]);
+    expect(empty.code).toBe(1);
+    expect(empty.stdout).toBe('');
+    expect(empty.stderr).toBe(`no test cases in ${join(dir, 'tests')}: nothing was tested\n`);
+  });
+
+  it('a case whose "reason" is not an array, or with a mistyped field, is refused naming file, case and field, never a crash', SEVERAL, async () => {
+    const dir = policiesCopy();
+    writeFileSync(join(dir, 'tests', 'wrong.json'), JSON.stringify([{ ...WRONG_CASE, decision: 'deny', reason: 'never-dispose-in-prod' }]));
+    const asString = await policy(['test', dir]);
+    expect(asString.code).toBe(1);
+    expect(asString.stderr).toBe(`a test file is not valid: tests/wrong.json case 1 (${WRONG_CASE.name}): "reason" must be an array of policy ids, got "never-dispose-in-prod"\n`);
+
+    writeFileSync(join(dir, 'tests', 'wrong.json'), JSON.stringify([{ ...WRONG_CASE, decision: 'deny', reason: undefined, reasons: ['never-dispose-in-prod'] }]));
+    const typo = await policy(['test', dir]);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain(`tests/wrong.json case 1 (${WRONG_CASE.name}): has unknown field(s) "reasons"`);
   });
 
   it('exits 3 without running anything when the set is invalid', async () => {
@@ -303,6 +328,17 @@ describe('versiongate policy test', () => {
     expect(r.code).toBe(3);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('bad.cedar:1:');
+  });
+});
+
+describe('versiongate policy format', () => {
+  it('refuses a file nested too deeply for Cedar with file:line:column and exit 3, as validate does, never a wasm crash', async () => {
+    const dir = policiesCopy();
+    const file = join(dir, 'deep.cedar');
+    writeFileSync(file, `permit (principal, action, resource) when { ${'('.repeat(300)}true${')'.repeat(300)} };\n`);
+    const r = await policy(['format', '--check', dir]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(`${file}:1:1: cannot format: refused before parsing: nested deeper than 64 brackets\n`);
   });
 });
 
@@ -364,6 +400,13 @@ describe('versiongate policy explain', () => {
     expect(allow).toMatchObject({ decision: 'allow', because: 'permit', determiningPolicies: [{ id: 'release-managers-curate-my-repo', file: 'release-managers.cedar' }], errors: [] });
   });
 
+  it('refuses claims a real token would be refused for (a control character in "sub"), as a usage error', async () => {
+    const r = await policy(['explain', '--principal-claims', JSON.stringify({ sub: 'ali\nce', groups: [] }), '--action', 'DisposePackageVersions', '--package', PROD_CHALK_ARN, '--context', DISPOSE, SHIPPED]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('--principal-claims: "sub" claim holds a control character or a lone UTF-16 surrogate, as a real token\'s would be refused');
+  });
+
   it('exits 2 with a usage message when a required flag is missing', async () => {
     const r = await policy(['explain', policiesCopy(), '--principal-claims', SECURITY, '--package', PROD_CHALK_ARN]);
     expect(r.code).toBe(2);
@@ -373,11 +416,30 @@ describe('versiongate policy explain', () => {
 });
 
 describe('versiongate policy diff', () => {
-  it('says so when the audit holds no shadow disagreements', async () => {
-    const r = await policy(['diff']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toBe('no shadow disagreements recorded: the candidate decides every request as the live set does\n');
-    expect(r.stderr).toBe('');
+  it('without disagreements, never claims agreement when no candidate was being evaluated', SEVERAL, async () => {
+    const never = await policy(['diff', '--since', '2026-11-21T00:00:00Z']);
+    expect(never.code).toBe(0);
+    expect(never.stdout).toMatch(/^no candidate was being evaluated between 2026-11-21T00:00:00\.000Z and \d{4}-\d\d-\d\dT[\d:.]+Z: no shadow disagreements could be recorded\n$/);
+    expect(never.stderr).toBe('');
+
+    // A candidate that loaded, then one that failed to load: the records the gateway writes for them.
+    const dataDir = tempDir('versiongate-policy-cli-data-');
+    const clock = fixedClock('2026-11-20T09:00:00.000Z');
+    const store = openSqliteStore({ file: join(dataDir, DATABASE_FILE), clock });
+    const hash = 'c'.repeat(64);
+    try {
+      await store.appendAudit(policyLoadRecord({ clock, source: '/srv/policies', loaded: { hash, files: ['candidate/maintainers.cedar'], policies: 1 } }));
+      clock.set('2026-11-22T09:00:00.000Z');
+      await store.appendAudit(policyLoadRecord({ clock, source: '/srv/policies', errors: ['candidate/broken.cedar:1:1: error: unexpected token'] }));
+    } finally {
+      await store.close();
+    }
+    const loaded = await policy(['diff', '--since', '2026-11-21T00:00:00Z'], dataDir);
+    expect(loaded.stdout).toBe(
+      `no shadow disagreements recorded: candidate ${hash.slice(0, 12)} evaluated from 2026-11-20T09:00:00.000Z to 2026-11-22T09:00:00.000Z; it decided every request as the live set did\n`,
+    );
+    const after = await policy(['diff', '--since', '2026-11-23T00:00:00Z'], dataDir);
+    expect(after.stdout).toMatch(/^no candidate was being evaluated between 2026-11-23T00:00:00\.000Z and /);
   });
 
   it('groups the disagreements recorded in the audit, most frequent first, and --since leaves out older ones', SEVERAL, async () => {

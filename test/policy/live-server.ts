@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { mintDevToken } from '../../src/auth/dev-key.ts';
 import { systemClock } from '../../src/clock.ts';
 import { parseConfig } from '../../src/config.ts';
-import { silentLogger } from '../../src/log.ts';
+import { silentLogger, type Logger } from '../../src/log.ts';
 import { startGateway, type Gateway } from '../../src/main.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
 import { seedSynced } from '../helpers/seed-synced.ts';
@@ -19,7 +19,7 @@ export interface LiveServer {
   close(): Promise<void>;
 }
 
-export async function liveServer(options: { watch?: boolean; prepare?: (policyDir: string) => void } = {}): Promise<LiveServer> {
+export async function liveServer(options: { watch?: boolean; prepare?: (policyDir: string) => void; logger?: Logger } = {}): Promise<LiveServer> {
   const dir = mkdtempSync(join(tmpdir(), 'vg-live-'));
   const policyDir = join(dir, 'policies');
   cpSync(REPO_POLICIES, policyDir, { recursive: true });
@@ -29,7 +29,7 @@ export async function liveServer(options: { watch?: boolean; prepare?: (policyDi
     flags: { port: '0', 'data-dir': join(dir, 'data'), 'policy-dir': policyDir, 'policy-watch': options.watch ? 'on' : 'off' },
     dev: true,
   });
-  const gateway = await startGateway(config, { logger: silentLogger });
+  const gateway = await startGateway(config, { logger: options.logger ?? silentLogger });
   await seedSynced(gateway, join(dir, 'data'));
   const auth = (token?: string): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
   return {

@@ -262,6 +262,27 @@ describe('the nesting guard', () => {
     expect(again[0]!.message).toContain('`nam`');
   });
 
+  it('refuses an empty @id, and an id holding a control or format character, rather than naming the policy otherwise', () => {
+    const permit = 'permit (principal, action == Action::"ReadAuditLog", resource);';
+    const diagnostics = diagnosticsOf([{ file: 'ids.cedar', text: `@id("")\n${permit}\n@id("a\\nb")\n${permit}\n@id("never-dispose\u200b-in-prod")\n${permit}\n` }]);
+    expect(diagnostics.map((d) => `${d.file}:${d.line}: ${d.message}`)).toEqual([
+      'ids.cedar:1: @id is empty',
+      'ids.cedar:3: @id holds a control or format character ("a\\nb")',
+      'ids.cedar:5: @id holds a control or format character ("never-dispose\u200b-in-prod")',
+    ]);
+  });
+
+  it('blames a schema type nested too deeply for Cedar on the schema, as a refusal, not a trap that needs a restart', () => {
+    for (const deep of [`${'{ a: '.repeat(64)}String${' }'.repeat(64)}`, `${'Set<'.repeat(128)}String${'>'.repeat(128)}`]) {
+      const diagnostics = diagnosticsOf(VALID_FILES, `${schemaText}\ntype Deep = ${deep};\n`);
+      expect(diagnostics).toHaveLength(1);
+      expect(diagnostics[0]).toMatchObject({ file: SCHEMA_FILE, line: 1, column: 1, severity: 'error' });
+      expect(diagnostics[0]!.message).not.toContain('restart');
+    }
+    // Cedar is unharmed: the same set without the deep type compiles.
+    expect(() => compilePolicySet(schemaText, VALID_FILES)).not.toThrow();
+  });
+
   it('refuses a schema nested too deeply', () => {
     const deepSchema = `${schemaText}\ntype Deep = ${'{ a: '.repeat(100)}String${' }'.repeat(100)};\n`;
     const diagnostics = diagnosticsOf([], deepSchema);

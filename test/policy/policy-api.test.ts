@@ -189,6 +189,73 @@ describe('the policy test bench', () => {
     });
   });
 
+  it('simulates a domain, and Registry::"versiongate", as a test case may name them', async () => {
+    const admin = { claims: { sub: 'reggie', groups: ['registry-admins'] } };
+    const listDomains = await simulate({ principal: admin, action: 'ListDomains', resource: 'Registry::"versiongate"' });
+    expect(listDomains.status, await listDomains.clone().text()).toBe(200);
+    expect(await listDomains.json()).toMatchObject({ decision: 'allow', because: 'permit' });
+    const describeDomain = await simulate({ principal: admin, action: 'DescribeDomain', domain: { domain: 'my_domain', domainOwner: '111122223333' } });
+    expect(describeDomain.status, await describeDomain.clone().text()).toBe(200);
+    expect(await describeDomain.json()).toMatchObject({ decision: 'allow', because: 'permit' });
+    const nobody = await simulate({ principal: { claims: { sub: 'x' } }, action: 'DeleteDomain', domain: { domain: 'my_domain', domainOwner: '111122223333' } });
+    expect(await nobody.json()).toMatchObject({ decision: 'deny', because: 'no_permit' });
+  });
+
+  it("tells a caller who may not use the bench nothing about a token they send as the simulated principal, and audits the refusal", async () => {
+    const rita = await s.token('rita', ['release-managers']);
+    const ask = (token: string, caller: string) => simulate({ principal: { token }, action: 'DisposePackageVersions', package: CHALK, context: { versions: ['4.0.0'], currentStatuses: ['Published'] } }, caller);
+    // Not her own token, valid or not: the same 403, recorded as a denial.
+    expect((await ask('not.a.token', rita)).status).toBe(403);
+    expect((await ask(security, rita)).status).toBe(403);
+    const [denied] = await s.gateway.store.listAudit({ limit: 1, filter: { action: 'SimulateAuthorization' } });
+    expect(denied).toMatchObject({ decision: 'deny', outcome: 'denied', principal: { subject: 'rita' } });
+    // The security team may ask about anyone, so it hears why; the refusal is audited too.
+    const bad = await ask('not.a.token', security);
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).message).toContain("the simulated principal's token is not valid");
+    const [rejected] = await s.gateway.store.listAudit({ limit: 1, filter: { action: 'SimulateAuthorization' } });
+    expect(rejected).toMatchObject({ decision: 'allow', outcome: 'rejected', httpStatus: 400, principal: { subject: 'sam' } });
+  });
+
+  it("answers a question about one's own access with the deciding policies' ids, but not their file, line or the set's hash", async () => {
+    const rita = await s.token('rita', ['release-managers']);
+    const own = await simulate({ principal: { token: rita }, action: 'UpdatePackageVersionsStatus', package: CHALK, context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' } }, rita);
+    expect(own.status).toBe(200);
+    expect(await own.json()).toEqual({ decision: 'allow', because: 'permit', determiningPolicies: [{ id: 'release-managers-curate-my-repo' }], errors: [], evaluatedAgainst: 'live' });
+  });
+
+  describe('POST /v1/policies/check refuses what a reload refuses', () => {
+    const schema = readFileSync(join(REPO_POLICIES, 'schema.cedarschema'), 'utf8');
+    const permit = { file: 'x.cedar', text: 'permit (principal, action == Action::"ReadAuditLog", resource);' };
+    const readsAudit = (extra: object = {}) => JSON.stringify([{ name: 'anyone reads audit', claims: { sub: 'x', groups: [] }, action: 'ReadAuditLog', resource: 'AuditLog::"versiongate"', decision: 'allow', ...extra }]);
+    const check = async (body: object) => {
+      const res = await s.post('/v1/policies/check', { schema, ...body }, security);
+      expect(res.status).toBe(200);
+      return res.json();
+    };
+
+    it('a test case whose "reason" is not an array is a diagnostic naming file, case and field, never a 503', async () => {
+      const body = await check({ files: [permit], tests: [{ file: 'tests/t.json', text: readsAudit({ reason: 'nope' }) }] });
+      expect(body.valid).toBe(false);
+      expect(body.diagnostics).toEqual([expect.objectContaining({ file: 'tests/t.json', severity: 'error', message: 'tests/t.json case 1 (anyone reads audit): "reason" must be an array of policy ids, got "nope"' })]);
+    });
+
+    it('an empty .cedar file, and a file name given twice, make the set invalid', async () => {
+      const empty = await check({ files: [permit, { file: 'empty.cedar', text: '// nothing yet\n' }] });
+      expect(empty.valid).toBe(false);
+      expect(empty.diagnostics).toEqual([expect.objectContaining({ file: 'empty.cedar', message: expect.stringContaining('holds no policy') })]);
+      const twice = await check({ files: [permit], tests: [{ file: 'tests/t.json', text: readsAudit() }, { file: 'tests/t.json', text: readsAudit() }] });
+      expect(twice.valid).toBe(false);
+      expect(twice.diagnostics).toEqual([expect.objectContaining({ file: 'tests/t.json', message: expect.stringContaining('is given twice') })]);
+    });
+
+    it('a failing test makes the set invalid, with the diagnostic a reload would refuse it with', async () => {
+      const body = await check({ files: [permit], tests: [{ file: 'tests/t.json', text: readsAudit({ decision: 'deny' }) }] });
+      expect(body).toMatchObject({ valid: false, hash: expect.stringMatching(/^[0-9a-f]{64}$/), tests: { passed: 0, failed: 1 } });
+      expect(body.diagnostics).toEqual([expect.objectContaining({ file: 'tests/t.json', severity: 'error', message: expect.stringMatching(/^FAIL tests\/t.json › anyone reads audit \| expected deny, got allow/) })]);
+    });
+  });
+
   it('GET /v1/policies lists the live set for the security team only', async () => {
     const res = await s.get('/v1/policies', security);
     expect(res.status).toBe(200);

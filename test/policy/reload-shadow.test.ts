@@ -6,6 +6,7 @@ import { cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { policyDiff } from '../../src/cli/policy-commands.ts';
+import { silentLogger } from '../../src/log.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
 import { CHALK_QUERY, liveServer, UPDATE, type LiveServer } from './live-server.ts';
 
@@ -150,5 +151,30 @@ describe('shadow rollout', () => {
     expect(await policyDiff(s.gateway.store, {}, (l) => lines.push(l))).toBe(0);
     expect(lines[0]).toBe('1 request(s) would be decided differently by the candidate set:');
     expect(lines[1]).toContain('DisposePackageVersions: live deny (never-dispose-in-prod) → candidate allow (security-may-dispose)');
+  });
+
+  it('a candidate that stops loading is logged, audited and counted, and diff then says no candidate was evaluated', async () => {
+    const warnings: Array<[string, Record<string, unknown> | undefined]> = [];
+    const logger = { ...silentLogger, warn: (msg: string, fields?: Record<string, unknown>) => void warnings.push([msg, fields]) };
+    s = await liveServer({ logger, prepare: (policyDir) => cpSync(REPO_POLICIES, join(policyDir, 'candidate'), { recursive: true, filter: (src) => !src.startsWith(join(REPO_POLICIES, 'tests')) }) });
+    const security = await s.token('sam', ['security']);
+    const { candidate } = await (await s.get('/v1/policies', security)).json();
+    const [started] = await s.gateway.store.listAudit({ limit: 1, filter: { action: 'LoadPolicySet' } });
+    expect(started).toMatchObject({ outcome: 'loaded', policySetHash: candidate.hash, request: { files: expect.arrayContaining(['candidate/prod-guard.cedar']) } });
+
+    writeFileSync(join(s.policyDir, 'candidate', 'broken.cedar'), 'permit (principal, action, resource\n');
+    expect((await s.gateway.reloadPolicies()).outcome).toBe('unchanged');
+    expect((await (await s.get('/v1/policies', security)).json()).candidate).toEqual({ error: expect.stringContaining('broken.cedar:') });
+    expect(warnings).toEqual([['candidate policy set refused; nothing is evaluated in shadow', expect.objectContaining({ errors: [expect.stringMatching(/^candidate\/broken\.cedar:\d+:\d+: error: /)] })]]);
+    const [failed] = await s.gateway.store.listAudit({ limit: 1, filter: { action: 'LoadPolicySet' } });
+    expect(failed).toMatchObject({ outcome: 'load_failed', errors: [expect.stringMatching(/^candidate\/broken\.cedar:/)] });
+    expect(await (await s.get('/metrics')).text()).toMatch(/versiongate_policy_loads_total\{trigger="reload",result="failure"\} 1/);
+    // The same broken candidate again is no news.
+    await s.gateway.reloadPolicies();
+    expect(warnings).toHaveLength(1);
+
+    const lines: string[] = [];
+    await policyDiff(s.gateway.store, { since: failed!.time }, (l) => lines.push(l));
+    expect(lines).toEqual([expect.stringMatching(/^no candidate was being evaluated between /)]);
   });
 });
