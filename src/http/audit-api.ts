@@ -18,7 +18,7 @@ export const auditQuerySchema = auditFilterSchema.extend({
     .refine((s) => Number(s) <= MAX_AUDIT_PAGE, `limit must be a whole number from 1 to ${MAX_AUDIT_PAGE}`)
     .optional()
     .transform((s) => (s === undefined ? 50 : Number(s)))
-    .openapi({ type: 'integer', example: 50, description: `1 to ${MAX_AUDIT_PAGE}; 50 when absent.` }),
+    .openapi({ type: 'integer', minimum: 1, maximum: MAX_AUDIT_PAGE, default: 50, example: 50, description: `1 to ${MAX_AUDIT_PAGE}, digits only; 50 when absent.` }),
   'next-token': z.string().regex(/^[1-9][0-9]{0,15}$/, 'next-token must be a token returned by a previous page').optional(),
 });
 
