@@ -7,36 +7,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/audit/audit-record.ts';
 import { parseHead, verifyChain } from '../../src/audit/verify-chain.ts';
 import { auditExport } from '../../src/cli/audit-commands.ts';
 import { CHALK, testGateway, UPDATE, type TestGateway } from '../helpers/gateway.ts';
 import { runInProcess } from '../helpers/cli-process.ts';
+import { sqlOnGateway } from '../helpers/raw-sql.ts';
 
 /** Runs SQL straight on the gateway's database, as someone with access to it would (constraints off). */
-async function tamper(gw: TestGateway, statements: string[]): Promise<void> {
-  if (gw.databaseUrl) {
-    const client = new pg.Client({ connectionString: gw.databaseUrl });
-    await client.connect();
-    try {
-      await client.query(`SET session_replication_role = replica`);
-      for (const s of statements) await client.query(s);
-    } finally {
-      await client.end();
-    }
-    return;
-  }
-  const db = new Database(join(gw.dataDir, 'data', 'versiongate.db'));
-  try {
-    db.pragma('foreign_keys = OFF');
-    for (const s of statements) db.exec(s);
-  } finally {
-    db.close();
-  }
-}
+const tamper = (gw: TestGateway, statements: string[]) => sqlOnGateway(gw, statements, { constraintsOff: true });
 
 describe.each(['sqlite', 'postgres'] as const)('reading and verifying an edited audit log (%s)', (engine) => {
   let gw: TestGateway;

@@ -5,34 +5,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/audit/audit-record.ts';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
 import { testGateway, type TestGateway } from '../helpers/gateway.ts';
+import { sqlOnGateway } from '../helpers/raw-sql.ts';
 
 const MIGRATIONS = join(import.meta.dirname, '../../drizzle');
 
 /** SQL run straight on the gateway's database (the state a database written before the fix is in). */
-async function onDatabase(gw: TestGateway, statements: string[]): Promise<void> {
-  if (gw.databaseUrl) {
-    const client = new pg.Client({ connectionString: gw.databaseUrl });
-    await client.connect();
-    try {
-      for (const s of statements) await client.query(s);
-    } finally {
-      await client.end();
-    }
-    return;
-  }
-  const db = new Database(join(gw.dataDir, 'data', 'versiongate.db'));
-  try {
-    for (const s of statements) db.exec(s);
-  } finally {
-    db.close();
-  }
-}
+const onDatabase = (gw: TestGateway, statements: string[]) => sqlOnGateway(gw, statements);
 
 const ARN = 'arn:aws:codeartifact:us-east-1:111122223333';
 const DOMAIN = `${ARN}:domain/my_domain`;
