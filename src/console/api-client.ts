@@ -14,6 +14,8 @@ export interface ApiResult<T = Record<string, unknown>> {
   body: T;
   /** The API's error message (CodeArtifact's `message`, Cloudsmith's `detail`). */
   error?: string;
+  /** The request id the call carried: its audit record's. */
+  requestId: string;
 }
 
 export interface ApiClient {
@@ -64,8 +66,8 @@ export function apiClient(fetch: Fetch, c: Context, token: string | undefined): 
     if (next) next();
     else inFlight--;
   };
-  const raw = async (method: string, path: string, query?: Record<string, string | undefined>, body?: unknown) => {
-    const headers: Record<string, string> = { 'x-request-id': `${pageId}.${++n}`.slice(0, 128) };
+  const raw = async (method: string, path: string, query?: Record<string, string | undefined>, body?: unknown, requestId = `${pageId}.${++n}`.slice(0, 128)) => {
+    const headers: Record<string, string> = { 'x-request-id': requestId };
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     await slot();
@@ -76,7 +78,8 @@ export function apiClient(fetch: Fetch, c: Context, token: string | undefined): 
     }
   };
   const call = async <T,>(method: string, path: string, query: Record<string, string | undefined> | undefined, body?: unknown): Promise<ApiResult<T>> => {
-    const res = await raw(method, path, query, body);
+    const requestId = `${pageId}.${++n}`.slice(0, 128);
+    const res = await raw(method, path, query, body, requestId);
     const text = await res.text();
     let parsed: unknown = {};
     try {
@@ -87,7 +90,7 @@ export function apiClient(fetch: Fetch, c: Context, token: string | undefined): 
     const p = parsed as { message?: unknown; detail?: unknown };
     const error = res.ok ? undefined : String(p.message ?? p.detail ?? `HTTP ${res.status}`);
     if (res.status === 401 && token) throw new SessionRefused(error);
-    return { status: res.status, ok: res.ok, body: parsed as T, ...(error !== undefined ? { error } : {}) };
+    return { status: res.status, ok: res.ok, body: parsed as T, requestId, ...(error !== undefined ? { error } : {}) };
   };
   return {
     get: (path, query) => call('GET', path, query),

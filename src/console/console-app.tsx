@@ -110,7 +110,11 @@ export function consoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     if (c.req.path.startsWith('/console/assets/') || PUBLIC.has(c.req.path)) return next();
     const session = ctx.sessions.read(c);
     if (!session) {
-      if (c.req.method !== 'GET') return c.html(<Layout title="Not signed in"><Notice kind="error">Sign in first.</Notice></Layout>, 401);
+      // A form sent after the session ended: say that nothing was done, and where to sign in again.
+      if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return sessionEnded(c);
+      // htmx follows a redirect inside its request and would swap the sign-in page into this one:
+      // HX-Redirect sends the whole page there instead, with the reason.
+      if (c.req.header('hx-request')) return c.body(null, 200, { 'hx-redirect': '/console/sign-in?error=ended' });
       return c.redirect('/console/sign-in', 303);
     }
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
@@ -261,6 +265,19 @@ export function consoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   playgroundPages(app, ctx);
   auditPages(app, ctx);
 
+  /** A POST without a session: nothing was done, and the way back in. */
+  function sessionEnded(c: Context<ConsoleEnv>, code?: SignInErrorCode) {
+    const why = code === 'expired' ? "your session's token has expired" : code === 'refused' ? "the gateway refused your session's token" : 'you signed out, or its token expired';
+    return c.html(
+      <Layout title="Session ended">
+        <Notice kind="error">
+          Your session has ended ({why}), so nothing was done. <a href={`/console/sign-in${code ? `?error=${code}` : ''}`}>Sign in again</a>, then go back to the page and send it again.
+        </Notice>
+      </Layout>,
+      401,
+    );
+  }
+
   const unreadableForm = (c: Context<ConsoleEnv>, session: Session) =>
     c.html(
       <Layout title="Refused" session={session}>
@@ -278,6 +295,8 @@ export function consoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
       const code: SignInErrorCode = session && session.expiresAt <= deps.now() ? 'expired' : 'refused';
       const url = `/console/sign-in?error=${code}`;
       if (c.req.header('hx-request')) return c.body(null, 200, { 'hx-redirect': url });
+      // A form: the gateway refused its first call, so nothing was done; say so before the sign-in.
+      if (c.req.method === 'POST') return sessionEnded(c, code);
       return c.redirect(url, 303);
     }
     deps.logger.error('console page failed', { requestId: c.get('requestId'), err });

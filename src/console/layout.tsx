@@ -13,8 +13,13 @@ export const PAGES = [
   { path: '/console/audit', title: 'Audit explorer' },
 ] as const;
 
-/** htmx without eval or injected styles, which a strict CSP would refuse (htmx issues #862, #3063). */
-const HTMX_CONFIG = JSON.stringify({ includeIndicatorStyles: false, allowEval: false, allowScript: false, selfRequestsOnly: true, historyCacheSize: 0 });
+/**
+ * htmx without eval or injected styles, which a strict CSP would refuse (htmx issues #862, #3063). A
+ * request unanswered after HTMX_TIMEOUT_MS is given up (htmx:timeout), so a hung gateway is said
+ * (console.js) rather than a poll that silently stops.
+ */
+export const HTMX_TIMEOUT_MS = 15_000;
+const HTMX_CONFIG = JSON.stringify({ includeIndicatorStyles: false, allowEval: false, allowScript: false, selfRequestsOnly: true, historyCacheSize: 0, timeout: HTMX_TIMEOUT_MS });
 
 export const Layout: FC<{ title: string; session?: Session | undefined; current?: string; children?: Child }> = ({ title, session, current, children }) => (
   <>

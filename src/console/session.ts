@@ -1,6 +1,6 @@
 /**
  * The console's session: the bearer token itself, in an HttpOnly, SameSite=Strict cookie that expires
- * with the token (Secure unless the console is served on loopback, where browsers refuse Secure
+ * an hour after the token (so an expired session is explained, not just gone; Secure unless the console is served on loopback, where browsers refuse Secure
  * cookies over plain http). Nothing is kept on the server, so a restart signs nobody out, and the
  * gateway verifies the token on every API call the console makes: a cookie is never trusted by itself.
  *
@@ -17,6 +17,13 @@ export const SESSION_COOKIE = 'vg_console';
 export const CSRF_FIELD = 'csrf';
 /** Browsers keep cookies up to about 4 KiB; a longer token cannot be a session. */
 export const MAX_SESSION_TOKEN = 3800;
+/**
+ * How long the cookie outlives its token. A cookie that expired with the token left the browser
+ * first, and the next page only found no session: a form sent then, or a page polling, could not say
+ * the session had expired. Kept a little longer, the gateway refuses the expired token and the
+ * sign-in page says so (?error=expired). The expired token is of no use to anyone meanwhile.
+ */
+export const SESSION_COOKIE_GRACE_SECONDS = 3600;
 
 export interface Session {
   token: string;
@@ -64,7 +71,7 @@ export function createSessions(now: () => number) {
         httpOnly: true,
         sameSite: 'Strict',
         secure: secureCookies(c),
-        maxAge: Math.max(1, Math.floor((expiresAt - now()) / 1000)),
+        maxAge: Math.max(1, Math.floor((expiresAt - now()) / 1000)) + SESSION_COOKIE_GRACE_SECONDS,
       });
     },
     end(c: Context): void {

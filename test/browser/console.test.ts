@@ -99,8 +99,9 @@ describe('the console in Chromium', () => {
     const listed = (await ids.inputValue()).split('\n').filter(Boolean);
     expect(listed).toHaveLength(2);
     await ids.fill([...listed, 'AAAAAAAAAAAA'].join('\n'));
-    await page.getByRole('button', { name: /^Yes, resync/ }).click();
-    expect(await page.locator('.notice').first().textContent()).toContain('2 resync(s) scheduled, 1 not');
+    // As Cloudsmith's: "Click Resync again to confirm".
+    await page.getByRole('button', { name: 'Resync', exact: true }).click();
+    expect(await page.locator('.notice').first().textContent()).toContain('2 versions have been scheduled for resynchronization. 1 could not be');
     const failed = page.locator('tr.failed');
     expect(await failed.count()).toBe(1);
     expect(await failed.textContent()).toContain('AAAAAAAAAAAA');
@@ -111,6 +112,109 @@ describe('the console in Chromium', () => {
     expect(states).toHaveLength(2);
     for (const s of states) expect(s).toContain('Completed');
     await screenshot(page, 'versions-resync');
+  });
+
+  it('bulk operation mode: ticking a box turns every row\'s own buttons off, shows the selection\'s buttons at the top with the count, and Enter asks for an action', async () => {
+    browser = await openBrowser();
+    const { page } = browser;
+    await signIn(page, base, await server.token('alice', ['release-managers']));
+    await page.goto(versionsUrl(base, 'my_repo'));
+    const rowButtons = page.locator('table.versions button[name=row]');
+    const enabledAtFirst = await rowButtons.evaluateAll((bs) => bs.filter((b) => !(b as unknown as { disabled: boolean }).disabled).length);
+    expect(enabledAtFirst).toBeGreaterThan(0);
+    // Nothing ticked: the selection's buttons are not offered.
+    expect(await page.getByRole('button', { name: 'Delete selected' }).count()).toBe(0);
+    await page.getByLabel('Select 4.0.0').check();
+    expect(await rowButtons.evaluateAll((bs) => bs.filter((b) => !(b as unknown as { disabled: boolean }).disabled).length)).toBe(0);
+    expect(await page.locator('#selection-count').textContent()).toContain('1 selected');
+    expect(await page.locator('#selection-count').getAttribute('aria-live')).toBe('polite');
+    const toolbar = page.getByRole('button', { name: 'Delete selected' });
+    expect(await toolbar.isVisible()).toBe(true);
+    // At the top of the list: above the table.
+    expect((await toolbar.boundingBox())!.y).toBeLessThan((await page.locator('table.versions').boundingBox())!.y);
+    const publish = page.getByRole('button', { name: 'Publish 4.1.1' });
+    expect(await page.locator(`[id="${(await publish.getAttribute('aria-describedby'))!.split(' ').at(-1)}"]`).textContent()).toContain('bulk operation mode');
+    await screenshot(page, 'versions-bulk-mode');
+    // Unticked: the buttons Cedar allows are back; the denied ones stay off.
+    await page.getByLabel('Select 4.0.0').uncheck();
+    expect(await rowButtons.evaluateAll((bs) => bs.filter((b) => !(b as unknown as { disabled: boolean }).disabled).length)).toBe(enabledAtFirst);
+    // (Release managers delete only unfinished uploads.)
+    expect(await page.getByRole('button', { name: 'Delete 4.1.1' }).isDisabled()).toBe(true);
+    // Enter in a checkbox sends the selection with no action: the console asks which.
+    await page.getByLabel('Select 4.0.0').check();
+    await page.getByLabel('Select 4.0.0').press('Enter');
+    await page.waitForURL(/\/console\/versions\/confirm/);
+    expect(await page.locator('main').textContent()).toContain('1 version(s) of chalk selected: 4.0.0. What should be done with them?');
+    expect(await page.locator('main').textContent()).not.toContain('4.1.1');
+  });
+
+  it('acts once: a double click sends one request, and reloading or going back and forth to the result sends nothing again', async () => {
+    browser = await openBrowser();
+    const { page } = browser;
+    await signIn(page, base, await server.token('alice', ['release-managers']));
+    const audited = async () => {
+      const res = await fetch(`${base}/v1/audit?action=UpdatePackageVersionsStatus&version=4.0.0&limit=100`, { headers: { authorization: `Bearer ${await server.token('ada', ['auditors'])}` } });
+      return ((await res.json()) as { records: Array<{ outcome: string }> }).records.filter((r) => r.outcome === 'applied').length;
+    };
+    const before = await audited();
+    await page.goto(versionsUrl(base, 'my_repo'));
+    await page.getByRole('button', { name: 'Unlist 4.0.0' }).click();
+    expect(await page.getByTestId('current-status').first().textContent()).toBe('Published');
+    await page.getByRole('button', { name: 'Yes, unlist 4.0.0' }).dblclick();
+    await page.waitForURL(/\/console\/versions\/result\?/);
+    expect(await page.locator('.notice').first().textContent()).toContain('1 version(s) now Unlisted');
+    await page.reload();
+    expect(await page.locator('.notice').first().textContent()).toContain('1 version(s) now Unlisted');
+    await page.goBack();
+    await page.goForward();
+    expect(await page.locator('.notice').first().textContent()).toContain('1 version(s) now Unlisted');
+    expect(await audited()).toBe(before + 1);
+    // Put it back for the other tests.
+    await page.getByRole('link', { name: 'Back to the versions' }).click();
+    await page.goto(versionsUrl(base, 'my_repo') + '&status=Unlisted');
+    await page.getByRole('button', { name: 'Publish 4.0.0' }).click();
+    await page.getByRole('button', { name: 'Yes, publish 4.0.0' }).click();
+    expect(await page.locator('.notice').first().textContent()).toContain('1 version(s) now Published');
+  });
+
+  it("resyncs one version from its own page: its status, sync state, assets and a Resync button, and the contract's message", async () => {
+    browser = await openBrowser();
+    const { page } = browser;
+    await signIn(page, base, await server.token('mia', ['maintainers']));
+    await page.goto(versionsUrl(base, 'my_repo'));
+    await page.getByRole('link', { name: '4.1.1', exact: true }).click();
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('chalk 4.1.1');
+    expect(await page.getByTestId('status').textContent()).toBe('Published');
+    expect(await page.getByTestId('sync-state').textContent()).toContain('Completed');
+    expect(await page.locator('main').textContent()).toContain('chalk-4.1.1.tgz');
+    await screenshot(page, 'version-detail');
+    await page.getByRole('button', { name: 'Resync 4.1.1' }).click();
+    await page.getByRole('button', { name: 'Resync', exact: true }).click();
+    expect(await page.locator('.notice').first().textContent()).toContain('Version 4.1.1 has been scheduled for resynchronization.');
+    await page.getByRole('heading', { name: 'Sync progress: finished' }).waitFor({ timeout: 60_000 });
+  });
+
+  it('says so when the gateway cannot be reached while a page polls, and sends an ended session to the sign-in page with the reason', async () => {
+    browser = await openBrowser();
+    const { page, context } = browser;
+    await signIn(page, base, await server.token('alice', ['release-managers']));
+    // The overview refreshes its numbers every 5 s; from now on the gateway is unreachable for them.
+    await page.route('**/console/overview/metrics', (route) => route.abort('connectionrefused'));
+    await page.goto(`${base}/console/overview`);
+    const warning = page.locator('.gateway-unreachable');
+    await warning.waitFor({ timeout: 30_000 });
+    expect(await warning.textContent()).toMatch(/the gateway could not be reached at \d\d:\d\d:\d\d; retrying/);
+    expect(await warning.getAttribute('role')).toBe('status');
+    await screenshot(page, 'overview-unreachable');
+    // Reachable again: the next refresh replaces the numbers and the warning with them.
+    await page.unroute('**/console/overview/metrics');
+    await warning.waitFor({ state: 'detached', timeout: 30_000 });
+
+    // The session ends while the overview polls: the whole page goes to the sign-in page, with why.
+    await context.clearCookies();
+    await page.waitForURL(/\/console\/sign-in\?error=ended/, { timeout: 30_000 });
+    expect(await page.getByRole('alert').textContent()).toContain('Your session has ended');
+    expect(await page.locator('header nav').count()).toBe(0);
   });
 
   it('validates a candidate policy, shows its diagnostic, and the decision it changes beside the live one', async () => {

@@ -72,8 +72,15 @@ describe('console forms across replicas', () => {
     expect(await gw.store.listAudit({ filter: { action: 'UpdatePackageVersionsStatus' }, limit: 10 })).toEqual([]);
 
     const applied = await b.request('/console/versions/apply', formPost(cookie, { ...fields, csrf }));
-    expect(applied.status).toBe(200);
-    expect(await applied.text()).toContain('1 version(s) now Archived');
+    expect(applied.status).toBe(303);
+    // The result link replica B made shows the answer on replica A (sealed with the session, not kept
+    // by B), and on B; showing it sends nothing again.
+    const result = applied.headers.get('location')!;
+    for (const app of [a, b]) {
+      const shown = await app.request(result, { headers: { cookie } });
+      expect(shown.status).toBe(200);
+      expect(await shown.text()).toContain('1 version(s) now Archived');
+    }
     const records = await gw.store.listAudit({ filter: { action: 'UpdatePackageVersionsStatus' }, limit: 10 });
     expect(records.map((r) => [r.principal?.subject, r.outcome])).toEqual([['alice', 'applied']]);
 

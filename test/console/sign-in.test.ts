@@ -85,7 +85,8 @@ describe('console POSTs from another site', () => {
     expect(refused.status).toBe(403);
     expect(await gw.store.listAudit({ filter: { action: 'UpdatePackageVersionsStatus' }, limit: 10 })).toEqual([]);
     const applied = await gw.app.request('/console/versions/apply', postForm(cookie, { ...fields, csrf }, { 'sec-fetch-site': 'same-origin' }));
-    expect(applied.status).toBe(200);
+    expect(applied.status).toBe(303);
+    expect(applied.headers.get('location')).toMatch(/^\/console\/versions\/result\?r=/);
   });
 });
 

@@ -12,6 +12,7 @@ import { CSRF_FIELD } from '../session.ts';
 export const SIGN_IN_ERRORS = {
   expired: "The gateway refused your session's token: it has expired. Sign in again with a new token.",
   refused: "The gateway refused your session's token (not signed by a key it trusts, meant for another issuer or audience, or otherwise not valid). Sign in again.",
+  ended: 'Your session has ended (you signed out, or its token expired a while ago), so this browser holds no token. Sign in again.',
 } as const;
 export type SignInErrorCode = keyof typeof SIGN_IN_ERRORS;
 /** For a code this console never sends: it says nothing the link chose. */

@@ -10,6 +10,7 @@ import type { FC } from 'hono/jsx';
 import { CALLS_AT_ONCE, type ApiClient } from '../api-client.ts';
 import type { ConsoleContext, ConsoleEnv } from '../console-env.ts';
 import { Csrf, Layout, Notice } from '../layout.tsx';
+import { RESULT_TTL_MS, seal, unseal } from '../sealed-result.ts';
 import type { Session } from '../session.ts';
 
 export const ACTIONS = {
@@ -226,12 +227,39 @@ const Hidden: FC<{ k: Coordinates }> = ({ k }) => (
   </>
 );
 
+/**
+ * A version as the person saw it: its name and, when the page that sent it showed one, its revision.
+ * A checkbox sends `seen` (`<revision> <version>`), a row's button `row` (`<action> <revision>
+ * <version>`): a revision never holds a space (checkRevision), so the first spaces split them whatever
+ * the version. The revision goes to the API as versionRevisions, which refuses a version that changed
+ * since (MISMATCHED_REVISION), rather than silently overwriting another person's change.
+ * (`versions` and `single`, without a revision, are still taken: the confirmation page then shows the
+ * version's current revision and status, and that is what is checked.)
+ */
+interface Seen {
+  version: string;
+  revision?: string | undefined;
+}
+const seenValue = (revision: string, version: string) => `${revision} ${version}`;
+function parseSeen(value: string): Seen {
+  const i = value.indexOf(' ');
+  return i > 0 ? { revision: value.slice(0, i), version: value.slice(i + 1) } : { version: value };
+}
+
 const ActionButton: FC<{ row: VersionRow; action: ActionKey; permission: Permission | undefined }> = ({ row, action, permission }) => {
   const whyId = `why-${row.identifier}-${action}`;
   const denied = permission?.allowed === false;
   return (
     <span class="action">
-      <button type="submit" name="single" value={`${action}:${row.version}`} disabled={denied} aria-describedby={denied ? whyId : undefined} aria-label={`${action} ${row.version}`}>
+      <button
+        type="submit"
+        name="row"
+        value={`${action} ${seenValue(row.revision, row.version)}`}
+        disabled={denied}
+        data-denied={denied ? 'true' : undefined}
+        aria-describedby={denied ? whyId : undefined}
+        aria-label={`${action} ${row.version}`}
+      >
         {action}
       </button>
       {denied ? (
@@ -243,7 +271,68 @@ const ActionButton: FC<{ row: VersionRow; action: ActionKey; permission: Permiss
   );
 };
 
-export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void {
+const detailLink = (k: Coordinates, version: string) =>
+  `/console/versions/detail?${new URLSearchParams({ domain: k.domain, 'domain-owner': k.domainOwner, repository: k.repository, pkg: pkgValue(k.format, k.namespace, k.package), version })}`;
+
+/** What one version's page and the confirmation page ask of the API about it. */
+interface Described {
+  version: string;
+  identifier?: string | undefined;
+  revision?: string | undefined;
+  status?: string | undefined;
+  publishedTime?: number | undefined;
+  error?: string | undefined;
+}
+async function describeVersion(api: ApiClient, k: Coordinates, version: string): Promise<Described> {
+  const d = await api.get<{ packageVersion: { identifier?: string; revision: string; status: string; publishedTime?: number } }>('/v1/package/version', { ...apiQuery(k), version });
+  if (!d.ok) return { version, error: d.error };
+  const v = d.body.packageVersion;
+  return { version, identifier: v.identifier, revision: v.revision, status: v.status, publishedTime: v.publishedTime };
+}
+
+/** What the result page shows: the API's answer, sealed into its link (sealed-result.ts). */
+type Outcome = {
+  at: number;
+  k: Coordinates;
+  action: ActionKey;
+  requestId: string;
+  /** The API's HTTP status, and its message when it refused the whole request. */
+  status: number;
+  error?: string | undefined;
+  /** [version, status, revision] */
+  successful?: Array<[string, string, string]>;
+  /** [version or identifier, errorCode, errorMessage]; resync: [identifier, '', reason] */
+  failed?: Array<[string, string, string]>;
+  /** Resync: the identifiers actioned, and how many (when some are left out of the link). */
+  actioned?: string[];
+  actionedCount?: number;
+  /** Rows left out so the link stays short enough (MAX_SEALED). */
+  omitted?: number;
+};
+
+/** Seals an outcome, leaving rows out (and saying how many) until it fits in a link. */
+function sealOutcome(session: Session, o: Outcome): string {
+  let cut = o;
+  for (;;) {
+    const sealed = seal(session, cut);
+    if (sealed) return sealed;
+    const halve = <T,>(xs: T[] | undefined) => (xs && xs.length > 1 ? xs.slice(0, Math.ceil(xs.length / 2)) : xs ?? []);
+    const successful = halve(cut.successful);
+    const failed = halve(cut.failed);
+    const actioned = halve(cut.actioned);
+    const kept = successful.length + failed.length + actioned.length;
+    const total = (o.successful?.length ?? 0) + (o.failed?.length ?? 0) + (o.actioned?.length ?? 0);
+    const next = { ...cut, successful, failed, actioned, omitted: total - kept };
+    // One row that does not fit, or none: keep only the counts.
+    if (kept === (cut.successful?.length ?? 0) + (cut.failed?.length ?? 0) + (cut.actioned?.length ?? 0)) return seal(session, { ...cut, successful: [], failed: [], actioned: [], omitted: total })!;
+    cut = next;
+  }
+}
+
+const WRONG_MIX =
+  "You selected versions with the boxes and also clicked one version's own button, so nothing was done: the console will not guess which you meant. To act on the selection, use the buttons for the selected versions at the top of the list; to act on one version, untick the boxes first.";
+
+export function versionsPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext): void {
   app.get('/versions', async (c: Context<ConsoleEnv>) => {
     const api = c.var.api;
     const q = (n: string) => c.req.query(n);
@@ -294,6 +383,27 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
         {unknown ? <Notice kind="info">Permissions are {unknown.reason}. Every button is shown; the gateway refuses what you may not do.</Notice> : null}
         <form id="bulk" method="get" action="/console/versions/confirm">
           <Hidden k={k} />
+          {/* The form's default button, first in it: Enter in a checkbox submits the form through its
+              first submit button, and that must not be a row's (or any) action: it asks which action. */}
+          <button type="submit" class="default-submit" hidden tabindex={-1}>
+            Choose an action for the selected versions
+          </button>
+          <fieldset class="bulk" id="bulk-toolbar">
+            <legend>With the selected versions (one request)</legend>
+            <p id="selection-count" role="status" aria-live="polite">
+              Tick versions below to act on several at once.
+            </p>
+            <p class="bulk-buttons" id="bulk-buttons">
+              {ACTION_KEYS.map((a) => (
+                <button type="submit" name="action" value={a}>
+                  {a} selected
+                </button>
+              ))}
+            </p>
+            <p id="bulk-mode-note" class="reason" hidden>
+              Each version's own buttons are off while versions are selected (bulk operation mode): use the buttons above, or untick the boxes.
+            </p>
+          </fieldset>
           <table class="versions">
             <caption>
               {rows.length} version(s){status ? ` with status ${status}` : ''}
@@ -315,10 +425,10 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
               {rows.map((row) => (
                 <tr data-version={row.version}>
                   <td>
-                    <input type="checkbox" name="versions" value={row.version} id={`select-${row.identifier}`} aria-label={`Select ${row.version}`} />
+                    <input type="checkbox" name="seen" value={seenValue(row.revision, row.version)} id={`select-${row.identifier}`} aria-label={`Select ${row.version}`} />
                   </td>
                   <th scope="row">
-                    <label for={`select-${row.identifier}`}>{row.version}</label>
+                    <a href={detailLink(k, row.version)}>{row.version}</a>
                     <br />
                     <small>id {row.identifier}</small>
                   </th>
@@ -345,41 +455,182 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
               {cursor ? <a href={pageLink(undefined)}>First page</a> : null} {nextToken ? <a href={pageLink(nextToken)} rel="next">Next {VERSIONS_PER_PAGE} versions</a> : null}
             </nav>
           ) : null}
-          <fieldset class="bulk">
-            <legend>With the selected versions (one request)</legend>
-            {ACTION_KEYS.map((a) => (
-              <button type="submit" name="action" value={a}>
-                {a} selected
-              </button>
-            ))}
-          </fieldset>
         </form>
+      </Layout>,
+    );
+  });
+
+  // One version: its status, revision, sync state and assets, and the actions on it (through the
+  // same confirmation as the list's). Cloudsmith's package detail page, with its Resync button.
+  app.get('/versions/detail', async (c) => {
+    const k = coordinatesOf((n) => c.req.query(n));
+    const version = c.req.query('version');
+    if (!k || !version) return c.html(<Layout title="Version" session={c.var.session}><Notice kind="error">Pick a package and a version first.</Notice></Layout>, 400);
+    const api = c.var.api;
+    const d = await describeVersion(api, k, version);
+    if (d.error !== undefined || !d.revision || !d.status) {
+      return c.html(
+        <Layout title={`Version ${version}`} session={c.var.session} current="/console/versions">
+          <Notice kind="error">{d.error ?? 'The gateway did not describe this version.'}</Notice>
+          <p>
+            <a href={backTo(k)}>Back to the versions</a>
+          </p>
+        </Layout>,
+        404,
+      );
+    }
+    const identifier = d.identifier ?? '';
+    const [assets, sync] = await Promise.all([
+      api.post<{ assets: Array<{ name: string; size: number; hashes: Record<string, string> }> }>('/v1/package/version/assets', { ...apiQuery(k), version }, undefined),
+      identifier ? api.get<NonNullable<VersionRow['sync']>>(`/v1/packages/${encodeURIComponent(k.domain)}/${encodeURIComponent(k.repository)}/${encodeURIComponent(identifier)}/status/`) : undefined,
+    ]);
+    const row: VersionRow = { version, identifier, revision: d.revision, status: d.status, publishedTime: d.publishedTime, sync: sync?.ok ? sync.body : undefined };
+    const perms = await permissions(api, c.var.session, k, [row]);
+    const unknown = [...perms.values()].find((p) => p.allowed === 'unknown');
+    return c.html(
+      <Layout title={`${displayName(k)} ${version}`} session={c.var.session} current="/console/versions">
+        <p>
+          {k.format} package {displayName(k)} in {k.domain}/{k.repository}. <a href={backTo(k)}>All versions</a>
+        </p>
+        {unknown ? <Notice kind="info">Permissions are {unknown.reason}. Every button is shown; the gateway refuses what you may not do.</Notice> : null}
+        <form method="get" action="/console/versions/confirm" class="detail-actions">
+          <Hidden k={k} />
+          <p class="actions">
+            {ACTION_KEYS.map((a) => (
+              <ActionButton row={row} action={a} permission={perms.get(`${version}\n${a}`)} />
+            ))}
+          </p>
+        </form>
+        <table class="version-detail">
+          <tbody>
+            <tr>
+              <th scope="row">Status</th>
+              <td data-testid="status">{d.status}</td>
+            </tr>
+            <tr>
+              <th scope="row">Revision</th>
+              <td>
+                <code class="revision">{d.revision}</code>
+              </td>
+            </tr>
+            <tr>
+              <th scope="row">Identifier</th>
+              <td>
+                <code>{identifier || '—'}</code>
+              </td>
+            </tr>
+            <tr>
+              <th scope="row">Sync</th>
+              <td data-testid="sync-state">{sync ? sync.ok ? <SyncCell sync={sync.body} /> : `not shown: ${sync.error}` : 'unknown'}</td>
+            </tr>
+            <tr>
+              <th scope="row">Published</th>
+              <td>{d.publishedTime ? new Date(d.publishedTime * 1000).toISOString().replace('.000Z', 'Z') : '—'}</td>
+            </tr>
+          </tbody>
+        </table>
+        <h2>Assets</h2>
+        {assets.ok ? (
+          assets.body.assets.length ? (
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Size (bytes)</th>
+                  <th scope="col">SHA-256</th>
+                </tr>
+              </thead>
+              <tbody>
+                {assets.body.assets.map((a) => (
+                  <tr>
+                    <th scope="row">{a.name}</th>
+                    <td>{a.size}</td>
+                    <td>
+                      <code class="revision">{a.hashes['SHA-256'] ?? '—'}</code>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ) : (
+            <p>No assets.</p>
+          )
+        ) : (
+          <Notice kind="warning">Assets are not shown: {assets.error}</Notice>
+        )}
       </Layout>,
     );
   });
 
   app.get('/versions/confirm', async (c) => {
     const k = coordinatesOf((n) => c.req.query(n));
+    const rowValue = c.req.query('row');
     const single = c.req.query('single');
-    const [action, version] = single ? [single.slice(0, single.indexOf(':')), single.slice(single.indexOf(':') + 1)] : [c.req.query('action'), undefined];
-    const versions = version ? [version] : c.req.queries('versions') ?? [];
-    if (!k || !action || !(action in ACTIONS)) return c.html(<Layout title="Confirm" session={c.var.session}><Notice kind="error">Pick a package and an action first.</Notice></Layout>, 400);
-    if (versions.length === 0) return c.html(<Layout title="Confirm" session={c.var.session}><Notice kind="error">Select at least one version.</Notice><p><a href={backTo(k)}>Back to the versions</a></p></Layout>, 400);
-    const key = action as ActionKey;
-    let identifiers: string[] = [];
-    if (key === 'Resync') {
-      // Resync names versions by identifier: each selected version's, asked for by name (a list of the
-      // package's versions would hold only its first page).
-      identifiers = await Promise.all(
-        versions.map(async (v) => {
-          const d = await c.var.api.get<{ packageVersion: { identifier?: string } }>('/v1/package/version', { ...apiQuery(k), version: v });
-          return (d.ok ? d.body.packageVersion.identifier : undefined) ?? v;
-        }),
+    const selected = [...(c.req.queries('seen') ?? []).map(parseSeen), ...(c.req.queries('versions') ?? []).map((version) => ({ version }))];
+    // Bulk operation mode: a row's button with boxes ticked is ambiguous. Never pick one silently.
+    if ((rowValue !== undefined || single !== undefined) && selected.length > 0) {
+      return c.html(
+        <Layout title="Confirm" session={c.var.session} current="/console/versions">
+          <Notice kind="error">{WRONG_MIX}</Notice>
+          {k ? (
+            <p>
+              <a href={backTo(k)}>Back to the versions</a>
+            </p>
+          ) : null}
+        </Layout>,
+        400,
       );
     }
+    let action: string | undefined;
+    let chosen: Seen[];
+    if (rowValue !== undefined) {
+      const i = rowValue.indexOf(' ');
+      action = i > 0 ? rowValue.slice(0, i) : rowValue;
+      chosen = i > 0 ? [parseSeen(rowValue.slice(i + 1))] : [];
+    } else if (single !== undefined) {
+      const i = single.indexOf(':');
+      action = single.slice(0, i);
+      chosen = [{ version: single.slice(i + 1) }];
+    } else {
+      action = c.req.query('action') || undefined;
+      chosen = selected;
+    }
+    if (!k) return c.html(<Layout title="Confirm" session={c.var.session}><Notice kind="error">Pick a package and an action first.</Notice></Layout>, 400);
+    if (chosen.length === 0) return c.html(<Layout title="Confirm" session={c.var.session}><Notice kind="error">Select at least one version.</Notice><p><a href={backTo(k)}>Back to the versions</a></p></Layout>, 400);
+    if (action === undefined) {
+      // The bulk form sent without an action (Enter in a checkbox): ask which, for these versions.
+      return c.html(
+        <Layout title="Choose an action" session={c.var.session} current="/console/versions">
+          <form method="get" action="/console/versions/confirm">
+            <Hidden k={k} />
+            {chosen.map((s) => (s.revision ? <input type="hidden" name="seen" value={seenValue(s.revision, s.version)} /> : <input type="hidden" name="versions" value={s.version} />))}
+            <p>
+              {chosen.length} version(s) of {displayName(k)} selected: {chosen.map((s) => s.version).join(', ')}. What should be done with them?
+            </p>
+            <p>
+              {ACTION_KEYS.map((a) => (
+                <button type="submit" name="action" value={a}>
+                  {a} selected
+                </button>
+              ))}{' '}
+              <a href={backTo(k)}>Cancel</a>
+            </p>
+          </form>
+        </Layout>,
+      );
+    }
+    if (!(action in ACTIONS)) return c.html(<Layout title="Confirm" session={c.var.session}><Notice kind="error">Pick a package and an action first.</Notice></Layout>, 400);
+    const key = action as ActionKey;
+    // Each version as it is now, beside what the list showed: a version someone changed since is
+    // named here, and its revision from the list goes on, so the API refuses it rather than
+    // overwriting that change.
+    const described = await Promise.all(chosen.map(async (s) => ({ seen: s, now: await describeVersion(c.var.api, k, s.version) })));
+    const changed = described.filter((d) => d.seen.revision !== undefined && d.now.revision !== undefined && d.seen.revision !== d.now.revision);
+    const identifiers = key === 'Resync' ? described.map((d) => d.now.identifier ?? d.seen.version) : [];
+    const versions = chosen.map((s) => s.version);
     return c.html(
       <Layout title={`${key}: confirm`} session={c.var.session} current="/console/versions">
-        <form method="post" action="/console/versions/apply">
+        <form method="post" action="/console/versions/apply" data-submit-once="true">
           <Csrf session={c.var.session} />
           <Hidden k={k} />
           <input type="hidden" name="action" value={key} />
@@ -387,6 +638,39 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
             <strong>{key}</strong> {versions.length} version(s) of {displayName(k)} in {k.domain}/{k.repository}: {versions.join(', ')}.
           </p>
           <p>This {ACTIONS[key].says}</p>
+          {changed.length ? (
+            <Notice kind="warning">
+              {changed.map((d) => d.seen.version).join(', ')} changed since the page was loaded (its status or assets were changed by someone or something else).{' '}
+              {key === 'Resync' ? 'A resync acts on the version as it is now.' : 'The gateway will refuse the request, and change nothing; go back to the versions to see them as they are now.'}
+            </Notice>
+          ) : null}
+          <table class="confirm-versions">
+            <caption>The versions as they are now</caption>
+            <thead>
+              <tr>
+                <th scope="col">Version</th>
+                <th scope="col">Current status</th>
+                <th scope="col">Revision</th>
+              </tr>
+            </thead>
+            <tbody>
+              {described.map(({ seen, now }) => (
+                <tr>
+                  <th scope="row">{seen.version}</th>
+                  <td data-testid="current-status">{now.status ?? `unknown: ${now.error}`}</td>
+                  <td>
+                    <code class="revision">{now.revision ?? '—'}</code>
+                    {seen.revision !== undefined && now.revision !== undefined && seen.revision !== now.revision ? (
+                      <>
+                        {' '}
+                        (the list showed <code class="revision">{seen.revision}</code>: changed since the page was loaded)
+                      </>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
           {key === 'Resync' ? (
             <>
               <p>
@@ -397,24 +681,27 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
               <textarea id="identifiers" name="identifiers" rows={Math.max(3, identifiers.length + 1)} cols={40}>
                 {identifiers.join('\n')}
               </textarea>
+              <p>Click Resync to confirm the resynchronization.</p>
             </>
           ) : (
             <>
-              <p>One request, all or nothing: if any version cannot be changed, none is, and the page lists why for each.</p>
-              {versions.map((v) => (
-                <input type="hidden" name="versions" value={v} />
-              ))}
+              <p>One request, all or nothing: if any version cannot be changed (or changed since you saw it), none is, and the page lists why for each.</p>
+              {described.map(({ seen, now }) => {
+                // The revision the person saw: the list's, else the one this page shows.
+                const revision = seen.revision ?? now.revision;
+                return revision ? <input type="hidden" name="expect" value={seenValue(revision, seen.version)} /> : <input type="hidden" name="versions" value={seen.version} />;
+              })}
             </>
           )}
-          <button type="submit">
-            Yes, {key.toLowerCase()} {versions.length === 1 ? versions[0] : `${versions.length} versions`}
-          </button>{' '}
+          <button type="submit">{key === 'Resync' ? 'Resync' : `Yes, ${key.toLowerCase()} ${versions.length === 1 ? versions[0] : `${versions.length} versions`}`}</button>{' '}
           <a href={backTo(k)}>Cancel</a>
         </form>
       </Layout>,
     );
   });
 
+  // Post/Redirect/Get: the API is called once, and the browser is sent to a GET page with the
+  // answer, so a reload, back/forward or a second click never sends the action again.
   app.post('/versions/apply', async (c) => {
     const form = await c.req.parseBody({ all: true });
     const one = (n: string) => (typeof form[n] === 'string' ? (form[n] as string) : undefined);
@@ -423,7 +710,9 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
     const key = one('action') as ActionKey | undefined;
     if (!k || !key || !(key in ACTIONS)) return c.html(<Layout title="Apply" session={c.var.session}><Notice kind="error">The form is incomplete.</Notice></Layout>, 400);
     const api = c.var.api;
-    const page = (status: 200 | 400 | 403 | 404 | 409, ...children: unknown[]) =>
+    const done = (o: Omit<Outcome, 'at' | 'k' | 'action'>) =>
+      c.redirect(`/console/versions/result?${new URLSearchParams({ r: sealOutcome(c.var.session, { at: ctx.now(), k, action: key, ...o }) })}`, 303);
+    const page = (status: 400, ...children: unknown[]) =>
       c.html(
         <Layout title={`${key}: result`} session={c.var.session} current="/console/versions">
           {children as never}
@@ -442,13 +731,99 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
         undefined,
         { action: 'Resync', identifiers, repository: k.repository },
       );
-      if (!r.ok) return page(r.status as 400, <Notice kind="error">The gateway refused the bulk action: {r.error}</Notice>);
-      const failed = Object.entries(r.body.packages_failed_to_action);
-      return page(
+      if (!r.ok) return done({ requestId: r.requestId, status: r.status, error: r.error });
+      return done({ requestId: r.requestId, status: r.status, actionedCount: r.body.packages_actioned.length, actioned: r.body.packages_actioned, failed: Object.entries(r.body.packages_failed_to_action).map(([id, f]) => [id, '', f.reason]) });
+    }
+
+    const expected = many('expect').map(parseSeen);
+    const versions = [...expected.map((s) => s.version), ...many('versions')];
+    const versionRevisions: Record<string, string> = Object.create(null) as Record<string, string>;
+    for (const s of expected) if (s.revision !== undefined) versionRevisions[s.version] = s.revision;
+    const a = ACTIONS[key];
+    const path = a.api === 'UpdatePackageVersionsStatus' ? '/v1/package/versions/update_status' : a.api === 'DisposePackageVersions' ? '/v1/package/versions/dispose' : '/v1/package/versions/delete';
+    const withRevisions = Object.keys(versionRevisions).length ? { versionRevisions: { ...versionRevisions } } : {};
+    if (a.api === 'DeletePackageVersions' && Object.keys(versionRevisions).length) {
+      // CodeArtifact's DeletePackageVersions takes no versionRevisions, so the console checks them
+      // itself just before (a change in between these reads and the delete still goes unnoticed), and
+      // refuses the whole request, all or nothing, as the API would.
+      const now = await Promise.all(Object.entries(versionRevisions).map(async ([v, rev]) => ({ v, rev, d: await describeVersion(api, k, v) })));
+      const stale = now.filter(({ rev, d }) => d.revision !== undefined && d.revision !== rev);
+      if (stale.length) {
+        return done({
+          requestId: '',
+          status: 200,
+          failed: versions.map((v): [string, string, string] => {
+            const s = stale.find((x) => x.v === v);
+            return s ? [v, 'MISMATCHED_REVISION', `current revision: ${s.d.revision}, expected revision: ${s.rev}`] : [v, 'SKIPPED', `version ${v} is skipped`];
+          }),
+        });
+      }
+    }
+    const body = a.api === 'UpdatePackageVersionsStatus' ? { versions, targetStatus: a.target, ...withRevisions } : a.api === 'DisposePackageVersions' ? { versions, ...withRevisions } : { versions };
+    const r = await api.post<{ successfulVersions: Record<string, { status: string; revision: string }>; failedVersions: Record<string, { errorCode: string; errorMessage: string }> }>(path, apiQuery(k), body);
+    if (!r.ok) return done({ requestId: r.requestId, status: r.status, error: r.error });
+    return done({
+      requestId: r.requestId,
+      status: r.status,
+      failed: Object.entries(r.body.failedVersions).map(([v, f]) => [v, f.errorCode, f.errorMessage]),
+      successful: Object.entries(r.body.successfulVersions).map(([v, s]) => [v, s.status, s.revision]),
+    });
+  });
+
+  // The answer to an action, from its sealed link: shown again on a reload, never sent again.
+  app.get('/versions/result', async (c) => {
+    const opened = unseal<Outcome>(c.var.session, c.req.query('r'), ctx.now());
+    if (!opened.ok) {
+      return c.html(
+        <Layout title="Result" session={c.var.session} current="/console/versions">
+          <Notice kind="error">
+            {opened.why === 'expired'
+              ? `This result is older than ${RESULT_TTL_MS / 60_000} minutes, so it is no longer shown. Nothing was sent again; the audit log has what was done.`
+              : 'This result link was not made for your session (or is damaged), so it is not shown. Nothing was sent again; the audit log has what was done.'}
+          </Notice>
+          <p>
+            <a href="/console/versions">Versions</a> · <a href="/console/audit">Audit explorer</a>
+          </p>
+        </Layout>,
+        400,
+      );
+    }
+    const o = opened.value;
+    const { k, action: key } = o;
+    const a = ACTIONS[key];
+    const failed = o.failed ?? [];
+    const successful = o.successful ?? [];
+    const actioned = o.actioned ?? [];
+    const stale = failed.filter(([, code]) => code === 'MISMATCHED_REVISION').length;
+    const omitted = o.omitted ? <Notice kind="info">{o.omitted} row(s) are not shown here, to keep this page's link short; the audit log has them all{o.requestId ? ` (request ${o.requestId})` : ''}.</Notice> : null;
+    const frame = (status: 200 | 400 | 403 | 404 | 409, ...children: unknown[]) =>
+      c.html(
+        <Layout title={`${key}: result`} session={c.var.session} current="/console/versions">
+          {children as never}
+          {omitted}
+          <p>
+            {o.requestId ? (
+              <small>
+                Request <code>{o.requestId}</code>, at {new Date(o.at).toISOString().replace(/\.\d{3}Z$/, 'Z')}. Reloading this page shows this answer again; it sends nothing.
+              </small>
+            ) : null}
+          </p>
+          <p>
+            <a href={backTo(k)}>Back to the versions</a>
+          </p>
+        </Layout>,
+        status,
+      );
+    if (o.error !== undefined) return frame((o.status >= 400 && o.status < 500 ? o.status : 400) as 403, <Notice kind="error">{key === 'Resync' ? 'The gateway refused the bulk action' : 'The gateway refused'}: {o.error}</Notice>);
+
+    if (key === 'Resync') {
+      const n = o.actionedCount ?? actioned.length;
+      return frame(
         200,
         <>
           <Notice kind={failed.length ? 'warning' : 'ok'}>
-            {r.body.packages_actioned.length} resync(s) scheduled{failed.length ? `, ${failed.length} not` : ''}.
+            {n === 1 && actioned.length === 1 ? `Version ${await versionOf(c.var.api, k, actioned[0]!)} has been scheduled for resynchronization.` : `${n} versions have been scheduled for resynchronization.`}
+            {failed.length ? ` ${failed.length} could not be (listed below).` : ''}
           </Notice>
           {failed.length ? (
             <table>
@@ -460,32 +835,31 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
                 </tr>
               </thead>
               <tbody>
-                {failed.map(([id, f]) => (
+                {failed.map(([id, , reason]) => (
                   <tr class="failed">
                     <th scope="row">{id}</th>
-                    <td>{f.reason}</td>
+                    <td>{reason}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
           ) : null}
-          {r.body.packages_actioned.length ? await syncProgress(api, k, r.body.packages_actioned) : null}
+          {actioned.length ? await syncProgress(c.var.api, k, actioned) : null}
         </>,
       );
     }
 
-    const versions = many('versions');
-    const a = ACTIONS[key];
-    const path = a.api === 'UpdatePackageVersionsStatus' ? '/v1/package/versions/update_status' : a.api === 'DisposePackageVersions' ? '/v1/package/versions/dispose' : '/v1/package/versions/delete';
-    const body = a.api === 'UpdatePackageVersionsStatus' ? { versions, targetStatus: a.target } : { versions };
-    const r = await api.post<{ successfulVersions: Record<string, { status: string; revision: string }>; failedVersions: Record<string, { errorCode: string; errorMessage: string }> }>(path, apiQuery(k), body);
-    if (!r.ok) return page(r.status as 403, <Notice kind="error">The gateway refused: {r.error}</Notice>);
-    const failed = Object.entries(r.body.failedVersions);
-    const done = Object.entries(r.body.successfulVersions);
-    return page(
+    return frame(
       200,
       <>
-        {failed.length ? <Notice kind="error">Nothing was changed: {failed.length} version(s) failed, and the request is all or nothing.</Notice> : <Notice kind="ok">{done.length} version(s) now {a.target}.</Notice>}
+        {failed.length ? (
+          <Notice kind="error">
+            Nothing was changed: {failed.length} version(s) failed, and the request is all or nothing.
+            {stale ? ` ${stale} changed since the page was loaded (MISMATCHED_REVISION): go back to the versions to see them as they are now.` : ''}
+          </Notice>
+        ) : (
+          <Notice kind="ok">{successful.length} version(s) now {a.target}.</Notice>
+        )}
         <table>
           <caption>{failed.length ? 'failedVersions' : 'successfulVersions'}</caption>
           <thead>
@@ -497,19 +871,19 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
           </thead>
           <tbody>
             {failed.length
-              ? failed.map(([v, f]) => (
+              ? failed.map(([v, code, message]) => (
                   <tr class="failed">
                     <th scope="row">{v}</th>
-                    <td>{f.errorCode}</td>
-                    <td>{f.errorMessage}</td>
+                    <td>{code}</td>
+                    <td>{code === 'MISMATCHED_REVISION' ? `changed since the page was loaded (${message})` : message}</td>
                   </tr>
                 ))
-              : done.map(([v, s]) => (
+              : successful.map(([v, status, revision]) => (
                   <tr>
                     <th scope="row">{v}</th>
-                    <td>{s.status}</td>
+                    <td>{status}</td>
                     <td>
-                      <code>{s.revision}</code>
+                      <code>{revision}</code>
                     </td>
                   </tr>
                 ))}
@@ -538,6 +912,12 @@ export function versionsPages(app: Hono<ConsoleEnv>, _ctx: ConsoleContext): void
 
 function backTo(k: Coordinates): string {
   return `/console/versions?${new URLSearchParams({ domain: k.domain, 'domain-owner': k.domainOwner, repository: k.repository, pkg: pkgValue(k.format, k.namespace, k.package) })}`;
+}
+
+/** The version an identifier names, for the words of a message; the identifier when it cannot be read. */
+async function versionOf(api: ApiClient, k: Coordinates, identifier: string): Promise<string> {
+  const r = await api.get<{ version: string }>(`/v1/packages/${encodeURIComponent(k.domain)}/${encodeURIComponent(k.repository)}/${encodeURIComponent(identifier)}/status/`);
+  return r.ok && r.body.version ? r.body.version : identifier;
 }
 
 async function syncProgress(api: ApiClient, k: Coordinates, identifiers: string[]) {
