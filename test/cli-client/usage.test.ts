@@ -68,6 +68,8 @@ describe('usage errors: exit 2, the problem on stderr, nothing sent', () => {
     ['a stray argument', ['describe-package-version', ...CHALK, '--package-version', '4.1.0', 'extra'], {}, "unexpected argument 'extra'"],
     ['get-package-version-asset without OUTFILE', ['get-package-version-asset', ...CHALK, '--package-version', '4.1.0', '--asset', 'chalk-4.1.0.tgz'], {}, 'get-package-version-asset needs OUTFILE, the last argument'],
     ['get-package-version-asset with an empty OUTFILE', ['get-package-version-asset', ...CHALK, '--package-version', '4.1.0', '--asset', 'chalk-4.1.0.tgz', ''], {}, 'OUTFILE is empty: give the file to write to, e.g. chalk-4.1.0.tgz'],
+    ['get-package-version-asset into a folder', ['get-package-version-asset', ...CHALK, '--package-version', '4.1.0', '--asset', 'chalk-4.1.0.tgz', '.'], {}, 'OUTFILE . is a folder: give the file to write to, e.g. chalk-4.1.0.tgz'],
+    ['get-package-version-asset into a folder that does not exist', ['get-package-version-asset', ...CHALK, '--package-version', '4.1.0', '--asset', 'chalk-4.1.0.tgz', 'no-such-folder/a.tgz'], {}, 'OUTFILE no-such-folder/a.tgz: the folder no-such-folder does not exist'],
     ['no endpoint', ['list-package-versions', ...CHALK], { VERSIONGATE_ENDPOINT: undefined }, 'no endpoint: give --endpoint-url or set VERSIONGATE_ENDPOINT (for example http://127.0.0.1:8080)'],
     ['no token', ['list-package-versions', ...CHALK], { VERSIONGATE_TOKEN: undefined }, 'no token: give --token or set VERSIONGATE_TOKEN (for example TOKEN=$(versiongate token --sub alice))'],
     ['a token that could break the header', ['list-package-versions', ...CHALK], { VERSIONGATE_TOKEN: 'abc\r\nx-injected: 1' }, 'the token is not a bearer token (expected a JWT such as eyJ…)'],

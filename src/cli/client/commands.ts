@@ -3,7 +3,7 @@
  * prints what that command prints. Each runs one CodeArtifact operation through the AWS SDK.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { lstat, realpath, rename, rm, stat } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -30,7 +30,8 @@ export interface ClientCommand {
   operation: string;
   summary: string;
   flags: readonly FlagSpec[];
-  positional?: { name: string; help: string };
+  /** `problem` says what is wrong with the value before anything is sent (a usage error), or undefined. */
+  positional?: { name: string; help: string; problem?: (value: string) => string | undefined };
   /** Changes something: sent once, never retried (see codeArtifactClient). */
   mutates: boolean;
   run(ctx: CommandContext): Promise<number>;
@@ -389,7 +390,7 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
       { name: 'asset', type: 'string', required: true, help: 'The asset name, e.g. package.tgz.' },
       { name: 'package-version-revision', type: 'string', help: 'Download only if the version still has this revision.' },
     ],
-    positional: { name: 'OUTFILE', help: 'Where to write the asset.' },
+    positional: { name: 'OUTFILE', help: 'Where to write the asset.', problem: outfileProblem },
     mutates: false,
     async run(ctx) {
       const v = ctx.values;
@@ -443,3 +444,18 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
     },
   },
 ];
+
+/**
+ * What is wrong with OUTFILE that would otherwise show only after the asset had been downloaded: no
+ * name at all, a folder, or a folder that does not exist to hold it.
+ */
+export function outfileProblem(outfile: string): string | undefined {
+  if (outfile === '') return 'OUTFILE is empty: give the file to write to, e.g. chalk-4.1.0.tgz';
+  const kind = (path: string) => statSync(path, { throwIfNoEntry: false });
+  if (kind(outfile)?.isDirectory()) return `OUTFILE ${outfile} is a folder: give the file to write to, e.g. ${join(outfile, 'chalk-4.1.0.tgz')}`;
+  const folder = dirname(outfile);
+  const parent = kind(folder);
+  if (!parent) return `OUTFILE ${outfile}: the folder ${folder} does not exist`;
+  if (!parent.isDirectory()) return `OUTFILE ${outfile}: ${folder} is not a folder`;
+  return undefined;
+}

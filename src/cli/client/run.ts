@@ -47,8 +47,9 @@ export async function runClientCommand(name: string, args: readonly string[], en
       return 0;
     }
     if (command.positional && parsed.positionals.length === 0) throw new ClientUsageError(`${name} needs ${command.positional.name}, the last argument`);
-    // Refused before anything is sent: '' names no file, and would fail only once the asset had been downloaded.
-    if (command.positional && parsed.positionals[0] === '') throw new ClientUsageError(`${command.positional.name} is empty: give the file to write to, e.g. chalk-4.1.0.tgz`);
+    // Refused before anything is sent: it would fail only once the asset had been downloaded.
+    const problem = command.positional?.problem?.(parsed.positionals[0]!);
+    if (problem !== undefined) throw new ClientUsageError(problem);
     const connection = resolveConnection(parsed.values, env);
     endpoint = connection.endpoint;
     await loadSdk();
