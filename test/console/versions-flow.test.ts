@@ -123,6 +123,25 @@ describe('versions: bulk operation mode and the bulk form', () => {
 });
 
 describe('versions: results are GET pages', () => {
+  it("turns off, with the reason, what cannot apply to a version as it stands: Publish on a Published one, all but Delete on a Disposed one", async () => {
+    gw = await testGateway();
+    const sam = await signedIn('sam', ['security', 'release-managers', 'maintainers']);
+    expect((await gw.post(`/v1/package/versions/dispose?${new URLSearchParams({ domain: 'my_domain', 'domain-owner': '111122223333', repository: 'my_repo', format: 'npm', package: 'chalk' })}`, { versions: ['4.0.0'] }, sam.token)).status).toBe(200);
+    const { html } = await get(sam.cookie, LIST);
+    const button = (action: string, version: string) => {
+      const m = new RegExp(`<button[^>]*aria-label="${action} ${version.replaceAll('.', '\\.')}"[^>]*>`).exec(html)![0];
+      const why = /aria-describedby="([^"]+)"/.exec(m)?.[1];
+      return { disabled: / disabled/.test(m), why: why ? unescape(new RegExp(`id="${why}" class="reason">([^<]*)<`).exec(html)![1]!.trim()) : undefined };
+    };
+    const published = (await statusOf('4.1.1', sam.token)) === 'Published' ? '4.1.1' : '4.1.0';
+    expect(button('Publish', published)).toEqual({ disabled: true, why: '⊘ already Published' });
+    expect(button('Unlist', published)).toEqual({ disabled: false, why: undefined });
+    for (const action of ['Publish', 'Unlist', 'Archive']) expect(button(action, '4.0.0')).toEqual({ disabled: true, why: "⊘ a disposed version's assets are gone: it can only be deleted" });
+    expect(button('Dispose', '4.0.0')).toEqual({ disabled: true, why: '⊘ already Disposed' });
+    expect(button('Resync', '4.0.0')).toEqual({ disabled: true, why: '⊘ a disposed version has no assets to resync' });
+    expect(button('Delete', '4.0.0')).toEqual({ disabled: false, why: undefined });
+  });
+
   it('answers an action with a redirect to its result, which a reload shows again without acting again', async () => {
     gw = await testGateway();
     const alice = await signedIn('alice', ['release-managers']);

@@ -246,9 +246,31 @@ function parseSeen(value: string): Seen {
   return i > 0 ? { revision: value.slice(0, i), version: value.slice(i + 1) } : { version: value };
 }
 
+/**
+ * Why the action cannot apply to the version as it stands, whoever asks (the gateway would refuse it
+ * or change nothing), or undefined. Shown as the button's reason, as a Cedar denial is.
+ */
+export function stateProblem(row: Pick<VersionRow, 'status' | 'sync'>, action: ActionKey): string | undefined {
+  const status = row.status;
+  if (status === 'Deleted') return 'the version is deleted';
+  const target = ACTIONS[action].target;
+  if (action === 'Resync') {
+    if (status === 'Disposed') return 'a disposed version has no assets to resync';
+    const inFlight = row.sync !== undefined && !row.sync.is_sync_completed && !row.sync.is_sync_failed;
+    return inFlight ? 'its sync is already under way' : undefined;
+  }
+  if (action === 'Delete') return undefined;
+  if (status === target) return `already ${status}`;
+  if (status === 'Disposed') return "a disposed version's assets are gone: it can only be deleted";
+  if (status === 'Unfinished' && action !== 'Dispose' && target !== 'Published') return 'an unfinished version is completed by publishing it';
+  return undefined;
+}
+
 const ActionButton: FC<{ row: VersionRow; action: ActionKey; permission: Permission | undefined }> = ({ row, action, permission }) => {
   const whyId = `why-${row.identifier}-${action}`;
-  const denied = permission?.allowed === false;
+  const unavailable = stateProblem(row, action);
+  const refusal = permission?.allowed === false ? `not allowed: ${permission.reason}` : unavailable;
+  const denied = refusal !== undefined;
   return (
     <span class="action">
       <button
@@ -264,7 +286,7 @@ const ActionButton: FC<{ row: VersionRow; action: ActionKey; permission: Permiss
       </button>
       {denied ? (
         <span id={whyId} class="reason">
-          ⊘ not allowed: {permission.reason}
+          ⊘ {refusal}
         </span>
       ) : null}
     </span>
