@@ -132,6 +132,11 @@ describe('the console in Chromium', () => {
     expect(await toolbar.isVisible()).toBe(true);
     // At the top of the list: above the table.
     expect((await toolbar.boundingBox())!.y).toBeLessThan((await page.locator('table.versions').boundingBox())!.y);
+    // A button for the selection is off when no selected version can take it: release managers do
+    // not dispose, delete only unfinished uploads, and 4.0.0 is Published already.
+    for (const off of ['Dispose selected', 'Delete selected', 'Publish selected']) expect(await page.getByRole('button', { name: off }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Unlist selected' }).isEnabled()).toBe(true);
+    expect(await page.locator('#bulk-none-can').isVisible()).toBe(true);
     const publish = page.getByRole('button', { name: 'Publish 4.1.1' });
     expect(await page.locator(`[id="${(await publish.getAttribute('aria-describedby'))!.split(' ').at(-1)}"]`).textContent()).toContain('bulk operation mode');
     await screenshot(page, 'versions-bulk-mode');

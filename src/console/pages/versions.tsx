@@ -422,6 +422,9 @@ export function versionsPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext): void 
                 </button>
               ))}
             </p>
+            <p id="bulk-none-can" class="reason" hidden>
+              A button for the selection is off when none of the selected versions can take that action: each version's own reason is beside its buttons.
+            </p>
             <p id="bulk-mode-note" class="reason" hidden>
               Each version's own buttons are off while versions are selected (bulk operation mode): use the buttons above, or untick the boxes.
             </p>
@@ -447,7 +450,14 @@ export function versionsPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext): void 
               {rows.map((row) => (
                 <tr data-version={row.version}>
                   <td>
-                    <input type="checkbox" name="seen" value={seenValue(row.revision, row.version)} id={`select-${row.identifier}`} aria-label={`Select ${row.version}`} />
+                    <input
+                      type="checkbox"
+                      name="seen"
+                      value={seenValue(row.revision, row.version)}
+                      id={`select-${row.identifier}`}
+                      aria-label={`Select ${row.version}`}
+                      data-can={ACTION_KEYS.filter((a) => perms.get(`${row.version}\n${a}`)?.allowed !== false && stateProblem(row, a) === undefined).join(' ')}
+                    />
                   </td>
                   <th scope="row">
                     <a href={detailLink(k, row.version)}>{row.version}</a>

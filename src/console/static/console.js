@@ -26,8 +26,25 @@ document.addEventListener('DOMContentLoaded', () => {
     const bulkButtons = document.getElementById('bulk-buttons');
     const note = document.getElementById('bulk-mode-note');
     const rowButtons = () => [...table.querySelectorAll('button[name=row]')];
+    const selectionButtons = bulkButtons ? [...bulkButtons.querySelectorAll('button[name=action]')] : [];
+    const noneCan = document.getElementById('bulk-none-can');
+    // A button for the selection is on when at least one selected version can take the action (allowed
+    // by Cedar, and possible in its state: the server lists them in each box's data-can); the API still
+    // decides, version by version.
+    const selectionCan = (ticked) => {
+      let off = 0;
+      for (const b of selectionButtons) {
+        b.disabled = ticked.length > 0 && !ticked.some((box) => (box.dataset.can ?? '').split(' ').includes(b.value));
+        if (b.disabled) off++;
+        if (b.disabled) b.setAttribute('aria-describedby', 'bulk-none-can');
+        else b.removeAttribute('aria-describedby');
+      }
+      if (noneCan) noneCan.hidden = off === 0;
+    };
     const bulkMode = () => {
-      const n = boxes().filter((b) => b.checked).length;
+      const ticked = boxes().filter((b) => b.checked);
+      const n = ticked.length;
+      selectionCan(ticked);
       if (all) all.checked = n > 0 && n === boxes().length;
       if (bulkButtons) bulkButtons.hidden = n === 0;
       if (note) note.hidden = n === 0;
