@@ -10,6 +10,7 @@ import { mintDevToken } from '../../src/auth/dev-key.ts';
 import { fixedClock } from '../../src/clock.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
 import { testGateway, type TestGateway } from '../helpers/gateway.ts';
+import { sqlOnGateway } from '../helpers/raw-sql.ts';
 
 let gw: TestGateway;
 afterEach(async () => {
@@ -81,6 +82,35 @@ describe('versions: acting on what was seen', () => {
     expect(await statusOf('4.0.0', alice.token)).toBe('Published');
     expect((await records('UpdatePackageVersionsStatus')).map((r) => [r.principal?.subject, r.outcome])).toEqual(expect.arrayContaining([['bob', 'applied']]));
     expect((await records('UpdatePackageVersionsStatus')).filter((r) => r.principal?.subject === 'alice' && r.outcome === 'applied')).toEqual([]);
+  });
+
+  it("refuses a delete when the version's status changes between the console's check and the delete itself (it goes with expectedStatus)", async () => {
+    // Another person's archive lands after the console compared revisions, just as the delete reads the package.
+    let armed = false;
+    gw = await testGateway({
+      wrapStore: (store) =>
+        new Proxy(store, {
+          get(target, prop, receiver) {
+            const value = Reflect.get(target, prop, receiver) as unknown;
+            if (prop !== 'readPackage' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+            return async (...args: unknown[]) => {
+              if (armed) {
+                armed = false;
+                await sqlOnGateway(gw, [`UPDATE package_versions SET status = 'Archived', revision = 'archived-meanwhile' WHERE version = '4.0.0' AND package_id = (SELECT id FROM packages WHERE name = 'chalk' AND repository_id = (SELECT id FROM repositories WHERE name = 'my_repo'))`]);
+              }
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        }),
+    });
+    const sam = await signedIn('sam', ['security', 'release-managers']);
+    const list = (await get(sam.cookie, LIST)).html;
+    const confirm = await get(sam.cookie, `/console/versions/confirm?${new URLSearchParams({ ...WHERE, row: rowOf(list, 'Delete', '4.0.0') })}`);
+    armed = true;
+    const applied = await post(sam.cookie, '/console/versions/apply', formFields(confirm.html));
+    const result = await get(sam.cookie, applied.headers.get('location')!);
+    expect(result.html).toMatch(/<th scope="row">4\.0\.0<\/th><td>MISMATCHED_STATUS<\/td>/);
+    expect(await statusOf('4.0.0', sam.token)).toBe('Archived');
   });
 
   it('refuses a delete and a dispose from a stale page too, and leaves the version as the other person left it', async () => {

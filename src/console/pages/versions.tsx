@@ -774,11 +774,16 @@ export function versionsPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext): void 
     const a = ACTIONS[key];
     const path = a.api === 'UpdatePackageVersionsStatus' ? '/v1/package/versions/update_status' : a.api === 'DisposePackageVersions' ? '/v1/package/versions/dispose' : '/v1/package/versions/delete';
     const withRevisions = Object.keys(versionRevisions).length ? { versionRevisions: { ...versionRevisions } } : {};
+    let deleteExpecting: { expectedStatus?: string } = {};
     if (a.api === 'DeletePackageVersions' && Object.keys(versionRevisions).length) {
       // CodeArtifact's DeletePackageVersions takes no versionRevisions, so the console checks them
-      // itself just before (a change in between these reads and the delete still goes unnoticed), and
-      // refuses the whole request, all or nothing, as the API would.
+      // itself just before, and refuses the whole request, all or nothing, as the API would. A change
+      // in between these reads and the delete is caught only if it changes a status: when the versions
+      // share one, it goes as expectedStatus, which the API checks with the delete.
       const now = await Promise.all(Object.entries(versionRevisions).map(async ([v, rev]) => ({ v, rev, d: await describeVersion(api, k, v) })));
+      const statuses = new Set(now.map(({ d }) => d.status));
+      const [shared] = statuses;
+      if (statuses.size === 1 && shared !== undefined) deleteExpecting = { expectedStatus: shared };
       const stale = now.filter(({ rev, d }) => d.revision !== undefined && d.revision !== rev);
       if (stale.length) {
         return done({
@@ -791,7 +796,7 @@ export function versionsPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext): void 
         });
       }
     }
-    const body = a.api === 'UpdatePackageVersionsStatus' ? { versions, targetStatus: a.target, ...withRevisions } : a.api === 'DisposePackageVersions' ? { versions, ...withRevisions } : { versions };
+    const body = a.api === 'UpdatePackageVersionsStatus' ? { versions, targetStatus: a.target, ...withRevisions } : a.api === 'DisposePackageVersions' ? { versions, ...withRevisions } : { versions, ...deleteExpecting };
     const r = await api.post<{ successfulVersions: Record<string, { status: string; revision: string }>; failedVersions: Record<string, { errorCode: string; errorMessage: string }> }>(path, apiQuery(k), body);
     if (!r.ok) return done({ requestId: r.requestId, status: r.status, error: r.error });
     return done({
