@@ -84,6 +84,16 @@ describe('versions: acting on what was seen', () => {
     expect((await records('UpdatePackageVersionsStatus')).filter((r) => r.principal?.subject === 'alice' && r.outcome === 'applied')).toEqual([]);
   });
 
+  it('asks Cedar in advance only about actions that can apply to each version (each question is an audited record)', async () => {
+    gw = await testGateway();
+    const sam = await signedIn('sam', ['security', 'release-managers']);
+    const seqBefore = (await gw.store.listAudit({ limit: 1 }))[0]!.seq;
+    await get(sam.cookie, LIST);
+    const asked = (await gw.store.listAudit({ filter: { action: 'SimulateAuthorization' }, limit: 100 })).filter((r) => r.seq > seqBefore);
+    // Three versions, six actions each, less the status each already has (Publish, Unlist or Archive).
+    expect(asked).toHaveLength(3 * 6 - 3);
+  });
+
   it("refuses a delete when the version's status changes between the console's check and the delete itself (it goes with expectedStatus)", async () => {
     // Another person's archive lands after the console compared revisions, just as the delete reads the package.
     let armed = false;

@@ -82,7 +82,9 @@ function denyReason(e: { because?: string; determiningPolicies?: Array<{ id: str
 async function permissions(api: ApiClient, session: Session, k: Coordinates, rows: VersionRow[]): Promise<Map<string, Permission>> {
   const out = new Map<string, Permission>();
   let unknown: string | undefined;
-  const questions = rows.flatMap((row) => ACTION_KEYS.map((key) => ({ row, key })));
+  // An action that cannot apply to the version as it stands is off whatever Cedar says (stateProblem):
+  // not asked, so not another audited question.
+  const questions = rows.flatMap((row) => ACTION_KEYS.filter((key) => stateProblem(row, key) === undefined).map((key) => ({ row, key })));
   const ask = async ({ row, key }: (typeof questions)[number]) => {
     const id = `${row.version}\n${key}`;
     if (unknown) return;
