@@ -13,11 +13,12 @@ export interface Lifecycle {
   stopping(): void;
   abortInFlight(): void;
   /**
-   * Counts a request's handler from its start until `end` is called. A connection can be gone while
-   * its handler still runs (a cut upload records its refusal), so closing waits for handlers, not
-   * only for connections, before it closes the store under them.
+   * Count a request's handler from its start (`began`) to its end (`ended`, once, in a finally). A
+   * connection can be gone while its handler still runs (a cut upload records its refusal), so closing
+   * waits for handlers, not only for connections, before it closes the store under them.
    */
-  begin(): () => void;
+  began(): void;
+  ended(): void;
   /** How many handlers are running. */
   readonly handling: number;
   /** Resolves once no handler is running. */
@@ -29,24 +30,18 @@ export function createLifecycle(initial: LifecycleState = 'serving'): Lifecycle 
   const hardStop = new AbortController();
   let handling = 0;
   let waiting: Array<() => void> = [];
-  const end = () => {
-    if (--handling > 0) return;
-    const done = waiting;
-    waiting = [];
-    for (const resolve of done) resolve();
-  };
   return {
     get handling() {
       return handling;
     },
-    begin() {
+    began() {
       handling++;
-      let ended = false;
-      return () => {
-        if (ended) return;
-        ended = true;
-        end();
-      };
+    },
+    ended() {
+      if (--handling > 0) return;
+      const done = waiting;
+      waiting = [];
+      for (const resolve of done) resolve();
     },
     idle() {
       return handling === 0 ? Promise.resolve() : new Promise((resolve) => waiting.push(resolve));

@@ -4,12 +4,12 @@
  * "intact" without a head saved elsewhere. The head in the start and stop lines puts one in the
  * shipped logs at every restart, for `audit verify --head` (docs/AUDIT.md, "Anchoring the head").
  */
+import { formatHead } from './verify-chain.ts';
 import type { Store } from '../store/store.ts';
 
 /** The head as `audit verify --head` takes it, or null for an empty log. */
 export async function auditHeadText(store: Pick<Store, 'auditHead'>): Promise<string | null> {
-  const head = await store.auditHead();
-  return head ? `${head.seq}:${head.hash}` : null;
+  return formatHead(await store.auditHead());
 }
 
 /**

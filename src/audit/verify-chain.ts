@@ -109,3 +109,8 @@ export function parseHead(text: string): AuditHead | undefined {
   const m = /^([1-9]\d{0,14}):([0-9a-f]{64})$/.exec(text.trim());
   return m ? { seq: Number(m[1]), hash: m[2]! } : undefined;
 }
+
+/** A head as GET /v1/audit/head gives it and parseHead reads it, SEQ:HASH; null for an empty log. */
+export function formatHead(head: Pick<AuditHead, 'seq' | 'hash'> | null | undefined): string | null {
+  return head ? `${head.seq}:${head.hash}` : null;
+}

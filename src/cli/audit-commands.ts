@@ -4,7 +4,7 @@
  * use GET /v1/audit, which Cedar authorizes.
  */
 import { auditFilterSchema, toAuditFilter } from '../audit/query-filter.ts';
-import { parseHead, verifyChain } from '../audit/verify-chain.ts';
+import { formatHead, parseHead, verifyChain } from '../audit/verify-chain.ts';
 import type { AuditRecord } from '../audit/audit-record.ts';
 import type { Store } from '../store/store.ts';
 
@@ -100,9 +100,9 @@ export async function auditVerify(store: Store, values: Values, out: Out, err: O
   if (!result.ok) {
     err(`audit chain broken at record ${result.break!.seq}: ${result.break!.problem}`);
     const through = result.verifiedThrough;
-    err(`${result.records} record(s) before it verified${through ? `, through ${through.seq}:${through.hash} (not the newest record: not a head to save)` : ''}`);
+    err(`${result.records} record(s) before it verified${through ? `, through ${formatHead(through)} (not the newest record: not a head to save)` : ''}`);
     return 1;
   }
-  out(`audit chain intact: ${result.records} record(s)${result.head ? `, head ${result.head.seq}:${result.head.hash}` : ''}`);
+  out(`audit chain intact: ${result.records} record(s)${result.head ? `, head ${formatHead(result.head)}` : ''}`);
   return 0;
 }

@@ -3,6 +3,7 @@
  * GET /v1/audit/head: the chain's head {seq, hash}, to be saved somewhere else and checked later.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { formatHead } from '../audit/verify-chain.ts';
 import { auditFilterSchema, toAuditFilter } from '../audit/query-filter.ts';
 import type { OperationDeps } from '../operations/deps.ts';
 import { readAudit, readAuditHead } from '../operations/read-audit.ts';
@@ -59,6 +60,6 @@ export function auditApi(deps: OperationDeps, app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(headRoute, async (c) => {
     const head = await readAuditHead(deps, await c.var.caller('ReadAuditLog', null));
-    return c.json({ seq: head?.seq ?? null, hash: head?.hash ?? null, head: head ? `${head.seq}:${head.hash}` : null }, 200);
+    return c.json({ seq: head?.seq ?? null, hash: head?.hash ?? null, head: formatHead(head) }, 200);
   });
 }

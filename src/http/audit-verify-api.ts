@@ -4,8 +4,7 @@
  * AuditLog::"versiongate", like the head). Optionally against a head saved earlier. Audited.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { AuditHead } from '../audit/audit-record.ts';
-import { parseHead, verifyChain } from '../audit/verify-chain.ts';
+import { formatHead, parseHead, verifyChain } from '../audit/verify-chain.ts';
 import { VerifySingleFlight } from '../audit/verify-single-flight.ts';
 import { ValidationError } from '../errors.ts';
 import type { OperationDeps } from '../operations/deps.ts';
@@ -48,12 +47,7 @@ export function auditVerifyApi(deps: OperationDeps, app: OpenAPIHono<AppEnv>): v
     const allowed = await authorize(deps, caller, { action: 'ReadAuditLog', resource: auditLogResource(), context: {}, request: { verify: true, ...(headText ? { expectedHead: headText } : {}) } });
     await allowed.recordRead();
     // Authorized and recorded per caller above; only the walk is shared.
-    const result = await walks.run(expectedHead && `${expectedHead.seq}:${expectedHead.hash}`, () => verifyChain(deps.store, { expectedHead }));
-    return c.json({ ok: result.ok, records: result.records, head: formatHead(result.head), ...(result.break ? { verifiedThrough: formatHead(result.verifiedThrough ?? null), break: result.break } : {}) }, 200);
+    const result = await walks.run(formatHead(expectedHead) ?? undefined, () => verifyChain(deps.store, { expectedHead }));
+    return c.json({ ok: result.ok, records: result.records, head: formatHead(result.head), ...(result.break ? { verifiedThrough: formatHead(result.verifiedThrough), break: result.break } : {}) }, 200);
   });
-}
-
-/** SEQ:HASH, as GET /v1/audit/head and `audit verify --head` write a head. */
-function formatHead(head: AuditHead | null): string | null {
-  return head ? `${head.seq}:${head.hash}` : null;
 }

@@ -37,11 +37,11 @@ export function requestContext({ logger, metrics, lifecycle, deadlineMs }: Reque
     const requestId = offered && REQUEST_ID.test(offered) ? offered : randomUUID();
     c.set('requestId', requestId);
     c.set('deadline', createDeadline({ timeoutMs: deadlineMs, hardStop: lifecycle.hardStop }));
-    const end = lifecycle.begin();
+    lifecycle.began();
     try {
       await next();
     } finally {
-      end();
+      lifecycle.ended();
     }
     const set = headerSetter(c);
     set('x-request-id', requestId);

@@ -11,6 +11,7 @@ import { fixedClock } from '../../src/clock.ts';
 import { mintDevToken } from '../../src/auth/dev-key.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
 import { auditInput } from '../helpers/audit-input.ts';
+import { csrfOf, signedIn as signInAs } from './console-session.ts';
 import { testGateway, type TestGateway } from '../helpers/gateway.ts';
 
 let gw: TestGateway;
@@ -35,18 +36,8 @@ function gatewayWatchingAuditPages(beforePage: () => void): Promise<TestGateway>
 }
 
 const form = (fields: Record<string, string>) => ({ 'content-type': 'application/x-www-form-urlencoded', body: new URLSearchParams(fields).toString() });
-const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1];
 
-async function signedIn(sub: string, groups: string[]) {
-  const token = await gw.token(sub, groups);
-  const page = await gw.app.request('/console/sign-in');
-  const nonce = csrfOf(await page.text())!;
-  const loginCookie = page.headers.get('set-cookie')!.split(';')[0]!;
-  const res = await gw.app.request('/console/sign-in', { method: 'POST', headers: { cookie: loginCookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: nonce, token }).toString() });
-  expect(res.status).toBe(303);
-  const setCookie = res.headers.get('set-cookie')!;
-  return { token, cookie: setCookie.split(';')[0]!, setCookie };
-}
+const signedIn = (sub: string, groups: string[]) => signInAs(gw, sub, groups);
 
 describe('the console', () => {
   it('sets an HttpOnly, SameSite=Strict session cookie that outlives the token by an hour (so its expiry is explained), and a strict CSP', async () => {

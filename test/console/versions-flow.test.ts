@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mintDevToken } from '../../src/auth/dev-key.ts';
 import { fixedClock } from '../../src/clock.ts';
 import { DEV_AUDIENCE, DEV_ISSUER } from '../../src/config.ts';
+import { signedIn as signInAs } from './console-session.ts';
 import { testGateway, type TestGateway } from '../helpers/gateway.ts';
 import { sqlOnGateway } from '../helpers/raw-sql.ts';
 
@@ -17,20 +18,11 @@ afterEach(async () => {
   await gw?.close();
 });
 
-const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1];
 const unescape = (s: string) => s.replaceAll('&amp;', '&').replaceAll('&quot;', '"').replaceAll('&#39;', "'");
 const WHERE = { domain: 'my_domain', 'domain-owner': '111122223333', repository: 'my_repo', pkg: 'npm//chalk' };
 const LIST = `/console/versions?${new URLSearchParams(WHERE)}`;
 
-async function signedIn(sub: string, groups: string[]) {
-  const token = await gw.token(sub, groups);
-  const page = await gw.app.request('/console/sign-in');
-  const nonce = csrfOf(await page.text())!;
-  const loginCookie = page.headers.get('set-cookie')!.split(';')[0]!;
-  const res = await gw.app.request('/console/sign-in', { method: 'POST', headers: { cookie: loginCookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: nonce, token }).toString() });
-  expect(res.status).toBe(303);
-  return { token, cookie: res.headers.get('set-cookie')!.split(';')[0]! };
-}
+const signedIn = (sub: string, groups: string[]) => signInAs(gw, sub, groups);
 
 /** A page as the browser gets it. */
 const get = async (cookie: string, path: string, headers: Record<string, string> = {}) => {

@@ -22,7 +22,7 @@ import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readd
 import { open } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import Database from 'better-sqlite3';
-import { verifyChain } from '../../audit/verify-chain.ts';
+import { formatHead, verifyChain } from '../../audit/verify-chain.ts';
 import { systemClock } from '../../clock.ts';
 import { blobFileIn, isBlobKey } from '../blob-store.ts';
 import { BLOB_DIR, DATABASE_FILE } from '../open-store.ts';
@@ -379,7 +379,7 @@ async function checkCopy(file: string): Promise<Pick<BackupReport, 'auditHead' |
   try {
     const verified = await verifyChain(store);
     if (!verified.ok) throw new BackupError(`the copied audit chain does not verify (${JSON.stringify(verified.break)}): run \`versiongate audit verify\` on the data directory; no backup was made`);
-    return { auditHead: verified.head ? `${verified.head.seq}:${verified.head.hash}` : null, auditRecords: verified.records, versions };
+    return { auditHead: formatHead(verified.head), auditRecords: verified.records, versions };
   } finally {
     await store.close();
   }
