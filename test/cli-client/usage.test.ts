@@ -49,6 +49,14 @@ describe('--help', () => {
     }
   });
 
+  it("says which exit statuses a command can end with: a download's 130/143 only where there is a download to stop", async () => {
+    const download = (await h.vg(['get-package-version-asset', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(download).toContain('2 a usage error; 130 (Ctrl-C) or 143 (SIGTERM) a download stopped by the signal, its partial file removed and OUTFILE not written.');
+    const update = (await h.vg(['update-package-versions-status', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(update).toContain('Exit status: 0 success; 1 an error answer, a failed version or no connection (the error type and message on stderr); 2 a usage error.');
+    expect(update).not.toContain('130');
+  });
+
   it('versiongate help lists the client commands', async () => {
     const r = await h.vg(['help']);
     expect(r.code).toBe(0);

@@ -103,6 +103,12 @@ function usageOf(command: ClientCommand): string[] {
   return usageLines(command.name, [...visible.map(synopsis), ...(command.positional ? [command.positional.name] : [])]);
 }
 
+/** A command that writes OUTFILE can also be stopped mid-download, which its exit status tells apart. */
+function exitStatusLines(command: ClientCommand): string[] {
+  const interrupted = command.positional?.name === 'OUTFILE' ? '; 130 (Ctrl-C) or 143 (SIGTERM) a download stopped by the signal, its partial file removed and OUTFILE not written' : '';
+  return wrap(`Prints the JSON the aws CLI prints. Exit status: 0 success; 1 an error answer, a failed version or no connection (the error type and message on stderr); 2 a usage error${interrupted}.`, 100);
+}
+
 function helpText(command: ClientCommand): string {
   const lines = usageOf(command);
   const describe = (label: string, help: string) => `  ${label.padEnd(34)} ${wrap(help, 100 - 37).join(`\n${' '.repeat(37)}`)}`;
@@ -123,8 +129,7 @@ function helpText(command: ClientCommand): string {
     'Connection:',
     ...CONNECTION_FLAGS.map(flagLine),
     '',
-    'Prints the JSON the aws CLI prints. Exit status: 0 success; 1 an error answer, a failed version or',
-    'no connection (the error type and message on stderr); 2 a usage error.',
+    ...exitStatusLines(command),
     '',
   ].join('\n');
 }
