@@ -182,9 +182,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
 
   // Every load, at start or later, refused or not, is counted and audited.
   recordLoad = (o: ReloadOutcome, set?: CompiledPolicySet) => {
-    metrics.policyLoaded(o.trigger === 'start' ? 'start' : 'reload', o.outcome === 'loaded');
+    // A removal is neither a load nor a refusal: audited, not counted.
+    if (o.outcome !== 'removed') metrics.policyLoaded(o.trigger === 'start' ? 'start' : 'reload', o.outcome === 'loaded');
     const loaded = set ? { hash: set.hash, files: set.files, policies: Object.keys(set.policies).length + set.links.length } : undefined;
-    return store.appendAudit(policyLoadRecord({ clock, source: config.policyDir, loaded, errors: o.errors })).catch((err: unknown) => logger.error('could not record a policy load', { err }));
+    const unloaded = o.outcome === 'removed' ? o.set : undefined;
+    return store
+      .appendAudit(policyLoadRecord({ clock, source: config.policyDir, loaded, errors: o.errors, trigger: o.trigger, unloaded }))
+      .catch((err: unknown) => logger.error('could not record a policy load', { err }));
   };
   await Promise.all(loadsBeforeStore.map(([o, set]) => recordLoad!(o, set)));
   // PolicyManager.start returned a manager or threw (`refused`).

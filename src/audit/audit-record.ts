@@ -20,6 +20,7 @@ export type AuditOutcome =
   | 'read' // a read that changes nothing (the audit log itself)
   | 'loaded' // a policy set was loaded and became the live set
   | 'load_failed' // a policy set was refused
+  | 'unloaded' // a policy set stopped being evaluated: policies/candidate/ was removed
   | 'shadow_disagreement'; // the shadow (candidate) set would have decided otherwise; nothing changed
 
 export interface AuditPrincipal {

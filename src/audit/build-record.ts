@@ -133,6 +133,10 @@ export interface PolicyLoadRecordInput {
   loaded?: { hash: string; files: string[]; policies: number } | undefined;
   /** Why a set was refused (diagnostics as text). */
   errors?: string[];
+  /** What set off the load (start, watch, signal, api): a start ends a candidate it does not load again. */
+  trigger?: string | undefined;
+  /** The candidate set was removed (policies/candidate/ is gone): shadow evaluation stopped. */
+  unloaded?: 'candidate' | undefined;
 }
 
 /** A policy set being loaded (or refused) is recorded like a decision, with no principal. */
@@ -150,9 +154,14 @@ export function policyLoadRecord(i: PolicyLoadRecordInput): AuditRecordInput {
     determiningPolicies: [],
     errors: i.errors ?? [],
     policySetHash: i.loaded?.hash ?? null,
-    request: { source: i.source, ...(i.loaded ? { files: i.loaded.files, policies: i.loaded.policies } : {}) },
+    request: {
+      source: i.source,
+      ...(i.trigger ? { trigger: i.trigger } : {}),
+      ...(i.unloaded ? { set: i.unloaded } : {}),
+      ...(i.loaded ? { files: i.loaded.files, policies: i.loaded.policies } : {}),
+    },
     changes: [],
-    outcome: i.loaded ? 'loaded' : 'load_failed',
+    outcome: i.unloaded ? 'unloaded' : i.loaded ? 'loaded' : 'load_failed',
     httpStatus: 0,
   };
 }

@@ -196,16 +196,19 @@ export async function policyDiff(store: Store, values: Values, out: Out): Promis
     }
   }
   const sorted = sortedDisagreements(rows);
+  // No disagreement means agreement only while a candidate was there to disagree.
+  const periods = candidatePeriods(sinceIso === undefined ? undefined : await candidateBefore(store, sinceIso), events)
+    // A candidate that stopped as the window began evaluated nothing in it.
+    .filter((p) => sinceIso === undefined || p.to === undefined || p.to > sinceIso);
+  const window = { from: sinceIso ?? null, to: new Date().toISOString() };
   if (values.json) {
-    out(JSON.stringify(sorted.map((r) => ({ ...r, resources: [...r.resources].slice(0, 10) })), null, 2));
+    // An object, not the bare list: `[]` read the same whether the candidate agreed or none was there.
+    const disagreements = sorted.map((r) => ({ ...r, resources: [...r.resources].slice(0, 10) }));
+    out(JSON.stringify({ ...window, candidates: periods.map((p) => ({ hash: p.hash, from: p.from, to: p.to ?? null })), disagreements }, null, 2));
     return 0;
   }
   if (sorted.length === 0) {
-    // No disagreement means agreement only while a candidate was there to disagree.
-    const periods = candidatePeriods(sinceIso === undefined ? undefined : await candidateBefore(store, sinceIso), events)
-      // A candidate that stopped as the window began evaluated nothing in it.
-      .filter((p) => sinceIso === undefined || p.to === undefined || p.to > sinceIso);
-    out(noDisagreements(periods, sinceIso ?? 'the start of the audit log', new Date().toISOString()));
+    out(noDisagreements(periods, window.from ?? 'the start of the audit log', window.to));
     return 0;
   }
   const total = sorted.reduce((n, r) => n + r.count, 0);

@@ -58,7 +58,8 @@ export type ReloadTrigger = 'start' | 'watch' | 'signal' | 'api';
 export interface ReloadOutcome {
   at: string;
   trigger: ReloadTrigger;
-  outcome: 'loaded' | 'unchanged' | 'refused';
+  /** 'removed': only of the candidate, whose folder is gone (shadow evaluation stopped). */
+  outcome: 'loaded' | 'unchanged' | 'refused' | 'removed';
   hash?: string | undefined;
   errors: string[];
   /**
@@ -328,7 +329,11 @@ export class PolicyManager {
     if (candidate === null) {
       this.#candidate = undefined;
       this.#candidateStatus = null;
-      if (before !== null) this.o.logger.info('policies/candidate/ was removed; nothing is evaluated in shadow', { trigger });
+      if (before !== null) {
+        this.o.logger.info('policies/candidate/ was removed; nothing is evaluated in shadow', { trigger });
+        // Audited as its load was: `policy diff` must not go on reading "evaluated since" after this.
+        this.o.onLoad?.({ at, trigger, outcome: 'removed', set: 'candidate', errors: [] });
+      }
       return;
     }
     try {

@@ -440,6 +440,16 @@ describe('versiongate policy diff', () => {
     );
     const after = await policy(['diff', '--since', '2026-11-23T00:00:00Z'], dataDir);
     expect(after.stdout).toMatch(/^no candidate was being evaluated between 2026-11-23T00:00:00\.000Z and /);
+
+    // --json tells the two apart as well: no disagreements, and whether a candidate was there to disagree.
+    const json = async (since: string) => JSON.parse((await policy(['diff', '--since', since, '--json'], dataDir)).stdout) as Record<string, unknown>;
+    expect(await json('2026-11-21T00:00:00Z')).toEqual({
+      from: '2026-11-21T00:00:00.000Z',
+      to: expect.stringMatching(/^\d{4}-/),
+      candidates: [{ hash, from: '2026-11-20T09:00:00.000Z', to: '2026-11-22T09:00:00.000Z' }],
+      disagreements: [],
+    });
+    expect(await json('2026-11-23T00:00:00Z')).toMatchObject({ candidates: [], disagreements: [] });
   });
 
   it('groups the disagreements recorded in the audit, most frequent first, and --since leaves out older ones', SEVERAL, async () => {
@@ -479,8 +489,9 @@ describe('versiongate policy diff', () => {
 
     const recent = await policy(['diff', '--since', '2026-11-21T00:00:00Z', '--json'], dataDir);
     expect(recent.code).toBe(0);
-    const rows = JSON.parse(recent.stdout) as Array<Record<string, unknown>>;
-    expect(rows).toEqual([
+    const answer = JSON.parse(recent.stdout) as { from: string; disagreements: Array<Record<string, unknown>> };
+    expect(answer.from).toBe('2026-11-21T00:00:00.000Z');
+    expect(answer.disagreements).toEqual([
       expect.objectContaining({ action: 'UpdatePackageVersionsStatus', live: 'allow (maintainers-unlist-my-repo)', candidate: 'deny (no_permit)', count: 2, resources: [pkg('my_repo', 'chalk'), pkg('my_repo', 'left-pad')] }),
       expect.objectContaining({ candidate: 'deny (release-freeze)', count: 1, first: '2026-11-21T10:00:01.000Z', resources: [pkg('prod', 'chalk')] }),
     ]);

@@ -177,4 +177,29 @@ describe('shadow rollout', () => {
     await policyDiff(s.gateway.store, { since: failed!.time }, (l) => lines.push(l));
     expect(lines).toEqual([expect.stringMatching(/^no candidate was being evaluated between /)]);
   });
+
+  it('removing policies/candidate/ is audited, and diff then says when the candidate stopped being evaluated', async () => {
+    s = await liveServer({ prepare: (policyDir) => cpSync(REPO_POLICIES, join(policyDir, 'candidate'), { recursive: true, filter: (src) => !src.startsWith(join(REPO_POLICIES, 'tests')) }) });
+    const security = await s.token('sam', ['security']);
+    const { candidate } = await (await s.get('/v1/policies', security)).json();
+    const [started] = await s.gateway.store.listAudit({ limit: 1, filter: { action: 'LoadPolicySet' } });
+    expect(started).toMatchObject({ outcome: 'loaded', policySetHash: candidate.hash, request: { trigger: 'start' } });
+
+    rmSync(join(s.policyDir, 'candidate'), { recursive: true });
+    await s.gateway.reloadPolicies();
+    expect((await (await s.get('/v1/policies', security)).json()).candidate).toBeNull();
+    const [removed] = await s.gateway.store.listAudit({ limit: 1, filter: { action: 'LoadPolicySet' } });
+    expect(removed).toMatchObject({ outcome: 'unloaded', decision: 'none', request: { set: 'candidate', trigger: 'signal' } });
+    // Not a load that failed: the loads counter is left alone.
+    expect(await (await s.get('/metrics')).text()).not.toMatch(/versiongate_policy_loads_total\{trigger="reload",result="failure"\} [1-9]/);
+
+    const lines: string[] = [];
+    await policyDiff(s.gateway.store, {}, (l) => lines.push(l));
+    expect(lines).toEqual([
+      `no shadow disagreements recorded: candidate ${candidate.hash.slice(0, 12)} evaluated from ${started!.time} to ${removed!.time}; it decided every request as the live set did`,
+    ]);
+    const since: string[] = [];
+    await policyDiff(s.gateway.store, { since: removed!.time }, (l) => since.push(l));
+    expect(since).toEqual([expect.stringMatching(/^no candidate was being evaluated between /)]);
+  });
 });
