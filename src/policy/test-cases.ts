@@ -17,7 +17,7 @@
  * context and an entity's attributes, is refused with the file, the case and the field named.
  */
 import type { CedarValueJson, EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
-import { parseCoordinates } from '../resource/coordinates.ts';
+import { checkDomainName, checkDomainOwner, checkRepositoryName, parseCoordinates } from '../resource/coordinates.ts';
 import { claimsProblem, type Principal } from '../auth/principal.ts';
 import { auditLogResource, domainResource, packageResource, policySetResource, principalEntities, registryResource, repositoryResource, userUid, type CedarResource, type EntityUid } from './entities.ts';
 import type { CedarCall } from './engine.ts';
@@ -221,12 +221,13 @@ function resourceOf(c: Record<string, unknown>, region: string): CedarResource {
   if (given[0] === 'repository') {
     const r = stringFields(objectField(c, 'repository', REPOSITORY_KEYS), 'repository');
     if (!r.domain || !r.domainOwner || !r.repository) throw new Error('"repository" needs domain, domainOwner and repository');
-    return repositoryResource(region, r.domainOwner, r.domain, r.repository);
+    // Names no request could carry would test a resource that never reaches the policies.
+    return repositoryResource(region, checkDomainOwner(r.domainOwner), checkDomainName(r.domain), checkRepositoryName(r.repository));
   }
   if (given[0] === 'domain') {
     const d = stringFields(objectField(c, 'domain', DOMAIN_KEYS), 'domain');
     if (!d.domain || !d.domainOwner) throw new Error('"domain" needs domain and domainOwner');
-    return domainResource(region, d.domainOwner, d.domain);
+    return domainResource(region, checkDomainOwner(d.domainOwner), checkDomainName(d.domain));
   }
   if (c.resource === 'Registry::"versiongate"') return registryResource();
   if (c.resource === 'AuditLog::"versiongate"') return auditLogResource();

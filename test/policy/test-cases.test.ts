@@ -75,6 +75,16 @@ describe('a test case is read strictly', () => {
     expect(refusal([{ ...RM_ARCHIVES, resource: 'AuditLog::"versiongate"' }])).toContain('give exactly one of "package"');
   });
 
+  it('holds a repository or domain resource to the names a request could carry, as a package already was', () => {
+    const { package: _, ...rest } = RM_ARCHIVES;
+    const repository = { domain: 'my_domain', domainOwner: '111122223333', repository: 'my_repo' };
+    expect(() => parseTestFile('tests/x.json', JSON.stringify([{ ...rest, action: 'ListPackages', repository }]))).not.toThrow();
+    expect(refusal([{ ...rest, action: 'ListPackages', repository: { ...repository, domain: 'My Domain' } }])).toContain('domain contains a character that is not allowed');
+    expect(refusal([{ ...rest, action: 'ListPackages', repository: { ...repository, repository: 'my/repo' } }])).toContain("repository contains a character that is not allowed: '/'");
+    expect(refusal([{ ...rest, action: 'ListPackages', repository: { ...repository, domainOwner: '1111' } }])).toContain('domain-owner must be a 12-digit account id');
+    expect(refusal([{ ...rest, action: 'DescribeDomain', domain: { domain: 'MyDomain', domainOwner: '111122223333' } }])).toContain('domain must be lowercase letters');
+  });
+
   it('requires num_errors to be a whole number of 0 or more', () => {
     for (const bad of ['0', -1, 1.5]) expect(refusal([{ ...CLI_DISPOSE, num_errors: bad }])).toContain(`"num_errors" must be a whole number of 0 or more, got ${JSON.stringify(bad)}`);
   });
