@@ -5,6 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDuration } from './cli/duration.ts';
+import { checkEnvironment, EnvironmentError, type EnvironmentCheck } from './config-environment.ts';
 import { ConfigError } from './errors.ts';
 import { DEFAULT_DECISION_CACHE_SIZE } from './policy/decision-cache.ts';
 import type { LogLevel } from './log.ts';
@@ -103,6 +104,8 @@ export interface Config {
   database: DatabaseConfig;
   /** Refused tokens one source address may cause per 10 s before it is answered 429 (VERSIONGATE_AUTH_FAILURE_LIMIT); 0: no cap. */
   authFailureLimit: number;
+  /** What the environment held that is not a setting, or was not read as one: logged at start (config-environment.ts). */
+  environmentNotices: string[];
 }
 
 export type DatabaseConfig = { kind: 'sqlite' } | { kind: 'postgres'; url: string; poolSize: number; timeoutMs: number };
@@ -166,11 +169,18 @@ export interface ConfigInput {
 }
 
 export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolicyDir = true }: ConfigInput): Config {
+  let environment: EnvironmentCheck;
+  try {
+    environment = checkEnvironment(env, Object.values(SETTINGS).map((s) => s.env));
+  } catch (err) {
+    if (err instanceof EnvironmentError) throw new ConfigError(err.message);
+    throw err;
+  }
   const raw = (name: SettingName): string | undefined => {
     const s = SETTINGS[name];
     const fromFlag = flags[s.flag];
     if (typeof fromFlag === 'string') return fromFlag;
-    const fromEnv = env[s.env];
+    const fromEnv = environment.ignored.has(s.env) ? undefined : env[s.env];
     if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
     return s.default;
   };
@@ -303,6 +313,7 @@ export function parseConfig({ env, flags, dev, cwd = process.cwd(), requirePolic
     authFailureLimit,
     commitThread: parseOnOff(raw('commitThread')!, (why) => fail('commitThread', why)),
     consoleClientId: parseConsoleClientId(raw, fail),
+    environmentNotices: environment.notices,
     database: parseDatabase(raw('databaseUrl'), whole('databasePoolSize', 1, 1000, 'connections'), seconds('databaseTimeout', 1, 3600) * 1000, (why) => fail('databaseUrl', why)),
   };
 }

@@ -76,6 +76,7 @@ export interface StartOptions {
 export async function startGateway(config: Config, options: StartOptions = {}): Promise<Gateway> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
+  for (const notice of config.environmentNotices) logger.warn(notice);
   const lifecycle = createLifecycle('starting');
   let policies: PolicyManager | undefined;
   let metrics: Metrics | undefined;

@@ -51,6 +51,7 @@ describe('parseConfig defaults', () => {
       rejectionWindowMs: 10_000,
       database: { kind: 'sqlite' },
       authFailureLimit: 100,
+      environmentNotices: [],
     });
   });
 
@@ -249,5 +250,42 @@ describe('the database setting', () => {
     expect(() => parseWith({ VERSIONGATE_DATABASE_URL: 'mysql://u:secret@db/vg' })).toThrow(/^VERSIONGATE_DATABASE_URL \(--database-url\): must be a postgres:\/\/ URL/);
     expect(() => parseWith({ VERSIONGATE_DATABASE_URL: 'mysql://u:secret@db/vg' })).not.toThrow(/secret/);
     expect(() => parseWith({ VERSIONGATE_DATABASE_POOL_SIZE: '0' })).toThrow(/VERSIONGATE_DATABASE_POOL_SIZE/);
+  });
+});
+
+describe('VERSIONGATE_* variables that are not settings', () => {
+  it('refuses one a letter or two from a setting, naming the setting (a misspelt bound is never silently off)', () => {
+    expect(configError({ env: { VERSIONGATE_MAX_TOKEN_AG: '1h' } })).toBe("VERSIONGATE_MAX_TOKEN_AG is not a setting (did you mean 'VERSIONGATE_MAX_TOKEN_AGE'?). Rename it, or unset it.");
+    expect(configError({ env: { VERSIONGATE_JWKS_FLIE: '/x', VERSIONGATE_POTR: '9' } })).toBe(
+      "VERSIONGATE_JWKS_FLIE is not a setting (did you mean 'VERSIONGATE_JWKS_FILE'?); VERSIONGATE_POTR is not a setting (did you mean 'VERSIONGATE_PORT'?). Rename it, or unset it.",
+    );
+  });
+
+  it('reports, and does not refuse, one that resembles no setting; the client commands\' variables are not reported', () => {
+    const config = parse({ env: { VERSIONGATE_TEAM_NOTE: 'x', VERSIONGATE_ENDPOINT: 'http://127.0.0.1:8080', VERSIONGATE_TOKEN: 'ey…' } });
+    expect(config.environmentNotices).toEqual(['VERSIONGATE_TEAM_NOTE is not a setting versiongate reads: ignored']);
+  });
+
+  it("starts beside a Kubernetes Service named versiongate: its service links are left alone, and VERSIONGATE_PORT's tcp:// link is not read as the port", () => {
+    const config = parse({
+      env: {
+        VERSIONGATE_PORT: 'tcp://10.96.0.12:8080',
+        VERSIONGATE_SERVICE_HOST: '10.96.0.12',
+        VERSIONGATE_SERVICE_PORT: '8080',
+        VERSIONGATE_SERVICE_PORT_HTTP: '8080',
+        VERSIONGATE_PORT_8080_TCP: 'tcp://10.96.0.12:8080',
+        VERSIONGATE_PORT_8080_TCP_PROTO: 'tcp',
+        VERSIONGATE_PORT_8080_TCP_PORT: '8080',
+        VERSIONGATE_PORT_8080_TCP_ADDR: '10.96.0.12',
+      },
+      flags: { port: '9000' },
+    });
+    expect(config.port).toBe(9000);
+    expect(config.environmentNotices).toEqual([
+      "VERSIONGATE_PORT holds 'tcp://10.96.0.12:8080', a Kubernetes service link (a Service named versiongate), not a port: ignored; give the port with --port, or set enableServiceLinks: false on the pod",
+    ]);
+    expect(parse({ env: { VERSIONGATE_PORT: 'tcp://10.96.0.12:8080' } }).port).toBe(8080);
+    // Anything else that is not a port is still refused.
+    expect(configError({ env: { VERSIONGATE_PORT: 'http://10.96.0.12:8080' } })).toContain('VERSIONGATE_PORT (--port): must be an integer');
   });
 });

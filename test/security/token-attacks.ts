@@ -216,7 +216,7 @@ export const ATTACKS: AttackCase[] = [
   { name: 'groups with a control character', headers: async (ctx) => bearer(await genuine(ctx, { groups: ['release-managers\n'] })), expect: CLAIM },
   { name: 'groups of 300 entries', headers: async (ctx) => bearer(await genuine(ctx, { groups: Array.from({ length: 300 }, (_, i) => `g${i}`) })), expect: CLAIM },
   { name: 'groups of 1,500 entries', headers: async (ctx) => bearer(await genuine(ctx, { groups: Array.from({ length: 1_500 }, (_, i) => `g${i}`) })), expect: TOO_LARGE },
-  // Past 16 KB of headers (VERSIONGATE_MAX_HEADER_BYTES), Node refuses it before the app: 431, in the envelope.
+  // Past 16 KB of headers (VERSIONGATE_MAX_HEADER_SIZE), Node refuses it before the app: 431, in the envelope.
   { name: 'groups of 10,000 entries', headers: async (ctx) => bearer(await genuine(ctx, { groups: Array.from({ length: 10_000 }, (_, i) => `g${i}`) })), expect: { status: 431 } },
 
   // JSON that two parsers could read differently, or that is not a claims object.
@@ -227,7 +227,7 @@ export const ATTACKS: AttackCase[] = [
   { name: 'unencoded payload (b64: false)', headers: async (ctx) => bearer(await genuine(ctx, {}, { b64: false, crit: ['b64'] })), expect: JWT_INVALID },
 
   // Size and the header's form.
-  // A 2.6 MB header never reaches the app: Node refuses it (VERSIONGATE_MAX_HEADER_BYTES) with a 431 in the envelope.
+  // A 2.6 MB header never reaches the app: Node refuses it (VERSIONGATE_MAX_HEADER_SIZE) with a 431 in the envelope.
   { name: 'a 2.6 MB token', headers: async (ctx) => bearer(await genuine(ctx, { pad: 'x'.repeat(2_600_000) })), expect: { status: 431 } },
   { name: 'a 10 KB token', headers: async (ctx) => bearer(await genuine(ctx, { pad: 'x'.repeat(10 * 1024) })), expect: TOO_LARGE },
   { name: 'whitespace inside the token', headers: async (ctx) => { const t = await genuine(ctx); return bearer(`${t.slice(0, 20)} ${t.slice(20)}`); }, expect: SCHEME },
