@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { auditHeadText, emptiedLogEvidence } from './audit/chain-anchor.ts';
+import { auditHeadText, emptiedLogEvidence, removedRecordsEvidence } from './audit/chain-anchor.ts';
 import type { DevKey } from './auth/dev-key.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config, LimitsConfig } from './config.ts';
@@ -177,6 +177,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   if (emptied) {
     logger.warn('the audit log is empty, but versions were synchronised, each with its record: the log was emptied (verify against a saved head)', emptied);
   }
+  const removed = await removedRecordsEvidence(store).catch(() => undefined);
+  if (removed) logger.warn("the audit log ends before the database's own head (audit_head): records were removed from it", removed);
   metrics = createMetrics({ livePolicySet: () => policies?.live.policySet, syncJobCounts: () => store.countSyncJobs() });
   // Process metrics (CPU, memory, event loop lag, GC) belong to the process, so only the server has them.
   collectDefaultMetrics({ register: metrics.registry, prefix: 'versiongate_' });

@@ -5,7 +5,7 @@
  * shipped logs at every restart, for `audit verify --head` (docs/AUDIT.md, "Anchoring the head").
  */
 import { formatHead } from './verify-chain.ts';
-import type { Store } from '../store/store.ts';
+import type { KeptAuditHead, Store } from '../store/store.ts';
 
 /** The head as `audit verify --head` takes it, or null for an empty log. */
 export async function auditHeadText(store: Pick<Store, 'auditHead'>): Promise<string | null> {
@@ -21,4 +21,17 @@ export async function emptiedLogEvidence(store: Pick<Store, 'auditHead' | 'count
   if ((await store.auditHead()) !== null) return undefined;
   const { completed } = await store.countSyncJobs();
   return completed > 0 ? { completedSyncs: completed } : undefined;
+}
+
+/**
+ * The head the store keeps apart from the log (PostgreSQL's audit_head) when the log ends before it:
+ * records were removed, from the end or all of them, by someone with access to the database. The
+ * next record would link to that head and leave a gap verify names, but until then the log alone
+ * verifies "intact". Undefined when they agree, or where the store keeps no head of its own (SQLite).
+ */
+export async function removedRecordsEvidence(store: Pick<Store, 'auditHead'> & Partial<KeptAuditHead>): Promise<{ keptHead: string; logHead: string | null } | undefined> {
+  const kept = (await store.keptAuditHead?.()) ?? null;
+  if (kept === null) return undefined;
+  const log = await store.auditHead();
+  return log !== null && log.seq >= kept.seq ? undefined : { keptHead: formatHead(kept)!, logHead: formatHead(log) };
 }

@@ -34,7 +34,7 @@ export const auditFilterSchema = z.object({
   action: z.string().regex(/^[A-Za-z]{1,64}$/, 'must be an action name such as DisposePackageVersions').optional().openapi({ example: 'DisposePackageVersions' }),
   decision: z.enum(['allow', 'deny', 'unauthenticated', 'none']).optional(),
   resource: printable(2048).optional().openapi({
-    description: 'A package ARN; a repository or domain ARN (every package in it); or a prefix ending in *.',
+    description: "A package ARN; a repository ARN (the repository's records: its packages', its own, its CreateRepository); a domain ARN (every record of the domain); or a prefix ending in *.",
     example: 'arn:aws:codeartifact:us-east-1:111122223333:repository/my_domain/my_repo',
   }),
   package: z.string().min(1).max(255).optional().openapi({ description: 'Package name (normalised, without namespace).', example: 'chalk' }),

@@ -1,9 +1,13 @@
 /**
  * The `resource` filter of an audit query, as an auditor writes it:
  *   a package ARN                         → that package's records;
- *   a repository or domain ARN            → every record of packages in it;
+ *   a repository ARN                      → every record of the repository: its packages', its own
+ *                                           (ListPackages, UpdateRepository, DeleteRepository) and
+ *                                           the domain's about it (CreateRepository);
+ *   a domain ARN                          → every record of the domain: its repositories' and its own;
  *   any text ending in `*`                → resources starting with the text before the `*`;
  *   anything else (AuditLog::"versiongate") → that exact resource.
+ * It reads the derived columns (derived-fields.ts), which say which repository and domain a record is of.
  */
 import type { AuditFilter } from '../store/store.ts';
 

@@ -7,9 +7,11 @@
  *   - a time earlier than the previous record's (times never decrease along the chain);
  *   - given a head saved earlier: a log that ends before it (a truncated tail) or whose record at
  *     that seq has another hash (a rewritten log);
+ *   - the same against the head the store keeps apart from the log (PostgreSQL's audit_head), so a
+ *     log emptied or cut short there fails without a saved head too;
  *   - an audit_versions row for a seq the chain has no record of (below 1 or past its end).
  */
-import type { AuditLogStore } from '../store/store.ts';
+import type { AuditLogStore, KeptAuditHead } from '../store/store.ts';
 import { GENESIS_HASH, hashEncoded } from './audit-hash.ts';
 import type { AuditHead } from './audit-record.ts';
 import { deriveFields } from './derived-fields.ts';
@@ -49,9 +51,11 @@ export interface VerifyOptions {
 const SLICE_MS = 8;
 const DEFAULT_BATCH = 1_000;
 
-export async function verifyChain(store: Pick<AuditLogStore, 'readAuditChain' | 'strayAuditVersion'>, options: VerifyOptions = {}): Promise<VerifyResult> {
+export async function verifyChain(store: Pick<AuditLogStore, 'readAuditChain' | 'strayAuditVersion'> & Partial<KeptAuditHead>, options: VerifyOptions = {}): Promise<VerifyResult> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const expected = options.expectedHead;
+  // Read before the walk: a record appended meanwhile moves it past what this walk must find.
+  const kept = (await store.keptAuditHead?.()) ?? null;
   let prevSeq = 0;
   let prevHash = GENESIS_HASH;
   let prevTime = '';
@@ -85,6 +89,9 @@ export async function verifyChain(store: Pick<AuditLogStore, 'readAuditChain' | 
       if (expected && r.seq === expected.seq && r.hash !== expected.hash) {
         return fail(r.seq, `record ${r.seq} has hash ${r.hash}, but the saved head says ${expected.hash}: the log was rewritten`);
       }
+      if (kept && r.seq === kept.seq && r.hash !== kept.hash) {
+        return fail(r.seq, `record ${r.seq} has hash ${r.hash}, but the database's own head (audit_head) says ${kept.hash}: the log was rewritten`);
+      }
       prevSeq = r.seq;
       prevHash = r.hash;
       prevTime = r.time;
@@ -93,6 +100,10 @@ export async function verifyChain(store: Pick<AuditLogStore, 'readAuditChain' | 
   }
   if (expected && prevSeq < expected.seq) {
     return fail(prevSeq + 1, `the log ends at seq ${prevSeq}, but the saved head is at seq ${expected.seq}: records were removed from the end`);
+  }
+  if (kept && prevSeq < kept.seq) {
+    const removed = prevSeq === 0 ? 'the log is empty' : `the log ends at seq ${prevSeq}`;
+    return fail(prevSeq + 1, `${removed}, but the database's own head (audit_head) is at seq ${kept.seq}: records were removed`);
   }
   // Rows of seqs 1..prevSeq were checked with their records; any other row names a record the
   // chain does not hold, and the next record to take that seq would fail to be written.

@@ -4,6 +4,8 @@
  * scope is the repositories Cedar lets it read (ReadAuditLog on each Repository, those deleted since
  * included) and the domains whose every repository it may read, and results are filtered to records
  * of those repositories and to those domains' own records; with neither, the read is denied.
+ * A domain's record about one repository (CreateRepository) is that repository's, not the domain's
+ * (derived-fields.ts): its readers see it, and a reader allowed the domain but that repository does not.
  */
 import type { AuditHead, AuditRecord } from '../audit/audit-record.ts';
 import { auditLogResource, type CedarResource } from '../policy/entities.ts';
@@ -49,9 +51,10 @@ function repositoryFromArn(arn: string, domain: string): CedarResource {
 
 /**
  * Stands for "any repository of the domain": ReadAuditLog applies to repositories only, so a domain's
- * own records (CreateRepository, DescribeDomain…) are readable by whoever Cedar lets read a repository
- * of that domain it knows nothing else of, i.e. through `resource in Domain::…`. A policy naming
- * particular repositories does not reach it.
+ * own records (DescribeDomain, ListRepositoriesInDomain, DeleteDomain…) are readable by whoever Cedar
+ * lets read a repository of that domain it knows nothing else of, i.e. through `resource in Domain::…`
+ * (an `unless` or a forbid naming other repositories still lets it). A policy naming particular
+ * repositories does not reach it. Records about a repository are never among these.
  */
 function anyRepositoryOf(domain: string): CedarResource {
   return repositoryFromArn(`${domain.replace(':domain/', ':repository/')}/*`, domain);

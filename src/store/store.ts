@@ -215,7 +215,7 @@ export interface AuditFilter {
   repositoryScope?: readonly string[] | undefined;
   /**
    * Authorization scope, with repositoryScope: also the records of these domains that name no
-   * repository (CreateRepository, DescribeDomain…).
+   * repository (DescribeDomain, ListRepositoriesInDomain…; CreateRepository names the one it creates).
    */
   domainScope?: readonly string[] | undefined;
 }
@@ -476,6 +476,17 @@ export interface AuditLogStore {
    * `lastSeq` with no record): verify has checked the rows of seqs 1..lastSeq against their records.
    */
   strayAuditVersion(lastSeq: number): Promise<{ seq: number; version: string } | undefined>;
+}
+
+/**
+ * A store that keeps the chain's head apart from the log (PostgreSQL's audit_head row, which every
+ * append links to and sets in its transaction); SQLite reads its head from the log itself and has
+ * none. Records removed from the log leave this head ahead of it: verify then fails, and the start
+ * warns, without a head saved elsewhere.
+ */
+export interface KeptAuditHead {
+  /** Null before the first record. */
+  keptAuditHead(): Promise<AuditHead | null>;
 }
 
 export interface AuditedArns {

@@ -1,7 +1,7 @@
 /**
  * What an auditor scoped by Cedar to a domain or a repository reads: the records of repositories
- * deleted since included, and the domain's own records (CreateRepository, DescribeDomain…), on both
- * stores.
+ * deleted since included, each repository's CreateRepository record with them, and the domain's own
+ * records (DescribeDomain, ListRepositoriesInDomain…), on both stores.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,12 +20,21 @@ const ARN = 'arn:aws:codeartifact:us-east-1:111122223333';
 const DOMAIN = `${ARN}:domain/my_domain`;
 const SCRATCH = `${ARN}:repository/my_domain/scratch`;
 const SCRATCH_QUERY = 'domain=my_domain&domain-owner=111122223333&repository=scratch';
+const SECRET = `${ARN}:repository/my_domain/secret`;
+const SECRET_QUERY = 'domain=my_domain&domain-owner=111122223333&repository=secret';
 
 const SCOPED_READERS = `
 @id("domain-auditors-read-my-domain")
 permit (principal in Group::"domain-auditors", action == Action::"ReadAuditLog", resource in Domain::"${DOMAIN}");
 @id("scratch-auditors-read-scratch")
 permit (principal in Group::"scratch-auditors", action == Action::"ReadAuditLog", resource == Repository::"${SCRATCH}");
+@id("most-auditors-read-my-domain-but-secret")
+permit (principal in Group::"most-auditors", action == Action::"ReadAuditLog", resource in Domain::"${DOMAIN}")
+unless { resource == Repository::"${SECRET}" };
+@id("forbidden-auditors-read-my-domain")
+permit (principal in Group::"forbidden-auditors", action == Action::"ReadAuditLog", resource in Domain::"${DOMAIN}");
+@id("forbidden-auditors-never-read-secret")
+forbid (principal in Group::"forbidden-auditors", action == Action::"ReadAuditLog", resource == Repository::"${SECRET}");
 `;
 
 describe.each(['sqlite', 'postgres'] as const)('scoped audit readers (%s)', (engine) => {
@@ -50,17 +59,50 @@ describe.each(['sqlite', 'postgres'] as const)('scoped audit readers (%s)', (eng
     const reader = await gw.token('dora', ['domain-auditors']);
     const ofScratch = await read(reader, `resource=${SCRATCH}`);
     expect(ofScratch.status).toBe(200);
-    expect(actions(ofScratch.records)).toEqual(['DeleteRepository']);
+    // The CreateRepository record is decided on the domain, but it is the repository's: resource=<its ARN> finds it.
+    expect(actions(ofScratch.records)).toEqual(['DeleteRepository', 'CreateRepository']);
     const created = await read(reader, 'action=CreateRepository');
     expect(created.records).toHaveLength(1);
     expect(created.records[0]).toMatchObject({ resource: `Domain::"${DOMAIN}"`, request: { repository: 'scratch' } });
   });
 
-  it('a reader scoped to a repository deleted since is not refused: it reads that repository’s records', async () => {
+  it('a reader scoped to one repository reads who created it and when: its CreateRepository record, deleted since or not', async () => {
     const reader = await gw.token('sid', ['scratch-auditors']);
     const page = await read(reader, '');
     expect(page.status).toBe(200);
-    expect(actions(page.records)).toEqual(['DeleteRepository']);
+    expect(actions(page.records)).toEqual(['DeleteRepository', 'CreateRepository']);
+    expect(page.records[1]).toMatchObject({ principal: { subject: 'root' }, resource: `Domain::"${DOMAIN}"`, request: { repository: 'scratch' }, outcome: 'applied' });
+  });
+
+  it.each([
+    ['an unless clause', 'most-auditors'],
+    ['a forbid', 'forbidden-auditors'],
+  ])("a reader allowed every repository of the domain but one (%s) reads nothing about that one, the domain's records about it included", async (_how, group) => {
+    const admin = await gw.token('root', ['registry-admins']);
+    expect((await gw.post(`/v1/repository?${SECRET_QUERY}`, {}, admin)).status).toBe(200);
+    // A second CreateRepository of it is refused, and still about it.
+    expect((await gw.post(`/v1/repository?${SECRET_QUERY}`, {}, admin)).status).toBe(409);
+    expect((await gw.get('/v1/domain?domain=my_domain&domain-owner=111122223333', admin)).status).toBe(200);
+    const reader = await gw.token('mo', [group]);
+    const created = await read(reader, 'action=CreateRepository');
+    expect(created.status).toBe(200);
+    expect(created.records.map((r) => r.request.repository)).toEqual(['scratch']);
+    expect((await read(reader, `resource=${SECRET}`)).records).toEqual([]);
+    // The domain's records about itself are still theirs.
+    expect(actions((await read(reader, `resource=${DOMAIN}&action=DescribeDomain`)).records)).toEqual(['DescribeDomain']);
+    // Those allowed the whole domain read both of the secret repository's.
+    const dora = await gw.token('dora', ['domain-auditors']);
+    expect((await read(dora, `resource=${SECRET}&action=CreateRepository`)).records.map((r) => r.outcome)).toEqual(['rejected', 'applied']);
+  });
+
+  it("resource=<domain ARN> and the domain's readers find a refused token's record aimed at the domain", async () => {
+    const res = await gw.get('/v1/domain?domain=my_domain&domain-owner=111122223333', 'not-a-token');
+    expect(res.status).toBe(401);
+    await gw.rejections.flush();
+    const reader = await gw.token('dora', ['domain-auditors']);
+    const page = await read(reader, `resource=${DOMAIN}&decision=unauthenticated`);
+    expect(page.records.map((r) => [r.action, r.resource])).toEqual([['DescribeDomain', DOMAIN]]);
+    expect((await read(await gw.token('sid', ['scratch-auditors']), 'decision=unauthenticated')).records).toEqual([]);
   });
 
   it("a repository-scoped reader does not read its domain's own records", async () => {
@@ -74,6 +116,26 @@ describe.each(['sqlite', 'postgres'] as const)('scoped audit readers (%s)', (eng
     const auditor = await gw.token('ada', ['auditors']);
     const page = await read(auditor, `resource=${DOMAIN}&action=CreateRepository`);
     expect(page.records.map((r) => r.resource)).toEqual([`Domain::"${DOMAIN}"`]);
+  });
+
+  it("the upgrade's migration gives a domain's records about a repository that repository, and a domain ARN's refused token its domain; verify holds", async () => {
+    expect((await gw.get('/v1/domain?domain=my_domain&domain-owner=111122223333', 'not-a-token')).status).toBe(401);
+    await gw.rejections.flush();
+    const admin = await gw.token('root', ['registry-admins']);
+    expect((await gw.get('/v1/domain?domain=my_domain&domain-owner=111122223333', admin)).status).toBe(200);
+    // As the release before this one wrote them: neither record had a repository, nor the refusal a domain.
+    await onDatabase(gw, [
+      `UPDATE audit_log SET repository_arn = NULL WHERE resource = 'Domain::"${DOMAIN}"'`,
+      `UPDATE audit_log SET domain_arn = NULL WHERE resource = '${DOMAIN}'`,
+    ]);
+    expect((await verifyChain(gw.store)).break?.problem).toContain('index columns');
+    const migration = engine === 'sqlite' ? 'sqlite/0010_audit_domain_record_repository.sql' : 'postgres/0004_audit_domain_record_repository.sql';
+    await onDatabase(gw, [readFileSync(join(MIGRATIONS, migration), 'utf8')]);
+    expect((await verifyChain(gw.store)).ok).toBe(true);
+    const sid = await gw.token('sid', ['scratch-auditors']);
+    expect(actions((await read(sid, '')).records)).toEqual(['DeleteRepository', 'CreateRepository']);
+    const dora = await gw.token('dora', ['domain-auditors']);
+    expect(actions((await read(dora, `resource=${DOMAIN}&action=DescribeDomain`)).records)).toEqual(['DescribeDomain', 'DescribeDomain']);
   });
 
   it("the upgrade's migration gives records written before it their domain, and verify holds", async () => {

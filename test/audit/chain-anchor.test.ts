@@ -1,19 +1,23 @@
 /**
  * The chain head in the gateway's own logs: what an operator ships at every start and stop, and the
- * warning when a populated registry starts on an emptied audit log (which verifies "intact" alone).
+ * warning when a populated registry starts on an emptied audit log (which verifies "intact" alone);
+ * on PostgreSQL, the head the database keeps apart from the log.
  */
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyChain, parseHead } from '../../src/audit/verify-chain.ts';
+import { recordHash } from '../../src/audit/audit-hash.ts';
+import type { AuditHead } from '../../src/audit/audit-record.ts';
+import { formatHead, verifyChain, parseHead } from '../../src/audit/verify-chain.ts';
 import { systemClock } from '../../src/clock.ts';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { DATABASE_FILE, startGateway } from '../../src/main.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
-import { REPO_POLICIES, seededTemplate } from '../helpers/gateway.ts';
+import { REPO_POLICIES, seededTemplate, testGateway, type TestGateway } from '../helpers/gateway.ts';
+import { sqlOnGateway } from '../helpers/raw-sql.ts';
 import { LogCapture } from '../ops/ops-app.ts';
 
 describe('the chain head in the start and stop lines', () => {
@@ -71,5 +75,68 @@ describe('the chain head in the start and stop lines', () => {
   it('does not warn on a log that holds records', async () => {
     const lines = await runOnce();
     expect(lines.filter((l) => String(l.msg).includes('audit log is empty'))).toEqual([]);
+  });
+});
+
+/**
+ * PostgreSQL keeps the head apart from the log (audit_head, set with every append), so a log emptied
+ * or cut short by someone with access to the database shows without a saved head: verify fails, and
+ * the start warns, before the next record would leave a gap.
+ */
+describe("the database's own head on PostgreSQL", () => {
+  let gw: TestGateway;
+  let head: AuditHead;
+  beforeEach(async () => {
+    gw = await testGateway({ engine: 'postgres' });
+    // A few records past the seed's, so the log has a tail to cut.
+    const auditor = await gw.token('ada', ['auditors']);
+    for (let i = 0; i < 3; i++) expect((await gw.get('/v1/audit?limit=1', auditor)).status).toBe(200);
+    head = (await gw.store.auditHead())!;
+    expect(head.seq).toBeGreaterThan(3);
+  });
+  afterEach(() => gw.close());
+
+  const startOn = async (databaseUrl: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'vg-kept-head-'));
+    try {
+      cpSync(REPO_POLICIES, join(dir, 'policies'), { recursive: true });
+      const config = parseConfig({ env: {}, flags: { port: '0', 'data-dir': join(dir, 'data'), 'policy-dir': join(dir, 'policies'), 'database-url': databaseUrl }, dev: true });
+      const log = new LogCapture();
+      const gateway = await startGateway(config, { logger: createLogger({ level: 'info', destination: log }) });
+      await gateway.close();
+      return log.lines.filter((l) => l.level === 'warn' && String(l.msg).includes('audit_head'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it('verifies a whole log, and the start does not warn', async () => {
+    expect(await verifyChain(gw.store)).toMatchObject({ ok: true, head });
+    expect(await startOn(gw.databaseUrl!)).toEqual([]);
+  });
+
+  it('fails verify on a log emptied with its head left behind, and the start warns', async () => {
+    await sqlOnGateway(gw, ['DELETE FROM audit_versions', 'DELETE FROM audit_log']);
+    expect(await verifyChain(gw.store)).toMatchObject({
+      ok: false,
+      break: { seq: 1, problem: `the log is empty, but the database's own head (audit_head) is at seq ${head.seq}: records were removed` },
+    });
+    expect(await startOn(gw.databaseUrl!)).toMatchObject([{ keptHead: formatHead(head), logHead: null }]);
+  });
+
+  it('fails verify on a log cut short at its end', async () => {
+    await sqlOnGateway(gw, [`DELETE FROM audit_versions WHERE seq > 3`, `DELETE FROM audit_log WHERE seq > 3`]);
+    expect(await verifyChain(gw.store)).toMatchObject({
+      ok: false,
+      break: { seq: 4, problem: `the log ends at seq 3, but the database's own head (audit_head) is at seq ${head.seq}: records were removed` },
+    });
+  });
+
+  it('fails verify on a last record replaced under the head', async () => {
+    const [last] = await gw.store.readAuditChain(head.seq - 1, 1);
+    // Re-hashed as someone with the code would: the chain alone still verifies.
+    const forged = recordHash(head.seq, last!.prevHash, { ...(await gw.store.readAuditRange(head.seq - 1, 1))[0]!, requestId: 'forged' });
+    await sqlOnGateway(gw, [`UPDATE audit_log SET request_id = 'forged', hash = '${forged}' WHERE seq = ${head.seq}`]);
+    expect(await verifyChain(gw.store)).toMatchObject({ ok: false, break: { seq: head.seq, problem: expect.stringContaining("the database's own head (audit_head) says") } });
   });
 });

@@ -63,6 +63,8 @@ import type {
   VersionPage,
   VersionMetadata,
   VersionSnapshot,
+  StoredVersionState,
+  KeptAuditHead,
 } from '../store.ts';
 import { BLOB_GRACE_MS, reservationGone } from '../store.ts';
 import { CoalescedReads } from './pg-coalesced-reads.ts';
@@ -242,7 +244,7 @@ interface PackageRead {
 /** Reads that share one readPackage statement at most (their arrays stay small). */
 const MAX_PACKAGE_READS = 64;
 
-class PostgresStore implements Store {
+class PostgresStore implements Store, KeptAuditHead {
   private readonly packageReads = new CoalescedReads<PackageRead, PackageSnapshot>((reads) => this.readPackages(reads), MAX_PACKAGE_READS);
 
   constructor(
@@ -1185,6 +1187,12 @@ class PostgresStore implements Store {
 
   async auditHead(): Promise<AuditHead | null> {
     const head = await this.one<{ seq: number; hash: string }>(this.pool, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`);
+    return head ?? null;
+  }
+
+  async keptAuditHead(): Promise<AuditHead | null> {
+    // Seq 0 is the row migratePostgres puts there before the first record.
+    const head = await this.one<{ seq: number; hash: string }>(this.pool, `SELECT seq, hash FROM audit_head WHERE id = 1 AND seq > 0`);
     return head ?? null;
   }
 
