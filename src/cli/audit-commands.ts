@@ -1,10 +1,11 @@
 /**
- * `versiongate audit query | export | verify`: the operator's tools over the local database.
+ * `versiongate audit query | export | verify [--state]`: the operator's tools over the local database.
  * They read the data dir directly, like any tool with access to the database file; remote readers
  * use GET /v1/audit, which Cedar authorizes.
  */
 import { auditFilterSchema, toAuditFilter } from '../audit/query-filter.ts';
-import { formatHead, parseHead, verifyChain } from '../audit/verify-chain.ts';
+import { formatHead, parseHead, verifyChain, type VerifyResult } from '../audit/verify-chain.ts';
+import { verifyChainAndState, type StateResult } from '../audit/verify-state.ts';
 import type { AuditRecord } from '../audit/audit-record.ts';
 import type { Store } from '../store/store.ts';
 
@@ -96,13 +97,28 @@ export async function auditVerify(store: Store, values: Values, out: Out, err: O
     expectedHead = parseHead(String(values.head));
     if (!expectedHead) throw new AuditUsageError('--head must be SEQ:HASH with SEQ 1 or more, as GET /v1/audit/head returns it (e.g. 42:9f86d0…)');
   }
-  const result = await verifyChain(store, { expectedHead });
+  const withState = values.state === true;
+  const result: VerifyResult & { state?: StateResult | null } = withState ? await verifyChainAndState(store, { expectedHead }) : await verifyChain(store, { expectedHead });
   if (!result.ok) {
     err(`audit chain broken at record ${result.break!.seq}: ${result.break!.problem}`);
     const through = result.verifiedThrough;
     err(`${result.records} record(s) before it verified${through ? `, through ${formatHead(through)} (not the newest record: not a head to save)` : ''}`);
+    if (withState) err('registry state not compared: an edited log says nothing reliable about it');
     return 1;
   }
   out(`audit chain intact: ${result.records} record(s)${result.head ? `, head ${formatHead(result.head)}` : ''}`);
-  return 0;
+  return result.state ? reportState(result.state, out, err) : 0;
+}
+
+/** Every unverifiable version on stdout, every discrepancy on stderr; 1 when there is one. */
+function reportState(state: StateResult, out: Out, err: Out): number {
+  for (const u of state.unverifiable) out(`unverifiable: ${u.version} (domain owner ${u.domainOwner}): ${u.reason}`);
+  for (const d of state.discrepancies) err(`state differs: ${d.version} (domain owner ${d.domainOwner}): ${d.problem}`);
+  const unverifiable = state.unverifiable.length > 0 ? `, ${state.unverifiable.length} of them unverifiable (above)` : '';
+  if (state.ok) {
+    out(`registry state matches the audit log: ${state.versions} version(s)${unverifiable}`);
+    return 0;
+  }
+  err(`registry state differs from the audit log: ${state.discrepancies.length} version(s), among ${state.versions} version row(s)${unverifiable}`);
+  return 1;
 }

@@ -185,8 +185,12 @@ const COMMANDS: readonly LocalCommand[] = [
   },
   {
     name: 'audit verify',
-    summary: 'Walks the audit hash chain and names the first record where it breaks (exit 1). With a saved head, it also catches a truncated or rewritten log.',
-    flags: [{ name: 'head', type: 'string', help: 'A head saved earlier, SEQ:HASH (GET /v1/audit/head).' }],
+    summary:
+      "Walks the audit hash chain and names the first record where it breaks (exit 1). With a saved head, it also catches a truncated or rewritten log; with --state, a version whose status or revision the log does not explain (exit 1).",
+    flags: [
+      { name: 'head', type: 'string', help: 'A head saved earlier, SEQ:HASH (GET /v1/audit/head).' },
+      { name: 'state', type: 'switch', help: "Also compare every version's status and revision with what the log says (changes made around the log)." },
+    ],
     settings: DATA_DIR,
     run: (ctx) => audit(ctx, 'verify'),
   },

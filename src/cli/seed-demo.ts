@@ -15,31 +15,16 @@ import { seedRestoreRecord } from '../audit/build-record.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { ConflictError } from '../errors.ts';
 import { newRevision } from '../registry/revision.ts';
-import type { PackageFormat } from '../resource/formats.ts';
 import { packageRef } from '../resource/package-arn.ts';
 import type { VersionStatus } from '../registry/statuses.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { Store } from '../store/store.ts';
 import { tgz } from './tarball.ts';
+import { DEMO_DOMAIN, DEMO_OWNER, DEMO_VERSIONS as VERSIONS, type DemoVersion } from '../registry/demo-versions.ts';
 
-export const DEMO_DOMAIN = 'my_domain';
-export const DEMO_OWNER = '111122223333';
+export { DEMO_DOMAIN, DEMO_OWNER };
+
 const DEFAULT_REGION = 'us-east-1';
-
-interface DemoVersion {
-  repository: string;
-  format: PackageFormat;
-  namespace: string;
-  name: string;
-  version: string;
-}
-
-const VERSIONS: DemoVersion[] = [
-  ...['4.0.0', '4.1.0', '4.1.1'].map((version) => ({ repository: 'my_repo', format: 'npm' as const, namespace: '', name: 'chalk', version })),
-  { repository: 'my_repo', format: 'npm', namespace: 'nestjs', name: 'core', version: '8.0.0' },
-  { repository: 'my_repo', format: 'maven', namespace: 'org.apache.logging.log4j', name: 'log4j', version: '2.13.1' },
-  { repository: 'prod', format: 'npm', namespace: '', name: 'chalk', version: '4.1.1' },
-];
 
 const NESTJS_DEPENDENCIES = {
   dependencies: { tslib: '2.3.1', uid: '2.0.0' },

@@ -405,6 +405,18 @@ export interface VersionStore {
   putPackageOrigin(commit: OriginCommit): Promise<'ok' | 'expired'>;
   /** Deletes the package and everything it holds with the audit record, all or nothing. */
   deletePackage(commit: PackageDeleteCommit): Promise<PackageDeleteResult>;
+  /**
+   * Every version row (Deleted ones included) with its package's coordinates, by row id, the page
+   * after `afterId`: what `audit verify --state` compares with the audit log.
+   */
+  readVersionStates(afterId: number, limit: number): Promise<StoredVersionState[]>;
+}
+
+/** A version row as `audit verify --state` reads it: where it is, its status and its revision. */
+export interface StoredVersionState extends VersionState {
+  /** The row's id, the page cursor. */
+  id: number;
+  key: PackageKey;
 }
 
 /**

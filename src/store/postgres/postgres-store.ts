@@ -957,6 +957,17 @@ class PostgresStore implements Store, KeptAuditHead {
     }
   }
 
+  async readVersionStates(afterId: number, limit: number): Promise<StoredVersionState[]> {
+    const rows = await this.rows<IdentifierRow & { id: number; status: VersionStatus; revision: string }>(
+      this.pool,
+      `SELECT v.id, d.owner, d.name AS domain, r.name AS repository, p.format, p.namespace, p.name, v.version, v.status, v.revision
+       FROM package_versions v JOIN packages p ON p.id = v.package_id JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
+       WHERE v.id > $1 ORDER BY v.id LIMIT $2`,
+      [afterId, limit],
+    );
+    return rows.map((r) => ({ id: r.id, key: keyOf(r), version: r.version, status: r.status, revision: r.revision }));
+  }
+
   // --- Sync queue ---
 
   async scheduleSync(versionIds: readonly number[], audit: AuditRecordInput): Promise<boolean> {

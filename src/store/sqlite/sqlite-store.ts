@@ -58,6 +58,7 @@ import type {
   VersionPage,
   VersionRecord,
   VersionSnapshot,
+  StoredVersionState,
 } from '../store.ts';
 import { reservationGone } from '../store.ts';
 import { applyVersionCopies } from './copy-versions.ts';
@@ -757,6 +758,17 @@ class SqliteStore implements Store {
 
   async deletePackage(commit: PackageDeleteCommit): Promise<PackageDeleteResult> {
     return this.packageRecords.delete(commit);
+  }
+
+  async readVersionStates(afterId: number, limit: number): Promise<StoredVersionState[]> {
+    const rows = this.sqlite
+      .prepare(
+        `SELECT v.id, d.owner, d.name AS domain, r.name AS repository, p.format, p.namespace, p.name, v.version, v.status, v.revision
+         FROM package_versions v JOIN packages p ON p.id = v.package_id JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
+         WHERE v.id > ? ORDER BY v.id LIMIT ?`,
+      )
+      .all(afterId, limit) as Array<IdentifierRow & { id: number; status: VersionStatus; revision: string }>;
+    return rows.map((r) => ({ id: r.id, key: keyOf(r), version: r.version, status: r.status, revision: r.revision }));
   }
 
   async resolveIdentifier(identifier: string): Promise<IdentifiedVersion | null> {

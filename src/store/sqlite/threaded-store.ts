@@ -49,6 +49,7 @@ const READS = [
   'listDomainPage',
   'describeRepository',
   'listRepositoryPage',
+  'readVersionStates',
 ] as const satisfies ReadonlyArray<keyof Store>;
 
 /**

@@ -1,0 +1,304 @@
+/**
+ * `audit verify --state`: the registry as it stands, compared with what the audit log says it should
+ * be. The chain proves the log was not edited; this shows a version edited around the log (a status
+ * or revision changed, a row deleted or added straight in the database, with no record).
+ *
+ * For every version, its status and revision must be the `after` of the newest applied record that
+ * changed it (`changes`). A version the log has must still be there, unless its package, repository
+ * or domain was deleted after that record (DeletePackage, DeleteRepository and DeleteDomain remove
+ * the rows, Deleted ones included; DeletePackageVersions keeps a Deleted row). A version no record
+ * names is reported too, except one `seed demo` creates: it adds them Published with no record, so
+ * until their first recorded change (their sync) their revision cannot be checked ("unverifiable").
+ * Every other path that writes a version (publish, status changes, dispose, delete, copy, a sync's
+ * new revision, seed demo's restore) commits its record, with the state it leaves, in the same
+ * transaction.
+ *
+ * The gateway keeps changing versions while this runs. So the versions are read between two reads
+ * of the log's head, H0 and H1, and only then is the chain walked: the state expected is the one the
+ * records up to H0 leave; a version that a record in (H0, H1] touches may have been read before or
+ * after that change, and is "unverifiable: changed while the check ran" rather than a false alarm.
+ * Records after H1 changed rows after they were read, so they do not count. The records used are
+ * those of the chain walk itself: the state is reported only when the chain verified.
+ */
+import { isDemoVersion } from '../registry/demo-versions.ts';
+import type { VersionStatus } from '../registry/statuses.ts';
+import type { AuditChainEntry, AuditLogStore, PackageKey, VersionStore } from '../store/store.ts';
+import { timeSlices } from '../time-slices.ts';
+import { verifyChain, type VerifyOptions, type VerifyResult } from './verify-chain.ts';
+
+export interface VersionStateText {
+  status: VersionStatus;
+  revision: string;
+}
+
+/** One version whose state the log does not explain. */
+export interface StateDiscrepancy {
+  /** domain/repository/format/namespace/package@version (an empty namespace leaves `//`). */
+  version: string;
+  domainOwner: string;
+  /** The row as stored; null when the store has no such version. */
+  store: VersionStateText | null;
+  /** The state the log leaves it in; null when no record names it. */
+  log: VersionStateText | null;
+  /** The record the log's state comes from (or that removed it); null when no record names it. */
+  seq: number | null;
+  problem: string;
+}
+
+/** A version whose state cannot be checked against the log, and why: never a failure. */
+export interface UnverifiableVersion {
+  version: string;
+  domainOwner: string;
+  store: VersionStateText | null;
+  reason: string;
+}
+
+export interface StateResult {
+  ok: boolean;
+  /** Version rows compared (Deleted ones included). */
+  versions: number;
+  discrepancies: StateDiscrepancy[];
+  unverifiable: UnverifiableVersion[];
+}
+
+export interface VerifyStateResult extends VerifyResult {
+  /** null when the chain is broken: a log that was edited says nothing about the registry. */
+  state: StateResult | null;
+}
+
+/** Version rows read at a time (keyset by row id). */
+const PAGE = 1_000;
+/** As the chain walk: the event loop gets a turn every SLICE_MS. */
+const SLICE_MS = 8;
+
+/** The chain walk, then the registry's state against the records it verified. */
+export async function verifyChainAndState(
+  store: Pick<AuditLogStore, 'readAuditChain' | 'strayAuditVersion' | 'auditHead'> & Pick<VersionStore, 'readVersionStates'>,
+  options: VerifyOptions = {},
+): Promise<VerifyStateResult> {
+  const slices = timeSlices(SLICE_MS);
+  const before = (await store.auditHead())?.seq ?? 0;
+  const rows = new Map<string, StoredRow>();
+  for (let after = 0; ; ) {
+    const page = await store.readVersionStates(after, PAGE);
+    if (page.length === 0) break;
+    for (const v of page) {
+      await slices.due();
+      rows.set(versionKey(packageText(v.key), v.version), { key: v.key, version: v.version, state: { status: v.status, revision: v.revision } });
+    }
+    after = page[page.length - 1]!.id;
+  }
+  const through = (await store.auditHead())?.seq ?? 0;
+
+  const log = new LogState(before, through);
+  // The walk's own batches feed the log's state: only a walk that ends intact reports it, so every
+  // record used was verified (those past a break are read, then dropped with the state).
+  const chain = await verifyChain(
+    {
+      readAuditChain: async (afterSeq, limit) => {
+        const batch = await store.readAuditChain(afterSeq, limit);
+        for (const entry of batch) {
+          await slices.due();
+          try {
+            log.note(entry);
+          } catch {
+            // A field that is no longer JSON: the walk reports the record as changed, and no state.
+          }
+        }
+        return batch;
+      },
+      strayAuditVersion: (lastSeq) => store.strayAuditVersion(lastSeq),
+    },
+    options,
+  );
+  if (!chain.ok) return { ...chain, state: null };
+  return { ...chain, state: await compare(rows, log, slices) };
+}
+
+interface StoredRow {
+  key: PackageKey;
+  version: string;
+  state: VersionStateText;
+}
+
+interface LoggedVersion {
+  /** The package's text (packageText), to find its package, repository and domain deletions. */
+  pkg: string;
+  version: string;
+  state: VersionStateText;
+  seq: number;
+}
+
+/** What the records say, up to `before` (the state) and in (before, through] (versions in flux). */
+class LogState {
+  readonly versions = new Map<string, LoggedVersion>();
+  /** The newest DeletePackage / DeleteRepository / DeleteDomain applied, by package, repository and domain text. */
+  readonly removals = new Map<string, { seq: number; action: string }>();
+  /** Versions, packages, repositories and domains a record in (before, through] changed or removed. */
+  readonly changing = new Set<string>();
+
+  constructor(
+    readonly before: number,
+    readonly through: number,
+  ) {}
+
+  note(entry: AuditChainEntry): void {
+    if (entry.seq > this.through) return;
+    const e = entry.encoded;
+    // The cheap tests first: most records (reads, denials, policy loads) change nothing.
+    if (e.outcome !== '"applied"') return;
+    const action = JSON.parse(e.action) as string;
+    const removal = REMOVALS[action];
+    if (e.changes === '[]' && !removal) return;
+    const resource = JSON.parse(e.resource) as unknown;
+    if (typeof resource !== 'string') return;
+    const inFlux = entry.seq > this.before;
+    if (removal) {
+      const removed = removal(resource);
+      if (removed !== undefined) {
+        if (inFlux) this.changing.add(removed);
+        else this.removals.set(removed, { seq: entry.seq, action });
+      }
+    }
+    const pkg = packageOfArn(resource);
+    if (pkg === undefined) return;
+    for (const change of JSON.parse(e.changes) as Array<{ version?: unknown; after?: { status?: unknown; revision?: unknown } }>) {
+      if (typeof change.version !== 'string' || typeof change.after?.status !== 'string' || typeof change.after.revision !== 'string') continue;
+      const key = versionKey(pkg, change.version);
+      if (inFlux) this.changing.add(key);
+      else this.versions.set(key, { pkg, version: change.version, state: { status: change.after.status as VersionStatus, revision: change.after.revision }, seq: entry.seq });
+    }
+  }
+
+  /** The newest deletion of the package, its repository or its domain, if any. */
+  removalOf(pkg: string): { seq: number; action: string } | undefined {
+    let newest: { seq: number; action: string } | undefined;
+    for (const scope of scopesOf(pkg)) {
+      const r = this.removals.get(scope);
+      if (r && (!newest || r.seq > newest.seq)) newest = r;
+    }
+    return newest;
+  }
+
+  /** Whether a record in (before, through] changed the version or removed its package, repository or domain. */
+  changed(pkg: string, key: string): boolean {
+    return this.changing.has(key) || scopesOf(pkg).some((s) => this.changing.has(s));
+  }
+}
+
+async function compare(rows: Map<string, StoredRow>, log: LogState, slices: ReturnType<typeof timeSlices>): Promise<StateResult> {
+  const discrepancies: StateDiscrepancy[] = [];
+  const unverifiable: UnverifiableVersion[] = [];
+  const changedMeanwhile = 'it changed while the check ran (a record after the versions were first read): run the check again';
+
+  for (const [key, row] of rows) {
+    await slices.due();
+    const pkg = packageText(row.key);
+    const name = { version: label(pkg, row.version), domainOwner: row.key.domainOwner };
+    if (log.changed(pkg, key)) {
+      unverifiable.push({ ...name, store: row.state, reason: changedMeanwhile });
+      continue;
+    }
+    const logged = log.versions.get(key);
+    const removed = log.removalOf(pkg);
+    if (removed && (!logged || removed.seq >= logged.seq)) {
+      // Removed with its package, repository or domain; `seed demo` adds its versions again unrecorded.
+      if (isDemoVersion(row.key, row.version) && row.state.status === 'Published') {
+        unverifiable.push({ ...name, store: row.state, reason: `created again by \`seed demo\` after ${removed.action} (record ${removed.seq}); seed demo records no creation, so its revision is checked from its first recorded change on` });
+      } else {
+        discrepancies.push({ ...name, store: row.state, log: logged?.state ?? null, seq: removed.seq, problem: `the store has it (${describe(row.state)}), but the log says ${removed.action} removed it at record ${removed.seq}, and no record since created it` });
+      }
+      continue;
+    }
+    if (!logged) {
+      if (isDemoVersion(row.key, row.version) && row.state.status === 'Published') {
+        unverifiable.push({ ...name, store: row.state, reason: 'created by `seed demo`, which records no creation: its revision is checked from its first recorded change (its sync) on' });
+      } else {
+        const seeded = isDemoVersion(row.key, row.version) ? '; `seed demo` creates it Published, and no record changed it since' : '';
+        discrepancies.push({ ...name, store: row.state, log: null, seq: null, problem: `the store has it (${describe(row.state)}), but no audit record created or changed it${seeded}` });
+      }
+      continue;
+    }
+    const problems: string[] = [];
+    if (row.state.status !== logged.state.status) problems.push(`its status is ${row.state.status} in the store, but ${logged.state.status} in the log`);
+    if (row.state.revision !== logged.state.revision) problems.push(`its revision is ${row.state.revision} in the store, but ${logged.state.revision || '(none)'} in the log`);
+    if (problems.length > 0) discrepancies.push({ ...name, store: row.state, log: logged.state, seq: logged.seq, problem: `${problems.join('; ')} (record ${logged.seq})` });
+  }
+
+  for (const [key, logged] of log.versions) {
+    await slices.due();
+    if (rows.has(key)) continue;
+    const name = { version: label(logged.pkg, logged.version), domainOwner: ownerOf(logged.pkg) };
+    if (log.changed(logged.pkg, key)) {
+      unverifiable.push({ ...name, store: null, reason: changedMeanwhile });
+      continue;
+    }
+    const removed = log.removalOf(logged.pkg);
+    if (removed && removed.seq >= logged.seq) continue;
+    discrepancies.push({
+      ...name,
+      store: null,
+      log: logged.state,
+      seq: logged.seq,
+      problem: `the store has no such version, but the log says it is ${describe(logged.state)} (record ${logged.seq})${logged.state.status === 'Deleted' ? ': a deleted version keeps its row until its package or repository is deleted' : ''}`,
+    });
+  }
+  return { ok: discrepancies.length === 0, versions: rows.size, discrepancies, unverifiable };
+}
+
+function describe(s: VersionStateText): string {
+  return `${s.status}, revision ${s.revision || '(none)'}`;
+}
+
+// --- Names. A package is keyed `OWNER:DOMAIN/REPOSITORY/FORMAT/NAMESPACE/NAME`, as its ARN ends, so
+// the key from a row and the one from a record's resource are the same text whatever region the
+// gateway had when it wrote the record (the region is a setting; the log keeps the old ARNs).
+
+/** The package's text from its coordinates. */
+function packageText(k: PackageKey): string {
+  return `${k.domainOwner}:${k.domain}/${k.repository}/${k.format}/${k.namespace}/${k.name}`;
+}
+
+const PACKAGE_ARN = /^arn:aws:codeartifact:[^:]*:(\d{12}):package\/(.+)$/;
+const REPOSITORY_ARN = /^arn:aws:codeartifact:[^:]*:(\d{12}):repository\/([^/]+\/[^/]+)$/;
+const DOMAIN_RESOURCE = /^Domain::"arn:aws:codeartifact:[^:]*:(\d{12}):domain\/([^/"]+)"$/;
+
+/** The package's text from its ARN; undefined for a resource that is no package. */
+function packageOfArn(resource: string): string | undefined {
+  const m = PACKAGE_ARN.exec(resource);
+  return m ? `${m[1]}:${m[2]}` : undefined;
+}
+
+/** How each deleting action names what it removed, as the package's scopes (scopesOf) are keyed. */
+const REMOVALS: Record<string, (resource: string) => string | undefined> = {
+  DeletePackage: packageOfArn,
+  DeleteRepository: (resource) => {
+    const m = REPOSITORY_ARN.exec(resource);
+    return m ? `${m[1]}:${m[2]}/` : undefined;
+  },
+  DeleteDomain: (resource) => {
+    const m = DOMAIN_RESOURCE.exec(resource);
+    return m ? `${m[1]}:${m[2]}/` : undefined;
+  },
+};
+
+/** The package itself, its repository (`OWNER:DOMAIN/REPOSITORY/`) and its domain (`OWNER:DOMAIN/`). */
+function scopesOf(pkg: string): string[] {
+  const domainEnd = pkg.indexOf('/');
+  const repositoryEnd = pkg.indexOf('/', domainEnd + 1);
+  return [pkg, pkg.slice(0, repositoryEnd + 1), pkg.slice(0, domainEnd + 1)];
+}
+
+function versionKey(pkg: string, version: string): string {
+  // A newline is in no package name nor version the gateway accepts, so the two parts stay apart.
+  return `${pkg}\n${version}`;
+}
+
+function ownerOf(pkg: string): string {
+  return pkg.slice(0, pkg.indexOf(':'));
+}
+
+/** domain/repository/format/namespace/package@version. */
+function label(pkg: string, version: string): string {
+  return `${pkg.slice(pkg.indexOf(':') + 1)}@${version}`;
+}
