@@ -58,7 +58,7 @@ afterAll(async () => {
 });
 
 /** `aws codeartifact ARGS --endpoint-url GATEWAY`, with the temporary config, fake credentials and the token. */
-function aws(args: string[], bearer = token): Promise<RunResult> {
+function aws(args: string[], bearer = token, endpoint = h.gateway.url): Promise<RunResult> {
   const env: NodeJS.ProcessEnv = {
     ...envWithout('AWS_', 'VERSIONGATE_', 'PYTHONPATH'),
     AWS_CONFIG_FILE: join(dir, 'config'),
@@ -72,7 +72,7 @@ function aws(args: string[], bearer = token): Promise<RunResult> {
     ...(awsMajor >= 2 ? {} : { PYTHONPATH: join(ROOT, 'contrib', 'aws-cli') }),
   };
   return new Promise((resolve, reject) => {
-    const child = spawn('aws', ['codeartifact', ...args, '--endpoint-url', h.gateway.url], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('aws', ['codeartifact', ...args, '--endpoint-url', endpoint], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -164,6 +164,17 @@ describe('aws codeartifact with the versiongate plugin', () => {
     expect(disposed.stderr).toBe('');
     expect(disposed.code, disposed.stderr).toBe(0);
     expect(disposed.stdout).toBe(awsJson({ successfulVersions: { '4.1.0': { revision: await revisionOf('4.1.0'), status: 'Disposed' } }, failedVersions: {} }));
+  });
+
+  it('the plugin sends the token over plain http only to a loopback address, as versiongate\'s client does', { timeout: 2 * RUN_LIMIT_MS }, async () => {
+    // 192.0.2.1 is TEST-NET-1: nothing answers there, and the plugin refuses before anything is sent.
+    const remote = await aws(['list-package-versions', ...CHALK], token, 'http://192.0.2.1:8080');
+    expect(remote.code).not.toBe(0);
+    expect(remote.stdout).toBe('');
+    expect(remote.stderr).toContain('versiongate_bearer: refusing to send the token over plain http to 192.0.2.1: use an https endpoint');
+    const local = await aws(['list-package-versions', ...CHALK], token, h.gateway.url.replace('127.0.0.1', 'localhost'));
+    expect(local.stderr).toBe('');
+    expect(local.code).toBe(0);
   });
 
   it('a token without a permit: AccessDeniedException, as CodeArtifact says it', { timeout: 2 * RUN_LIMIT_MS }, async () => {

@@ -57,6 +57,13 @@ describe('--help', () => {
     expect(update).not.toContain('130');
   });
 
+  it("says what an omitted --domain-owner means: the gateway's account, as the server takes it (not 'the only domain of that name')", async () => {
+    for (const command of ['list-package-versions', 'describe-domain']) {
+      const help = (await h.vg([command, '--help'])).stdout.replace(/\s+/g, ' ');
+      expect(help, command).toContain("The 12-digit account that owns the domain. Default: the gateway's account (VERSIONGATE_ACCOUNT_ID on the server).");
+    }
+  });
+
   it('versiongate help lists the client commands', async () => {
     const r = await h.vg(['help']);
     expect(r.code).toBe(0);

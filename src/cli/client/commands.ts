@@ -39,7 +39,7 @@ export interface ClientCommand {
 
 export const PACKAGE_FLAGS: readonly FlagSpec[] = [
   { name: 'domain', type: 'string', required: true, help: 'The domain, e.g. my_domain.' },
-  { name: 'domain-owner', type: 'string', help: 'The 12-digit account that owns the domain. May be left out when only one domain has that name.' },
+  { name: 'domain-owner', type: 'string', help: "The 12-digit account that owns the domain. Default: the gateway's account (VERSIONGATE_ACCOUNT_ID on the server)." },
   { name: 'repository', type: 'string', required: true, help: 'The repository, e.g. my_repo.' },
   { name: 'format', type: 'string', required: true, help: 'npm, pypi, maven, nuget, generic, ruby, swift or cargo.' },
   { name: 'namespace', type: 'string', help: 'The npm scope (without @), the Maven group ID, the generic namespace…' },

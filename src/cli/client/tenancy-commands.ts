@@ -52,7 +52,7 @@ const ListDomainsResult = struct(['domains', { list: DomainSummary }], ['nextTok
 const ListRepositoriesResult = struct(['repositories', { list: RepositorySummary }], ['nextToken', 'scalar']);
 
 const DOMAIN: FlagSpec = { name: 'domain', type: 'string', required: true, help: 'The domain, e.g. my_domain.' };
-const DOMAIN_OWNER: FlagSpec = { name: 'domain-owner', type: 'string', help: 'The 12-digit account that owns the domain. May be left out when only one domain has that name.' };
+const DOMAIN_OWNER: FlagSpec = { name: 'domain-owner', type: 'string', help: "The 12-digit account that owns the domain. Default: the gateway's account (VERSIONGATE_ACCOUNT_ID on the server)." };
 const REPOSITORY: FlagSpec = { name: 'repository', type: 'string', required: true, help: 'The repository, e.g. my_repo.' };
 const DESCRIPTION: FlagSpec = { name: 'description', type: 'string', help: "The repository's description (at most 1000 characters)." };
 const UPSTREAMS: FlagSpec = {
