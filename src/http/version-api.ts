@@ -29,8 +29,17 @@ const disposeBody = z
   .object({ versions: versionsField, versionRevisions: revisionsField, expectedStatus: expectedStatusField })
   .strict()
   .openapi('DisposePackageVersionsRequest');
-// CodeArtifact's DeletePackageVersions takes no versionRevisions.
-const deleteBody = z.object({ versions: versionsField, expectedStatus: expectedStatusField }).strict().openapi('DeletePackageVersionsRequest');
+// CodeArtifact's DeletePackageVersions takes no versionRevisions: here it may, an extension the AWS SDK
+// and CLI never send. Without it a client (the console) could only check revisions before the delete,
+// and a change that keeps the status (a resync completing) in between would be deleted over.
+const deleteBody = z
+  .object({
+    versions: versionsField,
+    versionRevisions: revisionsField.openapi({ description: "versiongate's extension (CodeArtifact's DeletePackageVersions has none): the revision each version must have." }),
+    expectedStatus: expectedStatusField,
+  })
+  .strict()
+  .openapi('DeletePackageVersionsRequest');
 
 const resultSchema = z
   .object({

@@ -180,6 +180,18 @@ export const EXTENSIONS: Extension[] = [
   { shape: 'PackageVersionDescription', member: 'identifier', why: "the version's permanent identifier, for the Cloudsmith-style resync and status paths" },
 ];
 
+/**
+ * Request body members the model does not declare, each with its reason. The AWS SDK and CLI never
+ * send them (they serialise only the model's members), so nothing changes for them.
+ */
+export const REQUEST_EXTENSIONS: Extension[] = [
+  {
+    shape: 'DeletePackageVersionsRequest',
+    member: 'versionRevisions',
+    why: "optional, as UpdatePackageVersionsStatus and DisposePackageVersions take it: the revision each version must have, checked in the delete's own transaction (MISMATCHED_REVISION), so a client that showed a version (the console) never deletes one changed since",
+  },
+];
+
 /** Members whose values only the gateway can mint, or that must agree with another member: "just inside" is not meaningful for them. */
 export const NO_INSIDE_CHECK: Record<string, string> = {
   TagList: 'versiongate keeps no resource tags (Cedar decides on ARNs, groups and statuses), so it refuses any rather than drop them silently',

@@ -16,7 +16,7 @@ import { silentLogger } from '../../src/log.ts';
 import { startGateway, type Gateway } from '../../src/main.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
 import { seedSynced } from '../helpers/seed-synced.ts';
-import { ABSENT, type Call, CONSTRAINT_DEVIATIONS, EXTENSIONS, FIXTURES, NO_INSIDE_CHECK, NOT_FOUND_UNREACHABLE, NOT_IMPLEMENTED_WHY, SHAPE_DEFAULTS, UNDECLARED_ERRORS } from './fixtures.ts';
+import { ABSENT, type Call, CONSTRAINT_DEVIATIONS, EXTENSIONS, FIXTURES, NO_INSIDE_CHECK, NOT_FOUND_UNREACHABLE, NOT_IMPLEMENTED_WHY, REQUEST_EXTENSIONS, SHAPE_DEFAULTS, UNDECLARED_ERRORS } from './fixtures.ts';
 import { operationRows, operationsTable, readmeTable } from './operations-table.ts';
 import { type Constraints, constraintsOf, satisfies, stringsInside, stringsOutside, typeProblems } from './shape-check.ts';
 import { loadServiceModel, type Operation, type ServiceModel, type Shape, type ShapeRef } from './service-model.ts';
@@ -35,6 +35,13 @@ interface OpenApiRoute {
   path: string;
   operationId?: string;
   parameters: Array<{ name: string; in: string }>;
+  /** The JSON body's members, when the route takes a JSON object. */
+  bodyMembers?: string[];
+}
+
+interface OpenApiSchema {
+  $ref?: string;
+  properties?: Record<string, unknown>;
 }
 
 let model: ServiceModel;
@@ -59,9 +66,16 @@ beforeAll(async () => {
   allowedToken = await mint(['conformance']);
   deniedToken = await mint([]);
 
-  const doc = (await (await fetch(new URL('/openapi.json', gateway.url))).json()) as { paths: Record<string, Record<string, { operationId?: string; parameters?: Array<{ name: string; in: string }> }>> };
+  const doc = (await (await fetch(new URL('/openapi.json', gateway.url))).json()) as {
+    paths: Record<string, Record<string, { operationId?: string; parameters?: Array<{ name: string; in: string }>; requestBody?: { content?: Record<string, { schema?: OpenApiSchema }> } }>>;
+    components?: { schemas?: Record<string, OpenApiSchema> };
+  };
+  const resolveSchema = (schema: OpenApiSchema | undefined) => (schema?.$ref ? doc.components?.schemas?.[schema.$ref.replace('#/components/schemas/', '')] : schema);
   routes = Object.entries(doc.paths).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, ...(op.operationId ? { operationId: op.operationId } : {}), parameters: op.parameters ?? [] })),
+    Object.entries(methods).map(([method, op]) => {
+      const properties = resolveSchema(op.requestBody?.content?.['application/json']?.schema)?.properties;
+      return { method: method.toUpperCase(), path, ...(op.operationId ? { operationId: op.operationId } : {}), parameters: op.parameters ?? [], ...(properties ? { bodyMembers: Object.keys(properties) } : {}) };
+    }),
   );
   implemented = new Map();
   for (const op of Object.values(model.operations)) if (routeOf(op)) implemented.set(op.name, op);
@@ -329,6 +343,22 @@ describe("versiongate against CodeArtifact's service model", () => {
       for (const w of wanted) if (!served.includes(w)) problems.push(`${op.name}: the model's ${w} is not a parameter of the gateway's route`);
       for (const s of served) if (!wanted.includes(s)) problems.push(`${op.name}: the gateway's ${s} is not in the model`);
     }
+    expectNoProblems(problems);
+  });
+
+  it('takes exactly the JSON body members the model declares, and the documented extensions (REQUEST_EXTENSIONS)', () => {
+    const problems: string[] = [];
+    for (const op of sorted()) {
+      const served = routeOf(op)!.bodyMembers;
+      if (served === undefined) continue; // no JSON body (none, or the asset's bytes)
+      const shape = inputShape(model, op);
+      const wanted = Object.entries(shape.members ?? {}).filter(([name, ref]) => ref.location === undefined && name !== shape.payload).map(([name]) => name);
+      const extensions = REQUEST_EXTENSIONS.filter((e) => e.shape === op.input?.shape).map((e) => e.member);
+      for (const w of wanted) if (!served.includes(w)) problems.push(`${op.name}: the model's body member ${w} is not taken by the gateway`);
+      for (const m of served) if (!wanted.includes(m) && !extensions.includes(m)) problems.push(`${op.name}: the gateway takes a body member ${m} the model does not declare (add it to REQUEST_EXTENSIONS, with why, if it is meant)`);
+      for (const e of extensions) if (!served.includes(e) || wanted.includes(e)) problems.push(`${op.name}: REQUEST_EXTENSIONS lists ${e}, which is ${wanted.includes(e) ? "in the model now: remove it" : 'not taken by the gateway'}`);
+    }
+    for (const e of REQUEST_EXTENSIONS) if (![...implemented.values()].some((op) => op.input?.shape === e.shape)) problems.push(`REQUEST_EXTENSIONS: no implemented operation takes ${e.shape}`);
     expectNoProblems(problems);
   });
 

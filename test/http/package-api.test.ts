@@ -687,10 +687,12 @@ describe('the package API over HTTP', () => {
       expect((await call('GET', `${DESCRIBE}?${TOOL}&version=2.0.0`)).status).toBe(200);
     });
 
-    it('takes no versionRevisions (CodeArtifact has none for delete): 400', async () => {
+    it('takes versionRevisions, which CodeArtifact does not (a versiongate extension): a revision since replaced refuses the delete', async () => {
+      await publish('1.0.0', 'a.bin', 'A');
       const res = await gw.post(`${DELETE}?${TOOL}`, { versions: ['1.0.0'], versionRevisions: { '1.0.0': 'r' } }, all);
-      expect(res.status).toBe(400);
-      expect((await res.json()).message).toContain('versionRevisions');
+      expect(res.status).toBe(200);
+      expect((await res.json()).failedVersions['1.0.0'].errorCode).toBe('MISMATCHED_REVISION');
+      expect((await call('GET', `${DESCRIBE}?${TOOL}&version=1.0.0`)).status).toBe(200);
     });
 
     it('a deleted version no longer counts for status changes', async () => {

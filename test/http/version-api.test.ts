@@ -1,15 +1,17 @@
 /**
- * The two CodeArtifact operations over HTTP, against the seed documents' examples:
- * statuses, revisions, expected status, all-or-nothing with SKIPPED, and the audit rows.
+ * The version-status operations over HTTP, against the seed documents' examples: statuses,
+ * revisions (versiongate's delete takes them too), expected status, all-or-nothing with SKIPPED, and
+ * the audit rows.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ServiceUnavailableError } from '../../src/errors.ts';
-import type { PackageKey } from '../../src/store/store.ts';
+import type { PackageKey, Store } from '../../src/store/store.ts';
 import { CHALK, DISPOSE, testGateway, UPDATE, type TestGateway } from '../helpers/gateway.ts';
 
 const chalkKey: PackageKey = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo', format: 'npm', namespace: '', name: 'chalk' };
 const CHALK_ARN = 'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/my_repo/npm//chalk';
+const DELETE = '/v1/package/versions/delete';
 
 describe('version status API', () => {
   let gw: TestGateway;
@@ -223,6 +225,94 @@ describe('version status API', () => {
       last = change.after.revision;
     }
     expect((await revisions(['4.1.0']))['4.1.0']).toBe(last);
+  });
+});
+
+describe('DeletePackageVersions with versionRevisions (versiongate extension)', () => {
+  let gw: TestGateway;
+  afterEach(() => gw.close());
+  const revisionOf = async (version: string) => (await gw.store.readPackage(chalkKey, [version])).versions.get(version)!;
+
+  it('refuses a version whose revision is not the one given (MISMATCHED_REVISION), deletes nothing, and the audit says so', async () => {
+    gw = await testGateway();
+    const security = await gw.token('sam', ['security']);
+    const current = await revisionOf('4.0.0');
+    const other = await revisionOf('4.1.0');
+    const stale = 'seen-before-a-resync';
+    const res = await gw.post(`${DELETE}?${CHALK}`, { versions: ['4.0.0', '4.1.0'], versionRevisions: { '4.0.0': stale, '4.1.0': other.revision } }, security);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      successfulVersions: {},
+      failedVersions: {
+        '4.0.0': { errorCode: 'MISMATCHED_REVISION', errorMessage: `current revision: ${current.revision}, expected revision: ${stale}` },
+        '4.1.0': { errorCode: 'SKIPPED', errorMessage: 'version 4.1.0 is skipped' },
+      },
+    });
+    expect(await revisionOf('4.0.0')).toMatchObject({ status: 'Published', revision: current.revision });
+    expect(await revisionOf('4.1.0')).toMatchObject({ status: 'Published', revision: other.revision });
+    const [record] = await gw.store.listAudit({ limit: 1, filter: { action: 'DeletePackageVersions' } });
+    expect(record).toMatchObject({
+      decision: 'allow',
+      outcome: 'rejected',
+      httpStatus: 200,
+      request: { versions: ['4.0.0', '4.1.0'], versionRevisions: { '4.0.0': stale, '4.1.0': other.revision } },
+      changes: [],
+    });
+  });
+
+  it('deletes when every revision given is current', async () => {
+    gw = await testGateway();
+    const security = await gw.token('sam', ['security']);
+    const res = await gw.post(`${DELETE}?${CHALK}`, { versions: ['4.0.0'], versionRevisions: { '4.0.0': (await revisionOf('4.0.0')).revision } }, security);
+    expect((await res.json()).successfulVersions['4.0.0']).toMatchObject({ status: 'Deleted' });
+    expect((await revisionOf('4.0.0')).status).toBe('Deleted');
+  });
+
+  it('refuses a revision that changed after the decision, keeping its status, as the delete commits (the guarded commit re-reads it)', async () => {
+    // Another writer gives 4.0.0 a new revision and the same status (as a completed resync does)
+    // between the delete's read and its commit: the commit is refused, the request is judged again on
+    // the fresh state, and the revision the client gave no longer matches.
+    let races = 1;
+    gw = await testGateway({
+      wrapStore: (store) =>
+        new Proxy(store, {
+          get(real, prop, receiver) {
+            if (prop !== 'commitVersionChanges') return Reflect.get(real, prop, receiver);
+            return async (commit: Parameters<Store['commitVersionChanges']>[0]) => {
+              if (races-- > 0) {
+                const v = await revisionOf('4.0.0');
+                const raced = await real.commitVersionChanges({
+                  packageId: commit.packageId,
+                  guards: [{ version: '4.0.0', revision: v.revision }],
+                  changes: [{ version: '4.0.0', before: { status: v.status, revision: v.revision }, after: { status: v.status, revision: 'resynced-meanwhile' } }],
+                  disposeAssets: false,
+                  audit: { ...commit.audit, decisionId: crypto.randomUUID(), requestId: 'racer' },
+                });
+                expect(raced.ok).toBe(true);
+              }
+              return real.commitVersionChanges(commit);
+            };
+          },
+        }),
+    });
+    const security = await gw.token('sam', ['security']);
+    const seen = (await revisionOf('4.0.0')).revision;
+    const res = await gw.post(`${DELETE}?${CHALK}`, { versions: ['4.0.0'], versionRevisions: { '4.0.0': seen }, expectedStatus: 'Published' }, security);
+    expect((await res.json()).failedVersions).toEqual({ '4.0.0': { errorCode: 'MISMATCHED_REVISION', errorMessage: `current revision: resynced-meanwhile, expected revision: ${seen}` } });
+    expect(await revisionOf('4.0.0')).toMatchObject({ status: 'Published', revision: 'resynced-meanwhile' });
+    const [record] = await gw.store.listAudit({ limit: 1, filter: { action: 'DeletePackageVersions' } });
+    expect(record).toMatchObject({ outcome: 'rejected', changes: [] });
+  });
+
+  it('takes revisions only for the versions it names, each a well-formed revision (400 otherwise)', async () => {
+    gw = await testGateway();
+    const security = await gw.token('sam', ['security']);
+    const elsewhere = await gw.post(`${DELETE}?${CHALK}`, { versions: ['4.0.0'], versionRevisions: { '4.1.0': 'r' } }, security);
+    expect(elsewhere.status).toBe(400);
+    expect((await elsewhere.json()).message).toContain('versionRevisions names version 4.1.0, which is not in versions');
+    const spaced = await gw.post(`${DELETE}?${CHALK}`, { versions: ['4.0.0'], versionRevisions: { '4.0.0': 'a b' } }, security);
+    expect(spaced.status).toBe(400);
+    expect((await revisionOf('4.0.0')).status).toBe('Published');
   });
 });
 
