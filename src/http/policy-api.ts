@@ -4,8 +4,10 @@
  *     token, action, package coordinates, context) against the live set or a set supplied in the
  *     body. It changes nothing. The caller needs SimulateAuthorization on PolicySet::"live", judged
  *     by the live set: a supplied set can never authorize its own use.
+ *   POST /v1/authorize/batch: many questions about the caller's own access in one request and one
+ *     audit record (authorize-batch-api.ts).
  *   GET /v1/policies: the live set (hash, load time, files, policy ids) and the last reload.
- * Both are audited.
+ * All are audited.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
@@ -18,23 +20,15 @@ import type { OperationDeps } from '../operations/deps.ts';
 import type { CandidateSources } from '../policy/candidate-job.ts';
 import type { CandidateRunner } from '../policy/candidate-off-thread.ts';
 import type { ActionName, CedarCall } from '../policy/engine.ts';
-import { auditLogResource, domainResource, packageResource, policySetResource, principalEntities, registryResource, repositoryResource, userUid, type CedarResource } from '../policy/entities.ts';
+import { policySetResource, principalEntities, userUid } from '../policy/entities.ts';
 import { explain, type Explanation } from '../policy/explain.ts';
 import type { CompiledPolicySet } from '../policy/load-policies.ts';
 import type { PolicyStatus } from '../policy/policy-manager.ts';
-import { checkDomainName, checkDomainOwner, parseCoordinates } from '../resource/coordinates.ts';
 import type { AppEnv } from './app-env.ts';
+import { authorizeBatchApi } from './authorize-batch-api.ts';
+import { MAX_SIMULATED_CONTEXT_CHARS, ownAccessAnswer, questionFields, resourceOf } from './simulated-question.ts';
 
-const packageSchema = z
-  .object({ domain: z.string(), domainOwner: z.string(), repository: z.string(), format: z.string(), namespace: z.string().optional(), package: z.string() })
-  .strict();
-
-/**
- * How large a simulated request's context may be, as JSON. Cedar reads a context at ~0.45 ms a KiB on
- * the event loop, and anyone may ask about their own access: a 700 KB context held the gateway for
- * 275 ms. The contexts the gateway builds itself hold at most 100 versions, a few KiB.
- */
-export const MAX_SIMULATED_CONTEXT_CHARS = 32 * 1024;
+export { MAX_SIMULATED_CONTEXT_CHARS };
 
 const authorizeBody = z
   .object({
@@ -42,15 +36,7 @@ const authorizeBody = z
       z.object({ claims: z.record(z.string(), z.unknown()) }).strict(),
       z.object({ token: z.string().min(1).max(8192) }).strict(),
     ]),
-    action: z.string().regex(/^[A-Za-z]{1,64}$/, 'must be an action name such as UpdatePackageVersionsStatus'),
-    package: packageSchema.optional(),
-    repository: z.object({ domain: z.string(), domainOwner: z.string(), repository: z.string() }).strict().optional(),
-    domain: z.object({ domain: z.string(), domainOwner: z.string() }).strict().optional(),
-    resource: z.enum(['AuditLog::"versiongate"', 'PolicySet::"live"', 'Registry::"versiongate"']).optional(),
-    context: z
-      .record(z.string(), z.unknown())
-      .refine((ctx) => JSON.stringify(ctx).length <= MAX_SIMULATED_CONTEXT_CHARS, `must be at most ${MAX_SIMULATED_CONTEXT_CHARS} characters as JSON (a request's own context is a few KiB at most)`)
-      .optional(),
+    ...questionFields,
     policies: z
       .object({
         schema: z.string().optional(),
@@ -133,36 +119,11 @@ export function policyApi(deps: PolicyApiDeps, app: OpenAPIHono<AppEnv>): void {
     const status = deps.policyStatus?.() ?? minimalStatus(deps.authorizer().policySet);
     return c.json(status as unknown as Record<string, unknown>, 200);
   });
+
+  authorizeBatchApi(deps, app);
 }
 
-/**
- * An answer about the caller's own access, which anyone may ask: the decision, why, and the ids of
- * the policies that determined it (the console shows them as the reason a button is disabled), but
- * not where those policies are written nor which set version decided: the security team's bench
- * tells those, and only to those allowed to ask about anyone.
- */
-function ownAccessAnswer(e: Explanation): Omit<Explanation, 'determiningPolicies' | 'policySetHash'> & { determiningPolicies: Array<{ id: string }> } {
-  return { decision: e.decision, because: e.because, determiningPolicies: e.determiningPolicies.map(({ id }) => ({ id })), errors: e.errors };
-}
 
-function resourceOf(body: z.infer<typeof authorizeBody>, region: string): CedarResource {
-  const given = [body.package, body.repository, body.domain, body.resource].filter((x) => x !== undefined).length;
-  if (given !== 1) throw new ValidationError('give exactly one of "package" (coordinates), "repository", "domain" or "resource"');
-  if (body.package) {
-    const p = body.package;
-    const coords = parseCoordinates({ domain: p.domain, domainOwner: p.domainOwner, repository: p.repository, format: p.format, namespace: p.namespace, package: p.package });
-    return packageResource({ region, ...coords, domainOwner: coords.domainOwner! });
-  }
-  if (body.repository) {
-    const r = parseCoordinates({ domain: body.repository.domain, domainOwner: body.repository.domainOwner, repository: body.repository.repository, format: 'generic', namespace: 'x', package: 'x' });
-    return repositoryResource(region, r.domainOwner!, r.domain, r.repository);
-  }
-  if (body.domain) {
-    return domainResource(region, checkDomainOwner(body.domain.domainOwner), checkDomainName(body.domain.domain));
-  }
-  if (body.resource === 'Registry::"versiongate"') return registryResource();
-  return body.resource === 'PolicySet::"live"' ? policySetResource() : auditLogResource();
-}
 
 /** The same principal: issuer, subject and the same groups (in any order). */
 function samePrincipal(a: Principal, b: Principal): boolean {

@@ -76,18 +76,21 @@ describe('versions: acting on what was seen', () => {
     expect((await records('UpdatePackageVersionsStatus')).filter((r) => r.principal?.subject === 'alice' && r.outcome === 'applied')).toEqual([]);
   });
 
-  it('asks Cedar in advance only about actions that can apply to each version (each question is an audited record)', async () => {
+  it('asks Cedar in advance, in one request and one audit record, only about actions that can apply to each version', async () => {
     gw = await testGateway();
     const sam = await signedIn('sam', ['security', 'release-managers']);
     const seqBefore = (await gw.store.listAudit({ limit: 1 }))[0]!.seq;
     await get(sam.cookie, LIST);
     const asked = (await gw.store.listAudit({ filter: { action: 'SimulateAuthorization' }, limit: 100 })).filter((r) => r.seq > seqBefore);
+    expect(asked).toHaveLength(1);
     // Three versions, six actions each, less the status each already has (Publish, Unlist or Archive).
-    expect(asked).toHaveLength(3 * 6 - 3);
+    expect(asked[0]!.request).toMatchObject({ simulation: { principal: 'sam', questions: 3 * 6 - 3 } });
   });
 
-  it("refuses a delete when the version's status changes between the console's check and the delete itself (it goes with expectedStatus)", async () => {
-    // Another person's archive lands after the console compared revisions, just as the delete reads the package.
+  it("refuses a delete of a version changed since the page was loaded in a way that keeps its status (a resync completing), even just before the delete", async () => {
+    // The version gets a new revision and keeps its status just as the delete reads the package: after
+    // anything the console could compare itself. Its revision goes with the delete, which the API
+    // checks in the delete's own transaction.
     let armed = false;
     gw = await testGateway({
       wrapStore: (store) =>
@@ -98,7 +101,7 @@ describe('versions: acting on what was seen', () => {
             return async (...args: unknown[]) => {
               if (armed) {
                 armed = false;
-                await sqlOnGateway(gw, [`UPDATE package_versions SET status = 'Archived', revision = 'archived-meanwhile' WHERE version = '4.0.0' AND package_id = (SELECT id FROM packages WHERE name = 'chalk' AND repository_id = (SELECT id FROM repositories WHERE name = 'my_repo'))`]);
+                await sqlOnGateway(gw, [`UPDATE package_versions SET revision = 'resynced-meanwhile' WHERE version = '4.0.0' AND package_id = (SELECT id FROM packages WHERE name = 'chalk' AND repository_id = (SELECT id FROM repositories WHERE name = 'my_repo'))`]);
               }
               return (value as (...a: unknown[]) => unknown).apply(target, args);
             };
@@ -109,10 +112,15 @@ describe('versions: acting on what was seen', () => {
     const list = (await get(sam.cookie, LIST)).html;
     const confirm = await get(sam.cookie, `/console/versions/confirm?${new URLSearchParams({ ...WHERE, row: rowOf(list, 'Delete', '4.0.0') })}`);
     armed = true;
+    const before = (await gw.store.auditHead())!.seq;
     const applied = await post(sam.cookie, '/console/versions/apply', formFields(confirm.html));
+    // One request: the delete, with the revision, refused; the console reads nothing before it.
+    const written = await gw.store.readAuditRange(before, 100);
+    expect(written.map((r) => [r.action, r.outcome])).toEqual([['DeletePackageVersions', 'rejected']]);
+    expect(written[0]!.request).toMatchObject({ versions: ['4.0.0'], versionRevisions: { '4.0.0': expect.any(String) } });
     const result = await get(sam.cookie, applied.headers.get('location')!);
-    expect(result.html).toMatch(/<th scope="row">4\.0\.0<\/th><td>MISMATCHED_STATUS<\/td>/);
-    expect(await statusOf('4.0.0', sam.token)).toBe('Archived');
+    expect(result.html).toMatch(/<th scope="row">4\.0\.0<\/th><td>MISMATCHED_REVISION<\/td><td>changed since the page was loaded \(current revision: resynced-meanwhile, expected revision: /);
+    expect(await statusOf('4.0.0', sam.token)).toBe('Published');
   });
 
   it('refuses a delete and a dispose from a stale page too, and leaves the version as the other person left it', async () => {
@@ -151,6 +159,62 @@ describe('versions: bulk operation mode and the bulk form', () => {
     expect(chooser.html).toContain('1 version(s) of chalk selected: 4.0.0. What should be done with them?');
     expect(chooser.html).not.toContain('4.1.1');
     expect(chooser.html).not.toContain('action="/console/versions/apply"');
+  });
+});
+
+describe('versions without scripts: only what the selection can take is offered', () => {
+  /** The buttons for a selection in `html`, each with whether it is off and its reason. */
+  const selectionButtons = (html: string) =>
+    Object.fromEntries(
+      [...html.matchAll(/<button type="submit" name="action" value="([A-Za-z]+)"([^>]*)>/g)].map((m) => {
+        const why = /aria-describedby="([^"]+)"/.exec(m[2]!)?.[1];
+        return [m[1]!, { disabled: / disabled/.test(m[2]!), why: why ? unescape(new RegExp(`id="${why}" class="reason">([^<]*)<`).exec(html)![1]!.trim()) : undefined }];
+      }),
+    );
+
+  it("turns a bulk button off, with why, when no version on the page can take it (the page cannot know the ticks)", async () => {
+    gw = await testGateway();
+    const alice = await signedIn('alice', ['release-managers']);
+    const { html } = await get(alice.cookie, LIST);
+    // Release managers unlist, archive and resync in my_repo; they neither dispose nor delete (but
+    // unfinished uploads), and every chalk version is Published already.
+    expect(selectionButtons(html)).toEqual({
+      Publish: { disabled: true, why: '⊘ no version on this page can: already Published' },
+      Unlist: { disabled: false, why: undefined },
+      Archive: { disabled: false, why: undefined },
+      Dispose: { disabled: true, why: '⊘ no version on this page can: not allowed: no policy permits it' },
+      Delete: { disabled: true, why: '⊘ no version on this page can: not allowed: no policy permits it' },
+      Resync: { disabled: false, why: undefined },
+    });
+  });
+
+  it('the "choose an action" page offers only what the selected versions can take, and an action none can take is not confirmed', async () => {
+    gw = await testGateway();
+    const alice = await signedIn('alice', ['release-managers']);
+    expect((await gw.post(`/v1/package/versions/update_status?${new URLSearchParams({ domain: 'my_domain', 'domain-owner': '111122223333', repository: 'my_repo', format: 'npm', package: 'chalk' })}`, { versions: ['4.0.0'], targetStatus: 'Archived' }, alice.token)).status).toBe(200);
+    const list = (await get(alice.cookie, LIST)).html;
+    // 4.1.0 is Published, 4.0.0 Archived.
+    const chooser = await get(alice.cookie, `/console/versions/confirm?${new URLSearchParams([...Object.entries(WHERE), ['seen', seenOf(list, '4.1.0')], ['seen', seenOf(list, '4.0.0')]])}`);
+    expect(chooser.res.status).toBe(200);
+    expect(chooser.html).toContain('What should be done with them?');
+    const offered = selectionButtons(chooser.html);
+    // Each of Publish and Archive suits one of them; release managers may not dispose.
+    expect(offered.Publish).toEqual({ disabled: false, why: undefined });
+    expect(offered.Archive).toEqual({ disabled: false, why: undefined });
+    expect(offered.Dispose).toEqual({ disabled: true, why: '⊘ none of them can: not allowed: no policy permits it' });
+
+    // Dispose sent anyway (a stale or hand-made link): asked again which, with why, and no confirmation form.
+    const dispose = await get(alice.cookie, `/console/versions/confirm?${new URLSearchParams([...Object.entries(WHERE), ['action', 'Dispose'], ['seen', seenOf(list, '4.1.0')]])}`);
+    expect(dispose.res.status).toBe(200);
+    expect(unescape(dispose.html)).toContain('None of the selected versions can take Dispose, so nothing was done: 4.1.0: not allowed: no policy permits it.');
+    expect(dispose.html).not.toContain('action="/console/versions/apply"');
+    // One a version's state rules out, the same.
+    const publish = await get(alice.cookie, `/console/versions/confirm?${new URLSearchParams([...Object.entries(WHERE), ['action', 'Publish'], ['seen', seenOf(list, '4.1.0')]])}`);
+    expect(publish.html).toContain('None of the selected versions can take Publish, so nothing was done: 4.1.0: already Published.');
+    expect(publish.html).not.toContain('action="/console/versions/apply"');
+    // An action one of them can take is confirmed (the API decides the rest, all or nothing).
+    const archive = await get(alice.cookie, `/console/versions/confirm?${new URLSearchParams([...Object.entries(WHERE), ['action', 'Archive'], ['seen', seenOf(list, '4.1.0')], ['seen', seenOf(list, '4.0.0')]])}`);
+    expect(archive.html).toContain('action="/console/versions/apply"');
   });
 });
 

@@ -31,9 +31,12 @@ document.addEventListener('DOMContentLoaded', () => {
     // A button for the selection is on when at least one selected version can take the action (allowed
     // by Cedar, and possible in its state: the server lists them in each box's data-can); the API still
     // decides, version by version.
+    // A button the server turned off because no version on the page can take it (data-off-for-all,
+    // naming its reason) stays off, with that reason.
     const selectionCan = (ticked) => {
       let off = 0;
       for (const b of selectionButtons) {
+        if (b.dataset.offForAll) continue;
         b.disabled = ticked.length > 0 && !ticked.some((box) => (box.dataset.can ?? '').split(' ').includes(b.value));
         if (b.disabled) off++;
         if (b.disabled) b.setAttribute('aria-describedby', 'bulk-none-can');
