@@ -35,7 +35,7 @@ const RUNS = DEEP ? 10_000 : FUZZ_RUNS_TEST;
 const SEED = process.env.VERSIONGATE_FUZZ_SEED ? Number(process.env.VERSIONGATE_FUZZ_SEED) : undefined;
 
 const ROUTES = [
-  '/v1/audit', '/v1/audit/head', '/v1/authorize', '/v1/bulk-action/my_domain/', '/v1/domain', '/v1/domain/repositories', '/v1/domains',
+  '/v1/audit', '/v1/audit/head', '/v1/authorize', '/v1/authorize/batch', '/v1/bulk-action/my_domain/', '/v1/domain', '/v1/domain/repositories', '/v1/domains',
   '/v1/package', '/v1/package/version', '/v1/package/version/asset', '/v1/package/version/assets', '/v1/package/version/dependencies',
   '/v1/package/version/publish', '/v1/package/version/readme', '/v1/package/versions', '/v1/package/versions/copy', '/v1/package/versions/delete',
   '/v1/package/versions/dispose', '/v1/package/versions/resync', '/v1/package/versions/update_status', '/v1/packages',
@@ -85,9 +85,21 @@ const versionsField = fc.oneof(
   fc.array(fc.constantFrom('4.0.0', '4.1.0', '4.1.1', '8.0.0', '2.13.1', '9.9.9'), { maxLength: 4 }),
   weird,
 );
+/** A question about one's own access, as POST /v1/authorize/batch takes a list of them. */
+const question = fc.record(
+  {
+    action: fc.oneof(fc.constantFrom('UpdatePackageVersionsStatus', 'DisposePackageVersions', 'ReadAuditLog'), weird),
+    package: fc.oneof(fc.constant<unknown>(CHALK), weird),
+    resource: fc.oneof(fc.constantFrom<unknown>('AuditLog::"versiongate"', 'PolicySet::"live"'), weird),
+    context: fc.oneof(fc.record({ versions: versionsField, currentStatuses: fc.oneof(fc.constant(['Published']), weird) }, { requiredKeys: [] }), weird),
+    principal: fc.oneof(fc.constant<unknown>({ token: OWN_TOKEN }), weird),
+  },
+  { requiredKeys: [] },
+);
 const body = fc.oneof(
   fc.record(
     {
+      questions: fc.oneof(fc.array(question, { maxLength: 5 }), weird),
       versions: versionsField,
       targetStatus: fc.oneof(fc.constantFrom(...STATUSES), weird),
       expectedStatus: fc.oneof(fc.constantFrom(...STATUSES), weird),
