@@ -123,8 +123,6 @@ export function policyApi(deps: PolicyApiDeps, app: OpenAPIHono<AppEnv>): void {
   authorizeBatchApi(deps, app);
 }
 
-
-
 /** The same principal: issuer, subject and the same groups (in any order). */
 function samePrincipal(a: Principal, b: Principal): boolean {
   if (a.issuer !== b.issuer || a.subject !== b.subject || a.groups.length !== b.groups.length) return false;
