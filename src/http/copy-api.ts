@@ -12,6 +12,7 @@ import { VERSION_STATUSES } from '../registry/statuses.ts';
 import type { AppEnv } from './app-env.ts';
 import { arnHint } from './package-query.ts';
 import { errorResponses, MAX_VERSIONS } from './version-api.ts';
+import { revisionsField } from './revisions-field.ts';
 import { byVersion, ownEntry } from '../registry/by-version.ts';
 
 export const COPY_PATH = '/v1/package/versions/copy';
@@ -29,7 +30,7 @@ const copyQuery = z.object({
 const copyBody = z
   .object({
     versions: z.array(z.string()).min(1).max(MAX_VERSIONS).optional().openapi({ example: ['4.1.1'] }),
-    versionRevisions: z.record(z.string(), z.string()).optional(),
+    versionRevisions: revisionsField,
     allowOverwrite: z.boolean().optional(),
     includeFromUpstream: z.boolean().optional(),
   })

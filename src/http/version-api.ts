@@ -14,11 +14,11 @@ import { TARGET_STATUSES, VERSION_STATUSES, type VersionOperation } from '../reg
 import type { AppEnv } from './app-env.ts';
 import { arnHint, coordinatesFrom, packageQuerySchema } from './package-query.ts';
 import { byVersion } from '../registry/by-version.ts';
+import { revisionsField } from './revisions-field.ts';
 
 export const MAX_VERSIONS = 100;
 
 const versionsField = z.array(z.string()).min(1).max(MAX_VERSIONS).openapi({ example: ['4.1.0', '4.1.1'] });
-const revisionsField = z.record(z.string(), z.string()).optional().openapi({ example: { '4.1.0': '25/UjBleHs1DZewk+zozoeqH/R80Rc9gL1P8vbzVMJ4=' } });
 const expectedStatusField = z.enum(VERSION_STATUSES).optional();
 
 const updateBody = z

@@ -248,4 +248,38 @@ describe('CopyPackageVersions and finishing an upload over HTTP', () => {
       expect((await gw.get(`/v1/package/version?${coords('staging')}&version=1.0.0`, all)).status).toBe(404);
     });
   });
+
+  describe('a revision given for a version named "__proto__" guards it like any other', () => {
+    // JSON.parse keeps "__proto__" as an own key, as a client sends it; an object literal would not.
+    const withRevisions = (json: string) => JSON.parse(json) as Record<string, unknown>;
+    const stale = 'A'.repeat(43) + '=';
+
+    it('a stale one fails the update, the delete and the copy with MISMATCHED_REVISION, and nothing changes', async () => {
+      expect((await publish('__proto__', 'a.bin', 'A')).status).toBe(200);
+      const revision = (await describeIn('my_repo', '__proto__')).revision as string;
+      const update = await gw.post(`/v1/package/versions/update_status?${coords('my_repo')}`, withRevisions(`{"versions":["__proto__"],"versionRevisions":{"__proto__":"${stale}"},"targetStatus":"Archived"}`), all);
+      const updated = await update.json();
+      expect(updated.successfulVersions).toEqual({});
+      expect(Object.keys(updated.failedVersions)).toEqual(['__proto__']);
+      expect(updated.failedVersions['__proto__'].errorCode).toBe('MISMATCHED_REVISION');
+      const deleted = await (await gw.post(`/v1/package/versions/delete?${coords('my_repo')}`, withRevisions(`{"versions":["__proto__"],"versionRevisions":{"__proto__":"${stale}"}}`), all)).json();
+      expect(Object.keys(deleted.failedVersions)).toEqual(['__proto__']);
+      expect(deleted.failedVersions['__proto__'].errorCode).toBe('MISMATCHED_REVISION');
+      expect(await describeIn('my_repo', '__proto__')).toMatchObject({ status: 'Published', revision });
+      const copied = await (await copy(withRevisions(`{"versionRevisions":{"__proto__":"${stale}"}}`))).json();
+      expect(Object.keys(copied.failedVersions)).toEqual(['__proto__']);
+      expect(copied.failedVersions['__proto__'].errorCode).toBe('MISMATCHED_REVISION');
+      // The right revision still works.
+      const archived = await (await gw.post(`/v1/package/versions/update_status?${coords('my_repo')}`, withRevisions(`{"versions":["__proto__"],"versionRevisions":{"__proto__":"${revision}"},"targetStatus":"Archived"}`), all)).json();
+      expect(Object.keys(archived.successfulVersions)).toEqual(['__proto__']);
+    });
+
+    it('one for a version the request does not name is refused (400), not dropped', async () => {
+      expect((await publish('1.0.0', 'a.bin', 'A')).status).toBe(200);
+      const res = await gw.post(`/v1/package/versions/delete?${coords('my_repo')}`, withRevisions(`{"versions":["1.0.0"],"versionRevisions":{"__proto__":"${stale}"}}`), all);
+      expect(res.status).toBe(400);
+      expect((await res.json()).message).toContain('versionRevisions names version __proto__, which is not in versions');
+      expect((await describeIn('my_repo', '1.0.0')).status).toBe('Published');
+    });
+  });
 });
