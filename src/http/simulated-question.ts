@@ -8,6 +8,7 @@ import { ValidationError } from '../errors.ts';
 import { auditLogResource, domainResource, packageResource, policySetResource, registryResource, repositoryResource, type CedarResource } from '../policy/entities.ts';
 import type { Explanation } from '../policy/explain.ts';
 import { checkDomainName, checkDomainOwner, parseCoordinates } from '../resource/coordinates.ts';
+import { measureContext } from './context-bounds.ts';
 
 export const packageSchema = z
   .object({ domain: z.string(), domainOwner: z.string(), repository: z.string(), format: z.string(), namespace: z.string().optional(), package: z.string() })
@@ -29,7 +30,10 @@ export const questionFields = {
   resource: z.enum(['AuditLog::"versiongate"', 'PolicySet::"live"', 'Registry::"versiongate"']).optional(),
   context: z
     .record(z.string(), z.unknown())
-    .refine((ctx) => JSON.stringify(ctx).length <= MAX_SIMULATED_CONTEXT_CHARS, `must be at most ${MAX_SIMULATED_CONTEXT_CHARS} characters as JSON (a request's own context is a few KiB at most)`)
+    .superRefine((ctx, check) => {
+      const measured = measureContext(ctx, MAX_SIMULATED_CONTEXT_CHARS);
+      if ('problem' in measured) check.addIssue({ code: 'custom', message: measured.problem });
+    })
     .optional(),
 };
 type QuestionResource = Pick<z.infer<z.ZodObject<typeof questionFields>>, 'package' | 'repository' | 'domain' | 'resource'>;

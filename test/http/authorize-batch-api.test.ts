@@ -55,9 +55,11 @@ describe('POST /v1/authorize/batch', () => {
           questions: 5,
           allowed: 3,
           denied: 2,
+          errors: 0,
+          answeredBy: expect.stringMatching(/^[0-9a-f]{64}$/),
           answers: expect.arrayContaining([
-            { action: 'DisposePackageVersions', resource: 'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/prod/npm//chalk', decision: 'deny', questions: 1, versions: ['4.1.1'] },
-            { action: 'UpdatePackageVersionsStatus', resource: 'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/my_repo/npm//chalk', targetStatus: 'Archived', decision: 'allow', questions: 1, versions: ['4.1.0'] },
+            { action: 'DisposePackageVersions', resource: 'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/prod/npm//chalk', because: 'forbid', questions: 1, versions: ['4.1.1'] },
+            { action: 'UpdatePackageVersionsStatus', resource: 'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/my_repo/npm//chalk', targetStatus: 'Archived', because: 'permit', questions: 1, versions: ['4.1.0'] },
           ]),
         },
       },
@@ -104,6 +106,35 @@ describe('POST /v1/authorize/batch', () => {
     expect((await most.json()).answers).toHaveLength(MAX_OWN_ACCESS_QUESTIONS);
     // Nothing was decided for the refused ones: the one record is the one answered.
     expect((await writtenSince(before)).filter((r) => r.action === 'SimulateAuthorization').map((r) => r.outcome)).toEqual(['read']);
+  });
+
+  it('a context nested deeper than any context needs is a 400, however deep (it was a 500, before the token was even checked)', async () => {
+    gw = await testGateway();
+    const rita = await gw.token('rita', ['release-managers']);
+    for (const token of [rita, undefined]) {
+      // As text: 20,000 levels within the 1 MiB body; JSON.stringify of it overflowed the gateway's stack.
+      const body = `{"questions":[{"action":"ReadAuditLog","resource":"AuditLog::\\"versiongate\\"","context":{"deep":${'['.repeat(20_000)}"x"${']'.repeat(20_000)}}}]}`;
+      const res = await gw.app.request(BATCH, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body });
+      const text = await res.text();
+      expect(res.status, text.slice(0, 200)).toBe(400);
+      expect(JSON.parse(text).message).toBe('questions[0]: context must nest at most 32 levels of records and sets');
+    }
+  });
+
+  it('its one audit record stays small whatever is asked: at most 50 groups of answers, the rest counted', async () => {
+    gw = await testGateway();
+    const rita = await gw.token('rita', ['release-managers']);
+    const before = await seq();
+    // 1,000 questions about 1,000 packages with long names: one group each, were they all listed.
+    const questions = Array.from({ length: MAX_OWN_ACCESS_QUESTIONS }, (_, i) => ({ action: 'ListPackageVersions', package: { ...CHALK, package: `p${i}-${'x'.repeat(150)}` } }));
+    const res = await gw.post(BATCH, { questions }, rita);
+    expect(res.status).toBe(200);
+    const [record] = (await writtenSince(before)).filter((r) => r.action === 'SimulateAuthorization');
+    const simulation = (record!.request as { simulation: { answers: unknown[]; questionsOmitted: number; questions: number } }).simulation;
+    expect(simulation.questions).toBe(MAX_OWN_ACCESS_QUESTIONS);
+    expect(simulation.answers).toHaveLength(50);
+    expect(simulation.questionsOmitted).toBe(MAX_OWN_ACCESS_QUESTIONS - 50);
+    expect(JSON.stringify(record!.request).length).toBeLessThan(20_000);
   });
 
   it('takes no principal: it is only ever about the caller (a principal field is refused)', async () => {

@@ -61,10 +61,11 @@ describe('the policy test bench', () => {
   it('a request Cedar cannot read, against a supplied set, is denied with the reason, never a 500', async () => {
     const files = { 'try.cedar': 'permit (principal in Group::"web", action == Action::"DisposePackageVersions", resource);' };
     let deep: unknown = '4.0.0';
-    for (let i = 0; i < 2_000; i++) deep = [deep];
+    // As deep as a context may be (deeper is refused before Cedar: 400), and not in the schema.
+    for (let i = 0; i < 31; i++) deep = { a: deep };
     for (const [context, error] of [
       [{ versions: ['4.0.0\ud800'], currentStatuses: ['Published'] }, 'the request holds a lone UTF-16 surrogate, which Cedar cannot read'],
-      [{ versions: ['4.0.0'], currentStatuses: ['Published'], x: deep }, expect.stringMatching(/^policy engine failure: recursion limit exceeded/)],
+      [{ versions: ['4.0.0'], currentStatuses: ['Published'], x: deep }, 'while parsing context, record attribute `x` should not exist according to the schema'],
     ] as const) {
       const res = await simulate({ principal: { claims: { sub: 'w', groups: ['web'] } }, action: 'DisposePackageVersions', package: CHALK, context, policies: { files } });
       expect(res.status).toBe(200);
@@ -115,13 +116,17 @@ describe('the policy test bench', () => {
     expect(await after.json()).toMatchObject({ decision: 'allow', because: 'permit' });
   });
 
-  it('a self-check nested too deep for Cedar is denied, and the live set goes on deciding', async () => {
+  it('a self-check nested deeper than any context needs is refused (400) before Cedar, however deep, and the live set goes on deciding', async () => {
     const rita = await s.token('rita', ['release-managers']);
-    let deep: unknown = 1;
-    for (let i = 0; i < 2_000; i++) deep = [deep];
-    const res = await simulate({ principal: { token: rita }, action: 'UpdatePackageVersionsStatus', package: CHALK, context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived', x: deep } }, rita);
-    expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ decision: 'deny', because: 'error' });
+    for (const depth of [33, 2_000, 20_000]) {
+      // As text: JSON.stringify of the test's own object would overflow this stack at the deepest.
+      const nested = `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+      const body = `{"principal":{"token":"${rita}"},"action":"UpdatePackageVersionsStatus","package":${JSON.stringify(CHALK)},"context":{"versions":["4.1.0"],"currentStatuses":["Published"],"targetStatus":"Archived","x":${nested}}}`;
+      const res = await fetch(`${s.gateway.url}/v1/authorize`, { method: 'POST', headers: { authorization: `Bearer ${rita}`, 'content-type': 'application/json' }, body });
+      const text = await res.text();
+      expect(res.status, `${depth}: ${text.slice(0, 200)}`).toBe(400);
+      expect(JSON.parse(text).message).toContain('must nest at most 32 levels of records and sets');
+    }
     const after = await simulate({ principal: { token: rita }, action: 'UpdatePackageVersionsStatus', package: CHALK, context: { versions: ['4.1.0'], currentStatuses: ['Published'], targetStatus: 'Archived' } }, rita);
     expect(after.status).toBe(200);
     expect(await after.json()).toMatchObject({ decision: 'allow', because: 'permit' });
