@@ -9,8 +9,14 @@
  * - Kubernetes' service links are left alone. A Service named `versiongate` gives every pod of the
  *   namespace VERSIONGATE_SERVICE_HOST, VERSIONGATE_PORT_8080_TCP… and VERSIONGATE_PORT=tcp://10.…:8080,
  *   which is not a port: that value is ignored (and said), so the gateway still starts on its own port.
+ *   One named `versiongate-metrics` (or `versiongate-x`) gives VERSIONGATE_METRICS_SERVICE_HOST,
+ *   VERSIONGATE_X_PORT=tcp://… and the like, left alone too.
+ *
+ * "Near" is a couple of edits (cli/suggest.ts), the same words in another order
+ * (VERSIONGATE_TOKEN_MAX_AGE), the start of a setting's name (VERSIONGATE_DATABASE, VERSIONGATE_JWKS),
+ * or any of these in lower case (versiongate_port): each would leave a setting at its default.
  */
-import { didYouMean, nearest } from './cli/suggest.ts';
+import { didYouMeanOneOf, nearest } from './cli/suggest.ts';
 
 /** Read by the client commands and the tests rather than by the settings. */
 const OTHER_VARIABLES = new Set([
@@ -26,10 +32,29 @@ const OTHER_VARIABLES = new Set([
   'VERSIONGATE_MODEL_REPLAY_PATH',
 ]);
 
-/** The names Kubernetes gives a Service's address (enableServiceLinks, on by default). */
-const SERVICE_LINK_NAME = /^VERSIONGATE_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT_\d+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)$/;
-/** VERSIONGATE_PORT as a service link sets it: `tcp://10.96.0.12:8080`. */
+/**
+ * The names Kubernetes gives the address of a Service named `versiongate` or `versiongate-…`
+ * (enableServiceLinks, on by default), but for `…_PORT` itself, which is one only with a link's value.
+ */
+const SERVICE_LINK_NAME = /^VERSIONGATE(_[A-Z0-9_]+?)?_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT_\d+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)$/;
+const SERVICE_PORT_NAME = /^VERSIONGATE(_[A-Z0-9_]+)?_PORT$/;
+/** A service link's value, as VERSIONGATE_PORT or VERSIONGATE_X_PORT get it: `tcp://10.96.0.12:8080`. */
 const SERVICE_LINK_VALUE = /^(tcp|udp|sctp):\/\/[^/]*:\d+$/;
+
+const PREFIX = 'VERSIONGATE_';
+const words = (name: string) => name.slice(PREFIX.length).split('_').filter(Boolean).sort().join('_');
+
+/** The settings a mistyped name most likely meant, or none when it is near none of them. */
+function meant(name: string, settings: ReadonlySet<string>): string[] {
+  const upper = name.toUpperCase();
+  if (upper !== name && settings.has(upper)) return [upper];
+  const near = nearest(upper, settings);
+  if (near.length > 0) return near;
+  const sameWords = [...settings].filter((s) => words(s) === words(upper));
+  if (sameWords.length > 0) return sameWords;
+  // The start of a setting's name, a whole word at least (VERSIONGATE_JWKS, not VERSIONGATE_J).
+  return upper.length > PREFIX.length + 2 ? [...settings].filter((s) => s.startsWith(`${upper}_`)) : [];
+}
 
 export interface EnvironmentCheck {
   /** Variables whose value is not to be read as the setting of that name (a service link's VERSIONGATE_PORT). */
@@ -50,7 +75,7 @@ export function checkEnvironment(env: Record<string, string | undefined>, settin
   const notices: string[] = [];
   const misspelt: string[] = [];
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith('VERSIONGATE_') || value === undefined) continue;
+    if (!name.toUpperCase().startsWith(PREFIX) || value === undefined) continue;
     if (settings.has(name)) {
       if (name === 'VERSIONGATE_PORT' && SERVICE_LINK_VALUE.test(value)) {
         ignored.add(name);
@@ -58,8 +83,9 @@ export function checkEnvironment(env: Record<string, string | undefined>, settin
       }
       continue;
     }
-    if (OTHER_VARIABLES.has(name) || SERVICE_LINK_NAME.test(name)) continue;
-    if (nearest(name, settings).length > 0) misspelt.push(`${name} is not a setting${didYouMean(name, settings)}`);
+    if (OTHER_VARIABLES.has(name) || SERVICE_LINK_NAME.test(name) || (SERVICE_PORT_NAME.test(name) && SERVICE_LINK_VALUE.test(value))) continue;
+    const candidates = meant(name, settings);
+    if (candidates.length > 0) misspelt.push(`${name} is not a setting${didYouMeanOneOf(candidates)}`);
     else notices.push(`${name} is not a setting versiongate reads: ignored`);
   }
   if (misspelt.length > 0) throw new EnvironmentError(`${misspelt.join('; ')}. Rename it, or unset it.`);

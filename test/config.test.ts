@@ -261,6 +261,32 @@ describe('VERSIONGATE_* variables that are not settings', () => {
     );
   });
 
+  it('refuses the same words in another order, the start of a setting\'s name, and a setting in lower case', () => {
+    expect(configError({ env: { VERSIONGATE_TOKEN_MAX_AGE: '1h' } })).toBe("VERSIONGATE_TOKEN_MAX_AGE is not a setting (did you mean 'VERSIONGATE_MAX_TOKEN_AGE'?). Rename it, or unset it.");
+    expect(configError({ env: { VERSIONGATE_DATABASE: 'postgres://db/vg' } })).toBe(
+      "VERSIONGATE_DATABASE is not a setting (did you mean 'VERSIONGATE_DATABASE_URL', 'VERSIONGATE_DATABASE_POOL_SIZE' or 'VERSIONGATE_DATABASE_TIMEOUT'?). Rename it, or unset it.",
+    );
+    expect(configError({ env: { VERSIONGATE_JWKS: 'https://idp/jwks' } })).toContain("(did you mean 'VERSIONGATE_JWKS_URL' or 'VERSIONGATE_JWKS_FILE'?)");
+    expect(configError({ env: { versiongate_port: '9000' } })).toBe("versiongate_port is not a setting (did you mean 'VERSIONGATE_PORT'?). Rename it, or unset it.");
+  });
+
+  it('leaves alone the service links of a Service named versiongate-anything (versiongate-metrics, versiongate-x)', () => {
+    const config = parse({
+      env: {
+        VERSIONGATE_METRICS_SERVICE_HOST: '10.96.0.13',
+        VERSIONGATE_METRICS_SERVICE_PORT: '9464',
+        VERSIONGATE_METRICS_PORT: 'tcp://10.96.0.13:9464',
+        VERSIONGATE_METRICS_PORT_9464_TCP: 'tcp://10.96.0.13:9464',
+        VERSIONGATE_METRICS_PORT_9464_TCP_ADDR: '10.96.0.13',
+        VERSIONGATE_X_PORT: 'tcp://10.96.0.14:80',
+        VERSIONGATE_X_SERVICE_HOST: '10.96.0.14',
+      },
+    });
+    expect(config.environmentNotices).toEqual([]);
+    // The same name with a value that is no link is what it looks like: a mistyped VERSIONGATE_PORT.
+    expect(configError({ env: { VERSIONGATE_X_PORT: '9000' } })).toContain("VERSIONGATE_X_PORT is not a setting (did you mean 'VERSIONGATE_PORT'?)");
+  });
+
   it('reports, and does not refuse, one that resembles no setting; the client commands\' variables are not reported', () => {
     const config = parse({ env: { VERSIONGATE_TEAM_NOTE: 'x', VERSIONGATE_ENDPOINT: 'http://127.0.0.1:8080', VERSIONGATE_TOKEN: 'ey…' } });
     expect(config.environmentNotices).toEqual(['VERSIONGATE_TEAM_NOTE is not a setting versiongate reads: ignored']);

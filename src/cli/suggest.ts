@@ -51,7 +51,12 @@ export function nearest(given: string, known: Iterable<string>): string[] {
 
 /** " (did you mean 'x'?)" or " (did you mean 'x' or 'y'?)", or nothing when no known name is near. */
 export function didYouMean(given: string, known: Iterable<string>, quote: (name: string) => string = (n) => `'${n}'`): string {
-  const names = nearest(given, known).slice(0, 3).map(quote);
+  return didYouMeanOneOf(nearest(given, known), quote);
+}
+
+/** " (did you mean 'x' or 'y'?)" for names already chosen (at most three), or nothing for none. */
+export function didYouMeanOneOf(candidates: readonly string[], quote: (name: string) => string = (n) => `'${n}'`): string {
+  const names = candidates.slice(0, 3).map(quote);
   if (names.length === 0) return '';
   const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
   return ` (did you mean ${list}?)`;
