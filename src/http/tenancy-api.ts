@@ -205,7 +205,8 @@ export function tenancyApi(deps: TenancyApiDeps, app: OpenAPIHono<AppEnv>): void
     const b: z.infer<typeof createRepositoryBody> = c.req.valid('json') ?? {};
     refuseUnsupported(b);
     const upstreams = checkUpstreamNames(b.upstreams) ?? [];
-    const caller = await c.var.caller('CreateRepository', hint(deps.region, q.domainOwner, q.domain));
+    // The repository it would create, as its applied or denied record is scoped: a refused token's record goes to that repository's readers too.
+    const caller = await c.var.caller('CreateRepository', hint(deps.region, q.domainOwner, q.domain, q.repository));
     return c.json(await createRepository(deps, { caller, ...q, description: b.description ?? null, upstreams }), 200);
   });
 

@@ -105,6 +105,16 @@ describe.each(['sqlite', 'postgres'] as const)('scoped audit readers (%s)', (eng
     expect((await read(await gw.token('sid', ['scratch-auditors']), 'decision=unauthenticated')).records).toEqual([]);
   });
 
+  it("a refused token's CreateRepository is the record of the repository it names, as the request's own record would be", async () => {
+    const res = await gw.post(`/v1/repository?${SECRET_QUERY}`, {}, 'not-a-token');
+    expect(res.status).toBe(401);
+    await gw.rejections.flush();
+    const dora = await gw.token('dora', ['domain-auditors']);
+    expect((await read(dora, `resource=${SECRET}&decision=unauthenticated`)).records.map((r) => [r.action, r.resource])).toEqual([['CreateRepository', SECRET]]);
+    // Not the domain's own: a reader allowed the domain but that repository does not see it.
+    expect((await read(await gw.token('mo', ['most-auditors']), 'decision=unauthenticated')).records).toEqual([]);
+  });
+
   it("a repository-scoped reader does not read its domain's own records", async () => {
     const releaseManager = await gw.token('alice', ['release-managers']);
     const page = await read(releaseManager, 'action=CreateRepository');
