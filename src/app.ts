@@ -225,7 +225,8 @@ function fieldErrorsOf(issues: ReadonlyArray<{ path: PropertyKey[]; message: str
 function describeIssues(target: string, issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string; keys?: string[] }>): string {
   const parts = issues.slice(0, 5).map((i) => {
     const path = i.path.map(String).join('.');
-    if (i.code === 'unrecognized_keys' && i.keys) return `unknown field(s) in the ${target === 'json' ? 'body' : target}: ${i.keys.join(', ')}`;
+    // Inside the body, where: `questions.0` (the first question), not the body as a whole.
+    if (i.code === 'unrecognized_keys' && i.keys) return `unknown field(s) in ${path ? path : `the ${target === 'json' ? 'body' : target}`}: ${i.keys.join(', ')}`;
     const where = path || (target === 'json' ? 'body' : target);
     return `${where}: ${i.message}`;
   });

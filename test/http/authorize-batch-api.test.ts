@@ -137,11 +137,15 @@ describe('POST /v1/authorize/batch', () => {
     expect(JSON.stringify(record!.request).length).toBeLessThan(20_000);
   });
 
-  it('takes no principal: it is only ever about the caller (a principal field is refused)', async () => {
+  it('takes no principal: it is only ever about the caller (a principal field is refused, where it is)', async () => {
     gw = await testGateway();
     const rita = await gw.token('rita', ['release-managers']);
     const res = await gw.post(BATCH, { principal: { claims: { sub: 'sam', groups: ['security'] } }, questions: [{ action: 'DeletePackageVersions', package: CHALK }] }, rita);
     expect(res.status).toBe(400);
+    expect((await res.json()).message).toContain('unknown field(s) in the body: principal');
+    const inQuestion = await gw.post(BATCH, { questions: [{ action: 'DeletePackageVersions', package: CHALK }, { action: 'DeletePackageVersions', package: CHALK, principal: { token: rita } }] }, rita);
+    expect(inQuestion.status).toBe(400);
+    expect((await inQuestion.json()).message).toContain('unknown field(s) in questions.1: principal');
   });
 
   it('where the policies allow nobody to ask about their own access: 403, one denied record', async () => {
