@@ -175,7 +175,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // Before this start's own records (the policy load) make the log non-empty.
   const emptied = await emptiedLogEvidence(store).catch(() => undefined);
   if (emptied) {
-    logger.warn('the audit log is empty, but versions were synchronised, each with its record: the log was emptied (verify against a saved head)', emptied);
+    logger.warn('the audit log is empty, but the registry holds versions or syncs committed with their records: the log was emptied (verify against a saved head)', emptied);
   }
   const removed = await removedRecordsEvidence(store).catch(() => undefined);
   if (removed) logger.warn("the audit log ends before the database's own head (audit_head): records were removed from it", removed);

@@ -228,6 +228,78 @@ export function syncRecord(i: SyncRecordInput): AuditRecordInput {
   };
 }
 
+/** Which `seed demo` made a record: the operator's local command, not a request. */
+const SEED_DEMO = { requestId: 'seed-demo', action: 'SeedDemo' } as const;
+
+/**
+ * A record of `seed demo`: like a policy load it has no principal and no Cedar decision, but what it
+ * creates or changes is on the chain, in the transaction that makes it.
+ */
+function seedRecord(clock: Clock, resource: string, request: Record<string, unknown>, changes: AuditRecordInput['changes'], ref?: PackageRef): AuditRecordInput {
+  return {
+    decisionId: randomUUID(),
+    time: clock.now().toISOString(),
+    requestId: SEED_DEMO.requestId,
+    sourceIp: null,
+    principal: null,
+    action: SEED_DEMO.action,
+    resource,
+    decision: 'none',
+    reason: null,
+    determiningPolicies: [],
+    errors: [],
+    policySetHash: null,
+    request,
+    changes,
+    outcome: 'applied',
+    httpStatus: 0,
+    packageScope: ref ? { repositoryArn: ref.repositoryArn, domainArn: ref.domainArn, packageName: ref.name } : undefined,
+  };
+}
+
+export interface SeedTenancyRecordInput {
+  clock: Clock;
+  /** The domain's ARN (the demo's region). */
+  domainArn: string;
+  domain: string;
+  /** The repository created; absent for the domain itself. */
+  repository?: string | undefined;
+}
+
+/**
+ * `seed demo` creating its domain or one of its repositories. Named as CreateDomain and
+ * CreateRepository name theirs (the domain as resource, the repository in the request), so the
+ * record belongs to that domain, and to that repository, for scoped readers.
+ */
+export function seedTenancyRecord(i: SeedTenancyRecordInput): AuditRecordInput {
+  const request = i.repository === undefined ? { create: 'domain', domain: i.domain } : { create: 'repository', domain: i.domain, repository: i.repository };
+  return seedRecord(i.clock, `Domain::"${i.domainArn}"`, request, []);
+}
+
+export interface SeedVersionRecordInput {
+  clock: Clock;
+  /** The version's package. */
+  ref: PackageRef;
+  version: string;
+  assetName: string;
+  revision: string;
+}
+
+/**
+ * `seed demo` creating a demo version, Published. Its change is a publish's for a new version: from
+ * Deleted with no revision (to the registry a version that never existed is a version number free to
+ * publish, planPublish), so `audit verify --state` reads its state from this record.
+ */
+export function seedVersionRecord(i: SeedVersionRecordInput): AuditRecordInput {
+  return seedRecord(
+    i.clock,
+    i.ref.arn,
+    { versions: [i.version], assetName: i.assetName },
+    [{ version: i.version, before: { status: 'Deleted', revision: '' }, after: { status: 'Published', revision: i.revision } }],
+    i.ref,
+  );
+}
+
 export interface SeedRestoreRecordInput {
   clock: Clock;
   /** The restored version's package. */
@@ -238,28 +310,13 @@ export interface SeedRestoreRecordInput {
   revision: string;
 }
 
-/**
- * `seed demo` publishing a deleted or disposed demo version again: the operator's local command, so
- * like a policy load it has no principal and no Cedar decision, but its change is on the chain.
- */
+/** `seed demo` publishing a deleted or disposed demo version again. */
 export function seedRestoreRecord(i: SeedRestoreRecordInput): AuditRecordInput {
-  return {
-    decisionId: randomUUID(),
-    time: i.clock.now().toISOString(),
-    requestId: 'seed-demo',
-    sourceIp: null,
-    principal: null,
-    action: 'SeedDemo',
-    resource: i.ref.arn,
-    decision: 'none',
-    reason: null,
-    determiningPolicies: [],
-    errors: [],
-    policySetHash: null,
-    request: { versions: [i.version], restore: true, assetName: i.assetName },
-    changes: [{ version: i.version, before: i.before, after: { status: 'Published', revision: i.revision } }],
-    outcome: 'applied',
-    httpStatus: 0,
-    packageScope: { repositoryArn: i.ref.repositoryArn, domainArn: i.ref.domainArn, packageName: i.ref.name },
-  };
+  return seedRecord(
+    i.clock,
+    i.ref.arn,
+    { versions: [i.version], restore: true, assetName: i.assetName },
+    [{ version: i.version, before: i.before, after: { status: 'Published', revision: i.revision } }],
+    i.ref,
+  );
 }

@@ -4,6 +4,7 @@
  * "intact" without a head saved elsewhere. The head in the start and stop lines puts one in the
  * shipped logs at every restart, for `audit verify --head` (docs/AUDIT.md, "Anchoring the head").
  */
+import { DEMO_VERSIONS, isDemoVersion } from '../registry/demo-versions.ts';
 import { formatHead } from './verify-chain.ts';
 import type { KeptAuditHead, Store } from '../store/store.ts';
 
@@ -12,15 +13,30 @@ export async function auditHeadText(store: Pick<Store, 'auditHead'>): Promise<st
   return formatHead(await store.auditHead());
 }
 
+/** What shows that an empty log had records. */
+export type EmptiedLogEvidence = {
+  completedSyncs: number;
+  /** A version a recorded change created or changed (domain/repository/format/namespace/package@version), if any. */
+  version?: string | undefined;
+};
+
 /**
- * Why an empty log is suspect, or undefined when it is not. A completed sync is committed with its
- * record, so completed syncs under an empty log mean records were removed. Versions alone do not:
- * `seed demo` creates its versions with no record, and the first start after it finds them so.
+ * Why an empty log is suspect, or undefined when it is not. Everything that creates or changes a
+ * version, or completes its sync, commits with its record, so a completed sync or a version row under
+ * an empty log means records were removed. Except the demo's versions as an older `seed demo` left
+ * them (before it recorded what it creates): Published, with no record, and the first start after it
+ * finds exactly that. So such a row is no evidence (nor, then, one the current seed created: the two
+ * look alike). They are at most DEMO_VERSIONS' rows, so one row more read always holds any other.
  */
-export async function emptiedLogEvidence(store: Pick<Store, 'auditHead' | 'countSyncJobs'>): Promise<{ completedSyncs: number } | undefined> {
+export async function emptiedLogEvidence(store: Pick<Store, 'auditHead' | 'countSyncJobs' | 'readVersionStates'>): Promise<EmptiedLogEvidence | undefined> {
   if ((await store.auditHead()) !== null) return undefined;
   const { completed } = await store.countSyncJobs();
-  return completed > 0 ? { completedSyncs: completed } : undefined;
+  const rows = await store.readVersionStates(0, DEMO_VERSIONS.length + 1);
+  const recorded = rows.find((v) => v.status !== 'Published' || !isDemoVersion(v.key, v.version));
+  if (completed === 0 && !recorded) return undefined;
+  if (!recorded) return { completedSyncs: completed };
+  const k = recorded.key;
+  return { completedSyncs: completed, version: `${k.domain}/${k.repository}/${k.format}/${k.namespace}/${k.name}@${recorded.version}` };
 }
 
 /**

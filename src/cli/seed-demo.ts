@@ -7,18 +7,21 @@
  * the server's worker pool syncs them, extracting the npm and Maven metadata. Running it again adds
  * the domain, repositories and versions it does not find, and restores a demo version that was
  * deleted or disposed since (following the README does both) to Published with its demo asset, a new
- * revision and, for a deleted one, a new identifier, recorded in the audit log as a SeedDemo change.
- * A version in any other status (Archived, Unlisted…) is left as it is.
+ * revision and, for a deleted one, a new identifier. A version in any other status (Archived,
+ * Unlisted…) is left as it is. Everything it creates or restores is recorded in the audit log as a
+ * SeedDemo change, in the transaction that writes it, as every other change to the registry is (so
+ * `audit verify --state` checks the demo's versions as it checks any other).
  */
 import { createHash } from 'node:crypto';
-import { seedRestoreRecord } from '../audit/build-record.ts';
+import type { AuditRecordInput } from '../audit/audit-record.ts';
+import { seedRestoreRecord, seedTenancyRecord, seedVersionRecord } from '../audit/build-record.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { ConflictError } from '../errors.ts';
 import { newRevision } from '../registry/revision.ts';
-import { packageRef } from '../resource/package-arn.ts';
+import { domainArn, packageRef } from '../resource/package-arn.ts';
 import type { VersionStatus } from '../registry/statuses.ts';
 import type { BlobStore } from '../store/blob-store.ts';
-import type { Store } from '../store/store.ts';
+import type { Store, TenancyChange } from '../store/store.ts';
 import { tgz } from './tarball.ts';
 import { DEMO_DOMAIN, DEMO_OWNER, DEMO_VERSIONS as VERSIONS, type DemoVersion } from '../registry/demo-versions.ts';
 
@@ -71,58 +74,62 @@ export interface SeedReport {
 }
 
 export interface SeedOptions {
-  /** The region of the ARNs the restores' audit records name (VERSIONGATE_REGION). */
+  /** The region of the ARNs its audit records name (VERSIONGATE_REGION). */
   region?: string | undefined;
   clock?: Clock | undefined;
 }
 
 export async function seedDemo(store: Store, blobs: BlobStore, options: SeedOptions = {}): Promise<SeedReport> {
   const report: SeedReport = { created: [], restored: [], existing: [], versionsCreated: 0 };
-  const ignoreExisting = async (what: string, fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-      report.created.push(what);
-    } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-      report.existing.push(what);
-    }
+  const clock = options.clock ?? systemClock;
+  const region = options.region ?? DEFAULT_REGION;
+  const demoDomainArn = domainArn(region, DEMO_OWNER, DEMO_DOMAIN);
+  // Each created with its record, as CreateDomain and CreateRepository commit theirs; one found is left as it is.
+  const create = async (what: string, change: TenancyChange, audit: AuditRecordInput) => {
+    const result = await store.applyTenancyChange(change, audit);
+    if (result.ok) report.created.push(what);
+    else if (result.reason === 'domain_exists' || result.reason === 'repository_exists') report.existing.push(what);
+    // Only the domain deleted between the two (the server's DeleteDomain) gets here: nothing was written.
+    else throw new ConflictError(`${what} could not be created (${result.reason}) while the demo was seeded; nothing was changed, run seed demo again`, 'domain', DEMO_DOMAIN);
   };
-  await ignoreExisting(`domain ${DEMO_DOMAIN}`, () => store.createDomain(DEMO_DOMAIN, DEMO_OWNER));
-  for (const repo of ['my_repo', 'prod', 'staging']) await ignoreExisting(`repository ${repo}`, () => store.createRepository(DEMO_OWNER, DEMO_DOMAIN, repo));
+  await create(`domain ${DEMO_DOMAIN}`, { kind: 'createDomain', owner: DEMO_OWNER, domain: DEMO_DOMAIN }, seedTenancyRecord({ clock, domainArn: demoDomainArn, domain: DEMO_DOMAIN }));
+  for (const repository of ['my_repo', 'prod', 'staging']) {
+    await create(
+      `repository ${repository}`,
+      { kind: 'createRepository', owner: DEMO_OWNER, domain: DEMO_DOMAIN, repository, description: null, upstreams: [] },
+      seedTenancyRecord({ clock, domainArn: demoDomainArn, domain: DEMO_DOMAIN, repository }),
+    );
+  }
   for (const v of VERSIONS) {
     const label = `${v.repository}: ${v.format} ${v.namespace ? `${v.namespace}/` : ''}${v.name} ${v.version}`;
     const snapshot = await store.readPackage({ domainOwner: DEMO_OWNER, domain: DEMO_DOMAIN, ...v }, [v.version]);
     const existing = snapshot.versions.get(v.version);
-    if (existing && (existing.status === 'Deleted' || existing.status === 'Disposed')) {
-      await restore(store, blobs, v, snapshot.packageId!, existing, options);
-      report.restored.push(`${label} (was ${existing.status})`);
-      report.versionsCreated++;
-      continue;
-    }
-    if (existing) {
+    if (existing && existing.status !== 'Deleted' && existing.status !== 'Disposed') {
       report.existing.push(label);
       continue;
     }
-    const assets = [];
-    for (const a of demoAssets(v)) assets.push(await blobs.put(a.name, a.bytes));
-    try {
-      await store.addVersion({ key: { domainOwner: DEMO_OWNER, domain: DEMO_DOMAIN, ...v }, version: v.version, status: 'Published', revision: newRevision(), assets });
-      report.created.push(label);
-      report.versionsCreated++;
-    } catch (err) {
-      for (const a of assets) await blobs.remove(a.blobKey);
-      throw err;
-    }
+    await publishDemo(store, blobs, v, snapshot.packageId, existing ?? null, { clock, region });
+    if (existing) report.restored.push(`${label} (was ${existing.status})`);
+    else report.created.push(label);
+    report.versionsCreated++;
   }
   return report;
 }
 
 /**
- * Publishes a deleted or disposed demo version again, as a publish of its demo asset would: one
- * commit, guarded by the revision just read, with its audit record (no principal: it is the
- * operator's local command, like the policy loads), the version's sync awaiting.
+ * Publishes a demo version, new or deleted or disposed, as a publish of its demo asset would: one
+ * commit, guarded by the revision just read (none: it must still not exist), with its audit record
+ * (no principal: it is the operator's local command, like the policy loads), the version's sync
+ * awaiting.
  */
-async function restore(store: Store, blobs: BlobStore, v: DemoVersion, packageId: number, before: { status: VersionStatus; revision: string }, options: SeedOptions): Promise<void> {
+async function publishDemo(
+  store: Store,
+  blobs: BlobStore,
+  v: DemoVersion,
+  packageId: number | null,
+  before: { status: VersionStatus; revision: string } | null,
+  options: { clock: Clock; region: string },
+): Promise<void> {
   const [demo] = demoAssets(v);
   const blobKey = blobs.newKey();
   // Reserved first, as a publish does: bytes no commit claims are removed at the next start.
@@ -132,16 +139,18 @@ async function restore(store: Store, blobs: BlobStore, v: DemoVersion, packageId
     const asset = await blobs.ingest(demo!.name, blobKey, new Blob([demo!.bytes]).stream(), { maxBytes: demo!.bytes.length, expectedSha256: createHash('sha256').update(demo!.bytes).digest('hex') });
     const key = { domainOwner: DEMO_OWNER, domain: DEMO_DOMAIN, repository: v.repository, format: v.format, namespace: v.namespace, name: v.name };
     const revision = newRevision();
-    const ref = packageRef({ region: options.region ?? DEFAULT_REGION, ...key });
+    const ref = packageRef({ region: options.region, ...key });
+    const record = { clock: options.clock, ref, version: v.version, assetName: asset.name, revision };
     const result = await store.commitVersionChanges({
+      // Null for a package the demo has not created yet: the publish creates it.
       packageId,
-      guards: [{ version: v.version, revision: before.revision }],
+      guards: [{ version: v.version, revision: before?.revision ?? null }],
       changes: [],
       disposeAssets: false,
-      publish: { key, version: v.version, status: 'Published', revision, fresh: before.status === 'Deleted', asset },
-      audit: seedRestoreRecord({ clock: options.clock ?? systemClock, ref, version: v.version, assetName: asset.name, before: { status: before.status, revision: before.revision }, revision }),
+      publish: { key, version: v.version, status: 'Published', revision, fresh: before === null || before.status === 'Deleted', asset },
+      audit: before ? seedRestoreRecord({ ...record, before: { status: before.status, revision: before.revision } }) : seedVersionRecord(record),
     });
-    if (!result.ok) throw new ConflictError(`${v.name} ${v.version} changed while the demo restored it; nothing was changed, run seed demo again`, 'package-version', v.version);
+    if (!result.ok) throw new ConflictError(`${v.name} ${v.version} changed while the demo ${before ? 'restored' : 'created'} it; nothing was changed, run seed demo again`, 'package-version', v.version);
     claimed = true;
   } finally {
     if (!claimed) await blobs.remove(blobKey).catch(() => undefined);

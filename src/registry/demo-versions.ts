@@ -1,8 +1,4 @@
-/**
- * The versions `versiongate seed demo` creates. It adds them Published with no audit record (only a
- * restore of a deleted or disposed one is recorded), so `audit verify --state` needs to know them to
- * tell such a version from a row nobody recorded.
- */
+/** The domain, repositories' owner and versions `versiongate seed demo` creates. */
 import type { PackageFormat } from '../resource/formats.ts';
 import type { PackageKey } from '../store/store.ts';
 
@@ -24,7 +20,12 @@ export const DEMO_VERSIONS: readonly DemoVersion[] = [
   { repository: 'prod', format: 'npm', namespace: '', name: 'chalk', version: '4.1.1' },
 ];
 
-/** Whether `seed demo` creates this version (Published, unrecorded). */
+/**
+ * Whether `seed demo` creates this version. Before it recorded what it creates, it added these
+ * Published with no audit record, and a store seeded then still has them so until their first sync:
+ * `audit verify --state` names the likely cause beside such a row (it reports the row all the same),
+ * and the start's emptied-log warning does not take them as evidence of records removed.
+ */
 export function isDemoVersion(key: PackageKey, version: string): boolean {
   return (
     key.domainOwner === DEMO_OWNER &&

@@ -363,7 +363,11 @@ export interface VersionStore {
   /** The metadata the last completed sync recorded. */
   readVersionMetadata(versionId: number): Promise<VersionMetadata>;
   readPackage(key: PackageKey, versions: readonly string[]): Promise<PackageSnapshot>;
-  /** Adds a version (creating the package if needed), its sync awaiting. Fails with ConflictError if it exists. */
+  /**
+   * Adds a version (creating the package if needed), its sync awaiting. Fails with ConflictError if it
+   * exists. It writes no audit record, so nothing the gateway or its commands run uses it (`audit
+   * verify --state` names such a row): tests and benchmarks build fixtures with it.
+   */
   addVersion(version: NewVersion): Promise<void>;
   commitVersionChanges(commit: VersionCommit): Promise<VersionCommitResult>;
   /**

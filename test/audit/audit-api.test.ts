@@ -79,13 +79,16 @@ describe('audit queries', () => {
     return ((await res.json()).records as AuditRecord[]).filter((r) => r.action !== 'ReadAuditLog');
   };
   /**
-   * How many of the records are the seeded versions' syncs (testGateway() syncs the 6 demo
-   * versions, each audited as SyncPackageVersion) and how many the requests made above. The
-   * filters must find both: a sync record names its package ARN and the version it synced.
+   * How many of the records are the seed's (testGateway() seeds the demo: its domain, 3 repositories
+   * and 6 versions, each audited as SeedDemo), the seeded versions' syncs (each audited as
+   * SyncPackageVersion) and the requests made above. The filters must find all three: a seed or sync
+   * record names its package ARN and the version it created or synced; the seed's domain and
+   * repository records belong to that domain and repository, as CreateDomain's and CreateRepository's.
    */
   const tally = (records: AuditRecord[]) => ({
+    seeds: records.filter((r) => r.action === 'SeedDemo').length,
     syncs: records.filter((r) => r.action === 'SyncPackageVersion').length,
-    requests: records.filter((r) => r.action !== 'SyncPackageVersion').length,
+    requests: records.filter((r) => r.action !== 'SyncPackageVersion' && r.action !== 'SeedDemo').length,
   });
 
   it('filters by principal, action and decision', async () => {
@@ -96,25 +99,28 @@ describe('audit queries', () => {
   });
 
   it('filters by exact resource, repository, domain and prefix', async () => {
-    // Seeded syncs: my_repo chalk 4.0.0, 4.1.0, 4.1.1, @nestjs/core 8.0.0, log4j 2.13.1; prod chalk 4.1.1.
-    expect(tally(await query(`resource=${encodeURIComponent(MY_REPO_CHALK)}`))).toEqual({ syncs: 3, requests: 3 });
-    expect(tally(await query(`resource=${encodeURIComponent(`${ARN}:repository/my_domain/my_repo`)}`))).toEqual({ syncs: 5, requests: 4 });
-    expect(tally(await query(`resource=${encodeURIComponent(`${ARN}:repository/my_domain/prod`)}`))).toEqual({ syncs: 1, requests: 1 });
-    expect(tally(await query(`resource=${encodeURIComponent(`${ARN}:domain/my_domain`)}`))).toEqual({ syncs: 6, requests: 5 });
-    expect(tally(await query(`resource=${encodeURIComponent(`${ARN}:package/my_domain/my_repo/npm/nestjs/*`)}`))).toEqual({ syncs: 1, requests: 1 });
-    expect(tally(await query(`resource=${encodeURIComponent(`${ARN}:package/my_domain/my_repo/npm//chalk*`)}`))).toEqual({ syncs: 3, requests: 3 });
+    // Seeded (and synced): my_repo chalk 4.0.0, 4.1.0, 4.1.1, @nestjs/core 8.0.0, log4j 2.13.1; prod chalk 4.1.1.
+    expect(tally(await query(`resource=${encodeURIComponent(MY_REPO_CHALK)}`))).toEqual({ seeds: 3, syncs: 3, requests: 3 });
+    // A repository's records include its creation.
+    expect(tally(await query(`resource=${encodeURIComponent(`${ARN}:repository/my_domain/my_repo`)}`))).toEqual({ seeds: 6, syncs: 5, requests: 4 });
+    expect(tally(await query(`resource=${encodeURIComponent(`${ARN}:repository/my_domain/prod`)}`))).toEqual({ seeds: 2, syncs: 1, requests: 1 });
+    // The domain's: its creation, its repositories' and every version's.
+    expect(tally(await query(`resource=${encodeURIComponent(`${ARN}:domain/my_domain`)}`))).toEqual({ seeds: 10, syncs: 6, requests: 5 });
+    expect(tally(await query(`resource=${encodeURIComponent(`${ARN}:package/my_domain/my_repo/npm/nestjs/*`)}`))).toEqual({ seeds: 1, syncs: 1, requests: 1 });
+    expect(tally(await query(`resource=${encodeURIComponent(`${ARN}:package/my_domain/my_repo/npm//chalk*`)}`))).toEqual({ seeds: 3, syncs: 3, requests: 3 });
   });
 
   it('filters by package and by version (requested or changed)', async () => {
-    expect(tally(await query('package=chalk'))).toEqual({ syncs: 4, requests: 4 });
-    expect(tally(await query('package=core'))).toEqual({ syncs: 1, requests: 1 });
-    // Newest first: the request that unlisted 4.0.0, then the seeded sync that changed 4.0.0.
+    expect(tally(await query('package=chalk'))).toEqual({ seeds: 4, syncs: 4, requests: 4 });
+    expect(tally(await query('package=core'))).toEqual({ seeds: 1, syncs: 1, requests: 1 });
+    // Newest first: the request that unlisted 4.0.0, the seeded sync that changed 4.0.0, the seed that created it.
     expect((await query('version=4.0.0')).map((r) => [r.action, r.request])).toEqual([
       ['UpdatePackageVersionsStatus', { versions: ['4.1.1', '4.0.0'], targetStatus: 'Unlisted' }],
       ['SyncPackageVersion', expect.objectContaining({ versions: ['4.0.0'] })],
+      ['SeedDemo', { versions: ['4.0.0'], assetName: 'chalk-4.0.0.tgz' }],
     ]);
-    // 4.1.1 of chalk: the unlist (my_repo) and the denied dispose (prod), and its sync in each repository.
-    expect(tally(await query('package=chalk&version=4.1.1'))).toEqual({ syncs: 2, requests: 2 });
+    // 4.1.1 of chalk: the unlist (my_repo) and the denied dispose (prod), and its seed and sync in each repository.
+    expect(tally(await query('package=chalk&version=4.1.1'))).toEqual({ seeds: 2, syncs: 2, requests: 2 });
   });
 
   it('filters by time range', async () => {

@@ -3,7 +3,7 @@
  * warning when a populated registry starts on an emptied audit log (which verifies "intact" alone);
  * on PostgreSQL, the head the database keeps apart from the log.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -14,7 +14,12 @@ import { formatHead, verifyChain, parseHead } from '../../src/audit/verify-chain
 import { systemClock } from '../../src/clock.ts';
 import { parseConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { DATABASE_FILE, startGateway } from '../../src/main.ts';
+import { BLOB_DIR, DATABASE_FILE, startGateway } from '../../src/main.ts';
+import { DEMO_DOMAIN, DEMO_OWNER, seedDemo } from '../../src/cli/seed-demo.ts';
+import { DEMO_VERSIONS } from '../../src/registry/demo-versions.ts';
+import { openBlobStore } from '../../src/store/blob-store.ts';
+import type { PackageKey, Store } from '../../src/store/store.ts';
+import { auditInput } from '../helpers/audit-input.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { REPO_POLICIES, seededTemplate, testGateway, type TestGateway } from '../helpers/gateway.ts';
 import { sqlOnGateway } from '../helpers/raw-sql.ts';
@@ -70,6 +75,56 @@ describe('the chain head in the start and stop lines', () => {
     const lines = await runOnce();
     const warning = lines.find((l) => l.level === 'warn' && String(l.msg).includes('audit log is empty'));
     expect(warning).toMatchObject({ completedSyncs: expect.any(Number) });
+  });
+
+  /** A data dir of its own in place of the template's: the store as `fill` leaves it, nothing synchronised. */
+  const freshStore = async (fill: (store: Store) => Promise<void>) => {
+    rmSync(config.dataDir, { recursive: true, force: true });
+    mkdirSync(config.dataDir, { recursive: true });
+    const store = openSqliteStore({ file: join(config.dataDir, DATABASE_FILE), clock: systemClock });
+    try {
+      await fill(store);
+    } finally {
+      await store.close();
+    }
+  };
+  const emptiedWarnings = (lines: Array<Record<string, unknown>>) => lines.filter((l) => l.level === 'warn' && String(l.msg).includes('audit log is empty'));
+
+  it('warns when the log is empty and a version was changed, though no sync completed: each change was committed with its record', async () => {
+    await freshStore(async (store) => {
+      await seedDemo(store, openBlobStore(join(config.dataDir, BLOB_DIR)));
+      const chalk: PackageKey = { domainOwner: DEMO_OWNER, domain: DEMO_DOMAIN, repository: 'my_repo', format: 'npm', namespace: '', name: 'chalk' };
+      const snap = await store.readPackage(chalk, ['4.1.0']);
+      const v = snap.versions.get('4.1.0')!;
+      const result = await store.commitVersionChanges({
+        packageId: snap.packageId!,
+        guards: [{ version: '4.1.0', revision: v.revision }],
+        changes: [{ version: '4.1.0', before: { status: v.status, revision: v.revision }, after: { status: 'Unlisted', revision: 'r-unlisted' } }],
+        disposeAssets: false,
+        audit: auditInput(),
+      });
+      expect(result.ok).toBe(true);
+      expect((await store.countSyncJobs()).completed).toBe(0);
+    });
+    const db = database();
+    db.exec('DELETE FROM audit_versions; DELETE FROM audit_log;');
+    db.close();
+    expect(emptiedWarnings(await runOnce())).toMatchObject([{ completedSyncs: 0, version: 'my_domain/my_repo/npm//chalk@4.1.0' }]);
+  });
+
+  it('does not warn on the first start after an older `seed demo`, which created its versions with no record', async () => {
+    // What `seed demo` wrote before it recorded anything: the rows alone, their syncs awaiting.
+    await freshStore(async (store) => {
+      await store.createDomain(DEMO_DOMAIN, DEMO_OWNER);
+      for (const repository of ['my_repo', 'prod', 'staging']) await store.createRepository(DEMO_OWNER, DEMO_DOMAIN, repository);
+      for (const v of DEMO_VERSIONS) {
+        await store.addVersion({ key: { domainOwner: DEMO_OWNER, domain: DEMO_DOMAIN, ...v }, version: v.version, status: 'Published', revision: `old-seed-${v.version}`, assets: [] });
+      }
+      expect(await store.auditHead()).toBeNull();
+    });
+    const lines = await runOnce();
+    expect(line(lines, 'versiongate listening')).toBeDefined();
+    expect(emptiedWarnings(lines)).toEqual([]);
   });
 
   it('does not warn on a log that holds records', async () => {

@@ -21,8 +21,12 @@ describe('canonical encoding', () => {
 describe('the audit hash chain', () => {
   let gw: TestGateway;
   let raw: Database.Database;
-  /** The seeded versions' sync records (seq 1–6) that testGateway() writes before each test. */
-  const SEEDED = 6;
+  /**
+   * The records testGateway() writes before each test: the seed's (its domain, 3 repositories and 6
+   * versions, seq 1–10), then the seeded versions' syncs (seq 11–16).
+   */
+  const SEED_RECORDS = 10;
+  const SEEDED = SEED_RECORDS + 6;
   beforeEach(async () => {
     gw = await testGateway();
     expect((await gw.store.auditHead())?.seq).toBe(SEEDED);
@@ -40,9 +44,13 @@ describe('the audit hash chain', () => {
 
   it('links each record to the previous one, starting from the genesis hash', async () => {
     const records = await gw.store.readAuditRange(0, 100);
-    expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-    // The seeded syncs, then the five updates and the unauthenticated one above.
-    expect(records.map((r) => r.action)).toEqual([...Array(SEEDED).fill('SyncPackageVersion'), ...Array(6).fill('UpdatePackageVersionsStatus')]);
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: SEEDED + 6 }, (_, i) => i + 1));
+    // The seed, its versions' syncs, then the five updates and the unauthenticated one above.
+    expect(records.map((r) => r.action)).toEqual([
+      ...Array(SEED_RECORDS).fill('SeedDemo'),
+      ...Array(SEEDED - SEED_RECORDS).fill('SyncPackageVersion'),
+      ...Array(6).fill('UpdatePackageVersionsStatus'),
+    ]);
     expect(records[0]!.prevHash).toBe(GENESIS_HASH);
     for (let i = 1; i < records.length; i++) expect(records[i]!.prevHash).toBe(records[i - 1]!.hash);
     for (const r of records) expect(recordHash(r.seq, r.prevHash, r)).toBe(r.hash);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyChainAndState, type StateResult } from '../../src/audit/verify-state.ts';
 import { seedDemo } from '../../src/cli/seed-demo.ts';
+import { DEMO_VERSIONS } from '../../src/registry/demo-versions.ts';
 import type { PackageKey } from '../../src/store/store.ts';
 import { runInProcess } from '../helpers/cli-process.ts';
 import { CHALK, testGateway, UPDATE, type TestGateway } from '../helpers/gateway.ts';
@@ -97,14 +98,81 @@ describe.each(['sqlite', 'postgres'] as const)('audit verify --state (%s)', (eng
     expect(state).toEqual({ ok: true, versions: 9, discrepancies: [], unverifiable: [] });
   });
 
-  it('versions `seed demo` created, not yet synced, are unverifiable, not failures; edited, they are named', async () => {
+  it('a store just seeded verifies clean before any sync: each demo version against the SeedDemo record that created it', async () => {
     await gw.close();
     gw = await testGateway({ engine, seed: false });
     await seedDemo(gw.store, gw.blobs);
+    expect(await stateOf(gw)).toEqual({ ok: true, versions: 6, discrepancies: [], unverifiable: [] });
+
+    // Its record is the state expected: a revision or a status edited since is named, with that record.
+    const row = await rowOf(chalk, '4.1.0');
+    const [created] = (await gw.store.listAudit({ filter: { action: 'SeedDemo', packageName: 'chalk', version: '4.1.0' }, limit: 10 })).filter((r) => r.resource?.includes('/my_repo/'));
+    expect(created!.changes).toEqual([{ version: '4.1.0', before: { status: 'Deleted', revision: '' }, after: { status: 'Published', revision: row.revision } }]);
+    await tamper(gw, [`UPDATE package_versions SET status = 'Archived', revision = 'forged-revision' WHERE id = ${row.id}`]);
+    const edited = await stateOf(gw);
+    expect(edited.ok).toBe(false);
+    expect(edited.discrepancies).toEqual([
+      {
+        version: 'my_domain/my_repo/npm//chalk@4.1.0',
+        domainOwner: OWNER,
+        store: { status: 'Archived', revision: 'forged-revision' },
+        log: { status: 'Published', revision: row.revision },
+        seq: created!.seq,
+        problem: `its status is Archived in the store, but Published in the log; its revision is forged-revision in the store, but ${row.revision} in the log (record ${created!.seq})`,
+      },
+    ]);
+  });
+
+  it('a demo package deleted through the API and seeded again verifies clean at once: the seed recorded it', async () => {
+    const core = { ...chalk, namespace: 'nestjs', name: 'core' };
+    await remove(`/v1/package?${coords(core)}`);
+    expect((await seedDemo(gw.store, gw.blobs)).created).toContain('my_repo: npm nestjs/core 8.0.0');
+    expect(await stateOf(gw)).toEqual({ ok: true, versions: 6, discrepancies: [], unverifiable: [] });
+    await gw.sync();
+    expect(await stateOf(gw)).toEqual({ ok: true, versions: 6, discrepancies: [], unverifiable: [] });
+  });
+
+  it('a row inserted by SQL under a demo version\'s name, after its package was deleted, is named, not excused', async () => {
+    const core = { ...chalk, namespace: 'nestjs', name: 'core' };
+    await remove(`/v1/package?${coords(core)}`);
+    const deletion = await headSeq();
+    await tamper(gw, [
+      `INSERT INTO packages (repository_id, format, namespace, name, created_at)
+       SELECT r.id, 'npm', 'nestjs', 'core', '2026-12-01T00:00:00.000Z' FROM repositories r JOIN domains d ON d.id = r.domain_id WHERE d.name = 'my_domain' AND r.name = 'my_repo'`,
+      `INSERT INTO package_versions (package_id, version, identifier, status, revision, published_at, status_updated_at)
+       SELECT p.id, '8.0.0', 'forgedid0002', 'Published', 'forged-revision', '2026-12-01T00:00:00.000Z', '2026-12-01T00:00:00.000Z'
+       FROM packages p JOIN repositories r ON r.id = p.repository_id WHERE r.name = 'my_repo' AND p.namespace = 'nestjs' AND p.name = 'core'`,
+    ]);
     const state = await stateOf(gw);
-    expect(state.ok).toBe(true);
-    expect(state.discrepancies).toEqual([]);
-    expect(state.unverifiable.map((u) => u.version).sort()).toEqual([
+    expect(state.ok).toBe(false);
+    expect(state.unverifiable).toEqual([]);
+    expect(state.discrepancies).toEqual([
+      {
+        version: 'my_domain/my_repo/npm/nestjs/core@8.0.0',
+        domainOwner: OWNER,
+        store: { status: 'Published', revision: 'forged-revision' },
+        // DeletePackage recorded it Deleted, then removed the row.
+        log: { status: 'Deleted', revision: expect.any(String) },
+        seq: deletion,
+        problem: expect.stringMatching(
+          new RegExp(`^the store has it \\(Published, revision forged-revision\\), but the log says DeletePackage removed it at record ${deletion}, and no record since created it; it is a demo version, and an older \`seed demo\``),
+        ),
+      },
+    ]);
+  });
+
+  it('a store an older `seed demo` left (demo versions with no record) is reported, each with the likely cause, until their syncs record them', async () => {
+    await gw.close();
+    gw = await testGateway({ engine, seed: false });
+    // What `seed demo` wrote before it recorded anything: the rows alone.
+    await gw.store.createDomain('my_domain', OWNER);
+    for (const repository of ['my_repo', 'prod', 'staging']) await gw.store.createRepository(OWNER, 'my_domain', repository);
+    for (const v of DEMO_VERSIONS) {
+      await gw.store.addVersion({ key: { domainOwner: OWNER, domain: 'my_domain', ...v }, version: v.version, status: 'Published', revision: `old-seed-${v.version}`, assets: [] });
+    }
+    const state = await stateOf(gw);
+    expect(state).toMatchObject({ ok: false, versions: 6, unverifiable: [] });
+    expect(state.discrepancies.map((d) => d.version).sort()).toEqual([
       'my_domain/my_repo/maven/org.apache.logging.log4j/log4j@2.13.1',
       'my_domain/my_repo/npm//chalk@4.0.0',
       'my_domain/my_repo/npm//chalk@4.1.0',
@@ -112,33 +180,21 @@ describe.each(['sqlite', 'postgres'] as const)('audit verify --state (%s)', (eng
       'my_domain/my_repo/npm/nestjs/core@8.0.0',
       'my_domain/prod/npm//chalk@4.1.1',
     ]);
-    expect(state.unverifiable[0]!.reason).toContain('created by `seed demo`, which records no creation');
+    expect(state.discrepancies.find((d) => d.version === 'my_domain/my_repo/npm//chalk@4.1.0')).toEqual({
+      version: 'my_domain/my_repo/npm//chalk@4.1.0',
+      domainOwner: OWNER,
+      store: { status: 'Published', revision: 'old-seed-4.1.0' },
+      log: null,
+      seq: null,
+      problem:
+        'the store has it (Published, revision old-seed-4.1.0), but no audit record created or changed it; it is a demo version, and an older `seed demo` (before it recorded what it creates) created those with no record: on a store seeded by one, this is expected until the version\'s first sync records it (reseed, or ignore it)',
+    });
+    // The CLI says the same on stderr, and fails.
+    const r = await cli('--state');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('state differs: my_domain/prod/npm//chalk@4.1.1 (domain owner 111122223333): the store has it (Published, revision old-seed-4.1.1), but no audit record created or changed it; it is a demo version');
 
-    // seed demo creates them Published: any other status with no record is an edit.
-    const row = await rowOf(chalk, '4.1.0');
-    await tamper(gw, [`UPDATE package_versions SET status = 'Archived' WHERE id = ${row.id}`]);
-    const edited = await stateOf(gw);
-    expect(edited.ok).toBe(false);
-    expect(edited.discrepancies).toEqual([
-      {
-        version: 'my_domain/my_repo/npm//chalk@4.1.0',
-        domainOwner: OWNER,
-        store: { status: 'Archived', revision: row.revision },
-        log: null,
-        seq: null,
-        problem: `the store has it (Archived, revision ${row.revision}), but no audit record created or changed it; \`seed demo\` creates it Published, and no record changed it since`,
-      },
-    ]);
-  });
-
-  it('a demo package deleted through the API and seeded again is unverifiable until its sync, never a failure', async () => {
-    const core = { ...chalk, namespace: 'nestjs', name: 'core' };
-    await remove(`/v1/package?${coords(core)}`);
-    const deletion = await headSeq();
-    expect((await seedDemo(gw.store, gw.blobs)).created).toContain('my_repo: npm nestjs/core 8.0.0');
-    const state = await stateOf(gw);
-    expect(state).toMatchObject({ ok: true, discrepancies: [], unverifiable: [{ version: 'my_domain/my_repo/npm/nestjs/core@8.0.0', store: { status: 'Published' } }] });
-    expect(state.unverifiable[0]!.reason).toContain(`created again by \`seed demo\` after DeletePackage (record ${deletion})`);
+    // Each sync records its version's state: from then on the log explains every row.
     await gw.sync();
     expect(await stateOf(gw)).toEqual({ ok: true, versions: 6, discrepancies: [], unverifiable: [] });
   });

@@ -113,7 +113,7 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
     return ran;
   };
   // The demo versions are synchronised, as a server started on a seeded database would have them.
-  if (options.seed !== false && !fromTemplate && !replicaOf) await seedAndSync(store, blobs, sync);
+  if (options.seed !== false && !fromTemplate && !replicaOf) await seedAndSync(store, blobs, sync, clock);
   const rejections = new RejectionLog({ append: (r) => store.appendAudit(r), windowMs: options.rejectionWindowMs ?? DEFAULT_REJECTION_WINDOW_MS });
   const app = createApp({ store: options.wrapStore?.(store) ?? store, blobs, authorizer: () => engine, clock, region: 'us-east-1', logger: silentLogger, verifier, rejections, accountId: options.accountId });
 
@@ -146,8 +146,9 @@ export async function testGateway(options: TestGatewayOptions = {}): Promise<Tes
   };
 }
 
-async function seedAndSync(store: Store, blobs: BlobStore, sync: () => Promise<number>): Promise<void> {
-  await seedDemo(store, blobs);
+async function seedAndSync(store: Store, blobs: BlobStore, sync: () => Promise<number>, clock: Clock = systemClock): Promise<void> {
+  // The seed's records carry the gateway's clock, as its rows and syncs do.
+  await seedDemo(store, blobs, { clock });
   await sync();
 }
 

@@ -25,6 +25,16 @@ const SEEDED_SYNCS = [
   'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/prod/npm//chalk', // 4.1.1
 ];
 const PROD_CHALK_ARN = 'arn:aws:codeartifact:us-east-1:111122223333:package/my_domain/prod/npm//chalk';
+const DEMO_DOMAIN_RESOURCE = 'Domain::"arn:aws:codeartifact:us-east-1:111122223333:domain/my_domain"';
+/**
+ * The seed's records, oldest first, before the syncs: its domain and 3 repositories (each named, as
+ * CreateDomain and CreateRepository name theirs, by the domain), then each version it created.
+ */
+const SEED_RECORDS: Array<[resource: string, repository?: string]> = [
+  [DEMO_DOMAIN_RESOURCE],
+  ...['my_repo', 'prod', 'staging'].map((repository): [string, string] => [DEMO_DOMAIN_RESOURCE, repository]),
+  ...SEEDED_SYNCS.map((arn): [string] => [arn]),
+];
 const MY_REPO_CHALK: PackageKey = { domainOwner: '111122223333', domain: 'my_domain', repository: 'my_repo', format: 'npm', namespace: '', name: 'chalk' };
 const PROD_CHALK_KEY: PackageKey = { ...MY_REPO_CHALK, repository: 'prod' };
 
@@ -321,10 +331,11 @@ describe('the example policies', () => {
       expect(body.records.map((r) => [r.action, r.decision, r.outcome, r.principal?.subject])).toEqual([
         ['ReadAuditLog', 'allow', 'read', 'ada'],
         ['UpdatePackageVersionsStatus', 'allow', 'applied', 'rita'],
-        // The whole log: also the seeded versions' syncs, which no principal made.
+        // The whole log: also the seeded versions' syncs and the seed's own records, which no principal made.
         ...SEEDED_SYNCS.map(() => ['SyncPackageVersion', 'none', 'applied', undefined]),
+        ...SEED_RECORDS.map(() => ['SeedDemo', 'none', 'applied', undefined]),
       ]);
-      expect(body.records.slice(2).map((r) => r.resource)).toEqual([...SEEDED_SYNCS].reverse());
+      expect(body.records.slice(2).map((r) => r.resource)).toEqual([...SEEDED_SYNCS].reverse().concat(SEED_RECORDS.map(([resource]) => resource).reverse()));
       expect(body.records[0]).toMatchObject({ resource: 'AuditLog::"versiongate"', determiningPolicies: ['auditors-read-audit-log'], httpStatus: 200, policySetHash });
     });
 
@@ -332,10 +343,13 @@ describe('the example policies', () => {
       const res = await gw.get('/v1/audit', await gw.token('sam', SECURITY));
       expect(res.status).toBe(200);
       const body = (await res.json()) as { records: AuditRecord[] };
-      // Its own read, newest first, then the whole log before it: the seeded versions' syncs.
-      expect(body.records).toHaveLength(1 + SEEDED_SYNCS.length);
+      // Its own read, newest first, then the whole log before it: the seeded versions' syncs, the seed's records.
+      expect(body.records).toHaveLength(1 + SEEDED_SYNCS.length + SEED_RECORDS.length);
       expect(body.records[0]).toMatchObject({ action: 'ReadAuditLog', decision: 'allow', outcome: 'read', determiningPolicies: ['auditors-read-audit-log'] });
-      expect(body.records.slice(1).map((r) => [r.action, r.resource])).toEqual([...SEEDED_SYNCS].reverse().map((arn) => ['SyncPackageVersion', arn]));
+      expect(body.records.slice(1).map((r) => [r.action, r.resource])).toEqual([
+        ...[...SEEDED_SYNCS].reverse().map((arn) => ['SyncPackageVersion', arn]),
+        ...[...SEED_RECORDS].reverse().map(([resource]) => ['SeedDemo', resource]),
+      ]);
     });
 
     it('a release manager reads only the records of my_repo (audit-readers.cedar)', async () => {
@@ -347,13 +361,16 @@ describe('the example policies', () => {
       const res = await gw.get('/v1/audit?limit=100', await gw.token('rita', RELEASE_MANAGERS));
       expect(res.status).toBe(200);
       const { records } = (await res.json()) as { records: AuditRecord[] };
-      // Every record of my_repo, whatever its package (the policy is on the repository), and
-      // nothing else: not prod's denied update or sync, not the 401, not the reads of the log.
-      expect(records.map((r) => [r.action, r.resource])).toEqual([
-        ['UpdatePackageVersionsStatus', MY_REPO_CHALK_ARN],
-        ...SEEDED_SYNCS.filter((arn) => arn.startsWith(MY_REPO_PACKAGES)).reverse().map((arn) => ['SyncPackageVersion', arn]),
+      // Every record of my_repo, whatever its package (the policy is on the repository), its creation
+      // by the seed included, and nothing else: not prod's denied update, sync or seed, not the
+      // domain's or other repositories' creation, not the 401, not the reads of the log.
+      const ofMyRepo = SEED_RECORDS.filter(([resource, repository]) => repository === 'my_repo' || resource.startsWith(MY_REPO_PACKAGES));
+      expect(records.map((r) => [r.action, r.resource, (r.request as { repository?: string }).repository])).toEqual([
+        ['UpdatePackageVersionsStatus', MY_REPO_CHALK_ARN, undefined],
+        ...SEEDED_SYNCS.filter((arn) => arn.startsWith(MY_REPO_PACKAGES)).reverse().map((arn) => ['SyncPackageVersion', arn, undefined]),
+        ...ofMyRepo.reverse().map(([resource, repository]) => ['SeedDemo', resource, repository]),
       ]);
-      expect(records.every((r) => r.resource?.startsWith(MY_REPO_PACKAGES))).toBe(true);
+      expect(ofMyRepo).toHaveLength(6);
       expect(await newestAudit()).toMatchObject({
         decision: 'allow',
         outcome: 'read',

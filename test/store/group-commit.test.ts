@@ -31,11 +31,15 @@ describe.each(stores)('group commit in the SQLite store, %s', (_where, open) => 
   let dir: string;
   let store: Store;
   let batches: number[];
+  /** The seed's own records (what it creates, each with its record): a test's records are those after. */
+  let seeded: number;
+  const recordsSinceSeed = () => store.readAuditRange(seeded, 100);
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vg-group-'));
     batches = [];
     store = await open(join(dir, 'db.sqlite'), { maxBatch: 64, maxQueued: 1000, onCommit: (n) => batches.push(n) });
     await seedDemo(store, openBlobStore(join(dir, 'blobs')));
+    seeded = (await store.auditHead())!.seq;
     batches = [];
   });
   afterEach(async () => {
@@ -70,7 +74,7 @@ describe.each(stores)('group commit in the SQLite store, %s', (_where, open) => 
     expect(state.get('4.1.0')!.status).toBe('Published');
     expect(state.get('4.1.1')).toMatchObject({ status: 'Archived', revision: 'last-rev' });
 
-    const records = (await store.listAudit({ limit: 10 })).reverse();
+    const records = await recordsSinceSeed();
     expect(records.map((r) => r.requestId)).toEqual(['first', 'last']);
     expect(records[1]!.seq).toBe(records[0]!.seq + 1);
     expect(records[1]!.prevHash).toBe(records[0]!.hash);
@@ -103,7 +107,7 @@ describe.each(stores)('group commit in the SQLite store, %s', (_where, open) => 
     expect((failed as PromiseRejectedResult).reason.message).toMatch(/reserved storage \(blob never-reserved\) was reclaimed/);
     expect(read.status).toBe('fulfilled');
     expect((await store.readPackage(key, ['9.9.9'])).versions.size).toBe(0);
-    expect((await store.listAudit({ limit: 10 })).map((r) => r.requestId).reverse()).toEqual(['good', 'read']);
+    expect((await recordsSinceSeed()).map((r) => r.requestId)).toEqual(['good', 'read']);
     expect((await verifyChain(store)).ok).toBe(true);
   });
 
