@@ -22,7 +22,7 @@
  */
 import { isDemoVersion } from '../registry/demo-versions.ts';
 import type { VersionStatus } from '../registry/statuses.ts';
-import type { AuditChainEntry, AuditLogStore, PackageKey, VersionStore } from '../store/store.ts';
+import type { AuditChainEntry, AuditLogStore, KeptAuditHead, PackageKey, VersionStore } from '../store/store.ts';
 import { timeSlices } from '../time-slices.ts';
 import { verifyChain, type VerifyOptions, type VerifyResult } from './verify-chain.ts';
 
@@ -57,8 +57,20 @@ export interface StateResult {
   ok: boolean;
   /** Version rows compared (Deleted ones included). */
   versions: number;
+  /** How many versions differ; `discrepancies` lists the first `listLimit` of them. */
+  discrepancyCount: number;
   discrepancies: StateDiscrepancy[];
+  unverifiableCount: number;
   unverifiable: UnverifiableVersion[];
+}
+
+export interface VerifyStateOptions extends VerifyOptions {
+  /**
+   * How many discrepancies and unverifiable versions to keep (the rest are counted). A registry
+   * rewritten wholesale has one per version: each kept is an object of a few hundred bytes, and the
+   * gateway answers only the first hundred anyway. Unbounded by default (the CLI prints them all).
+   */
+  listLimit?: number;
 }
 
 export interface VerifyStateResult extends VerifyResult {
@@ -73,18 +85,25 @@ const SLICE_MS = 8;
 
 /** The chain walk, then the registry's state against the records it verified. */
 export async function verifyChainAndState(
-  store: Pick<AuditLogStore, 'readAuditChain' | 'strayAuditVersion' | 'auditHead'> & Pick<VersionStore, 'readVersionStates'>,
-  options: VerifyOptions = {},
+  store: Pick<AuditLogStore, 'readAuditChain' | 'strayAuditVersion' | 'auditHead'> & Pick<VersionStore, 'readVersionStates'> & Partial<KeptAuditHead>,
+  options: VerifyStateOptions = {},
 ): Promise<VerifyStateResult> {
   const slices = timeSlices(SLICE_MS);
   const before = (await store.auditHead())?.seq ?? 0;
-  const rows = new Map<string, StoredRow>();
+  // Version key → `STATUS\tREVISION`: a row as two strings (its coordinates are in the key), since a
+  // registry of a million versions is held whole while the log is walked.
+  const rows = new Map<string, string>();
+  /** Keys found on more than one row (the unique index dropped): each row beyond the first. */
+  const duplicates: Array<{ key: string; state: string }> = [];
   for (let after = 0; ; ) {
     const page = await store.readVersionStates(after, PAGE);
     if (page.length === 0) break;
     for (const v of page) {
       await slices.due();
-      rows.set(versionKey(packageText(v.key), v.version), { key: v.key, version: v.version, state: { status: v.status, revision: v.revision } });
+      const key = versionKey(packageText(v.key), v.version);
+      const state = `${v.status}\t${v.revision}`;
+      if (rows.has(key)) duplicates.push({ key, state });
+      else rows.set(key, state);
     }
     after = page[page.length - 1]!.id;
   }
@@ -108,26 +127,17 @@ export async function verifyChainAndState(
         return batch;
       },
       strayAuditVersion: (lastSeq) => store.strayAuditVersion(lastSeq),
+      // PostgreSQL's own head (audit_head): a log emptied or cut short there fails this walk as verify's.
+      ...(store.keptAuditHead ? { keptAuditHead: () => store.keptAuditHead!() } : {}),
     },
     options,
   );
   if (!chain.ok) return { ...chain, state: null };
-  return { ...chain, state: await compare(rows, log, slices) };
+  return { ...chain, state: await compare(rows, duplicates, log, slices, options.listLimit ?? Infinity) };
 }
 
-interface StoredRow {
-  key: PackageKey;
-  version: string;
-  state: VersionStateText;
-}
-
-interface LoggedVersion {
-  /** The package's text (packageText), to find its package, repository and domain deletions. */
-  pkg: string;
-  version: string;
-  state: VersionStateText;
-  seq: number;
-}
+/** A version as the log leaves it: `SEQ\tSTATUS\tREVISION`, its coordinates in its key. */
+type LoggedVersion = string;
 
 /** What the records say, up to `before` (the state) and in (before, through] (versions in flux). */
 class LogState {
@@ -141,6 +151,14 @@ class LogState {
     readonly before: number,
     readonly through: number,
   ) {}
+
+  /** The version's state as the log leaves it, and the record that left it so. */
+  version(key: string): { state: VersionStateText; seq: number } | undefined {
+    const text = this.versions.get(key);
+    if (text === undefined) return undefined;
+    const [seq, status, revision] = text.split('\t') as [string, VersionStatus, string];
+    return { state: { status, revision }, seq: Number(seq) };
+  }
 
   note(entry: AuditChainEntry): void {
     if (entry.seq > this.through) return;
@@ -166,7 +184,7 @@ class LogState {
       if (typeof change.version !== 'string' || typeof change.after?.status !== 'string' || typeof change.after.revision !== 'string') continue;
       const key = versionKey(pkg, change.version);
       if (inFlux) this.changing.add(key);
-      else this.versions.set(key, { pkg, version: change.version, state: { status: change.after.status as VersionStatus, revision: change.after.revision }, seq: entry.seq });
+      else this.versions.set(key, `${entry.seq}\t${change.after.status}\t${change.after.revision}`);
     }
   }
 
@@ -186,54 +204,83 @@ class LogState {
   }
 }
 
-async function compare(rows: Map<string, StoredRow>, log: LogState, slices: ReturnType<typeof timeSlices>): Promise<StateResult> {
+async function compare(
+  rows: Map<string, string>,
+  duplicates: ReadonlyArray<{ key: string; state: string }>,
+  log: LogState,
+  slices: ReturnType<typeof timeSlices>,
+  listLimit: number,
+): Promise<StateResult> {
   const discrepancies: StateDiscrepancy[] = [];
   const unverifiable: UnverifiableVersion[] = [];
+  let discrepancyCount = 0;
+  let unverifiableCount = 0;
+  // Built only for the first listLimit of each: the rest are counted.
+  const differ = (make: () => StateDiscrepancy) => {
+    if (discrepancyCount++ < listLimit) discrepancies.push(make());
+  };
+  const cannotCheck = (make: () => UnverifiableVersion) => {
+    if (unverifiableCount++ < listLimit) unverifiable.push(make());
+  };
   const changedMeanwhile = 'it changed while the check ran (a record after the versions were first read): run the check again';
 
-  for (const [key, row] of rows) {
+  for (const d of duplicates) {
     await slices.due();
-    const pkg = packageText(row.key);
-    const name = { version: label(pkg, row.version), domainOwner: row.key.domainOwner };
+    const { pkg, version } = splitKey(d.key);
+    differ(() => ({ version: label(pkg, version), domainOwner: ownerOf(pkg), store: stateOf(d.state), log: null, seq: null, problem: `the store holds more than one row for this version (this one: ${describe(stateOf(d.state))}): a version has one row, unless the database's unique index was dropped` }));
+  }
+
+  for (const [key, stored] of rows) {
+    await slices.due();
+    const { pkg, version } = splitKey(key);
+    const state = stateOf(stored);
+    const name = () => ({ version: label(pkg, version), domainOwner: ownerOf(pkg) });
     if (log.changed(pkg, key)) {
-      unverifiable.push({ ...name, store: row.state, reason: changedMeanwhile });
+      cannotCheck(() => ({ ...name(), store: state, reason: changedMeanwhile }));
       continue;
     }
-    const logged = log.versions.get(key);
+    const logged = log.version(key);
     const removed = log.removalOf(pkg);
     if (removed && (!logged || removed.seq >= logged.seq)) {
-      discrepancies.push({ ...name, store: row.state, log: logged?.state ?? null, seq: removed.seq, problem: `the store has it (${describe(row.state)}), but the log says ${removed.action} removed it at record ${removed.seq}, and no record since created it${olderSeedHint(row)}` });
+      differ(() => ({ ...name(), store: state, log: logged?.state ?? null, seq: removed.seq, problem: `the store has it (${describe(state)}), but the log says ${removed.action} removed it at record ${removed.seq}, and no record since created it${olderSeedHint(pkg, version, state)}` }));
       continue;
     }
     if (!logged) {
-      discrepancies.push({ ...name, store: row.state, log: null, seq: null, problem: `the store has it (${describe(row.state)}), but no audit record created or changed it${olderSeedHint(row)}` });
+      differ(() => ({ ...name(), store: state, log: null, seq: null, problem: `the store has it (${describe(state)}), but no audit record created or changed it${olderSeedHint(pkg, version, state)}` }));
       continue;
     }
     const problems: string[] = [];
-    if (row.state.status !== logged.state.status) problems.push(`its status is ${row.state.status} in the store, but ${logged.state.status} in the log`);
-    if (row.state.revision !== logged.state.revision) problems.push(`its revision is ${row.state.revision} in the store, but ${logged.state.revision || '(none)'} in the log`);
-    if (problems.length > 0) discrepancies.push({ ...name, store: row.state, log: logged.state, seq: logged.seq, problem: `${problems.join('; ')} (record ${logged.seq})` });
+    if (state.status !== logged.state.status) problems.push(`its status is ${state.status} in the store, but ${logged.state.status} in the log`);
+    if (state.revision !== logged.state.revision) problems.push(`its revision is ${state.revision} in the store, but ${logged.state.revision || '(none)'} in the log`);
+    if (problems.length > 0) differ(() => ({ ...name(), store: state, log: logged.state, seq: logged.seq, problem: `${problems.join('; ')} (record ${logged.seq})` }));
   }
 
-  for (const [key, logged] of log.versions) {
+  for (const key of log.versions.keys()) {
     await slices.due();
     if (rows.has(key)) continue;
-    const name = { version: label(logged.pkg, logged.version), domainOwner: ownerOf(logged.pkg) };
-    if (log.changed(logged.pkg, key)) {
-      unverifiable.push({ ...name, store: null, reason: changedMeanwhile });
+    const { pkg, version } = splitKey(key);
+    const logged = log.version(key)!;
+    const name = () => ({ version: label(pkg, version), domainOwner: ownerOf(pkg) });
+    if (log.changed(pkg, key)) {
+      cannotCheck(() => ({ ...name(), store: null, reason: changedMeanwhile }));
       continue;
     }
-    const removed = log.removalOf(logged.pkg);
+    const removed = log.removalOf(pkg);
     if (removed && removed.seq >= logged.seq) continue;
-    discrepancies.push({
-      ...name,
+    differ(() => ({
+      ...name(),
       store: null,
       log: logged.state,
       seq: logged.seq,
       problem: `the store has no such version, but the log says it is ${describe(logged.state)} (record ${logged.seq})${logged.state.status === 'Deleted' ? ': a deleted version keeps its row until its package or repository is deleted' : ''}`,
-    });
+    }));
   }
-  return { ok: discrepancies.length === 0, versions: rows.size, discrepancies, unverifiable };
+  return { ok: discrepancyCount === 0, versions: rows.size + duplicates.length, discrepancyCount, discrepancies, unverifiableCount, unverifiable };
+}
+
+function stateOf(text: string): VersionStateText {
+  const [status, revision] = text.split('\t') as [VersionStatus, string];
+  return { status, revision };
 }
 
 /**
@@ -241,8 +288,8 @@ async function compare(rows: Map<string, StoredRow>, log: LogState, slices: Retu
  * versions Published with no record, and only their first sync recorded them. Only a hint: the row is
  * reported all the same, since a row inserted under a demo version's name looks just like it.
  */
-function olderSeedHint(row: StoredRow): string {
-  if (row.state.status !== 'Published' || !isDemoVersion(row.key, row.version)) return '';
+function olderSeedHint(pkg: string, version: string, state: VersionStateText): string {
+  if (state.status !== 'Published' || !isDemoVersion(keyOf(pkg), version)) return '';
   return '; it is a demo version, and an older `seed demo` (before it recorded what it creates) created those with no record: on a store seeded by one, this is expected until the version\'s first sync records it (reseed, or ignore it)';
 }
 
@@ -292,6 +339,18 @@ function scopesOf(pkg: string): string[] {
 function versionKey(pkg: string, version: string): string {
   // A newline is in no package name nor version the gateway accepts, so the two parts stay apart.
   return `${pkg}\n${version}`;
+}
+
+function splitKey(key: string): { pkg: string; version: string } {
+  const at = key.indexOf('\n');
+  return { pkg: key.slice(0, at), version: key.slice(at + 1) };
+}
+
+/** The coordinates back from the package's text (no part holds ':' before the domain, nor '/'). */
+function keyOf(pkg: string): PackageKey {
+  const colon = pkg.indexOf(':');
+  const [domain, repository, format, namespace, name] = pkg.slice(colon + 1).split('/') as [string, string, PackageKey['format'], string, string];
+  return { domainOwner: pkg.slice(0, colon), domain, repository, format, namespace, name };
 }
 
 function ownerOf(pkg: string): string {

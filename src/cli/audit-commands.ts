@@ -114,11 +114,11 @@ export async function auditVerify(store: Store, values: Values, out: Out, err: O
 function reportState(state: StateResult, out: Out, err: Out): number {
   for (const u of state.unverifiable) out(`unverifiable: ${u.version} (domain owner ${u.domainOwner}): ${u.reason}`);
   for (const d of state.discrepancies) err(`state differs: ${d.version} (domain owner ${d.domainOwner}): ${d.problem}`);
-  const unverifiable = state.unverifiable.length > 0 ? `, ${state.unverifiable.length} of them unverifiable (above)` : '';
+  const unverifiable = state.unverifiableCount > 0 ? `, ${state.unverifiableCount} of them unverifiable (above)` : '';
   if (state.ok) {
     out(`registry state matches the audit log: ${state.versions} version(s)${unverifiable}`);
     return 0;
   }
-  err(`registry state differs from the audit log: ${state.discrepancies.length} version(s), among ${state.versions} version row(s)${unverifiable}`);
+  err(`registry state differs from the audit log: ${state.discrepancyCount} version(s), among ${state.versions} version row(s)${unverifiable}`);
   return 1;
 }

@@ -105,7 +105,7 @@ export function auditVerifyApi(deps: OperationDeps, app: OpenAPIHono<AppEnv>): v
     // Authorized and recorded per caller above; only the walk is shared.
     const what = { head: formatHead(expectedHead) ?? undefined, state: state === true };
     if (what.state) {
-      const result = await walks.run(what, () => verifyChainAndState(deps.store, { expectedHead }));
+      const result = await walks.run(what, () => verifyChainAndState(deps.store, { expectedHead, listLimit: STATE_LIST_LIMIT }));
       return c.json({ ...chainAnswer(result), ok: result.ok && result.state?.ok === true, state: result.state && stateAnswer(result.state) }, 200);
     }
     const result = await walks.run(what, () => verifyChain(deps.store, { expectedHead }));
@@ -121,9 +121,9 @@ function stateAnswer(s: StateResult) {
   return {
     ok: s.ok,
     versions: s.versions,
-    discrepancyCount: s.discrepancies.length,
+    discrepancyCount: s.discrepancyCount,
     discrepancies: s.discrepancies.slice(0, STATE_LIST_LIMIT),
-    unverifiableCount: s.unverifiable.length,
+    unverifiableCount: s.unverifiableCount,
     unverifiable: s.unverifiable.slice(0, STATE_LIST_LIMIT),
   };
 }

@@ -95,14 +95,14 @@ describe.each(['sqlite', 'postgres'] as const)('audit verify --state (%s)', (eng
     expect(state.discrepancies).toEqual([]);
     expect(state.unverifiable).toEqual([]);
     // The 6 demo versions, tool 1.0.0 and 2.0.0 in my_repo, tool 1.0.0 in staging (scratch is gone).
-    expect(state).toEqual({ ok: true, versions: 9, discrepancies: [], unverifiable: [] });
+    expect(state).toEqual({ ok: true, versions: 9, discrepancyCount: 0, discrepancies: [], unverifiableCount: 0, unverifiable: [] });
   });
 
   it('a store just seeded verifies clean before any sync: each demo version against the SeedDemo record that created it', async () => {
     await gw.close();
     gw = await testGateway({ engine, seed: false });
     await seedDemo(gw.store, gw.blobs);
-    expect(await stateOf(gw)).toEqual({ ok: true, versions: 6, discrepancies: [], unverifiable: [] });
+    expect(await stateOf(gw)).toEqual({ ok: true, versions: 6, discrepancyCount: 0, discrepancies: [], unverifiableCount: 0, unverifiable: [] });
 
     // Its record is the state expected: a revision or a status edited since is named, with that record.
     const row = await rowOf(chalk, '4.1.0');
@@ -127,9 +127,9 @@ describe.each(['sqlite', 'postgres'] as const)('audit verify --state (%s)', (eng
     const core = { ...chalk, namespace: 'nestjs', name: 'core' };
     await remove(`/v1/package?${coords(core)}`);
     expect((await seedDemo(gw.store, gw.blobs)).created).toContain('my_repo: npm nestjs/core 8.0.0');
-    expect(await stateOf(gw)).toEqual({ ok: true, versions: 6, discrepancies: [], unverifiable: [] });
+    expect(await stateOf(gw)).toEqual({ ok: true, versions: 6, discrepancyCount: 0, discrepancies: [], unverifiableCount: 0, unverifiable: [] });
     await gw.sync();
-    expect(await stateOf(gw)).toEqual({ ok: true, versions: 6, discrepancies: [], unverifiable: [] });
+    expect(await stateOf(gw)).toEqual({ ok: true, versions: 6, discrepancyCount: 0, discrepancies: [], unverifiableCount: 0, unverifiable: [] });
   });
 
   it('a row inserted by SQL under a demo version\'s name, after its package was deleted, is named, not excused', async () => {
@@ -196,7 +196,7 @@ describe.each(['sqlite', 'postgres'] as const)('audit verify --state (%s)', (eng
 
     // Each sync records its version's state: from then on the log explains every row.
     await gw.sync();
-    expect(await stateOf(gw)).toEqual({ ok: true, versions: 6, discrepancies: [], unverifiable: [] });
+    expect(await stateOf(gw)).toEqual({ ok: true, versions: 6, discrepancyCount: 0, discrepancies: [], unverifiableCount: 0, unverifiable: [] });
   });
 
   it('the store reads every version row a page at a time, by row id, with its coordinates', async () => {
@@ -297,6 +297,30 @@ describe.each(['sqlite', 'postgres'] as const)('audit verify --state (%s)', (eng
       ]);
     });
 
+    it('a second row for one version (the unique index dropped) is named, whichever of the two the registry shows', async () => {
+      const { packageId } = await gw.store.readPackage(chalk, []);
+      await tamper(gw, [
+        'DROP INDEX package_versions_package_version',
+        `UPDATE package_versions SET status = 'Archived', revision = 'tampered' WHERE id = ${recorded.id}`,
+        `INSERT INTO package_versions (package_id, version, identifier, status, revision, published_at, status_updated_at)
+         VALUES (${packageId}, '4.1.0', 'shadowshadow', 'Unlisted', '${recorded.revision}', '2026-12-01T00:00:00.000Z', '2026-12-01T00:00:00.000Z')`,
+      ]);
+      const state = await stateOf(gw);
+      expect(state.ok).toBe(false);
+      expect(state.versions).toBe(7);
+      expect(state.discrepancies.map((d) => [d.version, d.store, d.problem.split(':')[0]])).toEqual([
+        ['my_domain/my_repo/npm//chalk@4.1.0', { status: 'Unlisted', revision: recorded.revision }, 'the store holds more than one row for this version (this one'],
+        ['my_domain/my_repo/npm//chalk@4.1.0', { status: 'Archived', revision: 'tampered' }, 'its status is Archived in the store, but Unlisted in the log; its revision is tampered in the store, but ' + recorded.revision + ' in the log (record ' + recorded.seq + ')'],
+      ]);
+    });
+
+    it('keeps the first discrepancies it is asked for and counts the rest (a registry rewritten wholesale is not held in memory twice)', async () => {
+      await tamper(gw, [`UPDATE package_versions SET status = 'Archived'`]);
+      const result = await verifyChainAndState(gw.store, { listLimit: 2 });
+      expect(result.state).toMatchObject({ ok: false, versions: 6, discrepancyCount: 6 });
+      expect(result.state!.discrepancies).toHaveLength(2);
+    });
+
     it('the CLI exits 0 on a clean store and 1 naming each discrepancy; without --state it still checks only the chain', async () => {
       const clean = await cli('--state');
       expect(clean.stderr).toBe('');
@@ -359,6 +383,18 @@ describe.each(['sqlite', 'postgres'] as const)('audit verify --state (%s)', (eng
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('registry state not compared');
     });
+  });
+});
+
+describe('audit verify --state on PostgreSQL', () => {
+  let gw: TestGateway;
+  afterEach(() => gw.close());
+
+  it('a log emptied under its own head (audit_head) breaks the walk --state makes, as it breaks verify', async () => {
+    gw = await testGateway({ engine: 'postgres' });
+    await tamper(gw, ['DELETE FROM audit_versions', 'DELETE FROM audit_log']);
+    const result = await verifyChainAndState(gw.store);
+    expect(result).toMatchObject({ ok: false, state: null, break: { problem: expect.stringContaining("the database's own head (audit_head)") } });
   });
 });
 
