@@ -14,6 +14,7 @@ import type { PackageKey } from '../../src/store/store.ts';
 import { runInProcess } from '../helpers/cli-process.ts';
 import { CHALK, testGateway, UPDATE, type TestGateway } from '../helpers/gateway.ts';
 import { sqlOnGateway } from '../helpers/raw-sql.ts';
+import { walkCounter } from '../helpers/walk-counter.ts';
 
 const OWNER = '111122223333';
 const chalk: PackageKey = { domainOwner: OWNER, domain: 'my_domain', repository: 'my_repo', format: 'npm', namespace: '', name: 'chalk' };
@@ -434,26 +435,8 @@ describe('POST /v1/audit/verify with state, called with other verifies at once',
   afterEach(() => gw.close());
 
   it('one walk at a time: state checks share one, a chain-only check waits its turn', async () => {
-    const seen = { started: 0, running: 0, most: 0 };
-    gw = await testGateway({
-      wrapStore: (store) =>
-        new Proxy(store, {
-          get(target, name, receiver) {
-            if (name !== 'readAuditChain') return Reflect.get(target, name, receiver);
-            return async (afterSeq: number, limit: number) => {
-              if (afterSeq === 0) {
-                seen.started++;
-                seen.most = Math.max(seen.most, ++seen.running);
-              }
-              // Slow enough that the callers below all arrive while the first walk runs.
-              await new Promise((resolve) => setTimeout(resolve, 50));
-              const batch = await target.readAuditChain(afterSeq, limit);
-              if (batch.length === 0) seen.running--;
-              return batch;
-            };
-          },
-        }),
-    });
+    const counter = walkCounter();
+    gw = await testGateway({ wrapStore: counter.wrap });
     const sec = await gw.token('sam', ['security']);
     const bodies = await Promise.all([{ state: true }, { state: true }, {}, { state: true }].map(async (body) => (await gw.post('/v1/audit/verify', body, sec)).json()));
     expect(bodies.map((b) => [b.ok, b.state?.ok])).toEqual([
@@ -462,7 +445,7 @@ describe('POST /v1/audit/verify with state, called with other verifies at once',
       [true, undefined],
       [true, true],
     ]);
-    expect(seen.most).toBe(1);
-    expect(seen.started).toBe(2);
+    expect(counter.seen.most).toBe(1);
+    expect(counter.seen.started).toBe(2);
   });
 });
