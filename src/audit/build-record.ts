@@ -231,18 +231,29 @@ export function syncRecord(i: SyncRecordInput): AuditRecordInput {
 /** Which `seed demo` made a record: the operator's local command, not a request. */
 const SEED_DEMO = { requestId: 'seed-demo', action: 'SeedDemo' } as const;
 
+/** The bootstrap commands (`domain create`, `repository create` without an endpoint). */
+const BOOTSTRAP = { requestId: 'bootstrap' } as const;
+
 /**
- * A record of `seed demo`: like a policy load it has no principal and no Cedar decision, but what it
- * creates or changes is on the chain, in the transaction that makes it.
+ * A record of an operator's local command (`seed demo`, the bootstrap): like a policy load it has no
+ * principal and no Cedar decision, but what it creates or changes is on the chain, in the
+ * transaction that makes it.
  */
-function seedRecord(clock: Clock, resource: string, request: Record<string, unknown>, changes: AuditRecordInput['changes'], ref?: PackageRef): AuditRecordInput {
+function operatorRecord(
+  who: { requestId: string; action: string },
+  clock: Clock,
+  resource: string,
+  request: Record<string, unknown>,
+  changes: AuditRecordInput['changes'],
+  ref?: PackageRef,
+): AuditRecordInput {
   return {
     decisionId: randomUUID(),
     time: clock.now().toISOString(),
-    requestId: SEED_DEMO.requestId,
+    requestId: who.requestId,
     sourceIp: null,
     principal: null,
-    action: SEED_DEMO.action,
+    action: who.action,
     resource,
     decision: 'none',
     reason: null,
@@ -255,6 +266,21 @@ function seedRecord(clock: Clock, resource: string, request: Record<string, unkn
     httpStatus: 0,
     packageScope: ref ? { repositoryArn: ref.repositoryArn, domainArn: ref.domainArn, packageName: ref.name } : undefined,
   };
+}
+
+function seedRecord(clock: Clock, resource: string, request: Record<string, unknown>, changes: AuditRecordInput['changes'], ref?: PackageRef): AuditRecordInput {
+  return operatorRecord(SEED_DEMO, clock, resource, request, changes, ref);
+}
+
+/**
+ * `versiongate domain create` or `repository create` writing straight to the database: recorded as
+ * the API's CreateDomain and CreateRepository are (the domain as resource, the repository in the
+ * request, so the record is that repository's for scoped readers), with `bootstrap: true` and no
+ * principal: the command is the operator's, before any token may create anything.
+ */
+export function bootstrapTenancyRecord(i: SeedTenancyRecordInput): AuditRecordInput {
+  const request = i.repository === undefined ? { bootstrap: true, domain: i.domain } : { bootstrap: true, domain: i.domain, repository: i.repository };
+  return operatorRecord({ ...BOOTSTRAP, action: i.repository === undefined ? 'CreateDomain' : 'CreateRepository' }, i.clock, `Domain::"${i.domainArn}"`, request, []);
 }
 
 export interface SeedTenancyRecordInput {

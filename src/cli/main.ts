@@ -382,7 +382,8 @@ function adminCreate(noun: 'domain' | 'repository'): LocalCommand {
         throw e;
       }
       const cfg = config({ requirePolicyDir: false });
-      const created = await withStore<object>(cfg, (store) => (repository ? store.createRepository(owner, domain, repository) : store.createDomain(domain, owner)));
+      const { bootstrapCreate } = await import('./bootstrap-tenancy.ts');
+      const created = await withStore<object>(cfg, (store) => bootstrapCreate(store, { clock: systemClock, region: cfg.region, owner, domain, repository }));
       io.out(JSON.stringify(created, null, 2) + '\n');
       return 0;
     },

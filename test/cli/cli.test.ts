@@ -276,6 +276,27 @@ describe('versiongate domain / repository create', () => {
     );
   });
 
+  it('records each creation in the audit log, in its transaction, as the API records CreateDomain and CreateRepository', SEVERAL, async () => {
+    const dataDir = tempDir();
+    expect((await vg(['domain', 'create', '--domain', 'other', '--domain-owner', '123456789012'], cliEnv(dataDir))).code).toBe(0);
+    expect((await vg(['repository', 'create', '--domain', 'other', '--domain-owner', '123456789012', '--repository', 'r1'], cliEnv(dataDir))).code).toBe(0);
+    // Refused: nothing written, no record.
+    expect((await vg(['domain', 'create', '--domain', 'other', '--domain-owner', '123456789012'], cliEnv(dataDir))).code).toBe(1);
+    const store = openSqliteStore({ file: join(dataDir, 'versiongate.db'), clock: systemClock });
+    try {
+      const records = await store.listAudit({ limit: 10 });
+      const domainArn = 'arn:aws:codeartifact:us-east-1:123456789012:domain/other';
+      expect(records.map((r) => [r.action, r.resource, r.request, r.principal, r.decision, r.outcome])).toEqual([
+        ['CreateRepository', `Domain::"${domainArn}"`, { bootstrap: true, domain: 'other', repository: 'r1' }, null, 'none', 'applied'],
+        ['CreateDomain', `Domain::"${domainArn}"`, { bootstrap: true, domain: 'other' }, null, 'none', 'applied'],
+      ]);
+      // The repository's record is that repository's, as an API CreateRepository's is.
+      expect((await store.listAudit({ limit: 10, filter: { repositoryArn: 'arn:aws:codeartifact:us-east-1:123456789012:repository/other/r1' } })).map((r) => r.action)).toEqual(['CreateRepository']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('exits 1 for a repository in a domain that does not exist', async () => {
     const r = await vg(['repository', 'create', '--domain', 'nowhere', '--domain-owner', '123456789012', '--repository', 'r1'], cliEnv(tempDir()));
     expect(r.code).toBe(1);
