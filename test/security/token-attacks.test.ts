@@ -104,8 +104,9 @@ describe.each([
     expect(look.chainOk, look.chainReport).toBe(true);
     expect(look.chalk['4.1.0']).toMatch(/^Published\//);
     expect(look.chalk['4.0.0']).toMatch(/^Unlisted\//);
-    // The server's sync worker records its own work on the seeded versions (request ids sync-job-N).
-    const requests = look.records.filter((r) => !r.requestId.startsWith('sync-job-'));
+    // The seed records what it creates (request id seed-demo), and the server's sync worker its own work
+    // on the seeded versions (request ids sync-job-N): neither is a request.
+    const requests = look.records.filter((r) => !r.requestId.startsWith('sync-job-') && r.requestId !== 'seed-demo');
     const applied = requests.filter((r) => r.outcome === 'applied');
     expect(applied.map((r) => r.requestId)).toEqual([controlRequestId]);
     const byRequest = new Map(look.records.map((r) => [r.requestId, r]));
