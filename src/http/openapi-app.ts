@@ -24,6 +24,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ZodType } from 'zod';
 import { ValidationError } from '../errors.ts';
 import { findDuplicateKey } from '../strict-json.ts';
+import { LARGE_BODY_CHARS, largeBodyTurn } from './large-body-turns.ts';
 import { unreadableBody } from './unreadable-body.ts';
 
 type Target = 'query' | 'param' | 'header' | 'json';
@@ -96,16 +97,24 @@ function inputCheck(route: Omit<RouteConfig, 'middleware' | 'hide'>, hook: Hook 
           } catch (err) {
             throw unreadableBody(err);
           }
+          // A large body waits for a turn of its own (large-body-turns.ts); the rest goes straight on.
+          const endTurn = text.length >= LARGE_BODY_CHARS ? await largeBodyTurn() : undefined;
           try {
-            value = JSON.parse(text);
-          } catch {
-            throw new HTTPException(400, { message: 'Malformed JSON in request body' });
+            try {
+              value = JSON.parse(text);
+            } catch {
+              throw new HTTPException(400, { message: 'Malformed JSON in request body' });
+            }
+            // JSON.parse keeps the last of a repeated key, another reader (a proxy, a WAF, a log
+            // pipeline) may keep the first: a body two readers can read differently is refused, as
+            // a token is (auth/verify-token.ts), rather than acted on as one of its readings.
+            const repeated = findDuplicateKey(text);
+            if (repeated !== undefined) throw new ValidationError(`the request body is not valid JSON: it gives the key ${JSON.stringify(repeated)} twice in one object`, 'CANNOT_PARSE');
+            if ((refused = validate(c, hook, 'json', json, value))) return refused;
+          } finally {
+            endTurn?.();
           }
-          // JSON.parse keeps the last of a repeated key, another reader (a proxy, a WAF, a log
-          // pipeline) may keep the first: a body two readers can read differently is refused, as
-          // a token is (auth/verify-token.ts), rather than acted on as one of its readings.
-          const repeated = findDuplicateKey(text);
-          if (repeated !== undefined) throw new ValidationError(`the request body is not valid JSON: it gives the key ${JSON.stringify(repeated)} twice in one object`, 'CANNOT_PARSE');
+          return next();
         }
         if ((refused = validate(c, hook, 'json', json, value))) return refused;
       }
