@@ -7,6 +7,7 @@
  * A domain's record about one repository (CreateRepository) is that repository's, not the domain's
  * (derived-fields.ts): its readers see it, and a reader allowed the domain but that repository does not.
  */
+import { createHash } from 'node:crypto';
 import type { AuditHead, AuditRecord } from '../audit/audit-record.ts';
 import { auditLogResource, type CedarResource } from '../policy/entities.ts';
 import { domainArn, repositoryArn } from '../resource/package-arn.ts';
@@ -18,6 +19,12 @@ import { admit, authorize } from './gate.ts';
 import { timeSlices } from '../time-slices.ts';
 
 const ACTION = 'ReadAuditLog';
+/**
+ * Repositories (and domains) a read's own record lists. Past it the record lists the first of them
+ * (sorted), how many there were and a SHA-256 of them all, one per line, sorted: a reader of 1,000
+ * repositories wrote 80 KB of ARNs with every page it read, and the log is what the auditors read.
+ */
+export const RECORDED_SCOPE = 100;
 /** How long the scope's decisions run before other requests get a turn. */
 const SCOPE_SLICE_MS = 8;
 
@@ -114,8 +121,8 @@ export async function readAudit(deps: OperationDeps, input: ReadAuditInput): Pro
     filter: input.filter,
     limit: input.limit,
     ...(input.beforeSeq !== undefined ? { before: input.beforeSeq } : {}),
-    scope: scope.all ? 'all' : scope.repositories,
-    ...(!scope.all && scope.domains.length > 0 ? { scopeDomains: scope.domains } : {}),
+    ...(scope.all ? { scope: 'all' } : recordedScope('scope', scope.repositories)),
+    ...(!scope.all && scope.domains.length > 0 ? recordedScope('scopeDomains', scope.domains) : {}),
   };
   const allowed = await admit(
     deps,
@@ -128,6 +135,13 @@ export async function readAudit(deps: OperationDeps, input: ReadAuditInput): Pro
   const records = await deps.store.listAudit({ filter, limit: input.limit + 1, beforeSeq: input.beforeSeq });
   const page = records.slice(0, input.limit);
   return records.length > input.limit ? { records: page, nextToken: String(page[page.length - 1]!.seq) } : { records: page };
+}
+
+/** The scope as the read's record holds it: the whole list, or past RECORDED_SCOPE its start, count and digest. */
+function recordedScope(name: 'scope' | 'scopeDomains', arns: string[]): Record<string, unknown> {
+  if (arns.length <= RECORDED_SCOPE) return { [name]: arns };
+  const sorted = [...arns].sort();
+  return { [name]: sorted.slice(0, RECORDED_SCOPE), [`${name}Total`]: arns.length, [`${name}Sha256`]: createHash('sha256').update(sorted.join('\n')).digest('hex') };
 }
 
 /** The chain's head, to be saved elsewhere. Only for those who may read the whole log. */

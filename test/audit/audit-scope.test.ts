@@ -3,11 +3,13 @@
  * deleted since included, each repository's CreateRepository record with them, and the domain's own
  * records (DescribeDomain, ListRepositoriesInDomain…), on both stores.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/audit/audit-record.ts';
 import { verifyChain } from '../../src/audit/verify-chain.ts';
+import { RECORDED_SCOPE } from '../../src/operations/read-audit.ts';
 import { testGateway, type TestGateway } from '../helpers/gateway.ts';
 import { sqlOnGateway } from '../helpers/raw-sql.ts';
 
@@ -157,5 +159,29 @@ describe.each(['sqlite', 'postgres'] as const)('scoped audit readers (%s)', (eng
     expect((await verifyChain(gw.store)).ok).toBe(true);
     const auditor = await gw.token('ada', ['auditors']);
     expect((await read(auditor, `resource=${DOMAIN}&action=CreateRepository`)).records).toHaveLength(1);
+  });
+});
+
+describe("a scoped read's own record", () => {
+  let gw: TestGateway;
+  afterEach(() => gw.close());
+
+  it(`lists at most ${RECORDED_SCOPE} repositories of the reader's scope, with how many and a digest of them all`, async () => {
+    gw = await testGateway({ policies: { 'scoped-readers.cedar': SCOPED_READERS } });
+    const admin = await gw.token('root', ['registry-admins']);
+    for (let i = 0; i < RECORDED_SCOPE + 20; i++) {
+      expect((await gw.post(`/v1/repository?domain=my_domain&domain-owner=111122223333&repository=r${String(i).padStart(3, '0')}`, {}, admin)).status).toBe(200);
+    }
+    const dora = await gw.token('dora', ['domain-auditors']);
+    expect((await gw.get('/v1/audit?limit=1', dora)).status).toBe(200);
+    const [read] = await gw.store.listAudit({ limit: 1, filter: { action: 'ReadAuditLog' } });
+    const request = read!.request as { scope: string[]; scopeTotal: number; scopeSha256: string; scopeDomains: string[] };
+    // The demo's three repositories and the 120 created: every one the domain reader may read.
+    const all = [...['my_repo', 'prod', 'staging'], ...Array.from({ length: RECORDED_SCOPE + 20 }, (_, i) => `r${String(i).padStart(3, '0')}`)].map((r) => `${ARN}:repository/my_domain/${r}`).sort();
+    expect(request.scopeTotal).toBe(all.length);
+    expect(request.scope).toEqual(all.slice(0, RECORDED_SCOPE));
+    expect(request.scopeSha256).toBe(createHash('sha256').update(all.join('\n')).digest('hex'));
+    expect(request.scopeDomains).toEqual([DOMAIN]);
+    expect(JSON.stringify(request).length).toBeLessThan(12_000);
   });
 });
