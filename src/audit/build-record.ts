@@ -278,14 +278,14 @@ function seedRecord(clock: Clock, resource: string, request: Record<string, unkn
  * request, so the record is that repository's for scoped readers), with `bootstrap: true` and no
  * principal: the command is the operator's, before any token may create anything.
  */
-export function bootstrapTenancyRecord(i: SeedTenancyRecordInput): AuditRecordInput {
+export function bootstrapTenancyRecord(i: TenancyRecordInput): AuditRecordInput {
   const request = i.repository === undefined ? { bootstrap: true, domain: i.domain } : { bootstrap: true, domain: i.domain, repository: i.repository };
   return operatorRecord({ ...BOOTSTRAP, action: i.repository === undefined ? 'CreateDomain' : 'CreateRepository' }, i.clock, `Domain::"${i.domainArn}"`, request, []);
 }
 
-export interface SeedTenancyRecordInput {
+export interface TenancyRecordInput {
   clock: Clock;
-  /** The domain's ARN (the demo's region). */
+  /** The domain's ARN (in the region the command was given). */
   domainArn: string;
   domain: string;
   /** The repository created; absent for the domain itself. */
@@ -297,7 +297,7 @@ export interface SeedTenancyRecordInput {
  * CreateRepository name theirs (the domain as resource, the repository in the request), so the
  * record belongs to that domain, and to that repository, for scoped readers.
  */
-export function seedTenancyRecord(i: SeedTenancyRecordInput): AuditRecordInput {
+export function seedTenancyRecord(i: TenancyRecordInput): AuditRecordInput {
   const request = i.repository === undefined ? { create: 'domain', domain: i.domain } : { create: 'repository', domain: i.domain, repository: i.repository };
   return seedRecord(i.clock, `Domain::"${i.domainArn}"`, request, []);
 }

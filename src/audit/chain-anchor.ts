@@ -6,6 +6,7 @@
  */
 import { DEMO_VERSIONS, isDemoVersion } from '../registry/demo-versions.ts';
 import { formatHead } from './verify-chain.ts';
+import { versionLabel } from './verify-state.ts';
 import type { KeptAuditHead, Store } from '../store/store.ts';
 
 /** The head as `audit verify --head` takes it, or null for an empty log. */
@@ -35,8 +36,7 @@ export async function emptiedLogEvidence(store: Pick<Store, 'auditHead' | 'count
   const recorded = rows.find((v) => v.status !== 'Published' || !isDemoVersion(v.key, v.version));
   if (completed === 0 && !recorded) return undefined;
   if (!recorded) return { completedSyncs: completed };
-  const k = recorded.key;
-  return { completedSyncs: completed, version: `${k.domain}/${k.repository}/${k.format}/${k.namespace}/${k.name}@${recorded.version}` };
+  return { completedSyncs: completed, version: versionLabel(recorded.key, recorded.version) };
 }
 
 /**

@@ -361,3 +361,8 @@ function ownerOf(pkg: string): string {
 function label(pkg: string, version: string): string {
   return `${pkg.slice(pkg.indexOf(':') + 1)}@${version}`;
 }
+
+/** A version as the state check and the start's warnings name it: domain/repository/format/namespace/package@version. */
+export function versionLabel(key: PackageKey, version: string): string {
+  return label(packageText(key), version);
+}

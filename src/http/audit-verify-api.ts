@@ -122,8 +122,8 @@ function stateAnswer(s: StateResult) {
     ok: s.ok,
     versions: s.versions,
     discrepancyCount: s.discrepancyCount,
-    discrepancies: s.discrepancies.slice(0, STATE_LIST_LIMIT),
+    discrepancies: s.discrepancies,
     unverifiableCount: s.unverifiableCount,
-    unverifiable: s.unverifiable.slice(0, STATE_LIST_LIMIT),
+    unverifiable: s.unverifiable,
   };
 }

@@ -516,8 +516,12 @@ export interface SecretStore {
   ensureSecret(name: string, candidate: Uint8Array): Promise<Uint8Array>;
 }
 
-/** Domains and repositories as the seed, the CLI and the audit scope use them (the API's changes are TenancyStore's). */
+/** Domains and repositories as lists (the audit scope); every change to them is TenancyStore's. */
 export interface DirectoryStore {
+  /**
+   * Create with no audit record, as addVersion adds: fixtures for tests and benchmarks only. The API,
+   * `seed demo` and the bootstrap commands create through applyTenancyChange, with their record.
+   */
   createDomain(name: string, owner: string): Promise<DomainRecord>;
   createRepository(domainOwner: string, domain: string, name: string): Promise<RepositoryRecord>;
   listDomains(): Promise<DomainRecord[]>;

@@ -144,6 +144,7 @@ class SqliteStore implements Store {
   private readonly auditRangeVersions: Database.Statement<[number, number], { seq: number; version: string }>;
   /** Every request appends a record: the statements are prepared once, not built per call. */
   private readonly auditHeadRow: Database.Statement<[], { seq: number; hash: string; time: string }>;
+  private readonly versionStatePage: Database.Statement<[number, number], IdentifierRow & { id: number; status: VersionStatus; revision: string }>;
   private readonly insertAuditRow: Database.Statement<[Record<string, unknown>]>;
   private readonly insertAuditVersion: Database.Statement<[number, string]>;
   /** The read operations (list, describe, download) run these on every request. */
@@ -194,6 +195,11 @@ class SqliteStore implements Store {
     this.auditChainRows = sqlite.prepare(`SELECT ${CHAIN_COLUMNS.join(', ')} FROM audit_log WHERE seq > ? ORDER BY seq ${BOUND_LIMIT}`).raw(true) as Database.Statement<[number, number], unknown[]>;
     this.auditRangeVersions = sqlite.prepare(`SELECT seq, version FROM audit_versions WHERE seq >= ? AND seq <= ? ORDER BY seq, version`);
     this.auditHeadRow = sqlite.prepare(`SELECT seq, hash, time FROM audit_log ORDER BY seq DESC LIMIT 1`);
+    this.versionStatePage = sqlite.prepare(
+      `SELECT v.id, d.owner, d.name AS domain, r.name AS repository, p.format, p.namespace, p.name, v.version, v.status, v.revision
+       FROM package_versions v JOIN packages p ON p.id = v.package_id JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
+       WHERE v.id > ? ORDER BY v.id LIMIT ?`,
+    );
     this.insertAuditRow = sqlite.prepare(
       `INSERT INTO audit_log (seq, prev_hash, hash, decision_id, time, request_id, source_ip, principal_issuer, principal_subject,
          principal_groups, action, resource, decision, reason, determining_policies, errors, policy_set_hash, request, changes,
@@ -761,14 +767,7 @@ class SqliteStore implements Store {
   }
 
   async readVersionStates(afterId: number, limit: number): Promise<StoredVersionState[]> {
-    const rows = this.sqlite
-      .prepare(
-        `SELECT v.id, d.owner, d.name AS domain, r.name AS repository, p.format, p.namespace, p.name, v.version, v.status, v.revision
-         FROM package_versions v JOIN packages p ON p.id = v.package_id JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
-         WHERE v.id > ? ORDER BY v.id LIMIT ?`,
-      )
-      .all(afterId, limit) as Array<IdentifierRow & { id: number; status: VersionStatus; revision: string }>;
-    return rows.map((r) => ({ id: r.id, key: keyOf(r), version: r.version, status: r.status, revision: r.revision }));
+    return this.versionStatePage.all(afterId, limit).map((r) => ({ id: r.id, key: keyOf(r), version: r.version, status: r.status, revision: r.revision }));
   }
 
   async resolveIdentifier(identifier: string): Promise<IdentifiedVersion | null> {
