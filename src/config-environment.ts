@@ -14,7 +14,8 @@
  *
  * "Near" is a couple of edits (cli/suggest.ts), the same words in another order
  * (VERSIONGATE_TOKEN_MAX_AGE), the start of a setting's name (VERSIONGATE_DATABASE, VERSIONGATE_JWKS),
- * or any of these in lower case (versiongate_port): each would leave a setting at its default.
+ * its words shortened (VERSIONGATE_DB_URL, VERSIONGATE_MAX_CONNS), or any of these in lower case
+ * (versiongate_port): each would leave a setting at its default.
  */
 import { didYouMeanOneOf, nearest } from './cli/suggest.ts';
 
@@ -53,7 +54,31 @@ function meant(name: string, settings: ReadonlySet<string>): string[] {
   const sameWords = [...settings].filter((s) => words(s) === words(upper));
   if (sameWords.length > 0) return sameWords;
   // The start of a setting's name, a whole word at least (VERSIONGATE_JWKS, not VERSIONGATE_J).
-  return upper.length > PREFIX.length + 2 ? [...settings].filter((s) => s.startsWith(`${upper}_`)) : [];
+  const starts = upper.length > PREFIX.length + 2 ? [...settings].filter((s) => s.startsWith(`${upper}_`)) : [];
+  if (starts.length > 0) return starts;
+  return [...settings].filter((s) => abbreviates(upper, s));
+}
+
+/**
+ * Whether `name` is `setting` with words shortened, word for word in the same order (DB for DATABASE,
+ * CONNS for CONNECTIONS, TOK for TOKEN): each of its words starts as the setting's does and has its
+ * letters in order within it, and at least one word is shortened.
+ */
+function abbreviates(name: string, setting: string): boolean {
+  const mine = name.slice(PREFIX.length).split('_');
+  const theirs = setting.slice(PREFIX.length).split('_');
+  if (mine.length !== theirs.length || name === setting) return false;
+  return mine.every((word, i) => isShortFor(word, theirs[i]!));
+}
+
+function isShortFor(word: string, full: string): boolean {
+  if (word.length === 0 || word[0] !== full[0] || word.length > full.length) return false;
+  let at = 0;
+  for (const letter of word) {
+    at = full.indexOf(letter, at) + 1;
+    if (at === 0) return false;
+  }
+  return true;
 }
 
 export interface EnvironmentCheck {

@@ -270,6 +270,15 @@ describe('VERSIONGATE_* variables that are not settings', () => {
     expect(configError({ env: { versiongate_port: '9000' } })).toBe("versiongate_port is not a setting (did you mean 'VERSIONGATE_PORT'?). Rename it, or unset it.");
   });
 
+  it('refuses a setting with its words shortened (a database URL given as VERSIONGATE_DB_URL left the gateway on SQLite)', () => {
+    expect(configError({ env: { VERSIONGATE_DB_URL: 'postgres://db/vg' } })).toBe("VERSIONGATE_DB_URL is not a setting (did you mean 'VERSIONGATE_DATABASE_URL'?). Rename it, or unset it.");
+    expect(configError({ env: { VERSIONGATE_MAX_CONNS: '100' } })).toContain("(did you mean 'VERSIONGATE_MAX_CONNECTIONS'?)");
+    expect(configError({ env: { VERSIONGATE_MAX_TOK_AGE: '1h' } })).toContain("(did you mean 'VERSIONGATE_MAX_TOKEN_AGE'?)");
+    expect(configError({ env: { versiongate_db_pool_size: '4' } })).toContain("(did you mean 'VERSIONGATE_DATABASE_POOL_SIZE'?)");
+    // Words of one's own that merely share a first letter are no abbreviation: reported, not refused.
+    expect(parse({ env: { VERSIONGATE_DEPLOY_UNIT: 'x' } }).environmentNotices).toEqual(['VERSIONGATE_DEPLOY_UNIT is not a setting versiongate reads: ignored']);
+  });
+
   it('leaves alone the service links of a Service named versiongate-anything (versiongate-metrics, versiongate-x)', () => {
     const config = parse({
       env: {
