@@ -439,6 +439,8 @@ export interface SyncQueueStore {
   scheduleSync(versionIds: readonly number[], audit: AuditRecordInput): Promise<boolean>;
   /** The version's sync job, if it ever had one. */
   readSyncJob(versionId: number): Promise<SyncJob | null>;
+  /** The sync jobs of these versions (a page's, up to 1,000), by version id; a version with none is absent. */
+  readSyncJobs(versionIds: readonly number[]): Promise<Map<number, SyncJob>>;
   /**
    * Takes the oldest awaiting job due by now, of a version that is not Unfinished (its sync waits for
    * its last asset): in_progress, one more attempt. Null when none is due.

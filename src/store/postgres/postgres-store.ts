@@ -990,6 +990,14 @@ class PostgresStore implements Store, KeptAuditHead {
     return row ? toSyncJob(row) : null;
   }
 
+  async readSyncJobs(versionIds: readonly number[]): Promise<Map<number, SyncJob>> {
+    const jobs = new Map<number, SyncJob>();
+    if (versionIds.length === 0) return jobs;
+    const rows = await this.namedRows<SyncJobRow>('read-sync-jobs', `SELECT ${JOB_COLUMNS} FROM sync_jobs WHERE version_id = ANY($1::int[])`, [[...versionIds]]);
+    for (const row of rows) jobs.set(row.version_id, toSyncJob(row));
+    return jobs;
+  }
+
   private leaseFrom(now: string): string {
     return new Date(Date.parse(now) + this.syncLeaseMs).toISOString();
   }

@@ -177,6 +177,7 @@ class SqliteStore implements Store {
   private readonly queueBlobDeletion: Database.Statement<[string, string]>;
   /** The other request paths' statements (resync, sync status, describe, the audit head). */
   private readonly syncJobOf: Database.Statement<[number], SyncJobRow>;
+  private readonly syncJobsOf: Database.Statement<[string], SyncJobRow>;
   private readonly metadataOf: Database.Statement<[number], MetadataRow>;
   private readonly ownersOf: Database.Statement<[string], string>;
   private readonly allRepositories: Database.Statement<[], RepositoryRecord>;
@@ -280,6 +281,8 @@ class SqliteStore implements Store {
     this.blobInUse = sqlite.prepare(`SELECT 1 FROM assets WHERE blob_key = ? LIMIT 1`).pluck() as Database.Statement<[string], number>;
     this.queueBlobDeletion = sqlite.prepare(`INSERT INTO blob_deletions (blob_key, queued_at) VALUES (?, ?) ON CONFLICT DO NOTHING`);
     this.syncJobOf = sqlite.prepare(`SELECT * FROM sync_jobs WHERE version_id = ?`);
+    // The ids as one JSON array: one statement, prepared once, for any number of them.
+    this.syncJobsOf = sqlite.prepare(`SELECT * FROM sync_jobs WHERE version_id IN (SELECT value FROM json_each(?))`);
     this.metadataOf = sqlite.prepare(`SELECT ${METADATA_COLUMNS} FROM package_versions WHERE id = ?`);
     this.ownersOf = sqlite.prepare(`SELECT owner FROM domains WHERE name = ?`).pluck() as Database.Statement<[string], string>;
     this.allRepositories = sqlite.prepare(
@@ -622,6 +625,13 @@ class SqliteStore implements Store {
   async readSyncJob(versionId: number): Promise<SyncJob | null> {
     const row = this.syncJobOf.get(versionId);
     return row ? toSyncJob(row) : null;
+  }
+
+  async readSyncJobs(versionIds: readonly number[]): Promise<Map<number, SyncJob>> {
+    const jobs = new Map<number, SyncJob>();
+    if (versionIds.length === 0) return jobs;
+    for (const row of this.syncJobsOf.all(JSON.stringify(versionIds))) jobs.set(row.version_id, toSyncJob(row));
+    return jobs;
   }
 
   async claimSyncJob(): Promise<ClaimedSyncJob | null> {

@@ -25,6 +25,7 @@ import { encodeWrites, reviveError, type FlatError, type WriteRequest, type Writ
 /** Answered on this thread's connection. */
 const READS = [
   'readSyncJob',
+  'readSyncJobs',
   'countSyncJobs',
   'readVersionMetadata',
   'listDomains',

@@ -319,6 +319,19 @@ describe.each(ENGINES)('store contract: $name', (engine) => {
       expect(await store.readSyncJob(v.id)).toMatchObject({ state: 'failed', statusReason: 'bytes missing' });
     });
 
+    it("reads a page's jobs at once, each as readSyncJob reads it, and leaves out versions without one", async () => {
+      const a = await add('1.0.0');
+      const b = await add('1.0.1');
+      const claim = (await store.claimSyncJob())!;
+      await store.setSyncProgress(claim, 40);
+      const jobs = await store.readSyncJobs([a.id, b.id, 999_999]);
+      expect([...jobs.keys()].sort()).toEqual([a.id, b.id].sort());
+      expect(jobs.get(a.id)).toEqual(await store.readSyncJob(a.id));
+      expect(jobs.get(b.id)).toEqual(await store.readSyncJob(b.id));
+      expect(jobs.get(claim.versionId)).toMatchObject({ state: 'in_progress', progress: 40 });
+      expect((await store.readSyncJobs([])).size).toBe(0);
+    });
+
     it('a retry waits until it is due; an Unfinished version waits for its assets', async () => {
       const v = await add('1.0.0');
       const claim = (await store.claimSyncJob())!;
