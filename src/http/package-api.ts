@@ -9,12 +9,13 @@ import { describeVersion } from '../operations/describe-version.ts';
 import type { PackageApiDeps } from '../operations/deps.ts';
 import { getAsset } from '../operations/get-asset.ts';
 import { listAssets } from '../operations/list-assets.ts';
-import { listVersions, ORIGIN_TYPES, SORT_TYPES } from '../operations/list-versions.ts';
+import { INCLUDE_WORDS, type IncludeWord, listVersions, ORIGIN_TYPES, SORT_TYPES } from '../operations/list-versions.ts';
 import { VERSION_STATUSES } from '../registry/statuses.ts';
 import { parseAssetName } from '../resource/asset-name.ts';
 import { checkRevision, parseVersion, type PackageCoordinates } from '../resource/coordinates.ts';
 import type { AppEnv } from './app-env.ts';
 import { arnHint, coordinatesFrom, packageQuerySchema } from './package-query.ts';
+import { statusSchema } from './resync-api.ts';
 import { errorResponses } from './version-api.ts';
 
 /** CodeArtifact's page sizes: 1 to 1000, 50 by default. */
@@ -25,11 +26,41 @@ const pageFields = {
 };
 const versionField = z.string().openapi({ example: '4.1.0' });
 
+/** Unknown words named in the message at most, each cut to this length (the query is the caller's text). */
+const NAMED_UNKNOWN = { words: 5, chars: 64 };
+
+/**
+ * `include`, versiongate's extension of ListPackageVersions (the AWS SDK and CLI never send it): a
+ * comma-separated subset of INCLUDE_WORDS, each word once in the result. A word it does not know is
+ * refused rather than ignored: a misspelt one would otherwise answer a listing without what was asked.
+ */
+const includeField = z
+  .string()
+  .transform((raw, ctx): IncludeWord[] => {
+    const words = raw.split(',');
+    const unknown = [...new Set(words.filter((w) => !(INCLUDE_WORDS as readonly string[]).includes(w)))];
+    if (unknown.length > 0) {
+      const named = unknown.slice(0, NAMED_UNKNOWN.words).map((w) => JSON.stringify(w.slice(0, NAMED_UNKNOWN.chars)));
+      const more = unknown.length > NAMED_UNKNOWN.words ? ` and ${unknown.length - NAMED_UNKNOWN.words} more` : '';
+      ctx.addIssue({ code: 'custom', message: `unknown word(s) ${named.join(', ')}${more}: include takes ${INCLUDE_WORDS.join(' and ')}, separated by commas` });
+      return z.NEVER;
+    }
+    return INCLUDE_WORDS.filter((w) => words.includes(w));
+  })
+  .optional()
+  .openapi({
+    type: 'string',
+    example: 'publishedTime,sync',
+    description:
+      "versiongate's extension: what each version also carries, comma-separated. publishedTime: epoch seconds, as DescribePackageVersion answers it; sync: the sync state, as GET /v1/packages/{owner}/{repo}/{identifier}/status/ answers it. One decision and one audit record for the whole page; Cedar's context has `include`.",
+  });
+
 const listVersionsQuery = packageQuerySchema.extend({
   status: z.enum(VERSION_STATUSES).optional().openapi({ description: 'Only versions with this status. Without it, every version except Unlisted (and Deleted) ones.' }),
   sortBy: z.enum(SORT_TYPES).optional().openapi({ description: 'PUBLISHED_TIME: newest first. Without it, by version string.' }),
   originType: z.enum(ORIGIN_TYPES).optional(),
   ...pageFields,
+  include: includeField,
 });
 const versionQuery = packageQuerySchema.extend({ version: versionField });
 const listAssetsQuery = versionQuery.extend(pageFields);
@@ -49,7 +80,18 @@ const listVersionsResult = z
   .object({
     defaultDisplayVersion: z.string().optional(),
     ...packageMembers,
-    versions: z.array(z.object({ version: z.string(), identifier: identifierField, revision: z.string(), status: z.enum(VERSION_STATUSES), origin })),
+    versions: z.array(
+      z.object({
+        version: z.string(),
+        identifier: identifierField,
+        revision: z.string(),
+        status: z.enum(VERSION_STATUSES),
+        origin,
+        // versiongate's own, only with include: the AWS SDK skips members it does not know.
+        publishedTime: z.number().optional().openapi({ description: 'With include=publishedTime: epoch seconds.' }),
+        sync: statusSchema.optional().openapi({ description: 'With include=sync: the sync state.' }),
+      }),
+    ),
     nextToken: z.string().optional(),
   })
   .openapi('ListPackageVersionsResult');
@@ -134,6 +176,7 @@ export function packageApi(deps: PackageApiDeps, app: OpenAPIHono<AppEnv>): void
       originType: q.originType,
       maxResults: q['max-results'],
       nextToken: q['next-token'],
+      include: q.include,
     });
     return c.json(result, 200);
   });

@@ -43,7 +43,8 @@ const cloudsmithErrors = {
   404: { description: 'No version with this identifier in this owner and repository', content: { 'application/json': { schema: cloudsmithErrorSchema } } },
 } as const;
 
-const statusSchema = z
+/** Also each version's `sync` in ListPackageVersions with include=sync (package-api.ts). */
+export const statusSchema = z
   .object({
     identifier: z.string(),
     version: z.string(),

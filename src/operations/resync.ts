@@ -9,7 +9,7 @@ import { AccessDeniedError, ApiError, NotFoundError } from '../errors.ts';
 import { IDENTIFIER_PATTERN } from '../registry/identifier.ts';
 import { exists, type VersionStatus } from '../registry/statuses.ts';
 import type { PackageCoordinates } from '../resource/coordinates.ts';
-import type { SyncJob, SyncState, VersionDetail } from '../store/store.ts';
+import type { SyncJob, SyncState, VersionDetail, VersionRecord } from '../store/store.ts';
 import type { Caller } from './caller.ts';
 import type { OperationDeps } from './deps.ts';
 import { authorize, missingPackage, missingVersion, packageTarget, type PackageTarget } from './gate.ts';
@@ -73,7 +73,8 @@ export function isResyncable(status: VersionStatus, syncState: SyncState | null)
   return syncState === null || syncState === 'completed' || syncState === 'failed';
 }
 
-export function syncStatus(v: VersionDetail, job: SyncJob | null): SyncStatus {
+/** The status path's answer for a version and its sync job (also each version's `sync` in a listing that includes it). */
+export function syncStatus(v: VersionRecord, job: SyncJob | null): SyncStatus {
   const state = job?.state ?? 'completed';
   const s = STATES[state];
   return {

@@ -40,6 +40,11 @@ export function originOf(pkg: PackageFacts) {
   return { domainEntryPoint: { repositoryName: pkg.repository }, originType: 'INTERNAL' as const };
 }
 
+/** When the version was published, as REST-JSON sends timestamps: epoch seconds. */
+export function publishedTime(v: Pick<VersionFacts, 'publishedAt'>): number {
+  return Date.parse(v.publishedAt) / 1000;
+}
+
 export function versionSummary(pkg: PackageFacts, v: VersionFacts) {
   return { version: v.version, identifier: v.identifier, revision: v.revision, status: v.status, origin: originOf(pkg) };
 }
@@ -60,8 +65,7 @@ export function versionDescription(pkg: PackageFacts, v: VersionFacts, m?: Metad
     displayName: displayName(pkg.format, pkg.namespace, pkg.name),
     version: v.version,
     identifier: v.identifier,
-    // REST-JSON timestamps are epoch seconds.
-    publishedTime: Date.parse(v.publishedAt) / 1000,
+    publishedTime: publishedTime(v),
     revision: v.revision,
     status: v.status,
     origin: originOf(pkg),

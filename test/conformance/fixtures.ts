@@ -192,6 +192,18 @@ export const REQUEST_EXTENSIONS: Extension[] = [
   },
 ];
 
+/**
+ * Query parameters the model does not declare, by the operation's input shape and the parameter's
+ * name on the wire, each with its reason. The AWS SDK and CLI never send them, so nothing changes for them.
+ */
+export const QUERY_EXTENSIONS: Extension[] = [
+  {
+    shape: 'ListPackageVersionsRequest',
+    member: 'include',
+    why: "optional: each version summary also carries its publishedTime (as DescribePackageVersion answers it) and its sync state (as the status path answers it), in the listing's one Cedar decision and audit record, so a client (the console) does not read them version by version, each read another audited record",
+  },
+];
+
 /** Members whose values only the gateway can mint, or that must agree with another member: "just inside" is not meaningful for them. */
 export const NO_INSIDE_CHECK: Record<string, string> = {
   TagList: 'versiongate keeps no resource tags (Cedar decides on ARNs, groups and statuses), so it refuses any rather than drop them silently',

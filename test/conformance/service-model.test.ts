@@ -16,7 +16,7 @@ import { silentLogger } from '../../src/log.ts';
 import { startGateway, type Gateway } from '../../src/main.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
 import { seedSynced } from '../helpers/seed-synced.ts';
-import { ABSENT, type Call, CONSTRAINT_DEVIATIONS, EXTENSIONS, FIXTURES, NO_INSIDE_CHECK, NOT_FOUND_UNREACHABLE, NOT_IMPLEMENTED_WHY, REQUEST_EXTENSIONS, SHAPE_DEFAULTS, UNDECLARED_ERRORS } from './fixtures.ts';
+import { ABSENT, type Call, CONSTRAINT_DEVIATIONS, EXTENSIONS, FIXTURES, NO_INSIDE_CHECK, NOT_FOUND_UNREACHABLE, NOT_IMPLEMENTED_WHY, QUERY_EXTENSIONS, REQUEST_EXTENSIONS, SHAPE_DEFAULTS, UNDECLARED_ERRORS } from './fixtures.ts';
 import { operationRows, operationsTable, readmeTable } from './operations-table.ts';
 import { type Constraints, constraintsOf, satisfies, stringsInside, stringsOutside, typeProblems } from './shape-check.ts';
 import { loadServiceModel, type Operation, type ServiceModel, type Shape, type ShapeRef } from './service-model.ts';
@@ -332,7 +332,7 @@ describe("versiongate against CodeArtifact's service model", () => {
     expect(misplaced.map((r) => `${r.operationId} at ${r.method} ${r.path}, the model has ${routeKey(model.operations[r.operationId!]!.http.method, model.operations[r.operationId!]!.http.requestUri)}`)).toEqual([]);
   });
 
-  it('declares exactly the query and header names the model declares', () => {
+  it('declares exactly the query and header names the model declares, and the documented extensions (QUERY_EXTENSIONS)', () => {
     const problems: string[] = [];
     for (const op of sorted()) {
       const route = routeOf(op)!;
@@ -340,9 +340,12 @@ describe("versiongate against CodeArtifact's service model", () => {
         .filter(([, ref]) => ref.location === 'querystring' || ref.location === 'header')
         .map(([name, ref]) => `${ref.location === 'header' ? 'header' : 'query'} ${(ref.locationName ?? name).toLowerCase()}`);
       const served = route.parameters.filter((p) => p.in === 'query' || p.in === 'header').map((p) => `${p.in} ${p.name.toLowerCase()}`);
+      const extensions = QUERY_EXTENSIONS.filter((e) => e.shape === op.input?.shape).map((e) => `query ${e.member.toLowerCase()}`);
       for (const w of wanted) if (!served.includes(w)) problems.push(`${op.name}: the model's ${w} is not a parameter of the gateway's route`);
-      for (const s of served) if (!wanted.includes(s)) problems.push(`${op.name}: the gateway's ${s} is not in the model`);
+      for (const s of served) if (!wanted.includes(s) && !extensions.includes(s)) problems.push(`${op.name}: the gateway's ${s} is not in the model (add it to QUERY_EXTENSIONS, with why, if it is meant)`);
+      for (const e of extensions) if (!served.includes(e) || wanted.includes(e)) problems.push(`${op.name}: QUERY_EXTENSIONS lists ${e}, which is ${wanted.includes(e) ? 'in the model now: remove it' : 'not taken by the gateway'}`);
     }
+    for (const e of QUERY_EXTENSIONS) if (![...implemented.values()].some((op) => op.input?.shape === e.shape)) problems.push(`QUERY_EXTENSIONS: no implemented operation takes ${e.shape}`);
     expectNoProblems(problems);
   });
 
