@@ -7,7 +7,7 @@ import type { Hono } from 'hono';
 import type { ConsoleEnv } from '../console-env.ts';
 import { Layout, Notice } from '../layout.tsx';
 import { ACTION_KEYS, ActionButton, permissions } from './version-actions.tsx';
-import { apiQuery, backTo, coordinatesOf, describeVersion, displayName, Hidden, SyncCell, syncStatusPath, type SyncState, type VersionRow } from './version-package.tsx';
+import { apiQuery, backTo, coordinatesOf, describeVersion, displayName, Hidden, publishedText, SyncCell, syncStatusPath, type SyncState, type VersionRow } from './version-package.tsx';
 
 export function versionDetailPage(app: Hono<ConsoleEnv>): void {
   // One version: its status, revision, sync state and assets, and the actions on it (through the
@@ -75,7 +75,7 @@ export function versionDetailPage(app: Hono<ConsoleEnv>): void {
             </tr>
             <tr>
               <th scope="row">Published</th>
-              <td>{d.publishedTime ? new Date(d.publishedTime * 1000).toISOString().replace('.000Z', 'Z') : '—'}</td>
+              <td>{publishedText(d.publishedTime)}</td>
             </tr>
           </tbody>
         </table>

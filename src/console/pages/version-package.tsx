@@ -83,6 +83,9 @@ export const SyncCell: FC<{ sync: SyncState | undefined }> = ({ sync }) =>
     <span>unknown</span>
   );
 
+/** When a version was published (REST-JSON's epoch seconds), as the list and the version's page show it. */
+export const publishedText = (publishedTime: number | undefined) => (publishedTime ? new Date(publishedTime * 1000).toISOString().replace('.000Z', 'Z') : '—');
+
 /** What one version's page and the confirmation page ask of the API about it. */
 export interface Described {
   version: string;
