@@ -151,6 +151,33 @@ describe('list-package-versions', () => {
     expect(r.stdout).toBe(awsJson({ versions: [summary('8.0.0', out.versions[0]!.revision)], defaultDisplayVersion: '8.0.0', format: 'npm', package: 'core', namespace: 'nestjs' }));
   });
 
+  it("--include publishedTime,sync prints each version's published time as describe-package-version does, and its sync state as the status path answers it", SEVERAL, async () => {
+    const rev = await chalkRevisions();
+    const r = await h.vg(['list-package-versions', ...CHALK, '--include', 'publishedTime,sync', '--no-paginate'], { token: ci });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { versions: Array<Summary & { publishedTime: string; sync: { identifier: string; version: string; status_str: string } }> };
+    expect(out.versions.map((v) => v.version)).toEqual(['4.0.0', '4.1.0', '4.1.1']);
+    for (const v of out.versions) {
+      // CodeArtifact's members first and unchanged, then versiongate's, the extras last.
+      expect(Object.keys(v)).toEqual(['version', 'revision', 'status', 'origin', 'identifier', 'publishedTime', 'sync']);
+      expect(v.revision).toBe(rev[v.version]);
+      const described = await h.vg(['describe-package-version', ...CHALK, '--package-version', v.version], { token: ci });
+      expect(v.publishedTime).toBe((JSON.parse(described.stdout) as { packageVersion: { publishedTime: string } }).packageVersion.publishedTime);
+      const status = await fetch(`${h.gateway.url}/v1/packages/my_domain/my_repo/${v.identifier}/status/`, { headers: { authorization: `Bearer ${ci}` }, signal: AbortSignal.timeout(60_000) });
+      expect(v.sync).toEqual(await status.json());
+    }
+    // Without it, nothing of the kind (the listing above prints CodeArtifact's members and the identifier).
+    const plain = await h.vg(['list-package-versions', ...CHALK, '--no-paginate'], { token: ci });
+    expect(plain.stdout).not.toContain('publishedTime');
+  });
+
+  it('--include with a word the gateway does not know is its 400, printed as the aws CLI prints an error', async () => {
+    const r = await h.vg(['list-package-versions', ...CHALK, '--include', 'assets'], { token: ci });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^versiongate: ValidationException: .*include: unknown word\(s\) "assets".*\n$/);
+  });
+
   it('reading needs a permit like everything else: a user without one may not list', async () => {
     const r = await h.vg(['list-package-versions', ...CHALK], { token: await h.token('mallory', []) });
     expect(r.code).toBe(1);

@@ -30,8 +30,11 @@ export const SHAPES = {
     ['format', 'scalar'],
     ['namespace', 'scalar'],
     ['package', 'scalar'],
-    // identifier: versiongate's, not CodeArtifact's; last, so the rest prints as the aws CLI prints it.
-    ['versions', { list: struct(['version', 'scalar'], ['revision', 'scalar'], ['status', 'scalar'], ['origin', PackageVersionOrigin], ['identifier', 'scalar']) }],
+    // identifier, publishedTime and sync: versiongate's, not CodeArtifact's; last, so the rest prints as the aws CLI prints it.
+    [
+      'versions',
+      { list: struct(['version', 'scalar'], ['revision', 'scalar'], ['status', 'scalar'], ['origin', PackageVersionOrigin], ['identifier', 'scalar'], ['publishedTime', 'timestamp'], ['sync', 'scalar']) },
+    ],
     ['nextToken', 'scalar'],
   ),
   DescribePackageVersionResult: struct([

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CodeartifactClient, PackageFormat, PackageVersionStatus } from '@aws-sdk/client-codeartifact';
 import { ClientUsageError, type FlagSpec, type FlagValues } from './args.ts';
-import { keepIdentifiers } from './keep-identifiers.ts';
+import { keepExtensions, withInclude } from './keep-extensions.ts';
 import { sdk } from './sdk.ts';
 import { cliValue, formatCliJson, SHAPES, type Shape } from './aws-json.ts';
 import { paginate, type FetchPage, type PaginationConfig } from './paginate.ts';
@@ -332,6 +332,11 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
       { name: 'status', type: 'string', help: 'Only versions with this status (Unlisted versions are listed only when asked for).' },
       { name: 'sort-by', type: 'string', help: 'PUBLISHED_TIME.' },
       { name: 'origin-type', type: 'string', help: 'INTERNAL, EXTERNAL or UNKNOWN.' },
+      {
+        name: 'include',
+        type: 'string',
+        help: "versiongate's own: what each version also carries, comma-separated: publishedTime, sync (its sync state, as `versiongate resync` prints it). One audited read for each page.",
+      },
       ...PAGINATION_FLAGS,
     ],
     mutates: false,
@@ -339,15 +344,18 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
       const v = ctx.values;
       return list(ctx, listVersionsConfig, (nextToken, maxResults) =>
         ctx.client.send(
-          keepIdentifiers(
-            new (sdk().ListPackageVersionsCommand)({
-              ...coordinates(v),
-              status: versionStatus(v.status),
-              sortBy: v['sort-by'] as 'PUBLISHED_TIME' | undefined,
-              originType: v['origin-type'] as 'INTERNAL' | 'EXTERNAL' | 'UNKNOWN' | undefined,
-              maxResults,
-              nextToken,
-            }),
+          keepExtensions(
+            withInclude(
+              new (sdk().ListPackageVersionsCommand)({
+                ...coordinates(v),
+                status: versionStatus(v.status),
+                sortBy: v['sort-by'] as 'PUBLISHED_TIME' | undefined,
+                originType: v['origin-type'] as 'INTERNAL' | 'EXTERNAL' | 'UNKNOWN' | undefined,
+                maxResults,
+                nextToken,
+              }),
+              v.include as string | undefined,
+            ),
             { list: 'versions' },
           ),
         ),
@@ -363,7 +371,7 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
     async run(ctx) {
       const v = ctx.values;
       const command = new (sdk().DescribePackageVersionCommand)({ ...coordinates(v), packageVersion: v['package-version'] as string });
-      print(ctx, await ctx.client.send(keepIdentifiers(command, { object: 'packageVersion' })), SHAPES.DescribePackageVersionResult);
+      print(ctx, await ctx.client.send(keepExtensions(command, { object: 'packageVersion' })), SHAPES.DescribePackageVersionResult);
       return 0;
     },
   },

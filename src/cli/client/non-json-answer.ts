@@ -30,7 +30,7 @@ export function keepAnswerBodies(client: CodeartifactClient): void {
       if (context.commandName === 'GetPackageVersionAssetCommand' && response.statusCode < 300) return result;
       const bytes = await bytesOf(response.body);
       bodies.set(response, bytes);
-      // The SDK's body collector takes bytes as they are (keep-identifiers.ts hands them on the same way).
+      // The SDK's body collector takes bytes as they are (keep-extensions.ts hands them on the same way).
       response.body = new Uint8Array(bytes);
       return result;
     },
