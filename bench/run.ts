@@ -112,6 +112,8 @@ async function measureDecisions(dir: string, shippedDir: string): Promise<void> 
   await measure('decision, shipped policies, uncached', 20_000, () => uncachedShipped.authorize(shippedCall));
   const cachedShipped = new PolicyEngine(shipped);
   await measure('decision, shipped policies, cached', 20_000, () => cachedShipped.authorize(shippedCall));
+  const deletePackage = { ...shippedCall, principal: { ...shippedCall.principal, groups: ['security'] }, action: 'DeletePackage' as const, context: { versions: Array.from({ length: 20_000 }, (_, i) => `1.${i >> 8}.${i & 255}`), currentStatuses: ['Published'] } };
+  await measure('decision, DeletePackage of 20,000 versions, uncached', 50, () => uncachedShipped.authorize(deletePackage));
   for (const n of [10, 10_000]) {
     const genDir = join(dir, `generated-${n}`);
     cpSync(shippedDir, genDir, { recursive: true });

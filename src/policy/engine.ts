@@ -5,13 +5,17 @@
  *
  * A request is evaluated against the slice of the set whose scope can hold for it (policy-index.ts),
  * preparsed in cedar-wasm the first time it is needed, and whole decisions are cached per engine
- * (decision-cache.ts). test/policy/engine-differential.test.ts holds both to plain Cedar over the
- * whole set.
+ * (decision-cache.ts). A list in the context that no policy of the slice reads is given to Cedar
+ * empty (context-lists.ts); the cache is keyed by the call as made. The differential test
+ * (test/policy/engine-differential.test.ts) holds all of it to plain Cedar over the whole set and the
+ * whole context.
  */
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { CedarValueJson, EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { emptiableLists, stringSetAttributes, withoutUnreadLists } from './context-lists.ts';
+import { policyContextReads, unionOfReads, type ContextReads } from './context-reads.ts';
 import { decisionKey, DEFAULT_DECISION_CACHE_SIZE, GenerationalCache, Lru } from './decision-cache.ts';
-import type { EntityRef } from './links.ts';
+import { entityKey, type EntityRef } from './links.ts';
 import { actionParents, ancestry, headOf, parentsIn, PolicyIndex, scopeOf, uidOf, type IndexedPolicy, type PolicyHead } from './policy-index.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { RequestMeta } from '../audit/build-record.ts';
@@ -113,6 +117,16 @@ export interface PolicyEngineOptions {
 type Outcome = { decision: 'allow' | 'deny'; reason: string[]; errors: string[] };
 
 /**
+ * A slice preparsed in the wasm instance, and what its policies read of the context together: worked
+ * out the first time a request carrying a list needs it (each policy's reads once per engine), since
+ * a policy's parse costs Cedar as much as preparsing it.
+ */
+interface Slice {
+  id: string;
+  reads?: ContextReads;
+}
+
+/**
  * What an engine no longer reachable held in the wasm instance: its slices, released a few per turn
  * (wasm-release.ts), and its share of the preparsed schema.
  */
@@ -159,8 +173,13 @@ export class PolicyEngine implements Authorizer {
   readonly #schemaName: string;
   readonly #index: PolicyIndex;
   readonly #actionParents: Map<string, string[]>;
-  /** Slice key (the slice's positions in the index) → preparsed set id; Map order is the LRU order. */
-  readonly #slices: Lru<string>;
+  /** Slice key (the slice's positions in the index) → its preparsed set; Map order is the LRU order. */
+  readonly #slices: Lru<Slice>;
+  /** Action key → the context attributes the schema declares as Set<String>: the lists Cedar may be given empty. */
+  readonly #stringSets: ReadonlyMap<string, ReadonlySet<string>>;
+  /** What each static policy and each template (for its links) reads of the context, as first asked. */
+  readonly #policyReads = new Map<string, ContextReads>();
+  readonly #templateReads = new Map<string, ContextReads>();
   /** The preparsed ids this engine holds in the wasm instance, released when it is collected. */
   readonly #held: { ids: Set<string>; schemaText: string };
   readonly #decisions: GenerationalCache<AuthorizationDecision>;
@@ -182,6 +201,7 @@ export class PolicyEngine implements Authorizer {
     this.#setId = `pset-${policySet.hash.slice(0, 16)}-${n}`;
     this.#index = index ?? indexPolicySet(policySet);
     this.#actionParents = actionParents(policySet.schemaText);
+    this.#stringSets = stringSetAttributes(policySet.schemaText);
     this.#slices = new Lru(Math.max(1, options.sliceCacheSize ?? DEFAULT_SLICE_CACHE_SIZE));
     this.#decisions = new GenerationalCache(options.decisionCacheSize ?? DEFAULT_DECISION_CACHE_SIZE);
     this.#cedarDecide = options.statefulIsAuthorized ?? cedar.statefulIsAuthorized;
@@ -210,7 +230,9 @@ export class PolicyEngine implements Authorizer {
    * Decides a call: from the decision cache when this exact call was decided before, otherwise with
    * Cedar over the slice of the set (static policies and template links) whose scope can hold for
    * it, preparsed once per distinct slice. Policies outside the slice can neither be satisfied nor
-   * error (see policy-index.ts), so the answer is the one Cedar gives for the whole set.
+   * error (see policy-index.ts), so the answer is the one Cedar gives for the whole set. The lists of
+   * the context that none of the slice's policies read are given to Cedar empty (context-lists.ts),
+   * which leaves its answer as it is.
    */
   evaluate(call: CedarCall): AuthorizationDecision {
     const hash = this.policySet.hash;
@@ -225,16 +247,28 @@ export class PolicyEngine implements Authorizer {
     if (unreadable) return fail([unreadable]);
     let decision: AuthorizationDecision;
     try {
-      decision = combine([this.#run(this.#sliceFor(call), call)], hash);
+      // Lists emptied only on a miss: a hit costs what it did, and the key is of the call as made
+      // (Cedar's answer to it is the answer to the call with its unread lists emptied).
+      const action = uidOf(call.action);
+      const declared = action && this.#stringSets.get(entityKey(action));
+      const lists = declared ? emptiableLists(call.context, declared) : undefined;
+      const slice = this.#sliceFor(call, lists !== undefined);
+      const given = lists ? { ...call, context: withoutUnreadLists(call.context, lists, slice.reads!) } : call;
+      decision = combine([this.#run(slice.id, given)], hash);
     } catch (err) {
-      if (isRefusal(err)) return fail([`policy engine failure: ${err.message}`]);
-      // A trap (WebAssembly.RuntimeError) or the wasm stack overflowing (RangeError) can leave the
-      // instance unusable: from here on every request is denied.
-      this.#broken = (err as Error).message;
-      return fail([`policy engine failure: ${this.#broken}`]);
+      return fail([this.#failure(err)]);
     }
     if (key !== undefined) this.#decisions.set(key, copyDecision(decision, false));
     return decision;
+  }
+
+  /** What a call into Cedar that threw means for this request, and for the engine. */
+  #failure(err: unknown): string {
+    if (isRefusal(err)) return `policy engine failure: ${err.message}`;
+    // A trap (WebAssembly.RuntimeError) or the wasm stack overflowing (RangeError) can leave the
+    // instance unusable: from here on every request is denied.
+    this.#broken = (err as Error).message;
+    return `policy engine failure: ${this.#broken}`;
   }
 
   #run(setId: string, call: CedarCall): Outcome {
@@ -257,15 +291,18 @@ export class PolicyEngine implements Authorizer {
     return this.#index.lookup({ principal: of(call.principal), action: of(call.action, this.#actionParents), resource: of(call.resource) });
   }
 
-  /** The preparsed id of the call's slice, preparsing it the first time. */
-  #sliceFor(call: CedarCall): string {
+  /** The call's slice, preparsed the first time; with what it reads of the context when `withReads`. */
+  #sliceFor(call: CedarCall, withReads: boolean): Slice {
     const positions = this.#lookup(call);
     const key = positions.join(',');
     const cached = this.#slices.get(key);
-    if (cached) return cached;
+    if (cached) {
+      if (withReads) cached.reads ??= this.#readsOf(positions);
+      return cached;
+    }
     // Reuse the evicted slice's id: preparsing under an existing id replaces it, so the wasm
     // instance holds at most sliceCacheSize slices per engine.
-    const id = this.#slices.size >= this.#slices.capacity ? this.#slices.shift()![1] : `${this.#setId}-slice-${++this.#sliceIds}`;
+    const id = this.#slices.size >= this.#slices.capacity ? this.#slices.shift()![1].id : `${this.#setId}-slice-${++this.#sliceIds}`;
     const staticPolicies: Record<string, string> = {};
     const templates: Record<string, string> = {};
     const templateLinks: Array<{ templateId: string; newId: string; values: Record<string, EntityRef> }> = [];
@@ -286,8 +323,27 @@ export class PolicyEngine implements Authorizer {
     const parsed = cedar.preparsePolicySet(id, { staticPolicies, templates, templateLinks });
     if (parsed.type === 'failure') throw new Error(`preparsing a slice of the policy set failed: ${parsed.errors.map((e) => e.message).join('; ')}`);
     this.#held.ids.add(id);
-    this.#slices.set(key, id);
-    return id;
+    const slice: Slice = { id };
+    this.#slices.set(key, slice);
+    if (withReads) slice.reads = this.#readsOf(positions);
+    return slice;
+  }
+
+  /** What the policies at these positions (static and links) read of the context, together. */
+  #readsOf(positions: readonly number[]): ContextReads {
+    return unionOfReads(
+      positions.map((i) => {
+        const l = this.#index.linkAt(i);
+        const id = l ? l.template : this.#index.idAt(i);
+        const memo = l ? this.#templateReads : this.#policyReads;
+        let reads = memo.get(id);
+        if (reads === undefined) {
+          reads = policyContextReads(l ? this.policySet.templates[id]! : this.policySet.policies[id]!, !!l);
+          memo.set(id, reads);
+        }
+        return reads;
+      }),
+    );
   }
 }
 

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/auth/principal.ts';
 import { PolicyEngine } from '../../src/policy/engine.ts';
 import { auditLogResource, packageResource, principalEntities, userUid } from '../../src/policy/entities.ts';
-import { compilePolicySet, loadPolicyDir, SCHEMA_FILE, type CompiledPolicySet } from '../../src/policy/load-policies.ts';
+import { compilePolicySet, loadPolicyDir, readPolicyDir, SCHEMA_FILE, type CompiledPolicySet } from '../../src/policy/load-policies.ts';
+import { readTestCases, runPolicyTests } from '../../src/policy/run-tests.ts';
 import type { ResolvedPackage } from '../../src/resource/package-arn.ts';
 import { REPO_POLICIES } from '../helpers/gateway.ts';
 
@@ -288,5 +289,102 @@ describe('PolicyEngine.authorize decisions', () => {
     });
     // The first engine is unaffected.
     expect(engine.authorize({ principal: bob, action: 'UpdatePackageVersionsStatus', resource: prodChalk, context: archiveContext }).decision).toBe('deny');
+  });
+});
+
+describe('PolicyEngine: a list no policy of the slice reads is given to Cedar empty', () => {
+  const sam: Principal = { issuer: ISSUER, subject: 'sam', groups: ['security'] };
+  /** The engine on `set`, with every call it makes to Cedar kept (the real Cedar answers them). */
+  const watched = (set: CompiledPolicySet) => {
+    const calls: cedar.StatefulAuthorizationCall[] = [];
+    const engine = new PolicyEngine(set, {
+      decisionCacheSize: 0,
+      statefulIsAuthorized: (call) => {
+        calls.push(call);
+        return cedar.statefulIsAuthorized(call);
+      },
+    });
+    return { engine, calls };
+  };
+  const sources = readPolicyDir(REPO_POLICIES);
+  /** The shipped set with one more policy file. */
+  const shippedWith = (text: string) => compilePolicySet(sources.schemaText, [...sources.files, { file: 'extra.cedar', text }], sources);
+  const deleteChalk = (versions: CedarValueJson[], currentStatuses = ['Published']) =>
+    ({ principal: sam, action: 'DeletePackage', resource: myRepoChalk, context: { versions, currentStatuses } }) as const;
+
+  it('with the shipped policies, DeletePackage hands Cedar no versions, and every shipped DeletePackage case decides as it expects', () => {
+    const { engine, calls } = watched(loadPolicyDir(REPO_POLICIES));
+    const cases = readTestCases(REPO_POLICIES).filter((c) => c.call.action.id === 'DeletePackage');
+    expect(cases.length).toBeGreaterThanOrEqual(4);
+    const report = runPolicyTests(engine.policySet, cases, undefined, engine);
+    expect(report.failures).toEqual([]);
+    expect(report.passed).toBe(cases.length);
+    expect(calls).toHaveLength(cases.length);
+    // No shipped policy reads versions. Only the release managers' permit reads currentStatuses (they
+    // delete only what is all Unfinished), and it is in the slice of release managers alone.
+    for (const [i, call] of calls.entries()) {
+      const { principal, context } = cases[i]!.call;
+      const releaseManager = principal.id === 'rita';
+      expect(call.context).toEqual({ versions: [], currentStatuses: releaseManager ? context['currentStatuses'] : [] });
+    }
+    expect(cases.filter((c) => c.call.principal.id === 'rita')).toHaveLength(2);
+
+    const many = Array.from({ length: 20_000 }, (_, i) => `1.0.${i}`);
+    expect(engine.authorize(deleteChalk(many))).toEqual({ decision: 'allow', determiningPolicies: ['security-may-delete'], errors: [], policySetHash: engine.policySet.hash });
+    expect(calls.at(-1)!.context).toEqual({ versions: [], currentStatuses: [] });
+  });
+
+  it('a forbid that reads context.versions of DeletePackage sees the whole list: the version it names denies', () => {
+    const { engine, calls } = watched(shippedWith('@id("keep-6-6-6")\nforbid (principal, action == Action::"DeletePackage", resource) when { context.versions.contains("6.6.6") };\n'));
+    const versions = [...Array.from({ length: 999 }, (_, i) => `1.0.${i}`), '6.6.6'];
+    expect(engine.authorize(deleteChalk(versions))).toMatchObject({ decision: 'deny', denyKind: 'forbid', determiningPolicies: ['keep-6-6-6'], errors: [] });
+    // currentStatuses: read by no policy of sam's slice.
+    expect(calls.at(-1)!.context).toEqual({ versions, currentStatuses: [] });
+    expect(engine.authorize(deleteChalk(['1.0.0', '6.6.7']))).toMatchObject({ decision: 'allow', determiningPolicies: ['security-may-delete'] });
+    // For an action the forbid does not name, the list is read by no policy of the slice: given empty.
+    const dispose = engine.authorize({ principal: sam, action: 'DisposePackageVersions', resource: myRepoChalk, context: { versions: ['6.6.6'], currentStatuses: ['Archived'] } });
+    expect(dispose).toMatchObject({ decision: 'allow', determiningPolicies: ['security-may-dispose'] });
+    expect(calls.at(-1)!.context).toEqual({ versions: [], currentStatuses: [] });
+  });
+
+  it('a policy that reads the context whole (compared, or put in a record) keeps every list', () => {
+    for (const [id, condition, allowed, denied] of [
+      // Given empty, the lists would no longer equal the record, and the forbid would not match.
+      ['keep-1-0-0', 'context == {"versions": ["1.0.0"], "currentStatuses": ["Published"]}', ['1.0.0'], ['1.0.1']],
+      // Given empty, every package would look empty, and the forbid would match them all.
+      ['no-empty-packages', '!{"c": context}.c.versions.isEmpty()', ['1.0.1'], []],
+    ] as const) {
+      const { engine, calls } = watched(shippedWith(`@id("${id}")\nforbid (principal, action == Action::"DeletePackage", resource) unless { ${condition} };\n`));
+      // The policy is `unless`: it forbids when the condition is false.
+      expect(engine.authorize(deleteChalk([...denied]))).toMatchObject({ decision: 'deny', denyKind: 'forbid', determiningPolicies: [id] });
+      expect(engine.authorize(deleteChalk([...allowed]))).toMatchObject({ decision: 'allow', determiningPolicies: ['security-may-delete'] });
+      expect(calls.at(-1)!.context).toEqual({ versions: allowed, currentStatuses: ['Published'] });
+    }
+  });
+
+  it('an ill-typed list is given to Cedar as it came, and refused as before', () => {
+    const { engine, calls } = watched(loadPolicyDir(REPO_POLICIES));
+    const d = engine.authorize(deleteChalk(['4.1.0', 42]));
+    expect(d).toMatchObject({ decision: 'deny', determiningPolicies: [], denyKind: 'error' });
+    expect(d.errors).toHaveLength(1);
+    expect(calls.at(-1)!.context).toEqual({ versions: ['4.1.0', 42], currentStatuses: [] });
+    // A lone surrogate is not a string Cedar can read: refused before Cedar, as anywhere else in a request.
+    expect(engine.authorize(deleteChalk(['4.1.0', '4.1.1\ud800']))).toMatchObject({ decision: 'deny', errors: ['the request holds a lone UTF-16 surrogate, which Cedar cannot read'] });
+  });
+
+  it('the decision cache is keyed by the call as made: a small call again is a hit; 20,000 versions (a key past the cache bound) are decided each time, without the list', () => {
+    const sizes: number[] = [];
+    const engine = new PolicyEngine(loadPolicyDir(REPO_POLICIES), {
+      statefulIsAuthorized: (call) => {
+        sizes.push((call.context as { versions: string[] }).versions.length);
+        return cedar.statefulIsAuthorized(call);
+      },
+    });
+    const many = (n: number) => Array.from({ length: n }, (_, i) => `2.0.${i}`);
+    expect(engine.authorize(deleteChalk(many(3))).cached).toBeUndefined();
+    expect(engine.authorize(deleteChalk(many(3)))).toMatchObject({ decision: 'allow', cached: true });
+    expect(engine.authorize(deleteChalk(many(20_000)))).toMatchObject({ decision: 'allow' });
+    expect(engine.authorize(deleteChalk(many(20_000)))).toMatchObject({ decision: 'allow' });
+    expect(sizes).toEqual([0, 0, 0]);
   });
 });
